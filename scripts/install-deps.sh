@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages Vigil needs to build, test and benchmark.
+# --check: exit 0 when everything is present, 1 otherwise (installs nothing).
+set -eu
+PKGS="gcc pkg-config meson ninja-build libdeflate-dev libyaml-dev libsqlite3-dev jq hyperfine"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+[ "${1:-}" = "--check" ] && exit 1
+echo "installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq || true
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing

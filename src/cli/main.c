@@ -1,0 +1,35 @@
+/* vigil: command-line entry point. Dispatches to one file per subcommand. */
+#include "core/core.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+    fputs("usage: vigil <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  detect      read AWS logs and print GuardDuty-format findings\n"
+          "  events      EventBridge operations (test-event-pattern)\n"
+          "  version     print the version\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        puts("vigil 0.1.0");
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "vigil: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 1;
+}

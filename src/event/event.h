@@ -1,0 +1,68 @@
+/*
+ * event: the one model every source is normalized into.
+ *
+ * An event is a record (a CloudTrail record, a VPC flow log line, a Route 53
+ * Resolver query) seen through two lenses:
+ *   - its leaves: the record flattened the way EventBridge flattens events
+ *     (json.h), which is what rule patterns match against. A flow log line's
+ *     leaves are its named fields ("srcaddr", "dstport", ...) with numbers typed
+ *     as numbers; a Resolver query's leaves come from its JSON.
+ *   - a few common fields, pulled out once so detectors, findings and the
+ *     store need not search the leaves.
+ *
+ * Every view points into the record's bytes or the batch arena: an event is
+ * valid until the arena it was built in is reset. Copy out what must outlive it.
+ */
+#ifndef VIGIL_EVENT_H
+#define VIGIL_EVENT_H
+
+#include "core/core.h"
+#include "json/json.h"
+
+enum event_source {
+    EVENT_CLOUDTRAIL = 0, /* a CloudTrail record (management, data or Insights event) */
+    EVENT_VPCFLOW,        /* a VPC Flow Logs record */
+    EVENT_DNS,            /* a Route 53 Resolver query log record */
+    EVENT_SOURCE_COUNT
+};
+
+/* Name used in rule files ("cloudtrail", "vpcflow", "dns"). */
+const char *event_source_name(enum event_source s);
+/* Parses a rule file's source name; false if unknown. */
+bool event_source_parse(struct sv name, enum event_source *out);
+
+struct event {
+    enum event_source source;
+    int64_t time_ms;     /* event time (eventTime, flow start, query_timestamp) */
+    struct sv id;        /* eventID; for flows/DNS a stable hash id (hex) of the record */
+    struct sv account;   /* recipientAccountId / account-id / account_id */
+    struct sv region;    /* awsRegion / region */
+    struct sv src_ip;    /* sourceIPAddress / srcaddr / srcaddr of the query */
+    /* CloudTrail only (empty otherwise). */
+    struct sv event_source; /* "s3.amazonaws.com" */
+    struct sv event_name;   /* "PutBucketPolicy" */
+    struct sv principal_arn;
+    struct sv principal_type; /* userIdentity.type */
+    struct sv principal_id;
+    struct sv user_name;      /* userIdentity.userName or sessionIssuer.userName */
+    struct sv access_key;     /* userIdentity.accessKeyId */
+    struct sv user_agent;
+    struct sv error_code;
+    struct json_flat flat;    /* the leaves (storage owned by whoever built the event) */
+    struct sv raw;            /* the record's bytes (JSON text or the flow line) */
+    const char *file;         /* borrowed input file name ("-" for stdin) */
+    uint64_t record_no;       /* 1-based record number within the file */
+};
+
+/* Builds the common fields of ev from its leaves (ev->flat and ev->source must
+ * be set). String values with escapes are decoded into arena. Returns
+ * ERR_FORMAT when a field that must be a string is not (err names it). */
+int event_fill_common(struct event *ev, struct arena *arena, struct err *err);
+
+/* Leaf value for an exact path, decoded; SV_NULL when absent or not a string. */
+struct sv event_get_str(const struct event *ev, const char *path, struct arena *arena);
+
+/* Paths event_fill_common reads, to add to the scanner's path set. */
+void event_add_common_paths(struct json_pathset *ps);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * json: the zero-copy scanner that flattens a record into leaves, a small tree
+ * parser for configuration (patterns, rules, bus files), and a JSON writer.
+ *
+ * Flattening follows EventBridge's view of an event: a leaf's path is the
+ * dotted list of object keys from the root ("userIdentity.sessionContext.
+ * sessionIssuer.arn"); arrays add no path segment, but every leaf records which
+ * element of each enclosing array it came from, so a matcher can require that
+ * fields matched inside arrays come from the same element (event-ruler's
+ * rulesForJSONEvent). Values point into the input buffer: nothing is copied
+ * except the path strings, which live in the caller's arena.
+ *
+ * All functions are reentrant; the scanner keeps no state between calls.
+ */
+#ifndef VIGIL_JSON_H
+#define VIGIL_JSON_H
+
+#include "core/core.h"
+
+enum json_type {
+    JSON_NULL = 0,
+    JSON_FALSE,
+    JSON_TRUE,
+    JSON_NUMBER,
+    JSON_STRING,
+    JSON_OBJECT, /* as a leaf: only the empty object {} */
+    JSON_ARRAY   /* as a leaf: only the empty array [] */
+};
+
+/* Maximum nesting depth; deeper input fails with ERR_LIMIT. */
+#define JSON_MAX_DEPTH 128
+
+/* One enclosing array on the way from the root to a leaf. */
+struct json_arrpos {
+    uint32_t array; /* id of the array occurrence, unique within one record */
+    uint32_t index; /* 0-based element index */
+};
+
+struct json_leaf {
+    const char *path;   /* dotted key path, NUL-terminated, in the arena */
+    uint64_t path_hash; /* json_path_hash(path, path_len) */
+    const char *val;    /* raw text in the input; strings without their quotes */
+    uint32_t path_len;
+    uint32_t val_len;
+    uint8_t type;    /* enum json_type */
+    uint8_t escaped; /* string holds backslash escapes: decode with json_unescape */
+    uint16_t n_arr;  /* number of enclosing arrays */
+    const struct json_arrpos *arr; /* n_arr entries, outermost first, in the arena */
+};
+
+/* The leaves of one record. Reuse one across records: json_flatten resets n
+ * and keeps the storage. */
+struct json_flat {
+    struct json_leaf *leaves;
+    size_t n;
+    size_t cap;
+};
+
+void json_flat_init(struct json_flat *f);
+void json_flat_free(struct json_flat *f);
+
+/* The set of paths some consumer needs. Subtrees whose path is neither a
+ * wanted path nor a prefix of one are skipped without producing leaves.
+ * A NULL set means "everything". */
+struct json_pathset;
+
+struct json_pathset *json_pathset_new(void);
+void json_pathset_free(struct json_pathset *ps);
+/* Adds a dotted path (copied). Adding "a.b" also keeps "a" so it is descended. */
+void json_pathset_add(struct json_pathset *ps, const char *path, size_t len);
+/* Adds every path below prefix too ("requestParameters" keeps the whole subtree). */
+void json_pathset_add_subtree(struct json_pathset *ps, const char *path, size_t len);
+
+uint64_t json_path_hash(const char *path, size_t len);
+
+/*
+ * Flattens the single JSON value at p[0..len) (leading/trailing whitespace
+ * allowed, nothing else after it) into out. Paths are allocated in arena.
+ * Returns 0, or ERR_FORMAT (with the byte offset in err->offset) for invalid
+ * JSON, ERR_LIMIT for nesting deeper than JSON_MAX_DEPTH. Strings are
+ * validated (escapes, control characters) even when their subtree is skipped.
+ */
+int json_flatten(const char *p, size_t len, const struct json_pathset *want, struct arena *arena,
+                 struct json_flat *out, struct err *err);
+
+/* Validates one JSON value starting at p[*pos] (after optional whitespace) and
+ * moves *pos just past it. Used to split concatenated or line-delimited input
+ * and to walk {"Records":[...]} without building anything. */
+int json_skip_value(const char *p, size_t len, size_t *pos, struct err *err);
+
+/* Decodes a JSON string body (without quotes) into out (appended, UTF-8).
+ * Returns ERR_FORMAT on a bad escape. */
+int json_unescape(const char *s, size_t len, struct buf *out);
+
+/* A leaf's string value decoded: the raw view when not escaped, otherwise a
+ * copy decoded into the arena. */
+struct sv json_leaf_str(const struct json_leaf *leaf, struct arena *arena);
+
+/* Finds the first leaf with this exact path; NULL if none. */
+const struct json_leaf *json_flat_get(const struct json_flat *f, const char *path);
+
+/* ---- tree parser (configuration, patterns; not the hot path) ------------- */
+
+struct json_value {
+    uint8_t type;       /* enum json_type */
+    const char *str;    /* STRING: decoded, NUL-terminated; NUMBER: the text as written */
+    size_t len;         /* bytes in str */
+    double num;         /* NUMBER: value as a double */
+    const char *key;    /* member of an object: its decoded key, NUL-terminated */
+    size_t key_len;
+    struct json_value *items; /* ARRAY elements or OBJECT members, in input order */
+    size_t n;                 /* duplicate object keys are kept, in order */
+    size_t offset;            /* byte offset of the value in the input */
+};
+
+/* Parses p[0..len) into a tree allocated entirely in arena (freed with it). */
+int json_parse(const char *p, size_t len, struct arena *arena, struct json_value **out,
+               struct err *err);
+
+/* Last member of obj named key (JSON parsers keep the last duplicate), or NULL. */
+const struct json_value *json_get(const struct json_value *obj, const char *key);
+
+/* Writes v as compact JSON (numbers as written, strings re-escaped). */
+int json_write_value(struct buf *out, const struct json_value *v);
+
+/* ---- writer ---------------------------------------------------------------- */
+
+/* Streams JSON into a buf, handling commas, escaping and optional indentation.
+ * Nesting deeper than JSON_MAX_DEPTH is a programming error (aborts). */
+struct json_writer {
+    struct buf *out;
+    int indent;  /* spaces per level; 0 = compact */
+    int depth;
+    bool first[JSON_MAX_DEPTH]; /* no member written yet at this depth */
+    bool after_key;
+};
+
+void jw_init(struct json_writer *w, struct buf *out, int indent);
+void jw_object_begin(struct json_writer *w);
+void jw_object_end(struct json_writer *w);
+void jw_array_begin(struct json_writer *w);
+void jw_array_end(struct json_writer *w);
+void jw_key(struct json_writer *w, const char *key);
+void jw_key_sv(struct json_writer *w, struct sv key);
+void jw_str(struct json_writer *w, const char *s);
+void jw_str_sv(struct json_writer *w, struct sv s);
+void jw_int(struct json_writer *w, int64_t v);
+void jw_double(struct json_writer *w, double v);
+void jw_bool(struct json_writer *w, bool v);
+void jw_null(struct json_writer *w);
+/* Inserts already-encoded JSON text as one value. */
+void jw_raw(struct json_writer *w, struct sv json);
+/* Appends s JSON-escaped (no quotes) to out. */
+void json_escape(struct buf *out, const char *s, size_t len);
+
+#endif
