@@ -169,4 +169,54 @@ size_t time_format_iso8601(int64_t ms, bool frac, char out[32]);
 /* Days since 1970-01-01 for a civil date (proleptic Gregorian). */
 int64_t time_days_from_civil(int64_t y, unsigned m, unsigned d);
 
+/* ---- IP addresses and CIDR --------------------------------------------------- */
+
+/* IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) so one comparison serves both. */
+struct ipaddr {
+    uint8_t b[16];
+    bool v4;
+};
+
+/* Parses a dotted-quad IPv4 or an RFC 4291 IPv6 text address (with "::" and a
+ * trailing dotted quad). No surrounding spaces, no zone ids. */
+bool ip_parse(struct sv s, struct ipaddr *out);
+/* Parses "addr/len" (len within the family: 0-32 or 0-128) or a bare address
+ * (full length). *bits_out is relative to the family. Host bits are cleared. */
+bool cidr_parse(struct sv s, struct ipaddr *net_out, unsigned *bits_out);
+bool ip_in_cidr(const struct ipaddr *ip, const struct ipaddr *net, unsigned bits);
+/* Canonical text (RFC 5952 for IPv6); out holds 46 bytes. Returns the length. */
+size_t ip_format(const struct ipaddr *ip, char out[46]);
+/* RFC 1918, loopback, link-local, CGNAT, ULA and the other non-routable ranges. */
+bool ip_is_private(const struct ipaddr *ip);
+
+/* ---- indicator lists: IPs, CIDRs and domain names -------------------------- */
+
+/* A longest-prefix-match set of CIDRs, each tagged with a borrowed string (the
+ * list's name), built once and then read by any number of threads. */
+struct iplist;
+struct iplist *iplist_new(void);
+void iplist_free(struct iplist *l);
+void iplist_add(struct iplist *l, const struct ipaddr *net, unsigned bits, const char *tag);
+/* Tag of the longest prefix containing ip, or NULL. */
+const char *iplist_lookup(const struct iplist *l, const struct ipaddr *ip);
+size_t iplist_count(const struct iplist *l);
+
+/* A set of domain names; a name matches itself and every subdomain. Case and
+ * a trailing dot are ignored. */
+struct domlist;
+struct domlist *domlist_new(void);
+void domlist_free(struct domlist *l);
+void domlist_add(struct domlist *l, struct sv name, const char *tag);
+/* Tag of the closest listed ancestor of name (or name itself), or NULL. */
+const char *domlist_lookup(const struct domlist *l, struct sv name);
+size_t domlist_count(const struct domlist *l);
+
+/* Loads a GuardDuty-style TXT list (one IPv4/IPv6 address, CIDR or domain per
+ * line, '#' comments, blank lines ignored) into ips and doms with tag (borrowed,
+ * must outlive the lists). A bad line stops nothing: it is counted in *bad_out and
+ * the first one is described in err (file, line number); the return is then
+ * ERR_FORMAT after the whole file was read. ERR_IO when the file cannot be read. */
+int indicators_load(const char *path, const char *tag, struct iplist *ips, struct domlist *doms,
+                    size_t *bad_out, struct err *err);
+
 #endif
