@@ -257,17 +257,18 @@ struct region_def {
     const char *name;
     const char *aws_prefix[6]; /* AWS-owned public /16s of the region (EC2, NAT, Lambda) */
     const char *s3_prefix;
+    const char *az_id; /* zone id prefix: use1-az1 */
 };
 
 static const struct region_def REGIONS[MAX_REGIONS] = {
-    { "us-east-1", { "3.218", "52.4", "54.86", "18.204", "44.192", "35.170" }, "52.216" },
-    { "eu-west-1", { "34.240", "52.18", "54.72", "3.248", "18.200", "99.80" }, "52.218" },
-    { "us-west-2", { "34.208", "52.24", "54.148", "35.160", "44.224", "18.236" }, "52.92" },
-    { "eu-central-1", { "3.120", "18.184", "52.28", "35.156", "3.64", "18.192" }, "52.219" },
-    { "ap-southeast-2", { "3.104", "13.236", "52.62", "54.66", "3.24", "13.54" }, "52.95" },
-    { "us-east-2", { "3.128", "18.216", "52.14", "3.16", "18.116", "3.136" }, "52.219" },
-    { "ap-northeast-1", { "3.112", "13.112", "52.68", "54.64", "18.176", "35.72" }, "52.219" },
-    { "ca-central-1", { "3.96", "15.222", "35.182", "52.60", "99.79", "3.97" }, "52.95" },
+    { "us-east-1", { "3.218", "52.4", "54.86", "18.204", "44.192", "35.170" }, "52.216", "use1" },
+    { "eu-west-1", { "34.240", "52.18", "54.72", "3.248", "18.200", "99.80" }, "52.218", "euw1" },
+    { "us-west-2", { "34.208", "52.24", "54.148", "35.160", "44.224", "18.236" }, "52.92", "usw2" },
+    { "eu-central-1", { "3.120", "18.184", "52.28", "35.156", "3.64", "18.192" }, "52.219", "euc1" },
+    { "ap-southeast-2", { "3.104", "13.236", "52.62", "54.66", "3.24", "13.54" }, "52.95", "apse2" },
+    { "us-east-2", { "3.128", "18.216", "52.14", "3.16", "18.116", "3.136" }, "52.219", "use2" },
+    { "ap-northeast-1", { "3.112", "13.112", "52.68", "54.64", "18.176", "35.72" }, "52.219", "apne1" },
+    { "ca-central-1", { "3.96", "15.222", "35.182", "52.60", "99.79", "3.97" }, "52.95", "cac1" },
 };
 
 enum tier { TIER_WEB = 0, TIER_WORKER, TIER_CACHE };
@@ -569,6 +570,7 @@ static const char *const UAS[UA_COUNT] = {
 static const char UA_KALI[] =
     "aws-cli/2.9.19 Python/3.11.2 Linux/6.1.0-kali5-amd64 exe/x86_64.kali.2023 prompt/off command/s3api.list-buckets";
 static const char ATTACKER_IP[] = "203.0.113.66"; /* on examples/threats.txt */
+static const char OUTSIDE_IP[] = "198.51.100.23";  /* outside AWS, on no list */
 
 /* ---- CloudTrail ----------------------------------------------------------- */
 
@@ -601,6 +603,7 @@ struct rec {
     const char *vpce;
     const char *event_type;
     bool no_tls;
+    unsigned bucket;             /* S3: the bucket the request named */
     struct buf req, resp, aed, res;
 };
 
@@ -867,6 +870,9 @@ static void put_object_key(struct buf *b, struct rec *c)
 static void s3_common(struct rec *c, const char *op, bool with_key, uint64_t in, uint64_t out)
 {
     unsigned bk = below(c->r, 6);
+    c->bucket = bk;
+    if (c->error)
+        in = out = 0;
     struct buf *q = &c->req;
     char keybuf[128];
     struct buf k;
@@ -957,6 +963,7 @@ static void g_list_objects(struct rec *c) { s3_common(c, "ListObjects", false, 0
 static void g_bucket_only(struct rec *c, const char *extra)
 {
     unsigned bk = below(c->r, 6);
+    c->bucket = bk;
     struct buf *q = &c->req;
     putc1(q, '{');
     key(q, "bucketName");
@@ -1134,7 +1141,9 @@ static void g_update_instance_information(struct rec *c)
     kstr(q, "agentName", "amazon-ssm-agent");
     kstr(q, "availabilityZone", in->az);
     key(q, "availabilityZoneId");
-    put(q, "\"use1-az");
+    putc1(q, '"');
+    put(q, REGIONS[c->region].az_id);
+    put(q, "-az");
     putu(q, 1 + (unsigned)(in->az[strlen(in->az) - 1] - 'a') * 2);
     put(q, "\"}");
 }
@@ -1998,6 +2007,7 @@ static void write_record(struct buf *out, struct rec *c, const struct api *api, 
     c->event_type = "AwsApiCall";
     c->read_only = api->flags & F_RO;
     c->error = false;
+    c->bucket = 0;
     if (!attack && api->errs != NULL && chance(c->r, 0.063)) {
         unsigned n = 0;
         while (api->errs[n * 2] != NULL)
@@ -2093,7 +2103,7 @@ static void write_record(struct buf *out, struct rec *c, const struct api *api, 
         if (api->flags & F_LOGIN) {
             put(out, "signin.aws.amazon.com");
         } else if (c->data || strcmp(api->src, "s3") == 0) {
-            put_bucket(out, c, 0);
+            put_bucket(out, c, c->bucket);
             put(out, ".s3.");
             put(out, REGIONS[c->region].name);
             put(out, ".amazonaws.com");
@@ -2185,8 +2195,9 @@ struct attack {
     struct api api;
     enum cls who;     /* principal class */
     const char *user; /* principal name for IAM users/roles, NULL = first of its class */
-    bool attacker_ip;
+    bool attacker_ip; /* else OUTSIDE_IP when outside is set */
     bool kali;
+    bool outside;
 };
 
 static const struct attack ATTACKS[] = {
@@ -2199,7 +2210,8 @@ static const struct attack ATTACKS[] = {
     { { "ec2", "ModifySnapshotAttribute", 0, 0, 0, a_snapshot_public, NULL, NULL }, C_IAMSVC, "legacy-reporting", true, false },
     { { "ec2", "DeleteFlowLogs", 0, 0, 0, a_delete_flow_logs, NULL, NULL }, C_IAMSVC, "legacy-reporting", true, false },
     /* instance credentials used from outside AWS */
-    { { "sts", "GetCallerIdentity", 0, 0, F_RO, g_null, NULL, NULL }, C_EC2, "web-ec2-instance-role", true, false },
+    { { "sts", "GetCallerIdentity", 0, 0, F_RO, g_null, NULL, NULL }, C_EC2, "web-ec2-instance-role", false, false, true },
+    { { "s3", "ListBuckets", 0, 0, F_RO, g_list_buckets, NULL, NULL }, C_EC2, "web-ec2-instance-role", false, false, true },
 };
 #define N_ATTACKS (sizeof(ATTACKS) / sizeof(ATTACKS[0]))
 
@@ -2382,8 +2394,12 @@ static void write_attack(struct worker *wk, struct job *j, struct rec *c, const 
     pick_session(c, &at->api);
     if (at->attacker_ip)
         c->ip = ATTACKER_IP;
+    else if (at->outside)
+        c->ip = OUTSIDE_IP;
     if (at->kali)
         c->ua = UA_KALI;
+    else if (at->api.flags & F_LOGIN)
+        c->ua = UAS[UA_CHROME];
     else if (at->who == C_IAMSVC || at->who == C_ROOT)
         c->ua = UAS[UA_CLI_LINUX];
     if (at->who == C_ROOT)
