@@ -45,6 +45,9 @@
 #define MAX_REGIONS 8
 #define N_INST 24
 #define GZ_LEVEL 6
+/* Bump whenever the bytes written for the same options change: bench/run.sh keys
+ * its cached corpus on it. */
+#define GEN_VERSION 2
 
 /* ---- random numbers ------------------------------------------------------ */
 
@@ -2732,7 +2735,8 @@ static int run_flow(struct worker *wk, struct job *j)
 struct dnsname {
     const char *name; /* may contain %r for the region */
     unsigned weight;
-    unsigned kind;    /* 0 = AWS endpoint (CNAME + A), 1 = plain A, 2 = internal, 3 = search-suffix NXDOMAIN */
+    unsigned kind;    /* 0 = AWS endpoint (CNAME + A), 1 = plain A, 2 = internal, 3 = search-suffix NXDOMAIN,
+                         4 = virtual-host S3 bucket, 5 = CloudFront distribution, 6 = reverse lookup in the VPC */
 };
 
 static const struct dnsname DNS_NAMES[] = {
@@ -2766,6 +2770,9 @@ static const struct dnsname DNS_NAMES[] = {
     { "api.github.com.ec2.internal.", 5, 3 },
     { "orders.internal.acme.ec2.internal.", 4, 3 },
     { "sts.%r.amazonaws.com.%r.compute.internal.", 3, 3 },
+    { "", 10, 4 },
+    { "", 6, 5 },
+    { "", 4, 6 },
 };
 #define N_DNS_NAMES (sizeof(DNS_NAMES) / sizeof(DNS_NAMES[0]))
 
@@ -2836,7 +2843,9 @@ static int run_dns(struct worker *wk, struct job *j)
         const char *qname_attack = NULL;
         if (i >= j->n)
             qname_attack = i == j->n ? "pool.minexmr.example." : "rebind.attacker.example.";
-        bool aaaa = qname_attack == NULL && dn->kind != 2 && chance(&r, 0.3);
+        bool aaaa = qname_attack == NULL && dn->kind != 2 && dn->kind != 6 && chance(&r, 0.3);
+        const struct instance *peer = &v->inst[below(&r, N_INST)];
+        unsigned cf = below(&r, 400);
         put(b, "{\"version\":\"1.100000\",\"account_id\":\"");
         put(b, a->id);
         put(b, "\",\"region\":\"");
@@ -2846,12 +2855,35 @@ static int run_dns(struct worker *wk, struct job *j)
         put(b, "\",\"query_timestamp\":\"");
         put_iso(b, now);
         put(b, "\",\"query_name\":\"");
-        if (qname_attack)
+        if (qname_attack) {
             put(b, qname_attack);
-        else
+        } else if (dn->kind == 4) {
+            put(b, a->alias);
+            putc1(b, '-');
+            put(b, BUCKET_SUFFIX[below(&r, 6)]);
+            put(b, ".s3.");
+            put(b, rn);
+            put(b, ".amazonaws.com.");
+        } else if (dn->kind == 5) {
+            /* a few hundred third-party distributions: stable names, like real traffic */
+            putc1(b, 'd');
+            put_stable(b, mix(o->seed, cf), "abcdefghijklmnopqrstuvwxyz0123456789", 36, 13);
+            put(b, ".cloudfront.net.");
+        } else if (dn->kind == 6) {
+            /* in-addr.arpa of 10.b2.x.y, reversed */
+            const char *ip = peer->ip;
+            const char *d1 = strchr(ip, '.'), *d2 = strchr(d1 + 1, '.'), *d3 = strchr(d2 + 1, '.');
+            put(b, d3 + 1);
+            putc1(b, '.');
+            putn(b, d2 + 1, (size_t)(d3 - d2 - 1));
+            putc1(b, '.');
+            putn(b, d1 + 1, (size_t)(d2 - d1 - 1));
+            put(b, ".10.in-addr.arpa.");
+        } else {
             put_name(b, dn->name, rn);
+        }
         put(b, "\",\"query_type\":\"");
-        put(b, aaaa ? "AAAA" : "A");
+        put(b, dn->kind == 6 && !qname_attack ? "PTR" : aaaa ? "AAAA" : "A");
         put(b, "\",\"query_class\":\"IN\",\"rcode\":\"");
         bool nx = qname_attack == NULL && dn->kind == 3;
         put(b, nx ? "NXDOMAIN" : "NOERROR");
@@ -2861,8 +2893,21 @@ static int run_dns(struct worker *wk, struct job *j)
                              : "{\"Rdata\":\"169.254.169.254\",\"Type\":\"A\",\"Class\":\"IN\"}");
             j->attacks++;
         } else if (!nx) {
-            if (dn->kind == 0) {
-                bool s3 = dn->name[0] == 's' && dn->name[1] == '3';
+            if (dn->kind == 6) {
+                put(b, "{\"Rdata\":\"");
+                put(b, peer->host);
+                put(b, ".\",\"Type\":\"PTR\",\"Class\":\"IN\"}");
+            } else if (dn->kind == 5) {
+                static const char *const cfp[] = { "13.224.", "18.160.", "108.138.", "99.86." };
+                const char *pre = cfp[cf % 4];
+                for (unsigned k = 0; k < 4; k++) {
+                    if (aaaa)
+                        put_answer(b, "2600:9000:", &r, "AAAA", true);
+                    else
+                        put_answer(b, pre, &r, "A", false);
+                }
+            } else if (dn->kind == 0 || dn->kind == 4) {
+                bool s3 = dn->kind == 4 || (dn->name[0] == 's' && dn->name[1] == '3');
                 if (s3) {
                     put(b, "{\"Rdata\":\"s3-r-w.");
                     put(b, rn);
@@ -2961,7 +3006,8 @@ static void usage(FILE *f)
           "  --days N               days covered (default 1)\n"
           "  --seed N               random seed (default 1)\n"
           "  --jobs N               worker threads (default 1; output does not depend on it)\n"
-          "  --with-attacks         inject a handful of attacks (see bench/README.md)\n",
+          "  --with-attacks         inject a handful of attacks (see bench/README.md)\n"
+          "  --version              print the corpus format version and exit\n",
           f);
 }
 
@@ -2983,6 +3029,9 @@ int main(int argc, char **argv)
         bool num = parse_u64(v, &n);
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("%d\n", GEN_VERSION);
             return 0;
         } else if (strcmp(a, "--with-attacks") == 0) {
             o.attacks = true;
@@ -3131,8 +3180,8 @@ int main(int argc, char **argv)
     if (rc == 0) {
         buf_reset(&out);
         buf_printf(&out,
-                   "generator=vigil-gen-corpus 1\nseed=%llu\naccounts=%u\nregions=%u\nstart=%s\ndays=%u\nwith_attacks=%d\n",
-                   (unsigned long long)o.seed, o.accounts, o.regions, start, o.days, o.attacks ? 1 : 0);
+                   "generator=vigil-gen-corpus %d\nseed=%llu\naccounts=%u\nregions=%u\nstart=%s\ndays=%u\nwith_attacks=%d\n",
+                   GEN_VERSION, (unsigned long long)o.seed, o.accounts, o.regions, start, o.days, o.attacks ? 1 : 0);
         for (int k = 0; k < 3; k++)
             buf_printf(&out, "%s_files=%llu\n%s_records=%llu\n%s_raw_bytes=%llu\n%s_gz_bytes=%llu\n%s_attacks=%llu\n",
                        KIND_NAME[k], (unsigned long long)tot[k][0], KIND_NAME[k], (unsigned long long)tot[k][1],

@@ -60,7 +60,7 @@ fi
 mkdir -p "$OUT"
 
 # ---- 1. the corpus ------------------------------------------------------------
-CORPUS=$OUT/corpus-ct$CT-flow$FLOW-dns$DNS-rpf$RPF-fpf$FPF-dpf$DPF-seed$SEED
+CORPUS=$OUT/corpus-v$("$GEN" --version)-ct$CT-flow$FLOW-dns$DNS-rpf$RPF-fpf$FPF-dpf$DPF-seed$SEED
 if [ ! -f "$CORPUS/MANIFEST" ]; then
     echo "bench: generating the corpus into $CORPUS (once; later runs reuse it)"
     rm -rf "$CORPUS.tmp"
