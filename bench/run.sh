@@ -84,34 +84,37 @@ FLOW_DIRS=$(dirs vpcflowlogs)
 DNS_DIRS=$(dirs vpcdnsquerylogs)
 
 # ---- the 10,000-rule set ------------------------------------------------------------
-# Writes N rules in the YAML rule format to DIR/bench.yaml. Patterns cycle through
-# several fields (so the matcher cannot specialise on one) with values that never
-# occur, so every rule is evaluated and none fires: the cost measured is matching.
-# Adapt here when docs/rules.md (detect branch) fixes the format.
+# Writes N rules in the YAML rule format (docs/rules.md on the detect branch: one YAML
+# document per rule, "---" between them) into DIR, at most 1000 per file (the loader
+# reads a directory's *.yaml in name order and caps a file at 4 MiB). Patterns cycle
+# through several fields, so the matcher cannot specialise on one, with values that
+# never occur: every rule is evaluated and none fires, so the cost measured is matching.
 gen_rules() {
     n=$1
     dir=$2
+    rm -rf "$dir"
     mkdir -p "$dir"
-    awk -v n="$n" 'BEGIN {
+    awk -v n="$n" -v dir="$dir" 'BEGIN {
         split("eventName eventSource sourceIPAddress userAgent errorCode", top, " ")
         for (i = 1; i <= n; i++) {
-            printf "- id: bench-%d\n", i
-            printf "  type: \"Policy:IAMUser/BenchSynthetic%d\"\n", i
-            printf "  severity: 2\n"
-            printf "  title: \"bench rule %d\"\n", i
-            printf "  source: cloudtrail\n"
+            f = sprintf("%s/bench-%02d.yaml", dir, int((i - 1) / 1000))
+            printf "---\nid: bench-%d\n", i >f
+            printf "type: \"Policy:IAMUser/BenchSynthetic%d\"\n", i >f
+            printf "severity: 2\n" >f
+            printf "title: \"bench rule %d on {{eventName}}\"\n", i >f
+            printf "source: cloudtrail\n" >f
             k = i % 7
             if (k < 5)
-                printf "  pattern: {\"%s\": [\"bench-nomatch-%d\"]}\n", top[k + 1], i
+                printf "pattern: {\"%s\": [\"bench-nomatch-%d\"]}\n", top[k + 1], i >f
             else if (k == 5)
-                printf "  pattern: {\"userIdentity\": {\"arn\": [\"arn:aws:iam::000000000000:user/bench-%d\"]}}\n", i
+                printf "pattern: {\"userIdentity\": {\"arn\": [\"arn:aws:iam::000000000000:user/bench-%d\"]}}\n", i >f
             else
-                printf "  pattern: {\"requestParameters\": {\"bucketName\": [\"bench-nomatch-%d\"]}}\n", i
+                printf "pattern: {\"requestParameters\": {\"bucketName\": [{\"prefix\": \"bench-nomatch-%d-\"}]}}\n", i >f
         }
-    }' >"$dir/bench.yaml"
+    }'
 }
-[ -f "$OUT/rules1/bench.yaml" ] || gen_rules 1 "$OUT/rules1"
-[ -f "$OUT/rules10k/bench.yaml" ] || gen_rules 10000 "$OUT/rules10k"
+[ -f "$OUT/rules1/bench-00.yaml" ] || gen_rules 1 "$OUT/rules1"
+[ -f "$OUT/rules10k/bench-09.yaml" ] || gen_rules 10000 "$OUT/rules10k"
 
 # ---- what can run ---------------------------------------------------------------
 first_ct=$CORPUS/$(awk -F'\t' '$1 == "cloudtrail" {print $6; exit}' "$tsv")
