@@ -156,6 +156,7 @@ if [ $jq_ok = 1 ]; then
     got=$(xargs zcat <"$OUT/jq-files.txt" | jq -c "$JQ_FILTER" | wc -l)
     [ "$got" -eq "$JQ_LOGINS" ] || die "jq found $got ConsoleLogin records in the subset, files.tsv says $JQ_LOGINS"
 fi
+rm -f "$OUT/findings.jsonl" "$OUT/findings.err"
 if [ $vigil_ok = 1 ]; then
     # The corpus is an ordinary day: the built-in rules should stay quiet on it.
     # shellcheck disable=SC2086
@@ -262,4 +263,30 @@ if [ $vigil_ok = 1 ]; then
     fi
 else
     echo "vigil/probe, vigil/jq: skipped ($vigil_why)"
+fi
+
+# ---- 4. instructions per record (deterministic) ----------------------------------------
+# Wall and even CPU time move ±10-25 % here; callgrind's instruction count does not,
+# so it is the figure to gate regressions on (perf-limits.md §6.7, goal G9).
+if [ "${BENCH_CALLGRIND:-1}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
+    cg_files=$(awk -F'\t' -v c="$CORPUS" '$1 == "cloudtrail" && n++ < 20 {print c "/" $6}' "$tsv")
+    cg_recs=$(awk -F'\t' '$1 == "cloudtrail" && n++ < 20 {s += $2} END {print s + 0}' "$tsv")
+    cg_raw=$(awk -F'\t' '$1 == "cloudtrail" && n++ < 20 {s += $3} END {print s + 0}' "$tsv")
+    # All processes of the command, summed (a wrapper script's children included).
+    ir() {
+        valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+            awk '/Collected :/ {s += $NF} END {print s + 0}'
+    }
+    per() { awk -v i="$1" -v r="$cg_recs" -v b="$cg_raw" 'BEGIN { if (i > 0) printf "%.0f instructions/record (%.2f/byte)", i / r, i / b; else printf "n/a" }'; }
+    echo
+    echo "=== instructions per CloudTrail record (callgrind, first 20 files: $cg_recs records) ==="
+    # shellcheck disable=SC2086
+    p_ir=$(ir "$PROBE" --records "$cg_recs" $cg_files)
+    echo "probe: $(per "$p_ir")   (perf-limits.md: libdeflate ~7.0k/record)"
+    if [ $vigil_ok = 1 ]; then
+        # shellcheck disable=SC2086
+        v_ir=$(ir "$VIGIL" detect $VIGIL_ARGS --output jsonl $cg_files)
+        echo "vigil: $(per "$v_ir")   (G9 budget: <= 40k/record; inflate+parse+extract floor ~20k)"
+        echo "vigil/probe instructions: $(ratio "$v_ir" "$p_ir")"
+    fi
 fi
