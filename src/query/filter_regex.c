@@ -45,6 +45,12 @@ struct query__re {
     uint32_t nalts;
     struct byteset *sets;
     bool anchored; /* every alternative starts with ^ */
+    /* Bytes that can begin a match; lets the search skip ahead with memchr
+     * while no match is in progress. Off when some alternative can match the
+     * empty string. */
+    bool prefilter;
+    int first_byte; /* the only such byte, or -1 */
+    struct byteset first;
 };
 
 /* A parsed atom with its repetition, before expansion into slots. */
@@ -450,6 +456,37 @@ static int parse(struct parser *ps)
     return 0;
 }
 
+/* The set of bytes a match can start with. Anchors are treated as passable,
+ * which only makes the set larger, never wrong. */
+static void compute_first(struct query__re *re)
+{
+    memset(&re->first, 0, sizeof(re->first));
+    re->prefilter = true;
+    for (uint32_t a = 0; a < re->nalts && re->prefilter; a++) {
+        for (uint32_t q = re->starts[a];; q++) {
+            const struct slot *sl = &re->slots[q];
+            if (sl->kind == SLOT_ACCEPT) {
+                re->prefilter = false;
+                break;
+            }
+            if (sl->kind != SLOT_SET)
+                continue;
+            set_union(&re->first, &re->sets[sl->set]);
+            if (!sl->opt)
+                break;
+        }
+    }
+    re->first_byte = -1;
+    int count = 0;
+    for (unsigned c = 0; c < 256; c++)
+        if (set_has(&re->first, c)) {
+            count++;
+            re->first_byte = (int)c;
+        }
+    if (count != 1)
+        re->first_byte = -1;
+}
+
 int query__re_compile(const char *p, size_t len, size_t col, struct arena *arena,
                       struct query__re **out, struct err *err)
 {
@@ -507,6 +544,7 @@ int query__re_compile(const char *p, size_t len, size_t col, struct arena *arena
         re->slots[s++] = (struct slot){ .kind = SLOT_ACCEPT };
     }
     re->nslots = s;
+    compute_first(re);
     free(ps.pieces);
     free(ps.alt_end);
     *out = re;
@@ -560,6 +598,18 @@ bool query__re_search(const struct query__re *re, const char *s, size_t len,
     size_t ncur = 0, nnext;
     memset(w->member, 0, words * sizeof(*w->member));
     for (size_t i = 0;; i++) {
+        if (ncur == 0 && re->prefilter) {
+            /* Nothing in progress: jump to the next byte that can start a match. */
+            if (re->first_byte >= 0) {
+                const char *hit = i < len ? memchr(s + i, re->first_byte, len - i) : NULL;
+                i = hit ? (size_t)(hit - s) : len;
+            } else {
+                while (i < len && !set_has(&re->first, (unsigned char)s[i]))
+                    i++;
+            }
+            if (i == len || (re->anchored && i > 0))
+                return false;
+        }
         if (i == 0 || !re->anchored)
             for (uint32_t a = 0; a < re->nalts; a++)
                 if (add_closure(re, w, w->cur, &ncur, re->starts[a], i, len))
