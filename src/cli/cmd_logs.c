@@ -360,6 +360,7 @@ static int filter_log_events(int argc, char **argv)
     struct fle x;
     memset(&x, 0, sizeof(x));
     char **files = xcalloc((size_t)argc, sizeof(*files));
+    bool *complete = xcalloc((size_t)argc, sizeof(*complete));
     size_t nfiles = 0;
     int rc = 0;
     for (int i = 1; i < argc && rc == 0; i++) {
@@ -368,6 +369,7 @@ static int filter_log_events(int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             free(files);
+            free(complete);
             return 0;
         } else if (strcmp(a, "--filter-pattern") == 0 && v) {
             pattern = v;
@@ -405,6 +407,7 @@ static int filter_log_events(int argc, char **argv)
     if (rc) {
         usage(stderr);
         free(files);
+        free(complete);
         return rc;
     }
     x.f = f;
@@ -425,6 +428,7 @@ static int filter_log_events(int argc, char **argv)
             status = 1;
             continue;
         }
+        complete[k] = true;
         if (cloudtrail_records(&x, k, mtime, data.p, data.len, &e)) {
             if (x.rc) {
                 err_where(&e, files[k], e.record, e.offset);
@@ -432,6 +436,7 @@ static int filter_log_events(int argc, char **argv)
                 err_format(&e, msg, sizeof(msg));
                 fprintf(stderr, "vigil logs filter-log-events: %s\n", msg);
                 status = 1;
+                complete[k] = false;
                 x.rc = 0; /* the rest of the input is still processed */
             }
             continue;
@@ -489,7 +494,7 @@ static int filter_log_events(int argc, char **argv)
         jw_key(&w, "logStreamName");
         jw_str(&w, files[k]);
         jw_key(&w, "searchedCompletely");
-        jw_bool(&w, true);
+        jw_bool(&w, complete[k]);
         jw_object_end(&w);
     }
     jw_array_end(&w);
@@ -504,6 +509,7 @@ static int filter_log_events(int argc, char **argv)
     query_filter_scratch_free(x.s);
     query_filter_free(f);
     free(files);
+    free(complete);
     return status;
 }
 
