@@ -141,6 +141,11 @@ int finding_write_json(struct buf *out, const struct finding *const *f, size_t n
 /* One compact finding object per line. */
 int finding_write_jsonl(struct buf *out, const struct finding *const *f, size_t n);
 
+/* The same findings in the AWS Security Finding Format (Security Hub's
+ * BatchImportFindings input, {"Findings":[...]}), one object per finding. */
+void finding_to_asff(struct json_writer *w, const struct finding *f);
+int finding_write_asff(struct buf *out, const struct finding *const *f, size_t n, int indent);
+
 struct finding_table_opts {
     bool color;   /* ANSI colours for the severity column (the caller checks isatty) */
     int width;    /* terminal width to fit by shortening titles; 0 = no limit */

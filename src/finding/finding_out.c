@@ -10,12 +10,12 @@
  * ISO 8601 UTC with milliseconds; createdAt/updatedAt equal the first/last
  * event times so the output depends only on the input logs.
  */
-#include "finding/finding.h"
+#include "finding/finding_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static void iso_ms(int64_t ms, char out[32])
+void finding__iso_ms(int64_t ms, char out[32])
 {
     int64_t frac = ms % 1000;
     if (frac < 0)
@@ -32,7 +32,7 @@ static void iso_ms(int64_t ms, char out[32])
     }
 }
 
-static const char *partition_of(const char *region)
+const char *finding__partition(const char *region)
 {
     if (region == NULL)
         return "aws";
@@ -47,7 +47,7 @@ static const char *partition_of(const char *region)
     return "aws";
 }
 
-static const char *port_name(int port)
+const char *finding__port_name(int port)
 {
     /* The service names GuardDuty prints in portName; "Unknown" otherwise. */
     switch (port) {
@@ -112,7 +112,7 @@ static void port_details(struct json_writer *w, const char *key, int port)
     jw_key(w, "port");
     jw_int(w, port);
     jw_key(w, "portName");
-    jw_str(w, port_name(port));
+    jw_str(w, finding__port_name(port));
     jw_object_end(w);
 }
 
@@ -176,7 +176,7 @@ static void write_resource(struct json_writer *w, const struct finding *f)
         if (d->bucket_name != NULL) {
             struct buf arn;
             buf_init(&arn, 0);
-            buf_printf(&arn, "arn:%s:s3:::%s", partition_of(f->region), d->bucket_name);
+            buf_printf(&arn, "arn:%s:s3:::%s", finding__partition(f->region), d->bucket_name);
             jw_key(w, "s3BucketDetails");
             jw_array_begin(w);
             jw_object_begin(w);
@@ -220,7 +220,7 @@ static void write_action(struct json_writer *w, const struct finding *f)
         if (f->resource == DETECT_RES_S3_BUCKET && d->bucket_name) {
             struct buf arn;
             buf_init(&arn, 0);
-            buf_printf(&arn, "arn:%s:s3:::%s", partition_of(f->region), d->bucket_name);
+            buf_printf(&arn, "arn:%s:s3:::%s", finding__partition(f->region), d->bucket_name);
             jw_key(w, "affectedResources");
             jw_object_begin(w);
             kv(w, "AWS::S3::Bucket", arn.p);
@@ -287,8 +287,8 @@ static const char *resource_role(const struct finding *f)
 void finding_to_json(struct json_writer *w, const struct finding *f)
 {
     char first[32], last[32];
-    iso_ms(f->first_ms, first);
-    iso_ms(f->last_ms, last);
+    finding__iso_ms(f->first_ms, first);
+    finding__iso_ms(f->last_ms, last);
     const char *account = f->account ? f->account : "";
     const char *region = f->region ? f->region : "";
 
@@ -298,11 +298,11 @@ void finding_to_json(struct json_writer *w, const struct finding *f)
     jw_str(w, account);
     jw_key(w, "region");
     jw_str(w, region);
-    kv(w, "partition", partition_of(f->region));
+    kv(w, "partition", finding__partition(f->region));
     kv(w, "id", f->id);
     struct buf arn;
     buf_init(&arn, 0);
-    buf_printf(&arn, "arn:%s:guardduty:%s:%s:detector/%s/finding/%s", partition_of(f->region),
+    buf_printf(&arn, "arn:%s:guardduty:%s:%s:detector/%s/finding/%s", finding__partition(f->region),
                region, account, f->detector_id, f->id);
     kv(w, "arn", arn.p);
     buf_free(&arn);
@@ -366,13 +366,14 @@ void finding_to_json(struct json_writer *w, const struct finding *f)
 
 /* Each finding is rendered into its own buffer and then appended, so the
  * output cap is checked by buf_append (the writer itself cannot fail). */
-static int append_finding(struct buf *out, const struct finding *f, int indent, int depth)
+int finding__append(struct buf *out, const struct finding *f, int indent, int depth,
+                    void (*fn)(struct json_writer *w, const struct finding *f))
 {
     struct buf tmp;
     struct json_writer w;
     buf_init(&tmp, 0);
     jw_init(&w, &tmp, indent);
-    finding_to_json(&w, f);
+    fn(&w, f);
     int rc = 0;
     if (indent > 0 && depth > 0) {
         /* Re-indent the nested object to its place inside {"Findings":[ ... ]}. */
@@ -397,42 +398,46 @@ static int put_indent(struct buf *out, int n)
     return rc;
 }
 
-int finding_write_json(struct buf *out, const struct finding *const *f, size_t n, int indent)
+int finding__write_list(struct buf *out, const struct finding *const *f, size_t n, int indent,
+                        void (*fn)(struct json_writer *w, const struct finding *f))
 {
-    int rc;
-    if (n == 0)
-        return buf_append_cstr(out, indent > 0 ? "{\n" : "{");
-    rc = buf_append_cstr(out, indent > 0 ? "{\n" : "{");
+    bool pretty = indent > 0;
+    int rc = buf_append_cstr(out, pretty ? "{\n" : "{");
     if (rc == 0)
         rc = put_indent(out, indent);
     if (rc == 0)
-        rc = buf_append_cstr(out, indent > 0 ? "\"Findings\": [" : "\"Findings\":[");
+        rc = buf_append_cstr(out, pretty ? "\"Findings\": [" : "\"Findings\":[");
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (i > 0)
             rc = buf_putc(out, ',');
-        if (rc == 0 && indent > 0) {
+        if (rc == 0 && pretty) {
             rc = buf_putc(out, '\n');
             if (rc == 0)
                 rc = put_indent(out, 2 * indent);
         }
         if (rc == 0)
-            rc = append_finding(out, f[i], indent, 2);
+            rc = finding__append(out, f[i], indent, 2, fn);
     }
-    if (rc == 0 && indent > 0) {
+    if (rc == 0 && pretty && n > 0) {
         rc = buf_putc(out, '\n');
         if (rc == 0)
             rc = put_indent(out, indent);
     }
     if (rc == 0)
-        rc = buf_append_cstr(out, indent > 0 ? "]\n}\n" : "]}");
+        rc = buf_append_cstr(out, pretty ? "]\n}\n" : "]}");
     return rc;
+}
+
+int finding_write_json(struct buf *out, const struct finding *const *f, size_t n, int indent)
+{
+    return finding__write_list(out, f, n, indent, finding_to_json);
 }
 
 int finding_write_jsonl(struct buf *out, const struct finding *const *f, size_t n)
 {
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = append_finding(out, f[i], 0, 0);
+        rc = finding__append(out, f[i], 0, 0, finding_to_json);
         if (rc == 0)
             rc = buf_putc(out, '\n');
     }
