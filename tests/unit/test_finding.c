@@ -197,7 +197,7 @@ static void test_id(void)
     finding_id(SV("111122223333"), SV("us-east-1"), SV("T:X/Y"), SV("AKIA1"), b);
     CHECK_STR(a, b);
     /* Pinned: ids must not change between versions, or re-runs duplicate findings. */
-    CHECK_STR(a, "PINNED");
+    CHECK_STR(a, "620a834d1d2a949890da1ce2147f87bf");
     const struct sv variants[4][4] = {
         { SV("111122223334"), SV("us-east-1"), SV("T:X/Y"), SV("AKIA1") },
         { SV("111122223333"), SV("us-east-2"), SV("T:X/Y"), SV("AKIA1") },
@@ -583,7 +583,7 @@ static void test_json_port_probe(void)
 {
     /* Inbound and rejected, no instance-id field: the key names the instance. */
     static const char rec[] =
-        "{\"srcaddr\":\"198.51.100.9\",\"dstaddr\":\"172.31.9.69\",\"srcport\":49761,"
+        "{\"srcaddr\":\"45.33.32.156\",\"dstaddr\":\"172.31.9.69\",\"srcport\":49761,"
         "\"dstport\":3389,\"protocol\":6,\"action\":\"REJECT\",\"interface-id\":\"eni-9\"}";
     struct fx x;
     fx_init(&x);
@@ -611,7 +611,7 @@ static void test_json_port_probe(void)
         snprintf(path, sizeof(path), "%slocalPortDetails.portName", d);
         CHECK_STR(jstr(r, path), "RDP");
         snprintf(path, sizeof(path), "%sremoteIpDetails.ipAddressV4", d);
-        CHECK_STR(jstr(r, path), "198.51.100.9");
+        CHECK_STR(jstr(r, path), "45.33.32.156");
         snprintf(path, sizeof(path), "%slocalIpDetails.ipAddressV4", d);
         CHECK_STR(jstr(r, path), "172.31.9.69");
         CHECK(jabsent(r, "service.action.networkConnectionAction"));
@@ -780,6 +780,119 @@ static void test_table(void)
     finding_agg_free(agg);
 }
 
+static const struct json_value *render_asff(const struct finding *f, struct arena *a, struct buf *b)
+{
+    struct json_writer w;
+    struct json_value *root = NULL;
+    struct err e;
+    buf_reset(b);
+    jw_init(&w, b, 0);
+    finding_to_asff(&w, f);
+    err_clear(&e);
+    CHECK_INT(json_parse(b->p, b->len, a, &root, &e), 0);
+    return root;
+}
+
+static void test_asff(void)
+{
+    static const char rec[] =
+        "{\"srcaddr\":\"10.0.1.15\",\"dstaddr\":\"203.0.113.50\",\"srcport\":40000,"
+        "\"dstport\":25,\"protocol\":6,\"action\":\"ACCEPT\",\"instance-id\":\"i-0abc\","
+        "\"vpc-id\":\"vpc-1\",\"flow-direction\":\"egress\"}";
+    struct fx x;
+    fx_init(&x);
+    fx_event(&x, EVENT_VPCFLOW, rec, "flow-9", 1000, "111122223333", "us-east-1");
+    fx_det(&x, "ec2.spam", "Backdoor:EC2/Spambot", 5.0, DETECT_RES_INSTANCE, "i-0abc");
+    x.det.threat_list = "spam-list";
+    x.det.indicator = SV("203.0.113.50");
+    struct finding_agg *agg = finding_agg_new();
+    finding_agg_add(agg, &x.det);
+    fx_free(&x);
+    struct arena a;
+    struct buf b;
+    arena_init(&a, 0);
+    buf_init(&b, 0);
+    const struct finding *f = only(agg);
+    const struct json_value *r = f ? render_asff(f, &a, &b) : NULL;
+    if (r != NULL) {
+        /* Every attribute Security Hub requires. */
+        const char *req[] = { "SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId",
+                              "Types", "CreatedAt", "UpdatedAt", "Severity", "Title",
+                              "Description", "Resources" };
+        for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
+            CHECK(!jabsent(r, req[i]));
+        CHECK_STR(jstr(r, "SchemaVersion"), "2018-10-08");
+        char arn[200];
+        snprintf(arn, sizeof(arn), "arn:aws:guardduty:us-east-1:111122223333:detector/%s/finding/%s",
+                 f->detector_id, f->id);
+        CHECK_STR(jstr(r, "Id"), arn);
+        CHECK_STR(jstr(r, "ProductArn"),
+                  "arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default");
+        CHECK_STR(jstr(r, "GeneratorId"), "vigil/ec2.spam");
+        CHECK_STR(jstr(r, "Types[0]"), "TTPs/Command and Control/Backdoor:EC2-Spambot");
+        CHECK_STR(jstr(r, "Severity.Label"), "MEDIUM");
+        CHECK_STR(jstr(r, "Severity.Original"), "5");
+        CHECK_STR(jstr(r, "CreatedAt"), "1970-01-01T00:00:01.000Z");
+        CHECK_STR(jstr(r, "Resources[0].Type"), "AwsEc2Instance");
+        CHECK_STR(jstr(r, "Resources[0].Id"), "arn:aws:ec2:us-east-1:111122223333:instance/i-0abc");
+        CHECK_STR(jstr(r, "Resources[0].Details.AwsEc2Instance.VpcId"), "vpc-1");
+        CHECK_STR(jstr(r, "Resources[0].Details.AwsEc2Instance.IpV4Addresses[0]"), "10.0.1.15");
+        CHECK_STR(jstr(r, "Network.Direction"), "OUT");
+        CHECK_STR(jstr(r, "Network.SourceIpV4"), "10.0.1.15");
+        CHECK_STR(jstr(r, "Network.DestinationIpV4"), "203.0.113.50");
+        CHECK(jnum(r, "Network.DestinationPort") == 25);
+        CHECK_STR(jstr(r, "Action.ActionType"), "NETWORK_CONNECTION");
+        CHECK_STR(jstr(r, "Action.NetworkConnectionAction.ConnectionDirection"), "OUT");
+        CHECK_STR(jstr(r, "Action.NetworkConnectionAction.RemotePortDetails.PortName"), "SMTP");
+        CHECK_STR(jstr(r, "ThreatIntelIndicators[0].Type"), "IPV4_ADDRESS");
+        CHECK_STR(jstr(r, "ThreatIntelIndicators[0].Value"), "203.0.113.50");
+        CHECK_STR(jstr(r, "ThreatIntelIndicators[0].Source"), "spam-list");
+        CHECK_STR(jstr(r, "ProductFields.vigil/eventIds"), "flow-9");
+        CHECK_STR(jstr(r, "Workflow.Status"), "NEW");
+        CHECK_STR(jstr(r, "RecordState"), "ACTIVE");
+    }
+    size_t n;
+    const struct finding **all = finding_agg_sorted(agg, &n);
+    buf_reset(&b);
+    CHECK_INT(finding_write_asff(&b, all, n, 2), 0);
+    struct json_value *root = NULL;
+    struct err e;
+    CHECK_INT(json_parse(b.p, b.len, &a, &root, &e), 0);
+    const struct json_value *list = root ? json_get(root, "Findings") : NULL;
+    CHECK(list != NULL && list->n == 1);
+    free(all);
+    arena_free(&a);
+    buf_free(&b);
+    finding_agg_free(agg);
+}
+
+/* A detection without an event (a detector that fires on a window) still
+ * makes a finding, with empty account and region. */
+static void test_no_event(void)
+{
+    struct detection d = { .rule_id = "r", .type = "Policy:IAMUser/RootCredentialUsage",
+                           .severity = 2.0, .title = "t", .description = "d",
+                           .resource = DETECT_RES_ACCESS_KEY, .key = SV("root") };
+    struct finding_agg *agg = finding_agg_new();
+    finding_agg_add(agg, &d);
+    finding_agg_add(agg, &d);
+    const struct finding *f = only(agg);
+    if (f != NULL) {
+        CHECK_INT(f->count, 2);
+        CHECK_INT(f->n_evidence, 0);
+        struct arena a;
+        struct buf b;
+        arena_init(&a, 0);
+        buf_init(&b, 0);
+        const struct json_value *r = render(f, &a, &b);
+        CHECK_STR(jstr(r, "accountId"), "");
+        CHECK_STR(jstr(r, "service.action.actionType"), "AWS_API_CALL");
+        arena_free(&a);
+        buf_free(&b);
+    }
+    finding_agg_free(agg);
+}
+
 static const struct harness_test tests[] = {
     { "id", test_id },
     { "aggregate", test_aggregate },
@@ -794,6 +907,8 @@ static const struct harness_test tests[] = {
     { "json_dns", test_json_dns },
     { "get_findings_json", test_get_findings_json },
     { "table", test_table },
+    { "asff", test_asff },
+    { "no_event", test_no_event },
 };
 
 HARNESS_MAIN(tests)
