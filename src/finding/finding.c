@@ -14,18 +14,34 @@ struct finding_agg {
 /* ---- ids ------------------------------------------------------------------- */
 
 /* Each field is length-prefixed so ("ab","c") and ("a","bc") never collide. */
-static void put_field(struct buf *b, struct sv s)
+static size_t put_field(uint8_t *dst, struct sv s)
 {
     uint32_t n = (uint32_t)s.len;
-    buf_append(b, &n, sizeof(n));
-    if (s.len)
-        buf_append(b, s.p, s.len);
+    if (dst != NULL) {
+        memcpy(dst, &n, sizeof(n));
+        if (s.len)
+            memcpy(dst + sizeof(n), s.p, s.len);
+    }
+    return sizeof(n) + s.len;
 }
 
-static void hex128(const struct buf *b, uint64_t seed_a, uint64_t seed_b, char out[33])
+/* Two independent 64-bit hashes of the fields make GuardDuty's 32 hex digits.
+ * Ids are computed for every detection, so short inputs stay on the stack. */
+static void hash_fields(const struct sv *fields, size_t n, uint64_t seed_a, uint64_t seed_b,
+                        char out[33])
 {
     static const char hex[] = "0123456789abcdef";
-    uint64_t h[2] = { hash64(b->p, b->len, seed_a), hash64(b->p, b->len, seed_b) };
+    uint8_t stack[512];
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += put_field(NULL, fields[i]);
+    uint8_t *p = len <= sizeof(stack) ? stack : xmalloc(len);
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++)
+        at += put_field(p + at, fields[i]);
+    uint64_t h[2] = { hash64(p, len, seed_a), hash64(p, len, seed_b) };
+    if (p != stack)
+        free(p);
     for (int i = 0; i < 32; i++)
         out[i] = hex[(h[i / 16] >> (60 - 4 * (i % 16))) & 0xf];
     out[32] = '\0';
@@ -33,26 +49,14 @@ static void hex128(const struct buf *b, uint64_t seed_a, uint64_t seed_b, char o
 
 void finding_id(struct sv account, struct sv region, struct sv type, struct sv key, char out[33])
 {
-    struct buf b;
-    buf_init(&b, 0);
-    put_field(&b, account);
-    put_field(&b, region);
-    put_field(&b, type);
-    put_field(&b, key);
-    /* Two independent 64-bit hashes make GuardDuty's 32 hex digits. */
-    hex128(&b, 0x76696769c0ffee01ULL, 0x76696769c0ffee02ULL, out);
-    buf_free(&b);
+    const struct sv f[4] = { account, region, type, key };
+    hash_fields(f, 4, 0x76696769c0ffee01ULL, 0x76696769c0ffee02ULL, out);
 }
 
 static void detector_id(struct sv account, struct sv region, char out[33])
 {
-    struct buf b;
-    buf_init(&b, 0);
-    put_field(&b, SV("vigil-detector"));
-    put_field(&b, account);
-    put_field(&b, region);
-    hex128(&b, 0x64657465c7000001ULL, 0x64657465c7000002ULL, out);
-    buf_free(&b);
+    const struct sv f[3] = { SV("vigil-detector"), account, region };
+    hash_fields(f, 3, 0x64657465c7000001ULL, 0x64657465c7000002ULL, out);
 }
 
 const char *finding_severity_label(double s)

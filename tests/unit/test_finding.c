@@ -893,6 +893,92 @@ static void test_no_event(void)
     finding_agg_free(agg);
 }
 
+static bool has_member(const struct json_value *obj, const char *key)
+{
+    return obj != NULL && obj->type == JSON_OBJECT && json_get(obj, key) != NULL;
+}
+
+/* Every key we write at the top level and under service must exist in real
+ * GuardDuty findings (Panther's labelled GuardDuty samples), and the real
+ * top-level keys must all be there. */
+static void test_real_shape(void)
+{
+    const char *root = harness_datasets();
+    if (root == NULL)
+        return;
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/panther-analysis-labeled-tests/tests_AWS_GuardDuty.jsonl", root);
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        printf("# skip: %s not found\n", path);
+        return;
+    }
+    struct buf text;
+    buf_init(&text, 0);
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+        buf_append(&text, chunk, got);
+    fclose(fp);
+
+    /* Our finding: an API call with a list hit, so evidence is written too. */
+    struct finding_agg *agg = finding_agg_new();
+    add_ct(agg, "AKIAREAL", "e1", 1000, "r", 8.0);
+    struct arena a;
+    struct buf out;
+    arena_init(&a, 0);
+    buf_init(&out, 0);
+    const struct finding *f = only(agg);
+    const struct json_value *ours = f ? render(f, &a, &out) : NULL;
+
+    size_t checked = 0;
+    for (const char *line = text.p, *nl; ours && line && (nl = strchr(line, '\n')) != NULL;
+         line = nl + 1) {
+        struct json_value *rec = NULL;
+        struct err e;
+        if (json_parse(line, (size_t)(nl - line), &a, &rec, &e) != 0)
+            continue;
+        const struct json_value *real = json_get(rec, "log");
+        const struct json_value *rsvc = real ? json_get(real, "service") : NULL;
+        if (rsvc == NULL || json_get(rsvc, "action") == NULL)
+            continue; /* attack sequences have no action */
+        for (size_t i = 0; i < ours->n; i++) {
+            /* These samples were trimmed of "resource", which the API marks required. */
+            if (strcmp(ours->items[i].key, "resource") == 0)
+                continue;
+            if (!has_member(real, ours->items[i].key)) {
+                printf("#   top-level key %s not in the real finding\n", ours->items[i].key);
+                harness_failures++;
+            }
+        }
+        for (size_t i = 0; i < real->n; i++) {
+            if (!has_member(ours, real->items[i].key)) {
+                printf("#   real key %s missing from ours\n", real->items[i].key);
+                harness_failures++;
+            }
+        }
+        const struct json_value *osvc = json_get(ours, "service");
+        for (size_t i = 0; osvc && i < osvc->n; i++) {
+            if (!has_member(rsvc, osvc->items[i].key)) {
+                printf("#   service key %s not in the real finding\n", osvc->items[i].key);
+                harness_failures++;
+            }
+        }
+        /* Same JSON types for the shared scalars. */
+        CHECK_INT(jpath(ours, "severity")->type, jpath(real, "severity")->type);
+        CHECK_INT(jpath(ours, "service.count")->type, jpath(real, "service.count")->type);
+        CHECK_INT(jpath(ours, "service.archived")->type, jpath(real, "service.archived")->type);
+        CHECK_STR(jstr(ours, "service.action.actionType"), jstr(real, "service.action.actionType"));
+        checked++;
+    }
+    CHECK(checked > 0);
+    printf("# compared with %zu real GuardDuty findings\n", checked);
+    arena_free(&a);
+    buf_free(&out);
+    buf_free(&text);
+    finding_agg_free(agg);
+}
+
 static const struct harness_test tests[] = {
     { "id", test_id },
     { "aggregate", test_aggregate },
@@ -909,6 +995,7 @@ static const struct harness_test tests[] = {
     { "table", test_table },
     { "asff", test_asff },
     { "no_event", test_no_event },
+    { "real_shape", test_real_shape },
 };
 
 HARNESS_MAIN(tests)
