@@ -146,6 +146,11 @@ int finding_write_jsonl(struct buf *out, const struct finding *const *f, size_t 
 void finding_to_asff(struct json_writer *w, const struct finding *f);
 int finding_write_asff(struct buf *out, const struct finding *const *f, size_t n, int indent);
 
+/* OCSF 1.1 Detection Finding (class_uid 2004) events, one compact object per
+ * line (OCSF has no list envelope). */
+void finding_to_ocsf(struct json_writer *w, const struct finding *f);
+int finding_write_ocsf(struct buf *out, const struct finding *const *f, size_t n);
+
 struct finding_table_opts {
     bool color;   /* ANSI colours for the severity column (the caller checks isatty) */
     int width;    /* terminal width to fit by shortening titles; 0 = no limit */

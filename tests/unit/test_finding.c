@@ -12,7 +12,12 @@ struct fx {
     struct detection det;
 };
 
-static void fx_init(struct fx *x) { arena_init(&x->arena, 0); }
+static void fx_init(struct fx *x)
+{
+    memset(x, 0, sizeof(*x));
+    arena_init(&x->arena, 0);
+    json_flat_init(&x->ev.flat);
+}
 
 static void fx_free(struct fx *x)
 {
@@ -25,8 +30,9 @@ static void fx_event(struct fx *x, enum event_source src, const char *record, co
                      int64_t ms, const char *account, const char *region)
 {
     struct err e;
+    struct json_flat keep = x->ev.flat; /* reused across events, as a reader does */
     memset(&x->ev, 0, sizeof(x->ev));
-    json_flat_init(&x->ev.flat);
+    x->ev.flat = keep;
     x->ev.source = src;
     x->ev.time_ms = ms;
     x->ev.id = sv_cstr(id);
@@ -979,6 +985,65 @@ static void test_real_shape(void)
     finding_agg_free(agg);
 }
 
+static void test_ocsf(void)
+{
+    static const char rec[] =
+        "{\"query_name\":\"evil.example.com.\",\"srcaddr\":\"10.0.0.5\",\"srcport\":\"5353\","
+        "\"transport\":\"UDP\",\"srcids\":{\"instance\":\"i-0d15\"}}";
+    struct fx x;
+    fx_init(&x);
+    fx_event(&x, EVENT_DNS, rec, "dns-7", 5000, "111122223333", "us-east-1");
+    fx_det(&x, "dns.custom", "Impact:EC2/MaliciousDomainRequest.Custom", 5.0, DETECT_RES_INSTANCE,
+           "i-0d15");
+    x.det.threat_list = "mine";
+    x.det.indicator = SV("evil.example.com");
+    struct finding_agg *agg = finding_agg_new();
+    finding_agg_add(agg, &x.det);
+    fx_event(&x, EVENT_DNS, rec, "dns-8", 9000, "111122223333", "us-east-1");
+    finding_agg_add(agg, &x.det);
+    fx_free(&x);
+    size_t n;
+    const struct finding **all = finding_agg_sorted(agg, &n);
+    struct buf b;
+    struct arena a;
+    struct json_value *r = NULL;
+    struct err e;
+    buf_init(&b, 0);
+    arena_init(&a, 0);
+    CHECK_INT(finding_write_ocsf(&b, all, n), 0);
+    CHECK(b.len > 0 && b.p[b.len - 1] == '\n' && strchr(b.p, '\n') == b.p + b.len - 1);
+    CHECK_INT(json_parse(b.p, b.len, &a, &r, &e), 0);
+    if (r != NULL) {
+        CHECK(jnum(r, "class_uid") == 2004);
+        CHECK(jnum(r, "category_uid") == 2);
+        CHECK(jnum(r, "activity_id") == 1);
+        CHECK(jnum(r, "type_uid") == 200401);
+        CHECK(jnum(r, "severity_id") == 3);
+        CHECK(jnum(r, "time") == 9000);
+        CHECK(jnum(r, "finding_info.first_seen_time") == 5000);
+        CHECK(jnum(r, "finding_info.last_seen_time") == 9000);
+        CHECK(jnum(r, "count") == 2);
+        CHECK_STR(jstr(r, "metadata.version"), "1.1.0");
+        CHECK_STR(jstr(r, "metadata.product.name"), "Vigil");
+        CHECK_STR(jstr(r, "finding_info.types[0]"), "Impact:EC2/MaliciousDomainRequest.Custom");
+        CHECK_STR(jstr(r, "finding_info.analytic.uid"), "dns.custom");
+        CHECK(strstr(jstr(r, "finding_info.uid") ? jstr(r, "finding_info.uid") : "", all[0]->id) != NULL);
+        CHECK_STR(jstr(r, "cloud.provider"), "AWS");
+        CHECK_STR(jstr(r, "cloud.account.uid"), "111122223333");
+        CHECK_STR(jstr(r, "resources[0].type"), "AwsEc2Instance");
+        CHECK_STR(jstr(r, "resources[0].name"), "i-0d15");
+        CHECK_STR(jstr(r, "evidences[0].query.hostname"), "evil.example.com");
+        CHECK_STR(jstr(r, "evidences[0].src_endpoint.ip"), "10.0.0.5");
+        CHECK(jnum(r, "evidences[0].src_endpoint.port") == 5353);
+        CHECK_STR(jstr(r, "unmapped.vigil.eventIds[1]"), "dns-8");
+        CHECK_STR(jstr(r, "unmapped.vigil.threatListName"), "mine");
+    }
+    free(all);
+    buf_free(&b);
+    arena_free(&a);
+    finding_agg_free(agg);
+}
+
 static const struct harness_test tests[] = {
     { "id", test_id },
     { "aggregate", test_aggregate },
@@ -996,6 +1061,7 @@ static const struct harness_test tests[] = {
     { "asff", test_asff },
     { "no_event", test_no_event },
     { "real_shape", test_real_shape },
+    { "ocsf", test_ocsf },
 };
 
 HARNESS_MAIN(tests)
