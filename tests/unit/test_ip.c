@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -611,6 +612,86 @@ static void test_indicators_load(void)
     domlist_free(doms);
 }
 
+/* Every sourceIPAddress in real CloudTrail (the Stratus detonation logs):
+ * addresses must parse, service names ("AWS Internal", "x.amazonaws.com")
+ * must not, and parsed addresses print back to the same text modulo zeros. */
+static void scan_dir(const char *dir, size_t *addrs_out, size_t *names_out)
+{
+    DIR *dp = opendir(dir);
+    if (dp == NULL) {
+        printf("# skip: %s not found\n", dir);
+        return;
+    }
+    size_t addrs = 0, names = 0;
+    struct dirent *de;
+    while ((de = readdir(dp)) != NULL) {
+        size_t nl = strlen(de->d_name);
+        if (nl < 5 || strcmp(de->d_name + nl - 5, ".json") != 0)
+            continue;
+        char path[2048];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        FILE *fp = fopen(path, "rb");
+        if (fp == NULL)
+            continue;
+        struct buf text;
+        buf_init(&text, 0);
+        char chunk[8192];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+            buf_append(&text, chunk, got);
+        fclose(fp);
+        static const char key[] = "\"sourceIPAddress\"";
+        for (const char *p = text.p; p && (p = strstr(p, key)) != NULL;) {
+            p += sizeof(key) - 1;
+            while (*p == ' ' || *p == ':')
+                p++;
+            if (*p != '"')
+                continue;
+            const char *v = ++p, *end = strchr(v, '"');
+            if (end == NULL)
+                break;
+            struct sv val = sv_make(v, (size_t)(end - v));
+            bool numeric = val.len > 0 && strspn(v, "0123456789.") >= val.len;
+            bool v6 = memchr(v, ':', val.len) != NULL && strspn(v, "0123456789abcdefABCDEF:.") >= val.len;
+            struct ipaddr a;
+            bool ok = ip_parse(val, &a);
+            if (numeric || v6) {
+                addrs++;
+                if (!ok) {
+                    printf("#   %s: address not parsed: %.*s\n", de->d_name, (int)val.len, v);
+                    harness_failures++;
+                }
+            } else {
+                names++;
+                if (ok) {
+                    printf("#   %s: name parsed as address: %.*s\n", de->d_name, (int)val.len, v);
+                    harness_failures++;
+                }
+            }
+            p = end + 1;
+        }
+        buf_free(&text);
+    }
+    closedir(dp);
+    *addrs_out += addrs;
+    *names_out += names;
+}
+
+static void test_cloudtrail_addresses(void)
+{
+    const char *root = harness_datasets();
+    if (root == NULL)
+        return;
+    char dir[1024];
+    size_t addrs = 0, names = 0;
+    snprintf(dir, sizeof(dir), "%s/stratus-detonation-logs", root);
+    scan_dir(dir, &addrs, &names);
+    snprintf(dir, sizeof(dir), "%s/invictus-aws-stratus-2023/CloudTrail", root);
+    scan_dir(dir, &addrs, &names);
+    printf("# %zu addresses and %zu service names from real CloudTrail\n", addrs, names);
+    CHECK(addrs > 0 && names > 0);
+}
+
 static const struct harness_test tests[] = {
     { "parse_v4", test_parse_v4 },
     { "parse_v6", test_parse_v6 },
@@ -624,6 +705,7 @@ static const struct harness_test tests[] = {
     { "domlist", test_domlist },
     { "indicators_parse", test_indicators_parse },
     { "indicators_load", test_indicators_load },
+    { "cloudtrail_addresses", test_cloudtrail_addresses },
 };
 
 HARNESS_MAIN(tests)
