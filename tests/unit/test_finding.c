@@ -1044,6 +1044,119 @@ static void test_ocsf(void)
     finding_agg_free(agg);
 }
 
+static bool slurp(const char *path, struct buf *out)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        printf("# skip: %s not found\n", path);
+        return false;
+    }
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+        buf_append(out, chunk, got);
+    fclose(fp);
+    return true;
+}
+
+/* Real records from the AWS docs, through the event module's common fields,
+ * into findings: the details must be the record's. */
+static void test_real_records(void)
+{
+    const char *root = harness_datasets();
+    if (root == NULL)
+        return;
+    char path[1024];
+    struct buf text;
+    struct arena a;
+    struct buf out;
+    struct err e;
+    buf_init(&text, 0);
+    buf_init(&out, 0);
+    arena_init(&a, 0);
+    snprintf(path, sizeof(path), "%s/aws-docs-log-samples/cloudtrail/"
+             "cloudtrail-log-file-examples__08__error-code-and-message-log-example.json", root);
+    struct finding_agg *agg = finding_agg_new();
+    if (slurp(path, &text)) {
+        /* The one record inside {"Records":[...]}. */
+        struct json_value *doc = NULL;
+        CHECK_INT(json_parse(text.p, text.len, &a, &doc, &e), 0);
+        const struct json_value *recs = doc ? json_get(doc, "Records") : NULL;
+        CHECK(recs != NULL && recs->n == 1);
+        size_t start = recs && recs->n ? recs->items[0].offset : 0, end = start;
+        CHECK_INT(json_skip_value(text.p, text.len, &end, &e), 0);
+        struct event ev;
+        memset(&ev, 0, sizeof(ev));
+        json_flat_init(&ev.flat);
+        ev.source = EVENT_CLOUDTRAIL;
+        CHECK_INT(json_flatten(text.p + start, end - start, NULL, &a, &ev.flat, &e), 0);
+        CHECK_INT(event_fill_common(&ev, &a, &e), 0);
+        struct detection d = { .rule_id = "cloudtrail.update", .type = "Stealth:IAMUser/CloudTrailLoggingDisabled",
+                               .severity = 2.0, .title = "t", .description = "d",
+                               .resource = DETECT_RES_ACCESS_KEY, .key = ev.access_key, .ev = &ev };
+        finding_agg_add(agg, &d);
+        json_flat_free(&ev.flat);
+        const struct finding *f = only(agg);
+        const struct json_value *r = f ? render(f, &a, &out) : NULL;
+        if (r != NULL) {
+            CHECK_STR(jstr(r, "accountId"), "123456789012");
+            CHECK_STR(jstr(r, "region"), "us-east-2");
+            CHECK_STR(jstr(r, "resource.accessKeyDetails.accessKeyId"), "EXAMPLE_KEY_ID");
+            CHECK_STR(jstr(r, "resource.accessKeyDetails.principalId"), "EX_PRINCIPAL_ID");
+            CHECK_STR(jstr(r, "resource.accessKeyDetails.userName"), "Alice");
+            CHECK_STR(jstr(r, "resource.accessKeyDetails.userType"), "IAMUser");
+            CHECK_STR(jstr(r, "service.action.awsApiCallAction.api"), "UpdateTrail");
+            CHECK_STR(jstr(r, "service.action.awsApiCallAction.serviceName"), "cloudtrail.amazonaws.com");
+            CHECK_STR(jstr(r, "service.action.awsApiCallAction.remoteIpDetails.ipAddressV4"),
+                      "205.251.233.182");
+            CHECK_STR(jstr(r, "service.action.awsApiCallAction.errorCode"), "TrailNotFoundException");
+            CHECK_STR(jstr(r, "service.action.awsApiCallAction.userAgent"),
+                      "aws-cli/1.10.32 Python/2.7.9 Windows/7 botocore/1.4.22");
+            CHECK_STR(jstr(r, "service.eventFirstSeen"), "2016-07-14T19:15:45.000Z");
+            CHECK_STR(jstr(r, "service.additionalInfo.vigil.eventIds[0]"),
+                      "b7d4398e-b2f0-4faa-9c76-e2d316a8d67f");
+        }
+    }
+    finding_agg_free(agg);
+
+    buf_reset(&text);
+    agg = finding_agg_new();
+    snprintf(path, sizeof(path), "%s/aws-docs-log-samples/route53resolver/"
+             "resolver-query-logs-example-json__00__route-53-resolver-query-log-example.json", root);
+    if (slurp(path, &text)) {
+        struct event ev;
+        memset(&ev, 0, sizeof(ev));
+        json_flat_init(&ev.flat);
+        ev.source = EVENT_DNS;
+        CHECK_INT(json_flatten(text.p, text.len, NULL, &a, &ev.flat, &e), 0);
+        CHECK_INT(event_fill_common(&ev, &a, &e), 0);
+        struct detection d = { .rule_id = "dns.list", .type = "Trojan:EC2/DropPoint!DNS",
+                               .severity = 5.0, .title = "t", .description = "d",
+                               .resource = DETECT_RES_INSTANCE, .key = SV("i-0d15cd0d3example"),
+                               .threat_list = "drop", .indicator = SV("in-addr.arpa"), .ev = &ev };
+        finding_agg_add(agg, &d);
+        json_flat_free(&ev.flat);
+        const struct finding *f = only(agg);
+        const struct json_value *r = f ? render(f, &a, &out) : NULL;
+        if (r != NULL) {
+            CHECK_STR(jstr(r, "accountId"), "111122223333");
+            CHECK_STR(jstr(r, "region"), "us-east-1");
+            CHECK_STR(jstr(r, "resource.instanceDetails.instanceId"), "i-0d15cd0d3example");
+            CHECK_STR(jstr(r, "resource.instanceDetails.networkInterfaces[0].vpcId"), "vpc-7example");
+            CHECK_STR(jstr(r, "resource.instanceDetails.networkInterfaces[0].privateIpAddress"),
+                      "4.5.64.102");
+            CHECK_STR(jstr(r, "service.action.dnsRequestAction.domain"), "15.3.4.32.in-addr.arpa");
+            CHECK_STR(jstr(r, "service.action.dnsRequestAction.protocol"), "UDP");
+            CHECK_INT(jbool(r, "service.action.dnsRequestAction.blocked"), 1);
+            CHECK_STR(jstr(r, "service.eventFirstSeen"), "2021-02-04T17:51:55.000Z");
+        }
+    }
+    finding_agg_free(agg);
+    buf_free(&text);
+    buf_free(&out);
+    arena_free(&a);
+}
+
 static const struct harness_test tests[] = {
     { "id", test_id },
     { "aggregate", test_aggregate },
@@ -1062,6 +1175,7 @@ static const struct harness_test tests[] = {
     { "no_event", test_no_event },
     { "real_shape", test_real_shape },
     { "ocsf", test_ocsf },
+    { "real_records", test_real_records },
 };
 
 HARNESS_MAIN(tests)
