@@ -865,21 +865,26 @@ static int next_element(struct input_reader *r, struct event *ev, struct err *er
 
 /* Whether the leaves of a line flattened directly are a plain record of the
  * source the file has held so far (what walking its keys would decide). */
+static bool path_is(const struct json_leaf *l, const char *lit, size_t n)
+{
+    return l->path_len == n && memcmp(l->path, lit, n) == 0;
+}
+#define PATH_IS(l, lit) path_is(l, lit, sizeof(lit) - 1)
+
 static bool fast_kind_ok(const struct json_flat *f, int src)
 {
     bool mine = false;
     for (size_t i = 0; i < f->n; i++) {
         const struct json_leaf *l = &f->leaves[i];
-        if (l->n_arr != 0)
+        if (l->n_arr != 0 || l->path_len < 9 || l->path_len > 15)
             continue;
-        struct sv path = sv_make(l->path, l->path_len);
-        if (sv_eq_cstr(path, "detail-type") || sv_eq_cstr(path, "digestS3Object"))
+        if (PATH_IS(l, "detail-type") || PATH_IS(l, "digestS3Object"))
             return false;
         if (src == EVENT_DNS + 1)
-            mine |= sv_eq_cstr(path, "query_timestamp") || sv_eq_cstr(path, "query_name");
+            mine |= PATH_IS(l, "query_timestamp") || PATH_IS(l, "query_name");
         else
-            mine |= sv_eq_cstr(path, "eventVersion") || sv_eq_cstr(path, "eventTime") ||
-                    sv_eq_cstr(path, "eventName") || sv_eq_cstr(path, "eventSource");
+            mine |= PATH_IS(l, "eventVersion") || PATH_IS(l, "eventTime") ||
+                    PATH_IS(l, "eventName") || PATH_IS(l, "eventSource");
     }
     return mine;
 }
