@@ -80,8 +80,8 @@ void input_list_free(struct input_list *l); /* NULL-safe; frees the paths too */
 /* Appends to out every file named by paths[0..n): a file is taken as is
  * (whatever its name), a directory is walked recursively in sorted (bytewise)
  * order, "-" stands for standard input. In a walk, dot-files and files that are
- * plainly not logs (*.md, *.txt, *.csv, *.yml, *.yaml, *.sh, *.py, LICENSE*,
- * NOTICE*, README*) are left out. Each file gets the hint its S3 key gives
+ * plainly not logs (*.md, *.txt, *.csv, *.tsv, *.yml, *.yaml, *.sh, *.py,
+ * LICENSE*, NOTICE*, README*, MANIFEST*) are left out. Each file gets the hint its S3 key gives
  * (standard and Hive-compatible layouts, organization trails).
  * A path that does not exist or cannot be read is an error (ERR_IO naming it);
  * the remaining paths are still collected and the first error is returned.

@@ -962,6 +962,35 @@ static void test_collect_and_read(void)
     tmpdir[0] = '\0';
 }
 
+static void test_stdin(void)
+{
+    /* "-" reads standard input (whole, then sniffed like a file). */
+    int fds[2];
+    CHECK_INT(pipe(fds), 0);
+    CHECK(write(fds[1], dns_lines, strlen(dns_lines)) == (ssize_t)strlen(dns_lines));
+    close(fds[1]);
+    int saved = dup(0);
+    dup2(fds[0], 0);
+    close(fds[0]);
+    struct input_list list;
+    struct err err;
+    input_list_init(&list);
+    const char *paths[] = { "-" };
+    CHECK_INT(input_collect(paths, 1, &list, &err), 0);
+    struct input_reader *r = NULL;
+    CHECK_INT(input_open(&list, NULL, &r, &err), 0);
+    struct event ev;
+    CHECK_INT(input_next(r, &ev, &err), 0);
+    CHECK_INT(ev.source, EVENT_DNS);
+    CHECK_STR(ev.file, "-");
+    CHECK_INT(input_next(r, &ev, &err), 0);
+    CHECK_INT(input_next(r, &ev, &err), INPUT_END);
+    input_close(r);
+    input_list_free(&list);
+    dup2(saved, 0);
+    close(saved);
+}
+
 /* ---- datasets ------------------------------------------------------------- */
 
 struct expect {
@@ -1106,6 +1135,7 @@ static const struct harness_test tests[] = {
     { "huge_line", test_huge_line },
     { "hints", test_hints },
     { "collect_and_read", test_collect_and_read },
+    { "stdin", test_stdin },
     { "datasets", test_datasets },
 };
 
