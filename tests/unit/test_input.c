@@ -712,6 +712,21 @@ static void test_gzip(void)
     CHECK_INT(run.n_ct, 3);
     CHECK_INT(run.errors, 1);
 
+    /* Very compressible data (ratio in the hundreds): the output buffer grows
+     * past its first guess and every record comes out. */
+    struct buf many;
+    buf_init(&many, 0);
+    for (int i = 0; i < 20000; i++)
+        (void)buf_append_cstr(&many, CT_REC("Same", "2023-07-10T12:24:49Z") "\n");
+    size_t lm;
+    char *gm = gzip_bytes(many.p, many.len, &lm);
+    CHECK(lm * 32 < many.len);
+    run = run_mem_opt("many.gz", gm, lm, NULL);
+    CHECK_INT(run.n_ct, 20000);
+    CHECK_INT(run.errors, 0);
+    free(gm);
+    buf_free(&many);
+
     /* Over the size cap: ERR_LIMIT. */
     struct input_options opt;
     memset(&opt, 0, sizeof(opt));
