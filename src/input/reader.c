@@ -565,6 +565,11 @@ static int sniff(struct input_reader *r, struct err *err)
         r->active = true;
         return 0;
     }
+    /* CloudWatch Logs writes this object (aws-logs-write-test) beside every
+     * export to S3. */
+    if (sv_eq_cstr(sv_make(p + i, te - i), "Permission Check Successful"))
+        return err_set(err, INPUT_NOTE,
+                       "CloudWatch Logs export permission check object (no events): skipped");
     r->mode = M_FLOW;
     if (input__flow_is_header(p + c, te - c)) {
         int rc = input__flow_format(&r->flow, p + c, te - c, err);

@@ -525,6 +525,10 @@ static void test_ct_cloudwatch(void)
     CHECK_INT(run.n_ct, 2);
     CHECK_INT(run.errors, 0);
     CHECK_STR(run.names[1], "DeleteUser");
+    /* The export's aws-logs-write-test object is not an error. */
+    run = run_mem("Permission Check Successful");
+    CHECK_INT(run.notes, 1);
+    CHECK_INT(run.errors + run.events, 0);
 
     /* Subscription payload (Firehose to S3): records as JSON strings, and a
      * CONTROL_MESSAGE that carries nothing. */
