@@ -71,23 +71,54 @@ static void where(const struct cctx *c, size_t off, size_t *line, size_t *col)
     *col = off - start + 1;
 }
 
+/* Where Jackson's parser stands once it has read the token of v: past an
+ * opening quote (string contents are read lazily), past a number or literal,
+ * past an opening bracket, or past the closing one when the complaint is about
+ * the whole value (end). */
+static size_t jackson_pos(const struct cctx *c, const struct json_value *v, bool end)
+{
+    if (!v)
+        return 0;
+    size_t off = v->offset;
+    if (end) {
+        struct err e;
+        if (json_skip_value(c->text, c->text_len, &off, &e) != 0)
+            off = v->offset;
+        return off;
+    }
+    switch (v->type) {
+    case JSON_NUMBER:
+        return off + v->len;
+    case JSON_TRUE:
+    case JSON_NULL:
+        return off + 4;
+    case JSON_FALSE:
+        return off + 5;
+    default:
+        return off + 1;
+    }
+}
+
 /* event-ruler's JsonParseException: the message with the parser's position. */
-__attribute__((format(printf, 3, 4))) static int barf(struct cctx *c, const struct json_value *at,
-                                                      const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int barf_at(struct cctx *c,
+                                                         const struct json_value *at, bool end,
+                                                         const char *fmt, ...)
 {
     char msg[ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    size_t off = at ? at->offset : 0, line, col;
+    size_t off = jackson_pos(c, at, end), line, col;
     where(c, off, &line, &col);
     c->fail = FAIL_PARSE;
     err_set(c->err, ERR_USAGE, "%s at line %zu, column %zu", msg, line, col);
     if (c->err)
-        c->err->offset = off;
+        c->err->offset = at ? at->offset : 0;
     return ERR_USAGE;
 }
+
+#define barf(c, at, ...) barf_at((c), (at), false, __VA_ARGS__)
 
 /* event-ruler's IllegalArgumentException: no position, no fallback. */
 __attribute__((format(printf, 2, 3))) static int arg_error(struct cctx *c, const char *fmt, ...)
@@ -242,7 +273,8 @@ static int numeric_expr(struct cctx *c, const struct json_value *arr, struct pli
     int rc;
     if (strcmp(op, "=") == 0) {
         if (!is_number(e1))
-            return barf(c, e1 ? e1 : arr, "Value of equals must be numeric");
+            return e1 ? barf(c, e1, "Value of equals must be numeric")
+                      : barf_at(c, arr, true, "Value of equals must be numeric");
         if (n > 2)
             return barf(c, &it[2], "Too many elements in numeric expression");
         if ((rc = comparable(c, e1, &p->lo)) != 0)
@@ -250,7 +282,8 @@ static int numeric_expr(struct cctx *c, const struct json_value *arr, struct pli
         p->kind = MP_NUM_EQ;
     } else if (strcmp(op, ">=") == 0 || strcmp(op, ">") == 0) {
         if (!is_number(e1))
-            return barf(c, e1 ? e1 : arr, "Value of %s must be numeric", op);
+            return e1 ? barf(c, e1, "Value of %s must be numeric", op)
+                      : barf_at(c, arr, true, "Value of %s must be numeric", op);
         p->lo_open = op[1] == '\0';
         if (n == 2) {
             if ((rc = comparable(c, e1, &p->lo)) != 0)
@@ -271,11 +304,12 @@ static int numeric_expr(struct cctx *c, const struct json_value *arr, struct pli
             if ((rc = comparable(c, e1, &p->lo)) != 0 || (rc = comparable(c, e3, &p->hi)) != 0)
                 return rc;
             if (!(p->lo < p->hi))
-                return barf(c, e3, "Bottom must be less than top");
+                return barf_at(c, arr, true, "Bottom must be less than top");
         }
     } else if (strcmp(op, "<=") == 0 || strcmp(op, "<") == 0) {
         if (!is_number(e1))
-            return barf(c, e1 ? e1 : arr, "Value of %s must be numeric", op);
+            return e1 ? barf(c, e1, "Value of %s must be numeric", op)
+                      : barf_at(c, arr, true, "Value of %s must be numeric", op);
         if (n > 2)
             return barf(c, &it[2], "Too many elements in numeric expression");
         if ((rc = comparable(c, e1, &p->hi)) != 0)
@@ -283,7 +317,7 @@ static int numeric_expr(struct cctx *c, const struct json_value *arr, struct pli
         p->lo = -DBL_MAX;
         p->hi_open = op[1] == '\0';
     } else {
-        return barf(c, e0, "Unrecognized numeric range operator: %s", op);
+        return barf(c, e1 ? e1 : e0, "Unrecognized numeric range operator: %s", op);
     }
     pl_add(pl, p);
     return 0;
@@ -454,7 +488,7 @@ static int ab_item(struct cctx *c, int kind, const struct json_value *v, struct 
     if (v->type != JSON_STRING)
         return barf(c, v, "%s", ab_set_message(kind));
     if ((kind == MP_AB_PREFIX || kind == MP_AB_SUFFIX) && v->len == 0)
-        return barf(c, v, "Null prefix/suffix not allowed");
+        return barf_at(c, v, true, "Null prefix/suffix not allowed");
     if (kind == MP_AB_PREFIX)
         out->s = dup_quoted(c, v->str, v->len, true, false, &out->len);
     else if (kind == MP_AB_SUFFIX)
@@ -531,8 +565,8 @@ static int anything_but(struct cctx *c, const struct json_value *expr, const str
             }
         }
         if (rc == 0 && has_num == has_str)
-            rc = barf(c, t,
-                      "Inside anything but list, either all values are number or string, mixed "
+            rc = barf_at(c, t, true,
+                         "Inside anything but list, either all values are number or string, mixed "
                       "type is not supported");
         if (rc == 0 && has_num) {
             p->kind = MP_AB_NUM;
@@ -663,7 +697,7 @@ static int match_expr(struct cctx *c, const struct json_value *expr, struct plis
         struct err e2;
         err_clear(&e2);
         if (match__wild_compile(c->a, p->s, p->len, &w, &e2) != 0)
-            return barf(c, v, "%s", e2.msg);
+            return barf_at(c, v, true, "%s", e2.msg);
         p->wild = w;
     } else {
         return barf(c, v, "Unrecognized match type %s", op);
@@ -732,7 +766,7 @@ static int value_list(struct cctx *c, const struct json_value *arr, struct plist
         }
     }
     if (arr->n == 0)
-        return barf(c, arr, "Empty arrays are not allowed");
+        return barf_at(c, arr, true, "Empty arrays are not allowed");
     return 0;
 }
 
@@ -792,7 +826,7 @@ static int parse_object(struct cctx *c, struct rules *r, const struct json_value
                         const char *prefix, size_t prefix_len, bool in_or)
 {
     if (obj->n == 0)
-        return barf(c, obj, "Empty objects are not allowed");
+        return barf_at(c, obj, true, "Empty objects are not allowed");
     int rc = 0;
     for (size_t i = 0; i < obj->n && rc == 0; i++) {
         const struct json_value *m = &obj->items[i];
