@@ -218,5 +218,9 @@ size_t domlist_count(const struct domlist *l);
  * ERR_FORMAT after the whole file was read. ERR_IO when the file cannot be read. */
 int indicators_load(const char *path, const char *tag, struct iplist *ips, struct domlist *doms,
                     size_t *bad_out, struct err *err);
+/* The same over text in memory (len bytes, need not be NUL-terminated); name is
+ * the file name used in err (may be NULL). For stdin, tests and fuzzing. */
+int indicators_parse(const char *text, size_t len, const char *name, const char *tag,
+                     struct iplist *ips, struct domlist *doms, size_t *bad_out, struct err *err);
 
 #endif
