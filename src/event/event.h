@@ -31,8 +31,25 @@ const char *event_source_name(enum event_source s);
 /* Parses a rule file's source name; false if unknown. */
 bool event_source_parse(struct sv name, enum event_source *out);
 
+/* The EventBridge envelope a record arrived in ("detail-type": "AWS API Call
+ * via CloudTrail", ...); all views empty when the record came bare. */
+struct event_envelope {
+    struct sv raw;         /* the whole envelope's JSON text */
+    struct sv id;          /* "id" */
+    struct sv detail_type; /* "detail-type" */
+    struct sv source;      /* "source", e.g. "aws.signin" */
+    struct sv account;     /* "account" */
+    struct sv region;      /* "region" */
+    struct sv time;        /* "time" (ISO 8601 text) */
+};
+
+/* event.flags */
+#define EVENT_F_INSIGHT 0x1u  /* a CloudTrail Insights event (eventCategory "Insight") */
+#define EVENT_F_ENVELOPE 0x2u /* the record came inside an EventBridge envelope */
+
 struct event {
     enum event_source source;
+    uint32_t flags;      /* EVENT_F_* */
     int64_t time_ms;     /* event time (eventTime, flow start, query_timestamp) */
     struct sv id;        /* eventID; for flows/DNS a stable hash id (hex) of the record */
     struct sv account;   /* recipientAccountId / account-id / account_id */
@@ -48,15 +65,31 @@ struct event {
     struct sv access_key;     /* userIdentity.accessKeyId */
     struct sv user_agent;
     struct sv error_code;
+    struct sv event_category; /* "Management", "Data", "Insight", ... */
+    struct event_envelope envelope;
     struct json_flat flat;    /* the leaves (storage owned by whoever built the event) */
     struct sv raw;            /* the record's bytes (JSON text or the flow line) */
     const char *file;         /* borrowed input file name ("-" for stdin) */
     uint64_t record_no;       /* 1-based record number within the file */
 };
 
-/* Builds the common fields of ev from its leaves (ev->flat and ev->source must
- * be set). String values with escapes are decoded into arena. Returns
- * ERR_FORMAT when a field that must be a string is not (err names it). */
+/* Builds the common fields of ev from its leaves (ev->flat, ev->source and,
+ * for flows/DNS, ev->raw must be set; the other common fields are overwritten,
+ * envelope and flags other than EVENT_F_INSIGHT are kept). String values with
+ * escapes are decoded into arena. Null values count as absent.
+ *   CloudTrail: eventTime, eventID, recipientAccountId (else
+ *     userIdentity.accountId), awsRegion, sourceIPAddress, eventSource,
+ *     eventName, userIdentity.{arn,type,principalId,accessKeyId,userName or
+ *     sessionContext.sessionIssuer.userName}, userAgent, errorCode,
+ *     eventCategory. An Insights record takes eventSource/eventName from
+ *     insightDetails and gets EVENT_F_INSIGHT. When eventTime is absent the
+ *     envelope's time is used.
+ *   VPC flow: start (Unix seconds), account-id, region, srcaddr.
+ *   DNS: query_timestamp, account_id, region, srcaddr.
+ * For flows and DNS, id is a hash of the raw record (16 hex digits, in arena):
+ * the same record gives the same id in whatever file it is found.
+ * Returns ERR_FORMAT when a field that must be a string is not, or a time does
+ * not parse (err names the field and the value). */
 int event_fill_common(struct event *ev, struct arena *arena, struct err *err);
 
 /* Leaf value for an exact path, decoded; SV_NULL when absent or not a string. */

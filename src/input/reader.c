@@ -1,0 +1,1052 @@
+/*
+ * reader: the input_next iterator. One file at a time is read whole into a
+ * reused buffer (inflated when gzip), its format is sniffed from the first
+ * bytes, then records are cut out of it one per call.
+ *
+ * JSON inputs are a sequence of top-level values, either one per line (JSON
+ * lines, CloudWatch Logs exports; a record cannot run past its line, so a bad
+ * line costs only itself) or free-form (pretty-printed files, concatenated
+ * values). A top-level value is either a record or a container whose array
+ * holds the records: {"Records":[...]}, {"logEvents":[...]}, {"Events":[...]},
+ * {"events":[...]} or a bare [...]. The scan of a container stops at its array
+ * and hands out one element per call, so a CloudTrail file is never walked
+ * whole before its first record is returned.
+ *
+ * Structure is found with json_skip_value (keys and values alike); this file
+ * only steps over the punctuation between them. Records are then flattened by
+ * json_flatten. When an element is broken, a bracket count from its start finds
+ * the next element (the usual damage, a garbled token, keeps brackets
+ * balanced); at top level the next line starting with '{' or '[' is the
+ * resynchronisation point.
+ */
+#include "input/input_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_FILE ((size_t)4 << 30)
+#define DEFAULT_MAX_RECORD ((size_t)16 << 20)
+/* After this many bad records a file is given up: junk must not flood. */
+#define MAX_ERRORS_PER_FILE 1000
+#define NOPOS SIZE_MAX
+
+/* Internal step results, beside 0 / INPUT_NOTE / enum err_code. */
+enum { STEP_AGAIN = -10, STEP_DONE = -11 };
+
+enum mode { M_JSON_LINES, M_JSON_STREAM, M_FLOW };
+
+/* What the elements of a container array are. */
+enum elem {
+    EL_CLOUDTRAIL, /* {"Records":[...]}: CloudTrail records, no questions asked */
+    EL_ANY,        /* a bare top-level array: each element classified */
+    EL_MESSAGE,    /* CloudWatch Logs events: the record is the "message" string */
+    EL_LOOKUP,     /* lookup-events: inline record or "CloudTrailEvent" string */
+    EL_SKIP        /* a CloudWatch Logs CONTROL_MESSAGE's events: no data */
+};
+
+/* Top-level keys that tell formats apart. */
+enum key {
+    K_RECORDS, K_LOGEVENTS, K_EVENTS, K_EVENTS_LC, K_MSGTYPE,
+    K_DETAIL_TYPE, K_DETAIL, K_SOURCE, K_ID, K_ACCOUNT, K_TIME, K_REGION,
+    K_DIGEST_OBJ, K_DIGEST_FP, K_SNS_TYPE, K_SNS_MESSAGE, K_SNS_TOPIC,
+    K_EVVERSION, K_EVTIME, K_EVNAME, K_EVSOURCE, K_EVID, K_EVTYPE,
+    K_QNAME, K_QTS, K_CFG_ITEMS, K_CFG_ITEM, K_CFG_FILEVER,
+    K_CTEVENT, K_MESSAGE,
+    K_N
+};
+
+static const char *const key_names[K_N] = {
+    "Records", "logEvents", "Events", "events", "messageType",
+    "detail-type", "detail", "source", "id", "account", "time", "region",
+    "digestS3Object", "digestPublicKeyFingerprint", "Type", "Message", "TopicArn",
+    "eventVersion", "eventTime", "eventName", "eventSource", "eventID", "eventType",
+    "query_name", "query_timestamp", "configurationItems", "configurationItem", "fileVersion",
+    "CloudTrailEvent", "message",
+};
+
+struct span {
+    size_t s, e; /* [s, e) in the buffer walked; s == NOPOS when absent */
+};
+
+/* What a walk over one object's members found. */
+struct top {
+    struct span v[K_N];
+    size_t start, end;
+    int stop_key; /* the container key the walk stopped at, or -1 */
+    size_t stop_at;
+};
+
+struct input_reader {
+    struct input_options opt;
+    const struct input_list *files;
+    size_t next_file;
+    const char *mem_name;
+    const void *mem;
+    size_t mem_len;
+    bool is_mem, mem_pending;
+
+    struct input_gz gz;
+    char *raw;
+    size_t raw_cap;
+    struct arena arena;
+    struct json_flat flat;
+    struct buf tmp; /* embedded records decoded from JSON strings */
+    struct input_stats st;
+
+    /* The current file. */
+    bool active;
+    const char *name;
+    enum input_hint hint;
+    const char *data;
+    size_t len, pos;
+    uint64_t rec_no, line_no, file_errors;
+    enum mode mode;
+    bool cwl_prefix;
+    struct flow_format flow;
+
+    /* The container being iterated, if any. */
+    bool in_arr, arr_first, top_is_obj;
+    enum elem el;
+    size_t arr_pos, bound;
+    struct top top;
+};
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static size_t skip_ws(const char *p, size_t end, size_t pos)
+{
+    while (pos < end && is_ws(p[pos]))
+        pos++;
+    return pos;
+}
+
+static int key_lookup(const char *k, size_t n)
+{
+    for (int i = 0; i < K_N; i++)
+        if (strlen(key_names[i]) == n && memcmp(key_names[i], k, n) == 0)
+            return i;
+    return -1;
+}
+
+static bool is_container_key(int k)
+{
+    return k == K_RECORDS || k == K_LOGEVENTS || k == K_EVENTS || k == K_EVENTS_LC;
+}
+
+/* "line N: " in front of a message, for line-oriented inputs. */
+static void prefix_line(struct err *err, uint64_t line)
+{
+    char head[32];
+    int h = snprintf(head, sizeof(head), "line %llu: ", (unsigned long long)line);
+    size_t n = strlen(err->msg);
+    if ((size_t)h + n >= sizeof(err->msg))
+        n = sizeof(err->msg) - 1 - (size_t)h; /* a long message loses its tail */
+    memmove(err->msg + h, err->msg, n);
+    memcpy(err->msg, head, (size_t)h);
+    err->msg[h + n] = '\0';
+}
+
+static void append_msg(struct err *err, const char *more)
+{
+    size_t n = strlen(err->msg), m = strlen(more);
+    if (n + m >= sizeof(err->msg))
+        m = sizeof(err->msg) - 1 - n;
+    memcpy(err->msg + n, more, m);
+    err->msg[n + m] = '\0';
+}
+
+/* Decodes a string value found by a walk (span includes the quotes). */
+static struct sv span_str(const char *p, struct span sp, struct arena *arena)
+{
+    if (sp.s == NOPOS || sp.e - sp.s < 2 || p[sp.s] != '"')
+        return SV_NULL;
+    struct json_leaf l;
+    memset(&l, 0, sizeof(l));
+    l.val = p + sp.s + 1;
+    l.val_len = (uint32_t)(sp.e - sp.s - 2);
+    l.type = JSON_STRING;
+    l.escaped = memchr(l.val, '\\', l.val_len) != NULL;
+    return json_leaf_str(&l, arena);
+}
+
+/*
+ * Walks the members of the object at p[*pos] (or, when resume, continues after
+ * a member's value), recording the values of the keys in key_names. With stop,
+ * the walk pauses at the '[' of a container key's array (t->stop_key) so the
+ * caller can iterate it, then resume. Keys and values are checked by
+ * json_skip_value; only the punctuation between them is looked at here.
+ */
+static int walk_object(const char *p, size_t end, size_t *pos, struct top *t, bool stop,
+                       bool resume, struct err *err)
+{
+    size_t i = *pos;
+    if (!resume) {
+        for (int k = 0; k < K_N; k++)
+            t->v[k].s = t->v[k].e = NOPOS;
+        t->start = i;
+        t->end = NOPOS;
+        t->stop_key = -1;
+        i = skip_ws(p, end, i + 1); /* past '{' */
+        if (i < end && p[i] == '}') {
+            t->end = *pos = i + 1;
+            return 0;
+        }
+        goto member;
+    }
+    t->stop_key = -1;
+    for (;;) {
+        i = skip_ws(p, end, i);
+        if (i < end && p[i] == '}') {
+            t->end = *pos = i + 1;
+            return 0;
+        }
+        if (i >= end || p[i] != ',') {
+            err_where(err, NULL, 0, i);
+            return err_set(err, ERR_FORMAT, i >= end ? "unexpected end of data in an object"
+                                                     : "expected ',' or '}' in an object");
+        }
+        i = skip_ws(p, end, i + 1);
+    member:
+        if (i >= end || p[i] != '"') {
+            err_where(err, NULL, 0, i);
+            return err_set(err, ERR_FORMAT, i >= end ? "unexpected end of data in an object"
+                                                     : "expected a member name");
+        }
+        size_t ks = i;
+        int rc = json_skip_value(p, end, &i, err);
+        if (rc != 0)
+            return rc;
+        int k = key_lookup(p + ks + 1, i - ks - 2);
+        i = skip_ws(p, end, i);
+        if (i >= end || p[i] != ':') {
+            err_where(err, NULL, 0, i);
+            return err_set(err, ERR_FORMAT, "expected ':' after a member name");
+        }
+        i = skip_ws(p, end, i + 1);
+        if (stop && is_container_key(k) && i < end && p[i] == '[') {
+            t->stop_key = k;
+            t->stop_at = i;
+            *pos = i;
+            return 0;
+        }
+        size_t vs = i;
+        rc = json_skip_value(p, end, &i, err);
+        if (rc != 0)
+            return rc;
+        if (k >= 0 && t->v[k].s == NOPOS) {
+            t->v[k].s = vs;
+            t->v[k].e = i;
+        }
+    }
+}
+
+static bool has(const struct top *t, int k)
+{
+    return t->v[k].s != NOPOS;
+}
+
+/* From the start of a broken value, finds where the next sibling begins: the
+ * ',' or closing bracket at depth 0 (strings skipped). NOPOS when none. */
+static size_t bracket_resync(const char *p, size_t end, size_t start)
+{
+    int depth = 0;
+    bool str = false;
+    for (size_t i = start; i < end; i++) {
+        char c = p[i];
+        if (str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                str = false;
+            continue;
+        }
+        switch (c) {
+        case '"': str = true; break;
+        case '{':
+        case '[': depth++; break;
+        case '}':
+        case ']':
+            if (--depth < 0)
+                return i;
+            break;
+        case ',':
+            if (depth == 0)
+                return i;
+            break;
+        default: break;
+        }
+    }
+    return NOPOS;
+}
+
+/* The next line after from that starts with '{' or '[' (a likely record). */
+static size_t line_resync(const char *p, size_t end, size_t from)
+{
+    for (size_t i = from; i < end; i++) {
+        const char *nl = memchr(p + i, '\n', end - i);
+        if (nl == NULL)
+            return NOPOS;
+        i = (size_t)(nl - p) + 1;
+        if (i < end && (p[i] == '{' || p[i] == '['))
+            return i;
+        i--;
+    }
+    return NOPOS;
+}
+
+/* Length of a CloudWatch Logs export timestamp prefix ("2023-01-02T03:04:05.678Z "
+ * or epoch milliseconds and a space), 0 when the line has none. */
+static size_t cwl_prefix_len(const char *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len && p[i] != ' ' && i < 40)
+        i++;
+    if (i == 0 || i >= len || p[i] != ' ')
+        return 0;
+    bool digits = true;
+    for (size_t k = 0; k < i; k++)
+        digits &= p[k] >= '0' && p[k] <= '9';
+    int64_t ms;
+    /* Epoch milliseconds have 13 digits (an account id, 12, must not match). */
+    if ((digits && i == 13) || (i >= 20 && p[4] == '-' && p[10] == 'T' &&
+                                time_parse_iso8601(sv_make(p, i), &ms)))
+        return i + 1;
+    return 0;
+}
+
+static bool looks_binary(const unsigned char *p, size_t len)
+{
+    size_t n = len < 512 ? len : 512, ctl = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == 0)
+            return true;
+        if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
+            ctl++;
+    }
+    return ctl * 10 > n;
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static int emit_flat(struct input_reader *r, struct event *ev, enum event_source src,
+                     struct sv raw, const struct event_envelope *env, struct err *err)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->source = src;
+    ev->flat = r->flat;
+    ev->raw = raw;
+    ev->file = r->name;
+    ev->record_no = r->rec_no;
+    if (env != NULL) {
+        ev->envelope = *env;
+        ev->flags |= EVENT_F_ENVELOPE;
+    }
+    return event_fill_common(ev, &r->arena, err);
+}
+
+/* Flattens p[s..e) as one record of src and builds the event. off is where the
+ * record starts in the file's data, for messages. */
+static int emit_json(struct input_reader *r, struct event *ev, enum event_source src,
+                     const char *p, size_t s, size_t e, const struct event_envelope *env,
+                     size_t off, struct err *err)
+{
+    if (e - s > r->opt.max_record) {
+        err_where(err, NULL, 0, off);
+        return err_set(err, ERR_LIMIT, "record of %zu bytes exceeds the cap of %zu bytes", e - s,
+                       r->opt.max_record);
+    }
+    int rc = json_flatten(p + s, e - s, r->opt.want, &r->arena, &r->flat, err);
+    if (rc != 0) {
+        err->offset += off;
+        return rc;
+    }
+    return emit_flat(r, ev, src, sv_make(p + s, e - s), env, err);
+}
+
+static int emit_flow(struct input_reader *r, struct event *ev, const char *line, size_t len,
+                     struct err *err)
+{
+    if (len > r->opt.max_record)
+        return err_set(err, ERR_LIMIT, "line of %zu bytes exceeds the cap of %zu bytes", len,
+                       r->opt.max_record);
+    int rc = input__flow_line(&r->flow, line, len, &r->flat, err);
+    if (rc != 0)
+        return rc;
+    return emit_flat(r, ev, EVENT_VPCFLOW, sv_make(line, len), NULL, err);
+}
+
+/* A record already walked (t over p): decides what it is and emits it, or
+ * returns a note/error for things that are not records. */
+static int emit_walked(struct input_reader *r, struct event *ev, const char *p, const struct top *t,
+                       size_t off, struct err *err)
+{
+    if (has(t, K_DIGEST_OBJ) || has(t, K_DIGEST_FP)) {
+        r->active = false; /* a digest file holds one object and no events */
+        return err_set(err, INPUT_NOTE,
+                       "CloudTrail digest file (log file hashes, no events): skipped");
+    }
+    if (has(t, K_DETAIL_TYPE) && has(t, K_DETAIL) && p[t->v[K_DETAIL].s] == '{') {
+        struct event_envelope env;
+        env.raw = sv_make(p + t->start, t->end - t->start);
+        env.id = span_str(p, t->v[K_ID], &r->arena);
+        env.detail_type = span_str(p, t->v[K_DETAIL_TYPE], &r->arena);
+        env.source = span_str(p, t->v[K_SOURCE], &r->arena);
+        env.account = span_str(p, t->v[K_ACCOUNT], &r->arena);
+        env.region = span_str(p, t->v[K_REGION], &r->arena);
+        env.time = span_str(p, t->v[K_TIME], &r->arena);
+        if (!sv_ends_with(env.detail_type, SV("via CloudTrail")))
+            return err_set(err, INPUT_NOTE,
+                           "EventBridge event with detail-type \"%.*s\" (not a CloudTrail "
+                           "record): skipped",
+                           (int)(env.detail_type.len > 80 ? 80 : env.detail_type.len),
+                           env.detail_type.p ? env.detail_type.p : "");
+        return emit_json(r, ev, EVENT_CLOUDTRAIL, p, t->v[K_DETAIL].s, t->v[K_DETAIL].e, &env,
+                         off + (t->v[K_DETAIL].s - t->start), err);
+    }
+    if (has(t, K_QNAME) || has(t, K_QTS))
+        return emit_json(r, ev, EVENT_DNS, p, t->start, t->end, NULL, off, err);
+    if (has(t, K_EVVERSION) || has(t, K_EVTIME) || has(t, K_EVNAME) || has(t, K_EVSOURCE) ||
+        has(t, K_EVID) || has(t, K_EVTYPE))
+        return emit_json(r, ev, EVENT_CLOUDTRAIL, p, t->start, t->end, NULL, off, err);
+    if (has(t, K_SNS_TYPE) && has(t, K_SNS_TOPIC)) {
+        if (!has(t, K_SNS_MESSAGE))
+            return err_set(err, ERR_FORMAT, "SNS notification without a Message");
+        return err_set(err, INPUT_NOTE,
+                       "SNS notification (announces log files, holds no events): skipped");
+    }
+    if (has(t, K_CFG_ITEMS) || has(t, K_CFG_ITEM) || has(t, K_CFG_FILEVER))
+        return err_set(err, INPUT_NOTE, "AWS Config data (not an event source yet): skipped");
+    if (has(t, K_MSGTYPE))
+        return STEP_AGAIN; /* a CloudWatch Logs CONTROL_MESSAGE: carries no data */
+    return err_set(err, ERR_FORMAT,
+                   "JSON object is not a CloudTrail record, a Resolver query log record or an "
+                   "EventBridge event");
+}
+
+/* A record given as text (a CloudWatch Logs message, a CloudTrailEvent string):
+ * JSON is walked and classified, anything else is taken as a flow log line. */
+static int emit_text(struct input_reader *r, struct event *ev, const char *p, size_t len,
+                     size_t off, struct err *err)
+{
+    size_t i = skip_ws(p, len, 0);
+    while (len > i && is_ws(p[len - 1]))
+        len--;
+    if (i < len && p[i] == '{') {
+        struct top t;
+        size_t pos = i;
+        int rc = walk_object(p, len, &pos, &t, false, false, err);
+        if (rc == 0 && skip_ws(p, len, pos) != len)
+            rc = err_set(err, ERR_FORMAT, "unexpected text after the JSON value");
+        if (rc != 0) {
+            err->offset = off;
+            return rc;
+        }
+        rc = emit_walked(r, ev, p, &t, off, err);
+        if (rc > 0)
+            err->offset = off;
+        return rc;
+    }
+    if (i == len)
+        return err_set(err, ERR_FORMAT, "empty message");
+    return emit_flow(r, ev, p + i, len - i, err);
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static int read_fd(struct input_reader *r, int fd, size_t hint, size_t *len_out, struct err *err)
+{
+    size_t len = 0;
+    size_t max = r->opt.max_file;
+    if (hint + 1 > r->raw_cap && hint < max) {
+        r->raw_cap = hint + 1;
+        r->raw = xrealloc(r->raw, r->raw_cap + 1);
+    }
+    for (;;) {
+        if (len == r->raw_cap) {
+            if (r->raw_cap >= max)
+                return err_set(err, ERR_LIMIT, "file larger than the cap of %zu bytes", max);
+            size_t cap = r->raw_cap ? r->raw_cap * 2 : 1 << 20;
+            if (cap > max)
+                cap = max;
+            r->raw = xrealloc(r->raw, cap + 1);
+            r->raw_cap = cap;
+        }
+        ssize_t n = read(fd, r->raw + len, r->raw_cap - len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return err_set(err, ERR_IO, "read: %s", strerror(errno));
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    *len_out = len;
+    return 0;
+}
+
+static int read_file(struct input_reader *r, const char *path, size_t *len_out, struct err *err)
+{
+    if (strcmp(path, "-") == 0)
+        return read_fd(r, STDIN_FILENO, 0, len_out, err);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(err, ERR_IO, "cannot open: %s", strerror(errno));
+    struct stat st;
+    size_t hint = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        hint = (size_t)st.st_size;
+    int rc = read_fd(r, fd, hint, len_out, err);
+    close(fd);
+    return rc;
+}
+
+/* Chooses the format from the first bytes. Returns 0 with r->active set, or a
+ * note/error for a file that is skipped. */
+static int sniff(struct input_reader *r, struct err *err)
+{
+    const char *p = r->data;
+    size_t n = r->len, i = 0, bom = 0;
+    if (n >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
+        (unsigned char)p[2] == 0xBF)
+        bom = 3;
+    i = skip_ws(p, n, bom);
+    if (i == n)
+        return err_set(err, INPUT_NOTE, "empty file: no records");
+    if (n - i >= 4 && memcmp(p + i, "PAR1", 4) == 0)
+        return err_set(err, ERR_FORMAT,
+                       "Apache Parquet data (flow logs in Parquet format) is not supported: "
+                       "deliver flow logs as text");
+    if (looks_binary((const unsigned char *)p + i, n - i))
+        return err_set(err, ERR_FORMAT, "binary data (neither gzip nor text): not a log file");
+
+    /* The first line decides; i is at its first non-blank byte. */
+    size_t ls = i;
+    while (ls > bom && p[ls - 1] != '\n')
+        ls--;
+    const char *nl = memchr(p + i, '\n', n - i);
+    size_t le = nl ? (size_t)(nl - p) : n;
+    size_t te = le;
+    while (te > i && is_ws(p[te - 1]))
+        te--;
+    size_t pre = cwl_prefix_len(p + i, te - i);
+    r->cwl_prefix = pre > 0;
+    size_t c = i + pre;
+    r->pos = ls;
+    if (c < te && (p[c] == '{' || p[c] == '[')) {
+        /* One value per line when the first line holds a whole value. */
+        r->mode = (r->cwl_prefix || (te - c > 1 && (p[te - 1] == '}' || p[te - 1] == ']')))
+                      ? M_JSON_LINES
+                      : M_JSON_STREAM;
+        r->active = true;
+        return 0;
+    }
+    r->mode = M_FLOW;
+    if (input__flow_is_header(p + c, te - c)) {
+        int rc = input__flow_format(&r->flow, p + c, te - c, err);
+        if (rc != 0) {
+            err_where(err, NULL, 1, c);
+            return rc;
+        }
+        r->pos = nl ? le + 1 : n;
+        r->line_no = 1;
+    } else {
+        size_t fields = input__flow_count_fields(p + c, te - c);
+        size_t d = c;
+        while (d < te && p[d] >= '0' && p[d] <= '9')
+            d++;
+        bool v2 = fields == 14 && d > c && d < te && p[d] == ' ';
+        if (r->opt.vpcflow_fields == NULL && !v2 && r->hint != INPUT_HINT_VPCFLOW) {
+            size_t show = te - i > 60 ? 60 : te - i;
+            return err_set(err, ERR_FORMAT, "not a recognised log format (first line \"%.*s%s\")",
+                           (int)show, p + i, te - i > 60 ? "..." : "");
+        }
+    }
+    r->active = true;
+    return 0;
+}
+
+static void reset_file(struct input_reader *r)
+{
+    r->active = false;
+    r->pos = r->len = 0;
+    r->rec_no = r->line_no = r->file_errors = 0;
+    r->in_arr = false;
+    r->cwl_prefix = false;
+    if (r->opt.vpcflow_fields != NULL &&
+        input__flow_format(&r->flow, r->opt.vpcflow_fields, strlen(r->opt.vpcflow_fields), NULL) ==
+            0)
+        return;
+    input__flow_default(&r->flow);
+}
+
+static int open_next(struct input_reader *r, struct err *err)
+{
+    const void *in;
+    size_t in_len = 0;
+    reset_file(r);
+    if (r->is_mem) {
+        if (!r->mem_pending)
+            return INPUT_END;
+        r->mem_pending = false;
+        r->name = r->mem_name;
+        r->hint = INPUT_HINT_NONE;
+        in = r->mem;
+        in_len = r->mem_len;
+    } else {
+        if (r->files == NULL || r->next_file >= r->files->n)
+            return INPUT_END;
+        const struct input_file *f = &r->files->files[r->next_file++];
+        r->name = f->path;
+        r->hint = f->hint;
+        r->st.files++;
+        err_where(err, r->name, 0, 0);
+        if (f->hint == INPUT_HINT_CLOUDTRAIL_DIGEST)
+            return err_set(err, INPUT_NOTE,
+                           "CloudTrail digest file (log file hashes, no events): skipped");
+        int rc = read_file(r, f->path, &in_len, err);
+        if (rc != 0)
+            return rc;
+        in = r->raw;
+    }
+    if (r->is_mem)
+        r->st.files++;
+    r->st.bytes_in += in_len;
+    err_where(err, r->name, 0, 0);
+    int gz_rc = 0;
+    if (input__is_gzip(in, in_len)) {
+        size_t out_len = 0;
+        gz_rc = input__gunzip(&r->gz, in, in_len, r->opt.max_file, &out_len, err);
+        if (gz_rc != 0 && out_len == 0)
+            return gz_rc;
+        r->data = r->gz.out;
+        r->len = out_len;
+    } else {
+        if (in_len > r->opt.max_file)
+            return err_set(err, ERR_LIMIT, "file larger than the cap of %zu bytes",
+                           r->opt.max_file);
+        r->data = in;
+        r->len = in_len;
+    }
+    r->st.bytes_out += r->len;
+    if (gz_rc != 0) {
+        /* The good members are still read; the error about the rest comes first. */
+        struct err keep = *err;
+        int rc = sniff(r, err);
+        *err = keep;
+        (void)rc;
+        return gz_rc;
+    }
+    return sniff(r, err);
+}
+
+/* ---- record iteration ---------------------------------------------------- */
+
+/* The next non-blank line [*ls, *le) (without '\r'); false at the end. */
+static bool next_line(struct input_reader *r, size_t *ls, size_t *le)
+{
+    while (r->pos < r->len) {
+        size_t s = r->pos;
+        const char *nl = memchr(r->data + s, '\n', r->len - s);
+        size_t e = nl ? (size_t)(nl - r->data) : r->len;
+        r->pos = nl ? e + 1 : r->len;
+        r->line_no++;
+        size_t te = e;
+        while (te > s && is_ws(r->data[te - 1]))
+            te--;
+        size_t ts = s;
+        while (ts < te && is_ws(r->data[ts]))
+            ts++;
+        if (ts < te) {
+            *ls = ts;
+            *le = te;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int next_flow(struct input_reader *r, struct event *ev, struct err *err)
+{
+    size_t ls, le;
+    if (!next_line(r, &ls, &le))
+        return STEP_DONE;
+    const char *p = r->data;
+    if (r->cwl_prefix)
+        ls += cwl_prefix_len(p + ls, le - ls);
+    /* A header line in the middle: files concatenated with cat. */
+    if (p[ls] >= 'a' && p[ls] <= 'z' && input__flow_is_header(p + ls, le - ls)) {
+        int rc = input__flow_format(&r->flow, p + ls, le - ls, err);
+        if (rc != 0) {
+            err_where(err, NULL, r->line_no, ls);
+            prefix_line(err, r->line_no);
+        }
+        return rc != 0 ? rc : STEP_AGAIN;
+    }
+    r->rec_no++;
+    int rc = emit_flow(r, ev, p + ls, le - ls, err);
+    if (rc != 0) {
+        err_where(err, NULL, r->rec_no, ls);
+        prefix_line(err, r->line_no);
+    }
+    return rc;
+}
+
+/* Ends the current container and, for {"Records":[...]}-style objects,
+ * walks the members after the array. */
+static int finish_container(struct input_reader *r, size_t after, struct err *err)
+{
+    r->in_arr = false;
+    size_t end = after;
+    if (r->top_is_obj) {
+        size_t pos = after;
+        int rc = walk_object(r->data, r->bound, &pos, &r->top, false, true, err);
+        if (rc != 0) {
+            err_where(err, NULL, r->rec_no, err->offset);
+            r->pos = r->mode == M_JSON_LINES ? r->pos : r->len;
+            return rc;
+        }
+        end = pos;
+    }
+    if (r->mode == M_JSON_STREAM)
+        r->pos = end;
+    else if (skip_ws(r->data, r->bound, end) != r->bound) {
+        err_where(err, NULL, r->rec_no, end);
+        err_set(err, ERR_FORMAT, "unexpected text after the JSON value");
+        prefix_line(err, r->line_no);
+        return ERR_FORMAT;
+    }
+    return STEP_AGAIN;
+}
+
+/* After a broken element: moves to the next one, or ends the container. */
+static void resync_element(struct input_reader *r, size_t es, struct err *err)
+{
+    size_t at = bracket_resync(r->data, r->bound, es);
+    if (at == NOPOS) {
+        r->in_arr = false;
+        if (r->mode == M_JSON_STREAM)
+            r->pos = r->len;
+        append_msg(err, r->mode == M_JSON_STREAM
+                            ? " (cannot resynchronise: the rest of the file is skipped)"
+                            : " (cannot resynchronise: the rest of the line is skipped)");
+        return;
+    }
+    r->arr_pos = at;
+    r->arr_first = false;
+    if (r->data[at] == '}') { /* the array was never closed: give up on it */
+        r->in_arr = false;
+        if (r->mode == M_JSON_STREAM)
+            r->pos = at + 1;
+    }
+}
+
+static int next_element(struct input_reader *r, struct event *ev, struct err *err)
+{
+    const char *p = r->data;
+    size_t end = r->bound;
+    size_t i = skip_ws(p, end, r->arr_pos);
+    if (i < end && p[i] == ']')
+        return finish_container(r, i + 1, err);
+    if (!r->arr_first) {
+        if (i >= end || p[i] != ',') {
+            err_where(err, NULL, r->rec_no + 1, i);
+            if (i >= end)
+                err_set(err, ERR_FORMAT, "unexpected end of data inside an array (truncated?)");
+            else
+                err_set(err, ERR_FORMAT, "expected ',' or ']' between array elements");
+            r->in_arr = false;
+            if (r->mode == M_JSON_STREAM)
+                r->pos = r->len;
+            return ERR_FORMAT;
+        }
+        i = skip_ws(p, end, i + 1);
+    }
+    r->arr_first = false;
+    r->rec_no++;
+    size_t es = i;
+    if (es >= end) {
+        err_where(err, NULL, r->rec_no, es);
+        err_set(err, ERR_FORMAT, "unexpected end of data inside an array (truncated?)");
+        r->in_arr = false;
+        if (r->mode == M_JSON_STREAM)
+            r->pos = r->len;
+        return ERR_FORMAT;
+    }
+    int rc;
+    struct top t;
+    size_t pos = es;
+    if (r->el == EL_SKIP) {
+        rc = json_skip_value(p, end, &pos, err);
+        if (rc == 0) {
+            r->arr_pos = pos;
+            rc = STEP_AGAIN;
+        } else {
+            resync_element(r, es, err);
+        }
+    } else if (r->el == EL_CLOUDTRAIL) {
+        rc = json_skip_value(p, end, &pos, err);
+        if (rc == 0) {
+            r->arr_pos = pos;
+            rc = emit_json(r, ev, EVENT_CLOUDTRAIL, p, es, pos, NULL, es, err);
+        } else {
+            resync_element(r, es, err);
+        }
+    } else if (p[es] != '{') {
+        rc = json_skip_value(p, end, &pos, err);
+        if (rc == 0) {
+            r->arr_pos = pos;
+            rc = err_set(err, ERR_FORMAT, "array element is not a JSON object");
+        } else {
+            resync_element(r, es, err);
+        }
+    } else {
+        rc = walk_object(p, end, &pos, &t, false, false, err);
+        if (rc != 0) {
+            resync_element(r, es, err);
+        } else {
+            r->arr_pos = pos;
+            struct span body = { NOPOS, NOPOS };
+            if (r->el == EL_MESSAGE)
+                body = t.v[K_MESSAGE];
+            else if (r->el == EL_LOOKUP)
+                body = t.v[K_CTEVENT];
+            if (body.s != NOPOS && p[body.s] == '"') {
+                /* The record travels as a JSON string: decode it, then read it. */
+                buf_reset(&r->tmp);
+                rc = json_unescape(p + body.s + 1, body.e - body.s - 2, &r->tmp);
+                if (rc == 0)
+                    rc = emit_text(r, ev, r->tmp.p ? r->tmp.p : "", r->tmp.len, body.s, err);
+            } else if (r->el == EL_MESSAGE) {
+                rc = err_set(err, ERR_FORMAT, "log event without a \"message\" string");
+            } else {
+                rc = emit_walked(r, ev, p, &t, es, err);
+            }
+        }
+    }
+    if (rc > 0 || rc == INPUT_NOTE) {
+        if (err->offset == 0)
+            err->offset = es;
+        err_where(err, NULL, r->rec_no, err->offset);
+        if (r->mode == M_JSON_LINES && rc > 0)
+            prefix_line(err, r->line_no);
+    }
+    return rc;
+}
+
+static int next_json(struct input_reader *r, struct event *ev, struct err *err)
+{
+    if (r->in_arr)
+        return next_element(r, ev, err);
+    const char *p = r->data;
+    size_t vs, end;
+    if (r->mode == M_JSON_LINES) {
+        size_t ls, le;
+        if (!next_line(r, &ls, &le))
+            return STEP_DONE;
+        if (r->cwl_prefix)
+            ls += cwl_prefix_len(p + ls, le - ls);
+        vs = ls;
+        end = le;
+        if (le - ls > r->opt.max_record) {
+            r->rec_no++;
+            err_where(err, NULL, r->rec_no, ls);
+            err_set(err, ERR_LIMIT, "line of %zu bytes exceeds the cap of %zu bytes", le - ls,
+                    r->opt.max_record);
+            prefix_line(err, r->line_no);
+            return ERR_LIMIT;
+        }
+    } else {
+        vs = skip_ws(p, r->len, r->pos);
+        end = r->len;
+        if (vs >= end)
+            return STEP_DONE;
+    }
+    r->bound = end;
+    if (p[vs] == '[') {
+        r->in_arr = true;
+        r->arr_first = true;
+        r->top_is_obj = false;
+        r->el = EL_ANY;
+        r->arr_pos = vs + 1;
+        return STEP_AGAIN;
+    }
+    size_t pos = vs;
+    int rc;
+    if (p[vs] != '{') {
+        err_where(err, NULL, r->rec_no + 1, vs);
+        rc = err_set(err, ERR_FORMAT, "expected a JSON object or array, found '%c'",
+                     (p[vs] >= 0x20 && p[vs] < 0x7f) ? p[vs] : '?');
+    } else {
+        rc = walk_object(p, end, &pos, &r->top, true, false, err);
+    }
+    if (rc != 0) {
+        r->rec_no++;
+        err_where(err, NULL, r->rec_no, err->offset ? err->offset : vs);
+        if (r->mode == M_JSON_LINES) {
+            prefix_line(err, r->line_no);
+        } else {
+            size_t at = line_resync(p, r->len, vs);
+            r->pos = at == NOPOS ? r->len : at;
+            if (at == NOPOS)
+                append_msg(err, " (cannot resynchronise: the rest of the file is skipped)");
+        }
+        return rc;
+    }
+    if (r->top.stop_key >= 0) {
+        r->in_arr = true;
+        r->arr_first = true;
+        r->top_is_obj = true;
+        r->arr_pos = r->top.stop_at + 1;
+        switch (r->top.stop_key) {
+        case K_RECORDS: r->el = EL_CLOUDTRAIL; break;
+        case K_EVENTS: r->el = EL_LOOKUP; break;
+        default: r->el = EL_MESSAGE; break;
+        }
+        struct sv mt = span_str(p, r->top.v[K_MSGTYPE], &r->arena);
+        if (sv_eq_cstr(mt, "CONTROL_MESSAGE"))
+            r->el = EL_SKIP;
+        return STEP_AGAIN;
+    }
+    r->rec_no++;
+    if (r->mode == M_JSON_STREAM) {
+        r->pos = pos;
+    } else if (skip_ws(p, end, pos) != end) {
+        err_where(err, NULL, r->rec_no, pos);
+        err_set(err, ERR_FORMAT, "unexpected text after the JSON value");
+        prefix_line(err, r->line_no);
+        return ERR_FORMAT;
+    }
+    rc = emit_walked(r, ev, p, &r->top, vs, err);
+    if (rc > 0 || rc == INPUT_NOTE) {
+        if (err->offset == 0)
+            err->offset = vs;
+        err_where(err, NULL, r->rec_no, err->offset);
+        if (r->mode == M_JSON_LINES && rc > 0)
+            prefix_line(err, r->line_no);
+    }
+    return rc;
+}
+
+/* ---- API --------------------------------------------------------------- */
+
+static struct input_reader *reader_new(const struct input_options *opt)
+{
+    struct input_reader *r = xcalloc(1, sizeof(*r));
+    if (opt != NULL)
+        r->opt = *opt;
+    if (r->opt.max_file == 0)
+        r->opt.max_file = DEFAULT_MAX_FILE;
+    if (r->opt.max_record == 0)
+        r->opt.max_record = DEFAULT_MAX_RECORD;
+    input__gz_init(&r->gz);
+    arena_init(&r->arena, 0);
+    json_flat_init(&r->flat);
+    buf_init(&r->tmp, r->opt.max_record);
+    return r;
+}
+
+static int check_options(const struct input_options *opt, struct err *err)
+{
+    if (opt != NULL && opt->vpcflow_fields != NULL) {
+        struct flow_format ff;
+        return input__flow_format(&ff, opt->vpcflow_fields, strlen(opt->vpcflow_fields), err);
+    }
+    return 0;
+}
+
+int input_open(const struct input_list *files, const struct input_options *opt,
+               struct input_reader **out, struct err *err)
+{
+    int rc = check_options(opt, err);
+    if (rc != 0)
+        return rc == ERR_FORMAT ? ERR_USAGE : rc;
+    struct input_reader *r = reader_new(opt);
+    r->files = files;
+    *out = r;
+    return 0;
+}
+
+int input_open_mem(const char *name, const void *data, size_t len,
+                   const struct input_options *opt, struct input_reader **out, struct err *err)
+{
+    int rc = check_options(opt, err);
+    if (rc != 0)
+        return rc == ERR_FORMAT ? ERR_USAGE : rc;
+    struct input_reader *r = reader_new(opt);
+    r->is_mem = true;
+    r->mem_pending = true;
+    r->mem_name = name ? name : "(memory)";
+    r->mem = data;
+    r->mem_len = len;
+    *out = r;
+    return 0;
+}
+
+int input_next(struct input_reader *r, struct event *ev, struct err *err)
+{
+    arena_reset(&r->arena);
+    for (;;) {
+        err_clear(err);
+        int rc;
+        if (!r->active) {
+            rc = open_next(r, err);
+            if (rc == INPUT_END)
+                return INPUT_END;
+            if (rc == 0)
+                continue;
+        } else {
+            rc = r->mode == M_FLOW ? next_flow(r, ev, err) : next_json(r, ev, err);
+            if (rc == STEP_AGAIN)
+                continue;
+            if (rc == STEP_DONE) {
+                r->active = false;
+                continue;
+            }
+        }
+        if (rc == 0) {
+            r->st.records++;
+            return 0;
+        }
+        err_where(err, r->name, err->record, err->offset);
+        if (rc == INPUT_NOTE) {
+            err->code = ERR_OK;
+            r->st.notes++;
+            return INPUT_NOTE;
+        }
+        err->code = rc;
+        r->st.errors++;
+        if (r->active && ++r->file_errors >= MAX_ERRORS_PER_FILE) {
+            r->active = false;
+            append_msg(err, " (too many bad records: the rest of the file is skipped)");
+        }
+        return rc;
+    }
+}
+
+void input_get_stats(const struct input_reader *r, struct input_stats *out)
+{
+    *out = r->st;
+}
+
+void input_close(struct input_reader *r)
+{
+    if (r == NULL)
+        return;
+    input__gz_free(&r->gz);
+    free(r->raw);
+    arena_free(&r->arena);
+    json_flat_free(&r->flat);
+    buf_free(&r->tmp);
+    free(r);
+}
