@@ -115,6 +115,19 @@ bool detect__policy_is_admin(const struct json_value *doc)
     return doc && detect__each_statement(doc, admin_stmt, NULL);
 }
 
+/* "user x", "role y" or "group z": who the policy was given to. */
+static const char *grantee(const struct json_value *rp, struct arena *a)
+{
+    static const char *const keys[] = { "userName", "roleName", "groupName" };
+    static const char *const kinds[] = { "user", "role", "group" };
+    for (size_t i = 0; i < 3; i++) {
+        struct sv v = jsv(detect__jget_nocase(rp, keys[i]));
+        if (v.len)
+            return detect__afmt(a, "%s %.*s", kinds[i], (int)v.len, v.p);
+    }
+    return "an unnamed identity";
+}
+
 bool detect__check_admin_policy(struct detect_check_ctx *cx)
 {
     const struct json_value *rp = req(cx);
@@ -122,7 +135,8 @@ bool detect__check_admin_policy(struct detect_check_ctx *cx)
     if (arn.len) {
         if (!sv_ends_with(arn, SV(":policy/AdministratorAccess")))
             return false;
-        cx->detail = "the managed policy AdministratorAccess";
+        cx->detail = detect__afmt(cx->arena, "managed policy AdministratorAccess attached to %s",
+                                  grantee(rp, cx->arena));
         return true;
     }
     const struct json_value *doc =
@@ -130,11 +144,9 @@ bool detect__check_admin_policy(struct detect_check_ctx *cx)
     if (!detect__policy_is_admin(doc))
         return false;
     struct sv pname = jsv(detect__jget_nocase(rp, "policyName"));
-    cx->detail = pname.len ? detect__afmt(cx->arena,
-                                          "the inline policy %.*s, which allows every action "
-                                          "on every resource",
-                                          (int)pname.len, pname.p)
-                           : "an inline policy that allows every action on every resource";
+    cx->detail = detect__afmt(cx->arena,
+                              "inline policy %.*s allowing every action on every resource put on %s",
+                              (int)pname.len, pname.p ? pname.p : "", grantee(rp, cx->arena));
     return true;
 }
 

@@ -15,11 +15,21 @@ enum tmpl_kind {
     TMPL_DETAIL    /* {{$detail}}: what the rule's check found */
 };
 
+#define TMPL_ALTS_MAX 4
+
+/* {{a|b}} renders the first of a, b that the event has; {{a|'none'}} renders
+ * "none" when a is absent. */
 struct tmpl_seg {
-    uint8_t kind;       /* enum tmpl_kind */
-    const char *text;   /* TEXT: the literal; PATH: the path (not NUL-terminated) */
+    uint8_t kind;  /* enum tmpl_kind */
+    uint8_t n_alt; /* PATH: number of alternatives */
+    const char *text; /* TEXT: the literal */
     size_t len;
-    uint64_t hash;      /* PATH: json_path_hash */
+    struct {
+        const char *p; /* not NUL-terminated, points into the template source */
+        size_t len;
+        uint64_t hash; /* json_path_hash */
+        bool literal;  /* 'text' (last alternative only): p/len include the quotes */
+    } alt[TMPL_ALTS_MAX];
 };
 
 struct tmpl {

@@ -90,8 +90,9 @@ static const char *const list_paths[] = {
 static void tmpl_paths(const struct tmpl *t, struct json_pathset *ps)
 {
     for (size_t i = 0; i < t->n; i++)
-        if (t->segs[i].kind == TMPL_PATH)
-            json_pathset_add(ps, t->segs[i].text, t->segs[i].len);
+        for (size_t k = 0; t->segs[i].kind == TMPL_PATH && k < t->segs[i].n_alt; k++)
+            if (!t->segs[i].alt[k].literal)
+                json_pathset_add(ps, t->segs[i].alt[k].p, t->segs[i].alt[k].len);
 }
 
 void detect_engine_paths(const struct detect_engine *e, struct json_pathset *ps)
@@ -202,15 +203,16 @@ static void put(struct buf *b, const char *p, size_t len)
         return;
 }
 
-static void render_path(struct buf *b, const struct event *ev, const struct tmpl_seg *seg,
-                        struct arena *a)
+/* Appends the distinct values at one path, joined; false when there are none. */
+static bool render_alt(struct buf *b, const struct event *ev, const char *p, size_t len,
+                       uint64_t hash, struct arena *a)
 {
     struct sv seen[JOIN_MAX];
     size_t n = 0;
     for (size_t i = 0; i < ev->flat.n && n < JOIN_MAX; i++) {
         const struct json_leaf *l = &ev->flat.leaves[i];
         struct sv v;
-        if (!leaf_path_is(l, seg->hash, seg->text, seg->len) || !leaf_text(l, a, &v))
+        if (!leaf_path_is(l, hash, p, len) || !leaf_text(l, a, &v))
             continue;
         bool dup = false;
         for (size_t k = 0; k < n && !dup; k++)
@@ -222,8 +224,21 @@ static void render_path(struct buf *b, const struct event *ev, const struct tmpl
         put(b, v.p ? v.p : "", v.len);
         seen[n++] = v;
     }
-    if (n == 0)
-        put(b, "unknown", 7);
+    return n > 0;
+}
+
+static void render_path(struct buf *b, const struct event *ev, const struct tmpl_seg *seg,
+                        struct arena *a)
+{
+    for (size_t k = 0; k < seg->n_alt; k++) {
+        if (seg->alt[k].literal) {
+            put(b, seg->alt[k].p + 1, seg->alt[k].len - 2);
+            return;
+        }
+        if (render_alt(b, ev, seg->alt[k].p, seg->alt[k].len, seg->alt[k].hash, a))
+            return;
+    }
+    put(b, "unknown", 7);
 }
 
 static const char *render(struct detect_scratch *s, const struct tmpl *t, const struct event *ev,

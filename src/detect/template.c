@@ -1,6 +1,8 @@
 /*
  * Title and description templates: literal text with {{path}} placeholders
- * filled from the event's leaves, and {{$detail}} filled by the rule's check.
+ * filled from the event's leaves ({{a|b}}: the first of a, b present;
+ * {{a|'text'}}: text when a is absent), and
+ * {{$detail}} filled by the rule's check.
  * Compiled once at load; rendering never fails (a missing leaf renders as
  * "unknown").
  */
@@ -29,11 +31,11 @@ int detect__tmpl_compile(const char *src, struct tmpl *t, struct err *err)
     while (*p) {
         const char *open = strstr(p, "{{");
         if (!open) {
-            push(t, &cap, (struct tmpl_seg){ TMPL_TEXT, p, strlen(p), 0 });
+            push(t, &cap, (struct tmpl_seg){ .kind = TMPL_TEXT, .text = p, .len = strlen(p) });
             break;
         }
         if (open > p)
-            push(t, &cap, (struct tmpl_seg){ TMPL_TEXT, p, (size_t)(open - p), 0 });
+            push(t, &cap, (struct tmpl_seg){ .kind = TMPL_TEXT, .text = p, .len = (size_t)(open - p) });
         const char *close = strstr(open + 2, "}}");
         if (!close) {
             detect__tmpl_free(t);
@@ -51,18 +53,43 @@ int detect__tmpl_compile(const char *src, struct tmpl *t, struct err *err)
         }
         if (a[0] == '$') {
             if (len == 7 && memcmp(a, "$detail", 7) == 0) {
-                push(t, &cap, (struct tmpl_seg){ TMPL_DETAIL, a, len, 0 });
+                push(t, &cap, (struct tmpl_seg){ .kind = TMPL_DETAIL, .text = a, .len = len });
             } else {
                 detect__tmpl_free(t);
                 return err_set(err, ERR_FORMAT, "unknown placeholder \"{{%.*s}}\" (only $detail)",
                                (int)(len > 40 ? 40 : len), a);
             }
-        } else if (detect__valid_path(a, len)) {
-            push(t, &cap, (struct tmpl_seg){ TMPL_PATH, a, len, json_path_hash(a, len) });
         } else {
-            detect__tmpl_free(t);
-            return err_set(err, ERR_FORMAT, "placeholder \"{{%.*s}}\" is not a field path",
-                           (int)(len > 40 ? 40 : len), a);
+            struct tmpl_seg seg = { .kind = TMPL_PATH, .text = a, .len = len };
+            const char *q = a;
+            while (q <= b) {
+                const char *bar = memchr(q, '|', (size_t)(b - q));
+                const char *end = bar ? bar : b;
+                const char *x = q, *y = end;
+                while (x < y && *x == ' ')
+                    x++;
+                while (y > x && y[-1] == ' ')
+                    y--;
+                bool literal = y - x >= 2 && x[0] == '\'' && y[-1] == '\'' && !bar;
+                if (seg.n_alt == TMPL_ALTS_MAX ||
+                    (!literal && !detect__valid_path(x, (size_t)(y - x)))) {
+                    detect__tmpl_free(t);
+                    return err_set(err, ERR_FORMAT,
+                                   seg.n_alt == TMPL_ALTS_MAX
+                                       ? "placeholder \"{{%.*s}}\" has more than 4 alternatives"
+                                       : "placeholder \"{{%.*s}}\" is not a field path",
+                                   (int)(len > 40 ? 40 : len), a);
+                }
+                seg.alt[seg.n_alt].p = x;
+                seg.alt[seg.n_alt].len = (size_t)(y - x);
+                seg.alt[seg.n_alt].hash = literal ? 0 : json_path_hash(x, (size_t)(y - x));
+                seg.alt[seg.n_alt].literal = literal;
+                seg.n_alt++;
+                if (!bar)
+                    break;
+                q = bar + 1;
+            }
+            push(t, &cap, seg);
         }
         if (t->n > TMPL_SEGS_MAX) {
             detect__tmpl_free(t);
