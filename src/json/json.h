@@ -30,6 +30,10 @@ enum json_type {
 /* Maximum nesting depth; deeper input fails with ERR_LIMIT. */
 #define JSON_MAX_DEPTH 128
 
+/* Maximum length of a flattened path in bytes; a longer one fails with
+ * ERR_LIMIT (only when the leaf is wanted: skipped subtrees are not limited). */
+#define JSON_MAX_PATH 4096
+
 /* One enclosing array on the way from the root to a leaf. */
 struct json_arrpos {
     uint32_t array; /* id of the array occurrence, unique within one record */
@@ -77,8 +81,18 @@ uint64_t json_path_hash(const char *path, size_t len);
  * Flattens the single JSON value at p[0..len) (leading/trailing whitespace
  * allowed, nothing else after it) into out. Paths are allocated in arena.
  * Returns 0, or ERR_FORMAT (with the byte offset in err->offset) for invalid
- * JSON, ERR_LIMIT for nesting deeper than JSON_MAX_DEPTH. Strings are
- * validated (escapes, control characters) even when their subtree is skipped.
+ * JSON, ERR_LIMIT for nesting deeper than JSON_MAX_DEPTH or a wanted path
+ * longer than JSON_MAX_PATH. Strings are validated (escapes, control
+ * characters) even when their subtree is skipped; UTF-8 is not validated.
+ * On error out->n is 0.
+ *
+ * Leaves come in document order. Paths hold the decoded keys (a key written
+ * "a\u002eb" gives the path "a.b"); a scalar root has the empty path "".
+ * Leaves share path and arr storage when they can (the elements of an array
+ * of scalars share one path string): treat both as read-only.
+ * Array ids count only the arrays that were walked, in document order from 0.
+ * Paths and positions live in arena; val points into p: the leaves are valid
+ * while both are.
  */
 int json_flatten(const char *p, size_t len, const struct json_pathset *want, struct arena *arena,
                  struct json_flat *out, struct err *err);
@@ -89,14 +103,17 @@ int json_flatten(const char *p, size_t len, const struct json_pathset *want, str
 int json_skip_value(const char *p, size_t len, size_t *pos, struct err *err);
 
 /* Decodes a JSON string body (without quotes) into out (appended, UTF-8).
- * Returns ERR_FORMAT on a bad escape. */
+ * Surrogate pairs become one code point; a lone surrogate becomes U+FFFD (not
+ * an error: one odd character in user-supplied text must not cost a record).
+ * \u0000 becomes a NUL byte; other bytes are copied as they are.
+ * Returns ERR_FORMAT on a bad escape, ERR_LIMIT if out's cap is hit. */
 int json_unescape(const char *s, size_t len, struct buf *out);
 
 /* A leaf's string value decoded: the raw view when not escaped, otherwise a
  * copy decoded into the arena. */
 struct sv json_leaf_str(const struct json_leaf *leaf, struct arena *arena);
 
-/* Finds the first leaf with this exact path; NULL if none. */
+/* Finds the first leaf with this exact path; NULL if none. Linear. */
 const struct json_leaf *json_flat_get(const struct json_flat *f, const char *path);
 
 /* ---- tree parser (configuration, patterns; not the hot path) ------------- */
@@ -126,13 +143,18 @@ int json_write_value(struct buf *out, const struct json_value *v);
 /* ---- writer ---------------------------------------------------------------- */
 
 /* Streams JSON into a buf, handling commas, escaping and optional indentation.
- * Nesting deeper than JSON_MAX_DEPTH is a programming error (aborts). */
+ * Nesting deeper than JSON_MAX_DEPTH is a programming error (aborts), as is
+ * closing more than was opened. Non-finite doubles are written as null (JSON
+ * has no NaN/Infinity). Bytes >= 0x80 in strings are copied as they are.
+ * If the buf has a cap and fills up, rc becomes ERR_LIMIT and stays so: later
+ * calls write nothing; check w->rc once at the end. */
 struct json_writer {
     struct buf *out;
-    int indent;  /* spaces per level; 0 = compact */
+    int indent;  /* spaces per level; 0 = compact ("a":1,"b":2) */
     int depth;
     bool first[JSON_MAX_DEPTH]; /* no member written yet at this depth */
     bool after_key;
+    int rc; /* 0, or the first buf error (ERR_LIMIT) */
 };
 
 void jw_init(struct json_writer *w, struct buf *out, int indent);
@@ -150,7 +172,15 @@ void jw_bool(struct json_writer *w, bool v);
 void jw_null(struct json_writer *w);
 /* Inserts already-encoded JSON text as one value. */
 void jw_raw(struct json_writer *w, struct sv json);
-/* Appends s JSON-escaped (no quotes) to out. */
+/* Appends s JSON-escaped (no quotes) to out: '"', '\\' and control characters
+ * (\b \f \n \r \t, others as \u00XX); everything else as is. On a capped buf
+ * that fills up, out holds a truncated text: check buf space beforehand or use
+ * a jw writer, whose rc records it. */
 void json_escape(struct buf *out, const char *s, size_t len);
+
+/* Formats v as jw_double does: integers below 2^53 without a fraction ("3"),
+ * others in the shortest of %.15g/%.16g/%.17g that reads back to v, non-finite
+ * values as "null". out holds 32 bytes; returns the length. */
+size_t json_format_double(double v, char out[32]);
 
 #endif
