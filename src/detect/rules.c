@@ -26,7 +26,7 @@
 #define RULES_MAX 10000
 #define PATTERN_MAX (256u << 10)
 #define YAML_DEPTH_MAX 64
-#define YAML_VISIT_MAX 200000
+#define YAML_VISIT_MAX 20000
 #define TITLE_MAX 1024
 #define DESC_MAX 8192
 #define LIST_MAX 64
@@ -281,6 +281,7 @@ struct loader {
     struct err *err;
     const char *rule_id; /* for messages, once known */
     size_t visits;
+    bool reported; /* lerr ran: the message is set, callers must not replace it */
 };
 
 static unsigned node_line(const yaml_node_t *n) { return (unsigned)n->start_mark.line + 1; }
@@ -295,6 +296,7 @@ static int lerr(struct loader *ld, const yaml_node_t *n, int code, const char *f
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    ld->reported = true;
     if (ld->rule_id)
         err_set(ld->err, code, "line %u: rule \"%s\": %s", n ? node_line(n) : 0, ld->rule_id, msg);
     else
@@ -393,7 +395,7 @@ static int to_json(struct loader *ld, yaml_node_t *n, struct buf *out, int depth
     default:
         return lerr(ld, n, ERR_FORMAT, "pattern: empty node");
     }
-    if (rc == ERR_LIMIT)
+    if (rc == ERR_LIMIT && !ld->reported)
         return lerr(ld, n, ERR_LIMIT, "pattern: longer than %u bytes", PATTERN_MAX);
     return rc;
 }
@@ -532,6 +534,20 @@ static int parse_rule(struct loader *ld, yaml_node_t *root, struct rule_int **ou
         return lerr(ld, root, ERR_FORMAT, "a rule must be a mapping of fields");
     yaml_node_t *f[16] = { 0 };
     ld->rule_id = NULL;
+    /* Name the rule in every message, even for fields that come before id. */
+    char idbuf[129];
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(ld->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(ld->doc, p->value);
+        if (k->type == YAML_SCALAR_NODE && k->data.scalar.length == 2 &&
+            memcmp(k->data.scalar.value, "id", 2) == 0 && v->type == YAML_SCALAR_NODE &&
+            valid_id((const char *)v->data.scalar.value, v->data.scalar.length)) {
+            memcpy(idbuf, v->data.scalar.value, v->data.scalar.length);
+            idbuf[v->data.scalar.length] = '\0';
+            ld->rule_id = idbuf;
+        }
+    }
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = yaml_document_get_node(ld->doc, p->key);
@@ -631,6 +647,7 @@ static int parse_rule(struct loader *ld, yaml_node_t *root, struct rule_int **ou
                 rc = buf_append(&pb, s, len);
         } else if (pn->type == YAML_MAPPING_NODE) {
             ld->visits = 0;
+            ld->reported = false;
             rc = to_json(ld, pn, &pb, 0);
         } else {
             rc = lerr(ld, pn, ERR_FORMAT, "pattern: expected a mapping or a JSON string");
