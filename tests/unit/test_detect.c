@@ -1333,6 +1333,43 @@ static void test_examples(void)
     detect_lists_free(l);
 }
 
+/* The example in docs/rules.md loads, and is the pack's rule of that id. */
+static void test_docs_example(void)
+{
+    size_t len = 0;
+    char *doc = read_all(VIGIL_SOURCE_ROOT "/docs/rules.md", &len);
+    CHECK(doc != NULL);
+    if (!doc)
+        return;
+    const char *start = strstr(doc, "```yaml\n");
+    const char *end = start ? strstr(start + 8, "```") : NULL;
+    CHECK(start && end);
+    if (start && end) {
+        struct detect_rules *ex = detect_rules_new();
+        struct err err;
+        err_clear(&err);
+        CHECK_INT(detect_rules_load_text(ex, "docs/rules.md", start + 8,
+                                         (size_t)(end - start - 8), &err),
+                  0);
+        CHECK_INT(detect_rules_count(ex), 1);
+        struct detect_rules *rs = load_pack();
+        const struct detect_rule *a = detect_rules_count(ex) ? detect_rules_get(ex, 0) : NULL;
+        const struct detect_rule *b = a ? detect_rules_find(rs, a->id) : NULL;
+        CHECK(b != NULL);
+        if (a && b) {
+            CHECK_STR(a->type, b->type);
+            CHECK_STR(a->title, b->title);
+            CHECK_STR(a->description, b->description);
+            CHECK_STR(a->pattern, b->pattern);
+            CHECK_STR(a->check, b->check);
+            CHECK(a->severity == b->severity);
+        }
+        detect_rules_free(rs);
+        detect_rules_free(ex);
+    }
+    free(doc);
+}
+
 static const struct harness_test tests[] = {
     { "load_minimal", test_load_minimal },
     { "load_forms", test_load_forms },
@@ -1350,6 +1387,7 @@ static const struct harness_test tests[] = {
     { "dataset_stratus", test_dataset_stratus },
     { "dataset_invictus", test_dataset_invictus },
     { "examples", test_examples },
+    { "docs_example", test_docs_example },
 };
 
 HARNESS_MAIN(tests)
