@@ -1,4 +1,5 @@
 /* vigil: command-line entry point. Dispatches to one file per subcommand. */
+#include "cli/cli.h"
 #include "core/core.h"
 
 #include <stdio.h>
@@ -11,6 +12,7 @@ static void usage(FILE *out)
           "commands:\n"
           "  detect      read AWS logs and print GuardDuty-format findings\n"
           "  events      EventBridge operations (test-event-pattern)\n"
+          "  logs        CloudWatch Logs operations (test-metric-filter, filter-log-events)\n"
           "  version     print the version\n",
           out);
 }
@@ -29,6 +31,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "logs") == 0)
+        return cmd_logs(argc - 1, argv + 1);
     fprintf(stderr, "vigil: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 1;

@@ -178,7 +178,8 @@ struct ipaddr {
 };
 
 /* Parses a dotted-quad IPv4 or an RFC 4291 IPv6 text address (with "::" and a
- * trailing dotted quad). No surrounding spaces, no zone ids. */
+ * trailing dotted quad). No surrounding spaces, no zone ids. IPv4 octets are
+ * 1-3 decimal digits; a leading zero is decimal ("010" is 10), never octal. */
 bool ip_parse(struct sv s, struct ipaddr *out);
 /* Parses "addr/len" (len within the family: 0-32 or 0-128) or a bare address
  * (full length). *bits_out is relative to the family. Host bits are cleared. */

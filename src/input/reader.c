@@ -110,6 +110,7 @@ struct input_reader {
     struct flow_format flow;
 
     /* The container being iterated, if any. */
+    size_t lpos, lend; /* line mode: the unread rest of the current line */
     bool in_arr, arr_first, top_is_obj;
     enum elem el;
     size_t arr_pos, bound;
@@ -255,38 +256,11 @@ static bool has(const struct top *t, int k)
     return t->v[k].s != NOPOS;
 }
 
-/* From the start of a broken value, finds where the next sibling begins: the
- * ',' or closing bracket at depth 0 (strings skipped). NOPOS when none. */
-static size_t bracket_resync(const char *p, size_t end, size_t start)
+static bool looks_like_record(const struct top *t)
 {
-    int depth = 0;
-    bool str = false;
-    for (size_t i = start; i < end; i++) {
-        char c = p[i];
-        if (str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                str = false;
-            continue;
-        }
-        switch (c) {
-        case '"': str = true; break;
-        case '{':
-        case '[': depth++; break;
-        case '}':
-        case ']':
-            if (--depth < 0)
-                return i;
-            break;
-        case ',':
-            if (depth == 0)
-                return i;
-            break;
-        default: break;
-        }
-    }
-    return NOPOS;
+    return has(t, K_EVVERSION) || has(t, K_EVTIME) || has(t, K_EVNAME) || has(t, K_EVSOURCE) ||
+           has(t, K_EVID) || has(t, K_EVTYPE) || has(t, K_QNAME) || has(t, K_QTS) ||
+           (has(t, K_DETAIL_TYPE) && has(t, K_DETAIL));
 }
 
 /* The next line after from that starts with '{' or '[' (a likely record). */
@@ -300,6 +274,37 @@ static size_t line_resync(const char *p, size_t end, size_t from)
         if (i < end && (p[i] == '{' || p[i] == '['))
             return i;
         i--;
+    }
+    return NOPOS;
+}
+
+static bool looks_like_record(const struct top *t);
+static int walk_object(const char *p, size_t end, size_t *pos, struct top *t, bool stop,
+                       bool resume, struct err *err);
+
+/* After a broken array element: the next '{' that follows a ',' or '[' and
+ * walks cleanly as an object with a record's keys. Brackets cannot be trusted
+ * here (the damage is often a lost '}'), and a nested object in an array
+ * (resources[]) has none of a record's keys. NOPOS when none. */
+static size_t record_resync(const char *p, size_t end, size_t from)
+{
+    unsigned tries = 0;
+    for (size_t i = from; i < end; i++) {
+        const char *q = memchr(p + i, '{', end - i);
+        if (q == NULL)
+            return NOPOS;
+        i = (size_t)(q - p);
+        size_t k = i;
+        while (k > 0 && is_ws(p[k - 1]))
+            k--;
+        if (k == 0 || (p[k - 1] != ',' && p[k - 1] != '['))
+            continue;
+        if (++tries > 100000)
+            return NOPOS;
+        struct top t;
+        size_t pos = i;
+        if (walk_object(p, end, &pos, &t, false, false, NULL) == 0 && looks_like_record(&t))
+            return i;
     }
     return NOPOS;
 }
@@ -583,6 +588,7 @@ static void reset_file(struct input_reader *r)
     r->rec_no = r->line_no = r->file_errors = 0;
     r->in_arr = false;
     r->cwl_prefix = false;
+    r->lpos = r->lend = 0;
     if (r->opt.vpcflow_fields != NULL &&
         input__flow_format(&r->flow, r->opt.vpcflow_fields, strlen(r->opt.vpcflow_fields), NULL) ==
             0)
@@ -713,42 +719,41 @@ static int finish_container(struct input_reader *r, size_t after, struct err *er
         int rc = walk_object(r->data, r->bound, &pos, &r->top, false, true, err);
         if (rc != 0) {
             err_where(err, NULL, r->rec_no, err->offset);
-            r->pos = r->mode == M_JSON_LINES ? r->pos : r->len;
+            if (r->mode == M_JSON_STREAM)
+                r->pos = r->len;
+            else
+                r->lpos = r->lend;
             return rc;
         }
         end = pos;
     }
     if (r->mode == M_JSON_STREAM)
         r->pos = end;
-    else if (skip_ws(r->data, r->bound, end) != r->bound) {
-        err_where(err, NULL, r->rec_no, end);
-        err_set(err, ERR_FORMAT, "unexpected text after the JSON value");
-        prefix_line(err, r->line_no);
-        return ERR_FORMAT;
-    }
+    else
+        r->lpos = end;
     return STEP_AGAIN;
 }
 
 /* After a broken element: moves to the next one, or ends the container. */
 static void resync_element(struct input_reader *r, size_t es, struct err *err)
 {
-    size_t at = bracket_resync(r->data, r->bound, es);
+    /* The damage is at or before the error's offset; the next record starts
+     * after it. */
+    size_t from = err->offset > es && err->offset < r->bound ? err->offset : es + 1;
+    size_t at = record_resync(r->data, r->bound, from);
     if (at == NOPOS) {
         r->in_arr = false;
         if (r->mode == M_JSON_STREAM)
             r->pos = r->len;
+        else
+            r->lpos = r->lend;
         append_msg(err, r->mode == M_JSON_STREAM
                             ? " (cannot resynchronise: the rest of the file is skipped)"
                             : " (cannot resynchronise: the rest of the line is skipped)");
         return;
     }
     r->arr_pos = at;
-    r->arr_first = false;
-    if (r->data[at] == '}') { /* the array was never closed: give up on it */
-        r->in_arr = false;
-        if (r->mode == M_JSON_STREAM)
-            r->pos = at + 1;
-    }
+    r->arr_first = true;
 }
 
 static int next_element(struct input_reader *r, struct event *ev, struct err *err)
@@ -768,6 +773,8 @@ static int next_element(struct input_reader *r, struct event *ev, struct err *er
             r->in_arr = false;
             if (r->mode == M_JSON_STREAM)
                 r->pos = r->len;
+            else
+                r->lpos = r->lend;
             return ERR_FORMAT;
         }
         i = skip_ws(p, end, i + 1);
@@ -781,6 +788,8 @@ static int next_element(struct input_reader *r, struct event *ev, struct err *er
         r->in_arr = false;
         if (r->mode == M_JSON_STREAM)
             r->pos = r->len;
+        else
+            r->lpos = r->lend;
         return ERR_FORMAT;
     }
     int rc;
@@ -851,21 +860,18 @@ static int next_json(struct input_reader *r, struct event *ev, struct err *err)
     const char *p = r->data;
     size_t vs, end;
     if (r->mode == M_JSON_LINES) {
-        size_t ls, le;
-        if (!next_line(r, &ls, &le))
-            return STEP_DONE;
-        if (r->cwl_prefix)
-            ls += cwl_prefix_len(p + ls, le - ls);
-        vs = ls;
-        end = le;
-        if (le - ls > r->opt.max_record) {
-            r->rec_no++;
-            err_where(err, NULL, r->rec_no, ls);
-            err_set(err, ERR_LIMIT, "line of %zu bytes exceeds the cap of %zu bytes", le - ls,
-                    r->opt.max_record);
-            prefix_line(err, r->line_no);
-            return ERR_LIMIT;
+        /* A line may hold several values (Firehose concatenates objects). */
+        vs = skip_ws(p, r->lend, r->lpos);
+        if (vs >= r->lend) {
+            size_t ls, le;
+            if (!next_line(r, &ls, &le))
+                return STEP_DONE;
+            if (r->cwl_prefix)
+                ls += cwl_prefix_len(p + ls, le - ls);
+            r->lpos = vs = ls;
+            r->lend = le;
         }
+        end = r->lend;
     } else {
         vs = skip_ws(p, r->len, r->pos);
         end = r->len;
@@ -894,6 +900,7 @@ static int next_json(struct input_reader *r, struct event *ev, struct err *err)
         r->rec_no++;
         err_where(err, NULL, r->rec_no, err->offset ? err->offset : vs);
         if (r->mode == M_JSON_LINES) {
+            r->lpos = r->lend;
             prefix_line(err, r->line_no);
         } else {
             size_t at = line_resync(p, r->len, vs);
@@ -919,14 +926,10 @@ static int next_json(struct input_reader *r, struct event *ev, struct err *err)
         return STEP_AGAIN;
     }
     r->rec_no++;
-    if (r->mode == M_JSON_STREAM) {
+    if (r->mode == M_JSON_STREAM)
         r->pos = pos;
-    } else if (skip_ws(p, end, pos) != end) {
-        err_where(err, NULL, r->rec_no, pos);
-        err_set(err, ERR_FORMAT, "unexpected text after the JSON value");
-        prefix_line(err, r->line_no);
-        return ERR_FORMAT;
-    }
+    else
+        r->lpos = pos;
     rc = emit_walked(r, ev, p, &r->top, vs, err);
     if (rc > 0 || rc == INPUT_NOTE) {
         if (err->offset == 0)

@@ -1,0 +1,9 @@
+/* vigil subcommands: one int cmd_<name>(int argc, char **argv) per command,
+ * argv[0] being the command name. Each returns the process exit status
+ * (0 ok, 1 input/usage error, 2 internal error). */
+#ifndef VIGIL_CLI_H
+#define VIGIL_CLI_H
+
+int cmd_logs(int argc, char **argv);
+
+#endif

@@ -1,0 +1,498 @@
+/*
+ * vigil detect: read AWS logs, run the rules, print GuardDuty-format findings.
+ *
+ *   vigil detect [--output table|json|jsonl|asff|ocsf] [--rules PATH]... [--no-builtin]
+ *                [--threat-list FILE]... [--tor-list FILE]... [--trusted-list FILE]...
+ *                [--threads N] [--vpcflow-format FIELDS] [--stats] PATH...
+ *
+ * PATH is a file, a directory (walked recursively, S3 layout understood) or
+ * "-" for standard input. Files are spread over worker threads (largest first,
+ * each to the least loaded worker); each worker reads, normalizes and detects
+ * on its own and aggregates into its own finding set; the sets are merged at
+ * the end. Aggregation is order-independent and errors are printed in file
+ * order, so the output never depends on the thread count.
+ *
+ * Exit status: 0 all input read, 1 some input was bad (or a usage error),
+ * 2 internal error.
+ */
+#include "cli/cli.h"
+#include "core/core.h"
+#include "detect/detect.h"
+#include "finding/finding.h"
+#include "input/input.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DETECT_MAX_THREADS 64
+
+enum out_format { OUT_TABLE, OUT_JSON, OUT_JSONL, OUT_ASFF, OUT_OCSF };
+
+/* A message for stderr, sorted into file order before printing. */
+struct msg {
+    size_t file;  /* index in the global file list */
+    uint64_t seq; /* order within the worker */
+    char *text;
+};
+
+struct worker {
+    const struct detect_engine *engine;
+    const struct input_options *opt;
+    const struct hmap *file_index; /* path -> index + 1 */
+    struct input_list files;       /* borrowed paths: never input_list_free'd */
+    uint64_t load;                 /* bytes assigned, for balancing */
+    struct finding_agg *agg;
+    struct msg *msgs;
+    size_t n_msgs, cap_msgs;
+    uint64_t errors, records;
+    struct input_stats stats;
+    int internal; /* an error that is not about the input */
+};
+
+struct args {
+    enum out_format format;
+    bool format_set;
+    const char **rules;
+    size_t n_rules;
+    bool no_builtin;
+    const char **lists[3]; /* indexed by enum detect_list_kind */
+    size_t n_lists[3];
+    int threads;
+    const char *vpcflow_fields;
+    bool stats;
+    const char **paths;
+    size_t n_paths;
+};
+
+static void usage(FILE *out)
+{
+    fputs("usage: vigil detect [options] PATH...\n"
+          "\n"
+          "  PATH                  a log file, a directory (walked recursively) or - for stdin:\n"
+          "                        CloudTrail, VPC Flow Logs, Route 53 Resolver query logs,\n"
+          "                        gzip or plain, as AWS delivers them\n"
+          "  --output FORMAT       table (default on a terminal), json (default otherwise),\n"
+          "                        jsonl, asff (Security Hub) or ocsf\n"
+          "  --rules PATH          also load rules from a YAML file or directory (repeatable)\n"
+          "  --no-builtin          do not load the built-in rule pack\n"
+          "  --threat-list FILE    IPs, CIDRs and domains to flag (GuardDuty TXT format; repeatable)\n"
+          "  --tor-list FILE       Tor exit node addresses (repeatable)\n"
+          "  --trusted-list FILE   addresses whose activity never produces findings (repeatable)\n"
+          "  --threads N           worker threads (default: the number of cores)\n"
+          "  --vpcflow-format F    field list of header-less flow logs (default: the v2 format)\n"
+          "  --stats               print records, bytes and time on stderr\n",
+          out);
+}
+
+static void push(const char ***v, size_t *n, const char *s)
+{
+    *v = xrealloc(*v, (*n + 1) * sizeof(**v));
+    (*v)[(*n)++] = s;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    a->threads = ncpu > 0 ? (int)(ncpu < DETECT_MAX_THREADS ? ncpu : DETECT_MAX_THREADS) : 1;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes = true;
+        if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(o, "--no-builtin") == 0) {
+            a->no_builtin = true;
+            takes = false;
+        } else if (strcmp(o, "--stats") == 0) {
+            a->stats = true;
+            takes = false;
+        } else if (o[0] != '-' || o[1] == '\0') {
+            push(&a->paths, &a->n_paths, o);
+            takes = false;
+        } else if (val == NULL) {
+            fprintf(stderr, "vigil detect: %s needs a value\n", o);
+            return 1;
+        } else if (strcmp(o, "--output") == 0) {
+            static const char *const names[] = { "table", "json", "jsonl", "asff", "ocsf" };
+            size_t k = 0;
+            while (k < 5 && strcmp(val, names[k]) != 0)
+                k++;
+            if (k == 5) {
+                fprintf(stderr, "vigil detect: unknown --output '%s' (table, json, jsonl, asff, ocsf)\n", val);
+                return 1;
+            }
+            a->format = (enum out_format)k;
+            a->format_set = true;
+        } else if (strcmp(o, "--rules") == 0) {
+            push(&a->rules, &a->n_rules, val);
+        } else if (strcmp(o, "--threat-list") == 0) {
+            push(&a->lists[DETECT_LIST_THREAT], &a->n_lists[DETECT_LIST_THREAT], val);
+        } else if (strcmp(o, "--tor-list") == 0) {
+            push(&a->lists[DETECT_LIST_TOR], &a->n_lists[DETECT_LIST_TOR], val);
+        } else if (strcmp(o, "--trusted-list") == 0) {
+            push(&a->lists[DETECT_LIST_TRUSTED], &a->n_lists[DETECT_LIST_TRUSTED], val);
+        } else if (strcmp(o, "--threads") == 0) {
+            int64_t n;
+            if (!sv_to_i64(sv_cstr(val), &n) || n < 1 || n > DETECT_MAX_THREADS) {
+                fprintf(stderr, "vigil detect: --threads wants 1..%d\n", DETECT_MAX_THREADS);
+                return 1;
+            }
+            a->threads = (int)n;
+        } else if (strcmp(o, "--vpcflow-format") == 0) {
+            a->vpcflow_fields = val;
+        } else {
+            fprintf(stderr, "vigil detect: unknown option '%s'\n", o);
+            usage(stderr);
+            return 1;
+        }
+        if (takes)
+            i++;
+    }
+    if (a->n_paths == 0) {
+        fprintf(stderr, "vigil detect: no input (give a file, a directory or -)\n");
+        usage(stderr);
+        return 1;
+    }
+    if (!a->format_set)
+        a->format = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_JSON;
+    return 0;
+}
+
+static void print_err(const char *prefix, const struct err *e)
+{
+    char line[1200];
+    err_format(e, line, sizeof(line));
+    fprintf(stderr, "%s%s\n", prefix, line);
+}
+
+static int load_rules(const struct args *a, const char *exe, struct detect_rules *rs)
+{
+    struct err e;
+    err_clear(&e);
+    if (!a->no_builtin) {
+        char dir[4096];
+        if (detect_rules_builtin_dir(exe, dir, sizeof(dir), &e) != 0 ||
+            detect_rules_load(rs, dir, &e) != 0) {
+            print_err("vigil detect: built-in rules: ", &e);
+            return 1;
+        }
+    }
+    for (size_t i = 0; i < a->n_rules; i++) {
+        err_clear(&e);
+        if (detect_rules_load(rs, a->rules[i], &e) != 0) {
+            print_err("vigil detect: ", &e);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int load_lists(const struct args *a, struct detect_lists *l)
+{
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < a->n_lists[k]; i++) {
+            struct err e;
+            size_t bad = 0;
+            err_clear(&e);
+            int rc = detect_lists_load(l, (enum detect_list_kind)k, a->lists[k][i], a->lists[k][i],
+                                       &bad, &e);
+            if (rc == ERR_FORMAT) {
+                /* Bad lines are reported; the good ones are loaded. */
+                print_err("vigil detect: ", &e);
+                fprintf(stderr, "vigil detect: %s: %zu bad line(s) skipped\n", a->lists[k][i], bad);
+            } else if (rc != 0) {
+                print_err("vigil detect: ", &e);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void add_msg(struct worker *w, size_t file, const char *kind, const struct err *e)
+{
+    char line[1200];
+    struct buf b;
+    err_format(e, line, sizeof(line));
+    buf_init(&b, 0);
+    buf_printf(&b, "vigil: %s%s", kind, line);
+    if (w->n_msgs == w->cap_msgs) {
+        w->cap_msgs = w->cap_msgs ? 2 * w->cap_msgs : 16;
+        w->msgs = xrealloc(w->msgs, w->cap_msgs * sizeof(*w->msgs));
+    }
+    w->msgs[w->n_msgs] = (struct msg){ file, w->n_msgs, buf_steal(&b) };
+    w->n_msgs++;
+}
+
+static size_t file_of(const struct worker *w, const struct err *e)
+{
+    void *v = hmap_get(w->file_index, e->file, strlen(e->file));
+    return v ? (size_t)(uintptr_t)v - 1 : SIZE_MAX;
+}
+
+static void on_detection(void *ctx, const struct detection *d)
+{
+    finding_agg_add(ctx, d);
+}
+
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    struct input_reader *r = NULL;
+    struct detect_scratch *scratch = detect_scratch_new();
+    struct err e;
+    err_clear(&e);
+    if (w->files.n == 0)
+        goto done;
+    if (input_open(&w->files, w->opt, &r, &e) != 0) {
+        add_msg(w, file_of(w, &e), "", &e);
+        w->errors++;
+        goto done;
+    }
+    for (;;) {
+        struct event ev;
+        err_clear(&e);
+        int rc = input_next(r, &ev, &e);
+        if (rc == INPUT_END)
+            break;
+        if (rc == INPUT_NOTE) {
+            add_msg(w, file_of(w, &e), "note: ", &e);
+            continue;
+        }
+        if (rc != 0) {
+            add_msg(w, file_of(w, &e), "", &e);
+            w->errors++;
+            if (rc == ERR_INTERNAL)
+                w->internal = 1;
+            continue;
+        }
+        w->records++;
+        detect_event(w->engine, scratch, &ev, on_detection, w->agg);
+    }
+    input_get_stats(r, &w->stats);
+done:
+    input_close(r);
+    detect_scratch_free(scratch);
+    return NULL;
+}
+
+static int cmp_size_desc(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b; /* {size, index} pairs */
+    if (x[0] != y[0])
+        return x[0] < y[0] ? 1 : -1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+/* Largest file first, each to the least loaded worker: balanced and deterministic. */
+static void assign_files(const struct input_list *all, struct worker *ws, int n)
+{
+    uint64_t (*order)[2] = xcalloc(all->n ? all->n : 1, sizeof(*order));
+    for (size_t i = 0; i < all->n; i++) {
+        struct stat st;
+        order[i][0] = stat(all->files[i].path, &st) == 0 ? (uint64_t)st.st_size : 0;
+        order[i][1] = i;
+    }
+    qsort(order, all->n, sizeof(*order), cmp_size_desc);
+    for (size_t k = 0; k < all->n; k++) {
+        int best = 0;
+        for (int t = 1; t < n; t++)
+            if (ws[t].load < ws[best].load)
+                best = t;
+        struct input_list *l = &ws[best].files;
+        if (l->n == l->cap) {
+            l->cap = l->cap ? 2 * l->cap : 8;
+            l->files = xrealloc(l->files, l->cap * sizeof(*l->files));
+        }
+        l->files[l->n++] = all->files[order[k][1]];
+        ws[best].load += order[k][0] + 1;
+    }
+    free(order);
+}
+
+static int cmp_msg(const void *a, const void *b)
+{
+    const struct msg *x = a, *y = b;
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int write_findings(const struct args *a, struct finding_agg *agg)
+{
+    size_t n;
+    const struct finding **fs = finding_agg_sorted(agg, &n);
+    struct buf out;
+    int rc = 0;
+    buf_init(&out, 0);
+    switch (a->format) {
+    case OUT_TABLE: {
+        struct winsize ws;
+        struct finding_table_opts topts = { isatty(STDOUT_FILENO) != 0, 0 };
+        if (topts.color && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+            topts.width = ws.ws_col;
+        rc = finding_write_table(&out, fs, n, &topts);
+        break;
+    }
+    case OUT_JSON:
+        rc = finding_write_json(&out, fs, n, 2);
+        break;
+    case OUT_JSONL:
+        rc = finding_write_jsonl(&out, fs, n);
+        break;
+    case OUT_ASFF:
+        rc = finding_write_asff(&out, fs, n, 2);
+        break;
+    case OUT_OCSF:
+        rc = finding_write_ocsf(&out, fs, n);
+        break;
+    }
+    if (rc == 0 && out.len > 0 && fwrite(out.p, 1, out.len, stdout) != out.len)
+        rc = ERR_IO;
+    if (fflush(stdout) != 0)
+        rc = ERR_IO;
+    buf_free(&out);
+    free(fs);
+    return rc;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int run(const struct args *a, const char *exe)
+{
+    struct detect_rules *rules = detect_rules_new();
+    struct detect_lists *lists = detect_lists_new();
+    struct detect_engine *engine = NULL;
+    struct json_pathset *want = json_pathset_new();
+    struct input_list files;
+    struct hmap index;
+    struct worker *ws = xcalloc((size_t)a->threads, sizeof(*ws));
+    struct finding_agg *total = finding_agg_new();
+    struct err e;
+    int status = 0, nthreads = a->threads;
+    double t0 = now_s();
+
+    input_list_init(&files);
+    hmap_init(&index);
+    err_clear(&e);
+    if (load_rules(a, exe, rules) != 0 || load_lists(a, lists) != 0) {
+        status = 1;
+        goto out;
+    }
+    struct detect_options dopt = { lists };
+    if (detect_engine_new(rules, &dopt, &engine, &e) != 0) {
+        print_err("vigil detect: ", &e);
+        status = e.code == ERR_INTERNAL ? 2 : 1;
+        goto out;
+    }
+    detect_engine_paths(engine, want);
+    event_add_common_paths(want);
+    if (input_collect(a->paths, a->n_paths, &files, &e) != 0) {
+        /* A missing path is bad input; the others are still read. */
+        print_err("vigil detect: ", &e);
+        status = 1;
+    }
+    for (size_t i = 0; i < files.n; i++)
+        hmap_put(&index, files.files[i].path, strlen(files.files[i].path), (void *)(uintptr_t)(i + 1));
+
+    struct input_options iopt = { .want = want, .vpcflow_fields = a->vpcflow_fields };
+    if ((size_t)nthreads > files.n)
+        nthreads = files.n > 0 ? (int)files.n : 1;
+    for (int t = 0; t < nthreads; t++) {
+        ws[t].engine = engine;
+        ws[t].opt = &iopt;
+        ws[t].file_index = &index;
+        ws[t].agg = t == 0 ? total : finding_agg_new();
+    }
+    assign_files(&files, ws, nthreads);
+    pthread_t tids[DETECT_MAX_THREADS];
+    for (int t = 1; t < nthreads; t++)
+        if (pthread_create(&tids[t], NULL, worker_run, &ws[t]) != 0) {
+            fprintf(stderr, "vigil detect: cannot start a thread\n");
+            abort();
+        }
+    worker_run(&ws[0]);
+    for (int t = 1; t < nthreads; t++)
+        pthread_join(tids[t], NULL);
+
+    /* Merge and report in a fixed order. */
+    struct msg *all = NULL;
+    size_t n_all = 0;
+    uint64_t records = 0, errors = 0, bytes_in = 0, bytes_out = 0;
+    for (int t = 0; t < nthreads; t++) {
+        if (t > 0)
+            finding_agg_merge(total, ws[t].agg);
+        all = xrealloc(all, (n_all + ws[t].n_msgs + 1) * sizeof(*all));
+        memcpy(all + n_all, ws[t].msgs, ws[t].n_msgs * sizeof(*all));
+        n_all += ws[t].n_msgs;
+        records += ws[t].records;
+        errors += ws[t].errors;
+        bytes_in += ws[t].stats.bytes_in;
+        bytes_out += ws[t].stats.bytes_out;
+        if (ws[t].internal)
+            status = 2;
+    }
+    qsort(all, n_all, sizeof(*all), cmp_msg);
+    for (size_t i = 0; i < n_all; i++) {
+        fprintf(stderr, "%s\n", all[i].text);
+        free(all[i].text);
+    }
+    free(all);
+    if (errors > 0 && status == 0)
+        status = 1;
+    if (write_findings(a, total) != 0) {
+        fprintf(stderr, "vigil detect: cannot write the findings\n");
+        status = 2;
+    }
+    if (a->stats) {
+        double dt = now_s() - t0;
+        fprintf(stderr,
+                "vigil detect: %zu files, %llu records, %llu bad, %.1f MB read (%.1f MB inflated), "
+                "%zu findings, %.3f s, %.0f records/s, %d threads\n",
+                files.n, (unsigned long long)records, (unsigned long long)errors, bytes_in / 1e6,
+                bytes_out / 1e6, finding_agg_count(total), dt, dt > 0 ? (double)records / dt : 0.0,
+                nthreads);
+    }
+out:
+    for (int t = 0; t < a->threads; t++) {
+        if (t > 0)
+            finding_agg_free(ws[t].agg);
+        free(ws[t].files.files);
+        free(ws[t].msgs);
+    }
+    free(ws);
+    finding_agg_free(total);
+    hmap_free(&index);
+    input_list_free(&files);
+    json_pathset_free(want);
+    detect_engine_free(engine);
+    detect_lists_free(lists);
+    detect_rules_free(rules);
+    return status;
+}
+
+int cmd_detect(int argc, char **argv)
+{
+    struct args a;
+    memset(&a, 0, sizeof(a));
+    int status = parse_args(argc, argv, &a);
+    if (status == 0)
+        status = run(&a, "/proc/self/exe"); /* the rule pack sits beside the binary */
+    free(a.rules);
+    free(a.paths);
+    for (int k = 0; k < 3; k++)
+        free(a.lists[k]);
+    return status;
+}
