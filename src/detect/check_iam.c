@@ -250,7 +250,10 @@ bool detect__check_role_trust_external(struct detect_check_ctx *cx)
         cx->severity = 8.0;
         cx->detail = "the role trusts any AWS principal (\"*\")";
     } else if (ts.external && ts.external_no_xid) {
-        cx->severity = 5.0;
+        /* Changing the trust of an existing role is the backdoor move; a new
+         * cross-account role is also how multi-account setups are built. */
+        struct sv name = jsv(detect__jpath(cx->rec, "eventName"));
+        cx->severity = sv_eq_cstr(name, "CreateRole") ? 3.0 : 5.0;
         cx->detail = detect__afmt(cx->arena, "the role trusts account %s", ts.acct);
     } else if (ts.wildcard_cond) {
         cx->severity = 5.0;

@@ -424,14 +424,15 @@ static bool s3_discovery_api(struct sv name)
                                        sv_ends_with(name, SV("Attributes")));
 }
 
-static bool s3_data_event(const struct event *ev, struct arena *a)
+static bool s3_data_event(const struct event *ev)
 {
     if (!sv_eq_cstr(ev->event_source, "s3.amazonaws.com"))
         return false;
+    if (ev->event_category.len)
+        return sv_eq_cstr(ev->event_category, "Data");
+    /* Records older than eventCategory (1.07) still say managementEvent. */
     const struct json_leaf *m = leaf_at(ev, "managementEvent");
-    if (m && m->type == JSON_FALSE)
-        return true;
-    return sv_eq_cstr(value(ev, "eventCategory", a), "Data");
+    return m && m->type == JSON_FALSE;
 }
 
 struct list_hit {
@@ -466,7 +467,7 @@ static size_t lists_cloudtrail(const struct detect_engine *e, struct detect_scra
 {
     size_t emitted = 0;
     struct arena *a = &s->arena;
-    bool s3 = s3_data_event(ev, a);
+    bool s3 = s3_data_event(ev);
     struct sv name = ev->event_name;
     bool recon = s3 ? s3_discovery_api(name) : recon_api(name);
     struct sv who = or_unknown(ev->principal_arn.len ? ev->principal_arn

@@ -614,6 +614,7 @@ static void test_check_grading(void)
         { "role-trust-external-account", "fire-update-external.json", 5.0, "deploy" },
         { "role-trust-external-account", "fire-create-wildcard.json", 8.0, "open-role" },
         { "role-trust-external-account", "fire-vendor-external-id.json", 2.0, "vendor-audit" },
+        { "role-trust-external-account", "fire-create-external.json", 3.0, "partner-deploy" },
         { "ebs-snapshot-shared", "fire-account.json", 5.0, "shared with account 444455556666" },
         { "ebs-snapshot-shared", "fire-public.json", 8.0, "shared publicly" },
         { "ami-shared", "fire-public.json", 8.0, "shared publicly" },
