@@ -407,6 +407,7 @@ struct gd_sev {
 static const struct gd_sev guardduty_types[] = {
     { "Stealth:IAMUser/CloudTrailLoggingDisabled", 2.0 },
     { "Policy:IAMUser/RootCredentialUsage", 2.0 },
+    { "Policy:IAMUser/ShortTermRootCredentialUsage", 2.0 },
     { "Stealth:IAMUser/PasswordPolicyChange", 2.0 },
     { "PenTest:IAMUser/KaliLinux", 5.0 },
     { "PenTest:IAMUser/ParrotLinux", 5.0 },
@@ -427,7 +428,7 @@ static void test_pack_contents(void)
 {
     struct detect_rules *rs = load_pack();
     size_t n = detect_rules_count(rs);
-    CHECK(n >= 37);
+    CHECK(n >= 38);
     for (size_t g = 0; g < sizeof(guardduty_types) / sizeof(guardduty_types[0]); g++) {
         bool seen = false;
         for (size_t i = 0; i < n; i++) {
