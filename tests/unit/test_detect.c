@@ -428,7 +428,7 @@ static void test_pack_contents(void)
 {
     struct detect_rules *rs = load_pack();
     size_t n = detect_rules_count(rs);
-    CHECK(n >= 38);
+    CHECK(n >= 39);
     for (size_t g = 0; g < sizeof(guardduty_types) / sizeof(guardduty_types[0]); g++) {
         bool seen = false;
         for (size_t i = 0; i < n; i++) {
