@@ -201,8 +201,10 @@ static int load_lists(const struct args *a, struct detect_lists *l)
             struct err e;
             size_t bad = 0;
             err_clear(&e);
-            int rc = detect_lists_load(l, (enum detect_list_kind)k, a->lists[k][i], a->lists[k][i],
-                                       &bad, &e);
+            /* GuardDuty names a list by its name, not its location: use the file's base name. */
+            const char *slash = strrchr(a->lists[k][i], '/');
+            const char *name = slash ? slash + 1 : a->lists[k][i];
+            int rc = detect_lists_load(l, (enum detect_list_kind)k, a->lists[k][i], name, &bad, &e);
             if (rc == ERR_FORMAT) {
                 /* Bad lines are reported; the good ones are loaded. */
                 print_err("vigil detect: ", &e);
