@@ -49,6 +49,7 @@ static const struct dname flow_names[DVF_N] = {
     [DVF_PROBE] = { "probe", DV_BOOL },
     [DVF_IPV6] = { "ipv6", DV_BOOL },
     [DVF_DOH] = { "doh_server", DV_BOOL },
+    [DVF_PACKET_SIZE] = { "packet_size", DV_NUM },
 };
 
 static const struct dname dns_names[DVD_N] = {
@@ -273,9 +274,15 @@ static void derive_flow(const struct detect_lists *l, const struct event *ev, st
     int64_t lport = ldst ? dport : sport, rport = ldst ? sport : dport;
     const struct ipaddr *remote = ldst ? &src : &dst;
 
-    /* Who opened it: the end with the higher port. */
+    /* Who opened it: security groups are stateful, so a rejected flow is
+     * always its sender's attempt; otherwise the end with the higher port
+     * (clients use ephemeral ports, servers listen on lower ones). */
     const char *init = "unknown";
-    if ((proto == 6 || proto == 17) && sport >= 0 && dport >= 0 && sport != dport)
+    struct sv action = leaf_sv(LEAF(ev, "action"), a);
+    bool rejected = sv_eq_cstr(action, "REJECT");
+    if (rejected && local_is_dst >= 0)
+        init = ldst ? "remote" : "local";
+    else if ((proto == 6 || proto == 17) && sport >= 0 && dport >= 0 && sport != dport)
         init = (lport > rport) ? "local" : "remote";
 
     set_cstr(d, DVF_DIRECTION, direction);
@@ -295,12 +302,13 @@ static void derive_flow(const struct detect_lists *l, const struct event *ev, st
         const char *pn = proto_name(proto, tmp, sizeof(tmp));
         set_str(d, DVF_PROTOCOL, sv_make(arena_strndup(a, pn, strlen(pn)), strlen(pn)));
     }
-    struct sv action = leaf_sv(LEAF(ev, "action"), a);
-    bool probe = sv_eq_cstr(action, "REJECT") ||
+    bool probe = rejected ||
                  (packets > 0 && packets <= 3 && bytes >= 0 && bytes <= packets * 80);
     set_bool(d, DVF_PROBE, probe);
     set_bool(d, DVF_IPV6, !src.v4);
     set_bool(d, DVF_DOH, doh_server(remote));
+    if (packets > 0 && bytes >= 0)
+        set_num(d, DVF_PACKET_SIZE, (double)(bytes / packets), a);
 }
 
 /* ---- DNS -------------------------------------------------------------------------- */
@@ -412,16 +420,21 @@ bool detect__exfil_label(const char *label, size_t len)
 {
     if (len < 24)
         return false;
-    size_t digits = 0, hyph = 0;
+    size_t digits = 0, hyph = 0, letters = 0;
     for (size_t i = 0; i < len; i++) {
-        if (is_dig(label[i]))
+        char c = lower(label[i]);
+        if (is_dig(c))
             digits++;
-        else if (label[i] == '-' || label[i] == '_')
+        else if (is_alpha_l(c))
+            letters++;
+        else if (c == '-' || c == '_')
             hyph++;
     }
-    if (hyph > 1 || digits * 100 < len * 10)
+    /* Encoders (hex, base32, base64) mix digits and letters and leave out
+     * the hyphens that people put between words. */
+    if (hyph > 1 || digits == 0 || letters == 0)
         return false;
-    return detect__entropy(label, len) >= 3.5;
+    return detect__entropy(label, len) >= 3.2;
 }
 
 static bool aws_domain(struct sv reg)

@@ -148,6 +148,10 @@ const struct detect_rule *detect_rules_find(const struct detect_rules *rs, const
  */
 int detect_rules_builtin_dir(const char *exe_path, char *out, size_t cap, struct err *err);
 
+/* Parses a duration as rule files write it: "500ms", "30s", "10m", "6h", "7d"
+ * (at most a year, more than zero). */
+bool detect_parse_duration(const char *s, int64_t *ms_out);
+
 /* Names of the built-in checks a rule may name, NULL-terminated. */
 const char *const *detect_check_names(void);
 

@@ -184,7 +184,7 @@ void detect__derive(const struct detect_lists *l, const struct event *ev, struct
 /* Derived flow field indices, used by the engine. */
 enum { DVF_INSTANCE = 0, DVF_DIRECTION, DVF_INITIATOR, DVF_LOCAL_IP, DVF_LOCAL_PORT, DVF_REMOTE_IP,
        DVF_REMOTE_PORT, DVF_REMOTE_PUBLIC, DVF_REMOTE_AWS, DVF_PROTOCOL, DVF_PROBE, DVF_IPV6,
-       DVF_DOH, DVF_N };
+       DVF_DOH, DVF_PACKET_SIZE, DVF_N };
 enum { DVD_INSTANCE = 0, DVD_DOMAIN, DVD_REGISTERED, DVD_SUBDOMAIN, DVD_LONGEST_LABEL,
        DVD_ENTROPY, DVD_EXFIL, DVD_DGA, DVD_AWS_DOMAIN, DVD_N };
 enum { DVC_IDENTITY = 0, DVC_UA_FAMILY, DVC_NETWORK, DVC_IP_CLASS, DVC_INSTANCE_SESSION, DVC_API,
@@ -239,7 +239,8 @@ struct snap *detect__snap_new(const struct event *ev, const struct snap_filter *
                               const char *extra_path, struct sv extra_val);
 struct snap *detect__snap_ref(struct snap *sn);
 void detect__snap_unref(struct snap *sn); /* NULL is fine */
-void detect__snap_event(const struct snap *sn, struct event *out);
+/* The event as it was; its leaves go into a (the rest points into sn). */
+void detect__snap_event(const struct snap *sn, struct event *out, struct arena *a);
 int64_t detect__snap_ms(const struct snap *sn);
 struct sv detect__snap_id(const struct snap *sn);
 size_t detect__snap_size(const struct snap *sn);

@@ -894,7 +894,7 @@ void detect__semit(struct semit *em, const struct srule *sr, const struct svars 
     s->rec_tried = false;
     s->dv.done = false;
     struct event ev;
-    detect__snap_event(v->it->sn, &ev);
+    detect__snap_event(v->it->sn, &ev, &s->arena);
     struct derived dv;
     detect__derive(em->e->lists, &ev, &s->arena, &dv);
     struct detection d = {
@@ -916,7 +916,16 @@ void detect__semit(struct semit *em, const struct srule *sr, const struct svars 
         int k = detect__derived_find(ev.source, r->key + 1, strlen(r->key + 1));
         d.key = k >= 0 && dv.v[k].type != DV_NONE ? dv.v[k].s : SV("unknown");
     } else if (r->key) {
-        d.key = or_unknown(value(&ev, r->key, &s->arena));
+        d.key = SV_NULL;
+        for (const char *p = r->key; d.key.len == 0;) {
+            const char *bar = strchr(p, '|');
+            size_t len = bar ? (size_t)(bar - p) : strlen(p);
+            d.key = first_value(&ev, p, len, &s->arena);
+            if (!bar)
+                break;
+            p = bar + 1;
+        }
+        d.key = or_unknown(d.key);
     } else {
         d.key = default_key(r->resource, &ev, &s->arena);
     }

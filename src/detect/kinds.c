@@ -524,6 +524,7 @@ static void new_value_feed(struct kstate *k, const struct sitem *it, struct semi
                            .count = 1, .sum = 1, .first_ms = it->ms, .last_ms = it->ms,
                            .evidence = &ev, .n_evidence = 1, .window_ms = u->learning_ms };
         detect__semit(em, sr, &v);
+        break; /* one finding per event: the first rule (in load order) that wants it */
     }
 }
 

@@ -532,6 +532,15 @@ const char *detect_kind_name(enum detect_kind k)
     return "match";
 }
 
+bool detect_parse_duration(const char *s, int64_t *ms_out)
+{
+    int64_t v;
+    if (!s || !detect__parse_duration(sv_cstr(s), &v) || v <= 0)
+        return false;
+    *ms_out = v;
+    return true;
+}
+
 static bool kind_parse(struct sv s, enum detect_kind *out)
 {
     for (int k = DETECT_KIND_MATCH; k <= DETECT_KIND_SEQUENCE; k++)

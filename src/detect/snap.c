@@ -85,16 +85,27 @@ bool detect__snapf_has(const struct snap_filter *f, const char *path, size_t len
 enum { S_ID, S_ACCOUNT, S_REGION, S_SRC_IP, S_EVSRC, S_EVNAME, S_ARN, S_PTYPE, S_PID, S_USER,
        S_KEY, S_UA, S_ERR, S_CAT, S_N };
 
+/* Layout: the header, then for each common field its bytes (NUL-terminated),
+ * then each leaf as a packed record (path length, value length, type, escape
+ * flag, path bytes + NUL, value bytes + NUL). A json_leaf costs ~56 bytes; the
+ * packed form 8 plus the text, which is most of what candidates cost. */
 struct snap {
     uint32_t refs;
-    uint32_t n_leaves;
     uint32_t size;
     uint32_t flags;
+    uint16_t n_leaves;
+    uint8_t source;
     int64_t ms;
-    enum event_source source;
-    struct sv f[S_N];
-    struct json_leaf *leaves;
-    /* leaves, then strings */
+    uint32_t off[S_N]; /* offset of each common field in data, 0 = absent */
+    uint32_t len[S_N];
+    char data[];
+};
+
+struct pleaf {
+    uint16_t path_len;
+    uint8_t type;
+    uint8_t escaped;
+    uint32_t val_len;
 };
 
 static void common(const struct event *ev, struct sv *f)
@@ -115,14 +126,27 @@ static void common(const struct event *ev, struct sv *f)
     f[S_CAT] = ev->event_category;
 }
 
-static char *put_str(char **at, const char *p, size_t len)
+static bool keep(const struct snap_filter *f, const struct json_leaf *l)
 {
-    char *d = *at;
+    return l->path_len < 65535 && (!f || detect__snapf_has(f, l->path, l->path_len, l->path_hash));
+}
+
+static void put_bytes(char *base, size_t *at, const void *p, size_t len)
+{
     if (len)
-        memcpy(d, p, len);
-    d[len] = '\0';
-    *at += len + 1;
-    return d;
+        memcpy(base + *at, p, len);
+    *at += len;
+}
+
+static void put_leaf(char *base, size_t *at, const char *path, size_t plen, const char *val,
+                     size_t vlen, uint8_t type, uint8_t esc)
+{
+    struct pleaf h = { (uint16_t)plen, type, esc, (uint32_t)vlen };
+    put_bytes(base, at, &h, sizeof(h));
+    put_bytes(base, at, path, plen);
+    base[(*at)++] = '\0';
+    put_bytes(base, at, val, vlen);
+    base[(*at)++] = '\0';
 }
 
 struct snap *detect__snap_new(const struct event *ev, const struct snap_filter *f,
@@ -130,65 +154,52 @@ struct snap *detect__snap_new(const struct event *ev, const struct snap_filter *
 {
     struct sv c[S_N];
     common(ev, c);
-    size_t n = 0, bytes = 0;
+    size_t n = 0, bytes = 1; /* offset 0 means "absent" */
     for (size_t i = 0; i < ev->flat.n; i++) {
         const struct json_leaf *l = &ev->flat.leaves[i];
-        if (f && !detect__snapf_has(f, l->path, l->path_len, l->path_hash))
+        if (!keep(f, l) || n == 65535)
             continue;
         n++;
-        bytes += l->path_len + 1 + l->val_len + 1;
+        bytes += sizeof(struct pleaf) + l->path_len + 1 + l->val_len + 1;
     }
     if (extra_path) {
         n++;
-        bytes += strlen(extra_path) + 1 + extra_val.len + 1;
+        bytes += sizeof(struct pleaf) + strlen(extra_path) + 1 + extra_val.len + 1;
     }
     for (int i = 0; i < S_N; i++)
-        bytes += c[i].len + 1;
-    size_t size = sizeof(struct snap) + n * sizeof(struct json_leaf) + bytes;
+        bytes += c[i].p ? c[i].len + 1 : 0;
+    size_t size = sizeof(struct snap) + bytes;
     struct snap *sn = xmalloc(size);
     memset(sn, 0, sizeof(*sn));
     sn->refs = 1;
     sn->size = (uint32_t)size;
     sn->ms = ev->time_ms;
-    sn->source = ev->source;
+    sn->source = (uint8_t)ev->source;
     sn->flags = ev->flags;
-    sn->leaves = (struct json_leaf *)(void *)(sn + 1);
-    char *at = (char *)(sn->leaves + n);
+    size_t at = 1;
+    sn->data[0] = '\0';
     for (int i = 0; i < S_N; i++) {
-        if (c[i].p == NULL) {
-            sn->f[i] = SV_NULL;
+        if (c[i].p == NULL)
             continue;
-        }
-        char *d = put_str(&at, c[i].p, c[i].len);
-        sn->f[i] = sv_make(d, c[i].len);
+        sn->off[i] = (uint32_t)at;
+        sn->len[i] = (uint32_t)c[i].len;
+        put_bytes(sn->data, &at, c[i].p, c[i].len);
+        sn->data[at++] = '\0';
     }
     size_t k = 0;
-    for (size_t i = 0; i < ev->flat.n; i++) {
+    for (size_t i = 0; i < ev->flat.n && k < 65535; i++) {
         const struct json_leaf *l = &ev->flat.leaves[i];
-        if (f && !detect__snapf_has(f, l->path, l->path_len, l->path_hash))
+        if (!keep(f, l))
             continue;
-        struct json_leaf *d = &sn->leaves[k++];
-        memset(d, 0, sizeof(*d));
-        d->path = put_str(&at, l->path, l->path_len);
-        d->path_len = l->path_len;
-        d->path_hash = l->path_hash;
-        d->val = put_str(&at, l->val, l->val_len);
-        d->val_len = l->val_len;
-        d->type = l->type;
-        d->escaped = l->escaped;
+        put_leaf(sn->data, &at, l->path, l->path_len, l->val, l->val_len, l->type, l->escaped);
+        k++;
     }
     if (extra_path) {
-        struct json_leaf *d = &sn->leaves[k++];
-        memset(d, 0, sizeof(*d));
-        size_t pl = strlen(extra_path);
-        d->path = put_str(&at, extra_path, pl);
-        d->path_len = (uint32_t)pl;
-        d->path_hash = json_path_hash(extra_path, pl);
-        d->val = put_str(&at, extra_val.p ? extra_val.p : "", extra_val.len);
-        d->val_len = (uint32_t)extra_val.len;
-        d->type = JSON_STRING;
+        put_leaf(sn->data, &at, extra_path, strlen(extra_path), extra_val.p ? extra_val.p : "",
+                 extra_val.len, JSON_STRING, 0);
+        k++;
     }
-    sn->n_leaves = (uint32_t)k;
+    sn->n_leaves = (uint16_t)k;
     return sn;
 }
 
@@ -204,33 +215,58 @@ void detect__snap_unref(struct snap *sn)
         free(sn);
 }
 
-void detect__snap_event(const struct snap *sn, struct event *ev)
+static struct sv field(const struct snap *sn, int i)
+{
+    return sn->off[i] ? sv_make(sn->data + sn->off[i], sn->len[i]) : SV_NULL;
+}
+
+void detect__snap_event(const struct snap *sn, struct event *ev, struct arena *a)
 {
     memset(ev, 0, sizeof(*ev));
-    ev->source = sn->source;
+    ev->source = (enum event_source)sn->source;
     ev->flags = sn->flags;
     ev->time_ms = sn->ms;
-    ev->id = sn->f[S_ID];
-    ev->account = sn->f[S_ACCOUNT];
-    ev->region = sn->f[S_REGION];
-    ev->src_ip = sn->f[S_SRC_IP];
-    ev->event_source = sn->f[S_EVSRC];
-    ev->event_name = sn->f[S_EVNAME];
-    ev->principal_arn = sn->f[S_ARN];
-    ev->principal_type = sn->f[S_PTYPE];
-    ev->principal_id = sn->f[S_PID];
-    ev->user_name = sn->f[S_USER];
-    ev->access_key = sn->f[S_KEY];
-    ev->user_agent = sn->f[S_UA];
-    ev->error_code = sn->f[S_ERR];
-    ev->event_category = sn->f[S_CAT];
-    ev->flat.leaves = sn->leaves;
+    ev->id = field(sn, S_ID);
+    ev->account = field(sn, S_ACCOUNT);
+    ev->region = field(sn, S_REGION);
+    ev->src_ip = field(sn, S_SRC_IP);
+    ev->event_source = field(sn, S_EVSRC);
+    ev->event_name = field(sn, S_EVNAME);
+    ev->principal_arn = field(sn, S_ARN);
+    ev->principal_type = field(sn, S_PTYPE);
+    ev->principal_id = field(sn, S_PID);
+    ev->user_name = field(sn, S_USER);
+    ev->access_key = field(sn, S_KEY);
+    ev->user_agent = field(sn, S_UA);
+    ev->error_code = field(sn, S_ERR);
+    ev->event_category = field(sn, S_CAT);
+    struct json_leaf *lv = arena_zalloc(a, (sn->n_leaves ? sn->n_leaves : 1) * sizeof(*lv));
+    /* Leaves follow the common fields. */
+    size_t at = 1;
+    for (int i = 0; i < S_N; i++)
+        if (sn->off[i])
+            at = sn->off[i] + sn->len[i] + 1;
+    for (size_t k = 0; k < sn->n_leaves; k++) {
+        struct pleaf h;
+        memcpy(&h, sn->data + at, sizeof(h));
+        at += sizeof(h);
+        lv[k].path = sn->data + at;
+        lv[k].path_len = h.path_len;
+        lv[k].path_hash = json_path_hash(lv[k].path, h.path_len);
+        at += h.path_len + 1u;
+        lv[k].val = sn->data + at;
+        lv[k].val_len = h.val_len;
+        lv[k].type = h.type;
+        lv[k].escaped = h.escaped;
+        at += h.val_len + 1u;
+    }
+    ev->flat.leaves = lv;
     ev->flat.n = sn->n_leaves;
     ev->flat.cap = sn->n_leaves;
 }
 
+struct sv detect__snap_id(const struct snap *sn) { return field(sn, S_ID); }
 int64_t detect__snap_ms(const struct snap *sn) { return sn->ms; }
-struct sv detect__snap_id(const struct snap *sn) { return sn->f[S_ID]; }
 size_t detect__snap_size(const struct snap *sn) { return sn->size; }
 
 int detect__cmp_at(int64_t ams, struct sv aid, int64_t bms, struct sv bid)

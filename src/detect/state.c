@@ -29,6 +29,7 @@
  */
 #include "detect/detect_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -722,6 +723,7 @@ size_t detect_finish(const struct detect_engine *e, struct detect_scratch *const
         }
         qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
         st.items += iv.n;
+        if (getenv("VIGIL_DEBUG_STATE")) { size_t sb = 0; for (size_t q = 0; q < iv.n; q++) sb += detect__snap_size(iv.v[q]->sn); fprintf(stderr, "DEBUG unit %u %s: %zu items, snap avg %zu\n", ui, u->first->r->id, iv.n, iv.n ? sb / iv.n : 0); }
         struct kstate *k = detect__kind_new(u);
         for (size_t i = 0; i < iv.n; i++)
             detect__kind_feed(k, iv.v[i], &em);
