@@ -20,7 +20,6 @@
 /* Match ids: the rule index for a rule's pattern; for the stateful rules'
  * other patterns the srule index with the role in the top byte. */
 #define ID_ROLE_SHIFT 24
-#define ID_WHEN 1u          /* new_value `when` */
 #define ID_STEP 2u          /* sequence step s (1..7): role ID_STEP + s - 1 */
 
 struct detect_engine {
@@ -36,6 +35,7 @@ struct detect_engine {
     struct sunit *units;
     size_t n_units;
     struct match_set *where_ms; /* `where` patterns over derived leaves; id = srule index */
+    struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
     struct snap_filter *snapf;
     int64_t learning_override;
 };
@@ -43,6 +43,8 @@ struct detect_engine {
 struct detect_scratch {
     struct match_scratch *ms;
     struct match_scratch *wms;
+    struct match_scratch *whs;
+    struct json_flat both;        /* record + derived leaves, for `when` */
     struct arena arena;
     struct buf buf;
     struct buf kb, vb;
@@ -156,6 +158,7 @@ static int add_pat(struct detect_engine *e, const struct detect_rule *r, const c
 static int build_stateful(struct detect_engine *e, struct err *err)
 {
     e->where_ms = match_set_new();
+    e->when_ms = match_set_new();
     e->snapf = detect__snapf_new();
     for (size_t i = 0; snap_base[i]; i++)
         detect__snapf_add(e->snapf, snap_base[i], strlen(snap_base[i]));
@@ -226,10 +229,13 @@ static int build_stateful(struct detect_engine *e, struct err *err)
         sr->bit = (uint32_t)u->n_rules;
         u->rules[u->n_rules++] = sr;
         if (r->when) {
+            struct err me;
+            err_clear(&me);
+            if (match_set_add(e->when_ms, r->when, strlen(r->when), si, &me) != 0) {
+                err_set(err, ERR_USAGE, "rule \"%s\": invalid when: %s", r->id, me.msg);
+                return ERR_USAGE;
+            }
             sr->has_when = true;
-            int rc = add_pat(e, r, r->when, (ID_WHEN << ID_ROLE_SHIFT) | si, err);
-            if (rc != 0)
-                return rc;
         }
         for (size_t k = 0; k < r->n_then; k++) {
             int rc = add_pat(e, r, r->then[k], ((ID_STEP + (uint32_t)k) << ID_ROLE_SHIFT) | si,
@@ -284,6 +290,7 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
     }
     match_set_build(e->ms);
     match_set_build(e->where_ms);
+    match_set_build(e->when_ms);
     *out = e;
     return 0;
 }
@@ -294,6 +301,7 @@ void detect_engine_free(struct detect_engine *e)
         return;
     match_set_free(e->ms);
     match_set_free(e->where_ms);
+    match_set_free(e->when_ms);
     detect__snapf_free(e->snapf);
     free(e->srule_of);
     free(e->sr);
@@ -389,6 +397,8 @@ struct detect_scratch *detect_scratch_new(void)
     struct detect_scratch *s = xcalloc(1, sizeof(*s));
     s->ms = match_scratch_new();
     s->wms = match_scratch_new();
+    s->whs = match_scratch_new();
+    json_flat_init(&s->both);
     arena_init(&s->arena, 0);
     buf_init(&s->buf, 0);
     buf_init(&s->kb, 4096);
@@ -402,6 +412,8 @@ void detect_scratch_free(struct detect_scratch *s)
         return;
     match_scratch_free(s->ms);
     match_scratch_free(s->wms);
+    match_scratch_free(s->whs);
+    json_flat_free(&s->both);
     arena_free(&s->arena);
     buf_free(&s->buf);
     buf_free(&s->kb);
@@ -737,7 +749,6 @@ static const struct derived *derived_of(const struct detect_engine *e, struct de
 /* Bits of an srule's mask: the pattern (bit 0), the sequence steps (bit s),
  * `when`. */
 #define M_PATTERN 1u
-#define M_WHEN (1u << 8)
 
 /* Notes that stateful rule si matched role bits of the event; returns true
  * the first time it is noted for this event. */
@@ -773,15 +784,17 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
         if (seen)
             continue;
         uint32_t mask = 0;
-        bool fed = false;
+        bool fed = false, need_when = false;
         for (size_t k = 0; k < u->n_rules; k++) {
             const struct srule *x = u->rules[k];
             uint32_t m = s->umask[x - e->sr];
             if (u->kind == DETECT_KIND_NEW_VALUE) {
                 if (m & M_PATTERN) {
                     fed = true;
-                    if (!x->has_when || (m & M_WHEN))
+                    if (!x->has_when)
                         mask |= 1u << x->bit;
+                    else
+                        need_when = true;
                 }
             } else {
                 mask = m & 0xffu;
@@ -809,6 +822,25 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
             if (!cx.rec || !c->fn(&cx))
                 continue;
         }
+        if (need_when) {
+            /* `when` sees the record's leaves and the derived ones. */
+            size_t n = ev->flat.n + dv->flat.n;
+            if (s->both.cap < n) {
+                s->both.leaves = xrealloc(s->both.leaves, n * sizeof(*s->both.leaves));
+                s->both.cap = n;
+            }
+            if (ev->flat.n)
+                memcpy(s->both.leaves, ev->flat.leaves, ev->flat.n * sizeof(*s->both.leaves));
+            if (dv->flat.n)
+                memcpy(s->both.leaves + ev->flat.n, dv->flat.leaves,
+                       dv->flat.n * sizeof(*s->both.leaves));
+            s->both.n = n;
+            const uint32_t *wids = NULL;
+            size_t nw = match_event(e->when_ms, &s->both, s->whs, &wids);
+            for (size_t k = 0; k < nw; k++)
+                if (wids[k] < e->n_sr && e->sr[wids[k]].unit == sr->unit)
+                    mask |= 1u << e->sr[wids[k]].bit;
+        }
         ce.dv = dv;
         struct collector *col = detect__scratch_collector(s);
         ce.bytes = detect__collector_bytes(col);
@@ -830,7 +862,7 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
         if (role != 0) {
             if (idx >= e->n_sr || e->sr[idx].r->source != ev->source)
                 continue;
-            if (mark(e, s, idx, role == ID_WHEN ? M_WHEN : 1u << (role - ID_STEP + 1)))
+            if (mark(e, s, idx, 1u << (role - ID_STEP + 1)))
                 s->utouched[nt++] = idx;
             continue;
         }
@@ -1097,6 +1129,29 @@ static size_t lists_cloudtrail(const struct detect_engine *e, struct detect_scra
     return emitted;
 }
 
+/* GuardDuty's type for a flow to or from an address on a list of category c. */
+static struct list_hit flow_hit(enum detect_category c)
+{
+    switch (c) {
+    case DETECT_CAT_BITCOIN:
+        return (struct list_hit){ "threatlist-ec2-flow-bitcoin", "CryptoCurrency:EC2/BitcoinTool.B",
+                                  8.0, DETECT_RES_INSTANCE };
+    case DETECT_CAT_C2:
+        return (struct list_hit){ "threatlist-ec2-flow-c2", "Backdoor:EC2/C&CActivity.B", 8.0,
+                                  DETECT_RES_INSTANCE };
+    case DETECT_CAT_BLACKHOLE:
+        return (struct list_hit){ "threatlist-ec2-flow-blackhole", "Trojan:EC2/BlackholeTraffic",
+                                  5.0, DETECT_RES_INSTANCE };
+    case DETECT_CAT_DROPPOINT:
+        return (struct list_hit){ "threatlist-ec2-flow-droppoint", "Trojan:EC2/DropPoint", 5.0,
+                                  DETECT_RES_INSTANCE };
+    default:
+        return (struct list_hit){ "threatlist-ec2-flow",
+                                  "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom", 5.0,
+                                  DETECT_RES_INSTANCE };
+    }
+}
+
 static size_t lists_flow(const struct detect_engine *e, struct detect_scratch *s,
                          const struct event *ev, detect_emit_fn emit, void *ctx)
 {
@@ -1105,29 +1160,84 @@ static size_t lists_flow(const struct detect_engine *e, struct detect_scratch *s
      * otherwise raise a finding on every instance they scan. */
     if (!sv_eq_cstr(value(ev, "action", a), "ACCEPT"))
         return 0;
+    size_t emitted = 0;
     const char *tag = NULL;
     struct sv remote = value(ev, "dstaddr", a);
     const char *dir = "outbound to";
-    if (!ip_listed(e, DETECT_LIST_THREAT, remote, &tag)) {
+    bool listed = ip_listed(e, DETECT_LIST_THREAT, remote, &tag);
+    if (!listed) {
         remote = value(ev, "srcaddr", a);
         dir = "inbound from";
-        if (!ip_listed(e, DETECT_LIST_THREAT, remote, &tag))
-            return 0;
+        listed = ip_listed(e, DETECT_LIST_THREAT, remote, &tag);
     }
-    static const struct list_hit h = { "threatlist-ec2-flow",
-                                       "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom", 5.0,
-                                       DETECT_RES_INSTANCE };
     struct sv key = instance_key(ev, a);
-    const char *title = detect__afmt(a, "EC2 instance %.*s is communicating %s %.*s on the list %s.",
-                                     (int)key.len, key.p, dir, (int)remote.len, remote.p, tag);
-    struct sv port = value(ev, "dstport", a);
-    const char *desc = detect__afmt(
-        a, "EC2 instance %.*s has an accepted connection %s %.*s (destination port %.*s), an "
-           "address on the threat list %s.",
-        (int)key.len, key.p, dir, (int)remote.len, remote.p, (int)port.len,
-        port.p ? port.p : "", tag);
-    emit_list(s, ev, &h, tag, remote, key, title, desc, emit, ctx);
-    return 1;
+    if (listed) {
+        struct list_hit h = flow_hit(detect__lists_category(e->lists, tag));
+        const char *title = detect__afmt(a, "EC2 instance %.*s is communicating %s %.*s on the list %s.",
+                                         (int)key.len, key.p, dir, (int)remote.len, remote.p, tag);
+        struct sv port = value(ev, "dstport", a);
+        const char *desc = detect__afmt(
+            a, "EC2 instance %.*s has an accepted connection %s %.*s (destination port %.*s), an "
+               "address on the threat list %s.",
+            (int)key.len, key.p, dir, (int)remote.len, remote.p, (int)port.len,
+            port.p ? port.p : "", tag);
+        emit_list(s, ev, &h, tag, remote, key, title, desc, emit, ctx);
+        emitted++;
+    }
+    /* TorClient: the instance opened a connection to a Tor node. */
+    const struct iplist *tor = detect__lists_ips(e->lists, DETECT_LIST_TOR);
+    if (tor && iplist_count(tor)) {
+        const struct derived *dv = derived_of(e, s, ev);
+        const struct dval *rip = &dv->v[DVF_REMOTE_IP];
+        if (rip->type == DV_STR && sv_eq_cstr(dv->v[DVF_INITIATOR].s, "local") &&
+            ip_listed(e, DETECT_LIST_TOR, rip->s, &tag)) {
+            static const struct list_hit h = { "torlist-ec2-client", "UnauthorizedAccess:EC2/TorClient",
+                                               8.0, DETECT_RES_INSTANCE };
+            struct sv inst = dv->v[DVF_INSTANCE].type == DV_STR ? dv->v[DVF_INSTANCE].s : key;
+            const char *title = detect__afmt(a, "EC2 instance %.*s is communicating with Tor node %.*s.",
+                                             (int)inst.len, inst.p, (int)rip->s.len, rip->s.p);
+            const char *desc = detect__afmt(
+                a, "EC2 instance %.*s opened a connection to %.*s port %.*s, a Tor node on the list "
+                   "%s: the instance is reaching the Tor network, which hides where its traffic "
+                   "goes.",
+                (int)inst.len, inst.p, (int)rip->s.len, rip->s.p,
+                (int)dv->v[DVF_REMOTE_PORT].s.len, dv->v[DVF_REMOTE_PORT].s.p ? dv->v[DVF_REMOTE_PORT].s.p : "",
+                tag);
+            emit_list(s, ev, &h, tag, rip->s, inst, title, desc, emit, ctx);
+            emitted++;
+        }
+    }
+    return emitted;
+}
+
+static struct list_hit dns_hit(enum detect_category c)
+{
+    switch (c) {
+    case DETECT_CAT_BITCOIN:
+        return (struct list_hit){ "threatlist-ec2-dns-bitcoin",
+                                  "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0, DETECT_RES_INSTANCE };
+    case DETECT_CAT_C2:
+        return (struct list_hit){ "threatlist-ec2-dns-c2", "Backdoor:EC2/C&CActivity.B!DNS", 8.0,
+                                  DETECT_RES_INSTANCE };
+    case DETECT_CAT_BLACKHOLE:
+        return (struct list_hit){ "threatlist-ec2-dns-blackhole", "Trojan:EC2/BlackholeTraffic!DNS",
+                                  5.0, DETECT_RES_INSTANCE };
+    case DETECT_CAT_DROPPOINT:
+        return (struct list_hit){ "threatlist-ec2-dns-droppoint", "Trojan:EC2/DropPoint!DNS", 5.0,
+                                  DETECT_RES_INSTANCE };
+    case DETECT_CAT_PHISHING:
+        return (struct list_hit){ "threatlist-ec2-dns-phishing",
+                                  "Trojan:EC2/PhishingDomainRequest!DNS", 8.0, DETECT_RES_INSTANCE };
+    case DETECT_CAT_DRIVEBY:
+        return (struct list_hit){ "threatlist-ec2-dns-driveby",
+                                  "Trojan:EC2/DriveBySourceTraffic!DNS", 8.0, DETECT_RES_INSTANCE };
+    case DETECT_CAT_DGA:
+        return (struct list_hit){ "threatlist-ec2-dns-dga", "Trojan:EC2/DGADomainRequest.C!DNS", 8.0,
+                                  DETECT_RES_INSTANCE };
+    default:
+        return (struct list_hit){ "threatlist-ec2-dns", "Impact:EC2/MaliciousDomainRequest.Custom",
+                                  5.0, DETECT_RES_INSTANCE };
+    }
 }
 
 static size_t lists_dns(const struct detect_engine *e, struct detect_scratch *s,
@@ -1138,9 +1248,7 @@ static size_t lists_dns(const struct detect_engine *e, struct detect_scratch *s,
     const char *tag;
     if (!dom_listed(e, DETECT_LIST_THREAT, q, &tag))
         return 0;
-    static const struct list_hit h = { "threatlist-ec2-dns",
-                                       "Impact:EC2/MaliciousDomainRequest.Custom", 5.0,
-                                       DETECT_RES_INSTANCE };
+    struct list_hit h = dns_hit(detect__lists_category(e->lists, tag));
     struct sv key = instance_key(ev, a);
     const char *title = detect__afmt(a, "EC2 instance %.*s queried %.*s, a domain on the list %s.",
                                      (int)key.len, key.p, (int)q.len, q.p, tag);

@@ -508,12 +508,16 @@ static void new_value_feed(struct kstate *k, const struct sitem *it, struct semi
             n->unusual[i].max = UNUSUAL_VALUES_MAX;
         km_put(&k->keys, it->khash, n);
     }
+    /* An event no rule of the unit may fire on only dates the key's history
+     * (new_value rules with `when`: docs/rules.md). */
+    if (it->mask == 0)
+        return;
     bool fresh = hs_add(&n->values, it->vhash);
     bool any_unusual = cfg->n_unusual == 0;
     for (size_t i = 0; i < cfg->n_unusual; i++)
         if (it->uhash[i] && hs_add(&n->unusual[i], it->uhash[i]))
             any_unusual = true;
-    if (!fresh || !any_unusual || it->ms - n->first_ms < u->learning_ms || it->mask == 0)
+    if (!fresh || !any_unusual || it->ms - n->first_ms < u->learning_ms)
         return;
     struct detect_evidence ev = { it->ms, item_id(it) };
     for (size_t i = 0; i < u->n_rules; i++) {

@@ -369,9 +369,13 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
                              uint64_t vhash, struct sv val, const uint64_t *uhash, uint32_t mask)
 {
     struct citem *mine = NULL;
-    for (uint32_t f = 0; f <= cfg->n_unusual; f++) {
-        uint64_t k2 = f == 0 ? vhash : uhash[f - 1];
-        if (f > 0 && k2 == 0)
+    /* Entry 0 dates the key (any event); the value and unusual entries only
+     * count events some rule may fire on. */
+    for (uint32_t f = 0; f <= cfg->n_unusual + 1; f++) {
+        uint64_t k2 = f == 0 ? 0 : f == 1 ? vhash : uhash[f - 2];
+        if (f > 0 && mask == 0)
+            break;
+        if (f > 1 && k2 == 0)
             continue;
         struct nvent probe = { khash, k2, f, NULL };
         uint64_t h = mix2(mix2(khash, k2), f);

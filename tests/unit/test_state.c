@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 /* ---- records ------------------------------------------------------------------- */
@@ -1044,7 +1045,93 @@ static void test_rule_errors(void)
     CHECK(!detect_parse_duration("1w", &ms));
 }
 
+/* ---- the pack's own scenarios in any order ---------------------------------------- */
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct buf b;
+    buf_init(&b, 0);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        buf_append(&b, chunk, n);
+    fclose(f);
+    *len = b.len;
+    return b.p ? buf_steal(&b) : xstrdup("");
+}
+
+/* Every fire file of every stateful rule of the built-in pack, its records
+ * reversed, shuffled and spread over threads: the same detections. */
+static void test_pack_scenarios_any_order(void)
+{
+    struct detect_rules *rs = detect_rules_new();
+    struct err err;
+    err_clear(&err);
+    CHECK_INT(detect_rules_load(rs, VIGIL_SOURCE_ROOT "/rules", &err), 0);
+    struct detect_engine *e = NULL;
+    CHECK_INT(detect_engine_new(rs, NULL, &e, &err), 0);
+    size_t scenarios = 0;
+    for (size_t i = 0; e && i < detect_rules_count(rs); i++) {
+        const struct detect_rule *r = detect_rules_get(rs, i);
+        if (r->kind == DETECT_KIND_MATCH)
+            continue;
+        static const char *const exts[] = { ".json", ".log", ".jsonl" };
+        for (size_t x = 0; x < 3; x++) {
+            char path[1024];
+            snprintf(path, sizeof(path), VIGIL_SOURCE_ROOT "/tests/rules/%s", r->id);
+            struct lines l = { 0 };
+            DIR *d = opendir(path);
+            struct dirent *de;
+            while (d && (de = readdir(d)) != NULL) {
+                if (strncmp(de->d_name, "fire", 4) != 0 || !sv_ends_with(sv_cstr(de->d_name), sv_cstr(exts[x])) ||
+                    (x == 0 && sv_ends_with(sv_cstr(de->d_name), SV(".jsonl"))))
+                    continue;
+                char file[1400];
+                snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+                size_t len = 0;
+                char *data = slurp(file, &len);
+                if (!data)
+                    continue;
+                struct input_reader *rd = NULL;
+                CHECK_INT(input_open_mem(file, data, len, NULL, &rd, &err), 0);
+                struct event ev;
+                int rc;
+                while (rd && (rc = input_next(rd, &ev, &err)) != INPUT_END)
+                    if (rc == 0) {
+                        next_t = ev.time_ms / 1000 - epoch(0);
+                        add(&l, "%.*s", (int)ev.raw.len, ev.raw.p);
+                    }
+                input_close(rd);
+                free(data);
+            }
+            if (d)
+                closedir(d);
+            if (l.n == 0) {
+                lines_free(&l);
+                continue;
+            }
+            struct dets base = { 0 };
+            run_all_orders(e, &l, &base);
+            if (count_rule(&base, r->id) == 0) {
+                printf("#   %s: its fire scenario did not fire\n", r->id);
+                harness_failures++;
+            }
+            scenarios++;
+            dets_free(&base);
+            lines_free(&l);
+        }
+    }
+    printf("# %zu stateful scenarios, each in 8 orders\n", scenarios);
+    CHECK(scenarios >= 40);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
 static const struct harness_test tests[] = {
+    { "pack_scenarios_any_order", test_pack_scenarios_any_order },
     { "threshold", test_threshold },
     { "threshold_sum", test_threshold_sum },
     { "distinct", test_distinct },
