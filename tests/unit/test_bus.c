@@ -2,7 +2,7 @@
  * transformer corpus and hand-written edge cases), envelopes, the
  * configuration loader, schedules, queues with SQS semantics, delivery with
  * retries and dead-lettering, archive and replay. */
-/* bus/bus.h added with the bus runtime */
+#include "bus/bus.h"
 #include "match/match.h"
 #include "harness.h"
 
