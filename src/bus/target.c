@@ -348,7 +348,7 @@ static void send_http(struct bus_sender *s, const struct bus_target *t, const ch
     if (cc == CURLE_OPERATION_TIMEDOUT) {
         char d[32];
         snprintf(d, sizeof(d), "%.3g", t->timeout_s);
-        char m2[64];
+        char m2[112];
         snprintf(m2, sizeof(m2), "no response within %s seconds", d);
         fail(res, true, "TIMEOUT", m2, NULL);
     } else if (cc != CURLE_OK) {
