@@ -234,10 +234,8 @@ static void send_exec(const struct bus_target *t, const char *rule, const char *
             struct timespec ts = { 0, 10 * 1000000 };
             nanosleep(&ts, NULL);
         }
-        char d[64];
-        snprintf(d, sizeof(d), "%.3g", t->timeout_s);
         char m2[96];
-        snprintf(m2, sizeof(m2), "the command ran longer than %s seconds", d);
+        snprintf(m2, sizeof(m2), "the command ran longer than %.3g seconds", t->timeout_s);
         fail(res, true, "TIMEOUT", m2, NULL);
     } else {
         /* Output closed: the program is done (or closed its output). */
@@ -346,10 +344,8 @@ static void send_http(struct bus_sender *s, const struct bus_target *t, const ch
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (cc == CURLE_OPERATION_TIMEDOUT) {
-        char d[32];
-        snprintf(d, sizeof(d), "%.3g", t->timeout_s);
         char m2[112];
-        snprintf(m2, sizeof(m2), "no response within %s seconds", d);
+        snprintf(m2, sizeof(m2), "no response within %.3g seconds", t->timeout_s);
         fail(res, true, "TIMEOUT", m2, NULL);
     } else if (cc != CURLE_OK) {
         fail(res, true, "CONNECTION_ERROR", curl_easy_strerror(cc), NULL);
