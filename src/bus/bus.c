@@ -65,6 +65,8 @@ void bus__random_hex(char *out, size_t n_hex)
     out[n_hex] = '\0';
 }
 
+void bus_uuid4(char out[37]) { bus__uuid4(out); }
+
 void bus__uuid4(char out[37])
 {
     char h[33];

@@ -78,6 +78,8 @@ void bus_envelope_finding(const struct finding *f, struct buf *out);
 
 /* Writes a version-5 UUID of name (in Vigil's namespace) as 36 characters + NUL. */
 void bus_uuid5(const void *name, size_t len, char out[37]);
+/* Writes a random (version-4) UUID. */
+void bus_uuid4(char out[37]);
 
 /* ---- configuration ---------------------------------------------------------------- */
 
@@ -139,6 +141,10 @@ int bus_config_delete_rule(struct bus_config *cfg, const char *name, struct err 
 void bus_config_write(const struct bus_config *cfg, struct buf *out, int indent);
 /* Writes it to path atomically (temporary file + rename). */
 int bus_config_save(const struct bus_config *cfg, const char *path, struct err *err);
+/* Vigil.Account and Vigil.Region (defaults 000000000000, us-east-1): the
+ * account and region of rule ARNs and of events put with put-events. */
+const char *bus_config_account(const struct bus_config *cfg);
+const char *bus_config_region(const struct bus_config *cfg);
 /* Where the store lives: Vigil.StateFile, else "<config path>.state.db". */
 const char *bus_config_state_path(const struct bus_config *cfg);
 

@@ -1080,6 +1080,8 @@ long bus_config_find_rule(const struct bus_config *cfg, const char *name)
 }
 
 const char *bus_config_state_path(const struct bus_config *cfg) { return cfg->state_path; }
+const char *bus_config_account(const struct bus_config *cfg) { return cfg->account; }
+const char *bus_config_region(const struct bus_config *cfg) { return cfg->region; }
 
 void bus__queue_settings(const struct bus_config *cfg, const char *name, struct bus_queue_cfg *out)
 {
