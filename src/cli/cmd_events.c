@@ -650,7 +650,7 @@ static int op_put_events(const char *path, const struct eopts *o)
     struct json_writer w;
     jw_init(&w, &entries, 4);
     w.depth = 1;
-    w.first[1] = true;
+    w.after_key = true; /* as if "Entries": had just been written */
     int failed = 0;
     jw_array_begin(&w);
     const char *region = bus_config_region(cfg), *account = bus_config_account(cfg);
