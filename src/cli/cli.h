@@ -7,5 +7,7 @@
 int cmd_detect(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_bus(int argc, char **argv);
 
 #endif

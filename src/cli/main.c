@@ -11,7 +11,10 @@ static void usage(FILE *out)
           "\n"
           "commands:\n"
           "  detect      read AWS logs and print GuardDuty-format findings\n"
-          "  events      EventBridge operations (test-event-pattern)\n"
+          "  events      EventBridge operations (test-event-pattern, put-rule, list-rules,\n"
+          "              describe-rule, put-targets, put-events, start-replay, ...)\n"
+          "  queue       the bus's local queues (receive, delete, send, purge, redrive, list)\n"
+          "  bus         deliver what the bus's store holds (drain), or show it (status)\n"
           "  logs        CloudWatch Logs operations (test-metric-filter, filter-log-events)\n"
           "  version     print the version\n",
           out);
@@ -35,6 +38,10 @@ int main(int argc, char **argv)
         return cmd_detect(argc - 1, argv + 1);
     if (strcmp(argv[1], "events") == 0)
         return cmd_events(argc - 1, argv + 1);
+    if (strcmp(argv[1], "queue") == 0)
+        return cmd_queue(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bus") == 0)
+        return cmd_bus(argc - 1, argv + 1);
     if (strcmp(argv[1], "logs") == 0)
         return cmd_logs(argc - 1, argv + 1);
     fprintf(stderr, "vigil: unknown command '%s'\n", argv[1]);
