@@ -3,6 +3,7 @@
  * configuration loader, schedules, queues with SQS semantics, delivery with
  * retries and dead-lettering, archive and replay. */
 #include "bus/bus.h"
+#include "input/input.h"
 #include "match/match.h"
 #include "harness.h"
 
@@ -331,11 +332,340 @@ static void test_input_path(void)
     buf_free(&out);
 }
 
+
+/* ---- configuration ------------------------------------------------------------ */
+
+static struct bus_config *cfg_text(const char *text, struct err *e)
+{
+    struct bus_config *c = NULL;
+    err_clear(e);
+    bus_config_parse(text, strlen(text), "t.json", "/tmp", &c, e);
+    return c;
+}
+
+static int cfg_rc(const char *text, const char *want_in_msg)
+{
+    struct err e;
+    struct bus_config *c = cfg_text(text, &e);
+    if (c) {
+        bus_config_free(c);
+        return 0;
+    }
+    if (want_in_msg && !strstr(e.msg, want_in_msg)) {
+        printf("#   message \"%s\" lacks \"%s\"\n", e.msg, want_in_msg);
+        harness_failures++;
+    }
+    return e.code;
+}
+
+static void test_config(void)
+{
+    struct err e;
+    /* The AWS shapes, with a pattern given as an object and as a string. */
+    struct bus_config *c = cfg_text(
+        "{\"Rules\":[{\"Name\":\"r1\",\"EventPattern\":{\"source\":[\"aws.iam\"]},"
+        "\"Targets\":[{\"Id\":\"a\",\"Arn\":\"file:x.jsonl\",\"RetryPolicy\":{"
+        "\"MaximumRetryAttempts\":0,\"MaximumEventAgeInSeconds\":60},"
+        "\"DeadLetterConfig\":{\"Arn\":\"arn:aws:sqs:us-east-1:1:my-dlq\"},\"RoleArn\":\"arn:r\"}]},"
+        "{\"Name\":\"r2\",\"EventPattern\":\"{\\\"source\\\": [\\\"aws.s3\\\"]}\",\"State\":\"DISABLED\","
+        "\"Description\":\"d\"},"
+        "{\"Name\":\"r3\",\"ScheduleExpression\":\"rate(5 minutes)\"}],"
+        "\"Queues\":[{\"QueueName\":\"q\",\"Attributes\":{\"VisibilityTimeout\":\"10\","
+        "\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":\\\"queue:q-dlq\\\",\\\"maxReceiveCount\\\":\\\"3\\\"}\"}}],"
+        "\"Archives\":[{\"ArchiveName\":\"all\",\"RetentionDays\":7}],"
+        "\"Vigil\":{\"Region\":\"eu-west-1\",\"Account\":\"123456789012\"}}",
+        &e);
+    CHECK(c != NULL);
+    if (!c) {
+        printf("#   %s\n", e.msg);
+        return;
+    }
+    CHECK_INT(bus_config_rule_count(c), 3);
+    struct bus_rule_info r;
+    bus_config_rule(c, 1, &r);
+    CHECK_STR(r.event_pattern, "{\"source\":[\"aws.s3\"]}");
+    CHECK_STR(r.state, "DISABLED");
+    CHECK_STR(r.arn, "arn:aws:events:eu-west-1:123456789012:rule/r2");
+    CHECK_STR(bus_config_state_path(c), "t.json.state.db");
+    /* put-rule / put-targets / remove-targets / delete-rule */
+    CHECK_INT(bus_config_put_rule(c, "r4", "{\"source\":[\"x\"]}", NULL, NULL, "new", &e), 0);
+    CHECK_INT(bus_config_put_rule(c, "r2", NULL, NULL, "ENABLED", NULL, &e), 0);
+    bus_config_rule(c, 1, &r);
+    CHECK_STR(r.state, "ENABLED");
+    CHECK_STR(r.description, "d");
+    CHECK_INT(bus_config_put_rule(c, "bad name!", "{}", NULL, NULL, NULL, &e), ERR_USAGE);
+    CHECK_INT(bus_config_put_rule(c, "r5", "{\"a\":[{\"numeric\":[\">\"]}]}", NULL, NULL, NULL, &e),
+              ERR_USAGE);
+    CHECK_INT(bus_config_put_rule(c, "r5", "{\"a\":[\"b\"]}", NULL, "ON", NULL, &e), ERR_USAGE);
+    const char *tg = "[{\"Id\":\"t1\",\"Arn\":\"queue:q\"},{\"Id\":\"t2\",\"Arn\":\"http://127.0.0.1:9/x\"}]";
+    CHECK_INT(bus_config_put_targets(c, "r4", tg, strlen(tg), &e), 0);
+    CHECK_INT(bus_config_put_targets(c, "nope", tg, strlen(tg), &e), ERR_NOTFOUND);
+    const char *six = "[{\"Id\":\"a\",\"Arn\":\"queue:q\"},{\"Id\":\"b\",\"Arn\":\"queue:q\"},"
+                      "{\"Id\":\"c\",\"Arn\":\"queue:q\"},{\"Id\":\"d\",\"Arn\":\"queue:q\"}]";
+    CHECK_INT(bus_config_put_targets(c, "r4", six, strlen(six), &e), ERR_LIMIT);
+    CHECK_INT(bus_config_delete_rule(c, "r4", &e), ERR_USAGE); /* it has targets */
+    const char *ids[] = { "t1", "t2" };
+    CHECK_INT(bus_config_remove_targets(c, "r4", ids, 2, &e), 0);
+    CHECK_INT(bus_config_delete_rule(c, "r4", &e), 0);
+    CHECK(bus_config_find_rule(c, "r4") < 0);
+    /* The file written back reads back the same. */
+    struct buf w1, w2;
+    buf_init(&w1, 0);
+    buf_init(&w2, 0);
+    bus_config_write(c, &w1, 2);
+    struct bus_config *c2 = cfg_text(w1.p, &e);
+    CHECK(c2 != NULL);
+    if (c2) {
+        bus_config_write(c2, &w2, 2);
+        CHECK_STR(w1.p, w2.p);
+        CHECK(strstr(w1.p, "\"RoleArn\": \"arn:r\"") != NULL); /* kept verbatim */
+        bus_config_free(c2);
+    }
+    buf_free(&w1);
+    buf_free(&w2);
+    bus_config_free(c);
+
+    /* YAML, with the pattern as a mapping and typed scalars. */
+    c = cfg_text("Rules:\n"
+                 "  - Name: big\n"
+                 "    EventPattern:\n"
+                 "      detail:\n"
+                 "        severity: [{numeric: ['>=', 7]}]\n"
+                 "    Targets:\n"
+                 "      - Id: page\n"
+                 "        Arn: exec:/bin/true\n",
+                 &e);
+    CHECK(c != NULL);
+    if (c) {
+        bus_config_rule(c, 0, &r);
+        CHECK_STR(r.event_pattern, "{\"detail\":{\"severity\":[{\"numeric\":[\">=\",7]}]}}");
+        bus_config_free(c);
+    } else {
+        printf("#   %s\n", e.msg);
+    }
+
+    /* What PutRule / PutTargets reject. */
+    CHECK_INT(cfg_rc("{\"Rules\":[{\"Name\":\"r\",\"EventPattern\":{\"a\":[\"b\"]},\"Targets\":[{\"Id\":\"t\","
+                     "\"Arn\":\"queue:q\",\"RetryPolicy\":{\"MaximumRetryAttempts\":186}}]}]}",
+                     "MaximumRetryAttempts must be an integer from 0 to 185"),
+              ERR_USAGE);
+    CHECK_INT(cfg_rc("{\"Rules\":[{\"Name\":\"r\",\"EventPattern\":{\"a\":[\"b\"]},\"Targets\":[{\"Id\":\"t\","
+                     "\"Arn\":\"queue:q\",\"RetryPolicy\":{\"MaximumEventAgeInSeconds\":59}}]}]}",
+                     "60 to 86400"),
+              ERR_USAGE);
+    CHECK_INT(cfg_rc("{\"Rules\":[{\"Name\":\"r\",\"EventPattern\":{\"a\":[\"b\"]},\"Targets\":[{\"Id\":\"t\","
+                     "\"Arn\":\"arn:aws:lambda:us-east-1:1:function:f\"}]}]}",
+                     "is not a local target"),
+              ERR_USAGE);
+    CHECK_INT(cfg_rc("{\"Rules\":[{\"Name\":\"r\",\"EventPattern\":{\"a\":[\"b\"]},\"Targets\":[{\"Id\":\"t\","
+                     "\"Arn\":\"queue:q\",\"Input\":\"{}\",\"InputPath\":\"$.detail\"}]}]}",
+                     "Only one of Input, InputPath, or InputTransformer"),
+              ERR_USAGE);
+    CHECK_INT(cfg_rc("{\"Rules\":[{\"Name\":\"r\",\"EventPattern\":{\"a\":[\"b\"]},\"Targets\":[{\"Id\":\"t\","
+                     "\"Arn\":\"queue:q\",\"InputTransformer\":{\"InputPathsMap\":{\"a\":\"$.x\"},"
+                     "\"InputTemplate\":\"<b>\"}}]}]}",
+                     "invalid placeholder <b>"),
+              ERR_USAGE);
+    CHECK_INT(cfg_rc("{\"Rules\":[{\"Name\":\"r\",\"EventPattern\":{\"a\":\"b\"}}]}", "not valid"),
+              ERR_USAGE);
+    CHECK_INT(cfg_rc("{\"Rules\":[{\"Name\":\"r\"}]}", "EventPattern or a ScheduleExpression"),
+              ERR_USAGE);
+    CHECK_INT(cfg_rc("{\"Rules\":[{\"Name\":\"r\",\"ScheduleExpression\":\"rate(1 minutes)\"}]}",
+                     "rate(): use \"minute\""),
+              ERR_USAGE);
+    CHECK_INT(cfg_rc("{\"Rules\":[{\"Name\":\"r\",\"EventPattern\":{\"a\":[\"b\"]}},"
+                     "{\"Name\":\"r\",\"EventPattern\":{\"a\":[\"b\"]}}]}",
+                     "appears twice"),
+              ERR_USAGE);
+    CHECK_INT(cfg_rc("{\"Rules\":[{\"Name\":\"r\",\"EventPatern\":{\"a\":[\"b\"]}}]}",
+                     "unknown field EventPatern"),
+              ERR_USAGE);
+    CHECK_INT(cfg_rc("{\"Rules\":[], \"Queues\":[{\"QueueName\":\"q\",\"Attributes\":{"
+                     "\"RedrivePolicy\":{\"deadLetterTargetArn\":\"queue:d\"}}}]}",
+                     "maxReceiveCount"),
+              ERR_USAGE);
+    CHECK_INT(cfg_rc("{\"Rules\": [", NULL), ERR_FORMAT);
+    CHECK_INT(cfg_rc("Rules:\n  - Name: [unclosed\n", NULL), ERR_FORMAT);
+}
+
+/* ---- schedules ------------------------------------------------------------------ */
+
+static int64_t T(const char *iso)
+{
+    int64_t ms = 0;
+    time_parse_iso8601(sv_cstr(iso), &ms);
+    return ms;
+}
+
+static void check_next(const char *expr, const char *after, const char *want)
+{
+    int64_t got = bus_schedule_next(expr, T(after));
+    char g[32];
+    time_format_iso8601(got, false, g);
+    if (got < 0 || strcmp(g, want) != 0) {
+        printf("#   %s after %s: got %s, want %s\n", expr, after, got < 0 ? "none" : g, want);
+        harness_failures++;
+    }
+}
+
+static void test_schedule(void)
+{
+    struct err e;
+    CHECK_INT(bus_schedule_check("rate(1 minute)", &e), 0);
+    CHECK_INT(bus_schedule_check("rate(5 minutes)", &e), 0);
+    CHECK_INT(bus_schedule_check("rate(1 hours)", &e), ERR_USAGE);
+    CHECK_INT(bus_schedule_check("rate(0 minutes)", &e), ERR_USAGE);
+    CHECK_INT(bus_schedule_check("rate(2 weeks)", &e), ERR_USAGE);
+    CHECK_INT(bus_schedule_check("cron(0 12 * * ? *)", &e), 0);
+    CHECK_INT(bus_schedule_check("cron(0 12 * * * *)", &e), ERR_USAGE);  /* no ? */
+    CHECK_INT(bus_schedule_check("cron(0 12 ? * ? *)", &e), ERR_USAGE);  /* two ? */
+    CHECK_INT(bus_schedule_check("cron(0 12 * * ?)", &e), ERR_USAGE);    /* 5 fields */
+    CHECK_INT(bus_schedule_check("cron(60 12 * * ? *)", &e), ERR_USAGE);
+    CHECK_INT(bus_schedule_check("every day", &e), ERR_USAGE);
+    CHECK(bus_schedule_next("rate(5 minutes)", 1000) == 1000 + 300000);
+    check_next("cron(0 12 * * ? *)", "2024-01-01T13:00:00Z", "2024-01-02T12:00:00Z");
+    check_next("cron(0 12 * * ? *)", "2024-01-01T11:59:59Z", "2024-01-01T12:00:00Z");
+    check_next("cron(0/15 * * * ? *)", "2024-01-01T10:07:00Z", "2024-01-01T10:15:00Z");
+    check_next("cron(0 8 ? * MON-FRI *)", "2024-01-05T09:00:00Z", "2024-01-08T08:00:00Z");
+    check_next("cron(0 0 L * ? *)", "2024-02-10T00:00:00Z", "2024-02-29T00:00:00Z");
+    check_next("cron(0 0 ? * 6#3 *)", "2024-03-01T00:00:00Z", "2024-03-15T00:00:00Z");
+    check_next("cron(0 0 ? * 2L *)", "2024-03-01T00:00:00Z", "2024-03-25T00:00:00Z");
+    check_next("cron(0 9 1W * ? *)", "2024-06-03T10:00:00Z", "2024-07-01T09:00:00Z");
+    check_next("cron(0 9 1W * ? *)", "2024-05-31T10:00:00Z", "2024-06-03T09:00:00Z");
+    check_next("cron(30 6 1 JAN ? 2030)", "2024-01-01T00:00:00Z", "2030-01-01T06:30:00Z");
+    CHECK(bus_schedule_next("cron(0 0 1 1 ? 2020)", T("2024-01-01T00:00:00Z")) == -1);
+}
+
+/* ---- envelopes ---------------------------------------------------------------------- */
+
+/* Reads the one record of text with the input module; calls fn with it. */
+static void with_event(const char *name, const char *text, void (*fn)(const struct event *, void *),
+                       void *ctx)
+{
+    struct input_reader *r = NULL;
+    struct err e;
+    err_clear(&e);
+    CHECK_INT(input_open_mem(name, text, strlen(text), NULL, &r, &e), 0);
+    struct event ev;
+    int rc;
+    while (r && (rc = input_next(r, &ev, &e)) != INPUT_END) {
+        if (rc == 0)
+            fn(&ev, ctx);
+        else
+            printf("#   input: %s\n", e.msg);
+    }
+    input_close(r);
+}
+
+static void env_cb(const struct event *ev, void *ctx)
+{
+    struct buf *out = ctx;
+    struct err e;
+    CHECK_INT(bus_envelope_event(ev, out, &e), 0);
+}
+
+static char *envelope_of(const char *name, const char *text)
+{
+    struct buf out;
+    buf_init(&out, 0);
+    with_event(name, text, env_cb, &out);
+    if (!out.p)
+        buf_putc(&out, '\0');
+    return buf_steal(&out);
+}
+
+static bool matches(const char *pattern, const char *event)
+{
+    bool r = false;
+    struct err e;
+    CHECK_INT(match_test(pattern, strlen(pattern), event, strlen(event), &r, &e), 0);
+    return r;
+}
+
+static void test_envelope(void)
+{
+    const char *login =
+        "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"Root\",\"arn\":\"arn:aws:iam::111122223333:root\"},"
+        "\"eventTime\":\"2024-05-01T10:00:00Z\",\"eventSource\":\"signin.amazonaws.com\",\"eventName\":\"ConsoleLogin\","
+        "\"awsRegion\":\"us-east-1\",\"sourceIPAddress\":\"203.0.113.9\",\"eventID\":\"e-1\","
+        "\"eventType\":\"AwsConsoleSignIn\",\"recipientAccountId\":\"111122223333\"}";
+    char *ev = envelope_of("ct.json", login);
+    CHECK(matches("{\"source\":[\"aws.signin\"],\"detail-type\":[\"AWS Console Sign In via CloudTrail\"],"
+                  "\"account\":[\"111122223333\"],\"region\":[\"us-east-1\"],\"time\":[\"2024-05-01T10:00:00Z\"],"
+                  "\"version\":[\"0\"],\"detail\":{\"userIdentity\":{\"type\":[\"Root\"]}}}",
+                  ev));
+    CHECK(strstr(ev, "\"resources\":[]") != NULL);
+    char *ev2 = envelope_of("ct.json", login);
+    CHECK_STR(ev, ev2); /* the same record, the same event id */
+    char id[37];
+    const char *p = strstr(ev, "\"id\":\"");
+    CHECK(p && p[6 + 14] == '5'); /* a version-5 UUID */
+    (void)id;
+    free(ev);
+    free(ev2);
+    const char *api =
+        "{\"Records\":[{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\"},\"eventTime\":\"2024-05-01T10:00:00Z\","
+        "\"eventSource\":\"monitoring.amazonaws.com\",\"eventName\":\"DeleteAlarms\",\"awsRegion\":\"eu-west-1\","
+        "\"eventID\":\"e-2\",\"eventType\":\"AwsApiCall\",\"readOnly\":false,\"recipientAccountId\":\"111122223333\"}]}";
+    ev = envelope_of("ct.json", api);
+    CHECK(matches("{\"source\":[\"aws.monitoring\"],\"detail-type\":[\"AWS API Call via CloudTrail\"],"
+                  "\"detail\":{\"eventName\":[\"DeleteAlarms\"]}}",
+                  ev));
+    free(ev);
+    /* An event that arrived inside an EventBridge envelope goes back as it came. */
+    const char *eb = "{\"version\":\"0\",\"id\":\"abc\",\"detail-type\":\"AWS API Call via CloudTrail\","
+                     "\"source\":\"aws.iam\",\"account\":\"1\",\"time\":\"2024-05-01T10:00:00Z\","
+                     "\"region\":\"us-east-1\",\"resources\":[],\"detail\":{\"eventVersion\":\"1.08\","
+                     "\"eventTime\":\"2024-05-01T10:00:00Z\",\"eventSource\":\"iam.amazonaws.com\","
+                     "\"eventName\":\"CreateUser\",\"eventID\":\"x\",\"awsRegion\":\"us-east-1\"}}";
+    ev = envelope_of("eb.json", eb);
+    CHECK_STR(ev, eb);
+    free(ev);
+    /* A flow record: typed fields under vigil.vpcflow. */
+    const char *flow = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"
+                       "2 111122223333 eni-1 10.0.0.1 198.51.100.2 443 51000 6 10 840 1700000000 1700000060 ACCEPT OK\n";
+    ev = envelope_of("flow.log", flow);
+    CHECK(matches("{\"source\":[\"vigil.vpcflow\"],\"detail-type\":[\"VPC Flow Log Record\"],"
+                  "\"detail\":{\"dstport\":[51000],\"srcaddr\":[\"10.0.0.1\"],\"action\":[\"ACCEPT\"]}}",
+                  ev));
+    free(ev);
+}
+
+static void test_envelope_finding(void)
+{
+    struct finding f;
+    memset(&f, 0, sizeof(f));
+    snprintf(f.id, sizeof(f.id), "0123456789abcdef0123456789abcdef");
+    snprintf(f.detector_id, sizeof(f.detector_id), "fedcba9876543210fedcba9876543210");
+    f.account = "111122223333";
+    f.region = "us-east-1";
+    f.type = "Stealth:IAMUser/CloudTrailLoggingDisabled";
+    f.key = "AKIA";
+    f.severity = 5;
+    f.count = 1;
+    f.first_ms = f.last_ms = T("2024-05-01T10:00:00Z");
+    f.title = f.description = f.rule_id = "t";
+    f.d.remote_port = f.d.local_port = -1;
+    struct buf out;
+    buf_init(&out, 0);
+    bus_envelope_finding(&f, &out);
+    CHECK(matches("{\"source\":[\"aws.guardduty\"],\"detail-type\":[\"GuardDuty Finding\"],"
+                  "\"account\":[\"111122223333\"],\"time\":[\"2024-05-01T10:00:00Z\"],"
+                  "\"detail\":{\"type\":[\"Stealth:IAMUser/CloudTrailLoggingDisabled\"],"
+                  "\"severity\":[{\"numeric\":[\">=\",5]}]}}",
+                  out.p));
+    buf_free(&out);
+}
+
 static const struct harness_test tests[] = {
     { "transform_corpus", test_transform_corpus },
     { "transform_edges", test_transform_edges },
     { "transform_invalid", test_transform_invalid },
     { "input_path", test_input_path },
+    { "config", test_config },
+    { "schedule", test_schedule },
+    { "envelope", test_envelope },
+    { "envelope_finding", test_envelope_finding },
 };
 
 HARNESS_MAIN(tests)
