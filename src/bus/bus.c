@@ -1166,18 +1166,23 @@ long bus_tick(struct bus *b, struct bus_worker *w, int64_t *next_ms_out, struct 
         bool fire = false;
         int64_t due = last >= 0 ? bus_schedule_next(r->schedule, last) : -1;
         if (last < 0 || (due >= 0 && due <= now)) {
-            /* A schedule starts when first seen; missed firings collapse. */
+            /* A schedule starts when first seen; missed firings collapse
+             * into one, recorded as the latest firing time due by now. */
             fire = last >= 0;
+            int64_t mark = now;
+            if (fire) {
+                mark = due;
+                for (int64_t nx; (nx = bus_schedule_next(r->schedule, mark)) >= 0 && nx <= now;)
+                    mark = nx;
+            }
             st = prep(b, "INSERT OR REPLACE INTO schedule(rule,last_ms) VALUES(?,?)");
             if (st) {
                 sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(st, 2, fire ? due : now);
+                sqlite3_bind_int64(st, 2, mark);
                 sqlite3_step(st);
                 sqlite3_finalize(st);
             }
-            due = bus_schedule_next(r->schedule, fire ? due : now);
-            while (fire && due >= 0 && due <= now)
-                due = bus_schedule_next(r->schedule, due);
+            due = bus_schedule_next(r->schedule, mark);
         }
         pthread_mutex_unlock(&b->mu);
         if (due >= 0 && (soonest < 0 || due < soonest))

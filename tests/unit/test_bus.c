@@ -657,6 +657,483 @@ static void test_envelope_finding(void)
     buf_free(&out);
 }
 
+
+/* ---- the runtime ---------------------------------------------------------------------- */
+
+#include <stdatomic.h>
+
+struct fake_clock {
+    _Atomic int64_t now;
+};
+
+static int64_t fake_now(void *ctx) { return atomic_load(&((struct fake_clock *)ctx)->now); }
+
+static char tmpdir[64];
+
+static const char *tmp_path(const char *name)
+{
+    static char p[8][256];
+    static int k;
+    k = (k + 1) % 8;
+    if (!tmpdir[0]) {
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/vigil-test-bus-XXXXXX");
+        if (!mkdtemp(tmpdir))
+            tmpdir[0] = '\0';
+    }
+    snprintf(p[k], sizeof(p[k]), "%s/%s", tmpdir, name);
+    return p[k];
+}
+
+/* A config whose relative paths land in tmpdir; the state file is fresh. */
+static struct bus_config *cfg_tmp(const char *text, const char *state)
+{
+    struct err e;
+    struct bus_config *c = NULL;
+    tmp_path("x");
+    struct buf t;
+    buf_init(&t, 0);
+    buf_append_cstr(&t, text);
+    /* Vigil.StateFile goes last: every config here ends with "}". */
+    t.len--;
+    buf_printf(&t, ",\"Vigil\":{\"StateFile\":\"%s\",\"RetryBaseMilliseconds\":20,"
+                   "\"RetryMaxDelayMilliseconds\":100,\"DeliveryThreads\":2}}",
+               state);
+    char db[300];
+    snprintf(db, sizeof(db), "%s/%s", tmpdir, state);
+    unlink(db);
+    char wal[320];
+    snprintf(wal, sizeof(wal), "%s-wal", db);
+    unlink(wal);
+    snprintf(wal, sizeof(wal), "%s-shm", db);
+    unlink(wal);
+    err_clear(&e);
+    if (bus_config_parse(t.p, t.len, "t.json", tmpdir, &c, &e) != 0)
+        printf("#   config: %s\n", e.msg);
+    buf_free(&t);
+    return c;
+}
+
+static long put(struct bus_worker *w, const char *ev)
+{
+    struct err e;
+    err_clear(&e);
+    long r = bus_put(w, ev, strlen(ev), &e);
+    if (r < 0)
+        printf("#   bus_put: %s\n", e.msg);
+    return r;
+}
+
+static size_t count_lines(const char *path)
+{
+    size_t len, n = 0;
+    char *t = slurp(path, &len);
+    for (size_t i = 0; t && i < len; i++)
+        n += t[i] == '\n';
+    free(t);
+    return n;
+}
+
+#define EVT(id, src, extra)                                                                      \
+    "{\"version\":\"0\",\"id\":\"" id "\",\"detail-type\":\"AWS API Call via CloudTrail\","        \
+    "\"source\":\"" src "\",\"account\":\"1\",\"time\":\"2024-05-01T10:00:00Z\",\"region\":\"r\","  \
+    "\"resources\":[],\"detail\":{" extra "}}"
+
+static void test_runtime_local(void)
+{
+    struct bus_config *c = cfg_tmp(
+        "{\"Rules\":[{\"Name\":\"iam\",\"EventPattern\":{\"source\":[\"aws.iam\"]},\"Targets\":["
+        "{\"Id\":\"f\",\"Arn\":\"file:iam.jsonl\"},"
+        "{\"Id\":\"q\",\"Arn\":\"queue:iamq\",\"InputPath\":\"$.detail\"},"
+        "{\"Id\":\"t\",\"Arn\":\"file:text.jsonl\",\"InputTransformer\":{\"InputPathsMap\":"
+        "{\"n\":\"$.detail.eventName\"},\"InputTemplate\":\"<n> by <aws.events.rule-name>\"}}]},"
+        "{\"Name\":\"all-ro\",\"State\":\"ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS\","
+        "\"EventPattern\":{\"detail-type\":[\"AWS API Call via CloudTrail\"]},"
+        "\"Targets\":[{\"Id\":\"f\",\"Arn\":\"file:ro.jsonl\"}]},"
+        "{\"Name\":\"off\",\"State\":\"DISABLED\",\"EventPattern\":{\"source\":[\"aws.iam\"]},"
+        "\"Targets\":[{\"Id\":\"f\",\"Arn\":\"file:off.jsonl\"}]}],"
+        "\"Archives\":[{\"ArchiveName\":\"iam\",\"EventPattern\":{\"source\":[\"aws.iam\"]}},"
+        "{\"ArchiveName\":\"all\"}]}",
+        "local.db");
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    struct bus *b = NULL;
+    struct err e;
+    CHECK_INT(bus_open(c, NULL, &b, &e), 0);
+    struct bus_worker *w = bus_worker_new(b);
+    CHECK_INT(put(w, EVT("e1", "aws.iam", "\"eventName\":\"CreateUser\",\"readOnly\":false")), 3 + 1);
+    /* A read-only management event reaches only the rule that asked for it. */
+    CHECK_INT(put(w, EVT("e2", "aws.iam", "\"eventName\":\"GetUser\",\"readOnly\":true")), 1);
+    /* A read-only data event reaches every rule. */
+    CHECK_INT(put(w, EVT("e3", "aws.iam", "\"eventName\":\"GetObject\",\"readOnly\":true,"
+                                          "\"eventCategory\":\"Data\"")),
+              4);
+    CHECK_INT(put(w, EVT("e4", "aws.s3", "\"eventName\":\"PutObject\"")), 1);
+    CHECK_INT(put(w, "[1,2]"), -ERR_FORMAT);
+    CHECK_INT(put(w, "{\"source\":\"x\"}"), -ERR_FORMAT); /* no id */
+    CHECK_INT(bus_worker_flush(w, &e), 0);
+    CHECK_INT(count_lines(tmp_path("iam.jsonl")), 2);
+    CHECK_INT(count_lines(tmp_path("ro.jsonl")), 4);
+    CHECK_INT(count_lines(tmp_path("off.jsonl")), 0);
+    size_t len;
+    char *txt = slurp(tmp_path("text.jsonl"), &len);
+    CHECK_STR(txt, "\"CreateUser by iam\"\n\"GetObject by iam\"\n"); /* text as JSON strings */
+    free(txt);
+    /* The queue target got the InputPath of each event. */
+    struct buf out;
+    size_t n;
+    buf_init(&out, 0);
+    CHECK_INT(bus_queue_receive(b, "iamq", 10, -1, &out, &n, &e), 0);
+    CHECK_INT(n, 2);
+    CHECK(strstr(out.p, "\"Body\": \"{\\\"eventName\\\":\\\"CreateUser\\\",\\\"readOnly\\\":false}\"") != NULL);
+    buf_free(&out);
+    struct bus_stats st;
+    bus_get_stats(b, &st);
+    CHECK_INT(st.events, 4);
+    CHECK_INT(st.archived, 3 + 4);
+    /* Replay from the iam archive, only rule iam: replay-name is added, and the
+     * archives do not take the replayed events again. */
+    uint64_t nr = 0;
+    const char *only[] = { "iam" };
+    CHECK_INT(bus_replay(b, "iam", T("2024-05-01T00:00:00Z"), T("2024-05-02T00:00:00Z"), "r1", only,
+                         1, &nr, &e),
+              0);
+    CHECK_INT(nr, 3);
+    CHECK_INT(count_lines(tmp_path("iam.jsonl")), 4);
+    CHECK_INT(count_lines(tmp_path("ro.jsonl")), 4);
+    txt = slurp(tmp_path("iam.jsonl"), &len);
+    CHECK(txt && strstr(txt, "{\"replay-name\":\"r1\",\"version\":\"0\",\"id\":\"e1\"") != NULL);
+    free(txt);
+    bus_get_stats(b, &st);
+    CHECK_INT(st.archived, 7);
+    CHECK_INT(bus_replay(b, "iam", T("2024-05-02T00:00:00Z"), T("2024-05-03T00:00:00Z"), "r2", NULL,
+                         0, &nr, &e),
+              0);
+    CHECK_INT(nr, 0);
+    CHECK_INT(bus_replay(b, "nope", 0, 1, "r3", NULL, 0, &nr, &e), ERR_NOTFOUND);
+    bus_worker_free(w);
+    bus_close(b);
+    /* The archive is durable and deduplicated by event id. */
+    CHECK_INT(bus_open(c, NULL, &b, &e), 0);
+    w = bus_worker_new(b);
+    put(w, EVT("e1", "aws.iam", "\"eventName\":\"CreateUser\""));
+    bus_worker_flush(w, &e);
+    bus_get_stats(b, &st);
+    CHECK_INT(st.archived, 0);
+    bus_worker_free(w);
+    bus_close(b);
+    bus_config_free(c);
+}
+
+static void test_queue_semantics(void)
+{
+    struct bus_config *c = cfg_tmp(
+        "{\"Rules\":[],\"Queues\":[{\"QueueName\":\"work\",\"Attributes\":{\"VisibilityTimeout\":\"30\","
+        "\"RedrivePolicy\":{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:1:work-dlq\","
+        "\"maxReceiveCount\":2}}}]}",
+        "queue.db");
+    if (!c)
+        return;
+    struct fake_clock fc;
+    atomic_store(&fc.now, T("2024-05-01T00:00:00Z"));
+    struct bus_options opt = { .clock = fake_now, .clock_ctx = &fc, .no_delivery = true };
+    struct bus *b = NULL;
+    struct err e;
+    CHECK_INT(bus_open(c, &opt, &b, &e), 0);
+    char id[37];
+    CHECK_INT(bus_queue_send(b, "queue:work", "hello", 5, NULL, id, &e), 0);
+    CHECK_INT(bus_queue_send(b, "bad name", "x", 1, NULL, id, &e), ERR_USAGE);
+    struct buf out;
+    size_t n;
+    buf_init(&out, 0);
+    CHECK_INT(bus_queue_receive(b, "work", 1, -1, &out, &n, &e), 0);
+    CHECK_INT(n, 1);
+    CHECK(strstr(out.p, "\"ApproximateReceiveCount\": \"1\"") != NULL);
+    CHECK(strstr(out.p, "\"MD5OfBody\": \"5d41402abc4b2a76b9719d911017c592\"") != NULL);
+    char r1[128] = "";
+    const char *rh = strstr(out.p, "\"ReceiptHandle\": \"");
+    if (rh)
+        snprintf(r1, sizeof(r1), "%.96s", rh + 18);
+    /* Invisible for the visibility timeout. */
+    buf_reset(&out);
+    atomic_fetch_add(&fc.now, 29000);
+    CHECK_INT(bus_queue_receive(b, "work", 1, -1, &out, &n, &e), 0);
+    CHECK_INT(n, 0);
+    CHECK_INT(out.len, 0);
+    /* Then back, with a new receipt handle and a higher count. */
+    atomic_fetch_add(&fc.now, 2000);
+    CHECK_INT(bus_queue_receive(b, "work", 1, 5, &out, &n, &e), 0);
+    CHECK_INT(n, 1);
+    CHECK(strstr(out.p, "\"ApproximateReceiveCount\": \"2\"") != NULL);
+    char r2[128] = "";
+    rh = strstr(out.p, "\"ReceiptHandle\": \"");
+    if (rh)
+        snprintf(r2, sizeof(r2), "%.96s", rh + 18);
+    CHECK(strcmp(r1, r2) != 0);
+    /* The old handle: success, nothing deleted. An unknown one: an error. */
+    CHECK_INT(bus_queue_delete(b, "work", r1, &e), 0);
+    CHECK_INT(bus_queue_delete(b, "work", "00", &e), ERR_NOTFOUND);
+    /* Received maxReceiveCount (2) times: the next receive moves it to the DLQ. */
+    atomic_fetch_add(&fc.now, 6000);
+    buf_reset(&out);
+    CHECK_INT(bus_queue_receive(b, "work", 1, -1, &out, &n, &e), 0);
+    CHECK_INT(n, 0);
+    CHECK_INT(bus_queue_receive(b, "work-dlq", 1, 0, &out, &n, &e), 0);
+    CHECK_INT(n, 1);
+    CHECK(strstr(out.p, "\"Body\": \"hello\"") != NULL);
+    /* Redrive moves it back to its source queue, with a fresh count. */
+    uint64_t moved;
+    CHECK_INT(bus_queue_redrive(b, "work-dlq", NULL, &moved, &e), 0);
+    CHECK_INT(moved, 1);
+    buf_reset(&out);
+    CHECK_INT(bus_queue_receive(b, "work", 1, -1, &out, &n, &e), 0);
+    CHECK_INT(n, 1);
+    CHECK(strstr(out.p, "\"ApproximateReceiveCount\": \"1\"") != NULL);
+    rh = strstr(out.p, "\"ReceiptHandle\": \"");
+    if (rh)
+        snprintf(r2, sizeof(r2), "%.96s", rh + 18);
+    CHECK_INT(bus_queue_delete(b, "work", r2, &e), 0);
+    atomic_fetch_add(&fc.now, 60000);
+    buf_reset(&out);
+    CHECK_INT(bus_queue_receive(b, "work", 1, -1, &out, &n, &e), 0);
+    CHECK_INT(n, 0); /* deleted for good */
+    /* Purge. */
+    for (int i = 0; i < 3; i++)
+        bus_queue_send(b, "other", "x", 1, NULL, id, &e);
+    uint64_t purged;
+    CHECK_INT(bus_queue_purge(b, "other", &purged, &e), 0);
+    CHECK_INT(purged, 3);
+    buf_free(&out);
+    bus_close(b);
+    bus_config_free(c);
+}
+
+/* Waits (real time) until the bus has nothing pending. */
+static void drain(struct bus *b)
+{
+    struct err e;
+    CHECK_INT(bus_drain(b, 20000, &e), 0);
+}
+
+/* StringValue of message attribute name of the first message of a receive output. */
+static char *msg_attr(const char *out, const char *name)
+{
+    struct arena a;
+    struct json_value *v;
+    char *r = NULL;
+    arena_init(&a, 0);
+    if (out && json_parse(out, strlen(out), &a, &v, NULL) == 0) {
+        const struct json_value *ms = json_get(v, "Messages");
+        const struct json_value *m0 = ms && ms->n ? &ms->items[0] : NULL;
+        const struct json_value *at = m0 ? json_get(m0, "MessageAttributes") : NULL;
+        const struct json_value *x = at ? json_get(at, name) : NULL;
+        const struct json_value *sv = x ? json_get(x, "StringValue") : NULL;
+        if (sv)
+            r = xstrdup(sv->str);
+    }
+    arena_free(&a);
+    return r;
+}
+
+static void check_attr(const char *out, const char *name, const char *want)
+{
+    char *got = msg_attr(out, name);
+    if (!got || strcmp(got, want) != 0) {
+        printf("#   attribute %s: got \"%s\", want \"%s\"\n", name, got ? got : "(none)", want);
+        harness_failures++;
+    }
+    free(got);
+}
+
+/* The DLQ's one message, or NULL. */
+static char *dlq_message(struct bus *b, const char *q)
+{
+    struct buf out;
+    size_t n;
+    struct err e;
+    buf_init(&out, 0);
+    bus_queue_receive(b, q, 1, 0, &out, &n, &e);
+    if (n == 0) {
+        buf_free(&out);
+        return NULL;
+    }
+    return buf_steal(&out);
+}
+
+static void test_delivery_exec(void)
+{
+    /* A command that fails twice, then succeeds: two retries, one delivery. */
+    const char *counter = tmp_path("count");
+    const char *got = tmp_path("got.jsonl");
+    unlink(counter);
+    unlink(got);
+    struct buf cfg;
+    buf_init(&cfg, 0);
+    buf_printf(&cfg,
+               "{\"Rules\":[{\"Name\":\"flaky\",\"EventPattern\":{\"source\":[\"flaky\"]},\"Targets\":[{"
+               "\"Id\":\"x\",\"Arn\":\"exec:/bin/sh -c "
+               "echo%%20x>>%s;test%%20$(wc%%20-l<%s)%%20-gt%%202%%20||%%20exit%%203;cat>>%s\"}]},"
+               "{\"Name\":\"dead\",\"EventPattern\":{\"source\":[\"dead\"]},\"Targets\":[{"
+               "\"Id\":\"x\",\"Arn\":\"exec:/bin/sh -c echo%%20nope%%20>&2;exit%%201\","
+               "\"RetryPolicy\":{\"MaximumRetryAttempts\":2},"
+               "\"DeadLetterConfig\":{\"Arn\":\"queue:dlq\"}}]},"
+               "{\"Name\":\"missing\",\"EventPattern\":{\"source\":[\"missing\"]},\"Targets\":[{"
+               "\"Id\":\"x\",\"Arn\":\"exec:/nonexistent/program\"}]},"
+               "{\"Name\":\"slow\",\"EventPattern\":{\"source\":[\"slow\"]},\"Targets\":[{"
+               "\"Id\":\"x\",\"Arn\":\"exec:/bin/sleep 5\",\"VigilParameters\":{\"TimeoutSeconds\":0.3},"
+               "\"RetryPolicy\":{\"MaximumRetryAttempts\":0},\"DeadLetterConfig\":{\"Arn\":\"queue:slow-dlq\"}}]}"
+               "]}",
+               counter, counter, got);
+    struct bus_config *c = cfg_tmp(cfg.p, "exec.db");
+    buf_free(&cfg);
+    if (!c)
+        return;
+    struct bus *b = NULL;
+    struct err e;
+    CHECK_INT(bus_open(c, NULL, &b, &e), 0);
+    struct bus_worker *w = bus_worker_new(b);
+    put(w, EVT("f1", "flaky", "\"n\":1"));
+    put(w, EVT("d1", "dead", "\"n\":2"));
+    put(w, EVT("m1", "missing", "\"n\":3"));
+    put(w, EVT("s1", "slow", "\"n\":4"));
+    CHECK_INT(bus_worker_flush(w, &e), 0);
+    drain(b);
+    struct bus_stats st;
+    bus_get_stats(b, &st);
+    CHECK_INT(st.pending, 0);
+    CHECK_INT(count_lines(counter), 3);
+    CHECK_INT(count_lines(got), 0); /* cat adds no newline: check the content */
+    size_t len;
+    char *t = slurp(got, &len);
+    CHECK(t && strstr(t, "\"id\":\"f1\"") != NULL);
+    free(t);
+    /* Exhausted retries: the DLQ holds the event with EventBridge's attributes. */
+    char *m = dlq_message(b, "dlq");
+    CHECK(m != NULL);
+    if (m) {
+        CHECK(strstr(m, "\\\"id\\\":\\\"d1\\\"") != NULL);
+        check_attr(m, "ERROR_CODE", "EXIT_1");
+        check_attr(m, "ERROR_MESSAGE", "nope");
+        check_attr(m, "EXHAUSTED_RETRY_CONDITION", "MaximumRetryAttemptsExhausted");
+        check_attr(m, "RETRY_ATTEMPTS", "2");
+        check_attr(m, "TARGET_ARN", "exec:/bin/sh -c echo%20nope%20>&2;exit%201");
+        CHECK(strstr(m, "arn:aws:events:us-east-1:000000000000:rule/dead") != NULL);
+    }
+    free(m);
+    /* A program that cannot run is not retried; without a DLQ of its own the
+     * event goes to vigil-bus-dlq. */
+    m = dlq_message(b, "vigil-bus-dlq");
+    check_attr(m, "ERROR_CODE", "EXEC_FAILED");
+    check_attr(m, "RETRY_ATTEMPTS", "0");
+    free(m);
+    /* The slow command is killed at the timeout. */
+    m = dlq_message(b, "slow-dlq");
+    check_attr(m, "ERROR_CODE", "TIMEOUT");
+    free(m);
+    bus_get_stats(b, &st);
+    CHECK_INT(st.delivered, 1);
+    CHECK_INT(st.dead_lettered, 3);
+    CHECK(st.retried >= 4); /* 2 for flaky, 2 for dead */
+    bus_worker_free(w);
+    bus_close(b);
+    bus_config_free(c);
+}
+
+static void test_redrive_to_target(void)
+{
+    /* A target that fails until a flag file exists: DLQ, then redrive delivers. */
+    const char *flag = tmp_path("flag");
+    const char *got = tmp_path("redriven");
+    unlink(flag);
+    unlink(got);
+    struct buf cfg;
+    buf_init(&cfg, 0);
+    buf_printf(&cfg,
+               "{\"Rules\":[{\"Name\":\"r\",\"EventPattern\":{\"source\":[\"s\"]},\"Targets\":[{"
+               "\"Id\":\"x\",\"Arn\":\"exec:/bin/sh -c test%%20-e%%20%s&&cat>>%s\","
+               "\"InputTransformer\":{\"InputPathsMap\":{\"i\":\"$.id\"},\"InputTemplate\":\"<i>\\n\"},"
+               "\"RetryPolicy\":{\"MaximumRetryAttempts\":1},\"DeadLetterConfig\":{\"Arn\":\"queue:d\"}}]}]}",
+               flag, got);
+    struct bus_config *c = cfg_tmp(cfg.p, "redrive.db");
+    buf_free(&cfg);
+    if (!c)
+        return;
+    struct bus *b = NULL;
+    struct err e;
+    CHECK_INT(bus_open(c, NULL, &b, &e), 0);
+    struct bus_worker *w = bus_worker_new(b);
+    for (int i = 0; i < 5; i++) {
+        char ev[400];
+        snprintf(ev, sizeof(ev), EVT("ev%d", "s", "\"n\":%d"), i, i);
+        put(w, ev);
+    }
+    bus_worker_flush(w, &e);
+    drain(b);
+    struct bus_stats st;
+    bus_get_stats(b, &st);
+    CHECK_INT(st.dead_lettered, 5);
+    CHECK_INT(count_lines(got), 0);
+    FILE *f = fopen(flag, "w");
+    if (f)
+        fclose(f);
+    uint64_t moved = 0;
+    CHECK_INT(bus_queue_redrive(b, "d", NULL, &moved, &e), 0);
+    CHECK_INT(moved, 5);
+    drain(b);
+    CHECK_INT(count_lines(got), 5);
+    size_t len;
+    char *t = slurp(got, &len);
+    for (int i = 0; i < 5; i++) {
+        char want[16];
+        snprintf(want, sizeof(want), "ev%d\n", i);
+        CHECK(t && strstr(t, want) != NULL);
+    }
+    free(t);
+    char *m = dlq_message(b, "d");
+    CHECK(m == NULL);
+    free(m);
+    bus_worker_free(w);
+    bus_close(b);
+    bus_config_free(c);
+}
+
+static void test_schedule_tick(void)
+{
+    struct bus_config *c = cfg_tmp(
+        "{\"Rules\":[{\"Name\":\"tick\",\"ScheduleExpression\":\"rate(1 minute)\","
+        "\"Targets\":[{\"Id\":\"f\",\"Arn\":\"file:ticks.jsonl\"}]}]}",
+        "tick.db");
+    if (!c)
+        return;
+    unlink(tmp_path("ticks.jsonl"));
+    struct fake_clock fc;
+    atomic_store(&fc.now, T("2024-05-01T00:00:00Z"));
+    struct bus_options opt = { .clock = fake_now, .clock_ctx = &fc };
+    struct bus *b = NULL;
+    struct err e;
+    CHECK_INT(bus_open(c, &opt, &b, &e), 0);
+    struct bus_worker *w = bus_worker_new(b);
+    int64_t next;
+    CHECK_INT(bus_tick(b, w, &next, &e), 0); /* first sight: the schedule starts */
+    CHECK(next == T("2024-05-01T00:01:00Z"));
+    atomic_fetch_add(&fc.now, 30000);
+    CHECK_INT(bus_tick(b, w, &next, &e), 0);
+    atomic_fetch_add(&fc.now, 31000);
+    CHECK_INT(bus_tick(b, w, &next, &e), 1);
+    atomic_fetch_add(&fc.now, 5 * 60000); /* missed firings collapse into one */
+    CHECK_INT(bus_tick(b, w, &next, &e), 1);
+    CHECK_INT(bus_tick(b, w, &next, &e), 0);
+    size_t len;
+    char *t = slurp(tmp_path("ticks.jsonl"), &len);
+    CHECK(t && strstr(t, "\"detail-type\":\"Scheduled Event\",\"source\":\"aws.events\"") != NULL);
+    CHECK(t && strstr(t, "\"resources\":[\"arn:aws:events:us-east-1:000000000000:rule/tick\"]") != NULL);
+    free(t);
+    CHECK_INT(count_lines(tmp_path("ticks.jsonl")), 2);
+    bus_worker_free(w);
+    bus_close(b);
+    bus_config_free(c);
+}
+
 static const struct harness_test tests[] = {
     { "transform_corpus", test_transform_corpus },
     { "transform_edges", test_transform_edges },
@@ -666,6 +1143,11 @@ static const struct harness_test tests[] = {
     { "schedule", test_schedule },
     { "envelope", test_envelope },
     { "envelope_finding", test_envelope_finding },
+    { "runtime_local", test_runtime_local },
+    { "queue_semantics", test_queue_semantics },
+    { "delivery_exec", test_delivery_exec },
+    { "redrive_to_target", test_redrive_to_target },
+    { "schedule_tick", test_schedule_tick },
 };
 
 HARNESS_MAIN(tests)
