@@ -123,6 +123,37 @@ bool bus__find_target(const struct bus_config *cfg, const char *rule, const char
     return false;
 }
 
+/* A parsed value through the writer, so it is indented like the rest. */
+void bus__write_tree(struct json_writer *w, const struct json_value *v)
+{
+    switch (v->type) {
+    case JSON_OBJECT:
+        jw_object_begin(w);
+        for (size_t i = 0; i < v->n; i++) {
+            jw_key_sv(w, sv_make(v->items[i].key, v->items[i].key_len));
+            bus__write_tree(w, &v->items[i]);
+        }
+        jw_object_end(w);
+        break;
+    case JSON_ARRAY:
+        jw_array_begin(w);
+        for (size_t i = 0; i < v->n; i++)
+            bus__write_tree(w, &v->items[i]);
+        jw_array_end(w);
+        break;
+    case JSON_STRING:
+        jw_str_sv(w, sv_make(v->str, v->len));
+        break;
+    default: {
+        struct buf t;
+        buf_init(&t, 0);
+        json_write_value(&t, v);
+        jw_raw(w, sv_make(t.p, t.len));
+        buf_free(&t);
+    }
+    }
+}
+
 /* ---- the store ---------------------------------------------------------------------------- */
 
 static const char SCHEMA[] =

@@ -127,6 +127,11 @@ void bus__send(struct bus_sender *s, const struct bus_target *t, const char *rul
 /* Appends a payload as one JSON line (compact JSON, or a JSON string for text). */
 void bus__jsonl(struct buf *out, const char *payload, size_t len);
 
+/* Writes a parsed value through w, so nested JSON is indented like the rest. */
+void bus__write_tree(struct json_writer *w, const struct json_value *v);
+/* Writes JSON text through w the same way (as is when it does not parse). */
+void bus__write_json_text(struct json_writer *w, const char *json);
+
 /* ---- random ------------------------------------------------------------------------- */
 
 void bus__random_hex(char *out, size_t n_hex); /* n_hex hex digits + NUL */

@@ -1097,10 +1097,22 @@ void bus__queue_settings(const struct bus_config *cfg, const char *name, struct 
 
 /* ---- writing ------------------------------------------------------------------------------ */
 
+void bus__write_json_text(struct json_writer *w, const char *json)
+{
+    struct arena a;
+    struct json_value *v;
+    arena_init(&a, 0);
+    if (json_parse(json, strlen(json), &a, &v, NULL) == 0)
+        bus__write_tree(w, v);
+    else
+        jw_raw(w, sv_cstr(json));
+    arena_free(&a);
+}
+
 static void raw_member(struct json_writer *w, const char *key, const char *json)
 {
     jw_key(w, key);
-    jw_raw(w, sv_cstr(json));
+    bus__write_json_text(w, json);
 }
 
 void bus_config_target_json(const struct bus_config *cfg, size_t r, size_t ti,

@@ -88,37 +88,6 @@ static void expire(struct bus *b, const char *q, int64_t now)
     }
 }
 
-/* A parsed value through the writer, so it is indented like the rest. */
-static void write_tree(struct json_writer *w, const struct json_value *v)
-{
-    switch (v->type) {
-    case JSON_OBJECT:
-        jw_object_begin(w);
-        for (size_t i = 0; i < v->n; i++) {
-            jw_key_sv(w, sv_make(v->items[i].key, v->items[i].key_len));
-            write_tree(w, &v->items[i]);
-        }
-        jw_object_end(w);
-        break;
-    case JSON_ARRAY:
-        jw_array_begin(w);
-        for (size_t i = 0; i < v->n; i++)
-            write_tree(w, &v->items[i]);
-        jw_array_end(w);
-        break;
-    case JSON_STRING:
-        jw_str_sv(w, sv_make(v->str, v->len));
-        break;
-    default: {
-        struct buf t;
-        buf_init(&t, 0);
-        json_write_value(&t, v);
-        jw_raw(w, sv_make(t.p, t.len));
-        buf_free(&t);
-    }
-    }
-}
-
 static void num_attr(struct json_writer *w, const char *k, int64_t v)
 {
     char s[24];
@@ -249,7 +218,7 @@ int bus_queue_receive(struct bus *b, const char *queue, int max, int visibility_
             arena_init(&a, 4096);
             if (json_parse(x->attrs, strlen(x->attrs), &a, &av, NULL) == 0) {
                 jw_key(&w, "MessageAttributes");
-                write_tree(&w, av);
+                bus__write_tree(&w, av);
             }
             arena_free(&a);
         }
