@@ -9,5 +9,6 @@ int cmd_events(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_bus(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 #endif

@@ -524,7 +524,8 @@ static int run(const struct args *a, const char *exe)
         if (t > 0)
             finding_agg_merge(total, ws[t].agg);
         all = xrealloc(all, (n_all + ws[t].n_msgs + 1) * sizeof(*all));
-        memcpy(all + n_all, ws[t].msgs, ws[t].n_msgs * sizeof(*all));
+        if (ws[t].n_msgs) /* msgs is NULL when there are none */
+            memcpy(all + n_all, ws[t].msgs, ws[t].n_msgs * sizeof(*all));
         n_all += ws[t].n_msgs;
         records += ws[t].records;
         errors += ws[t].errors;

@@ -11,6 +11,7 @@ static void usage(FILE *out)
           "\n"
           "commands:\n"
           "  detect      read AWS logs and print GuardDuty-format findings\n"
+          "  watch       follow directories as logs land: detect and route through the bus\n"
           "  events      EventBridge operations (test-event-pattern, put-rule, list-rules,\n"
           "              describe-rule, put-targets, put-events, start-replay, ...)\n"
           "  queue       the bus's local queues (receive, delete, send, purge, redrive, list)\n"
@@ -38,6 +39,8 @@ int main(int argc, char **argv)
         return cmd_detect(argc - 1, argv + 1);
     if (strcmp(argv[1], "events") == 0)
         return cmd_events(argc - 1, argv + 1);
+    if (strcmp(argv[1], "watch") == 0)
+        return cmd_watch(argc - 1, argv + 1);
     if (strcmp(argv[1], "queue") == 0)
         return cmd_queue(argc - 1, argv + 1);
     if (strcmp(argv[1], "bus") == 0)
