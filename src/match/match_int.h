@@ -152,6 +152,10 @@ struct match_rule {
 int match__compile(struct arena *a, const char *text, size_t len, struct match_rule *out,
                    struct err *err);
 
+/* Deep-copies a compiled rule into a (the compiler's arena also holds the
+ * parse tree, which the copy leaves behind). */
+void match__rule_copy(struct arena *a, const struct match_rule *src, struct match_rule *dst);
+
 /* Appends a canonical byte key of p (equal keys mean equal patterns). */
 void match__pat_key(const struct match_pat *p, struct buf *out);
 
@@ -181,6 +185,8 @@ struct match_val {
     size_t flen;
     double num;
     uint8_t ip[16];
+    uint8_t hdone;     /* bit per exact-kind key below computed (set.c) */
+    uint64_t hkey[8];
 };
 
 /* Fills the lazily computed parts named by need (MV_* bits) using arena for

@@ -46,8 +46,23 @@ struct hslot {
     uint32_t pred; /* NONE = empty */
 };
 
+/* Ranges (numeric, CIDR) of a large group, as closed intervals of 128-bit
+ * keys sorted by lower end; pmax is the largest upper end so far, which stops
+ * the backward scan of a stabbing query early. */
+struct key128 {
+    uint64_t hi, lo;
+};
+
+struct rent {
+    struct key128 lo, hi, pmax;
+    uint32_t pred;
+};
+
+enum { RD_NUM, RD_V4, RD_V6 };
+
 struct mgroup {
     uint32_t path;
+    uint32_t r_first[3], r_n[3]; /* ranges by domain (RD_*) in rents[] */
     uint32_t p_first, p_n;   /* preds */
     uint32_t a_first, a_n;   /* children reached when the path is absent */
     uint32_t l_first, l_n;   /* preds evaluated one by one (lin[]) */
@@ -59,8 +74,7 @@ struct mgroup {
 };
 
 struct match_set {
-    struct arena *arenas; /* one per added pattern: a failed add frees its own */
-    size_t n_arenas, cap_arenas;
+    struct arena arena; /* compiled patterns, copied in once their add succeeded */
     bool built;
 
     /* paths */
@@ -92,6 +106,8 @@ struct match_set {
     size_t n_preds;
     uint32_t *kids, *akids, *lin, *term_slots, *lens;
     struct hslot *hslots;
+    struct rent *rents;
+    size_t n_rents, cap_rents;
 };
 
 /* ---- scratch --------------------------------------------------------------- */
@@ -138,6 +154,7 @@ struct match_set *match_set_new(void)
     hmap_init(&ms->slot_ids);
     hmap_init(&ms->edge_map);
     ms->n_nodes = 1; /* the root */
+    arena_init(&ms->arena, 0);
     return ms;
 }
 
@@ -145,9 +162,7 @@ void match_set_free(struct match_set *ms)
 {
     if (!ms)
         return;
-    for (size_t i = 0; i < ms->n_arenas; i++)
-        arena_free(&ms->arenas[i]);
-    free(ms->arenas);
+    arena_free(&ms->arena);
     hmap_free(&ms->path_ids);
     hmap_free(&ms->slot_ids);
     hmap_free(&ms->edge_map);
@@ -170,6 +185,7 @@ void match_set_free(struct match_set *ms)
     free(ms->term_slots);
     free(ms->lens);
     free(ms->hslots);
+    free(ms->rents);
     free(ms);
 }
 
@@ -278,16 +294,17 @@ int match_set_add(struct match_set *ms, const char *pattern, size_t len, uint32_
 {
     if (ms->built)
         return err_set(err, ERR_USAGE, "match set already built");
+    /* compiled in a scratch arena, so a failure leaves nothing behind */
     struct arena a;
     arena_init(&a, 4096);
-    struct match_rule rule;
-    int rc = match__compile(&a, pattern, len, &rule, err);
+    struct match_rule tmp, rule;
+    int rc = match__compile(&a, pattern, len, &tmp, err);
     if (rc != 0) {
         arena_free(&a);
         return rc;
     }
-    GROW(ms->arenas, ms->n_arenas, ms->cap_arenas);
-    ms->arenas[ms->n_arenas++] = a;
+    match__rule_copy(&ms->arena, &tmp, &rule);
+    arena_free(&a);
     uint32_t slot = slot_for(ms, id);
     struct buf kb, ek;
     buf_init(&kb, 0);
@@ -354,6 +371,34 @@ static int hashed_kind(int kind)
     }
 }
 
+/* Affix keys use FNV-1a, which runs byte by byte, so one pass over a value
+ * yields the key of each of its prefixes (or, run backwards, suffixes). */
+static inline uint64_t fnv_seed(int hk)
+{
+    return 0xcbf29ce484222325ULL ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(hk + 1));
+}
+
+static inline uint64_t fnv_step(uint64_t h, unsigned char c)
+{
+    return (h ^ c) * 0x100000001b3ULL;
+}
+
+static inline uint64_t fnv_final(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t affix_key(int hk, const char *p, size_t len, bool backwards)
+{
+    uint64_t h = fnv_seed(hk);
+    for (size_t i = 0; i < len; i++)
+        h = fnv_step(h, (unsigned char)p[backwards ? len - 1 - i : i]);
+    return fnv_final(h);
+}
+
 static uint64_t hkey(int hk, const void *p, size_t len)
 {
     return hash64(p, len, 0x9e3779b97f4a7c15ULL * (uint64_t)(hk + 1));
@@ -374,7 +419,13 @@ static uint64_t pat_hash(const struct match_pat *p, int hk, struct buf *tmp, uin
         buf_reset(tmp);
         match__eic_key(p->eic, tmp);
         *len_out = (uint32_t)tmp->len;
-        return hkey(hk, tmp->p, tmp->len);
+        if (hk == HK_EIC)
+            return hkey(hk, tmp->p, tmp->len);
+        return affix_key(hk, tmp->p, tmp->len, hk == HK_SEIC);
+    case HK_PFX:
+    case HK_SFX:
+        *len_out = p->len;
+        return affix_key(hk, p->s, p->len, hk == HK_SFX);
     default:
         *len_out = p->len;
         return hkey(hk, p->s, p->len);
@@ -395,6 +446,69 @@ static int u32_cmp(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
+}
+
+static int key_cmp(struct key128 a, struct key128 b)
+{
+    if (a.hi != b.hi)
+        return a.hi < b.hi ? -1 : 1;
+    return a.lo < b.lo ? -1 : a.lo > b.lo;
+}
+
+/* Doubles as unsigned keys in the same order. */
+static uint64_t num_key(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, sizeof(b));
+    return (b >> 63) ? ~b : b | (1ULL << 63);
+}
+
+static uint64_t be_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static struct key128 ip_key(const uint8_t *ip, size_t len)
+{
+    if (len == 4)
+        return (struct key128){ 0, be_bytes(ip, 4) };
+    return (struct key128){ be_bytes(ip, 8), be_bytes(ip + 8, 8) };
+}
+
+/* A range pattern as a closed interval and its domain; false if it is empty. */
+static bool pat_interval(const struct match_pat *p, int *dom, struct key128 *lo, struct key128 *hi)
+{
+    if (p->kind == MP_CIDR) {
+        *dom = p->ip_len == 4 ? RD_V4 : RD_V6;
+        *lo = ip_key(p->ip_lo, p->ip_len);
+        *hi = ip_key(p->ip_hi, p->ip_len);
+        return true;
+    }
+    uint64_t a = num_key(p->lo), b = num_key(p->hi);
+    if (p->lo_open) {
+        if (a == UINT64_MAX)
+            return false;
+        a++;
+    }
+    if (p->hi_open) {
+        if (b == 0)
+            return false;
+        b--;
+    }
+    *dom = RD_NUM;
+    *lo = (struct key128){ 0, a };
+    *hi = (struct key128){ 0, b };
+    return a <= b;
+}
+
+static int rent_cmp(const void *a, const void *b)
+{
+    const struct rent *x = a, *y = b;
+    int c = key_cmp(x->lo, y->lo);
+    return c ? c : (x->pred < y->pred ? -1 : x->pred > y->pred);
 }
 
 /* Builds the group of edges e[0..n) (same parent, same path). */
@@ -462,8 +576,31 @@ static void build_group(struct match_set *ms, struct mgroup *g, const struct bed
     }
     /* hash index for the hashable kinds, plus the distinct affix lengths */
     uint32_t n_hashed = 0;
+    for (int d = 0; d < 3; d++) {
+        g->r_first[d] = (uint32_t)ms->n_rents;
+        for (uint32_t i = 0; i < g->p_n; i++) {
+            const struct match_pat *p = ms->preds[g->p_first + i].pat;
+            int dom;
+            struct key128 lo, hi;
+            if ((p->kind != MP_RANGE && p->kind != MP_CIDR) || !pat_interval(p, &dom, &lo, &hi) ||
+                dom != d)
+                continue;
+            GROW(ms->rents, ms->n_rents, ms->cap_rents);
+            ms->rents[ms->n_rents++] = (struct rent){ lo, hi, hi, g->p_first + i };
+        }
+        g->r_n[d] = (uint32_t)(ms->n_rents - g->r_first[d]);
+        struct rent *r = ms->rents + g->r_first[d];
+        if (g->r_n[d])
+            qsort(r, g->r_n[d], sizeof(*r), rent_cmp);
+        for (uint32_t i = 1; i < g->r_n[d]; i++)
+            if (key_cmp(r[i].pmax, r[i - 1].pmax) < 0)
+                r[i].pmax = r[i - 1].pmax;
+    }
     for (uint32_t i = 0; i < g->p_n; i++) {
-        int hk = hashed_kind(ms->preds[g->p_first + i].pat->kind);
+        int kind = ms->preds[g->p_first + i].pat->kind;
+        int hk = hashed_kind(kind);
+        if (kind == MP_RANGE || kind == MP_CIDR)
+            continue; /* in the range tables (an empty range is simply absent) */
         if (hk < 0) {
             GROW(ms->lin, *n_lin, *cap_lin);
             ms->lin[(*n_lin)++] = g->p_first + i;
@@ -703,6 +840,26 @@ struct walk {
     struct match_scratch *s;
 };
 
+/* Byte equality without a library call: paths are short and this runs for
+ * every leaf whose hash hits. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    while (n--)
+        if (*a++ != *b++)
+            return false;
+    return true;
+}
+
 static uint32_t find_path(const struct match_set *ms, const struct json_leaf *l)
 {
     for (uint32_t i = (uint32_t)l->path_hash & ms->path_mask;; i = (i + 1) & ms->path_mask) {
@@ -710,7 +867,7 @@ static uint32_t find_path(const struct match_set *ms, const struct json_leaf *l)
         if (h->pred == NONE)
             return NONE;
         if (h->h == l->path_hash && ms->path_lens[h->pred] == l->path_len &&
-            memcmp(ms->paths[h->pred], l->path, l->path_len) == 0)
+            same_bytes(ms->paths[h->pred], l->path, l->path_len))
             return h->pred;
     }
 }
@@ -842,48 +999,126 @@ static void probe_lengths(const struct match_set *ms, struct match_scratch *s,
     const uint32_t *lens = ms->lens + g->len_first;
     for (int w = 0; w < which; w++)
         lens += g->n_len[w];
+    uint64_t h = fnv_seed(hk);
+    size_t done = 0;
     for (uint16_t i = 0; i < g->n_len[which]; i++) {
         size_t l = lens[i];
         if (l > len)
             break;
-        probe(ms, s, g, hk, hkey(hk, from_end ? str + len - l : str, l), v);
+        for (; done < l; done++)
+            h = fnv_step(h, (unsigned char)str[from_end ? len - 1 - done : done]);
+        probe(ms, s, g, hk, fnv_final(h), v);
+    }
+}
+
+/* Every range of domain d containing k. */
+static void stab(const struct match_set *ms, struct match_scratch *s, const struct mgroup *g, int d,
+                 struct key128 k)
+{
+    const struct rent *r = ms->rents + g->r_first[d];
+    size_t lo = 0, hi = g->r_n[d];
+    while (lo < hi) { /* first entry with lo > k */
+        size_t mid = lo + (hi - lo) / 2;
+        if (key_cmp(r[mid].lo, k) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i-- > 0;) {
+        if (key_cmp(r[i].pmax, k) < 0)
+            break;
+        if (key_cmp(r[i].hi, k) >= 0)
+            push_kids(ms, s, &ms->preds[r[i].pred]);
+    }
+}
+
+/* A value's key for an exact kind (HK_STR..HK_EIC), computed once per value. */
+static uint64_t val_key(struct match_val *v, int hk)
+{
+    if (v->hdone & (1u << hk))
+        return v->hkey[hk];
+    uint64_t h;
+    switch (hk) {
+    case HK_IP:
+        h = hkey(hk, v->ip, (size_t)v->ip_len);
+        break;
+    case HK_EIC:
+        h = hkey(hk, v->f + 1, v->flen - 2);
+        break;
+    case HK_NUMEQ:
+        h = hkey(hk, &v->num, sizeof(v->num));
+        break;
+    default:
+        h = hkey(hk, v->s, v->len);
+        break;
+    }
+    v->hdone |= (uint8_t)(1u << hk);
+    v->hkey[hk] = h;
+    return h;
+}
+
+/* match__pat_match with the commonest kinds done here, without a call. */
+static inline bool pat_accepts(const struct match_pat *p, const struct match_val *v)
+{
+    switch (p->kind) {
+    case MP_EXACT_STR:
+        return v->type == JSON_STRING && v->len == p->len && same_bytes(v->s, p->s, p->len);
+    case MP_EXISTS:
+        return true;
+    default:
+        return match__pat_match(p, v);
     }
 }
 
 static void eval_group(const struct match_set *ms, struct match_scratch *s, const struct mgroup *g,
                        struct match_val *v)
 {
-    match__val_need(v, g->need, &s->arena, &s->tmp);
+    if (g->need & ~(unsigned)v->done) {
+        if ((g->need & ~(unsigned)v->done) == MV_STR_DONE && !v->leaf->escaped) {
+            /* the common case, without the calls */
+            v->s = v->leaf->val;
+            v->len = v->leaf->val_len;
+            v->done |= MV_STR_DONE;
+        } else {
+            match__val_need(v, g->need, &s->arena, &s->tmp);
+        }
+    }
     for (uint32_t i = 0; i < g->l_n; i++) {
         const struct mpred *p = &ms->preds[ms->lin[g->l_first + i]];
-        if (match__pat_match(p->pat, v))
+        if (pat_accepts(p->pat, v))
             push_kids(ms, s, p);
     }
     if (g->h_cap == 0)
         return;
+    if (g->r_n[RD_NUM] && v->comparable)
+        stab(ms, s, g, RD_NUM, (struct key128){ 0, num_key(v->num) });
+    if (g->r_n[RD_V4] && v->ip_len == 4)
+        stab(ms, s, g, RD_V4, ip_key(v->ip, 4));
+    if (g->r_n[RD_V6] && v->ip_len == 16)
+        stab(ms, s, g, RD_V6, ip_key(v->ip, 16));
     uint16_t hk = g->hkinds;
     if (v->type == JSON_STRING) {
         if (hk & (1u << HK_STR))
-            probe(ms, s, g, HK_STR, hkey(HK_STR, v->s, v->len), v);
+            probe(ms, s, g, HK_STR, val_key(v, HK_STR), v);
         if ((hk & (1u << HK_IP)) && v->ip_len > 0)
-            probe(ms, s, g, HK_IP, hkey(HK_IP, v->ip, (size_t)v->ip_len), v);
+            probe(ms, s, g, HK_IP, val_key(v, HK_IP), v);
         if (hk & (1u << HK_PFX))
             probe_lengths(ms, s, g, 0, HK_PFX, v->q, v->qlen, false, v);
         if (hk & (1u << HK_SFX))
             probe_lengths(ms, s, g, 1, HK_SFX, v->q, v->qlen, true, v);
         if (hk & (1u << HK_EIC))
-            probe(ms, s, g, HK_EIC, hkey(HK_EIC, v->f + 1, v->flen - 2), v);
+            probe(ms, s, g, HK_EIC, val_key(v, HK_EIC), v);
         if (hk & (1u << HK_PEIC))
             probe_lengths(ms, s, g, 2, HK_PEIC, v->f, v->flen, false, v);
         if (hk & (1u << HK_SEIC))
             probe_lengths(ms, s, g, 3, HK_SEIC, v->f, v->flen, true, v);
     } else if (v->type == JSON_NUMBER) {
         if (hk & (1u << HK_NUMLIT))
-            probe(ms, s, g, HK_NUMLIT, hkey(HK_NUMLIT, v->s, v->len), v);
+            probe(ms, s, g, HK_NUMLIT, val_key(v, HK_NUMLIT), v);
         if ((hk & (1u << HK_NUMEQ)) && v->comparable)
-            probe(ms, s, g, HK_NUMEQ, hkey(HK_NUMEQ, &v->num, sizeof(v->num)), v);
+            probe(ms, s, g, HK_NUMEQ, val_key(v, HK_NUMEQ), v);
     } else if (hk & (1u << HK_LIT)) {
-        probe(ms, s, g, HK_LIT, hkey(HK_LIT, v->s, v->len), v);
+        probe(ms, s, g, HK_LIT, val_key(v, HK_LIT), v);
     }
 }
 
@@ -991,7 +1226,12 @@ size_t match_event(const struct match_set *ms, const struct json_flat *ev,
         }
         s->path_cnt[pid]++;
         struct match_val *v = &s->vals[nv++];
-        memset(v, 0, sizeof(*v));
+        /* only what is read before being computed: a memset of the whole
+         * struct costs more than the matching of a small event */
+        v->done = 0;
+        v->hdone = 0;
+        v->comparable = false;
+        v->ip_len = 0;
         v->leaf = l;
         v->type = l->type;
         v->mem = l->arr;
@@ -1016,7 +1256,16 @@ size_t match_event(const struct match_set *ms, const struct json_flat *ev,
     for (size_t i = 0; i < s->n_out; i++)
         s->out[i] = ms->slot_id[s->out[i]];
     if (s->n_out > 1) {
-        qsort(s->out, s->n_out, sizeof(uint32_t), u32_cmp);
+        if (s->n_out <= 16) {
+            for (size_t i = 1; i < s->n_out; i++) /* few ids: insertion sort */
+                for (size_t j = i; j > 0 && s->out[j - 1] > s->out[j]; j--) {
+                    uint32_t t = s->out[j];
+                    s->out[j] = s->out[j - 1];
+                    s->out[j - 1] = t;
+                }
+        } else {
+            qsort(s->out, s->n_out, sizeof(uint32_t), u32_cmp);
+        }
         size_t k = 1;
         for (size_t i = 1; i < s->n_out; i++)
             if (s->out[i] != s->out[k - 1])
