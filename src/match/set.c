@@ -41,6 +41,13 @@ struct mpred {
     uint32_t k_first, k_n; /* children in kids[] */
 };
 
+/* A pattern index slot: the high half of the key's hash as a tag (every hit
+ * is verified with the pattern itself) and the pred, NONE when empty. Eight
+ * bytes, so the big tables of a large rule set stay in cache. */
+struct pslot {
+    uint32_t tag, pred;
+};
+
 struct hslot {
     uint64_t h;
     uint32_t pred; /* NONE = empty */
@@ -60,17 +67,24 @@ struct rent {
 
 enum { RD_NUM, RD_V4, RD_V6 };
 
+/* A group: the edges of one node on one path. Kept small, since matching
+ * touches one per field of every sub-rule it follows; the indexes of the few
+ * large groups live apart (struct mindex). */
 struct mgroup {
     uint32_t path;
+    uint32_t p_first, p_n; /* preds */
+    uint32_t a_first, a_n; /* children reached when the path is absent */
+    uint32_t idx;          /* index in ms->index, or NONE: try every pred */
+    uint8_t need;          /* MV_* bits any pattern of the group needs */
+};
+
+struct mindex {
+    uint32_t l_first, l_n;       /* preds evaluated one by one (lin[]) */
+    uint32_t h_first, h_cap;     /* hash slots */
     uint32_t r_first[3], r_n[3]; /* ranges by domain (RD_*) in rents[] */
-    uint32_t p_first, p_n;   /* preds */
-    uint32_t a_first, a_n;   /* children reached when the path is absent */
-    uint32_t l_first, l_n;   /* preds evaluated one by one (lin[]) */
-    uint32_t h_first, h_cap; /* hash slots; h_cap 0 = no index */
-    uint32_t len_first;      /* lengths for prefix, suffix, prefix/suffix-eic */
+    uint32_t len_first;          /* lengths for prefix, suffix, prefix/suffix-eic */
     uint16_t n_len[4];
-    uint16_t hkinds;         /* bit per hashed kind present */
-    uint8_t need;            /* MV_* bits any pattern of the group needs */
+    uint16_t hkinds;             /* bit per hashed kind present */
 };
 
 struct match_set {
@@ -105,9 +119,15 @@ struct match_set {
     struct mpred *preds;
     size_t n_preds;
     uint32_t *kids, *akids, *lin, *term_slots, *lens;
-    struct hslot *hslots;
+    /* per entry of lens: the bytes an affix of that length can have at its
+     * inner end (a prefix's last byte, a suffix's first), as a 256-bit set,
+     * which skips most probes without touching the hash table */
+    uint64_t (*lenbits)[4];
+    struct pslot *hslots;
     struct rent *rents;
     size_t n_rents, cap_rents;
+    struct mindex *index;
+    size_t n_index, cap_index;
 };
 
 /* ---- scratch --------------------------------------------------------------- */
@@ -184,8 +204,10 @@ void match_set_free(struct match_set *ms)
     free(ms->lin);
     free(ms->term_slots);
     free(ms->lens);
+    free(ms->lenbits);
     free(ms->hslots);
     free(ms->rents);
+    free(ms->index);
     free(ms);
 }
 
@@ -432,6 +454,16 @@ static uint64_t pat_hash(const struct match_pat *p, int hk, struct buf *tmp, uin
     }
 }
 
+static void pslot_insert(struct pslot *tab, uint32_t cap, uint64_t h, uint32_t pred)
+{
+    for (uint32_t i = (uint32_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (tab[i].pred == NONE) {
+            tab[i].tag = (uint32_t)(h >> 32);
+            tab[i].pred = pred;
+            return;
+        }
+}
+
 static void hash_insert(struct hslot *tab, uint32_t cap, uint64_t h, uint32_t pred)
 {
     for (uint32_t i = (uint32_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
@@ -565,19 +597,16 @@ static void build_group(struct match_set *ms, struct mgroup *g, const struct bed
 
     for (uint32_t i = 0; i < g->p_n; i++)
         g->need |= (uint8_t)match__pat_needs(ms->preds[g->p_first + i].pat);
-    g->l_first = (uint32_t)*n_lin;
-    if (g->p_n <= SMALL_GROUP) {
-        for (uint32_t i = 0; i < g->p_n; i++) {
-            GROW(ms->lin, *n_lin, *cap_lin);
-            ms->lin[(*n_lin)++] = g->p_first + i;
-        }
-        g->l_n = g->p_n;
+    g->idx = NONE;
+    if (g->p_n <= SMALL_GROUP)
         return;
-    }
+    struct mindex x;
+    memset(&x, 0, sizeof(x));
+    x.l_first = (uint32_t)*n_lin;
     /* hash index for the hashable kinds, plus the distinct affix lengths */
     uint32_t n_hashed = 0;
     for (int d = 0; d < 3; d++) {
-        g->r_first[d] = (uint32_t)ms->n_rents;
+        x.r_first[d] = (uint32_t)ms->n_rents;
         for (uint32_t i = 0; i < g->p_n; i++) {
             const struct match_pat *p = ms->preds[g->p_first + i].pat;
             int dom;
@@ -588,11 +617,11 @@ static void build_group(struct match_set *ms, struct mgroup *g, const struct bed
             GROW(ms->rents, ms->n_rents, ms->cap_rents);
             ms->rents[ms->n_rents++] = (struct rent){ lo, hi, hi, g->p_first + i };
         }
-        g->r_n[d] = (uint32_t)(ms->n_rents - g->r_first[d]);
-        struct rent *r = ms->rents + g->r_first[d];
-        if (g->r_n[d])
-            qsort(r, g->r_n[d], sizeof(*r), rent_cmp);
-        for (uint32_t i = 1; i < g->r_n[d]; i++)
+        x.r_n[d] = (uint32_t)(ms->n_rents - x.r_first[d]);
+        struct rent *r = ms->rents + x.r_first[d];
+        if (x.r_n[d])
+            qsort(r, x.r_n[d], sizeof(*r), rent_cmp);
+        for (uint32_t i = 1; i < x.r_n[d]; i++)
             if (key_cmp(r[i].pmax, r[i - 1].pmax) < 0)
                 r[i].pmax = r[i - 1].pmax;
     }
@@ -606,24 +635,24 @@ static void build_group(struct match_set *ms, struct mgroup *g, const struct bed
             ms->lin[(*n_lin)++] = g->p_first + i;
         } else {
             n_hashed++;
-            g->hkinds |= (uint16_t)(1u << hk);
+            x.hkinds |= (uint16_t)(1u << hk);
         }
     }
-    g->l_n = (uint32_t)(*n_lin - g->l_first);
-    if (g->hkinds & ((1u << HK_EIC) | (1u << HK_PEIC) | (1u << HK_SEIC)))
+    x.l_n = (uint32_t)(*n_lin - x.l_first);
+    if (x.hkinds & ((1u << HK_EIC) | (1u << HK_PEIC) | (1u << HK_SEIC)))
         g->need |= MV_FOLD_DONE;
-    if (g->hkinds & ((1u << HK_NUMEQ)))
+    if (x.hkinds & ((1u << HK_NUMEQ)))
         g->need |= MV_NUM_DONE;
-    if (g->hkinds & ((1u << HK_IP)))
+    if (x.hkinds & ((1u << HK_IP)))
         g->need |= MV_IP_DONE;
-    if (g->hkinds & ((1u << HK_PFX) | (1u << HK_SFX)))
+    if (x.hkinds & ((1u << HK_PFX) | (1u << HK_SFX)))
         g->need |= MV_Q_DONE;
     g->need |= MV_STR_DONE;
     uint32_t cap = 16;
     while (cap < n_hashed * 2)
         cap *= 2;
-    g->h_first = (uint32_t)*n_hslots;
-    g->h_cap = cap;
+    x.h_first = (uint32_t)*n_hslots;
+    x.h_cap = cap;
     ms->hslots = xrealloc(ms->hslots, (*n_hslots + cap) * sizeof(*ms->hslots));
     for (uint32_t i = 0; i < cap; i++)
         ms->hslots[*n_hslots + i].pred = NONE;
@@ -639,29 +668,42 @@ static void build_group(struct match_set *ms, struct mgroup *g, const struct bed
             continue;
         uint32_t l;
         uint64_t h = pat_hash(ms->preds[pred].pat, hk, &tmp, &l);
-        hash_insert(ms->hslots + g->h_first, cap, h, pred);
+        pslot_insert(ms->hslots + x.h_first, cap, h, pred);
         int which = hk == HK_PFX ? 0 : hk == HK_SFX ? 1 : hk == HK_PEIC ? 2 : hk == HK_SEIC ? 3 : -1;
         if (which >= 0) {
+            const char *key = hk == HK_PEIC || hk == HK_SEIC ? tmp.p : ms->preds[pred].pat->s;
+            unsigned char edge = l ? (unsigned char)key[which % 2 == 0 ? l - 1 : 0] : 0;
             lens[which] = xrealloc(lens[which], (nl[which] + 1) * sizeof(uint32_t));
-            lens[which][nl[which]++] = l;
+            lens[which][nl[which]++] = l << 8 | edge;
         }
     }
     buf_free(&tmp);
-    g->len_first = (uint32_t)*n_lens;
+    x.len_first = (uint32_t)*n_lens;
     for (int w = 0; w < 4; w++) {
         if (nl[w])
             qsort(lens[w], nl[w], sizeof(uint32_t), u32_cmp);
         uint16_t k = 0;
         for (size_t i = 0; i < nl[w]; i++) {
-            if (i > 0 && lens[w][i] == lens[w][i - 1])
-                continue;
-            GROW(ms->lens, *n_lens, *cap_lens);
-            ms->lens[(*n_lens)++] = lens[w][i];
-            k++;
+            uint32_t l = lens[w][i] >> 8, edge = lens[w][i] & 0xff;
+            if (i == 0 || l != lens[w][i - 1] >> 8) {
+                if (*n_lens == *cap_lens) {
+                    *cap_lens = *cap_lens ? *cap_lens * 2 : 16;
+                    ms->lens = xrealloc(ms->lens, *cap_lens * sizeof(*ms->lens));
+                    ms->lenbits = xrealloc(ms->lenbits, *cap_lens * sizeof(*ms->lenbits));
+                }
+                ms->lens[*n_lens] = l;
+                memset(ms->lenbits[*n_lens], 0, sizeof(ms->lenbits[0]));
+                (*n_lens)++;
+                k++;
+            }
+            ms->lenbits[*n_lens - 1][edge >> 6] |= 1ULL << (edge & 63);
         }
-        g->n_len[w] = k;
+        x.n_len[w] = k;
         free(lens[w]);
     }
+    GROW(ms->index, ms->n_index, ms->cap_index);
+    g->idx = (uint32_t)ms->n_index;
+    ms->index[ms->n_index++] = x;
 }
 
 static void build_path_table(struct match_set *ms)
@@ -978,13 +1020,13 @@ static void push_kids(const struct match_set *ms, struct match_scratch *s, const
 
 /* Looks up every pattern of hashed kind hk whose key hashes to h and keeps the
  * ones that really accept v. */
-static void probe(const struct match_set *ms, struct match_scratch *s, const struct mgroup *g,
+static void probe(const struct match_set *ms, struct match_scratch *s, const struct mindex *g,
                   int hk, uint64_t h, const struct match_val *v)
 {
-    const struct hslot *tab = ms->hslots + g->h_first;
-    uint32_t mask = g->h_cap - 1;
+    const struct pslot *tab = ms->hslots + g->h_first;
+    uint32_t mask = g->h_cap - 1, tag = (uint32_t)(h >> 32);
     for (uint32_t i = (uint32_t)h & mask; tab[i].pred != NONE; i = (i + 1) & mask) {
-        if (tab[i].h != h)
+        if (tab[i].tag != tag)
             continue;
         const struct mpred *p = &ms->preds[tab[i].pred];
         if (hashed_kind(p->pat->kind) == hk && match__pat_match(p->pat, v))
@@ -993,18 +1035,23 @@ static void probe(const struct match_set *ms, struct match_scratch *s, const str
 }
 
 static void probe_lengths(const struct match_set *ms, struct match_scratch *s,
-                          const struct mgroup *g, int which, int hk, const char *str, size_t len,
+                          const struct mindex *g, int which, int hk, const char *str, size_t len,
                           bool from_end, const struct match_val *v)
 {
-    const uint32_t *lens = ms->lens + g->len_first;
+    size_t first = g->len_first;
     for (int w = 0; w < which; w++)
-        lens += g->n_len[w];
+        first += g->n_len[w];
+    const uint32_t *lens = ms->lens + first;
+    const uint64_t(*bits)[4] = (const uint64_t(*)[4])ms->lenbits + first;
     uint64_t h = fnv_seed(hk);
     size_t done = 0;
     for (uint16_t i = 0; i < g->n_len[which]; i++) {
         size_t l = lens[i];
         if (l > len)
             break;
+        unsigned char edge = (unsigned char)str[from_end ? len - l : l - 1];
+        if (!((bits[i][edge >> 6] >> (edge & 63)) & 1))
+            continue;
         for (; done < l; done++)
             h = fnv_step(h, (unsigned char)str[from_end ? len - 1 - done : done]);
         probe(ms, s, g, hk, fnv_final(h), v);
@@ -1012,7 +1059,7 @@ static void probe_lengths(const struct match_set *ms, struct match_scratch *s,
 }
 
 /* Every range of domain d containing k. */
-static void stab(const struct match_set *ms, struct match_scratch *s, const struct mgroup *g, int d,
+static void stab(const struct match_set *ms, struct match_scratch *s, const struct mindex *g, int d,
                  struct key128 k)
 {
     const struct rent *r = ms->rents + g->r_first[d];
@@ -1070,26 +1117,33 @@ static inline bool pat_accepts(const struct match_pat *p, const struct match_val
     }
 }
 
-static void eval_group(const struct match_set *ms, struct match_scratch *s, const struct mgroup *g,
-                       struct match_val *v)
+static void eval_group(const struct match_set *ms, struct match_scratch *s,
+                       const struct mgroup *gr, struct match_val *v)
 {
-    if (g->need & ~(unsigned)v->done) {
-        if ((g->need & ~(unsigned)v->done) == MV_STR_DONE && !v->leaf->escaped) {
+    if (gr->need & ~(unsigned)v->done) {
+        if ((gr->need & ~(unsigned)v->done) == MV_STR_DONE && !v->leaf->escaped) {
             /* the common case, without the calls */
             v->s = v->leaf->val;
             v->len = v->leaf->val_len;
             v->done |= MV_STR_DONE;
         } else {
-            match__val_need(v, g->need, &s->arena, &s->tmp);
+            match__val_need(v, gr->need, &s->arena, &s->tmp);
         }
     }
+    if (gr->idx == NONE) {
+        for (uint32_t i = 0; i < gr->p_n; i++) {
+            const struct mpred *p = &ms->preds[gr->p_first + i];
+            if (pat_accepts(p->pat, v))
+                push_kids(ms, s, p);
+        }
+        return;
+    }
+    const struct mindex *g = &ms->index[gr->idx];
     for (uint32_t i = 0; i < g->l_n; i++) {
         const struct mpred *p = &ms->preds[ms->lin[g->l_first + i]];
         if (pat_accepts(p->pat, v))
             push_kids(ms, s, p);
     }
-    if (g->h_cap == 0)
-        return;
     if (g->r_n[RD_NUM] && v->comparable)
         stab(ms, s, g, RD_NUM, (struct key128){ 0, num_key(v->num) });
     if (g->r_n[RD_V4] && v->ip_len == 4)
@@ -1126,9 +1180,13 @@ static void walk(struct walk *w, uint32_t node, size_t off, size_t n);
 
 static void visit(struct walk *w, uint32_t node, size_t off, size_t n)
 {
-    const struct mnode *nd = &w->ms->nodes[node];
-    if (nd->sole < MULTI && w->s->slot_epoch[nd->sole] == w->s->epoch)
-        return; /* everything below already matched */
+    /* With array constraints the same node can be reached many times (one
+     * per combination of elements); stop when all it leads to has matched. */
+    if (n > 0) {
+        uint32_t sole = w->ms->nodes[node].sole;
+        if (sole < MULTI && w->s->slot_epoch[sole] == w->s->epoch)
+            return;
+    }
     if (!memo_first(w->s, node, off, n))
         return;
     walk(w, node, off, n);
@@ -1180,7 +1238,8 @@ static void walk(struct walk *w, uint32_t node, size_t off, size_t n)
                 s->cap_cs = (s->n_cs + n + v->n_mem) * 2 + 16;
                 s->cs = xrealloc(s->cs, s->cap_cs * sizeof(*s->cs));
             }
-            memmove(s->cs + noff, s->cs + off, n * sizeof(*s->cs));
+            if (n)
+                memmove(s->cs + noff, s->cs + off, n * sizeof(*s->cs));
             for (uint16_t k = 0; k < v->n_mem; k++) {
                 bool have = false;
                 for (size_t j = 0; j < n && !have; j++)
