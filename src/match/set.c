@@ -144,9 +144,9 @@ struct match_scratch {
     uint32_t epoch;
     struct match_val *vals;
     size_t cap_vals;
-    uint32_t *order, *vpid, *touched;
+    uint32_t *next; /* per value: the next value of the same path, or NONE */
     /* per path id */
-    uint32_t *path_epoch, *path_start, *path_cnt, *path_fill;
+    uint32_t *path_epoch, *path_head; /* per path id: the first value, when stamped */
     size_t cap_paths;
     /* per node and slot */
     uint32_t *node_epoch, *slot_epoch;
@@ -812,13 +812,9 @@ void match_scratch_free(struct match_scratch *s)
     arena_free(&s->arena);
     buf_free(&s->tmp);
     free(s->vals);
-    free(s->order);
-    free(s->vpid);
-    free(s->touched);
+    free(s->next);
     free(s->path_epoch);
-    free(s->path_start);
-    free(s->path_cnt);
-    free(s->path_fill);
+    free(s->path_head);
     free(s->node_epoch);
     free(s->slot_epoch);
     free(s->cs);
@@ -834,17 +830,13 @@ static void scratch_fit(struct match_scratch *s, const struct match_set *ms, siz
     if (s->cap_vals < n_leaves) {
         s->cap_vals = n_leaves + 16;
         s->vals = xrealloc(s->vals, s->cap_vals * sizeof(*s->vals));
-        s->order = xrealloc(s->order, s->cap_vals * sizeof(*s->order));
-        s->vpid = xrealloc(s->vpid, s->cap_vals * sizeof(*s->vpid));
-        s->touched = xrealloc(s->touched, s->cap_vals * sizeof(*s->touched));
+        s->next = xrealloc(s->next, s->cap_vals * sizeof(*s->next));
     }
     if (s->cap_paths < ms->n_paths) {
         size_t n = ms->n_paths;
         s->path_epoch = xrealloc(s->path_epoch, n * sizeof(uint32_t));
         memset(s->path_epoch, 0, n * sizeof(uint32_t));
-        s->path_start = xrealloc(s->path_start, n * sizeof(uint32_t));
-        s->path_cnt = xrealloc(s->path_cnt, n * sizeof(uint32_t));
-        s->path_fill = xrealloc(s->path_fill, n * sizeof(uint32_t));
+        s->path_head = xrealloc(s->path_head, n * sizeof(uint32_t));
         s->cap_paths = n;
         s->epoch = 0;
     }
@@ -886,18 +878,31 @@ struct walk {
  * every leaf whose hash hits. */
 static inline bool same_bytes(const char *a, const char *b, size_t n)
 {
-    while (n >= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y)
-            return false;
-        a += 8;
-        b += 8;
-        n -= 8;
+    uint64_t x, y;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return false;
+        }
+        /* the last 8 bytes, overlapping what was compared */
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
     }
-    while (n--)
-        if (*a++ != *b++)
+    if (n >= 4) {
+        uint32_t u, w;
+        memcpy(&u, a, 4);
+        memcpy(&w, b, 4);
+        if (u != w)
+            return false;
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&w, b + n - 4, 4);
+        return u == w;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
             return false;
     return true;
 }
@@ -1207,25 +1212,21 @@ static void walk(struct walk *w, uint32_t node, size_t off, size_t n)
     }
     for (uint32_t gi = 0; gi < nd->g_n; gi++) {
         const struct mgroup *g = &ms->groups[nd->g_first + gi];
-        uint32_t first = 0, cnt = 0;
-        if (s->path_epoch[g->path] == s->epoch) {
-            first = s->path_start[g->path];
-            cnt = s->path_cnt[g->path];
-        }
+        uint32_t head = s->path_epoch[g->path] == s->epoch ? s->path_head[g->path] : NONE;
         if (g->a_n) {
             /* exists:false holds when no value of the path fits the array
              * elements chosen so far (NameState.getNameTransitions) */
             bool present = false;
-            for (uint32_t i = 0; i < cnt && !present; i++)
-                present = consistent(s, off, n, &s->vals[s->order[first + i]]);
+            for (uint32_t vi = head; vi != NONE && !present; vi = s->next[vi])
+                present = consistent(s, off, n, &s->vals[vi]);
             if (!present)
                 for (uint32_t i = 0; i < g->a_n; i++)
                     visit(w, ms->akids[g->a_first + i], off, n);
         }
         if (g->p_n == 0)
             continue;
-        for (uint32_t i = 0; i < cnt; i++) {
-            struct match_val *v = &s->vals[s->order[first + i]];
+        for (uint32_t vi = head; vi != NONE; vi = s->next[vi]) {
+            struct match_val *v = &s->vals[vi];
             if (!consistent(s, off, n, v))
                 continue;
             size_t base = s->n_hits;
@@ -1271,7 +1272,7 @@ size_t match_event(const struct match_set *ms, const struct json_flat *ev,
     s->n_memo_cs = 0;
 
     /* index the leaves some pattern reads by path id */
-    size_t nv = 0, n_touched = 0;
+    size_t nv = 0;
     for (size_t i = 0; i < ev->n; i++) {
         const struct json_leaf *l = &ev->leaves[i];
         if (l->type == JSON_OBJECT || l->type == JSON_ARRAY)
@@ -1281,9 +1282,10 @@ size_t match_event(const struct match_set *ms, const struct json_flat *ev,
             continue;
         if (s->path_epoch[pid] != s->epoch) {
             s->path_epoch[pid] = s->epoch;
-            s->path_cnt[pid] = 0;
+            s->path_head[pid] = NONE;
         }
-        s->path_cnt[pid]++;
+        s->next[nv] = s->path_head[pid];
+        s->path_head[pid] = (uint32_t)nv;
         struct match_val *v = &s->vals[nv++];
         /* only what is read before being computed: a memset of the whole
          * struct costs more than the matching of a small event */
@@ -1297,18 +1299,7 @@ size_t match_event(const struct match_set *ms, const struct json_flat *ev,
         v->n_mem = l->n_arr;
         if (l->n_arr && direct_element(l))
             v->n_mem--;
-        s->vpid[nv - 1] = pid;
-        if (s->path_cnt[pid] == 1)
-            s->touched[n_touched++] = pid;
     }
-    uint32_t sum = 0;
-    for (size_t i = 0; i < n_touched; i++) {
-        uint32_t pid = s->touched[i];
-        s->path_start[pid] = s->path_fill[pid] = sum;
-        sum += s->path_cnt[pid];
-    }
-    for (size_t i = 0; i < nv; i++)
-        s->order[s->path_fill[s->vpid[i]]++] = (uint32_t)i;
     struct walk w = { ms, s };
     visit(&w, 0, 0, 0);
 

@@ -221,27 +221,6 @@ static int hexval(char c)
     return -1;
 }
 
-/* [0-9]+\.[0-9]+\.[0-9]+\.[0-9]+ */
-static bool looks_v4(const char *s, size_t len)
-{
-    int parts = 0;
-    size_t i = 0;
-    while (parts < 4) {
-        size_t start = i;
-        while (i < len && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == start)
-            return false;
-        parts++;
-        if (parts < 4) {
-            if (i >= len || s[i] != '.')
-                return false;
-            i++;
-        }
-    }
-    return i == len;
-}
-
 /* [0-9a-fA-F:]*:[0-9a-fA-F:]* */
 static bool looks_v6(const char *s, size_t len)
 {
@@ -253,30 +232,6 @@ static bool looks_v6(const char *s, size_t len)
             return false;
     }
     return colon;
-}
-
-/* Java's IPAddressUtil.textToNumericFormatV4 for four decimal parts: leading
- * zeros are decimal, the whole text is at most 15 characters. */
-static bool parse_v4(const char *s, size_t len, uint8_t out[4])
-{
-    if (len == 0 || len > 15)
-        return false;
-    long v = 0;
-    int part = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '.') {
-            if (v > 255)
-                return false;
-            out[part++] = (uint8_t)v;
-            v = 0;
-        } else {
-            v = v * 10 + (s[i] - '0');
-        }
-    }
-    if (v > 255)
-        return false;
-    out[part] = (uint8_t)v;
-    return true;
 }
 
 /* Java's IPAddressUtil.textToNumericFormatV6 (without the embedded IPv4 form,
@@ -341,10 +296,42 @@ static bool parse_v6(const char *s, size_t len, uint8_t dst[16])
     return j == 16;
 }
 
+/* One pass over [0-9]+\.[0-9]+\.[0-9]+\.[0-9]+: 1 when it has that shape,
+ * with *ok telling whether Java would take it (at most 15 characters, every
+ * part at most 255; leading zeros are decimal). */
+static int scan_v4(const char *s, size_t len, uint8_t out[4], bool *ok)
+{
+    size_t i = 0;
+    *ok = len <= 15;
+    for (int part = 0; part < 4; part++) {
+        size_t start = i;
+        unsigned v = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            if (v <= 255)
+                v = v * 10 + (unsigned)(s[i] - '0');
+            i++;
+        }
+        if (i == start)
+            return 0;
+        if (v > 255)
+            *ok = false;
+        out[part] = (uint8_t)v;
+        if (part < 3) {
+            if (i >= len || s[i] != '.')
+                return 0;
+            i++;
+        }
+    }
+    return i == len;
+}
+
 int match__ip_parse(const char *s, size_t len, uint8_t out[16])
 {
-    if (looks_v4(s, len))
-        return parse_v4(s, len, out) ? 4 : -1;
+    if (len == 0)
+        return 0;
+    bool ok;
+    if (s[0] >= '0' && s[0] <= '9' && scan_v4(s, len, out, &ok))
+        return ok ? 4 : -1;
     if (!looks_v6(s, len))
         return 0;
     uint8_t b[16];
