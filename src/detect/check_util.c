@@ -121,17 +121,6 @@ bool detect__jstr_eq(const struct json_value *v, const char *s)
     return v && v->type == JSON_STRING && strlen(s) == v->len && memcmp(v->str, s, v->len) == 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 const struct json_value *detect__policy_doc(const struct json_value *v, struct arena *arena)
 {
     if (!v)
@@ -147,8 +136,8 @@ const struct json_value *detect__policy_doc(const struct json_value *v, struct a
         size_t o = 0;
         for (size_t i = 0; i < len; i++) {
             int h1, h2;
-            if (text[i] == '%' && i + 2 < len && (h1 = hexval(text[i + 1])) >= 0 &&
-                (h2 = hexval(text[i + 2])) >= 0) {
+            if (text[i] == '%' && i + 2 < len && (h1 = core_hexval(text[i + 1])) >= 0 &&
+                (h2 = core_hexval(text[i + 2])) >= 0) {
                 d[o++] = (char)(h1 * 16 + h2);
                 i += 2;
             } else if (text[i] == '+') {
