@@ -11,7 +11,9 @@
 #include "json/json.h"
 
 #include <string.h>
-#if defined(__SSE2__)
+#if defined(__AVX2__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -57,6 +59,21 @@ static inline const json__uc *json__ws(struct json__scan *sc, const json__uc *s)
 /* First byte at or after s that ends a run of plain string bytes, or end. */
 static inline const json__uc *json__str_stop(const json__uc *s, const json__uc *end)
 {
+#if defined(__AVX2__)
+    /* Only when the build targets x86-64-v3; the default build is v2. */
+    const __m256i q32 = _mm256_set1_epi8('"');
+    const __m256i b32 = _mm256_set1_epi8('\\');
+    const __m256i c32 = _mm256_set1_epi8(0x1f);
+    while (end - s >= 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)s);
+        __m256i m = _mm256_or_si256(_mm256_cmpeq_epi8(v, q32), _mm256_cmpeq_epi8(v, b32));
+        m = _mm256_or_si256(m, _mm256_cmpeq_epi8(_mm256_min_epu8(v, c32), v));
+        unsigned bits = (unsigned)_mm256_movemask_epi8(m);
+        if (bits != 0)
+            return s + __builtin_ctz(bits);
+        s += 32;
+    }
+#endif
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i bslash = _mm_set1_epi8('\\');

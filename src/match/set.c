@@ -1239,7 +1239,7 @@ static void walk(struct walk *w, uint32_t node, size_t off, size_t n)
                 s->cap_cs = (s->n_cs + n + v->n_mem) * 2 + 16;
                 s->cs = xrealloc(s->cs, s->cap_cs * sizeof(*s->cs));
             }
-            if (n)
+            if (n > 0) /* cs may still be NULL */
                 memmove(s->cs + noff, s->cs + off, n * sizeof(*s->cs));
             for (uint16_t k = 0; k < v->n_mem; k++) {
                 bool have = false;

@@ -210,17 +210,6 @@ bool match__num_comparable(const char *text, size_t len, double *out)
 
 /* ---- IP addresses ----------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* [0-9a-fA-F:]*:[0-9a-fA-F:]* */
 static bool looks_v6(const char *s, size_t len)
 {
@@ -228,7 +217,7 @@ static bool looks_v6(const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         if (s[i] == ':')
             colon = true;
-        else if (hexval(s[i]) < 0)
+        else if (core_hexval(s[i]) < 0)
             return false;
     }
     return colon;
@@ -253,7 +242,7 @@ static bool parse_v6(const char *s, size_t len, uint8_t dst[16])
     }
     while (i < len) {
         char ch = s[i++];
-        int h = hexval(ch);
+        int h = core_hexval(ch);
         if (h >= 0) {
             val = (val << 4) | (unsigned)h;
             if (val > 0xffff)
