@@ -14,7 +14,8 @@
  *
  * Structure is found with json_skip_value (keys and values alike); this file
  * only steps over the punctuation between them. Records are then flattened by
- * json_flatten. When an element is broken, a bracket count from its start finds
+ * json_flatten; the elements of {"Records":[...]} are flattened in the same
+ * pass that finds their end (json_flatten_next). When an element is broken, a bracket count from its start finds
  * the next element (the usual damage, a garbled token, keeps brackets
  * balanced); at top level the next line starting with '{' or '[' is the
  * resynchronisation point.
@@ -819,12 +820,22 @@ static int next_element(struct input_reader *r, struct event *ev, struct err *er
             resync_element(r, es, err);
         }
     } else if (r->el == EL_CLOUDTRAIL) {
-        rc = json_skip_value(p, end, &pos, err);
-        if (rc == 0) {
+        /* One pass over a good record; anything wrong with it (or a record
+         * over the cap, which cannot end within lim) takes the two-pass path,
+         * which reports it. */
+        size_t lim = end - es > r->opt.max_record ? es + r->opt.max_record : end;
+        if (json_flatten_next(p, lim, &pos, r->opt.want, &r->arena, &r->flat, NULL) == 0) {
             r->arr_pos = pos;
-            rc = emit_json(r, ev, EVENT_CLOUDTRAIL, p, es, pos, NULL, es, err);
+            rc = emit_flat(r, ev, EVENT_CLOUDTRAIL, sv_make(p + es, pos - es), NULL, err);
         } else {
-            resync_element(r, es, err);
+            pos = es;
+            rc = json_skip_value(p, end, &pos, err);
+            if (rc == 0) {
+                r->arr_pos = pos;
+                rc = emit_json(r, ev, EVENT_CLOUDTRAIL, p, es, pos, NULL, es, err);
+            } else {
+                resync_element(r, es, err);
+            }
         }
     } else if (p[es] != '{') {
         rc = json_skip_value(p, end, &pos, err);

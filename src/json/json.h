@@ -107,6 +107,17 @@ int json_flatten(const char *p, size_t len, const struct json_pathset *want, str
  * p (not to *pos); ERR_USAGE if *pos > len. Same validation as json_flatten. */
 int json_skip_value(const char *p, size_t len, size_t *pos, struct err *err);
 
+/* json_skip_value and json_flatten in one pass: flattens the one JSON value
+ * starting at p[*pos] (after optional whitespace) into out and moves *pos just
+ * past it; what follows the value is not looked at. A reader splitting
+ * {"Records":[...]} walks each record once instead of twice. Leaves, paths and
+ * limits are exactly those json_flatten gives for the value's own bytes
+ * (including the path budget, computed on the value's length). On error *pos
+ * is unchanged, out->n is 0 and err->offset is relative to p; ERR_USAGE if
+ * *pos > len. */
+int json_flatten_next(const char *p, size_t len, size_t *pos, const struct json_pathset *want,
+                      struct arena *arena, struct json_flat *out, struct err *err);
+
 /* Decodes a JSON string body (without quotes) into out (appended, UTF-8).
  * Surrogate pairs become one code point; a lone surrogate becomes U+FFFD (not
  * an error: one odd character in user-supplied text must not cost a record).
