@@ -94,8 +94,10 @@ uint64_t json_path_hash(const char *path, size_t len);
  * Leaves share path and arr storage when they can (the elements of an array
  * of scalars share one path string): treat both as read-only.
  * Array ids count only the arrays that were walked, in document order from 0.
- * Paths and positions live in arena; val points into p: the leaves are valid
- * while both are.
+ * Positions live in arena; a path lives in arena, or, when it is itself a
+ * path added to want (not one below a subtree), in want, which stores each
+ * such path once; val points into p: the leaves are valid while arena, want
+ * and p are.
  */
 int json_flatten(const char *p, size_t len, const struct json_pathset *want, struct arena *arena,
                  struct json_flat *out, struct err *err);

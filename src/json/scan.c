@@ -581,6 +581,12 @@ key:
         }
         if ((rc = push_key(c, top->path_len, k, klen, kat)) != 0)
             goto fail_rc;
+        if (node >= 0) {
+            /* The set already holds this path and its hash. */
+            const struct json__ps_node *nd = &want->nodes[node];
+            c->path_copy = want->paths.p + nd->path_off;
+            c->path_hash = nd->path_hash;
+        }
         goto value;
     skip_member:
         node = JSON__NODE_NONE;
@@ -713,6 +719,9 @@ struct json_pathset *json_pathset_new(void)
     ps->nodes = xcalloc(ps->cap, sizeof(*ps->nodes));
     ps->n = 1; /* the root */
     buf_init(&ps->segs, 0);
+    buf_init(&ps->paths, 0);
+    buf_putc(&ps->paths, '\0'); /* the root's path "" */
+    ps->nodes[0].path_hash = json_path_hash("", 0);
     ps_rehash(ps, 16);
     return ps;
 }
@@ -724,6 +733,7 @@ void json_pathset_free(struct json_pathset *ps)
     free(ps->nodes);
     free(ps->table);
     buf_free(&ps->segs);
+    buf_free(&ps->paths);
     free(ps);
 }
 
@@ -744,6 +754,18 @@ static int32_t ps_intern(struct json_pathset *ps, int32_t parent, const char *se
     nd->seg_off = (uint32_t)ps->segs.len;
     nd->hash = json__seg_hash((uint32_t)parent, seg, len);
     buf_append(&ps->segs, seg, len); /* uncapped buf: cannot fail */
+    /* The whole path, built once here so flattening need not copy it. */
+    const struct json__ps_node *pn = &ps->nodes[parent];
+    buf_reserve(&ps->paths, pn->path_len + 2 + len); /* the parent's path is copied from it */
+    nd->path_off = (uint32_t)ps->paths.len;
+    if (parent != 0) {
+        buf_append(&ps->paths, ps->paths.p + pn->path_off, pn->path_len);
+        buf_putc(&ps->paths, '.');
+    }
+    buf_append(&ps->paths, seg, len);
+    nd->path_len = (uint32_t)(ps->paths.len - nd->path_off);
+    buf_putc(&ps->paths, '\0');
+    nd->path_hash = json_path_hash(ps->paths.p + nd->path_off, nd->path_len);
     if (ps->n * 2 > ps->tcap)
         ps_rehash(ps, ps->tcap * 2);
     else {
