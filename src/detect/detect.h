@@ -179,9 +179,10 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
                       struct detect_engine **out, struct err *err);
 void detect_engine_free(struct detect_engine *e);
 
-/* Adds every record path the engine reads (patterns, templates, keys, checks,
- * list detectors) to ps, so the scanner can skip the rest. Checks also read
- * ev->raw, which must hold the record's bytes. */
+/* Adds every record path the engine reads from leaves (patterns, templates,
+ * keys, list detectors) to ps, so the scanner can skip the rest. Checks read
+ * ev->raw instead (parsed only for events a checked rule's pattern matched),
+ * which must hold the record's bytes. */
 void detect_engine_paths(const struct detect_engine *e, struct json_pathset *ps);
 
 /* Number of rules compiled (the enabled ones). */

@@ -106,9 +106,7 @@ void detect_engine_paths(const struct detect_engine *e, struct json_pathset *ps)
         tmpl_paths(detect__rule_desc(r), ps);
         if (r->key)
             add_path(ps, r->key);
-        const struct detect_check *c = detect__rule_check(r);
-        for (size_t k = 0; c && c->paths && c->paths[k]; k++)
-            json_pathset_add_subtree(ps, c->paths[k], strlen(c->paths[k]));
+        /* Checks read ev->raw, not leaves (detect_int.h): no paths. */
     }
 }
 
