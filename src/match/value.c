@@ -521,19 +521,28 @@ static const char *find_bytes(const char *h, size_t hlen, const char *n, size_t 
         return memchr(h, n[0], hlen);
     size_t last_start = hlen - nlen, i = 0;
 #if defined(__SSE2__)
-    const __m128i first = _mm_set1_epi8(n[0]);
-    const __m128i last = _mm_set1_epi8(n[nlen - 1]);
-    /* starts i..i+15 read up to h[i + 15 + nlen - 1], inside h */
-    for (; i + 15 <= last_start; i += 16) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(h + i + nlen - 1));
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
-        while (m != 0) {
-            size_t k = i + (size_t)__builtin_ctz(m);
-            if (memcmp(h + k + 1, n + 1, nlen - 2) == 0)
-                return h + k;
-            m &= m - 1;
+    if (last_start >= 15) {
+        const __m128i first = _mm_set1_epi8(n[0]);
+        const __m128i last = _mm_set1_epi8(n[nlen - 1]);
+        /* Starts i..i+15 read up to h[i + 15 + nlen - 1], inside h. The last
+         * block is moved back to end at last_start: it re-tests starts that
+         * already failed, which fail again, so the leftmost hit still wins. */
+        for (;;) {
+            if (i + 15 > last_start)
+                i = last_start - 15;
+            __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(h + i + nlen - 1));
+            unsigned m = (unsigned)_mm_movemask_epi8(
+                _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
+            while (m != 0) {
+                size_t k = i + (size_t)__builtin_ctz(m);
+                if (memcmp(h + k + 1, n + 1, nlen - 2) == 0)
+                    return h + k;
+                m &= m - 1;
+            }
+            if (i + 15 >= last_start)
+                return NULL;
+            i += 16;
         }
     }
 #endif
