@@ -366,33 +366,53 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
 
 static bool sv_ip(struct sv s, struct ipaddr *ip) { return s.len && ip_parse(s, ip); }
 
+/* An address parsed at most once per event, and only if some list needs it. */
+struct ipcache {
+    struct sv addr;
+    bool tried, ok;
+    struct ipaddr ip;
+};
+
+static bool ip_listed_c(const struct detect_engine *e, enum detect_list_kind k,
+                        struct ipcache *c, const char **tag)
+{
+    const struct iplist *l = detect__lists_ips(e->lists, k);
+    if (!l || iplist_count(l) == 0)
+        return false;
+    if (!c->tried) {
+        c->tried = true;
+        c->ok = sv_ip(c->addr, &c->ip);
+    }
+    if (!c->ok)
+        return false;
+    *tag = iplist_lookup(l, &c->ip);
+    return *tag != NULL;
+}
+
 static bool ip_listed(const struct detect_engine *e, enum detect_list_kind k, struct sv addr,
                       const char **tag)
 {
-    const struct iplist *l = detect__lists_ips(e->lists, k);
-    struct ipaddr ip;
-    if (!l || !sv_ip(addr, &ip))
-        return false;
-    *tag = iplist_lookup(l, &ip);
-    return *tag != NULL;
+    struct ipcache c = { .addr = addr };
+    return ip_listed_c(e, k, &c, tag);
 }
 
 static bool dom_listed(const struct detect_engine *e, enum detect_list_kind k, struct sv name,
                        const char **tag)
 {
     const struct domlist *l = detect__lists_doms(e->lists, k);
-    if (!l || name.len == 0)
+    if (!l || name.len == 0 || domlist_count(l) == 0)
         return false;
     *tag = domlist_lookup(l, name);
     return *tag != NULL;
 }
 
-static bool trusted(const struct detect_engine *e, const struct event *ev, struct arena *a)
+static bool trusted(const struct detect_engine *e, const struct event *ev, struct ipcache *src,
+                    struct arena *a)
 {
     const char *tag;
     switch (ev->source) {
     case EVENT_CLOUDTRAIL:
-        return ip_listed(e, DETECT_LIST_TRUSTED, ev->src_ip, &tag);
+        return ip_listed_c(e, DETECT_LIST_TRUSTED, src, &tag);
     case EVENT_VPCFLOW:
         return ip_listed(e, DETECT_LIST_TRUSTED, value(ev, "srcaddr", a), &tag) ||
                ip_listed(e, DETECT_LIST_TRUSTED, value(ev, "dstaddr", a), &tag);
@@ -461,19 +481,21 @@ static void emit_list(struct detect_scratch *s, const struct event *ev, const st
 }
 
 static size_t lists_cloudtrail(const struct detect_engine *e, struct detect_scratch *s,
-                               const struct event *ev, detect_emit_fn emit, void *ctx)
+                               const struct event *ev, struct ipcache *src, detect_emit_fn emit,
+                               void *ctx)
 {
     size_t emitted = 0;
     struct arena *a = &s->arena;
-    bool s3 = s3_data_event(ev);
     struct sv name = ev->event_name;
-    bool recon = s3 ? s3_discovery_api(name) : recon_api(name);
-    struct sv who = or_unknown(ev->principal_arn.len ? ev->principal_arn
-                                                     : value(ev, "userIdentity.arn", a));
     for (int k = DETECT_LIST_THREAT; k <= DETECT_LIST_TOR; k++) {
         const char *tag;
-        if (!ip_listed(e, (enum detect_list_kind)k, ev->src_ip, &tag))
+        if (!ip_listed_c(e, (enum detect_list_kind)k, src, &tag))
             continue;
+        /* Only for a listed caller: most events stop at the lookup. */
+        bool s3 = s3_data_event(ev);
+        bool recon = s3 ? s3_discovery_api(name) : recon_api(name);
+        struct sv who = or_unknown(ev->principal_arn.len ? ev->principal_arn
+                                                         : value(ev, "userIdentity.arn", a));
         struct list_hit h;
         if (k == DETECT_LIST_THREAT) {
             if (s3)
@@ -580,14 +602,15 @@ size_t detect_event(const struct detect_engine *e, struct detect_scratch *s,
     arena_reset(&s->arena);
     s->rec = NULL;
     s->rec_tried = false;
-    if (e->lists && trusted(e, ev, &s->arena))
+    struct ipcache src = { .addr = ev->src_ip };
+    if (e->lists && trusted(e, ev, &src, &s->arena))
         return 0;
     size_t n = run_rules(e, s, ev, emit, ctx);
     if (!e->lists)
         return n;
     switch (ev->source) {
     case EVENT_CLOUDTRAIL:
-        n += lists_cloudtrail(e, s, ev, emit, ctx);
+        n += lists_cloudtrail(e, s, ev, &src, emit, ctx);
         break;
     case EVENT_VPCFLOW:
         n += lists_flow(e, s, ev, emit, ctx);
