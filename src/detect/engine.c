@@ -366,6 +366,20 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
 
 static bool sv_ip(struct sv s, struct ipaddr *ip) { return s.len && ip_parse(s, ip); }
 
+/* Whether list k holds any address (domain): lookups on an empty list, and
+ * finding the leaves they would look up, are skipped. */
+static bool has_ips(const struct detect_engine *e, enum detect_list_kind k)
+{
+    const struct iplist *l = detect__lists_ips(e->lists, k);
+    return l != NULL && iplist_count(l) != 0;
+}
+
+static bool has_doms(const struct detect_engine *e, enum detect_list_kind k)
+{
+    const struct domlist *l = detect__lists_doms(e->lists, k);
+    return l != NULL && domlist_count(l) != 0;
+}
+
 /* An address parsed at most once per event, and only if some list needs it. */
 struct ipcache {
     struct sv addr;
@@ -376,9 +390,9 @@ struct ipcache {
 static bool ip_listed_c(const struct detect_engine *e, enum detect_list_kind k,
                         struct ipcache *c, const char **tag)
 {
-    const struct iplist *l = detect__lists_ips(e->lists, k);
-    if (!l || iplist_count(l) == 0)
+    if (!has_ips(e, k))
         return false;
+    const struct iplist *l = detect__lists_ips(e->lists, k);
     if (!c->tried) {
         c->tried = true;
         c->ok = sv_ip(c->addr, &c->ip);
@@ -399,9 +413,9 @@ static bool ip_listed(const struct detect_engine *e, enum detect_list_kind k, st
 static bool dom_listed(const struct detect_engine *e, enum detect_list_kind k, struct sv name,
                        const char **tag)
 {
-    const struct domlist *l = detect__lists_doms(e->lists, k);
-    if (!l || name.len == 0 || domlist_count(l) == 0)
+    if (!has_doms(e, k) || name.len == 0)
         return false;
+    const struct domlist *l = detect__lists_doms(e->lists, k);
     *tag = domlist_lookup(l, name);
     return *tag != NULL;
 }
@@ -414,10 +428,12 @@ static bool trusted(const struct detect_engine *e, const struct event *ev, struc
     case EVENT_CLOUDTRAIL:
         return ip_listed_c(e, DETECT_LIST_TRUSTED, src, &tag);
     case EVENT_VPCFLOW:
-        return ip_listed(e, DETECT_LIST_TRUSTED, value(ev, "srcaddr", a), &tag) ||
-               ip_listed(e, DETECT_LIST_TRUSTED, value(ev, "dstaddr", a), &tag);
+        return has_ips(e, DETECT_LIST_TRUSTED) &&
+               (ip_listed(e, DETECT_LIST_TRUSTED, value(ev, "srcaddr", a), &tag) ||
+                ip_listed(e, DETECT_LIST_TRUSTED, value(ev, "dstaddr", a), &tag));
     case EVENT_DNS:
-        return dom_listed(e, DETECT_LIST_TRUSTED, value(ev, "query_name", a), &tag);
+        return has_doms(e, DETECT_LIST_TRUSTED) &&
+               dom_listed(e, DETECT_LIST_TRUSTED, value(ev, "query_name", a), &tag);
     default:
         return false;
     }
@@ -544,6 +560,8 @@ static size_t lists_flow(const struct detect_engine *e, struct detect_scratch *s
                          const struct event *ev, detect_emit_fn emit, void *ctx)
 {
     struct arena *a = &s->arena;
+    if (!has_ips(e, DETECT_LIST_THREAT))
+        return 0;
     /* A connection that happened: rejected probes from listed hosts would
      * otherwise raise a finding on every instance they scan. */
     if (!sv_eq_cstr(value(ev, "action", a), "ACCEPT"))
@@ -577,6 +595,8 @@ static size_t lists_dns(const struct detect_engine *e, struct detect_scratch *s,
                         const struct event *ev, detect_emit_fn emit, void *ctx)
 {
     struct arena *a = &s->arena;
+    if (!has_doms(e, DETECT_LIST_THREAT))
+        return 0;
     struct sv q = value(ev, "query_name", a);
     const char *tag;
     if (!dom_listed(e, DETECT_LIST_THREAT, q, &tag))
