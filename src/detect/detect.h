@@ -5,8 +5,9 @@
  * finding type, a severity, title/description templates, the source it reads,
  * an EventBridge pattern over the raw record, and optionally a named check (a C
  * predicate for what a pattern cannot say, e.g. "this bucket policy grants
- * access to everyone"). All enabled rules' patterns are compiled into one
- * match_set, so an event visits the automaton once whatever the rule count.
+ * access to everyone"). The enabled rules' patterns are compiled into one
+ * match_set per event source, so an event visits one automaton once whatever
+ * the rule count, and never the patterns of another source's rules.
  *
  * Beside the rules, the engine runs GuardDuty's list detectors: a threat list
  * (IPs, CIDRs, domains), a Tor exit list and a trusted list (which suppresses

@@ -1,6 +1,6 @@
 /*
- * The stateless engine: every enabled rule's pattern in one match_set (id =
- * index into the engine's rule table), then per matching rule its check, its
+ * The stateless engine: every enabled rule's pattern in the match_set of its
+ * source (id = index into the engine's rule table), then per matching rule its check, its
  * templates and one detection; then the list detectors (threat, Tor) and the
  * trusted list that silences an event altogether.
  *
@@ -20,12 +20,16 @@ struct detect_engine {
     const struct detect_rules *rules;
     const struct detect_rule **rule; /* enabled rules; match id = index */
     size_t n;
-    struct match_set *ms;
+    /* One automaton per event source: an event only visits the patterns of
+     * the rules that read its source (a flow line never walks CloudTrail
+     * patterns), and a source without rules is not matched at all. */
+    struct match_set *ms[EVENT_SOURCE_COUNT];
+    size_t n_src[EVENT_SOURCE_COUNT]; /* rules per source */
     const struct detect_lists *lists;
 };
 
 struct detect_scratch {
-    struct match_scratch *ms;
+    struct match_scratch *ms[EVENT_SOURCE_COUNT];
     struct arena arena;
     struct buf buf;
     const struct json_value *rec; /* ev->raw parsed, once per event, for checks */
@@ -40,7 +44,8 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
     struct detect_engine *e = xcalloc(1, sizeof(*e));
     e->rules = rules;
     e->lists = opt ? opt->lists : NULL;
-    e->ms = match_set_new();
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        e->ms[k] = match_set_new();
     size_t total = detect_rules_count(rules);
     e->rule = xcalloc(total ? total : 1, sizeof(*e->rule));
     for (size_t i = 0; i < total; i++) {
@@ -49,15 +54,21 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
             continue;
         struct err me;
         err_clear(&me);
-        if (match_set_add(e->ms, r->pattern, strlen(r->pattern), (uint32_t)e->n, &me) != 0) {
+        if ((unsigned)r->source >= EVENT_SOURCE_COUNT ||
+            match_set_add(e->ms[r->source], r->pattern, strlen(r->pattern), (uint32_t)e->n,
+                          &me) != 0) {
+            if ((unsigned)r->source >= EVENT_SOURCE_COUNT)
+                err_set(&me, ERR_USAGE, "unknown source");
             err_set(err, ERR_USAGE, "rule \"%s\": invalid pattern: %s", r->id, me.msg);
             err_where(err, r->file, 0, 0);
             detect_engine_free(e);
             return ERR_USAGE;
         }
+        e->n_src[r->source]++;
         e->rule[e->n++] = r;
     }
-    match_set_build(e->ms);
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        match_set_build(e->ms[k]);
     *out = e;
     return 0;
 }
@@ -66,7 +77,8 @@ void detect_engine_free(struct detect_engine *e)
 {
     if (!e)
         return;
-    match_set_free(e->ms);
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        match_set_free(e->ms[k]);
     free(e->rule);
     free(e);
 }
@@ -97,7 +109,8 @@ static void tmpl_paths(const struct tmpl *t, struct json_pathset *ps)
 
 void detect_engine_paths(const struct detect_engine *e, struct json_pathset *ps)
 {
-    match_set_paths(e->ms, ps);
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        match_set_paths(e->ms[k], ps);
     for (size_t i = 0; list_paths[i]; i++)
         add_path(ps, list_paths[i]);
     for (size_t i = 0; i < e->n; i++) {
@@ -115,7 +128,8 @@ void detect_engine_paths(const struct detect_engine *e, struct json_pathset *ps)
 struct detect_scratch *detect_scratch_new(void)
 {
     struct detect_scratch *s = xcalloc(1, sizeof(*s));
-    s->ms = match_scratch_new();
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        s->ms[k] = match_scratch_new();
     arena_init(&s->arena, 0);
     buf_init(&s->buf, 0);
     return s;
@@ -125,7 +139,8 @@ void detect_scratch_free(struct detect_scratch *s)
 {
     if (!s)
         return;
-    match_scratch_free(s->ms);
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        match_scratch_free(s->ms[k]);
     arena_free(&s->arena);
     buf_free(&s->buf);
     free(s);
@@ -328,7 +343,9 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
                         const struct event *ev, detect_emit_fn emit, void *ctx)
 {
     const uint32_t *ids = NULL;
-    size_t n = match_event(e->ms, &ev->flat, s->ms, &ids);
+    if ((unsigned)ev->source >= EVENT_SOURCE_COUNT || e->n_src[ev->source] == 0)
+        return 0;
+    size_t n = match_event(e->ms[ev->source], &ev->flat, s->ms[ev->source], &ids);
     size_t emitted = 0;
     for (size_t i = 0; i < n; i++) {
         if (ids[i] >= e->n)
