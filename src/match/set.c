@@ -710,7 +710,7 @@ static uint32_t find_path(const struct match_set *ms, const struct json_leaf *l)
         if (h->pred == NONE)
             return NONE;
         if (h->h == l->path_hash && ms->path_lens[h->pred] == l->path_len &&
-            memcmp(ms->paths[h->pred], l->path, l->path_len) == 0)
+            match__eq(ms->paths[h->pred], l->path, l->path_len))
             return h->pred;
     }
 }

@@ -536,7 +536,7 @@ static const char *find_bytes(const char *h, size_t hlen, const char *n, size_t 
                 _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
             while (m != 0) {
                 size_t k = i + (size_t)__builtin_ctz(m);
-                if (memcmp(h + k + 1, n + 1, nlen - 2) == 0)
+                if (match__eq(h + k + 1, n + 1, nlen - 2))
                     return h + k;
                 m &= m - 1;
             }
@@ -548,7 +548,7 @@ static const char *find_bytes(const char *h, size_t hlen, const char *n, size_t 
 #endif
     for (; i <= last_start; i++)
         if (h[i] == n[0] && h[i + nlen - 1] == n[nlen - 1] &&
-            memcmp(h + i + 1, n + 1, nlen - 2) == 0)
+            match__eq(h + i + 1, n + 1, nlen - 2))
             return h + i;
     return NULL;
 }
@@ -557,10 +557,10 @@ bool match__wild_match(const struct match_wild *w, const char *s, size_t len)
 {
     size_t first = w->seg_len[0];
     if (w->n_seg == 1)
-        return len == first && memcmp(s, w->seg[0], len) == 0;
+        return len == first && match__eq(s, w->seg[0], len);
     size_t last = w->seg_len[w->n_seg - 1];
-    if (first + last > len || memcmp(s, w->seg[0], first) != 0 ||
-        memcmp(s + len - last, w->seg[w->n_seg - 1], last) != 0)
+    if (first + last > len || !match__eq(s, w->seg[0], first) ||
+        !match__eq(s + len - last, w->seg[w->n_seg - 1], last))
         return false;
     /* Middle segments, leftmost first: with '*' the only operator, the
      * leftmost placement of each segment never loses a match. */
@@ -700,12 +700,12 @@ static bool in_num_set(const struct match_pat *p, double x)
 
 static bool has_prefix(const char *s, size_t len, const char *p, size_t plen)
 {
-    return plen <= len && memcmp(s, p, plen) == 0;
+    return plen <= len && match__eq(s, p, plen);
 }
 
 static bool has_suffix(const char *s, size_t len, const char *p, size_t plen)
 {
-    return plen <= len && memcmp(s + len - plen, p, plen) == 0;
+    return plen <= len && match__eq(s + len - plen, p, plen);
 }
 
 static bool in_range(const struct match_pat *p, double x)
@@ -720,7 +720,7 @@ bool match__pat_match(const struct match_pat *p, const struct match_val *v)
     bool str = v->type == JSON_STRING;
     switch (p->kind) {
     case MP_EXACT_STR:
-        return str && v->len == p->len && memcmp(v->s, p->s, p->len) == 0;
+        return str && v->len == p->len && match__eq(v->s, p->s, p->len);
     case MP_LIT:
         return (v->type == JSON_NULL || v->type == JSON_TRUE || v->type == JSON_FALSE) &&
                v->len == p->len && memcmp(v->s, p->s, p->len) == 0;
