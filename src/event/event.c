@@ -138,7 +138,8 @@ static int get_str(const struct json_leaf *l, struct arena *arena, struct sv *ou
         return 0;
     if (l->type != JSON_STRING)
         return err_set(err, ERR_FORMAT, "%s is %s, expected a string", l->path, type_name(l->type));
-    *out = json_leaf_str(l, arena);
+    /* Most values hold no escape: a view, without the call. */
+    *out = l->escaped ? json_leaf_str(l, arena) : sv_make(l->val, l->val_len);
     return 0;
 }
 
@@ -274,7 +275,7 @@ static int fill_cloudtrail(struct event *ev, struct arena *arena, struct err *er
     ev->user_agent = v[CT_AGENT];
     ev->error_code = v[CT_ERROR];
     ev->event_category = v[CT_CATEGORY];
-    if (sv_eq_cstr(v[CT_CATEGORY], "Insight") || sv_eq_cstr(v[CT_EVTYPE], "AwsCloudTrailInsight")) {
+    if (sv_eq(v[CT_CATEGORY], SV("Insight")) || sv_eq(v[CT_EVTYPE], SV("AwsCloudTrailInsight"))) {
         ev->flags |= EVENT_F_INSIGHT;
         /* An Insights record names the API it is about only in insightDetails;
          * lookups by event name expect to find it there. */
