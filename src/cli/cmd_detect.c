@@ -401,6 +401,10 @@ static int run(const struct args *a, const char *exe)
     }
     detect_engine_paths(engine, want);
     event_add_common_paths(want);
+    /* Flow log lines always give every field. The DNS details (transport,
+     * srcport, vpc_id, firewall_rule_action) were never in the set: adding
+     * them would change DNS findings, a decision of its own. */
+    finding_add_paths(want, EVENT_CLOUDTRAIL);
     if (input_collect(a->paths, a->n_paths, &files, &e) != 0) {
         /* A missing path is bad input; the others are still read. */
         print_err("vigil detect: ", &e);

@@ -16,21 +16,18 @@
 
 /* ---- the registry -------------------------------------------------------------- */
 
-static const char *const p_req[] = { "requestParameters", NULL };
-static const char *const p_req_id[] = { "requestParameters", "userIdentity", NULL };
-
 static const struct detect_check checks[] = {
-    { "s3_anonymous_access", detect__check_s3_anonymous, p_req },
-    { "s3_authenticated_access", detect__check_s3_authenticated, p_req },
-    { "s3_external_account_access", detect__check_s3_external_account, p_req },
-    { "s3_block_public_access_disabled", detect__check_s3_bpa_disabled, p_req },
-    { "password_policy_weakened", detect__check_password_policy, p_req },
-    { "admin_policy", detect__check_admin_policy, p_req },
-    { "other_user", detect__check_other_user, p_req_id },
-    { "role_trust_external", detect__check_role_trust_external, p_req },
-    { "sg_admin_port_open", detect__check_sg_admin_open, p_req },
-    { "resource_shared", detect__check_resource_shared, p_req },
-    { "trail_management_events_excluded", detect__check_trail_mgmt_excluded, p_req },
+    { "s3_anonymous_access", detect__check_s3_anonymous },
+    { "s3_authenticated_access", detect__check_s3_authenticated },
+    { "s3_external_account_access", detect__check_s3_external_account },
+    { "s3_block_public_access_disabled", detect__check_s3_bpa_disabled },
+    { "password_policy_weakened", detect__check_password_policy },
+    { "admin_policy", detect__check_admin_policy },
+    { "other_user", detect__check_other_user },
+    { "role_trust_external", detect__check_role_trust_external },
+    { "sg_admin_port_open", detect__check_sg_admin_open },
+    { "resource_shared", detect__check_resource_shared },
+    { "trail_management_events_excluded", detect__check_trail_mgmt_excluded },
 };
 
 #define N_CHECKS (sizeof(checks) / sizeof(checks[0]))

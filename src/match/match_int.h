@@ -12,6 +12,41 @@
 
 #include "match/match.h"
 
+#include <string.h>
+
+/* a[0..n) == b[0..n), inline: the strings compared per event (paths, short
+ * values, wildcard segments) are mostly a few bytes to a few dozen, where a
+ * memcmp call costs more than the compare. The first and last words overlap,
+ * so every byte is compared and nothing outside either range is read. */
+static inline bool match__eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            uint64_t x, y;
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return false;
+        }
+        uint64_t x, y;
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 /* ---- Unicode case tables (generated) ----------------------------------- */
 
 /* Code points whose lower, upper or fold form differs from themselves. The

@@ -4,6 +4,7 @@
 #include "match/match.h"
 #include "harness.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,8 +284,54 @@ static void test_wildcard(void)
         { "{\"a\":[{\"wildcard\":\"a\\\\nb\"}]}", "{\"a\":\"ab\"}", -1 },
         { "{\"a\":[{\"wildcard\":\"ab*ab\"}]}", "{\"a\":\"ab\"}", 0 },
         { "{\"a\":[{\"wildcard\":\"ab*ab\"}]}", "{\"a\":\"abab\"}", 1 },
+        /* segments found past the first 16 bytes, back to back */
+        { "{\"a\":[{\"wildcard\":\"*kali*pa*\"}]}", "{\"a\":\"aws-cli/2.0 Linux/6.1-kalipa-amd64 exe/x86_64.debian.12\"}", 1 },
+        { "{\"a\":[{\"wildcard\":\"*kali*pa*\"}]}", "{\"a\":\"aws-cli/2.0 Linux/6.1-kalp kali-amd64 exe/x86_64.debian.12\"}", 0 },
+        { "{\"a\":[{\"wildcard\":\"*kali*ali*\"}]}", "{\"a\":\"aws-cli/2.0 Linux/6.1-kalkali-amd64 exe/x86_64.debian.12\"}", 0 },
+        { "{\"a\":[{\"wildcard\":\"*Kali*\"}]}", "{\"a\":\"aws-cli/2.0 Linux/6.1-kaliKal-amd64 exe/x86_64.debian.12\"}", 0 },
+        { "{\"a\":[{\"wildcard\":\"*Kali*\"}]}", "{\"a\":\"aws-cli/2.0 Linux/6.1.0-Kali-amd64 exe/x86_64.debian.12\"}", 1 },
     };
     TABLE(t);
+}
+
+
+/* Middle segments are searched 16 bytes at a time: compare with strstr over
+ * many strings from a small alphabet (so first/last-byte candidates that fail
+ * in the middle are common), at every length around the block size. */
+static void test_wildcard_search(void)
+{
+    static const char alphabet[] = "abkli";
+    uint32_t seed = 12345;
+    char hay[200], n1[8], n2[8], pat[128], ev[256];
+    size_t checked = 0;
+    for (int iter = 0; iter < 4000; iter++) {
+        size_t hl = (size_t)(iter % 90), l1 = 1 + (size_t)(iter % 6), l2 = 1 + (size_t)(iter / 6 % 4);
+        for (size_t i = 0; i < hl; i++) {
+            seed = seed * 1103515245u + 12345u;
+            hay[i] = alphabet[(seed >> 16) % 5];
+        }
+        hay[hl] = '\0';
+        for (size_t i = 0; i < l1; i++) {
+            seed = seed * 1103515245u + 12345u;
+            n1[i] = alphabet[(seed >> 16) % 5];
+        }
+        n1[l1] = '\0';
+        for (size_t i = 0; i < l2; i++) {
+            seed = seed * 1103515245u + 12345u;
+            n2[i] = alphabet[(seed >> 16) % 5];
+        }
+        n2[l2] = '\0';
+        snprintf(ev, sizeof(ev), "{\"a\":\"%s\"}", hay);
+        snprintf(pat, sizeof(pat), "{\"a\":[{\"wildcard\":\"*%s*\"}]}", n1);
+        int want = strstr(hay, n1) != NULL;
+        CHECK_INT(run(pat, ev), want);
+        snprintf(pat, sizeof(pat), "{\"a\":[{\"wildcard\":\"*%s*%s*\"}]}", n1, n2);
+        const char *at = strstr(hay, n1);
+        want = at != NULL && strstr(at + l1, n2) != NULL;
+        CHECK_INT(run(pat, ev), want);
+        checked += 2;
+    }
+    CHECK_INT(checked, 8000);
 }
 
 static void test_or_and_arrays(void)
@@ -759,6 +806,7 @@ static const struct harness_test tests[] = {
     { "exists", test_exists },
     { "cidr", test_cidr },
     { "wildcard", test_wildcard },
+    { "wildcard_search", test_wildcard_search },
     { "or_and_arrays", test_or_and_arrays },
     { "invalid_messages", test_invalid_messages },
     { "set_ids", test_set_ids },
