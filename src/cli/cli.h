@@ -5,5 +5,7 @@
 #define VIGIL_CLI_H
 
 int cmd_logs(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_cloudtrail(int argc, char **argv);
 
 #endif
