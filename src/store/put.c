@@ -68,6 +68,46 @@ static void bind_int_text(sqlite3_stmt *s, int col, const struct json_leaf *l, s
         bind_leaf(s, col, l, arena);
 }
 
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* Offset just past the string starting at p[i] (p[i] == '"'), or len. */
+static size_t string_end(const char *p, size_t len, size_t i)
+{
+    for (i++; i < len;) {
+        const char *q = memchr(p + i, '"', len - i);
+        if (q == NULL)
+            return len;
+        size_t k = (size_t)(q - p), bs = 0;
+        while (k - bs > i && p[k - bs - 1] == '\\')
+            bs++;
+        i = k + 1;
+        if (bs % 2 == 0)
+            return i;
+    }
+    return len;
+}
+
+/* Strings are skipped whole with memchr: records are mostly string bytes, and
+ * AWS delivers them compact already, in which case nothing is copied. */
+bool store__json_is_compact(struct sv in)
+{
+    size_t i = 0;
+    while (i < in.len) {
+        const char *q = memchr(in.p + i, '"', in.len - i);
+        size_t e = q ? (size_t)(q - in.p) : in.len;
+        for (; i < e; i++)
+            if (is_ws(in.p[i]))
+                return false;
+        if (q == NULL)
+            break;
+        i = string_end(in.p, in.len, e);
+    }
+    return true;
+}
+
 int store__compact_json(struct sv in, struct buf *out)
 {
     buf_reset(out);
@@ -75,22 +115,19 @@ int store__compact_json(struct sv in, struct buf *out)
     if (rc != 0)
         return rc;
     char *o = out->p;
-    size_t n = 0;
-    bool str = false;
-    for (size_t i = 0; i < in.len; i++) {
-        char c = in.p[i];
-        if (str) {
-            o[n++] = c;
-            if (c == '\\' && i + 1 < in.len)
-                o[n++] = in.p[++i];
-            else if (c == '"')
-                str = false;
-        } else if (c == '"') {
-            str = true;
-            o[n++] = c;
-        } else if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-            o[n++] = c;
-        }
+    size_t n = 0, i = 0;
+    while (i < in.len) {
+        const char *q = memchr(in.p + i, '"', in.len - i);
+        size_t e = q ? (size_t)(q - in.p) : in.len;
+        for (; i < e; i++)
+            if (!is_ws(in.p[i]))
+                o[n++] = in.p[i];
+        if (q == NULL)
+            break;
+        size_t se = string_end(in.p, in.len, e);
+        memcpy(o + n, in.p + e, se - e);
+        n += se - e;
+        i = se;
     }
     o[n] = '\0';
     out->len = n;
@@ -382,16 +419,23 @@ static int put_cloudtrail(struct store *st, const struct event *ev, int64_t file
     if (time_text.p == NULL || time_text.len == 0)
         return err_set(err, ERR_FORMAT, "CloudTrail record without eventTime");
 
-    int rc = store__compact_json(ev->raw, &st->raw);
-    if (rc != 0)
-        return err_set(err, rc, "record of %zu bytes is too large to store", ev->raw.len);
+    struct sv raw = ev->raw;
+    int rc = 0;
+    if (raw.len > STORE_MAX_RAW)
+        return err_set(err, ERR_LIMIT, "record of %zu bytes is too large to store", raw.len);
+    if (!store__json_is_compact(raw)) {
+        rc = store__compact_json(raw, &st->raw);
+        if (rc != 0)
+            return err_set(err, rc, "record of %zu bytes is too large to store", raw.len);
+        raw = sv_make(st->raw.p, st->raw.len);
+    }
 
     struct sv id = ev->id;
     char synth[48];
     if (id.p == NULL || id.len == 0) {
         /* No eventID (hand-made or truncated records): the content decides,
          * so the same record still goes in once. */
-        uint64_t h1 = hash64(st->raw.p, st->raw.len, 1), h2 = hash64(st->raw.p, st->raw.len, 2);
+        uint64_t h1 = hash64(raw.p, raw.len, 1), h2 = hash64(raw.p, raw.len, 2);
         int k = snprintf(synth, sizeof(synth), "vigil-%016llx%016llx", (unsigned long long)h1,
                          (unsigned long long)h2);
         id = sv_make(synth, (size_t)k);
@@ -432,7 +476,7 @@ static int put_cloudtrail(struct store *st, const struct event *ev, int64_t file
         sqlite3_bind_null(s, 21);
     if (file_id > 0)
         sqlite3_bind_int64(s, 22, file_id);
-    sqlite3_bind_text(s, 23, st->raw.p, (int)st->raw.len, SQLITE_STATIC);
+    sqlite3_bind_text(s, 23, raw.p, (int)raw.len, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE) {
         rc = store__db_err(st, err, "inserting a CloudTrail event");
         sqlite3_reset(s);

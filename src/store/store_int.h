@@ -57,6 +57,8 @@ int store__exec(struct store *st, const char *sql, struct err *err);
 /* The cached prepared statement for id, reset and unbound. */
 int store__stmt(struct store *st, enum store_stmt id, sqlite3_stmt **out, struct err *err);
 
+/* True when a JSON text has no whitespace between tokens. */
+bool store__json_is_compact(struct sv in);
 /* Copies a JSON text without the whitespace between tokens. */
 int store__compact_json(struct sv in, struct buf *out);
 
