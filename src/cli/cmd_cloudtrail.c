@@ -326,6 +326,8 @@ static int on_row(void *ctx, const struct store_lookup_row *row)
                        row->resources[i].name);
         if (row->n_resources > 3)
             buf_printf(&o->b, " (+%zu)", row->n_resources - 3);
+        while (o->b.len > 0 && o->b.p[o->b.len - 1] == ' ')
+            o->b.len--;
         buf_putc(&o->b, '\n');
     }
     o->count++;
