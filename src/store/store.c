@@ -20,7 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Indexes serve the lookups (LookupEvents keys, each with time for the
+/* Indexes (the secondary ones below) serve the lookups (LookupEvents keys, each with time for the
  * newest-first order) and the filters analysts write most (athena.md §3:
  * event name, source, principal ARN, access key, source IP, error code, time).
  * The unique index on vpcflow/dns covers absent (NULL) fields through ifnull,
@@ -67,24 +67,12 @@ static const char *const migrations[] = {
     " read_only INTEGER,"
     " file_id INTEGER,"
     " raw TEXT NOT NULL);"
-    "CREATE INDEX cloudtrail_time ON cloudtrail(event_time_ms);"
-    "CREATE INDEX cloudtrail_name ON cloudtrail(event_name, event_time_ms);"
-    "CREATE INDEX cloudtrail_source ON cloudtrail(event_source, event_time_ms);"
-    "CREATE INDEX cloudtrail_principal ON cloudtrail(principal_arn, event_time_ms);"
-    "CREATE INDEX cloudtrail_user ON cloudtrail(user_name, event_time_ms);"
-    "CREATE INDEX cloudtrail_key ON cloudtrail(access_key_id, event_time_ms);"
-    "CREATE INDEX cloudtrail_issuer ON cloudtrail(session_issuer_arn, event_time_ms);"
-    "CREATE INDEX cloudtrail_ip ON cloudtrail(source_ip, event_time_ms);"
-    "CREATE INDEX cloudtrail_error ON cloudtrail(error_code, event_time_ms)"
-    " WHERE error_code IS NOT NULL;"
     "CREATE TABLE resources("
     " event INTEGER NOT NULL,"
     " seq INTEGER NOT NULL,"
     " resource_type TEXT,"
     " resource_name TEXT NOT NULL,"
     " PRIMARY KEY(event, seq)) WITHOUT ROWID;"
-    "CREATE INDEX resources_name ON resources(resource_name);"
-    "CREATE INDEX resources_type ON resources(resource_type);"
     "CREATE TABLE vpcflow("
     " id INTEGER PRIMARY KEY,"
     " version INTEGER, account_id TEXT, interface_id TEXT, srcaddr TEXT, dstaddr TEXT,"
@@ -103,9 +91,6 @@ static const char *const migrations[] = {
     " ifnull(srcaddr,''), ifnull(dstaddr,''), ifnull(srcport,-1), ifnull(dstport,-1),"
     " ifnull(protocol,-1), ifnull(\"end\",-1), ifnull(action,''), ifnull(log_status,''),"
     " ifnull(packets,-1), ifnull(bytes,-1), ifnull(account_id,''));"
-    "CREATE INDEX vpcflow_start ON vpcflow(start);"
-    "CREATE INDEX vpcflow_src ON vpcflow(srcaddr, start);"
-    "CREATE INDEX vpcflow_dst ON vpcflow(dstaddr, start);"
     "CREATE TABLE dns("
     " id INTEGER PRIMARY KEY,"
     " version TEXT, account_id TEXT, region TEXT, vpc_id TEXT,"
@@ -117,10 +102,33 @@ static const char *const migrations[] = {
     " file_id INTEGER);"
     "CREATE UNIQUE INDEX dns_key ON dns(query_time_ms, ifnull(srcaddr,''), ifnull(srcport,-1),"
     " ifnull(query_name,''), ifnull(query_type,''), ifnull(rcode,''), ifnull(transport,''),"
-    " ifnull(vpc_id,''), ifnull(srcids_instance,''), ifnull(account_id,''));"
-    "CREATE INDEX dns_name ON dns(query_name, query_time_ms);"
-    "CREATE INDEX dns_src ON dns(srcaddr, query_time_ms);",
+    " ifnull(vpc_id,''), ifnull(srcids_instance,''), ifnull(account_id,''));",
 };
+
+/* The secondary indexes, kept apart from the tables so a bulk load can build
+ * them once at the end (sorted, ~2x faster than maintaining nine B-trees row
+ * by row, and far faster once they outgrow the page cache). The unique keys
+ * stay in place: deduplication needs them during the load. */
+static const char *const secondary[][2] = {
+    { "cloudtrail_time", "cloudtrail(event_time_ms)" },
+    { "cloudtrail_name", "cloudtrail(event_name, event_time_ms)" },
+    { "cloudtrail_source", "cloudtrail(event_source, event_time_ms)" },
+    { "cloudtrail_principal", "cloudtrail(principal_arn, event_time_ms)" },
+    { "cloudtrail_user", "cloudtrail(user_name, event_time_ms)" },
+    { "cloudtrail_key", "cloudtrail(access_key_id, event_time_ms)" },
+    { "cloudtrail_issuer", "cloudtrail(session_issuer_arn, event_time_ms)" },
+    { "cloudtrail_ip", "cloudtrail(source_ip, event_time_ms)" },
+    { "cloudtrail_error", "cloudtrail(error_code, event_time_ms) WHERE error_code IS NOT NULL" },
+    { "resources_name", "resources(resource_name)" },
+    { "resources_type", "resources(resource_type)" },
+    { "vpcflow_start", "vpcflow(start)" },
+    { "vpcflow_src", "vpcflow(srcaddr, start)" },
+    { "vpcflow_dst", "vpcflow(dstaddr, start)" },
+    { "dns_name", "dns(query_name, query_time_ms)" },
+    { "dns_src", "dns(srcaddr, query_time_ms)" },
+};
+
+#define N_SECONDARY (sizeof(secondary) / sizeof(secondary[0]))
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -231,6 +239,46 @@ static int read_version(struct store *st, int *out, struct err *err)
     return 0;
 }
 
+int store__ensure_indexes(struct store *st, struct err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < N_SECONDARY; i++) {
+        char sql[256];
+        snprintf(sql, sizeof(sql), "CREATE INDEX IF NOT EXISTS %s ON %s", secondary[i][0],
+                 secondary[i][1]);
+        rc = store__exec(st, sql, err);
+    }
+    return rc;
+}
+
+int store__drop_indexes(struct store *st, struct err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < N_SECONDARY; i++) {
+        char sql[128];
+        snprintf(sql, sizeof(sql), "DROP INDEX IF EXISTS %s", secondary[i][0]);
+        rc = store__exec(st, sql, err);
+    }
+    return rc;
+}
+
+int store__missing_indexes(struct store *st, int *out, struct err *err)
+{
+    sqlite3_stmt *s;
+    *out = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM sqlite_master WHERE type='index' AND name=?1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store__db_err(st, err, "reading the schema");
+    for (size_t i = 0; i < N_SECONDARY; i++) {
+        sqlite3_reset(s);
+        sqlite3_bind_text(s, 1, secondary[i][0], -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_ROW)
+            (*out)++;
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
 static int migrate(struct store *st, struct err *err)
 {
     int v;
@@ -264,6 +312,8 @@ static int migrate(struct store *st, struct err *err)
             rc = store__exec(st, sql, err);
         }
     }
+    if (rc == 0)
+        rc = store__ensure_indexes(st, err);
     if (rc == 0)
         rc = store__exec(st, "COMMIT", err);
     if (rc != 0)

@@ -124,11 +124,25 @@ struct store_ingest_stats {
     uint64_t bytes_done;    /* input bytes (as stored on disk) of files done or skipped */
     uint64_t bytes_total;   /* input bytes of all files */
     const char *current;    /* file being read (borrowed; during callbacks only) */
+    bool indexing;          /* building the secondary indexes (deferred mode) */
+    bool deferred;          /* this run dropped the secondary indexes to load faster */
+};
+
+/* How ingest treats the secondary (non-unique) indexes. Deferring drops them
+ * for the load and builds them once at the end: much faster for a large load
+ * into a small store, but lookups during the load run without them, and a
+ * load killed half-way leaves them missing until the next ingest completes
+ * (results stay correct, only slower). */
+enum store_index_mode {
+    STORE_INDEX_AUTO = 0, /* defer when the input is large (>= 32 MiB) next to the store */
+    STORE_INDEX_KEEP,     /* maintain them row by row */
+    STORE_INDEX_DEFER     /* always defer */
 };
 
 struct store_ingest_opts {
     size_t batch_rows;  /* rows per transaction; 0 = 10000 */
     bool force;         /* read files even when the ledger has them */
+    enum store_index_mode index_mode;
     const struct input_options *input; /* reader options; NULL = defaults */
     /* Called for each bad record or file (code = its enum err_code) and each
      * note (code = INPUT_NOTE); e has the file and record number. */
@@ -143,7 +157,9 @@ struct store_ingest_opts {
 
 /* Ingests every file under paths[0..n) (files, directories walked in sorted
  * order, "-" for standard input, which gets no ledger row). Bad records are
- * reported through on_problem and counted; the rest is ingested. Returns 0
+ * reported through on_problem and counted; the rest is ingested. Secondary
+ * indexes missing at the end (a deferred load killed earlier) are rebuilt,
+ * whatever the mode, when the run completes. Returns 0
  * when the run completed (bad records or not: see stats), ERR_DB when SQLite
  * failed (the current batch is rolled back; what was committed stays),
  * ERR_USAGE for bad options. stats_out may be NULL. */

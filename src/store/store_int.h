@@ -57,6 +57,12 @@ int store__exec(struct store *st, const char *sql, struct err *err);
 /* The cached prepared statement for id, reset and unbound. */
 int store__stmt(struct store *st, enum store_stmt id, sqlite3_stmt **out, struct err *err);
 
+/* The secondary indexes: created if absent / dropped (ingest's bulk mode) /
+ * how many are absent. */
+int store__ensure_indexes(struct store *st, struct err *err);
+int store__drop_indexes(struct store *st, struct err *err);
+int store__missing_indexes(struct store *st, int *out, struct err *err);
+
 /* True when a JSON text has no whitespace between tokens. */
 bool store__json_is_compact(struct sv in);
 /* Copies a JSON text without the whitespace between tokens. */
