@@ -13,22 +13,18 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *attr_where(enum store_attr a)
+/* The column an attribute compares, NULL for the resource attributes. */
+static const char *attr_column(enum store_attr a)
 {
     switch (a) {
-    case STORE_ATTR_NONE: return "";
-    case STORE_ATTR_EVENT_ID: return " AND c.event_id=?1";
-    case STORE_ATTR_EVENT_NAME: return " AND c.event_name=?1";
-    case STORE_ATTR_READ_ONLY: return " AND c.read_only=?1";
-    case STORE_ATTR_USERNAME: return " AND c.user_name=?1";
-    case STORE_ATTR_EVENT_SOURCE: return " AND c.event_source=?1";
-    case STORE_ATTR_ACCESS_KEY_ID: return " AND c.access_key_id=?1";
-    case STORE_ATTR_RESOURCE_TYPE:
-        return " AND c.id IN (SELECT event FROM resources WHERE resource_type=?1)";
-    case STORE_ATTR_RESOURCE_NAME:
-        return " AND c.id IN (SELECT event FROM resources WHERE resource_name=?1)";
+    case STORE_ATTR_EVENT_ID: return "c.event_id";
+    case STORE_ATTR_EVENT_NAME: return "c.event_name";
+    case STORE_ATTR_READ_ONLY: return "c.read_only";
+    case STORE_ATTR_USERNAME: return "c.user_name";
+    case STORE_ATTR_EVENT_SOURCE: return "c.event_source";
+    case STORE_ATTR_ACCESS_KEY_ID: return "c.access_key_id";
+    default: return NULL;
     }
-    return NULL;
 }
 
 static const char *col_text(sqlite3_stmt *s, int i)
@@ -39,8 +35,7 @@ static const char *col_text(sqlite3_stmt *s, int i)
 int store_lookup_events(struct store *st, const struct store_lookup *q, store_lookup_fn fn,
                         void *ctx, bool *more_out, struct err *err)
 {
-    const char *where = attr_where(q->attr);
-    if (where == NULL)
+    if ((unsigned)q->attr > STORE_ATTR_ACCESS_KEY_ID)
         return err_set(err, ERR_USAGE, "unknown lookup attribute %d", (int)q->attr);
     if (more_out != NULL)
         *more_out = false;
@@ -54,17 +49,38 @@ int store_lookup_events(struct store *st, const struct store_lookup *q, store_lo
         else
             return 0;
     }
-    char sql[1024];
+    /* Paging resumes after (after_time_ms, after_event_id): the time bound
+     * becomes an index range, the event id settles ties within that second. */
+    int64_t end = q->end_ms;
+    if (q->after && q->after_time_ms < end)
+        end = q->after_time_ms;
+    const bool by_resource =
+        q->attr == STORE_ATTR_RESOURCE_TYPE || q->attr == STORE_ATTR_RESOURCE_NAME;
+    const char *tcol = by_resource ? "r.event_time_ms" : "c.event_time_ms";
+    char where[512];
+    if (by_resource)
+        snprintf(where, sizeof(where),
+                 "FROM resources r JOIN cloudtrail c ON c.id=r.event WHERE r.%s=?1 AND r.mgmt=%d"
+                 " AND c.event_category=%s",
+                 q->attr == STORE_ATTR_RESOURCE_TYPE ? "resource_type" : "resource_name",
+                 q->insight ? 0 : 1, q->insight ? "'Insight'" : "'Management'");
+    else
+        snprintf(where, sizeof(where), "FROM cloudtrail c WHERE c.event_category=%s%s%s%s",
+                 q->insight ? "'Insight'" : "'Management'", q->attr != STORE_ATTR_NONE ? " AND " : "",
+                 q->attr != STORE_ATTR_NONE ? attr_column(q->attr) : "",
+                 q->attr != STORE_ATTR_NONE ? "=?1" : "");
+    /* Resource rows of one event are adjacent in this order (same time, same
+     * id): the loop below skips the repeats instead of a DISTINCT that would
+     * compare raw records. Rows stream in index order, so stopping at the
+     * limit stops the scan. */
+    char sql[1400];
     snprintf(sql, sizeof(sql),
              "SELECT c.id, c.event_id, c.event_name, c.read_only, c.access_key_id,"
-             " c.event_time_ms, c.event_source, c.user_name, c.raw FROM cloudtrail c"
-             " WHERE c.event_category %s%s"
-             " AND c.event_time_ms BETWEEN ?2 AND ?3%s%s"
-             " ORDER BY c.event_time_ms DESC, c.event_id DESC%s",
-             q->insight ? "='Insight'" : "='Management'", where,
-             q->region ? " AND c.region=?4" : "",
-             q->after ? " AND (c.event_time_ms<?5 OR (c.event_time_ms=?5 AND c.event_id<?6))" : "",
-             q->limit ? " LIMIT ?7" : "");
+             " c.event_time_ms, c.event_source, c.user_name, c.raw %s"
+             " AND %s BETWEEN ?2 AND ?3%s%s"
+             " ORDER BY %s DESC, c.event_id DESC",
+             where, tcol, q->region ? " AND c.region=?4" : "",
+             q->after ? " AND (c.event_time_ms<?5 OR c.event_id<?6)" : "", tcol);
     sqlite3_stmt *s = NULL, *rs = NULL;
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
         return store__db_err(st, err, "preparing the lookup");
@@ -73,18 +89,17 @@ int store_lookup_events(struct store *st, const struct store_lookup *q, store_lo
     else if (q->attr != STORE_ATTR_NONE)
         sqlite3_bind_text(s, 1, q->value ? q->value : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, q->start_ms);
-    sqlite3_bind_int64(s, 3, q->end_ms);
+    sqlite3_bind_int64(s, 3, end);
     if (q->region)
         sqlite3_bind_text(s, 4, q->region, -1, SQLITE_STATIC);
     if (q->after) {
         sqlite3_bind_int64(s, 5, q->after_time_ms);
         sqlite3_bind_text(s, 6, q->after_event_id ? q->after_event_id : "", -1, SQLITE_STATIC);
     }
-    if (q->limit) /* one more than asked, to know whether there is more */
-        sqlite3_bind_int64(s, 7, (int64_t)q->limit + 1);
 
     int rc = store__stmt(st, STMT_RES_OF_EVENT, &rs, err);
     size_t n = 0;
+    int64_t prev_id = 0;
     struct store_resource res[STORE_MAX_RESOURCES];
     while (rc == 0) {
         int step = sqlite3_step(s);
@@ -94,6 +109,10 @@ int store_lookup_events(struct store *st, const struct store_lookup *q, store_lo
             rc = store__db_err(st, err, "looking up events");
             break;
         }
+        int64_t id = sqlite3_column_int64(s, 0);
+        if (n > 0 && id == prev_id)
+            continue; /* the same event through another of its resources */
+        prev_id = id;
         if (q->limit && n == q->limit) {
             if (more_out != NULL)
                 *more_out = true;
@@ -114,7 +133,7 @@ int store_lookup_events(struct store *st, const struct store_lookup *q, store_lo
         row.cloudtrail_event_len = (size_t)sqlite3_column_bytes(s, 8);
 
         sqlite3_reset(rs);
-        sqlite3_bind_int64(rs, 1, sqlite3_column_int64(s, 0));
+        sqlite3_bind_int64(rs, 1, id);
         size_t nres = 0;
         int rstep;
         while ((rstep = sqlite3_step(rs)) == SQLITE_ROW && nres < STORE_MAX_RESOURCES) {

@@ -453,7 +453,8 @@ static int put_cloudtrail(struct store *st, const struct event *ev, int64_t file
     bind_sv(s, 6, ev->event_source);
     bind_sv(s, 7, ev->event_name);
     bind_sv(s, 8, leaf_str(x[X_TYPE], a));
-    bind_sv(s, 9, category_of(ev, x[X_MGMT]));
+    struct sv category = category_of(ev, x[X_MGMT]);
+    bind_sv(s, 9, category);
     bind_sv(s, 10, ev->principal_arn);
     bind_sv(s, 11, ev->principal_type);
     bind_sv(s, 12, ev->principal_id);
@@ -499,6 +500,8 @@ static int put_cloudtrail(struct store *st, const struct event *ev, int64_t file
         if (res[i].type)
             sqlite3_bind_text(s, 3, res[i].type, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 4, res[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 5, ev->time_ms);
+        sqlite3_bind_int(s, 6, sv_eq_cstr(category, "Management"));
         int src = sqlite3_step(s);
         sqlite3_reset(s);
         if (src != SQLITE_DONE)

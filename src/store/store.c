@@ -20,8 +20,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Indexes (the secondary ones below) serve the lookups (LookupEvents keys, each with time for the
- * newest-first order) and the filters analysts write most (athena.md §3:
+/* Indexes (the secondary ones below) serve the lookups (LookupEvents keys, each
+ * with the category, since lookups want management events only, then time for
+ * the newest-first order; resources repeats its event's time and category for
+ * the same reason) and the filters analysts write most (athena.md §3:
  * event name, source, principal ARN, access key, source IP, error code, time).
  * The unique index on vpcflow/dns covers absent (NULL) fields through ifnull,
  * since NULLs never collide in a UNIQUE index and NODATA flow records are mostly
@@ -72,6 +74,8 @@ static const char *const migrations[] = {
     " seq INTEGER NOT NULL,"
     " resource_type TEXT,"
     " resource_name TEXT NOT NULL,"
+    " event_time_ms INTEGER NOT NULL,"
+    " mgmt INTEGER NOT NULL,"
     " PRIMARY KEY(event, seq)) WITHOUT ROWID;"
     "CREATE TABLE vpcflow("
     " id INTEGER PRIMARY KEY,"
@@ -111,16 +115,16 @@ static const char *const migrations[] = {
  * stay in place: deduplication needs them during the load. */
 static const char *const secondary[][2] = {
     { "cloudtrail_time", "cloudtrail(event_time_ms)" },
-    { "cloudtrail_name", "cloudtrail(event_name, event_time_ms)" },
-    { "cloudtrail_source", "cloudtrail(event_source, event_time_ms)" },
+    { "cloudtrail_name", "cloudtrail(event_name, event_category, event_time_ms)" },
+    { "cloudtrail_source", "cloudtrail(event_source, event_category, event_time_ms)" },
     { "cloudtrail_principal", "cloudtrail(principal_arn, event_time_ms)" },
-    { "cloudtrail_user", "cloudtrail(user_name, event_time_ms)" },
-    { "cloudtrail_key", "cloudtrail(access_key_id, event_time_ms)" },
+    { "cloudtrail_user", "cloudtrail(user_name, event_category, event_time_ms)" },
+    { "cloudtrail_key", "cloudtrail(access_key_id, event_category, event_time_ms)" },
     { "cloudtrail_issuer", "cloudtrail(session_issuer_arn, event_time_ms)" },
     { "cloudtrail_ip", "cloudtrail(source_ip, event_time_ms)" },
     { "cloudtrail_error", "cloudtrail(error_code, event_time_ms) WHERE error_code IS NOT NULL" },
-    { "resources_name", "resources(resource_name)" },
-    { "resources_type", "resources(resource_type)" },
+    { "resources_name", "resources(resource_name, mgmt, event_time_ms)" },
+    { "resources_type", "resources(resource_type, mgmt, event_time_ms)" },
     { "vpcflow_start", "vpcflow(start)" },
     { "vpcflow_src", "vpcflow(srcaddr, start)" },
     { "vpcflow_dst", "vpcflow(dstaddr, start)" },
@@ -140,8 +144,8 @@ static const char *const stmt_sql[STMT_N] = {
         " source_ip, user_agent, error_code, error_message, read_only, file_id, raw)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)",
     [STMT_INS_RES] =
-        "INSERT OR IGNORE INTO resources(event, seq, resource_type, resource_name)"
-        " VALUES(?1,?2,?3,?4)",
+        "INSERT OR IGNORE INTO resources(event, seq, resource_type, resource_name,"
+        " event_time_ms, mgmt) VALUES(?1,?2,?3,?4,?5,?6)",
     [STMT_INS_FLOW] =
         "INSERT OR IGNORE INTO vpcflow(version, account_id, interface_id, srcaddr, dstaddr,"
         " srcport, dstport, protocol, packets, bytes, start, \"end\", action, log_status,"
