@@ -8,6 +8,7 @@
  *   --event-category insight
  *   --max-results N       one page of N (1-50) and a NextToken, as the API does
  *   --max-items N         the CLI's total cap, NextToken when cut
+ *   --no-paginate         the first page only (MaxResults, default 50)
  *   --starting-token T / --next-token T
  *   --region R            only events of that Region (default: every Region)
  *   --output json|table   json by default unless stdout is a terminal
@@ -45,6 +46,7 @@ struct args {
     size_t n_attrs;
     struct query_lookup_req req;
     size_t max_items;
+    bool no_paginate;
     enum out_fmt fmt;
     bool fmt_set;
     struct arena arena; /* attribute strings */
@@ -55,7 +57,7 @@ static void usage(FILE *out)
     fputs("usage: vigil cloudtrail lookup-events --db FILE\n"
           "           [--lookup-attributes AttributeKey=K,AttributeValue=V]\n"
           "           [--start-time T] [--end-time T] [--event-category insight]\n"
-          "           [--max-results N] [--max-items N] [--starting-token T]\n"
+          "           [--max-results N] [--max-items N] [--starting-token T] [--no-paginate]\n"
           "           [--region R] [--output json|table]\n"
           "\n"
           "  K is one of EventId, EventName, ReadOnly, Username, ResourceType,\n"
@@ -185,6 +187,12 @@ static int parse_args(struct args *a, int argc, char **argv)
             usage(stdout);
             return -1;
         }
+        if (strcmp(o, "--no-paginate") == 0) {
+            a->no_paginate = true; /* one API call: the first page */
+            continue;
+        }
+        if (strcmp(o, "--no-cli-pager") == 0)
+            continue;
         if (strncmp(o, "--", 2) != 0 || v == NULL) {
             if (strncmp(o, "--", 2) == 0)
                 fprintf(stderr, "vigil cloudtrail lookup-events: %s needs a value\n", o);
@@ -257,6 +265,8 @@ static int parse_args(struct args *a, int argc, char **argv)
         usage(stderr);
         return 1;
     }
+    if (a->no_paginate && a->req.max_results == 0)
+        a->req.max_results = QUERY_LOOKUP_MAX_RESULTS;
     a->req.attrs = a->attrs;
     a->req.n_attrs = a->n_attrs;
     if (!a->fmt_set)
