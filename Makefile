@@ -20,7 +20,7 @@ deps:
 	scripts/install-deps.sh
 
 demo: deps all
-	$(BUILD)/vigil detect examples/AWSLogs/ || test $$? -eq 1
+	$(BUILD)/vigil detect --output table --threat-list examples/threats.txt --tor-list examples/tor.txt examples/AWSLogs/
 
 # The whole suite: release build, then again under ASan+UBSan.
 test: deps all $(ASAN_BUILD)/build.ninja

@@ -11,13 +11,18 @@
  *             a few rule paths), which skips most request/response subtrees
  * The arena is reset every 1000 records, as a batch would be.
  *
- * usage: bench_json [-n records] [-r runs] [-m mode] [-s seed]
- *   mode: all (default), skip, flatten, pathset. For instruction counts run
+ * usage: bench_json [-n records] [-r runs] [-m mode] [-s seed] [-d dir]
+ *   mode: all (default), skip, flatten, pathset.
+ *   -d dir: instead of generating, take the records of every *.json file
+ *   ({"Records":[...]}) directly in dir, repeated up to -n records: real
+ *   CloudTrail, e.g. shared/datasets/invictus-aws-stratus-2023/CloudTrail.
+ *   For instruction counts run
  *   one mode under callgrind, e.g.
  *   valgrind --tool=callgrind bench_json -n 20000 -r 1 -m flatten
  */
 #include "json/json.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -494,12 +499,66 @@ static double run(const struct corpus *c, int mode, const struct json_pathset *p
     return t;
 }
 
+/* Appends the elements of each file's Records array to out, one record each. */
+static void load_dir(const char *dir, struct buf *out, size_t **offs, size_t *n_out)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t n = 0, cap = 1024;
+    size_t *off = xmalloc(cap * sizeof(*off));
+    if (d == NULL) {
+        fprintf(stderr, "bench_json: cannot open %s\n", dir);
+        exit(1);
+    }
+    while ((de = readdir(d)) != NULL) {
+        size_t nl = strlen(de->d_name);
+        if (nl < 5 || strcmp(de->d_name + nl - 5, ".json") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        FILE *f = fopen(path, "rb");
+        if (f == NULL)
+            continue;
+        struct buf text;
+        char chunk[65536];
+        size_t got;
+        buf_init(&text, 0);
+        while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            buf_append(&text, chunk, got);
+        fclose(f);
+        const char *rec = text.p ? strstr(text.p, "\"Records\"") : NULL;
+        const char *open = rec ? strchr(rec, '[') : NULL;
+        size_t pos = open ? (size_t)(open - text.p) + 1 : text.len;
+        while (pos < text.len) {
+            while (pos < text.len && (text.p[pos] == ' ' || text.p[pos] == '\n' || text.p[pos] == ','))
+                pos++;
+            if (pos >= text.len || text.p[pos] == ']')
+                break;
+            size_t start = pos;
+            if (json_skip_value(text.p, text.len, &pos, NULL) != 0)
+                break;
+            if (n + 1 >= cap) {
+                cap *= 2;
+                off = xrealloc(off, cap * sizeof(*off));
+            }
+            off[n++] = out->len;
+            buf_append(out, text.p + start, pos - start);
+        }
+        buf_free(&text);
+    }
+    closedir(d);
+    off[n] = out->len;
+    *offs = off;
+    *n_out = n;
+}
+
 int main(int argc, char **argv)
 {
     size_t n = 100000;
     int runs = 5;
     const char *mode = "all";
     uint64_t seed = 42;
+    const char *dir = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "-n") == 0)
             n = strtoul(argv[i + 1], NULL, 10);
@@ -509,9 +568,11 @@ int main(int argc, char **argv)
             mode = argv[i + 1];
         else if (strcmp(argv[i], "-s") == 0)
             seed = strtoull(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "-d") == 0)
+            dir = argv[i + 1];
         else {
             fprintf(stderr, "usage: bench_json [-n records] [-r runs] [-m all|skip|flatten|pathset] "
-                            "[-s seed]\n");
+                            "[-s seed] [-d dir]\n");
             return 2;
         }
     }
@@ -523,12 +584,31 @@ int main(int argc, char **argv)
     struct corpus c;
     struct rng r = { seed };
     buf_init(&c.text, 0);
-    c.n = n;
-    c.off = xmalloc((n + 1) * sizeof(*c.off));
-    for (size_t i = 0; i < n; i++) {
-        c.off[i] = c.text.len;
-        record(&c.text, &r);
+    if (dir != NULL) {
+        struct buf one;
+        size_t *o, k;
+        buf_init(&one, 0);
+        load_dir(dir, &one, &o, &k);
+        if (k == 0) {
+            fprintf(stderr, "bench_json: no records in %s\n", dir);
+            return 1;
+        }
+        c.off = xmalloc((n + 1) * sizeof(*c.off));
+        for (size_t i = 0; i < n; i++) {
+            c.off[i] = c.text.len;
+            buf_append(&c.text, one.p + o[i % k], o[i % k + 1] - o[i % k]);
+        }
+        printf("real records from %s: %zu distinct\n", dir, k);
+        free(o);
+        buf_free(&one);
+    } else {
+        c.off = xmalloc((n + 1) * sizeof(*c.off));
+        for (size_t i = 0; i < n; i++) {
+            c.off[i] = c.text.len;
+            record(&c.text, &r);
+        }
     }
+    c.n = n;
     c.off[n] = c.text.len;
     double mb = (double)c.text.len / 1e6;
     printf("corpus: %zu records, %.1f MB, %.0f bytes/record on average\n", n, mb,

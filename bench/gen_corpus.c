@@ -45,6 +45,9 @@
 #define MAX_REGIONS 8
 #define N_INST 24
 #define GZ_LEVEL 6
+/* Bump whenever the bytes written for the same options change: bench/run.sh keys
+ * its cached corpus on it. */
+#define GEN_VERSION 2
 
 /* ---- random numbers ------------------------------------------------------ */
 
@@ -317,7 +320,9 @@ struct world {
 static const char *const ALIASES[] = { "acme-prod", "acme-staging", "acme-shared", "acme-dev",
                                        "acme-data", "acme-sandbox", "acme-security", "acme-logs" };
 
-static void fmt(char *out, size_t cap, struct buf *tmp)
+/* Moves what was built in tmp into a fixed field of the world (truncating at
+ * cap, which the field sizes make unreachable) and empties tmp for the next one. */
+static void take(char *out, size_t cap, struct buf *tmp)
 {
     size_t n = tmp->len < cap - 1 ? tmp->len : cap - 1;
     memcpy(out, tmp->p, n);
@@ -334,7 +339,7 @@ static void ip4(char *out, size_t cap, const char *prefix16, struct rng *r)
     putu(&t, range(r, 0, 255));
     putc1(&t, '.');
     putu(&t, range(r, 1, 254));
-    fmt(out, cap, &t);
+    take(out, cap, &t);
     buf_free(&t);
 }
 
@@ -355,19 +360,19 @@ static void world_build(struct world *w, uint64_t seed, unsigned n_acct, unsigne
         struct acct *ac = &w->acct[a];
         struct rng r = { mix3(seed, 0xacc7, a) };
         putu(&t, 100000000000ULL + rng_next(&r) % 900000000000ULL);
-        fmt(ac->id, sizeof(ac->id), &t);
+        take(ac->id, sizeof(ac->id), &t);
         if (a < sizeof(ALIASES) / sizeof(ALIASES[0])) {
             put(&t, ALIASES[a]);
         } else {
             put(&t, "acme-acct");
             putu(&t, a);
         }
-        fmt(ac->alias, sizeof(ac->alias), &t);
+        take(ac->alias, sizeof(ac->alias), &t);
         for (unsigned i = 0; i < 3; i++) {
             put(&t, office_prefix[(a * 3 + i) % 8]);
             putc1(&t, '.');
             putu(&t, range(&r, 2, 250));
-            fmt(ac->office4[i], sizeof(ac->office4[i]), &t);
+            take(ac->office4[i], sizeof(ac->office4[i]), &t);
         }
         for (unsigned i = 0; i < 2; i++) {
             put(&t, office6_prefix[(a * 2 + i) % 4]);
@@ -379,7 +384,7 @@ static void world_build(struct world *w, uint64_t seed, unsigned n_acct, unsigne
             put_hex(&t, &r, 4);
             put(&t, ":");
             put_hex(&t, &r, 4);
-            fmt(ac->office6[i], sizeof(ac->office6[i]), &t);
+            take(ac->office6[i], sizeof(ac->office6[i]), &t);
         }
         for (unsigned i = 0; i < 3; i++)
             ip4(ac->ci_ip[i], sizeof(ac->ci_ip[i]), azure_prefix[(a + i) % 4], &r);
@@ -392,17 +397,17 @@ static void world_build(struct world *w, uint64_t seed, unsigned n_acct, unsigne
             v->b2 = (a * 16 + g * 2) % 250;
             put(&t, "vpc-0");
             put_hex(&t, &rv, 16);
-            fmt(v->id, sizeof(v->id), &t);
+            take(v->id, sizeof(v->id), &t);
             put(&t, "fl-0");
             put_hex(&t, &rv, 16);
-            fmt(v->fl_id, sizeof(v->fl_id), &t);
+            take(v->fl_id, sizeof(v->fl_id), &t);
             put(&t, "2600:1f");
             put_hex(&t, &rv, 2);
             putc1(&t, ':');
             put_hex(&t, &rv, 4);
             putc1(&t, ':');
             put_hex(&t, &rv, 2);
-            fmt(v->v6_prefix, sizeof(v->v6_prefix), &t);
+            take(v->v6_prefix, sizeof(v->v6_prefix), &t);
             for (unsigned i = 0; i < 2; i++)
                 ip4(v->nat_ip[i], 16, REGIONS[g].aws_prefix[i], &rv);
             for (unsigned i = 0; i < 4; i++) {
@@ -410,33 +415,33 @@ static void world_build(struct world *w, uint64_t seed, unsigned n_acct, unsigne
                 putu(&t, v->b2);
                 put(&t, i % 2 ? ".1." : ".0.");
                 putu(&t, range(&rv, 10, 250));
-                fmt(v->lb_ip[i], 16, &t);
+                take(v->lb_ip[i], 16, &t);
                 put(&t, "eni-0");
                 put_hex(&t, &rv, 16);
-                fmt(v->lb_eni[i], 24, &t);
+                take(v->lb_eni[i], 24, &t);
             }
             for (unsigned i = 0; i < 3; i++) {
                 put(&t, "10.");
                 putu(&t, v->b2);
                 put(&t, ".20.");
                 putu(&t, range(&rv, 10, 250));
-                fmt(v->db_ip[i], 16, &t);
+                take(v->db_ip[i], 16, &t);
             }
             put(&t, "vpce-0");
             put_hex(&t, &rv, 16);
-            fmt(v->vpce_s3, 24, &t);
+            take(v->vpce_s3, 24, &t);
             put(&t, "vpce-0");
             put_hex(&t, &rv, 16);
-            fmt(v->vpce_other, 24, &t);
+            take(v->vpce_other, 24, &t);
             for (unsigned i = 0; i < N_INST; i++) {
                 struct instance *in = &v->inst[i];
                 in->tier = i < 8 ? TIER_WEB : i < 20 ? TIER_WORKER : TIER_CACHE;
                 put(&t, "i-0");
                 put_hex(&t, &rv, 16);
-                fmt(in->id, sizeof(in->id), &t);
+                take(in->id, sizeof(in->id), &t);
                 put(&t, "eni-0");
                 put_hex(&t, &rv, 16);
-                fmt(in->eni, sizeof(in->eni), &t);
+                take(in->eni, sizeof(in->eni), &t);
                 unsigned sub = 10 + (i % 3) * 2 + (in->tier == TIER_WEB ? 0 : 1);
                 unsigned host = range(&rv, 4, 250);
                 put(&t, "10.");
@@ -445,7 +450,7 @@ static void world_build(struct world *w, uint64_t seed, unsigned n_acct, unsigne
                 putu(&t, sub);
                 putc1(&t, '.');
                 putu(&t, host);
-                fmt(in->ip, sizeof(in->ip), &t);
+                take(in->ip, sizeof(in->ip), &t);
                 put(&t, v->v6_prefix);
                 putu(&t, sub);
                 put(&t, ":");
@@ -456,7 +461,7 @@ static void world_build(struct world *w, uint64_t seed, unsigned n_acct, unsigne
                 put_hex(&t, &rv, 4);
                 put(&t, ":");
                 put_hex(&t, &rv, 4);
-                fmt(in->ip6, sizeof(in->ip6), &t);
+                take(in->ip6, sizeof(in->ip6), &t);
                 put(&t, "ip-10-");
                 putu(&t, v->b2);
                 putc1(&t, '-');
@@ -468,10 +473,10 @@ static void world_build(struct world *w, uint64_t seed, unsigned n_acct, unsigne
                     put(&t, REGIONS[g].name);
                     put(&t, ".compute.internal");
                 }
-                fmt(in->host, sizeof(in->host), &t);
+                take(in->host, sizeof(in->host), &t);
                 put(&t, REGIONS[g].name);
                 putc1(&t, "abc"[i % 3]);
-                fmt(in->az, sizeof(in->az), &t);
+                take(in->az, sizeof(in->az), &t);
             }
         }
     }
@@ -602,7 +607,6 @@ struct rec {
     bool shared;                 /* sharedEventID (cross-account/service) */
     const char *vpce;
     const char *event_type;
-    bool no_tls;
     unsigned bucket;             /* S3: the bucket the request named */
     struct buf req, resp, aed, res;
 };
@@ -1721,7 +1725,7 @@ static void pick_session(struct rec *c, const struct api *api)
         buf_init(&t, 0);
         put(&t, HUMAN_NAMES[h]);
         put(&t, "@example.com");
-        fmt(c->session_buf, sizeof(c->session_buf), &t);
+        take(c->session_buf, sizeof(c->session_buf), &t);
         buf_free(&t);
         c->session = c->session_buf;
         c->console = chance(r, 0.6);
@@ -1755,7 +1759,7 @@ static void pick_session(struct rec *c, const struct api *api)
         struct buf t;
         buf_init(&t, 0);
         put_stable(&t, mix3(hstr(a->id), hstr(p->name), below(r, 6)), HEXL, 16, 32);
-        fmt(c->session_buf, sizeof(c->session_buf), &t);
+        take(c->session_buf, sizeof(c->session_buf), &t);
         buf_free(&t);
         c->session = c->session_buf;
         c->ip = c->v->inst[8 + below(r, N_INST - 8)].ip;
@@ -1772,7 +1776,7 @@ static void pick_session(struct rec *c, const struct api *api)
         buf_init(&t, 0);
         put(&t, "terraform-");
         put(&t, HUMAN_NAMES[below(r, 3)]);
-        fmt(c->session_buf, sizeof(c->session_buf), &t);
+        take(c->session_buf, sizeof(c->session_buf), &t);
         buf_free(&t);
         c->session = c->session_buf;
         c->ip = a->office4[below(r, 2)];
@@ -2296,7 +2300,6 @@ struct worker {
     struct shared *sh;
     struct libdeflate_compressor *comp;
     struct buf raw;
-    struct buf line;
     char *gz;
     size_t gz_cap;
     struct rec rec;
@@ -2427,7 +2430,7 @@ static int run_ct(struct worker *wk, struct job *j)
     buf_init(&t, 0);
     put(&t, "CloudTrail_");
     put(&t, REGIONS[region].name);
-    fmt(mid, sizeof(mid), &t);
+    take(mid, sizeof(mid), &t);
     buf_free(&t);
     job_path(j, o, &w->acct[acct], "CloudTrail", REGIONS[region].name, mid, t1 - 1, &r, true);
     c->r = &r;
@@ -2549,7 +2552,7 @@ static void flow_pick(struct rng *r, const struct vpc *v, unsigned region, struc
     if (u < 0.065) { /* internet background scanning, blocked by security groups */
         f->eni = web->eni;
         put_scanner(&t, r);
-        fmt(f->src, sizeof(f->src), &t);
+        take(f->src, sizeof(f->src), &t);
         snprintf(f->dst, sizeof(f->dst), "%s", web->ip);
         static const unsigned ports[] = { 22, 23, 80, 81, 123, 443, 445, 1433, 2375, 3306, 3389, 5060, 5432,
                                           5900, 6379, 7547, 8000, 8080, 8088, 8443, 8888, 9200, 11211, 27017 };
@@ -2576,7 +2579,7 @@ static void flow_pick(struct rng *r, const struct vpc *v, unsigned region, struc
     }
     if (u < 0.40) { /* instance <-> AWS services over HTTPS */
         put_aws_service_ip(&t, r, v, region);
-        fmt(peer, sizeof(peer), &t);
+        take(peer, sizeof(peer), &t);
     } else if (u < 0.60) { /* load balancer -> application port */
         in = &v->inst[below(r, 8)];
         f->eni = in->eni;
@@ -2597,7 +2600,7 @@ static void flow_pick(struct rng *r, const struct vpc *v, unsigned region, struc
         f->eni = in->eni;
         me = in->ip;
         put_public_client(&t, r);
-        fmt(peer, sizeof(peer), &t);
+        take(peer, sizeof(peer), &t);
         pport = ephemeral(r);
         mport = 443;
     } else if (u < 0.965) { /* packages, source code, SaaS APIs */
@@ -2611,7 +2614,7 @@ static void flow_pick(struct rng *r, const struct vpc *v, unsigned region, struc
         put_hex(&t, r, 4);
         put(&t, "::");
         put_hex(&t, r, 3);
-        fmt(peer, sizeof(peer), &t);
+        take(peer, sizeof(peer), &t);
     } else { /* health-check pings inside the VPC */
         snprintf(peer, sizeof(peer), "%s", v->inst[below(r, N_INST)].ip);
         f->proto = 1;
@@ -2678,7 +2681,7 @@ static int run_flow(struct worker *wk, struct job *j)
     put(&t, REGIONS[region].name);
     putc1(&t, '_');
     put(&t, v->fl_id);
-    fmt(mid, sizeof(mid), &t);
+    take(mid, sizeof(mid), &t);
     buf_free(&t);
     job_path(j, o, a, "vpcflowlogs", REGIONS[region].name, mid, t1 - 1, &r, false);
 
@@ -2732,7 +2735,8 @@ static int run_flow(struct worker *wk, struct job *j)
 struct dnsname {
     const char *name; /* may contain %r for the region */
     unsigned weight;
-    unsigned kind;    /* 0 = AWS endpoint (CNAME + A), 1 = plain A, 2 = internal, 3 = search-suffix NXDOMAIN */
+    unsigned kind;    /* 0 = AWS endpoint (CNAME + A), 1 = plain A, 2 = internal, 3 = search-suffix NXDOMAIN,
+                         4 = virtual-host S3 bucket, 5 = CloudFront distribution, 6 = reverse lookup in the VPC */
 };
 
 static const struct dnsname DNS_NAMES[] = {
@@ -2766,6 +2770,9 @@ static const struct dnsname DNS_NAMES[] = {
     { "api.github.com.ec2.internal.", 5, 3 },
     { "orders.internal.acme.ec2.internal.", 4, 3 },
     { "sts.%r.amazonaws.com.%r.compute.internal.", 3, 3 },
+    { "", 10, 4 },
+    { "", 6, 5 },
+    { "", 4, 6 },
 };
 #define N_DNS_NAMES (sizeof(DNS_NAMES) / sizeof(DNS_NAMES[0]))
 
@@ -2816,7 +2823,7 @@ static int run_dns(struct worker *wk, struct job *j)
     buf_init(&t, 0);
     put(&t, "vpcdnsquerylogs_");
     put(&t, v->id);
-    fmt(mid, sizeof(mid), &t);
+    take(mid, sizeof(mid), &t);
     buf_free(&t);
     job_path(j, o, a, "vpcdnsquerylogs", v->id, mid, t1 - 1, &r, false);
 
@@ -2836,7 +2843,9 @@ static int run_dns(struct worker *wk, struct job *j)
         const char *qname_attack = NULL;
         if (i >= j->n)
             qname_attack = i == j->n ? "pool.minexmr.example." : "rebind.attacker.example.";
-        bool aaaa = qname_attack == NULL && dn->kind != 2 && chance(&r, 0.3);
+        bool aaaa = qname_attack == NULL && dn->kind != 2 && dn->kind != 6 && chance(&r, 0.3);
+        const struct instance *peer = &v->inst[below(&r, N_INST)];
+        unsigned cf = below(&r, 400);
         put(b, "{\"version\":\"1.100000\",\"account_id\":\"");
         put(b, a->id);
         put(b, "\",\"region\":\"");
@@ -2846,12 +2855,35 @@ static int run_dns(struct worker *wk, struct job *j)
         put(b, "\",\"query_timestamp\":\"");
         put_iso(b, now);
         put(b, "\",\"query_name\":\"");
-        if (qname_attack)
+        if (qname_attack) {
             put(b, qname_attack);
-        else
+        } else if (dn->kind == 4) {
+            put(b, a->alias);
+            putc1(b, '-');
+            put(b, BUCKET_SUFFIX[below(&r, 6)]);
+            put(b, ".s3.");
+            put(b, rn);
+            put(b, ".amazonaws.com.");
+        } else if (dn->kind == 5) {
+            /* a few hundred third-party distributions: stable names, like real traffic */
+            putc1(b, 'd');
+            put_stable(b, mix(o->seed, cf), "abcdefghijklmnopqrstuvwxyz0123456789", 36, 13);
+            put(b, ".cloudfront.net.");
+        } else if (dn->kind == 6) {
+            /* in-addr.arpa of 10.b2.x.y, reversed */
+            const char *ip = peer->ip;
+            const char *d1 = strchr(ip, '.'), *d2 = strchr(d1 + 1, '.'), *d3 = strchr(d2 + 1, '.');
+            put(b, d3 + 1);
+            putc1(b, '.');
+            putn(b, d2 + 1, (size_t)(d3 - d2 - 1));
+            putc1(b, '.');
+            putn(b, d1 + 1, (size_t)(d2 - d1 - 1));
+            put(b, ".10.in-addr.arpa.");
+        } else {
             put_name(b, dn->name, rn);
+        }
         put(b, "\",\"query_type\":\"");
-        put(b, aaaa ? "AAAA" : "A");
+        put(b, dn->kind == 6 && !qname_attack ? "PTR" : aaaa ? "AAAA" : "A");
         put(b, "\",\"query_class\":\"IN\",\"rcode\":\"");
         bool nx = qname_attack == NULL && dn->kind == 3;
         put(b, nx ? "NXDOMAIN" : "NOERROR");
@@ -2861,8 +2893,21 @@ static int run_dns(struct worker *wk, struct job *j)
                              : "{\"Rdata\":\"169.254.169.254\",\"Type\":\"A\",\"Class\":\"IN\"}");
             j->attacks++;
         } else if (!nx) {
-            if (dn->kind == 0) {
-                bool s3 = dn->name[0] == 's' && dn->name[1] == '3';
+            if (dn->kind == 6) {
+                put(b, "{\"Rdata\":\"");
+                put(b, peer->host);
+                put(b, ".\",\"Type\":\"PTR\",\"Class\":\"IN\"}");
+            } else if (dn->kind == 5) {
+                static const char *const cfp[] = { "13.224.", "18.160.", "108.138.", "99.86." };
+                const char *pre = cfp[cf % 4];
+                for (unsigned k = 0; k < 4; k++) {
+                    if (aaaa)
+                        put_answer(b, "2600:9000:", &r, "AAAA", true);
+                    else
+                        put_answer(b, pre, &r, "A", false);
+                }
+            } else if (dn->kind == 0 || dn->kind == 4) {
+                bool s3 = dn->kind == 4 || (dn->name[0] == 's' && dn->name[1] == '3');
                 if (s3) {
                     put(b, "{\"Rdata\":\"s3-r-w.");
                     put(b, rn);
@@ -2961,7 +3006,8 @@ static void usage(FILE *f)
           "  --days N               days covered (default 1)\n"
           "  --seed N               random seed (default 1)\n"
           "  --jobs N               worker threads (default 1; output does not depend on it)\n"
-          "  --with-attacks         inject a handful of attacks (see bench/README.md)\n",
+          "  --with-attacks         inject a handful of attacks (see bench/README.md)\n"
+          "  --version              print the corpus format version and exit\n",
           f);
 }
 
@@ -2983,6 +3029,9 @@ int main(int argc, char **argv)
         bool num = parse_u64(v, &n);
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("%d\n", GEN_VERSION);
             return 0;
         } else if (strcmp(a, "--with-attacks") == 0) {
             o.attacks = true;
@@ -3067,7 +3116,6 @@ int main(int argc, char **argv)
             return 2;
         }
         buf_init(&wks[i].raw, 0);
-        buf_init(&wks[i].line, 0);
         buf_init(&wks[i].rec.req, 0);
         buf_init(&wks[i].rec.resp, 0);
         buf_init(&wks[i].rec.aed, 0);
@@ -3131,8 +3179,8 @@ int main(int argc, char **argv)
     if (rc == 0) {
         buf_reset(&out);
         buf_printf(&out,
-                   "generator=vigil-gen-corpus 1\nseed=%llu\naccounts=%u\nregions=%u\nstart=%s\ndays=%u\nwith_attacks=%d\n",
-                   (unsigned long long)o.seed, o.accounts, o.regions, start, o.days, o.attacks ? 1 : 0);
+                   "generator=vigil-gen-corpus %d\nseed=%llu\naccounts=%u\nregions=%u\nstart=%s\ndays=%u\nwith_attacks=%d\n",
+                   GEN_VERSION, (unsigned long long)o.seed, o.accounts, o.regions, start, o.days, o.attacks ? 1 : 0);
         for (int k = 0; k < 3; k++)
             buf_printf(&out, "%s_files=%llu\n%s_records=%llu\n%s_raw_bytes=%llu\n%s_gz_bytes=%llu\n%s_attacks=%llu\n",
                        KIND_NAME[k], (unsigned long long)tot[k][0], KIND_NAME[k], (unsigned long long)tot[k][1],
@@ -3158,7 +3206,6 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < o.jobs; i++) {
         libdeflate_free_compressor(wks[i].comp);
         buf_free(&wks[i].raw);
-        buf_free(&wks[i].line);
         buf_free(&wks[i].rec.req);
         buf_free(&wks[i].rec.resp);
         buf_free(&wks[i].rec.aed);

@@ -13,8 +13,9 @@
 #   SMALL=1                    quick run: 50k CloudTrail records, 500k flow lines, 100k DNS lines, 3 runs
 #   BENCH_CT_RECORDS, BENCH_FLOW_LINES, BENCH_DNS_LINES, BENCH_RECORDS_PER_FILE (2000),
 #   BENCH_FLOW_PER_FILE (500000; SMALL 50000), BENCH_DNS_PER_FILE (100000; SMALL 10000), BENCH_SEED (1)
-#   BENCH_RUNS (5), BENCH_WARMUP (1), BENCH_JQ_EVERY (10), BENCH_CPU (1), BENCH_PIN (1: pin single-core
-#   commands to BENCH_CPU with taskset), BENCH_OUT (bench/out), BUILD (build), VIGIL ($BUILD/vigil),
+#   BENCH_RUNS (5), BENCH_WARMUP (1), BENCH_JQ_EVERY (10), BENCH_PIN=1 with BENCH_CPU (1): pin the
+#   single-core commands to that core with taskset (off by default: on a shared machine another
+#   pinned job makes it worse; CPU-time rates are the per-core figures either way), BENCH_OUT (bench/out), BUILD (build), VIGIL ($BUILD/vigil),
 #   VIGIL_ARGS (extra arguments for every vigil run, e.g. "--threads 1")
 set -eu
 
@@ -53,13 +54,13 @@ die() {
 [ -x "$GEN" ] && [ -x "$PROBE" ] || die "$GEN or $PROBE missing: run 'make' first"
 command -v hyperfine >/dev/null 2>&1 || die "hyperfine is not installed (Debian: apt-get install hyperfine)"
 PIN=
-if [ "${BENCH_PIN:-1}" = 1 ] && command -v taskset >/dev/null 2>&1; then
+if [ "${BENCH_PIN:-0}" = 1 ] && command -v taskset >/dev/null 2>&1; then
     PIN="taskset -c ${BENCH_CPU:-1}"
 fi
 mkdir -p "$OUT"
 
 # ---- 1. the corpus ------------------------------------------------------------
-CORPUS=$OUT/corpus-ct$CT-flow$FLOW-dns$DNS-rpf$RPF-fpf$FPF-dpf$DPF-seed$SEED
+CORPUS=$OUT/corpus-v$("$GEN" --version)-ct$CT-flow$FLOW-dns$DNS-rpf$RPF-fpf$FPF-dpf$DPF-seed$SEED
 if [ ! -f "$CORPUS/MANIFEST" ]; then
     echo "bench: generating the corpus into $CORPUS (once; later runs reuse it)"
     rm -rf "$CORPUS.tmp"
@@ -83,34 +84,37 @@ FLOW_DIRS=$(dirs vpcflowlogs)
 DNS_DIRS=$(dirs vpcdnsquerylogs)
 
 # ---- the 10,000-rule set ------------------------------------------------------------
-# Writes N rules in the YAML rule format to DIR/bench.yaml. Patterns cycle through
-# several fields (so the matcher cannot specialise on one) with values that never
-# occur, so every rule is evaluated and none fires: the cost measured is matching.
-# Adapt here when docs/rules.md (detect branch) fixes the format.
+# Writes N rules in the YAML rule format (docs/rules.md on the detect branch: one YAML
+# document per rule, "---" between them) into DIR, at most 1000 per file (the loader
+# reads a directory's *.yaml in name order and caps a file at 4 MiB). Patterns cycle
+# through several fields, so the matcher cannot specialise on one, with values that
+# never occur: every rule is evaluated and none fires, so the cost measured is matching.
 gen_rules() {
     n=$1
     dir=$2
+    rm -rf "$dir"
     mkdir -p "$dir"
-    awk -v n="$n" 'BEGIN {
+    awk -v n="$n" -v dir="$dir" 'BEGIN {
         split("eventName eventSource sourceIPAddress userAgent errorCode", top, " ")
         for (i = 1; i <= n; i++) {
-            printf "- id: bench-%d\n", i
-            printf "  type: \"Policy:IAMUser/BenchSynthetic%d\"\n", i
-            printf "  severity: 2\n"
-            printf "  title: \"bench rule %d\"\n", i
-            printf "  source: cloudtrail\n"
+            f = sprintf("%s/bench-%02d.yaml", dir, int((i - 1) / 1000))
+            printf "---\nid: bench-%d\n", i >f
+            printf "type: \"Policy:IAMUser/BenchSynthetic%d\"\n", i >f
+            printf "severity: 2\n" >f
+            printf "title: \"bench rule %d on {{eventName}}\"\n", i >f
+            printf "source: cloudtrail\n" >f
             k = i % 7
             if (k < 5)
-                printf "  pattern: {\"%s\": [\"bench-nomatch-%d\"]}\n", top[k + 1], i
+                printf "pattern: {\"%s\": [\"bench-nomatch-%d\"]}\n", top[k + 1], i >f
             else if (k == 5)
-                printf "  pattern: {\"userIdentity\": {\"arn\": [\"arn:aws:iam::000000000000:user/bench-%d\"]}}\n", i
+                printf "pattern: {\"userIdentity\": {\"arn\": [\"arn:aws:iam::000000000000:user/bench-%d\"]}}\n", i >f
             else
-                printf "  pattern: {\"requestParameters\": {\"bucketName\": [\"bench-nomatch-%d\"]}}\n", i
+                printf "pattern: {\"requestParameters\": {\"bucketName\": [{\"prefix\": \"bench-nomatch-%d-\"}]}}\n", i >f
         }
-    }' >"$dir/bench.yaml"
+    }'
 }
-[ -f "$OUT/rules1/bench.yaml" ] || gen_rules 1 "$OUT/rules1"
-[ -f "$OUT/rules10k/bench.yaml" ] || gen_rules 10000 "$OUT/rules10k"
+[ -f "$OUT/rules1/bench-00.yaml" ] || gen_rules 1 "$OUT/rules1"
+[ -f "$OUT/rules10k/bench-09.yaml" ] || gen_rules 10000 "$OUT/rules10k"
 
 # ---- what can run ---------------------------------------------------------------
 first_ct=$CORPUS/$(awk -F'\t' '$1 == "cloudtrail" {print $6; exit}' "$tsv")
@@ -152,6 +156,7 @@ if [ $jq_ok = 1 ]; then
     got=$(xargs zcat <"$OUT/jq-files.txt" | jq -c "$JQ_FILTER" | wc -l)
     [ "$got" -eq "$JQ_LOGINS" ] || die "jq found $got ConsoleLogin records in the subset, files.tsv says $JQ_LOGINS"
 fi
+rm -f "$OUT/findings.jsonl" "$OUT/findings.err"
 if [ $vigil_ok = 1 ]; then
     # The corpus is an ordinary day: the built-in rules should stay quiet on it.
     # shellcheck disable=SC2086
@@ -182,27 +187,32 @@ echo "bench: $(m cloudtrail_records) CloudTrail records in $(m cloudtrail_files)
 hyperfine "$@"
 
 # ---- 3. the summary ----------------------------------------------------------------------
+# Two clocks: wall (median) and CPU (user+system, mean over runs). On a shared or
+# busy machine the wall clock also counts time spent waiting for the core; CPU time
+# does not, so records per CPU-second is the per-core figure to compare with
+# perf-limits.md. For the jq pipeline CPU is zcat + jq together.
 csv=$OUT/hyperfine.csv
 med() { awk -F, -v n="$1" '$1 == n {print $4}' "$csv"; }
-range_of() { awk -F, -v n="$1" '$1 == n {printf "%.2f-%.2f", $7, $8}' "$csv"; }
-row() { # name records raw gz [scale]
+cpu() { awk -F, -v n="$1" '$1 == n {print $5 + $6}' "$csv"; }
+row() { # name records raw_bytes gz_bytes
     t=$(med "$1")
     [ -n "$t" ] || return 0
-    awk -v name="$1" -v t="$t" -v r="$2" -v raw="$3" -v gz="$4" -v rg="$(range_of "$1")" 'BEGIN {
-        printf "%-30s %8.3f s (%s) %12.0f rec/s %9.1f MB/s raw %8.1f MB/s gz\n", name, t, rg, r / t, raw / t / 1e6, gz / t / 1e6 }'
+    awk -F, -v name="$1" -v r="$2" -v raw="$3" -v gz="$4" '$1 == name {
+        t = $4; c = $5 + $6
+        printf "%-29s %7.3f %5.2f-%-6.2f %7.3f %10.0f %10.0f %8.1f %8.1f %7.1f\n", name, t, $7, $8, c,
+            r / t, r / c, raw / t / 1e6, raw / c / 1e6, gz / t / 1e6 }' "$csv"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+scaled() { awk -v t="$1" -v f="$(m cloudtrail_records)" -v s="$JQ_RECS" 'BEGIN { printf "%.2f", t * f / s }'; }
 
 echo
-echo "=== results (median of $RUNS runs; records/s and MB/s of uncompressed and gzip input) ==="
+echo "=== results: wall = median of $RUNS runs, cpu = user+system (mean); rates per wall second and per CPU second ==="
+printf "%-29s %7s %-12s %7s %10s %10s %8s %8s %7s\n" "" "wall s" "(min-max)" "cpu s" "rec/s" "rec/cpu-s" "MB/s raw" "raw/cpu" "MB/s gz"
 row "probe cloudtrail" "$(m cloudtrail_records)" "$(m cloudtrail_raw_bytes)" "$(m cloudtrail_gz_bytes)"
 row "probe vpcflow" "$(m vpcflow_records)" "$(m vpcflow_raw_bytes)" "$(m vpcflow_gz_bytes)"
 row "probe dns" "$(m dns_records)" "$(m dns_raw_bytes)" "$(m dns_gz_bytes)"
 if [ $jq_ok = 1 ]; then
     row "jq cloudtrail subset" "$JQ_RECS" "$JQ_RAW" "$JQ_GZ"
-    echo "  (jq ran on 1/$JQ_EVERY of the CloudTrail files: $JQ_FILES files, $JQ_RECS records, $JQ_LOGINS matches;"
-    awk -v t="$(med "jq cloudtrail subset")" -v f="$(m cloudtrail_records)" -v s="$JQ_RECS" \
-        'BEGIN { printf "   scaled to the whole CloudTrail corpus: %.1f s)\n", t * f / s }'
 else
     echo "jq: skipped (jq or zcat not installed)"
 fi
@@ -217,28 +227,32 @@ if [ $vigil_ok = 1 ]; then
 else
     echo "vigil: skipped ($vigil_why)"
 fi
+if [ $jq_ok = 1 ]; then
+    echo "(jq ran on 1/$JQ_EVERY of the CloudTrail files: $JQ_FILES files, $JQ_RECS records, $JQ_LOGINS matches;"
+    echo " scaled to the whole CloudTrail corpus: $(scaled "$(med "jq cloudtrail subset")") s wall, $(scaled "$(cpu "jq cloudtrail subset")") s cpu)"
+fi
 
 echo
-echo "=== ratios (time for the same records; lower is better for vigil) ==="
-ct_probe=$(med "probe cloudtrail")
+echo "=== ratios: time for the same records, wall (cpu) ==="
 if [ $jq_ok = 1 ]; then
-    jq_full=$(awk -v t="$(med "jq cloudtrail subset")" -v f="$(m cloudtrail_records)" -v s="$JQ_RECS" 'BEGIN { print t * f / s }')
-    echo "jq/probe       cloudtrail: $(ratio "$jq_full" "$ct_probe")  (jq takes that many times the inflate-only time)"
+    jq_w=$(scaled "$(med "jq cloudtrail subset")")
+    jq_c=$(scaled "$(cpu "jq cloudtrail subset")")
+    echo "jq/probe      cloudtrail: $(ratio "$jq_w" "$(med "probe cloudtrail")") ($(ratio "$jq_c" "$(cpu "probe cloudtrail")"))  jq takes that many times the inflate-only time"
 fi
 if [ $vigil_ok = 1 ]; then
     for k in cloudtrail vpcflow dns; do
-        echo "vigil/probe    $k: $(ratio "$(med "vigil $k")" "$(med "probe $k")")  (1.00 = as fast as inflating alone)"
+        echo "vigil/probe   $k: $(ratio "$(med "vigil $k")" "$(med "probe $k")") ($(ratio "$(cpu "vigil $k")" "$(cpu "probe $k")"))  1.00 = as fast as inflating alone"
     done
     if [ $jq_ok = 1 ]; then
-        echo "vigil/jq       cloudtrail: $(ratio "$(med "vigil cloudtrail")" "$jq_full")  (jq/vigil = $(ratio "$jq_full" "$(med "vigil cloudtrail")")x)"
+        echo "vigil/jq      cloudtrail: $(ratio "$(med "vigil cloudtrail")" "$jq_w") ($(ratio "$(cpu "vigil cloudtrail")" "$jq_c"))  i.e. vigil is $(ratio "$jq_w" "$(med "vigil cloudtrail")")x ($(ratio "$jq_c" "$(cpu "vigil cloudtrail")")x) faster than jq"
     fi
     if [ $rules_ok = 1 ]; then
-        echo "10000 rules / 1 rule throughput: $(ratio "$(med "vigil cloudtrail 1 rule")" "$(med "vigil cloudtrail 10000 rules")")  (1.00 = rule count costs nothing)"
+        echo "throughput 10000 rules / 1 rule: $(ratio "$(med "vigil cloudtrail 1 rule")" "$(med "vigil cloudtrail 10000 rules")") ($(ratio "$(cpu "vigil cloudtrail 1 rule")" "$(cpu "vigil cloudtrail 10000 rules")"))  1.00 = the rule count costs nothing"
     else
         echo "1 vs 10000 rules: skipped ('$VIGIL detect --rules DIR' not available)"
     fi
-    awk -v t="$(med "vigil cloudtrail")" -v r="$(m cloudtrail_records)" 'BEGIN {
-        printf "goal G1 (perf-limits.md §7): >= 250k CloudTrail rec/s/core; measured %.0fk rec/s\n", r / t / 1000 }'
+    awk -v c="$(cpu "vigil cloudtrail")" -v r="$(m cloudtrail_records)" 'BEGIN {
+        printf "goal G1 (perf-limits.md §7): >= 250k CloudTrail records per core-second; measured %.0fk\n", r / c / 1000 }'
     if [ -s "$OUT/findings.jsonl" ] && [ $jq_ok = 1 ]; then
         jq -r '(.severity // .Severity // 0) | if . >= 7 then "High" elif . >= 4 then "Medium" else "Low" end' \
             "$OUT/findings.jsonl" 2>/dev/null | sort | uniq -c | awk '
@@ -249,4 +263,30 @@ if [ $vigil_ok = 1 ]; then
     fi
 else
     echo "vigil/probe, vigil/jq: skipped ($vigil_why)"
+fi
+
+# ---- 4. instructions per record (deterministic) ----------------------------------------
+# Wall and even CPU time move ±10-25 % here; callgrind's instruction count does not,
+# so it is the figure to gate regressions on (perf-limits.md §6.7, goal G9).
+if [ "${BENCH_CALLGRIND:-1}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
+    cg_files=$(awk -F'\t' -v c="$CORPUS" '$1 == "cloudtrail" && n++ < 20 {print c "/" $6}' "$tsv")
+    cg_recs=$(awk -F'\t' '$1 == "cloudtrail" && n++ < 20 {s += $2} END {print s + 0}' "$tsv")
+    cg_raw=$(awk -F'\t' '$1 == "cloudtrail" && n++ < 20 {s += $3} END {print s + 0}' "$tsv")
+    # All processes of the command, summed (a wrapper script's children included).
+    ir() {
+        valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+            awk '/Collected :/ {s += $NF} END {print s + 0}'
+    }
+    per() { awk -v i="$1" -v r="$cg_recs" -v b="$cg_raw" 'BEGIN { if (i > 0) printf "%.0f instructions/record (%.2f/byte)", i / r, i / b; else printf "n/a" }'; }
+    echo
+    echo "=== instructions per CloudTrail record (callgrind, first 20 files: $cg_recs records) ==="
+    # shellcheck disable=SC2086
+    p_ir=$(ir "$PROBE" --records "$cg_recs" $cg_files)
+    echo "probe: $(per "$p_ir")   (perf-limits.md: libdeflate ~7.0k/record)"
+    if [ $vigil_ok = 1 ]; then
+        # shellcheck disable=SC2086
+        v_ir=$(ir "$VIGIL" detect $VIGIL_ARGS --output jsonl $cg_files)
+        echo "vigil: $(per "$v_ir")   (G9 budget: <= 40k/record; inflate+parse+extract floor ~20k)"
+        echo "vigil/probe instructions: $(ratio "$v_ir" "$p_ir")"
+    fi
 fi

@@ -4,6 +4,8 @@
 #ifndef VIGIL_CLI_H
 #define VIGIL_CLI_H
 
+int cmd_detect(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_cloudtrail(int argc, char **argv);

@@ -201,8 +201,10 @@ static int load_lists(const struct args *a, struct detect_lists *l)
             struct err e;
             size_t bad = 0;
             err_clear(&e);
-            int rc = detect_lists_load(l, (enum detect_list_kind)k, a->lists[k][i], a->lists[k][i],
-                                       &bad, &e);
+            /* GuardDuty names a list by its name, not its location: use the file's base name. */
+            const char *slash = strrchr(a->lists[k][i], '/');
+            const char *name = slash ? slash + 1 : a->lists[k][i];
+            int rc = detect_lists_load(l, (enum detect_list_kind)k, a->lists[k][i], name, &bad, &e);
             if (rc == ERR_FORMAT) {
                 /* Bad lines are reported; the good ones are loaded. */
                 print_err("vigil detect: ", &e);
@@ -435,7 +437,8 @@ static int run(const struct args *a, const char *exe)
         if (t > 0)
             finding_agg_merge(total, ws[t].agg);
         all = xrealloc(all, (n_all + ws[t].n_msgs + 1) * sizeof(*all));
-        memcpy(all + n_all, ws[t].msgs, ws[t].n_msgs * sizeof(*all));
+        if (ws[t].n_msgs > 0)
+            memcpy(all + n_all, ws[t].msgs, ws[t].n_msgs * sizeof(*all));
         n_all += ws[t].n_msgs;
         records += ws[t].records;
         errors += ws[t].errors;

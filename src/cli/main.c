@@ -33,6 +33,10 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "detect") == 0)
+        return cmd_detect(argc - 1, argv + 1);
+    if (strcmp(argv[1], "events") == 0)
+        return cmd_events(argc - 1, argv + 1);
     if (strcmp(argv[1], "ingest") == 0)
         return cmd_ingest(argc - 1, argv + 1);
     if (strcmp(argv[1], "cloudtrail") == 0)

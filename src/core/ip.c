@@ -1,9 +1,8 @@
 /*
  * IPv4/IPv6 text addresses and CIDRs; see core.h.
  *
- * Accepted forms: dotted-quad IPv4 (four decimal octets, no leading zeros,
- * since "010" is octal to inet_aton and decimal to others and a log should
- * never be read two ways), and RFC 4291 section 2.2 IPv6 (1-4 hex digits per
+ * Accepted forms: dotted-quad IPv4 (four decimal octets of 1-3 digits), and
+ * RFC 4291 section 2.2 IPv6 (1-4 hex digits per
  * group, one "::", an optional trailing dotted quad). No zone ids, no spaces.
  * IPv4 is stored IPv4-mapped, so a mapped IPv6 address written as
  * "::ffff:1.2.3.4" falls inside an IPv4 CIDR byte for byte.
@@ -27,23 +26,13 @@ static bool parse_v4(const char *p, size_t len, uint8_t out[4])
             v = v * 10 + (unsigned)(p[i] - '0');
             i++;
         }
-        size_t nd = i - start;
-        if (nd == 0 || v > 255 || (nd > 1 && p[start] == '0'))
+        /* A leading zero is read as decimal, never octal: AWS writes none, but
+         * anonymized logs do ("035.249.253.232"), and those are decimal. */
+        if (i == start || v > 255)
             return false;
         out[part] = (uint8_t)v;
     }
     return i == len;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static bool parse_v6(const char *p, size_t len, uint8_t out[16])
@@ -69,8 +58,8 @@ static bool parse_v6(const char *p, size_t len, uint8_t out[16])
         /* One group: hex digits, or a dotted quad when it is the last piece. */
         size_t start = i;
         unsigned v = 0;
-        while (i < len && i - start < 5 && hexval(p[i]) >= 0) {
-            v = (v << 4) | (unsigned)hexval(p[i]);
+        while (i < len && i - start < 5 && core_hexval(p[i]) >= 0) {
+            v = (v << 4) | (unsigned)core_hexval(p[i]);
             i++;
         }
         if (i < len && p[i] == '.') {

@@ -11,7 +11,10 @@
  *     holds the best prefix of length <= 16 covering it (pushed down when the
  *     prefix is added) and a bitmask of the lengths 17..32 present under it.
  *     A lookup reads one entry, then probes the hash only for the lengths of
- *     that mask, longest first: one or two cache lines for a typical list;
+ *     that mask, longest first. A bitmap over all /24s (2 MiB) says which
+ *     /24s meet some prefix longer than /16, so a miss under a /16 that has
+ *     only a few listed hosts stops there instead of probing the hash: two
+ *     cache lines from tables that stay in L2/L3, and no random DRAM read;
  *   - IPv6 keeps a bitmap of the lengths present and probes those, longest first.
  *
  * IPv6 prefixes shorter than 96 bits that cover the mapped range (e.g. ::/0)
@@ -45,6 +48,7 @@ struct iplist {
     size_t cap; /* power of two */
     size_t n;
     struct v4ent *v4; /* 65536 entries, allocated on the first IPv4 prefix */
+    uint64_t *v4_24;  /* 2^24 bits: this /24 meets a prefix longer than /16 */
     uint64_t v6lens[3]; /* bit L set when an IPv6 prefix of absolute length L exists */
     const char *v4cover;  /* longest IPv6 prefix < 96 bits covering the mapped range */
     int v4cover_len;      /* -1 = none */
@@ -117,6 +121,7 @@ void iplist_free(struct iplist *l)
         return;
     free(l->slots);
     free(l->v4);
+    free(l->v4_24);
     free(l->tags);
     hmap_free(&l->tagidx);
     free(l);
@@ -167,6 +172,12 @@ static void add_v4(struct iplist *l, uint32_t addr, unsigned bits, const char *t
         }
     } else {
         l->v4[addr >> 16].longer |= (uint16_t)(1u << (bits - 17));
+        if (l->v4_24 == NULL)
+            l->v4_24 = xcalloc((1u << 24) / 64, sizeof(uint64_t));
+        uint32_t first = addr >> 8;
+        uint32_t span = bits >= 24 ? 1u : 1u << (24 - bits);
+        for (uint32_t i = first; i < first + span; i++)
+            l->v4_24[i / 64] |= 1ULL << (i % 64);
     }
 }
 
@@ -211,7 +222,10 @@ const char *iplist_lookup(const struct iplist *l, const struct ipaddr *ip)
             return l->v4cover;
         uint32_t a = (uint32_t)lo;
         const struct v4ent *e = &l->v4[a >> 16];
-        for (unsigned m = e->longer; m != 0;) {
+        unsigned m = e->longer;
+        if (m != 0 && !(l->v4_24[(a >> 8) / 64] >> ((a >> 8) % 64) & 1))
+            m = 0;
+        while (m != 0) {
             unsigned top = 31u - (unsigned)__builtin_clz(m);
             m &= ~(1u << top);
             unsigned bits = top + 17;

@@ -56,52 +56,58 @@ enum {
     CT_N
 };
 
-static const char *const ct_paths[CT_N] = {
-    "eventTime",
-    "eventID",
-    "recipientAccountId",
-    "userIdentity.accountId",
-    "awsRegion",
-    "sourceIPAddress",
-    "eventSource",
-    "eventName",
-    "userIdentity.arn",
-    "userIdentity.type",
-    "userIdentity.principalId",
-    "userIdentity.accessKeyId",
-    "userIdentity.userName",
-    "userIdentity.sessionContext.sessionIssuer.userName",
-    "userAgent",
-    "errorCode",
-    "eventCategory",
-    "eventType",
-    "insightDetails.eventSource",
-    "insightDetails.eventName",
+struct path {
+    const char *s;
+    uint32_t len;
+};
+#define P(s) { s, sizeof(s) - 1 }
+
+static const struct path ct_paths[CT_N] = {
+    P("eventTime"),
+    P("eventID"),
+    P("recipientAccountId"),
+    P("userIdentity.accountId"),
+    P("awsRegion"),
+    P("sourceIPAddress"),
+    P("eventSource"),
+    P("eventName"),
+    P("userIdentity.arn"),
+    P("userIdentity.type"),
+    P("userIdentity.principalId"),
+    P("userIdentity.accessKeyId"),
+    P("userIdentity.userName"),
+    P("userIdentity.sessionContext.sessionIssuer.userName"),
+    P("userAgent"),
+    P("errorCode"),
+    P("eventCategory"),
+    P("eventType"),
+    P("insightDetails.eventSource"),
+    P("insightDetails.eventName"),
 };
 
 enum { FL_START, FL_ACCOUNT, FL_REGION, FL_SRCADDR, FL_N };
-static const char *const flow_paths[FL_N] = { "start", "account-id", "region", "srcaddr" };
+static const struct path flow_paths[FL_N] = { P("start"), P("account-id"), P("region"),
+                                              P("srcaddr") };
 
 enum { DN_TIME, DN_ACCOUNT, DN_REGION, DN_SRCADDR, DN_N };
-static const char *const dns_paths[DN_N] = { "query_timestamp", "account_id", "region", "srcaddr" };
+static const struct path dns_paths[DN_N] = { P("query_timestamp"), P("account_id"), P("region"),
+                                             P("srcaddr") };
+#undef P
 
 /* Points found[i] at the first leaf (outside arrays) whose path is paths[i]. */
-static void find_leaves(const struct json_flat *f, const char *const *paths, size_t n,
+static void find_leaves(const struct json_flat *f, const struct path *paths, size_t n,
                         const struct json_leaf **found)
 {
-    size_t lens[CT_N];
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         found[i] = NULL;
-        lens[i] = strlen(paths[i]);
-    }
     size_t left = n;
     for (size_t j = 0; j < f->n && left > 0; j++) {
         const struct json_leaf *l = &f->leaves[j];
         if (l->n_arr != 0)
             continue;
         for (size_t i = 0; i < n; i++) {
-            if (found[i] == NULL && lens[i] == l->path_len &&
-                memcmp(paths[i], l->path, l->path_len) == 0) {
+            if (found[i] == NULL && paths[i].len == l->path_len &&
+                memcmp(paths[i].s, l->path, l->path_len) == 0) {
                 found[i] = l;
                 left--;
                 break;
@@ -284,9 +290,9 @@ struct sv event_get_str(const struct event *ev, const char *path, struct arena *
 void event_add_common_paths(struct json_pathset *ps)
 {
     for (int i = 0; i < CT_N; i++)
-        json_pathset_add(ps, ct_paths[i], strlen(ct_paths[i]));
+        json_pathset_add(ps, ct_paths[i].s, ct_paths[i].len);
     for (int i = 0; i < FL_N; i++)
-        json_pathset_add(ps, flow_paths[i], strlen(flow_paths[i]));
+        json_pathset_add(ps, flow_paths[i].s, flow_paths[i].len);
     for (int i = 0; i < DN_N; i++)
-        json_pathset_add(ps, dns_paths[i], strlen(dns_paths[i]));
+        json_pathset_add(ps, dns_paths[i].s, dns_paths[i].len);
 }

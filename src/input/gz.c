@@ -94,16 +94,15 @@ int input__gunzip(struct input_gz *g, const void *in, size_t len, size_t max, si
             return err_set(err, ERR_FORMAT,
                            "junk after gzip member %u at compressed byte %zu: ignored", member, off);
         }
-        /* First guess: this member's ISIZE when it is the last one, never less
-         * than 4x the compressed size, capped at what DEFLATE can produce. */
+        /* First guess: the ISIZE trailer when it is plausible for this much
+         * input (it is the last member's size, and garbage in a truncated
+         * file), otherwise 8x the compressed size; doubling covers the rest. */
         size_t isize = (size_t)b[len - 4] | (size_t)b[len - 3] << 8 | (size_t)b[len - 2] << 16 |
                        (size_t)b[len - 1] << 24;
         size_t bound = left > SIZE_MAX / DEFLATE_MAX_RATIO ? SIZE_MAX : left * DEFLATE_MAX_RATIO;
-        size_t guess = isize > left * 4 ? isize : left * 4;
-        if (guess > bound)
-            guess = bound;
-        if (total + guess > max)
-            guess = max > total ? max - total : 0;
+        size_t guess = (left < SIZE_MAX / 32 && isize <= left * 32 + GZ_MIN_CAP) ? isize : left * 8;
+        if (guess > max - total)
+            guess = max - total;
         int rc = grow(g, total + guess, max, err);
         if (rc != 0)
             return rc;

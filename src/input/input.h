@@ -22,8 +22,10 @@
  *                   - Insights events (eventCategory "Insight"): flagged with
  *                     EVENT_F_INSIGHT.
  *                   - Digest files (CloudTrail-Digest) are recognised and skipped
- *                     with a note; so are SNS "new log file" notifications and
- *                     AWS Config snapshot/history files.
+ *                     with a note; so are SNS "new log file" notifications, AWS
+ *                     Config snapshot/history files, other EventBridge events and
+ *                     the CloudWatch Logs export's "Permission Check Successful"
+ *                     object.
  *   VPC Flow Logs   - text records, versions 2-8: the default v2 format (14
  *                     fields, with or without the header line), any custom format
  *                     described by the header line S3 delivery writes (field
@@ -80,8 +82,8 @@ void input_list_free(struct input_list *l); /* NULL-safe; frees the paths too */
 /* Appends to out every file named by paths[0..n): a file is taken as is
  * (whatever its name), a directory is walked recursively in sorted (bytewise)
  * order, "-" stands for standard input. In a walk, dot-files and files that are
- * plainly not logs (*.md, *.txt, *.csv, *.yml, *.yaml, *.sh, *.py, LICENSE*,
- * NOTICE*, README*) are left out. Each file gets the hint its S3 key gives
+ * plainly not logs (*.md, *.txt, *.csv, *.tsv, *.yml, *.yaml, *.sh, *.py,
+ * LICENSE*, NOTICE*, README*, MANIFEST*) are left out. Each file gets the hint its S3 key gives
  * (standard and Hive-compatible layouts, organization trails).
  * A path that does not exist or cannot be read is an error (ERR_IO naming it);
  * the remaining paths are still collected and the first error is returned.
@@ -118,7 +120,10 @@ enum {
 };
 
 /* Opens a reader over files (borrowed: the list must outlive the reader).
- * Files are read in list order. opt may be NULL (defaults). */
+ * Files are read in list order. opt may be NULL (defaults). ERR_USAGE when
+ * opt->vpcflow_fields is not a valid field list (err says why). The reader's
+ * buffers (file, inflated data, leaves, arena) are reused from file to file
+ * and only grow. */
 int input_open(const struct input_list *files, const struct input_options *opt,
                struct input_reader **out, struct err *err);
 
@@ -136,8 +141,13 @@ int input_open_mem(const char *name, const void *data, size_t len,
  *   INPUT_NOTE  err->msg describes something skipped on purpose (with the file);
  *   ERR_IO, ERR_FORMAT, ERR_LIMIT
  *               one bad file or record, described in err (file, record number,
- *               byte offset in the decompressed data, message). The reader has
- *               already moved past it: report it and call again.
+ *               byte offset in the decompressed data, message; for line-based
+ *               inputs the message starts with "line N: "). The reader has
+ *               already moved past it: report it and call again. After 1000 bad
+ *               records in one file the rest of that file is skipped (said in
+ *               the last message).
+ * Record numbers (err->record, ev->record_no) count the records of the file
+ * from 1, bad ones included; a flow log header line is not a record.
  * err must not be NULL.
  */
 int input_next(struct input_reader *r, struct event *ev, struct err *err);

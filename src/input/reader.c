@@ -60,14 +60,20 @@ enum key {
     K_N
 };
 
-static const char *const key_names[K_N] = {
-    "Records", "logEvents", "Events", "events", "messageType",
-    "detail-type", "detail", "source", "id", "account", "time", "region",
-    "digestS3Object", "digestPublicKeyFingerprint", "Type", "Message", "TopicArn",
-    "eventVersion", "eventTime", "eventName", "eventSource", "eventID", "eventType",
-    "query_name", "query_timestamp", "configurationItems", "configurationItem", "fileVersion",
-    "CloudTrailEvent", "message",
+#define KEY(s) { s, sizeof(s) - 1 }
+static const struct {
+    const char *name;
+    size_t len;
+} key_names[K_N] = {
+    KEY("Records"), KEY("logEvents"), KEY("Events"), KEY("events"), KEY("messageType"),
+    KEY("detail-type"), KEY("detail"), KEY("source"), KEY("id"), KEY("account"), KEY("time"),
+    KEY("region"), KEY("digestS3Object"), KEY("digestPublicKeyFingerprint"), KEY("Type"),
+    KEY("Message"), KEY("TopicArn"), KEY("eventVersion"), KEY("eventTime"), KEY("eventName"),
+    KEY("eventSource"), KEY("eventID"), KEY("eventType"), KEY("query_name"),
+    KEY("query_timestamp"), KEY("configurationItems"), KEY("configurationItem"),
+    KEY("fileVersion"), KEY("CloudTrailEvent"), KEY("message"),
 };
+#undef KEY
 
 struct span {
     size_t s, e; /* [s, e) in the buffer walked; s == NOPOS when absent */
@@ -110,7 +116,10 @@ struct input_reader {
     struct flow_format flow;
 
     /* The container being iterated, if any. */
-    size_t lpos, lend; /* line mode: the unread rest of the current line */
+    size_t lstart, lpos, lend; /* line mode: the current line, its unread rest */
+    /* Line mode: the source of the plain records seen so far (0 = none yet or
+     * mixed), which lets a line go straight to json_flatten. */
+    int fast_src;
     bool in_arr, arr_first, top_is_obj;
     enum elem el;
     size_t arr_pos, bound;
@@ -134,7 +143,7 @@ static size_t skip_ws(const char *p, size_t end, size_t pos)
 static int key_lookup(const char *k, size_t n)
 {
     for (int i = 0; i < K_N; i++)
-        if (strlen(key_names[i]) == n && memcmp(key_names[i], k, n) == 0)
+        if (key_names[i].len == n && memcmp(key_names[i].name, k, n) == 0)
             return i;
     return -1;
 }
@@ -556,6 +565,11 @@ static int sniff(struct input_reader *r, struct err *err)
         r->active = true;
         return 0;
     }
+    /* CloudWatch Logs writes this object (aws-logs-write-test) beside every
+     * export to S3. */
+    if (sv_eq_cstr(sv_make(p + i, te - i), "Permission Check Successful"))
+        return err_set(err, INPUT_NOTE,
+                       "CloudWatch Logs export permission check object (no events): skipped");
     r->mode = M_FLOW;
     if (input__flow_is_header(p + c, te - c)) {
         int rc = input__flow_format(&r->flow, p + c, te - c, err);
@@ -588,7 +602,8 @@ static void reset_file(struct input_reader *r)
     r->rec_no = r->line_no = r->file_errors = 0;
     r->in_arr = false;
     r->cwl_prefix = false;
-    r->lpos = r->lend = 0;
+    r->lstart = r->lpos = r->lend = 0;
+    r->fast_src = 0;
     if (r->opt.vpcflow_fields != NULL &&
         input__flow_format(&r->flow, r->opt.vpcflow_fields, strlen(r->opt.vpcflow_fields), NULL) ==
             0)
@@ -853,6 +868,58 @@ static int next_element(struct input_reader *r, struct event *ev, struct err *er
     return rc;
 }
 
+/* Whether the leaves of a line flattened directly are a plain record of the
+ * source the file has held so far (what walking its keys would decide). */
+static bool path_is(const struct json_leaf *l, const char *lit, size_t n)
+{
+    return l->path_len == n && memcmp(l->path, lit, n) == 0;
+}
+#define PATH_IS(l, lit) path_is(l, lit, sizeof(lit) - 1)
+
+static bool fast_kind_ok(const struct json_flat *f, int src)
+{
+    bool mine = false;
+    for (size_t i = 0; i < f->n; i++) {
+        const struct json_leaf *l = &f->leaves[i];
+        if (l->n_arr != 0 || l->path_len < 9 || l->path_len > 15)
+            continue;
+        if (PATH_IS(l, "detail-type") || PATH_IS(l, "digestS3Object"))
+            return false;
+        if (src == EVENT_DNS + 1)
+            mine |= PATH_IS(l, "query_timestamp") || PATH_IS(l, "query_name");
+        else
+            mine |= PATH_IS(l, "eventVersion") || PATH_IS(l, "eventTime") ||
+                    PATH_IS(l, "eventName") || PATH_IS(l, "eventSource");
+    }
+    return mine;
+}
+
+/* Line mode, once the file has shown plain records of one source: the line is
+ * flattened at once, saving the walk over its keys. Anything unusual (a bad
+ * line, several values on one line, another kind of record) goes back to the
+ * general path, which reports it properly. STEP_AGAIN means "not taken". */
+static int fast_line(struct input_reader *r, struct event *ev, size_t vs, struct err *err)
+{
+    const char *p = r->data;
+    if (r->fast_src == 0 || p[vs] != '{' || r->lend - vs > r->opt.max_record)
+        return STEP_AGAIN;
+    if (json_flatten(p + vs, r->lend - vs, r->opt.want, &r->arena, &r->flat, NULL) != 0)
+        return STEP_AGAIN;
+    if (!fast_kind_ok(&r->flat, r->fast_src)) {
+        r->fast_src = 0;
+        return STEP_AGAIN;
+    }
+    r->rec_no++;
+    r->lpos = r->lend;
+    int rc = emit_flat(r, ev, (enum event_source)(r->fast_src - 1), sv_make(p + vs, r->lend - vs),
+                       NULL, err);
+    if (rc != 0) {
+        err_where(err, NULL, r->rec_no, vs);
+        prefix_line(err, r->line_no);
+    }
+    return rc;
+}
+
 static int next_json(struct input_reader *r, struct event *ev, struct err *err)
 {
     if (r->in_arr)
@@ -868,8 +935,11 @@ static int next_json(struct input_reader *r, struct event *ev, struct err *err)
                 return STEP_DONE;
             if (r->cwl_prefix)
                 ls += cwl_prefix_len(p + ls, le - ls);
-            r->lpos = vs = ls;
+            r->lstart = r->lpos = vs = ls;
             r->lend = le;
+            int rc = fast_line(r, ev, vs, err);
+            if (rc != STEP_AGAIN)
+                return rc;
         }
         end = r->lend;
     } else {
@@ -931,6 +1001,9 @@ static int next_json(struct input_reader *r, struct event *ev, struct err *err)
     else
         r->lpos = pos;
     rc = emit_walked(r, ev, p, &r->top, vs, err);
+    if (r->mode == M_JSON_LINES && rc == 0 && !(ev->flags & EVENT_F_ENVELOPE) && vs == r->lstart &&
+        skip_ws(p, end, pos) == end)
+        r->fast_src = (int)ev->source + 1;
     if (rc > 0 || rc == INPUT_NOTE) {
         if (err->offset == 0)
             err->offset = vs;

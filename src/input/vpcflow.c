@@ -172,11 +172,8 @@ int input__flow_line(const struct flow_format *ff, const char *line, size_t len,
         if (p == end)
             break;
         const char *s = p;
-        bool digits = true;
-        while (p < end && !is_sep(*p)) {
-            digits &= (unsigned)(*p - '0') < 10u;
+        while (p < end && !is_sep(*p))
             p++;
-        }
         if (f == ff->n) {
             f++;
             break;
@@ -184,12 +181,21 @@ int input__flow_line(const struct flow_format *ff, const char *line, size_t len,
         size_t n = (size_t)(p - s);
         if (!(n == 1 && s[0] == '-')) {
             struct json_leaf *l = &out->leaves[out->n++];
+            uint8_t type = JSON_STRING;
+            if (ff->numeric[f]) {
+                /* Only documented integer fields are worth the digit check. */
+                bool digits = true;
+                for (const char *q = s; q < p; q++)
+                    digits &= (unsigned)(*q - '0') < 10u;
+                if (digits)
+                    type = JSON_NUMBER;
+            }
             l->path = ff->names[f];
             l->path_hash = ff->hashes[f];
             l->val = s;
             l->path_len = ff->lens[f];
             l->val_len = (uint32_t)n;
-            l->type = (ff->numeric[f] && digits) ? JSON_NUMBER : JSON_STRING;
+            l->type = type;
             l->escaped = 0;
             l->n_arr = 0;
             l->arr = NULL;

@@ -171,8 +171,8 @@ static void list_add(struct input_list *l, const char *path)
  * documentation or scripts, which real log trees (and dataset folders) hold. */
 static bool skip_name(const char *name)
 {
-    static const char *const exts[] = { ".md", ".txt", ".csv", ".yml", ".yaml", ".sh", ".py" };
-    static const char *const prefixes[] = { "LICENSE", "NOTICE", "README" };
+    static const char *const exts[] = { ".md", ".txt", ".csv", ".tsv", ".yml", ".yaml", ".sh", ".py" };
+    static const char *const prefixes[] = { "LICENSE", "NOTICE", "README", "MANIFEST" };
     if (name[0] == '.')
         return true;
     size_t n = strlen(name);

@@ -65,7 +65,10 @@ void json_flat_free(struct json_flat *f);
 
 /* The set of paths some consumer needs. Subtrees whose path is neither a
  * wanted path nor a prefix of one are skipped without producing leaves.
- * A NULL set means "everything". */
+ * A NULL set means "everything". Paths are split at every '.', so a key that
+ * itself contains a dot cannot be selected (it still appears with a NULL set).
+ * Once filled, a set is only read by json_flatten and may be shared by any
+ * number of threads; adding is not thread-safe. */
 struct json_pathset;
 
 struct json_pathset *json_pathset_new(void);
@@ -98,8 +101,10 @@ int json_flatten(const char *p, size_t len, const struct json_pathset *want, str
                  struct json_flat *out, struct err *err);
 
 /* Validates one JSON value starting at p[*pos] (after optional whitespace) and
- * moves *pos just past it. Used to split concatenated or line-delimited input
- * and to walk {"Records":[...]} without building anything. */
+ * moves *pos just past it (trailing whitespace is not consumed). Used to split
+ * concatenated or line-delimited input and to walk {"Records":[...]} without
+ * building anything. On error *pos is unchanged and err->offset is relative to
+ * p (not to *pos); ERR_USAGE if *pos > len. Same validation as json_flatten. */
 int json_skip_value(const char *p, size_t len, size_t *pos, struct err *err);
 
 /* Decodes a JSON string body (without quotes) into out (appended, UTF-8).
@@ -130,7 +135,9 @@ struct json_value {
     size_t offset;            /* byte offset of the value in the input */
 };
 
-/* Parses p[0..len) into a tree allocated entirely in arena (freed with it). */
+/* Parses p[0..len) into a tree allocated entirely in arena (freed with it).
+ * Same validation, limits (JSON_MAX_DEPTH) and error messages as json_flatten.
+ * Strings and keys are decoded (may hold NUL bytes: use len/key_len). */
 int json_parse(const char *p, size_t len, struct arena *arena, struct json_value **out,
                struct err *err);
 

@@ -11,7 +11,9 @@
 #include "json/json.h"
 
 #include <string.h>
-#if defined(__SSE2__)
+#if defined(__AVX2__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -44,17 +46,34 @@ static inline int json__at(struct json__scan *sc, const json__uc *s)
     return s < sc->end ? *s : -1;
 }
 
+const json__uc *json__ws_slow(struct json__scan *sc, const json__uc *s);
+
 static inline const json__uc *json__ws(struct json__scan *sc, const json__uc *s)
 {
-    /* Compact input is the common case: one test and no loop. */
-    while (s < sc->end && (json__class[*s] & JSON__C_WS))
-        s++;
-    return s;
+    /* Compact input is the common case: no whitespace, no loop, no call. */
+    if (JSON__LIKELY(s < sc->end && *s > ' '))
+        return s;
+    return json__ws_slow(sc, s);
 }
 
 /* First byte at or after s that ends a run of plain string bytes, or end. */
 static inline const json__uc *json__str_stop(const json__uc *s, const json__uc *end)
 {
+#if defined(__AVX2__)
+    /* Only when the build targets x86-64-v3; the default build is v2. */
+    const __m256i q32 = _mm256_set1_epi8('"');
+    const __m256i b32 = _mm256_set1_epi8('\\');
+    const __m256i c32 = _mm256_set1_epi8(0x1f);
+    while (end - s >= 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)s);
+        __m256i m = _mm256_or_si256(_mm256_cmpeq_epi8(v, q32), _mm256_cmpeq_epi8(v, b32));
+        m = _mm256_or_si256(m, _mm256_cmpeq_epi8(_mm256_min_epu8(v, c32), v));
+        unsigned bits = (unsigned)_mm256_movemask_epi8(m);
+        if (bits != 0)
+            return s + __builtin_ctz(bits);
+        s += 32;
+    }
+#endif
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i bslash = _mm_set1_epi8('\\');
@@ -193,6 +212,38 @@ int json__fail_value(struct json__scan *sc, const json__uc *s);
  * escape. Lone surrogates become U+FFFD. */
 size_t json__unescape_to(const char *s, size_t len, char *dst);
 
+/* hash64(p, len, 0) of core/hash.c, computed inline for a buffer that has at
+ * least 8 readable bytes past p + len (the scanner's own path buffer). Must
+ * stay identical to hash64: tests/unit/test_json.c checks every leaf. */
+static inline uint64_t json__hash_padded(const char *p, size_t len)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t h = 0xcbf29ce484222325ULL;
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 29;
+        p += 8;
+        len -= 8;
+    }
+    uint64_t tail = 0;
+    if (len != 0) {
+        memcpy(&tail, p, 8);
+        tail &= ~0ULL >> (64 - 8 * len);
+    }
+    h = (h ^ tail ^ ((uint64_t)len << 56)) * 0x100000001b3ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+#else
+    return hash64(p, len, 0);
+#endif
+}
+
 /* ---- path sets --------------------------------------------------------------- */
 
 #define JSON__PS_EXACT 1u   /* this path itself is wanted */
@@ -217,7 +268,59 @@ struct json_pathset {
     struct buf segs; /* segment bytes */
 };
 
-uint64_t json__seg_hash(uint32_t parent, const char *seg, size_t len);
+/* Hash of one key segment under a parent node: only used inside a path set,
+ * so it need not match anything else. Reads the key's first and last words,
+ * which is enough to tell keys apart (matches are confirmed with memcmp). */
+static inline uint64_t json__seg_hash(uint32_t parent, const char *seg, size_t len)
+{
+    uint64_t a = 0, b = 0;
+    if (len >= 8) {
+        memcpy(&a, seg, 8);
+        memcpy(&b, seg + len - 8, 8);
+    } else if (len >= 4) {
+        uint32_t x, y;
+        memcpy(&x, seg, 4);
+        memcpy(&y, seg + len - 4, 4);
+        a = x;
+        b = y;
+    } else if (len > 0) {
+        const unsigned char *u = (const unsigned char *)seg;
+        a = u[0] | (uint64_t)u[len / 2] << 8 | (uint64_t)u[len - 1] << 16;
+    }
+    uint64_t h = (a ^ ((uint64_t)parent << 32) ^ len) * 0x9e3779b97f4a7c15ULL;
+    h ^= (b + len) * 0xc2b2ae3d27d4eb4fULL;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 32);
+}
+
+/* a[0..len) == b[0..len) for short keys without a call: the first and last
+ * words overlap, so every byte is compared and nothing outside is read. */
+static inline bool json__eq(const char *a, const char *b, size_t len)
+{
+    if (len >= 8) {
+        uint64_t x, y, u, v;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + len - 8, 8);
+        memcpy(&v, b + len - 8, 8);
+        if (((x ^ y) | (u ^ v)) != 0)
+            return false;
+        return len <= 16 || memcmp(a + 8, b + 8, len - 16) == 0;
+    }
+    if (len >= 4) {
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + len - 4, 4);
+        memcpy(&v, b + len - 4, 4);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
 
 /* Child node of parent for one key segment, or JSON__NODE_NONE. */
 static inline int32_t json__ps_child(const struct json_pathset *ps, int32_t parent,
@@ -231,7 +334,7 @@ static inline int32_t json__ps_child(const struct json_pathset *ps, int32_t pare
             return JSON__NODE_NONE;
         const struct json__ps_node *nd = &ps->nodes[id];
         if (nd->hash == h && nd->parent == (uint32_t)parent && nd->seg_len == len &&
-            memcmp(ps->segs.p + nd->seg_off, seg, len) == 0)
+            json__eq(ps->segs.p + nd->seg_off, seg, len))
             return id;
     }
 }

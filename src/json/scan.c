@@ -36,6 +36,13 @@ int json__fail(struct json__scan *sc, const json__uc *at, int code, const char *
     return code;
 }
 
+const json__uc *json__ws_slow(struct json__scan *sc, const json__uc *s)
+{
+    while (s < sc->end && (json__class[*s] & JSON__C_WS))
+        s++;
+    return s;
+}
+
 int json__fail_value(struct json__scan *sc, const json__uc *s)
 {
     if (s >= sc->end)
@@ -261,6 +268,10 @@ struct flat_ctx {
     struct json_flat *out;
     size_t path_bytes;  /* bytes of paths copied into the arena so far */
     size_t path_budget; /* cap on path_bytes (ERR_LIMIT) */
+    /* Paths and position lists are bump-allocated from arena chunks, so the
+     * per-leaf cost is a pointer increment, not a call. */
+    char *bp, *bend;
+    size_t chunk;
     /* The path of the current value, built in place. */
     uint32_t plen;
     const char *path_copy; /* arena copy of path[0..plen), NULL when stale */
@@ -271,36 +282,73 @@ struct flat_ctx {
     uint32_t next_array_id;
     const struct json_arrpos *snap;
     struct json_arrpos arr[JSON_MAX_DEPTH];
-    char path[JSON_MAX_PATH + 1];
+    /* Slack past the end: whole 16-byte blocks are copied and hashed. */
+    _Alignas(16) char path[JSON_MAX_PATH + 32];
 };
 
 static inline bool node_wants_leaf(const struct json_pathset *ps, int32_t node)
 {
     return node == JSON__NODE_ALL ||
-           (ps->nodes[node].flags & (JSON__PS_EXACT | JSON__PS_SUBTREE)) != 0;
+           (node >= 0 && (ps->nodes[node].flags & (JSON__PS_EXACT | JSON__PS_SUBTREE)) != 0);
 }
 
-static int emit(struct flat_ctx *c, uint8_t type, const json__uc *v, size_t vlen, bool esc)
+static __attribute__((noinline)) void refill(struct flat_ctx *c, size_t n)
+{
+    size_t size = n > c->chunk ? n : c->chunk;
+    c->bp = arena_alloc(c->arena, size);
+    c->bend = c->bp + size;
+}
+
+/* n must be a multiple of 16, which keeps every allocation 16-byte aligned. */
+static inline void *bump(struct flat_ctx *c, size_t n)
+{
+    if (JSON__UNLIKELY((size_t)(c->bend - c->bp) < n))
+        refill(c, n);
+    void *p = c->bp;
+    c->bp += n;
+    return p;
+}
+
+static __attribute__((noinline)) void grow_leaves(struct json_flat *out)
+{
+    out->cap = out->cap ? out->cap * 2 : 64;
+    out->leaves = xrealloc(out->leaves, out->cap * sizeof(*out->leaves));
+}
+
+static __attribute__((noinline)) int copy_path(struct flat_ctx *c, const json__uc *at)
+{
+    size_t n = ((size_t)c->plen + 16) & ~(size_t)15; /* the NUL included */
+    c->path_bytes += n;
+    if (JSON__UNLIKELY(c->path_bytes > c->path_budget))
+        return json__fail(&c->sc, at, ERR_LIMIT, "flattened paths too large for this input");
+    char *pc = bump(c, n);
+    c->path[c->plen] = '\0';
+    for (size_t i = 0; i < n; i += 16)
+        memcpy(pc + i, c->path + i, 16);
+    c->path_copy = pc;
+    c->path_hash = json__hash_padded(c->path, c->plen);
+    return 0;
+}
+
+static inline int emit(struct flat_ctx *c, uint8_t type, const json__uc *v, size_t vlen, bool esc)
 {
     struct json_flat *out = c->out;
-    if (JSON__UNLIKELY(out->n == out->cap)) {
-        out->cap = out->cap ? out->cap * 2 : 64;
-        out->leaves = xrealloc(out->leaves, out->cap * sizeof(*out->leaves));
-    }
+    if (JSON__UNLIKELY(out->n == out->cap))
+        grow_leaves(out);
     if (c->path_copy == NULL) {
-        c->path_bytes += c->plen + 1;
-        if (JSON__UNLIKELY(c->path_bytes > c->path_budget))
-            return json__fail(&c->sc, v, ERR_LIMIT, "flattened paths too large for this input");
-        char *pc = arena_alloc(c->arena, (size_t)c->plen + 1);
-        memcpy(pc, c->path, c->plen);
-        pc[c->plen] = '\0';
-        c->path_copy = pc;
-        c->path_hash = json_path_hash(pc, c->plen);
+        int rc = copy_path(c, v);
+        if (rc != 0)
+            return rc;
     }
-    if (c->n_arr != 0 && c->snap == NULL) {
-        struct json_arrpos *s = arena_alloc(c->arena, c->n_arr * sizeof(*s));
-        memcpy(s, c->arr, c->n_arr * sizeof(*s));
-        c->snap = s;
+    const struct json_arrpos *arr = NULL;
+    if (c->n_arr != 0) {
+        if (c->snap == NULL) {
+            size_t n = ((size_t)c->n_arr * sizeof(struct json_arrpos) + 15) & ~(size_t)15;
+            struct json_arrpos *sn = bump(c, n);
+            memcpy(sn, c->arr, c->n_arr * sizeof(*sn));
+            c->snap = sn;
+        }
+        arr = c->snap;
     }
     struct json_leaf *l = &out->leaves[out->n++];
     l->path = c->path_copy;
@@ -311,13 +359,13 @@ static int emit(struct flat_ctx *c, uint8_t type, const json__uc *v, size_t vlen
     l->type = type;
     l->escaped = esc;
     l->n_arr = (uint16_t)c->n_arr;
-    l->arr = c->n_arr ? c->snap : NULL;
+    l->arr = arr;
     return 0;
 }
 
 /* Sets the current path to the container's path plus one key. */
-static int push_key(struct flat_ctx *c, uint32_t base, const char *key, size_t klen,
-                    const json__uc *at)
+static inline int push_key(struct flat_ctx *c, uint32_t base, const char *key, size_t klen,
+                           const json__uc *at)
 {
     size_t need = base + (base != 0) + klen;
     if (JSON__UNLIKELY(need > JSON_MAX_PATH))
@@ -325,7 +373,11 @@ static int push_key(struct flat_ctx *c, uint32_t base, const char *key, size_t k
     char *d = c->path + base;
     if (base != 0)
         *d++ = '.';
-    memcpy(d, key, klen);
+    /* Most keys are short: one 16-byte move when the input has the room. */
+    if (klen <= 16 && (size_t)((const char *)c->sc.end - key) >= 16)
+        memcpy(d, key, 16);
+    else
+        memcpy(d, key, klen);
     c->plen = (uint32_t)need;
     c->path_copy = NULL;
     return 0;
@@ -353,6 +405,10 @@ int json_flatten(const char *p, size_t len, const struct json_pathset *want, str
     c->out = out;
     c->path_bytes = 0;
     c->path_budget = 64 * (size_t)len + (1u << 20);
+    c->bp = c->bend = NULL;
+    /* About what a compact CloudTrail record's paths need: less waste at the
+     * end of the last chunk than a fixed large size would leave. */
+    c->chunk = len / 2 + 256 < 8192 ? ((len / 2 + 256) & ~(size_t)15) : 8192;
     c->plen = 0;
     c->path_copy = NULL;
     c->path_hash = 0;
@@ -384,6 +440,8 @@ value:
         s = v + 1;
         goto after;
     case '{':
+        if (node == JSON__NODE_NONE)
+            goto skip_container;
         if (JSON__UNLIKELY(depth >= JSON_MAX_DEPTH)) {
             rc = fail_depth(sc, s);
             goto fail_rc;
@@ -404,6 +462,8 @@ value:
         }
         goto key;
     case '[':
+        if (node == JSON__NODE_NONE)
+            goto skip_container;
         if (JSON__UNLIKELY(depth >= JSON_MAX_DEPTH)) {
             rc = fail_depth(sc, s);
             goto fail_rc;
@@ -466,6 +526,14 @@ value:
         goto fail_rc;
     }
 
+skip_container:
+    /* An unwanted object or array: validated, nothing produced. Unwanted
+     * scalars take the normal path above, which costs no call. */
+    s = json__skip(sc, s, depth);
+    if (s == NULL)
+        goto fail;
+    goto after;
+
 key:
     /* s is at the first byte of a key in the object st[depth - 1]. */
     {
@@ -505,16 +573,14 @@ key:
         } else {
             node = json__ps_child(want, parent, k, klen);
             if (node == JSON__NODE_NONE)
-                goto skip_member;
+                goto value; /* skipped there without touching the path */
         }
         if ((rc = push_key(c, top->path_len, k, klen, kat)) != 0)
             goto fail_rc;
         goto value;
     skip_member:
-        s = json__skip(sc, s, depth);
-        if (s == NULL)
-            goto fail;
-        goto after;
+        node = JSON__NODE_NONE;
+        goto value;
     }
 
 after:
@@ -579,11 +645,6 @@ fail_rc:
 }
 
 /* ---- path sets ------------------------------------------------------------------ */
-
-uint64_t json__seg_hash(uint32_t parent, const char *seg, size_t len)
-{
-    return hash64(seg, len, (uint64_t)parent * 0x9e3779b97f4a7c15ULL);
-}
 
 static void ps_rehash(struct json_pathset *ps, size_t tcap)
 {

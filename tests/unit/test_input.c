@@ -525,6 +525,10 @@ static void test_ct_cloudwatch(void)
     CHECK_INT(run.n_ct, 2);
     CHECK_INT(run.errors, 0);
     CHECK_STR(run.names[1], "DeleteUser");
+    /* The export's aws-logs-write-test object is not an error. */
+    run = run_mem("Permission Check Successful");
+    CHECK_INT(run.notes, 1);
+    CHECK_INT(run.errors + run.events, 0);
 
     /* Subscription payload (Firehose to S3): records as JSON strings, and a
      * CONTROL_MESSAGE that carries nothing. */
@@ -711,6 +715,21 @@ static void test_gzip(void)
     run = run_mem_opt("junk.gz", both, l1 + 24, NULL);
     CHECK_INT(run.n_ct, 3);
     CHECK_INT(run.errors, 1);
+
+    /* Very compressible data (ratio in the hundreds): the output buffer grows
+     * past its first guess and every record comes out. */
+    struct buf many;
+    buf_init(&many, 0);
+    for (int i = 0; i < 20000; i++)
+        (void)buf_append_cstr(&many, CT_REC("Same", "2023-07-10T12:24:49Z") "\n");
+    size_t lm;
+    char *gm = gzip_bytes(many.p, many.len, &lm);
+    CHECK(lm * 32 < many.len);
+    run = run_mem_opt("many.gz", gm, lm, NULL);
+    CHECK_INT(run.n_ct, 20000);
+    CHECK_INT(run.errors, 0);
+    free(gm);
+    buf_free(&many);
 
     /* Over the size cap: ERR_LIMIT. */
     struct input_options opt;
@@ -962,6 +981,35 @@ static void test_collect_and_read(void)
     tmpdir[0] = '\0';
 }
 
+static void test_stdin(void)
+{
+    /* "-" reads standard input (whole, then sniffed like a file). */
+    int fds[2];
+    CHECK_INT(pipe(fds), 0);
+    CHECK(write(fds[1], dns_lines, strlen(dns_lines)) == (ssize_t)strlen(dns_lines));
+    close(fds[1]);
+    int saved = dup(0);
+    dup2(fds[0], 0);
+    close(fds[0]);
+    struct input_list list;
+    struct err err;
+    input_list_init(&list);
+    const char *paths[] = { "-" };
+    CHECK_INT(input_collect(paths, 1, &list, &err), 0);
+    struct input_reader *r = NULL;
+    CHECK_INT(input_open(&list, NULL, &r, &err), 0);
+    struct event ev;
+    CHECK_INT(input_next(r, &ev, &err), 0);
+    CHECK_INT(ev.source, EVENT_DNS);
+    CHECK_STR(ev.file, "-");
+    CHECK_INT(input_next(r, &ev, &err), 0);
+    CHECK_INT(input_next(r, &ev, &err), INPUT_END);
+    input_close(r);
+    input_list_free(&list);
+    dup2(saved, 0);
+    close(saved);
+}
+
 /* ---- datasets ------------------------------------------------------------- */
 
 struct expect {
@@ -1106,6 +1154,7 @@ static const struct harness_test tests[] = {
     { "huge_line", test_huge_line },
     { "hints", test_hints },
     { "collect_and_read", test_collect_and_read },
+    { "stdin", test_stdin },
     { "datasets", test_datasets },
 };
 

@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,8 +31,13 @@ static void test_parse_v4(void)
     CHECK(parse("0.0.0.0", &a));
     CHECK(parse("255.255.255.255", &a));
     CHECK_INT(a.b[15], 255);
+    /* Leading zeros are decimal, as anonymized CloudTrail logs write them. */
+    CHECK(parse("035.249.253.010", &a));
+    CHECK_INT(a.b[12], 35);
+    CHECK_INT(a.b[15], 10);
+    CHECK(!parse("256.1.1.1", &a) && !parse("1.2.3.0256", &a));
     const char *bad[] = { "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4 ", " 1.2.3.4",
-                          "01.2.3.4", "1..2.3", "1.2.3.", ".1.2.3", "1.2.3.4/", "a.b.c.d",
+                          "0001.2.3.4", "1..2.3", "1.2.3.", ".1.2.3", "1.2.3.4/", "a.b.c.d",
                           "1.2.3.1000", "1.2.3.-1", "+1.2.3.4", "1.2.3.0x1" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (parse(bad[i], &a)) {
@@ -102,6 +108,33 @@ static void test_format(void)
     CHECK_INT(strlen(fmt("::ffff:255.255.255.255", o)), 22);
 }
 
+/* True when a dotted-quad octet in s starts with a redundant 0. */
+static bool has_leading_zero(const char *s)
+{
+    for (size_t i = 0; s[i]; i++) {
+        bool start = i == 0 || s[i - 1] == '.' || s[i - 1] == ':';
+        if (start && s[i] == '0' && s[i + 1] >= '0' && s[i + 1] <= '9')
+            return true;
+    }
+    return false;
+}
+
+/* Copies s without the redundant leading zeros of dotted-quad octets. */
+static void strip_zeros(const char *s, char *out)
+{
+    size_t n = 0;
+    const char *last_colon = strrchr(s, ':');
+    for (size_t i = 0; s[i]; i++) {
+        bool in_quad = last_colon == NULL || s + i > last_colon;
+        bool start = i == 0 || s[i - 1] == '.' || s[i - 1] == ':';
+        if (in_quad && start)
+            while (s[i] == '0' && s[i + 1] >= '0' && s[i + 1] <= '9')
+                i++;
+        out[n++] = s[i];
+    }
+    out[n] = '\0';
+}
+
 /* glibc's inet_pton/inet_ntop as an oracle over random addresses, both ways. */
 static void test_against_libc(void)
 {
@@ -146,7 +179,7 @@ static void test_against_libc(void)
         CHECK(parse(text, &a) && memcmp(a.b, b, 16) == 0);
     }
     /* Random short strings: we accept exactly what inet_pton accepts, except
-     * that we also refuse leading zeros in IPv4 octets, as it does. */
+     * IPv4 octets with leading zeros, which it refuses and we read as decimal. */
     const char alphabet[] = "0123456789abcdef:.:";
     for (int iter = 0; iter < 200000; iter++) {
         seed = seed * 1103515245 + 12345;
@@ -160,6 +193,16 @@ static void test_against_libc(void)
         bool libc = inet_pton(AF_INET, text, b4) == 1 || inet_pton(AF_INET6, text, b6) == 1;
         struct ipaddr a;
         bool ours = parse(text, &a);
+        if (ours && !libc && has_leading_zero(text)) {
+            /* Then the same text without the zeros is what libc reads. */
+            char strip[64];
+            strip_zeros(text, strip);
+            libc = inet_pton(AF_INET, strip, b4) == 1 || inet_pton(AF_INET6, strip, b6) == 1;
+            if (strchr(text, ':') == NULL)
+                CHECK(libc && memcmp(a.b + 12, b4, 4) == 0);
+            if (strchr(text, ':') != NULL)
+                memcpy(text, strip, strlen(strip) + 1);
+        }
         if (ours != libc) {
             printf("#   \"%s\": ours %d, libc %d\n", text, ours, libc);
             harness_failures++;
@@ -569,6 +612,86 @@ static void test_indicators_load(void)
     domlist_free(doms);
 }
 
+/* Every sourceIPAddress in real CloudTrail (the Stratus detonation logs):
+ * addresses must parse, service names ("AWS Internal", "x.amazonaws.com")
+ * must not, and parsed addresses print back to the same text modulo zeros. */
+static void scan_dir(const char *dir, size_t *addrs_out, size_t *names_out)
+{
+    DIR *dp = opendir(dir);
+    if (dp == NULL) {
+        printf("# skip: %s not found\n", dir);
+        return;
+    }
+    size_t addrs = 0, names = 0;
+    struct dirent *de;
+    while ((de = readdir(dp)) != NULL) {
+        size_t nl = strlen(de->d_name);
+        if (nl < 5 || strcmp(de->d_name + nl - 5, ".json") != 0)
+            continue;
+        char path[2048];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        FILE *fp = fopen(path, "rb");
+        if (fp == NULL)
+            continue;
+        struct buf text;
+        buf_init(&text, 0);
+        char chunk[8192];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+            buf_append(&text, chunk, got);
+        fclose(fp);
+        static const char key[] = "\"sourceIPAddress\"";
+        for (const char *p = text.p; p && (p = strstr(p, key)) != NULL;) {
+            p += sizeof(key) - 1;
+            while (*p == ' ' || *p == ':')
+                p++;
+            if (*p != '"')
+                continue;
+            const char *v = ++p, *end = strchr(v, '"');
+            if (end == NULL)
+                break;
+            struct sv val = sv_make(v, (size_t)(end - v));
+            bool numeric = val.len > 0 && strspn(v, "0123456789.") >= val.len;
+            bool v6 = memchr(v, ':', val.len) != NULL && strspn(v, "0123456789abcdefABCDEF:.") >= val.len;
+            struct ipaddr a;
+            bool ok = ip_parse(val, &a);
+            if (numeric || v6) {
+                addrs++;
+                if (!ok) {
+                    printf("#   %s: address not parsed: %.*s\n", de->d_name, (int)val.len, v);
+                    harness_failures++;
+                }
+            } else {
+                names++;
+                if (ok) {
+                    printf("#   %s: name parsed as address: %.*s\n", de->d_name, (int)val.len, v);
+                    harness_failures++;
+                }
+            }
+            p = end + 1;
+        }
+        buf_free(&text);
+    }
+    closedir(dp);
+    *addrs_out += addrs;
+    *names_out += names;
+}
+
+static void test_cloudtrail_addresses(void)
+{
+    const char *root = harness_datasets();
+    if (root == NULL)
+        return;
+    char dir[1024];
+    size_t addrs = 0, names = 0;
+    snprintf(dir, sizeof(dir), "%s/stratus-detonation-logs", root);
+    scan_dir(dir, &addrs, &names);
+    snprintf(dir, sizeof(dir), "%s/invictus-aws-stratus-2023/CloudTrail", root);
+    scan_dir(dir, &addrs, &names);
+    printf("# %zu addresses and %zu service names from real CloudTrail\n", addrs, names);
+    CHECK(addrs > 0 && names > 0);
+}
+
 static const struct harness_test tests[] = {
     { "parse_v4", test_parse_v4 },
     { "parse_v6", test_parse_v6 },
@@ -582,6 +705,7 @@ static const struct harness_test tests[] = {
     { "domlist", test_domlist },
     { "indicators_parse", test_indicators_parse },
     { "indicators_load", test_indicators_load },
+    { "cloudtrail_addresses", test_cloudtrail_addresses },
 };
 
 HARNESS_MAIN(tests)

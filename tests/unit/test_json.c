@@ -393,6 +393,73 @@ static void test_path_limit(void)
     arena_free(&a);
 }
 
+static void test_path_budget(void)
+{
+    /* one long key over many leaves would copy its path once per leaf: the
+     * total is capped relative to the input size */
+    struct arena a;
+    struct json_flat f;
+    struct buf b;
+    struct err e;
+    arena_init(&a, 0);
+    json_flat_init(&f);
+    buf_init(&b, 0);
+    buf_append_cstr(&b, "{\"");
+    for (int i = 0; i < 4000; i++)
+        buf_putc(&b, 'k');
+    buf_append_cstr(&b, "\":{");
+    for (int i = 0; i < 1000; i++)
+        buf_printf(&b, "%s\"%c%c\":1", i ? "," : "", 'a' + i % 26, 'a' + i / 26);
+    buf_append_cstr(&b, "}}");
+    CHECK_INT(json_flatten(b.p, b.len, NULL, &a, &f, &e), ERR_LIMIT);
+    CHECK_STR(e.msg, "flattened paths too large for this input");
+    /* the same leaves under a short key are fine */
+    CHECK_INT(json_flatten(b.p + 3998, b.len - 3998, NULL, &a, &f, &e), ERR_FORMAT);
+    b.p[3998] = '{';
+    b.p[3999] = '"';
+    CHECK_INT(json_flatten(b.p + 3998, b.len - 3998, NULL, &a, &f, &e), 0);
+    CHECK_INT(f.n, 1000);
+    buf_free(&b);
+    json_flat_free(&f);
+    arena_free(&a);
+}
+
+/* Many leaves: storage grows across arena chunks and the leaf array grows,
+ * and every leaf keeps its own path and position. */
+static void test_many_leaves(void)
+{
+    struct arena a;
+    struct json_flat f;
+    struct buf b;
+    char want[32];
+    arena_init(&a, 4096);
+    json_flat_init(&f);
+    buf_init(&b, 0);
+    buf_putc(&b, '{');
+    for (int i = 0; i < 5000; i++)
+        buf_printf(&b, "%s\"key%d\":{\"v\":[%d,\"s%d\"]}", i ? "," : "", i, i, i);
+    buf_putc(&b, '}');
+    CHECK_INT(json_flatten(b.p, b.len, NULL, &a, &f, NULL), 0);
+    CHECK_INT(f.n, 10000);
+    for (int i = 0; i < 5000 && harness_failures == 0; i++) {
+        const struct json_leaf *n = &f.leaves[2 * i], *s = &f.leaves[2 * i + 1];
+        snprintf(want, sizeof(want), "key%d.v", i);
+        CHECK_STR(n->path, want);
+        CHECK(s->path == n->path); /* elements of one array share the path */
+        CHECK_INT(n->n_arr, 1);
+        CHECK_INT(n->arr[0].array, i);
+        CHECK_INT(n->arr[0].index, 0);
+        CHECK_INT(s->arr[0].array, i);
+        CHECK_INT(s->arr[0].index, 1);
+        CHECK_INT(n->type, JSON_NUMBER);
+        CHECK_INT(s->type, JSON_STRING);
+        CHECK(n->path_hash == hash64(want, strlen(want), 0));
+    }
+    buf_free(&b);
+    json_flat_free(&f);
+    arena_free(&a);
+}
+
 static void test_skip_value(void)
 {
     const char *in = " {\"a\":[1,{\"b\":null}]}\n[2] \"s\"  3 ";
@@ -711,6 +778,8 @@ static const struct harness_test tests[] = {
     { "errors", test_errors },
     { "depth_limit", test_depth_limit },
     { "path_limit", test_path_limit },
+    { "path_budget", test_path_budget },
+    { "many_leaves", test_many_leaves },
     { "skip_value", test_skip_value },
     { "invalid_utf8_passes", test_invalid_utf8_passes },
     { "long_strings", test_long_strings },

@@ -1,0 +1,951 @@
+/*
+ * Rule files: YAML (libyaml's document loader) -> struct detect_rule.
+ *
+ * Accepted: one or more documents per file, each a mapping with the fields of
+ * docs/rules.md. Unknown fields, duplicate fields and wrong types are errors
+ * with the file and 1-based line (libyaml marks). A file is loaded all or
+ * nothing, so a typo never leaves half a pack running.
+ *
+ * libyaml's loader resolves aliases to shared nodes; the pattern converter
+ * walks nodes with a visit budget so an alias bomb cannot blow up, and with a
+ * depth cap so deep nesting cannot exhaust the stack.
+ */
+#include "detect/detect_int.h"
+#include "detect/detect_config.h"
+#include "match/match.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#define RULE_FILE_MAX (4u << 20)
+#define RULES_MAX 10000
+#define PATTERN_MAX (256u << 10)
+#define YAML_DEPTH_MAX 64
+#define YAML_VISIT_MAX 20000
+#define TITLE_MAX 1024
+#define DESC_MAX 8192
+#define LIST_MAX 64
+
+struct rule_int {
+    struct detect_rule pub;
+    struct tmpl title_t;
+    struct tmpl desc_t;
+    const struct detect_check *chk;
+};
+
+struct detect_rules {
+    struct rule_int **v;
+    size_t n, cap;
+    struct hmap ids; /* id -> index + 1 */
+};
+
+const struct tmpl *detect__rule_title(const struct detect_rule *r)
+{
+    return &((const struct rule_int *)(const void *)r)->title_t;
+}
+
+const struct tmpl *detect__rule_desc(const struct detect_rule *r)
+{
+    return &((const struct rule_int *)(const void *)r)->desc_t;
+}
+
+const struct detect_check *detect__rule_check(const struct detect_rule *r)
+{
+    return ((const struct rule_int *)(const void *)r)->chk;
+}
+
+/* ---- small pieces ------------------------------------------------------------- */
+
+const char *detect_resource_name(enum detect_resource r)
+{
+    switch (r) {
+    case DETECT_RES_ACCESS_KEY: return "AccessKey";
+    case DETECT_RES_INSTANCE: return "Instance";
+    case DETECT_RES_S3_BUCKET: return "S3Bucket";
+    }
+    return "AccessKey";
+}
+
+bool detect_resource_parse(struct sv name, enum detect_resource *out)
+{
+    if (sv_eq_cstr(name, "AccessKey"))
+        *out = DETECT_RES_ACCESS_KEY;
+    else if (sv_eq_cstr(name, "Instance"))
+        *out = DETECT_RES_INSTANCE;
+    else if (sv_eq_cstr(name, "S3Bucket"))
+        *out = DETECT_RES_S3_BUCKET;
+    else
+        return false;
+    return true;
+}
+
+const char *detect_severity_label(double severity)
+{
+    if (severity < 4.0)
+        return "Low";
+    if (severity < 7.0)
+        return "Medium";
+    return "High";
+}
+
+/* The source names of rule files. Kept here rather than calling the event
+ * module's parser so rule loading does not depend on the readers. */
+static bool source_parse(struct sv s, enum event_source *out)
+{
+    if (sv_eq_cstr(s, "cloudtrail"))
+        *out = EVENT_CLOUDTRAIL;
+    else if (sv_eq_cstr(s, "vpcflow"))
+        *out = EVENT_VPCFLOW;
+    else if (sv_eq_cstr(s, "dns"))
+        *out = EVENT_DNS;
+    else
+        return false;
+    return true;
+}
+
+static bool is_id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+}
+
+static bool valid_id(const char *s, size_t len)
+{
+    if (len == 0 || len > 128)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!is_id_char(s[i]))
+            return false;
+    return true;
+}
+
+static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* ThreatPurpose:ResourceTypeAffected/ThreatFamilyName[.Mechanism][!Artifact] */
+static bool valid_type(const char *s, size_t len)
+{
+    size_t i = 0;
+    if (len > 200)
+        return false;
+    while (i < len && is_alpha(s[i]))
+        i++;
+    if (i == 0 || i >= len || s[i] != ':')
+        return false;
+    size_t j = ++i;
+    while (i < len && (is_alpha(s[i]) || is_digit(s[i])))
+        i++;
+    if (i == j || i >= len || s[i] != '/')
+        return false;
+    j = ++i;
+    while (i < len && (is_alpha(s[i]) || is_digit(s[i]) || strchr(".!&_-", s[i])))
+        i++;
+    return i == len && i > j && (is_alpha(s[j]) || is_digit(s[j]));
+}
+
+/* T1234 or T1234.001 */
+static bool valid_mitre(const char *s, size_t len)
+{
+    if (len != 5 && len != 9)
+        return false;
+    if (s[0] != 'T')
+        return false;
+    for (size_t i = 1; i < 5; i++)
+        if (!is_digit(s[i]))
+            return false;
+    if (len == 9) {
+        if (s[5] != '.')
+            return false;
+        for (size_t i = 6; i < 9; i++)
+            if (!is_digit(s[i]))
+                return false;
+    }
+    return true;
+}
+
+bool detect__valid_path(const char *s, size_t len)
+{
+    if (len == 0 || len > 256 || s[0] == '.' || s[len - 1] == '.')
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!(is_id_char(c) || c == ':' || c == '@' || c == '/'))
+            return false;
+        if (c == '.' && s[i + 1] == '.')
+            return false;
+    }
+    return true;
+}
+
+/* JSON number grammar, so a plain YAML scalar is typed as EventBridge would. */
+static bool is_json_number(const char *s, size_t len)
+{
+    size_t i = 0;
+    if (i < len && s[i] == '-')
+        i++;
+    if (i >= len || !is_digit(s[i]))
+        return false;
+    if (s[i] == '0')
+        i++;
+    else
+        while (i < len && is_digit(s[i]))
+            i++;
+    if (i < len && s[i] == '.') {
+        i++;
+        if (i >= len || !is_digit(s[i]))
+            return false;
+        while (i < len && is_digit(s[i]))
+            i++;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i >= len || !is_digit(s[i]))
+            return false;
+        while (i < len && is_digit(s[i]))
+            i++;
+    }
+    return i == len;
+}
+
+/* ---- rule lifetime ------------------------------------------------------------ */
+
+static void free_strlist(const char *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((void *)v[i]);
+    free((void *)v);
+}
+
+static void rule_free(struct rule_int *r)
+{
+    if (!r)
+        return;
+    detect__tmpl_free(&r->title_t);
+    detect__tmpl_free(&r->desc_t);
+    free((void *)r->pub.id);
+    free((void *)r->pub.type);
+    free((void *)r->pub.title);
+    free((void *)r->pub.description);
+    free((void *)r->pub.pattern);
+    free((void *)r->pub.check);
+    free((void *)r->pub.key);
+    free((void *)r->pub.file);
+    free_strlist(r->pub.mitre, r->pub.n_mitre);
+    free_strlist(r->pub.references, r->pub.n_references);
+    free(r);
+}
+
+struct detect_rules *detect_rules_new(void)
+{
+    struct detect_rules *rs = xcalloc(1, sizeof(*rs));
+    hmap_init(&rs->ids);
+    return rs;
+}
+
+void detect_rules_free(struct detect_rules *rs)
+{
+    if (!rs)
+        return;
+    for (size_t i = 0; i < rs->n; i++)
+        rule_free(rs->v[i]);
+    free(rs->v);
+    hmap_free(&rs->ids);
+    free(rs);
+}
+
+size_t detect_rules_count(const struct detect_rules *rs) { return rs ? rs->n : 0; }
+
+const struct detect_rule *detect_rules_get(const struct detect_rules *rs, size_t i)
+{
+    return i < rs->n ? &rs->v[i]->pub : NULL;
+}
+
+const struct detect_rule *detect_rules_find(const struct detect_rules *rs, const char *id)
+{
+    void *v = hmap_get(&rs->ids, id, strlen(id));
+    return v ? &rs->v[(size_t)(uintptr_t)v - 1]->pub : NULL;
+}
+
+/* ---- YAML -> rule ----------------------------------------------------------- */
+
+struct loader {
+    yaml_document_t *doc;
+    const char *file;
+    struct err *err;
+    const char *rule_id; /* for messages, once known */
+    size_t visits;
+    bool reported; /* lerr ran: the message is set, callers must not replace it */
+};
+
+static unsigned node_line(const yaml_node_t *n) { return (unsigned)n->start_mark.line + 1; }
+
+static int lerr(struct loader *ld, const yaml_node_t *n, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int lerr(struct loader *ld, const yaml_node_t *n, int code, const char *fmt, ...)
+{
+    char msg[ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ld->reported = true;
+    if (ld->rule_id)
+        err_set(ld->err, code, "line %u: rule \"%s\": %s", n ? node_line(n) : 0, ld->rule_id, msg);
+    else
+        err_set(ld->err, code, "line %u: %s", n ? node_line(n) : 0, msg);
+    err_where(ld->err, ld->file, 0, 0);
+    return code;
+}
+
+static const char *scalar(const yaml_node_t *n, size_t *len)
+{
+    *len = n->data.scalar.length;
+    return (const char *)n->data.scalar.value;
+}
+
+/* A plain scalar that YAML's core schema reads as null/bool/number. */
+static bool plain(const yaml_node_t *n) { return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE; }
+
+static int want_scalar(struct loader *ld, const yaml_node_t *n, const char *field, size_t max,
+                       const char **s, size_t *len)
+{
+    *s = "";
+    *len = 0;
+    if (n->type != YAML_SCALAR_NODE)
+        return lerr(ld, n, ERR_FORMAT, "%s: expected a string", field);
+    *s = scalar(n, len);
+    if (*len > max)
+        return lerr(ld, n, ERR_LIMIT, "%s: longer than %zu bytes", field, max);
+    if (memchr(*s, '\0', *len))
+        return lerr(ld, n, ERR_FORMAT, "%s: contains a NUL byte", field);
+    return 0;
+}
+
+static int to_json(struct loader *ld, yaml_node_t *n, struct buf *out, int depth)
+{
+    if (++ld->visits > YAML_VISIT_MAX)
+        return lerr(ld, n, ERR_LIMIT, "pattern: more than %d nodes (alias loop?)", YAML_VISIT_MAX);
+    if (depth > YAML_DEPTH_MAX)
+        return lerr(ld, n, ERR_LIMIT, "pattern: nested deeper than %d", YAML_DEPTH_MAX);
+    int rc = 0;
+    switch (n->type) {
+    case YAML_SCALAR_NODE: {
+        size_t len;
+        const char *s = scalar(n, &len);
+        if (plain(n) && (len == 0 || (len == 1 && s[0] == '~') ||
+                         (len == 4 && memcmp(s, "null", 4) == 0)))
+            rc = buf_append_cstr(out, "null");
+        else if (plain(n) && ((len == 4 && memcmp(s, "true", 4) == 0) ||
+                              (len == 5 && memcmp(s, "false", 5) == 0) || is_json_number(s, len)))
+            rc = buf_append(out, s, len);
+        else {
+            rc = buf_putc(out, '"');
+            if (rc == 0) {
+                json_escape(out, s, len);
+                rc = buf_putc(out, '"');
+            }
+        }
+        break;
+    }
+    case YAML_SEQUENCE_NODE: {
+        rc = buf_putc(out, '[');
+        for (yaml_node_item_t *it = n->data.sequence.items.start;
+             rc == 0 && it < n->data.sequence.items.top; it++) {
+            if (it != n->data.sequence.items.start)
+                rc = buf_putc(out, ',');
+            if (rc == 0)
+                rc = to_json(ld, yaml_document_get_node(ld->doc, *it), out, depth + 1);
+        }
+        if (rc == 0)
+            rc = buf_putc(out, ']');
+        break;
+    }
+    case YAML_MAPPING_NODE: {
+        rc = buf_putc(out, '{');
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+             rc == 0 && p < n->data.mapping.pairs.top; p++) {
+            yaml_node_t *k = yaml_document_get_node(ld->doc, p->key);
+            if (k->type != YAML_SCALAR_NODE)
+                return lerr(ld, k, ERR_FORMAT, "pattern: a key must be a string");
+            if (p != n->data.mapping.pairs.start)
+                rc = buf_putc(out, ',');
+            size_t len;
+            const char *s = scalar(k, &len);
+            if (rc == 0)
+                rc = buf_putc(out, '"');
+            if (rc == 0) {
+                json_escape(out, s, len);
+                rc = buf_append(out, "\":", 2);
+            }
+            if (rc == 0)
+                rc = to_json(ld, yaml_document_get_node(ld->doc, p->value), out, depth + 1);
+        }
+        if (rc == 0)
+            rc = buf_putc(out, '}');
+        break;
+    }
+    default:
+        return lerr(ld, n, ERR_FORMAT, "pattern: empty node");
+    }
+    if (rc == ERR_LIMIT && !ld->reported)
+        return lerr(ld, n, ERR_LIMIT, "pattern: longer than %u bytes", PATTERN_MAX);
+    return rc;
+}
+
+/* A string or a sequence of strings. */
+static int str_list(struct loader *ld, yaml_node_t *n, const char *field,
+                    bool (*valid)(const char *, size_t), const char *what,
+                    const char *const **out, size_t *n_out)
+{
+    yaml_node_t *one[1];
+    yaml_node_t **items = one;
+    size_t cnt = 0;
+    yaml_node_t *tmp[LIST_MAX];
+    if (n->type == YAML_SCALAR_NODE) {
+        one[0] = n;
+        cnt = 1;
+    } else if (n->type == YAML_SEQUENCE_NODE) {
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++) {
+            if (cnt == LIST_MAX)
+                return lerr(ld, n, ERR_LIMIT, "%s: more than %d entries", field, LIST_MAX);
+            tmp[cnt++] = yaml_document_get_node(ld->doc, *it);
+        }
+        items = tmp;
+    } else {
+        return lerr(ld, n, ERR_FORMAT, "%s: expected a string or a list of strings", field);
+    }
+    const char **v = xcalloc(cnt ? cnt : 1, sizeof(*v));
+    for (size_t i = 0; i < cnt; i++) {
+        const char *s;
+        size_t len;
+        int rc = want_scalar(ld, items[i], field, 2048, &s, &len);
+        if (rc == 0 && !valid(s, len))
+            rc = lerr(ld, items[i], ERR_FORMAT, "%s: \"%.*s\" is not %s", field,
+                      (int)(len > 80 ? 80 : len), s, what);
+        if (rc != 0) {
+            free_strlist(v, i);
+            return rc;
+        }
+        v[i] = xstrndup(s, len);
+    }
+    *out = v;
+    *n_out = cnt;
+    return 0;
+}
+
+static bool valid_url(const char *s, size_t len)
+{
+    struct sv v = sv_make(s, len);
+    if (!(sv_starts_with(v, SV("https://")) || sv_starts_with(v, SV("http://"))))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= ' ')
+            return false;
+    return true;
+}
+
+static int parse_severity(struct loader *ld, yaml_node_t *n, double *out)
+{
+    const char *s = NULL;
+    size_t len = 0;
+    int rc = want_scalar(ld, n, "severity", 32, &s, &len);
+    if (rc != 0)
+        return rc;
+    struct sv v = sv_make(s, len);
+    if (sv_eq_nocase(v, SV("low"))) {
+        *out = DETECT_SEV_LOW;
+        return 0;
+    }
+    if (sv_eq_nocase(v, SV("medium"))) {
+        *out = DETECT_SEV_MEDIUM;
+        return 0;
+    }
+    if (sv_eq_nocase(v, SV("high"))) {
+        *out = DETECT_SEV_HIGH;
+        return 0;
+    }
+    char tmp[40];
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    char *end = NULL;
+    double d = is_json_number(s, len) ? strtod(tmp, &end) : -1.0;
+    if (!(d >= 1.0 && d <= 8.9))
+        return lerr(ld, n, ERR_FORMAT,
+                    "severity: \"%s\" is not a number from 1.0 to 8.9 nor low/medium/high", tmp);
+    *out = d;
+    return 0;
+}
+
+static int parse_bool(struct loader *ld, yaml_node_t *n, const char *field, bool *out)
+{
+    const char *s;
+    size_t len;
+    int rc = want_scalar(ld, n, field, 16, &s, &len);
+    if (rc != 0)
+        return rc;
+    if (plain(n) && len == 4 && memcmp(s, "true", 4) == 0)
+        *out = true;
+    else if (plain(n) && len == 5 && memcmp(s, "false", 5) == 0)
+        *out = false;
+    else
+        return lerr(ld, n, ERR_FORMAT, "%s: expected true or false", field);
+    return 0;
+}
+
+static const char *const known_fields[] = {
+    "id", "type", "severity", "title", "description", "source", "pattern", "check",
+    "resource", "key", "mitre", "references", "enabled", NULL
+};
+
+static int field_index(const char *s, size_t len)
+{
+    for (int i = 0; known_fields[i]; i++)
+        if (strlen(known_fields[i]) == len && memcmp(known_fields[i], s, len) == 0)
+            return i;
+    return -1;
+}
+
+/* Validates the pattern by compiling it alone, so the error names the rule
+ * (the engine compiles all patterns together later). */
+static int check_pattern(struct loader *ld, yaml_node_t *n, const char *text, size_t len)
+{
+    struct match_set *ms = match_set_new();
+    struct err e;
+    err_clear(&e);
+    int rc = match_set_add(ms, text, len, 0, &e);
+    match_set_free(ms);
+    if (rc != 0)
+        return lerr(ld, n, ERR_FORMAT, "invalid pattern: %s", e.msg);
+    return 0;
+}
+
+static int parse_rule(struct loader *ld, yaml_node_t *root, struct rule_int **out)
+{
+    if (root->type != YAML_MAPPING_NODE)
+        return lerr(ld, root, ERR_FORMAT, "a rule must be a mapping of fields");
+    yaml_node_t *f[16] = { 0 };
+    ld->rule_id = NULL;
+    /* Name the rule in every message, even for fields that come before id. */
+    char idbuf[129];
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(ld->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(ld->doc, p->value);
+        if (k->type == YAML_SCALAR_NODE && k->data.scalar.length == 2 &&
+            memcmp(k->data.scalar.value, "id", 2) == 0 && v->type == YAML_SCALAR_NODE &&
+            valid_id((const char *)v->data.scalar.value, v->data.scalar.length)) {
+            memcpy(idbuf, v->data.scalar.value, v->data.scalar.length);
+            idbuf[v->data.scalar.length] = '\0';
+            ld->rule_id = idbuf;
+        }
+    }
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(ld->doc, p->key);
+        if (k->type != YAML_SCALAR_NODE)
+            return lerr(ld, k, ERR_FORMAT, "field names must be strings");
+        size_t len;
+        const char *s = scalar(k, &len);
+        int i = field_index(s, len);
+        if (i < 0)
+            return lerr(ld, k, ERR_FORMAT, "unknown field \"%.*s\"", (int)(len > 64 ? 64 : len), s);
+        if (f[i])
+            return lerr(ld, k, ERR_FORMAT, "field \"%s\" given twice", known_fields[i]);
+        f[i] = yaml_document_get_node(ld->doc, p->value);
+    }
+    enum { F_ID, F_TYPE, F_SEV, F_TITLE, F_DESC, F_SOURCE, F_PATTERN, F_CHECK, F_RES, F_KEY,
+           F_MITRE, F_REFS, F_ENABLED };
+    const char *s = NULL;
+    size_t len = 0;
+    int rc;
+    if (!f[F_ID])
+        return lerr(ld, root, ERR_FORMAT, "missing field \"id\"");
+    if ((rc = want_scalar(ld, f[F_ID], "id", 128, &s, &len)) != 0)
+        return rc;
+    if (!valid_id(s, len))
+        return lerr(ld, f[F_ID], ERR_FORMAT, "id \"%.*s\" must be letters, digits, '.', '_', '-'",
+                    (int)len, s);
+    struct rule_int *r = xcalloc(1, sizeof(*r));
+    r->pub.id = xstrndup(s, len);
+    r->pub.enabled = true;
+    r->pub.file = xstrdup(ld->file);
+    r->pub.line = node_line(root);
+    ld->rule_id = r->pub.id;
+    static const char *const required[] = { "type", "severity", "title", "source", "pattern" };
+    static const int req_idx[] = { F_TYPE, F_SEV, F_TITLE, F_SOURCE, F_PATTERN };
+    for (size_t i = 0; i < 5; i++)
+        if (!f[req_idx[i]]) {
+            rc = lerr(ld, root, ERR_FORMAT, "missing field \"%s\"", required[i]);
+            goto fail;
+        }
+
+    if ((rc = want_scalar(ld, f[F_TYPE], "type", 200, &s, &len)) != 0)
+        goto fail;
+    if (!valid_type(s, len)) {
+        rc = lerr(ld, f[F_TYPE], ERR_FORMAT,
+                  "type \"%.*s\" is not ThreatPurpose:ResourceType/ThreatName", (int)len, s);
+        goto fail;
+    }
+    r->pub.type = xstrndup(s, len);
+
+    if ((rc = parse_severity(ld, f[F_SEV], &r->pub.severity)) != 0)
+        goto fail;
+
+    if ((rc = want_scalar(ld, f[F_TITLE], "title", TITLE_MAX, &s, &len)) != 0)
+        goto fail;
+    if (len == 0) {
+        rc = lerr(ld, f[F_TITLE], ERR_FORMAT, "title is empty");
+        goto fail;
+    }
+    r->pub.title = xstrndup(s, len);
+    if (f[F_DESC]) {
+        if ((rc = want_scalar(ld, f[F_DESC], "description", DESC_MAX, &s, &len)) != 0)
+            goto fail;
+        r->pub.description = xstrndup(s, len);
+    } else {
+        r->pub.description = xstrdup(r->pub.title);
+    }
+    struct err te;
+    err_clear(&te);
+    if (detect__tmpl_compile(r->pub.title, &r->title_t, &te) != 0) {
+        rc = lerr(ld, f[F_TITLE], ERR_FORMAT, "title: %s", te.msg);
+        goto fail;
+    }
+    if (detect__tmpl_compile(r->pub.description, &r->desc_t, &te) != 0) {
+        rc = lerr(ld, f[F_DESC] ? f[F_DESC] : f[F_TITLE], ERR_FORMAT, "description: %s", te.msg);
+        goto fail;
+    }
+
+    if ((rc = want_scalar(ld, f[F_SOURCE], "source", 32, &s, &len)) != 0)
+        goto fail;
+    if (!source_parse(sv_make(s, len), &r->pub.source)) {
+        rc = lerr(ld, f[F_SOURCE], ERR_FORMAT,
+                  "source \"%.*s\" is not cloudtrail, vpcflow or dns", (int)len, s);
+        goto fail;
+    }
+    r->pub.resource = r->pub.source == EVENT_CLOUDTRAIL ? DETECT_RES_ACCESS_KEY
+                                                         : DETECT_RES_INSTANCE;
+
+    {
+        yaml_node_t *pn = f[F_PATTERN];
+        struct buf pb;
+        buf_init(&pb, PATTERN_MAX);
+        if (pn->type == YAML_SCALAR_NODE) {
+            s = scalar(pn, &len);
+            if (len > PATTERN_MAX)
+                rc = lerr(ld, pn, ERR_LIMIT, "pattern: longer than %u bytes", PATTERN_MAX);
+            else
+                rc = buf_append(&pb, s, len);
+        } else if (pn->type == YAML_MAPPING_NODE) {
+            ld->visits = 0;
+            ld->reported = false;
+            rc = to_json(ld, pn, &pb, 0);
+        } else {
+            rc = lerr(ld, pn, ERR_FORMAT, "pattern: expected a mapping or a JSON string");
+        }
+        if (rc == 0)
+            rc = check_pattern(ld, pn, pb.p ? pb.p : "", pb.len);
+        if (rc != 0) {
+            buf_free(&pb);
+            goto fail;
+        }
+        r->pub.pattern = buf_steal(&pb);
+    }
+
+    if (f[F_CHECK]) {
+        if ((rc = want_scalar(ld, f[F_CHECK], "check", 64, &s, &len)) != 0)
+            goto fail;
+        r->chk = detect__check_find(s, len);
+        if (!r->chk) {
+            rc = lerr(ld, f[F_CHECK], ERR_FORMAT, "unknown check \"%.*s\"", (int)len, s);
+            goto fail;
+        }
+        r->pub.check = xstrndup(s, len);
+    }
+    if (f[F_RES]) {
+        if ((rc = want_scalar(ld, f[F_RES], "resource", 32, &s, &len)) != 0)
+            goto fail;
+        if (!detect_resource_parse(sv_make(s, len), &r->pub.resource)) {
+            rc = lerr(ld, f[F_RES], ERR_FORMAT,
+                      "resource \"%.*s\" is not AccessKey, Instance or S3Bucket", (int)len, s);
+            goto fail;
+        }
+    }
+    if (f[F_KEY]) {
+        if ((rc = want_scalar(ld, f[F_KEY], "key", 256, &s, &len)) != 0)
+            goto fail;
+        if (!detect__valid_path(s, len)) {
+            rc = lerr(ld, f[F_KEY], ERR_FORMAT, "key \"%.*s\" is not a dotted field path",
+                      (int)len, s);
+            goto fail;
+        }
+        r->pub.key = xstrndup(s, len);
+    }
+    if (f[F_MITRE] && (rc = str_list(ld, f[F_MITRE], "mitre", valid_mitre,
+                                     "an ATT&CK technique id (T1234 or T1234.001)",
+                                     &r->pub.mitre, &r->pub.n_mitre)) != 0)
+        goto fail;
+    if (f[F_REFS] && (rc = str_list(ld, f[F_REFS], "references", valid_url, "an http(s) URL",
+                                    &r->pub.references, &r->pub.n_references)) != 0)
+        goto fail;
+    if (f[F_ENABLED] && (rc = parse_bool(ld, f[F_ENABLED], "enabled", &r->pub.enabled)) != 0)
+        goto fail;
+    *out = r;
+    return 0;
+fail:
+    ld->rule_id = NULL;
+    rule_free(r);
+    return rc;
+}
+
+static bool empty_doc(const yaml_node_t *root)
+{
+    return root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0 && plain(root);
+}
+
+int detect_rules_load_text(struct detect_rules *rs, const char *name, const char *text,
+                           size_t len, struct err *err)
+{
+    if (len > RULE_FILE_MAX) {
+        err_set(err, ERR_LIMIT, "rule file larger than %u bytes", RULE_FILE_MAX);
+        err_where(err, name, 0, 0);
+        return ERR_LIMIT;
+    }
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        abort(); /* only fails on OOM */
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    struct loader ld = { .file = name, .err = err };
+    struct rule_int **fresh = NULL;
+    size_t n_fresh = 0, cap_fresh = 0;
+    struct hmap seen;
+    hmap_init(&seen);
+    int rc = 0;
+    for (;;) {
+        yaml_document_t doc;
+        if (!yaml_parser_load(&parser, &doc)) {
+            err_set(err, ERR_FORMAT, "line %zu, column %zu: %s%s%s",
+                    parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+                    parser.problem ? parser.problem : "invalid YAML",
+                    parser.context ? " " : "", parser.context ? parser.context : "");
+            err_where(err, name, 0, 0);
+            rc = ERR_FORMAT;
+            break;
+        }
+        yaml_node_t *root = yaml_document_get_root_node(&doc);
+        if (!root) {
+            yaml_document_delete(&doc);
+            break; /* end of stream */
+        }
+        if (!empty_doc(root)) {
+            ld.doc = &doc;
+            struct rule_int *r = NULL;
+            rc = parse_rule(&ld, root, &r);
+            if (rc == 0) {
+                size_t idlen = strlen(r->pub.id);
+                if (hmap_get(&seen, r->pub.id, idlen) || hmap_get(&rs->ids, r->pub.id, idlen)) {
+                    rc = lerr(&ld, root, ERR_FORMAT, "duplicate rule id");
+                    rule_free(r);
+                } else if (rs->n + n_fresh >= RULES_MAX) {
+                    rc = lerr(&ld, root, ERR_LIMIT, "more than %d rules", RULES_MAX);
+                    rule_free(r);
+                } else {
+                    hmap_put(&seen, r->pub.id, idlen, (void *)1);
+                    if (n_fresh == cap_fresh) {
+                        cap_fresh = cap_fresh ? cap_fresh * 2 : 16;
+                        fresh = xrealloc(fresh, cap_fresh * sizeof(*fresh));
+                    }
+                    fresh[n_fresh++] = r;
+                }
+            }
+        }
+        yaml_document_delete(&doc);
+        if (rc != 0)
+            break;
+    }
+    yaml_parser_delete(&parser);
+    hmap_free(&seen);
+    if (rc != 0) {
+        for (size_t i = 0; i < n_fresh; i++)
+            rule_free(fresh[i]);
+        free(fresh);
+        return rc;
+    }
+    if (rs->n + n_fresh > rs->cap) {
+        rs->cap = rs->n + n_fresh + 16;
+        rs->v = xrealloc(rs->v, rs->cap * sizeof(*rs->v));
+    }
+    for (size_t i = 0; i < n_fresh; i++) {
+        rs->v[rs->n] = fresh[i];
+        hmap_put(&rs->ids, fresh[i]->pub.id, strlen(fresh[i]->pub.id),
+                 (void *)(uintptr_t)(rs->n + 1));
+        rs->n++;
+    }
+    free(fresh);
+    return 0;
+}
+
+static int read_file(const char *path, struct buf *out, struct err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        err_set(err, ERR_IO, "cannot open: %s", strerror(errno));
+        err_where(err, path, 0, 0);
+        return ERR_IO;
+    }
+    char chunk[16384];
+    size_t got;
+    int rc = 0;
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (buf_append(out, chunk, got) != 0) {
+            rc = err_set(err, ERR_LIMIT, "rule file larger than %u bytes", RULE_FILE_MAX);
+            err_where(err, path, 0, 0);
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        rc = err_set(err, ERR_IO, "read error: %s", strerror(errno));
+        err_where(err, path, 0, 0);
+    }
+    fclose(f);
+    return rc;
+}
+
+static int load_file(struct detect_rules *rs, const char *path, struct err *err)
+{
+    struct buf b;
+    buf_init(&b, RULE_FILE_MAX);
+    int rc = read_file(path, &b, err);
+    if (rc == 0)
+        rc = detect_rules_load_text(rs, path, b.p ? b.p : "", b.len, err);
+    buf_free(&b);
+    return rc;
+}
+
+static bool rule_file_name(const char *n)
+{
+    struct sv s = sv_cstr(n);
+    return n[0] != '.' && (sv_ends_with(s, SV(".yaml")) || sv_ends_with(s, SV(".yml")));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int detect_rules_load(struct detect_rules *rs, const char *path, struct err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        err_set(err, ERR_IO, "cannot open: %s", strerror(errno));
+        err_where(err, path, 0, 0);
+        return ERR_IO;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return load_file(rs, path, err);
+    DIR *d = opendir(path);
+    if (!d) {
+        err_set(err, ERR_IO, "cannot open directory: %s", strerror(errno));
+        err_where(err, path, 0, 0);
+        return ERR_IO;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!rule_file_name(de->d_name))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            names = xrealloc(names, cap * sizeof(*names));
+        }
+        names[n++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), cmp_str);
+    int rc = 0;
+    struct buf p;
+    buf_init(&p, 4096);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0) {
+            buf_reset(&p);
+            if (buf_printf(&p, "%s/%s", path, names[i]) != 0) {
+                rc = err_set(err, ERR_LIMIT, "path too long");
+                err_where(err, path, 0, 0);
+            } else {
+                rc = load_file(rs, p.p, err);
+            }
+        }
+        free(names[i]);
+    }
+    buf_free(&p);
+    free(names);
+    return rc;
+}
+
+/* ---- where the built-in pack lives ------------------------------------------- */
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int detect_rules_builtin_dir(const char *exe_path, char *out, size_t cap, struct err *err)
+{
+    char dir[4096];
+    dir[0] = '\0';
+    if (exe_path) {
+        char *real = realpath(exe_path, NULL);
+        const char *src = real ? real : exe_path;
+        const char *slash = strrchr(src, '/');
+        size_t dl = slash ? (size_t)(slash - src) : 0;
+        if (!slash) {
+            dir[0] = '.';
+            dir[1] = '\0';
+        } else if (dl < sizeof(dir)) {
+            memcpy(dir, src, dl);
+            dir[dl] = '\0';
+            if (dl == 0) {
+                dir[0] = '/';
+                dir[1] = '\0';
+            }
+        }
+        free(real);
+    }
+    const char *suffixes[] = { "/../rules", "/rules", "/../share/vigil/rules" };
+    char cand[4200];
+    if (dir[0]) {
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+            snprintf(cand, sizeof(cand), "%s%s", dir, suffixes[i]);
+            if (is_dir(cand))
+                goto found;
+        }
+    }
+    snprintf(cand, sizeof(cand), "%s", VIGIL_RULES_INSTALL_DIR);
+    if (is_dir(cand))
+        goto found;
+    return err_set(err, ERR_NOTFOUND,
+                   "built-in rules not found next to %s nor in %s (use --rules DIR)",
+                   exe_path ? exe_path : "the binary", VIGIL_RULES_INSTALL_DIR);
+found:;
+    char *real = realpath(cand, NULL);
+    const char *res = real ? real : cand;
+    size_t len = strlen(res);
+    if (len + 1 > cap) {
+        free(real);
+        return err_set(err, ERR_LIMIT, "rules directory path too long");
+    }
+    memcpy(out, res, len + 1);
+    free(real);
+    return 0;
+}

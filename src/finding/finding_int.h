@@ -1,0 +1,21 @@
+/* Helpers shared by the finding writers; not part of the module's API. */
+#ifndef VIGIL_FINDING_INT_H
+#define VIGIL_FINDING_INT_H
+
+#include "finding/finding.h"
+
+/* ISO 8601 UTC with milliseconds: "2024-01-02T03:04:05.678Z". */
+void finding__iso_ms(int64_t ms, char out[32]);
+/* "aws", "aws-cn", "aws-us-gov", ... from a region name (NULL = "aws"). */
+const char *finding__partition(const char *region);
+/* The service name GuardDuty prints in portName, "Unknown" otherwise. */
+const char *finding__port_name(int port);
+/* Appends the finding rendered by fn (compact, or re-indented to depth
+ * levels of indent) to out; ERR_LIMIT when out's cap is hit. */
+int finding__append(struct buf *out, const struct finding *f, int indent, int depth,
+                    void (*fn)(struct json_writer *w, const struct finding *f));
+/* {"Findings":[...]} around fn's objects. */
+int finding__write_list(struct buf *out, const struct finding *const *f, size_t n, int indent,
+                        void (*fn)(struct json_writer *w, const struct finding *f));
+
+#endif
