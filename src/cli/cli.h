@@ -7,5 +7,7 @@
 int cmd_detect(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_cloudtrail(int argc, char **argv);
 
 #endif

@@ -10,8 +10,10 @@ static void usage(FILE *out)
     fputs("usage: vigil <command> [options]\n"
           "\n"
           "commands:\n"
+          "  cloudtrail  CloudTrail operations over the store (lookup-events)\n"
           "  detect      read AWS logs and print GuardDuty-format findings\n"
           "  events      EventBridge operations (test-event-pattern)\n"
+          "  ingest      load AWS logs into a SQLite store (idempotent, resumable)\n"
           "  logs        CloudWatch Logs operations (test-metric-filter, filter-log-events)\n"
           "  version     print the version\n",
           out);
@@ -35,6 +37,10 @@ int main(int argc, char **argv)
         return cmd_detect(argc - 1, argv + 1);
     if (strcmp(argv[1], "events") == 0)
         return cmd_events(argc - 1, argv + 1);
+    if (strcmp(argv[1], "ingest") == 0)
+        return cmd_ingest(argc - 1, argv + 1);
+    if (strcmp(argv[1], "cloudtrail") == 0)
+        return cmd_cloudtrail(argc - 1, argv + 1);
     if (strcmp(argv[1], "logs") == 0)
         return cmd_logs(argc - 1, argv + 1);
     fprintf(stderr, "vigil: unknown command '%s'\n", argv[1]);
