@@ -9,5 +9,7 @@ int cmd_events(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_cloudtrail(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_bus(int argc, char **argv);
 
 #endif

@@ -12,8 +12,11 @@ static void usage(FILE *out)
           "commands:\n"
           "  cloudtrail  CloudTrail operations over the store (lookup-events)\n"
           "  detect      read AWS logs and print GuardDuty-format findings\n"
-          "  events      EventBridge operations (test-event-pattern)\n"
+          "  events      EventBridge operations (test-event-pattern, put-rule, list-rules,\n"
+          "              describe-rule, put-targets, put-events, start-replay, ...)\n"
           "  ingest      load AWS logs into a SQLite store (idempotent, resumable)\n"
+          "  queue       the bus's local queues (receive, delete, send, purge, redrive, list)\n"
+          "  bus         deliver what the bus's store holds (drain), or show it (status)\n"
           "  logs        CloudWatch Logs operations (test-metric-filter, filter-log-events)\n"
           "  version     print the version\n",
           out);
@@ -41,6 +44,10 @@ int main(int argc, char **argv)
         return cmd_ingest(argc - 1, argv + 1);
     if (strcmp(argv[1], "cloudtrail") == 0)
         return cmd_cloudtrail(argc - 1, argv + 1);
+    if (strcmp(argv[1], "queue") == 0)
+        return cmd_queue(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bus") == 0)
+        return cmd_bus(argc - 1, argv + 1);
     if (strcmp(argv[1], "logs") == 0)
         return cmd_logs(argc - 1, argv + 1);
     fprintf(stderr, "vigil: unknown command '%s'\n", argv[1]);
