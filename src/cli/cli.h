@@ -6,6 +6,8 @@
 
 int cmd_detect(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_findings(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
 
 #endif
