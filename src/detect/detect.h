@@ -140,6 +140,20 @@ int detect_lists_load(struct detect_lists *l, enum detect_list_kind kind, const 
 /* Entries (IP ranges + domains) loaded for kind. */
 size_t detect_lists_count(const struct detect_lists *l, enum detect_list_kind kind);
 
+/* A finding type the list detectors raise (docs/rules.md, "Threat, Tor and
+ * trusted lists"): for listings of what Vigil can find and for samples. */
+struct detect_list_type {
+    const char *rule_id;
+    const char *type;
+    double severity;
+    enum detect_resource resource;
+    enum event_source source;
+    enum detect_list_kind kind;
+};
+
+/* Every list detection type, in a fixed order; *n_out is the count. Static. */
+const struct detect_list_type *detect_list_types(size_t *n_out);
+
 /* ---- engine ------------------------------------------------------------------ */
 
 struct detect_options {
