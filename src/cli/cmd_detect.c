@@ -4,7 +4,8 @@
  *   vigil detect [--output table|json|jsonl|asff|ocsf] [--rules PATH]... [--no-builtin]
  *                [--threat-list FILE]... [--tor-list FILE]... [--trusted-list FILE]...
  *                [--threads N] [--vpcflow-format FIELDS] [--stats]
- *                [--bus FILE [--bus-wait SECONDS]] PATH...
+ *                [--bus FILE [--bus-wait SECONDS]]
+ *                [--geoip-db FILE] [--asn-db FILE] [--suppress FILE]... [--show-archived] PATH...
  *
  * PATH is a file, a directory (walked recursively, S3 layout understood) or
  * "-" for standard input. Files are spread over worker threads (largest first,
@@ -77,6 +78,10 @@ struct args {
     bool stats;
     const char *bus;
     double bus_wait;
+    const char *geoip_db, *asn_db; /* enrichment (finding_agg_enrich) */
+    const char **suppress;         /* suppression rule files (finding_filters_load) */
+    size_t n_suppress;
+    bool show_archived;
     const char **paths;
     size_t n_paths;
 };
@@ -100,7 +105,14 @@ static void usage(FILE *out)
           "  --stats               print records, bytes and time on stderr\n"
           "  --bus FILE            also send every record and finding through the event bus\n"
           "                        configured in FILE (EventBridge rules and targets)\n"
-          "  --bus-wait SECONDS    how long to wait for the bus's deliveries (default 60)\n",
+          "  --bus-wait SECONDS    how long to wait for the bus's deliveries (default 60)\n"
+          "  --geoip-db FILE       MaxMind-format city/country database: adds country, city and\n"
+          "                        geoLocation to remoteIpDetails\n"
+          "  --asn-db FILE         MaxMind-format ASN/ISP database: adds organization (asn, asnOrg,\n"
+          "                        isp, org) to remoteIpDetails\n"
+          "  --suppress FILE       suppression rules: GuardDuty filters (FindingCriteria, JSON or\n"
+          "                        YAML) whose matching findings are archived (repeatable)\n"
+          "  --show-archived       also print archived findings (service.archived = true)\n",
           out);
 }
 
@@ -127,6 +139,9 @@ static int parse_args(int argc, char **argv, struct args *a)
             takes = false;
         } else if (strcmp(o, "--stats") == 0) {
             a->stats = true;
+            takes = false;
+        } else if (strcmp(o, "--show-archived") == 0) {
+            a->show_archived = true;
             takes = false;
         } else if (o[0] != '-' || o[1] == '\0') {
             push(&a->paths, &a->n_paths, o);
@@ -171,6 +186,12 @@ static int parse_args(int argc, char **argv, struct args *a)
             }
         } else if (strcmp(o, "--vpcflow-format") == 0) {
             a->vpcflow_fields = val;
+        } else if (strcmp(o, "--geoip-db") == 0) {
+            a->geoip_db = val;
+        } else if (strcmp(o, "--asn-db") == 0) {
+            a->asn_db = val;
+        } else if (strcmp(o, "--suppress") == 0) {
+            push(&a->suppress, &a->n_suppress, val);
         } else {
             fprintf(stderr, "vigil detect: unknown option '%s'\n", o);
             usage(stderr);
@@ -225,8 +246,10 @@ static int load_lists(const struct args *a, struct detect_lists *l)
             struct err e;
             size_t bad = 0;
             err_clear(&e);
-            int rc = detect_lists_load(l, (enum detect_list_kind)k, a->lists[k][i], a->lists[k][i],
-                                       &bad, &e);
+            /* GuardDuty names a list by its name, not its location: use the file's base name. */
+            const char *slash = strrchr(a->lists[k][i], '/');
+            const char *name = slash ? slash + 1 : a->lists[k][i];
+            int rc = detect_lists_load(l, (enum detect_list_kind)k, a->lists[k][i], name, &bad, &e);
             if (rc == ERR_FORMAT) {
                 /* Bad lines are reported; the good ones are loaded. */
                 print_err("vigil detect: ", &e);
@@ -236,6 +259,29 @@ static int load_lists(const struct args *a, struct detect_lists *l)
                 return 1;
             }
         }
+    }
+    return 0;
+}
+
+/* Opens the GeoIP databases and loads the suppression rules, if asked for. */
+static int load_noise_control(const struct args *a, struct geo_db **geo, struct finding_filters *fs)
+{
+    struct err e;
+    err_clear(&e);
+    if ((a->geoip_db || a->asn_db) && geo_open(a->geoip_db, a->asn_db, geo, &e) != 0) {
+        print_err("vigil detect: ", &e);
+        return 1;
+    }
+    for (size_t i = 0; i < a->n_suppress; i++) {
+        err_clear(&e);
+        size_t noop = finding_filters_noop(fs);
+        if (finding_filters_load(fs, a->suppress[i], &e) != 0) {
+            print_err("vigil detect: ", &e);
+            return 1;
+        }
+        if (finding_filters_noop(fs) > noop)
+            fprintf(stderr, "vigil detect: note: %s: %zu filter(s) with Action NOOP are not suppression rules and archive nothing\n",
+                    a->suppress[i], finding_filters_noop(fs) - noop);
     }
     return 0;
 }
@@ -409,6 +455,8 @@ static int write_findings(const struct args *a, struct finding_agg *agg)
 {
     size_t n;
     const struct finding **fs = finding_agg_sorted(agg, &n);
+    if (!a->show_archived)
+        n = finding_drop_archived(fs, n);
     struct buf out;
     int rc = 0;
     buf_init(&out, 0);
@@ -460,6 +508,8 @@ static int run(const struct args *a, const char *exe)
     struct hmap index;
     struct worker *ws = xcalloc((size_t)a->threads, sizeof(*ws));
     struct finding_agg *total = finding_agg_new();
+    struct geo_db *geo = NULL;
+    struct finding_filters *filters = finding_filters_new();
     struct err e;
     int status = 0, nthreads = a->threads;
     double t0 = now_s();
@@ -469,7 +519,8 @@ static int run(const struct args *a, const char *exe)
     input_list_init(&files);
     hmap_init(&index);
     err_clear(&e);
-    if (load_rules(a, exe, rules) != 0 || load_lists(a, lists) != 0) {
+    if (load_rules(a, exe, rules) != 0 || load_lists(a, lists) != 0 ||
+        load_noise_control(a, &geo, filters) != 0) {
         status = 1;
         goto out;
     }
@@ -486,6 +537,10 @@ static int run(const struct args *a, const char *exe)
     }
     detect_engine_paths(engine, want);
     event_add_common_paths(want);
+    /* Flow log lines always give every field. The DNS details (transport,
+     * srcport, vpc_id, firewall_rule_action) were never in the set: adding
+     * them would change DNS findings, a decision of its own. */
+    finding_add_paths(want, EVENT_CLOUDTRAIL);
     if (input_collect(a->paths, a->n_paths, &files, &e) != 0) {
         /* A missing path is bad input; the others are still read. */
         print_err("vigil detect: ", &e);
@@ -524,7 +579,7 @@ static int run(const struct args *a, const char *exe)
         if (t > 0)
             finding_agg_merge(total, ws[t].agg);
         all = xrealloc(all, (n_all + ws[t].n_msgs + 1) * sizeof(*all));
-        if (ws[t].n_msgs) /* msgs is NULL when there are none */
+        if (ws[t].n_msgs > 0)
             memcpy(all + n_all, ws[t].msgs, ws[t].n_msgs * sizeof(*all));
         n_all += ws[t].n_msgs;
         records += ws[t].records;
@@ -542,6 +597,9 @@ static int run(const struct args *a, const char *exe)
     free(all);
     if (errors > 0 && status == 0)
         status = 1;
+    /* Enrich first: suppression rules may name the country or the ASN. */
+    finding_agg_enrich(total, geo);
+    size_t archived = finding_agg_archive(total, filters);
     if (write_findings(a, total) != 0) {
         fprintf(stderr, "vigil detect: cannot write the findings\n");
         status = 2;
@@ -555,9 +613,9 @@ static int run(const struct args *a, const char *exe)
         double dt = now_s() - t0;
         fprintf(stderr,
                 "vigil detect: %zu files, %llu records, %llu bad, %.1f MB read (%.1f MB inflated), "
-                "%zu findings, %.3f s, %.0f records/s, %d threads\n",
+                "%zu findings (%zu archived), %.3f s, %.0f records/s, %d threads\n",
                 files.n, (unsigned long long)records, (unsigned long long)errors, bytes_in / 1e6,
-                bytes_out / 1e6, finding_agg_count(total), dt, dt > 0 ? (double)records / dt : 0.0,
+                bytes_out / 1e6, finding_agg_count(total), archived, dt, dt > 0 ? (double)records / dt : 0.0,
                 nthreads);
     }
 out:
@@ -573,6 +631,8 @@ out:
     bus_config_free(bcfg);
     free(ws);
     finding_agg_free(total);
+    finding_filters_free(filters);
+    geo_close(geo);
     hmap_free(&index);
     input_list_free(&files);
     json_pathset_free(want);
@@ -591,6 +651,7 @@ int cmd_detect(int argc, char **argv)
         status = run(&a, "/proc/self/exe"); /* the rule pack sits beside the binary */
     free(a.rules);
     free(a.paths);
+    free(a.suppress);
     for (int k = 0; k < 3; k++)
         free(a.lists[k]);
     return status;

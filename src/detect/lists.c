@@ -76,3 +76,34 @@ size_t detect_lists_count(const struct detect_lists *l, enum detect_list_kind ki
         return 0;
     return iplist_count(l->ips[kind]) + domlist_count(l->doms[kind]);
 }
+
+/* Keep in step with engine.c's list detectors; test_detect checks that every
+ * type they emit is here. */
+static const struct detect_list_type LIST_TYPES[] = {
+    { "threatlist-iam-recon", "Recon:IAMUser/MaliciousIPCaller.Custom", 5.0, DETECT_RES_ACCESS_KEY,
+      EVENT_CLOUDTRAIL, DETECT_LIST_THREAT },
+    { "threatlist-iam-api", "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom", 5.0,
+      DETECT_RES_ACCESS_KEY, EVENT_CLOUDTRAIL, DETECT_LIST_THREAT },
+    { "threatlist-s3-discovery", "Discovery:S3/MaliciousIPCaller.Custom", 8.0,
+      DETECT_RES_S3_BUCKET, EVENT_CLOUDTRAIL, DETECT_LIST_THREAT },
+    { "threatlist-s3-access", "UnauthorizedAccess:S3/MaliciousIPCaller.Custom", 8.0,
+      DETECT_RES_S3_BUCKET, EVENT_CLOUDTRAIL, DETECT_LIST_THREAT },
+    { "torlist-iam-recon", "Recon:IAMUser/TorIPCaller", 5.0, DETECT_RES_ACCESS_KEY,
+      EVENT_CLOUDTRAIL, DETECT_LIST_TOR },
+    { "torlist-iam-api", "UnauthorizedAccess:IAMUser/TorIPCaller", 5.0, DETECT_RES_ACCESS_KEY,
+      EVENT_CLOUDTRAIL, DETECT_LIST_TOR },
+    { "torlist-s3-discovery", "Discovery:S3/TorIPCaller", 5.0, DETECT_RES_S3_BUCKET,
+      EVENT_CLOUDTRAIL, DETECT_LIST_TOR },
+    { "torlist-s3-access", "UnauthorizedAccess:S3/TorIPCaller", 8.0, DETECT_RES_S3_BUCKET,
+      EVENT_CLOUDTRAIL, DETECT_LIST_TOR },
+    { "threatlist-ec2-flow", "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom", 5.0,
+      DETECT_RES_INSTANCE, EVENT_VPCFLOW, DETECT_LIST_THREAT },
+    { "threatlist-ec2-dns", "Impact:EC2/MaliciousDomainRequest.Custom", 5.0, DETECT_RES_INSTANCE,
+      EVENT_DNS, DETECT_LIST_THREAT },
+};
+
+const struct detect_list_type *detect_list_types(size_t *n_out)
+{
+    *n_out = sizeof(LIST_TYPES) / sizeof(LIST_TYPES[0]);
+    return LIST_TYPES;
+}

@@ -120,7 +120,10 @@ enum {
 };
 
 /* Opens a reader over files (borrowed: the list must outlive the reader).
- * Files are read in list order. opt may be NULL (defaults). */
+ * Files are read in list order. opt may be NULL (defaults). ERR_USAGE when
+ * opt->vpcflow_fields is not a valid field list (err says why). The reader's
+ * buffers (file, inflated data, leaves, arena) are reused from file to file
+ * and only grow. */
 int input_open(const struct input_list *files, const struct input_options *opt,
                struct input_reader **out, struct err *err);
 

@@ -25,8 +25,11 @@ void match_set_free(struct match_set *ms);
 
 /* Compiles the pattern text and adds it under id (ids need not be dense; the
  * same id may be added more than once, meaning "either"). An invalid pattern
- * returns ERR_USAGE with a message saying what is wrong, and leaves the set as
- * it was. Must not be called after match_set_build. */
+ * returns ERR_USAGE with event-ruler's message and the line/column it points
+ * at (err->offset is the byte offset); a pattern past a cap (1 MiB of text,
+ * 1,000 $or combinations) returns ERR_LIMIT. Either way the set is left as it
+ * was. Must not be called after match_set_build (ERR_USAGE). The text is not
+ * kept: the compiled form is copied into the set. */
 int match_set_add(struct match_set *ms, const char *pattern, size_t len, uint32_t id,
                   struct err *err);
 
@@ -42,12 +45,15 @@ void match_scratch_free(struct match_scratch *s);
 
 /* Matches one flattened event. Returns the number of matching ids and points
  * *ids_out at them (ascending, each once), valid until the next call with the
- * same scratch. */
+ * same scratch. The event's leaves must come from json_flatten (values are
+ * read in place, and the byte before an array element's value tells whether
+ * it is a direct element). Returns 0 on a set not yet built. */
 size_t match_event(const struct match_set *ms, const struct json_flat *ev,
                    struct match_scratch *s, const uint32_t **ids_out);
 
 /* One pattern against one event, as `aws events test-event-pattern` does.
- * Returns ERR_USAGE for an invalid pattern, ERR_FORMAT for an invalid event. */
+ * Returns ERR_USAGE (or ERR_LIMIT) for an invalid pattern, ERR_FORMAT for an
+ * event that is not a JSON object. */
 int match_test(const char *pattern, size_t plen, const char *event, size_t elen, bool *result,
                struct err *err);
 
