@@ -609,6 +609,34 @@ static void test_bad_records(void)
     store_close(st);
 }
 
+
+static void test_own_files(void)
+{
+    /* The store inside the directory it ingests is not read as input. */
+    char dir[512], dbp[600], f[600], r[2048];
+    tmp_path("own", dir, sizeof(dir));
+    mkdir(dir, 0700);
+    snprintf(dbp, sizeof(dbp), "%s/case.db", dir);
+    snprintf(f, sizeof(f), "%s/trail.json", dir);
+    write_file(f, rec(r, sizeof(r), "own-1", "2024-01-01T00:00:00Z", "iam.amazonaws.com",
+                      "ListUsers", ALICE, ""));
+    struct store *st = NULL;
+    struct err e;
+    err_clear(&e);
+    CHECK_INT(store_open(dbp, &st, &e), 0);
+    struct problems p = { 0 };
+    struct store_ingest_opts o = { .on_problem = on_problem, .ctx = &p };
+    struct store_ingest_stats s;
+    const char *paths[] = { dir };
+    CHECK_INT(store_ingest(st, paths, 1, &o, &s, &e), 0);
+    CHECK_INT(s.files_total, 1);
+    CHECK_INT(s.bad, 0);
+    CHECK_INT(s.inserted, 1);
+    CHECK_INT(s.notes, 1);
+    CHECK_INT(p.n, 0);
+    store_close(st);
+}
+
 static void test_flow_dns(void)
 {
     struct store *st = fresh("flow.db");
@@ -1272,6 +1300,7 @@ static const struct harness_test tests[] = {
     { "idempotent", test_idempotent },
     { "resume", test_resume },
     { "bad_records", test_bad_records },
+    { "own_files", test_own_files },
     { "flow_dns", test_flow_dns },
     { "lookup_keys", test_lookup_keys },
     { "lookup_time_and_limit", test_lookup_time_and_limit },
