@@ -929,6 +929,53 @@ static void test_lookup_api(void)
     store_close(st);
 }
 
+
+static void test_lookup_resource_repeats(void)
+{
+    /* An event with two resources of the type looked up comes back once, in
+     * full listings and across pages. */
+    struct store *st = fresh("repeats.db");
+    char r[4096];
+    struct buf b;
+    buf_init(&b, 0);
+    for (int i = 0; i < 3; i++) {
+        char id[16], t[32], extra[512];
+        snprintf(id, sizeof(id), "run-%d", i);
+        snprintf(t, sizeof(t), "2024-07-01T00:00:0%dZ", i % 2); /* two share a second */
+        snprintf(extra, sizeof(extra),
+                 "\"readOnly\":false,\"responseElements\":{\"instancesSet\":{\"items\":["
+                 "{\"instanceId\":\"i-%da\"},{\"instanceId\":\"i-%db\"}]}}",
+                 i, i);
+        buf_printf(&b, "%s\n", rec(r, sizeof(r), id, t, "ec2.amazonaws.com", "RunInstances",
+                                   ALICE, extra));
+    }
+    CHECK_INT(put_text(st, b.p), 3);
+    buf_free(&b);
+    struct got g;
+    lookup(st, STORE_ATTR_RESOURCE_TYPE, "AWS::EC2::Instance", &g);
+    check_ids(&g, "run-1 run-2 run-0");
+    struct query_lookup_attr at = { "ResourceType", "AWS::EC2::Instance" };
+    struct query_lookup_req req = { .attrs = &at, .n_attrs = 1, .max_results = 1 };
+    char tok[QUERY_LOOKUP_TOKEN_MAX], keep[QUERY_LOOKUP_TOKEN_MAX];
+    struct query_aws_error ae;
+    struct err e;
+    struct buf all;
+    buf_init(&all, 0);
+    for (int page = 0; page < 5; page++) {
+        memset(&g, 0, sizeof(g));
+        CHECK_INT(query_lookup_events(st, &req, collect, &g, tok, &ae, &e), 0);
+        for (int i = 0; i < g.n; i++)
+            buf_printf(&all, "%s ", g.ids[i]);
+        if (tok[0] == '\0')
+            break;
+        memcpy(keep, tok, sizeof(keep));
+        req.next_token = keep;
+    }
+    CHECK_STR(all.p, "run-1 run-2 run-0 ");
+    buf_free(&all);
+    store_close(st);
+}
+
 struct writer_ctx {
     struct json_writer w;
 };
@@ -1305,6 +1352,7 @@ static const struct harness_test tests[] = {
     { "lookup_keys", test_lookup_keys },
     { "lookup_time_and_limit", test_lookup_time_and_limit },
     { "lookup_api", test_lookup_api },
+    { "lookup_resource_repeats", test_lookup_resource_repeats },
     { "output_json", test_output_json },
     { "cli_time", test_cli_time },
     { "datasets", test_datasets },
