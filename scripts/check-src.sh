@@ -2,7 +2,7 @@
 # Source checks CI runs beside the tests:
 #  1. banned C calls (unbounded or unchecked: use the bounded/checked forms);
 #  2. includes follow the data flow one way (DESIGN.md): a module may include
-#     only modules to its left in  core json event input|match detect finding ...
+#     only modules to its left in  core json|geo event input|match detect finding ...
 #  3. no mutable globals outside src/cli/main.c is a review rule, not checked here.
 set -u
 root=${1:-$(dirname "$0")/..}
@@ -14,7 +14,7 @@ if [ -n "$hits" ]; then
 fi
 rank() {
     case $1 in
-        core) echo 0 ;; json) echo 1 ;; event) echo 2 ;; input|match) echo 3 ;; detect) echo 4 ;;
+        core) echo 0 ;; json|geo) echo 1 ;; event) echo 2 ;; input|match) echo 3 ;; detect) echo 4 ;;
         finding) echo 5 ;; bus|store) echo 6 ;; query|investigate) echo 7 ;; cli) echo 9 ;; *) echo 8 ;;
     esac
 }

@@ -3,7 +3,9 @@
  *
  *   vigil detect [--output table|json|jsonl|asff|ocsf] [--rules PATH]... [--no-builtin]
  *                [--threat-list FILE]... [--tor-list FILE]... [--trusted-list FILE]...
- *                [--threads N] [--vpcflow-format FIELDS] [--stats] PATH...
+ *                [--threads N] [--vpcflow-format FIELDS] [--stats]
+ *                [--bus FILE [--bus-wait SECONDS]]
+ *                [--geoip-db FILE] [--asn-db FILE] [--suppress FILE]... [--show-archived] PATH...
  *
  * PATH is a file, a directory (walked recursively, S3 layout understood) or
  * "-" for standard input. Files are spread over worker threads (largest first,
@@ -12,9 +14,15 @@
  * the end. Aggregation is order-independent and errors are printed in file
  * order, so the output never depends on the thread count.
  *
+ * With --bus, every record (as its EventBridge event) and then every finding
+ * (as a "GuardDuty Finding" event) also goes through the bus of FILE
+ * (docs/bus.md); detect then waits up to --bus-wait seconds (default 60) for
+ * the deliveries. Without it nothing changes.
+ *
  * Exit status: 0 all input read, 1 some input was bad (or a usage error),
  * 2 internal error.
  */
+#include "cli/bus_cli.h"
 #include "cli/cli.h"
 #include "core/core.h"
 #include "detect/detect.h"
@@ -54,6 +62,8 @@ struct worker {
     uint64_t errors, records;
     struct input_stats stats;
     int internal; /* an error that is not about the input */
+    struct bus_worker *bw;         /* --bus: this thread's bus producer, else NULL */
+    struct buf bev;                /* --bus: the record's EventBridge event */
 };
 
 struct args {
@@ -69,6 +79,12 @@ struct args {
     int threads;
     const char *vpcflow_fields;
     bool stats;
+    const char *bus;
+    double bus_wait;
+    const char *geoip_db, *asn_db; /* enrichment (finding_agg_enrich) */
+    const char **suppress;         /* suppression rule files (finding_filters_load) */
+    size_t n_suppress;
+    bool show_archived;
     const char **paths;
     size_t n_paths;
 };
@@ -97,7 +113,17 @@ static void usage(FILE *out)
           "  --learning DURATION   baseline learning period for every stateful rule (e.g. 1h, 2d)\n"
           "  --threads N           worker threads (default: the number of cores)\n"
           "  --vpcflow-format F    field list of header-less flow logs (default: the v2 format)\n"
-          "  --stats               print records, bytes and time on stderr\n",
+          "  --stats               print records, bytes and time on stderr\n"
+          "  --bus FILE            also send every record and finding through the event bus\n"
+          "                        configured in FILE (EventBridge rules and targets)\n"
+          "  --bus-wait SECONDS    how long to wait for the bus's deliveries (default 60)\n"
+          "  --geoip-db FILE       MaxMind-format city/country database: adds country, city and\n"
+          "                        geoLocation to remoteIpDetails\n"
+          "  --asn-db FILE         MaxMind-format ASN/ISP database: adds organization (asn, asnOrg,\n"
+          "                        isp, org) to remoteIpDetails\n"
+          "  --suppress FILE       suppression rules: GuardDuty filters (FindingCriteria, JSON or\n"
+          "                        YAML) whose matching findings are archived (repeatable)\n"
+          "  --show-archived       also print archived findings (service.archived = true)\n",
           out);
 }
 
@@ -110,6 +136,7 @@ static void push(const char ***v, size_t *n, const char *s)
 static int parse_args(int argc, char **argv, struct args *a)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    a->bus_wait = 60;
     a->threads = ncpu > 0 ? (int)(ncpu < DETECT_MAX_THREADS ? ncpu : DETECT_MAX_THREADS) : 1;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
@@ -123,6 +150,9 @@ static int parse_args(int argc, char **argv, struct args *a)
             takes = false;
         } else if (strcmp(o, "--stats") == 0) {
             a->stats = true;
+            takes = false;
+        } else if (strcmp(o, "--show-archived") == 0) {
+            a->show_archived = true;
             takes = false;
         } else if (o[0] != '-' || o[1] == '\0') {
             push(&a->paths, &a->n_paths, o);
@@ -156,6 +186,15 @@ static int parse_args(int argc, char **argv, struct args *a)
                 return 1;
             }
             a->threads = (int)n;
+        } else if (strcmp(o, "--bus") == 0) {
+            a->bus = val;
+        } else if (strcmp(o, "--bus-wait") == 0) {
+            char *end;
+            a->bus_wait = strtod(val, &end);
+            if (*end || a->bus_wait < 0) {
+                fprintf(stderr, "vigil detect: --bus-wait wants a number of seconds\n");
+                return 1;
+            }
         } else if (strcmp(o, "--vpcflow-format") == 0) {
             a->vpcflow_fields = val;
         } else if (strcmp(o, "--eni-map") == 0) {
@@ -167,6 +206,12 @@ static int parse_args(int argc, char **argv, struct args *a)
                 fprintf(stderr, "vigil detect: --learning wants a duration like 30m, 6h, 2d\n");
                 return 1;
             }
+        } else if (strcmp(o, "--geoip-db") == 0) {
+            a->geoip_db = val;
+        } else if (strcmp(o, "--asn-db") == 0) {
+            a->asn_db = val;
+        } else if (strcmp(o, "--suppress") == 0) {
+            push(&a->suppress, &a->n_suppress, val);
         } else {
             fprintf(stderr, "vigil detect: unknown option '%s'\n", o);
             usage(stderr);
@@ -257,6 +302,29 @@ static int load_lists(const struct args *a, struct detect_lists *l)
     return 0;
 }
 
+/* Opens the GeoIP databases and loads the suppression rules, if asked for. */
+static int load_noise_control(const struct args *a, struct geo_db **geo, struct finding_filters *fs)
+{
+    struct err e;
+    err_clear(&e);
+    if ((a->geoip_db || a->asn_db) && geo_open(a->geoip_db, a->asn_db, geo, &e) != 0) {
+        print_err("vigil detect: ", &e);
+        return 1;
+    }
+    for (size_t i = 0; i < a->n_suppress; i++) {
+        err_clear(&e);
+        size_t noop = finding_filters_noop(fs);
+        if (finding_filters_load(fs, a->suppress[i], &e) != 0) {
+            print_err("vigil detect: ", &e);
+            return 1;
+        }
+        if (finding_filters_noop(fs) > noop)
+            fprintf(stderr, "vigil detect: note: %s: %zu filter(s) with Action NOOP are not suppression rules and archive nothing\n",
+                    a->suppress[i], finding_filters_noop(fs) - noop);
+    }
+    return 0;
+}
+
 static void add_msg(struct worker *w, size_t file, const char *kind, const struct err *e)
 {
     char line[1200];
@@ -281,6 +349,56 @@ static size_t file_of(const struct worker *w, const struct err *e)
 static void on_detection(void *ctx, const struct detection *d)
 {
     finding_agg_add(ctx, d);
+}
+
+/* --bus: the record as its EventBridge event, onto the bus. */
+static void bus_record(struct worker *w, const struct event *ev)
+{
+    struct err e;
+    err_clear(&e);
+    buf_reset(&w->bev);
+    int rc = bus_envelope_event(ev, &w->bev, &e);
+    if (rc == 0) {
+        long r = bus_put(w->bw, w->bev.p, w->bev.len, &e);
+        rc = r < 0 ? (int)-r : 0;
+    }
+    if (rc != 0) {
+        err_where(&e, ev->file, ev->record_no, 0);
+        add_msg(w, file_of(w, &e), "bus: ", &e);
+        if (rc == ERR_DB || rc == ERR_IO)
+            w->internal = 1;
+    }
+}
+
+/* --bus: every finding as a "GuardDuty Finding" event, then the deliveries. */
+static int bus_findings(struct bus *b, struct finding_agg *agg, double wait_s)
+{
+    size_t n;
+    const struct finding **fs = finding_agg_sorted(agg, &n);
+    struct bus_worker *bw = bus_worker_new(b);
+    struct buf ev;
+    struct err e;
+    int status = 0;
+    buf_init(&ev, 0);
+    for (size_t i = 0; i < n; i++) {
+        buf_reset(&ev);
+        bus_envelope_finding(fs[i], &ev);
+        err_clear(&e);
+        if (bus_put(bw, ev.p, ev.len, &e) < 0) {
+            fprintf(stderr, "vigil detect: bus: finding %s: %s\n", fs[i]->id, e.msg);
+            status = 1;
+        }
+    }
+    err_clear(&e);
+    if (bus_worker_flush(bw, &e) != 0) {
+        fprintf(stderr, "vigil detect: bus: %s\n", e.msg);
+        status = 2;
+    }
+    bus_worker_free(bw);
+    buf_free(&ev);
+    free(fs);
+    bus_cli_drain("detect", b, wait_s, true);
+    return status;
 }
 
 static void *worker_run(void *arg)
@@ -316,6 +434,12 @@ static void *worker_run(void *arg)
         }
         w->records++;
         detect_event(w->engine, scratch, &ev, on_detection, w->agg);
+        if (w->bw)
+            bus_record(w, &ev);
+    }
+    if (w->bw && bus_worker_flush(w->bw, &e) != 0) {
+        add_msg(w, SIZE_MAX, "bus: ", &e);
+        w->internal = 1;
     }
     input_get_stats(r, &w->stats);
 done:
@@ -369,6 +493,8 @@ static int write_findings(const struct args *a, struct finding_agg *agg)
 {
     size_t n;
     const struct finding **fs = finding_agg_sorted(agg, &n);
+    if (!a->show_archived)
+        n = finding_drop_archived(fs, n);
     struct buf out;
     int rc = 0;
     buf_init(&out, 0);
@@ -420,14 +546,19 @@ static int run(const struct args *a, const char *exe)
     struct hmap index;
     struct worker *ws = xcalloc((size_t)a->threads, sizeof(*ws));
     struct finding_agg *total = finding_agg_new();
+    struct geo_db *geo = NULL;
+    struct finding_filters *filters = finding_filters_new();
     struct err e;
     int status = 0, nthreads = a->threads;
     double t0 = now_s();
+    struct bus_config *bcfg = NULL;
+    struct bus *bus = NULL;
 
     input_list_init(&files);
     hmap_init(&index);
     err_clear(&e);
-    if (load_rules(a, exe, rules) != 0 || load_lists(a, lists) != 0) {
+    if (load_rules(a, exe, rules) != 0 || load_lists(a, lists) != 0 ||
+        load_noise_control(a, &geo, filters) != 0) {
         status = 1;
         goto out;
     }
@@ -437,8 +568,17 @@ static int run(const struct args *a, const char *exe)
         status = e.code == ERR_INTERNAL ? 2 : 1;
         goto out;
     }
+    if (a->bus && (!(bcfg = bus_cli_load("detect", a->bus)) ||
+                   !(bus = bus_cli_open("detect", bcfg, false)))) {
+        status = 1;
+        goto out;
+    }
     detect_engine_paths(engine, want);
     event_add_common_paths(want);
+    /* Flow log lines always give every field. The DNS details (transport,
+     * srcport, vpc_id, firewall_rule_action) were never in the set: adding
+     * them would change DNS findings, a decision of its own. */
+    finding_add_paths(want, EVENT_CLOUDTRAIL);
     if (input_collect(a->paths, a->n_paths, &files, &e) != 0) {
         /* A missing path is bad input; the others are still read. */
         print_err("vigil detect: ", &e);
@@ -456,6 +596,8 @@ static int run(const struct args *a, const char *exe)
         ws[t].opt = &iopt;
         ws[t].file_index = &index;
         ws[t].agg = t == 0 ? total : finding_agg_new();
+        ws[t].bw = bus ? bus_worker_new(bus) : NULL;
+        buf_init(&ws[t].bev, 0);
     }
     assign_files(&files, ws, nthreads);
     pthread_t tids[DETECT_MAX_THREADS];
@@ -501,17 +643,25 @@ static int run(const struct args *a, const char *exe)
     free(all);
     if (errors > 0 && status == 0)
         status = 1;
+    /* Enrich first: suppression rules may name the country or the ASN. */
+    finding_agg_enrich(total, geo);
+    size_t archived = finding_agg_archive(total, filters);
     if (write_findings(a, total) != 0) {
         fprintf(stderr, "vigil detect: cannot write the findings\n");
         status = 2;
+    }
+    if (bus) {
+        int bs = bus_findings(bus, total, a->bus_wait);
+        if (bs > status)
+            status = bs;
     }
     if (a->stats) {
         double dt = now_s() - t0;
         fprintf(stderr,
                 "vigil detect: %zu files, %llu records, %llu bad, %.1f MB read (%.1f MB inflated), "
-                "%zu findings, %.3f s, %.0f records/s, %d threads\n",
+                "%zu findings (%zu archived), %.3f s, %.0f records/s, %d threads\n",
                 files.n, (unsigned long long)records, (unsigned long long)errors, bytes_in / 1e6,
-                bytes_out / 1e6, finding_agg_count(total), dt, dt > 0 ? (double)records / dt : 0.0,
+                bytes_out / 1e6, finding_agg_count(total), archived, dt, dt > 0 ? (double)records / dt : 0.0,
                 nthreads);
         fprintf(stderr,
                 "vigil detect: stateful rules: %zu, %llu candidates, %llu items, %llu detections, "
@@ -527,9 +677,15 @@ out:
         free(ws[t].files.files);
         free(ws[t].msgs);
         detect_scratch_free(ws[t].scratch);
+        bus_worker_free(ws[t].bw);
+        buf_free(&ws[t].bev);
     }
+    bus_close(bus);
+    bus_config_free(bcfg);
     free(ws);
     finding_agg_free(total);
+    finding_filters_free(filters);
+    geo_close(geo);
     hmap_free(&index);
     input_list_free(&files);
     json_pathset_free(want);
@@ -548,6 +704,7 @@ int cmd_detect(int argc, char **argv)
         status = run(&a, "/proc/self/exe"); /* the rule pack sits beside the binary */
     free(a.rules);
     free(a.paths);
+    free(a.suppress);
     for (int k = 0; k < 3; k++)
         free(a.lists[k]);
     return status;

@@ -5,8 +5,9 @@
  * finding type, a severity, title/description templates, the source it reads,
  * an EventBridge pattern over the raw record, and optionally a named check (a C
  * predicate for what a pattern cannot say, e.g. "this bucket policy grants
- * access to everyone"). All enabled rules' patterns are compiled into one
- * match_set, so an event visits the automaton once whatever the rule count.
+ * access to everyone"). The enabled rules' patterns are compiled into one
+ * match_set per event source, so an event visits one automaton once whatever
+ * the rule count, and never the patterns of another source's rules.
  *
  * Beside the rules, the engine runs GuardDuty's list detectors: a threat list
  * (IPs, CIDRs, domains), a Tor exit list and a trusted list (which suppresses
@@ -219,6 +220,19 @@ size_t detect_lists_eni_count(const struct detect_lists *l);
  */
 int detect_lists_load_aws_ranges(struct detect_lists *l, const char *path, struct err *err);
 size_t detect_lists_aws_count(const struct detect_lists *l);
+/* A finding type the list detectors raise (docs/rules.md, "Threat, Tor and
+ * trusted lists"): for listings of what Vigil can find and for samples. */
+struct detect_list_type {
+    const char *rule_id;
+    const char *type;
+    double severity;
+    enum detect_resource resource;
+    enum event_source source;
+    enum detect_list_kind kind;
+};
+
+/* Every list detection type, in a fixed order; *n_out is the count. Static. */
+const struct detect_list_type *detect_list_types(size_t *n_out);
 
 /* ---- engine ------------------------------------------------------------------ */
 
@@ -291,9 +305,10 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
                       struct detect_engine **out, struct err *err);
 void detect_engine_free(struct detect_engine *e);
 
-/* Adds every record path the engine reads (patterns, templates, keys, checks,
- * list detectors) to ps, so the scanner can skip the rest. Checks also read
- * ev->raw, which must hold the record's bytes. */
+/* Adds every record path the engine reads from leaves (patterns, templates,
+ * keys, list detectors) to ps, so the scanner can skip the rest. Checks read
+ * ev->raw instead (parsed only for events a checked rule's pattern matched),
+ * which must hold the record's bytes. */
 void detect_engine_paths(const struct detect_engine *e, struct json_pathset *ps);
 
 /* Number of rules compiled (the enabled ones). */

@@ -404,3 +404,58 @@ int detect_lists_load_aws_ranges(struct detect_lists *l, const char *path, struc
 size_t detect_lists_aws_count(const struct detect_lists *l) { return l ? iplist_count(l->aws) : 0; }
 
 const struct iplist *detect__lists_aws(const struct detect_lists *l) { return l ? l->aws : NULL; }
+/* Keep in step with engine.c's list detectors; test_detect checks that every
+ * type they emit is here. */
+static const struct detect_list_type LIST_TYPES[] = {
+    { "threatlist-iam-recon", "Recon:IAMUser/MaliciousIPCaller.Custom", 5.0, DETECT_RES_ACCESS_KEY,
+      EVENT_CLOUDTRAIL, DETECT_LIST_THREAT },
+    { "threatlist-iam-api", "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom", 5.0,
+      DETECT_RES_ACCESS_KEY, EVENT_CLOUDTRAIL, DETECT_LIST_THREAT },
+    { "threatlist-s3-discovery", "Discovery:S3/MaliciousIPCaller.Custom", 8.0,
+      DETECT_RES_S3_BUCKET, EVENT_CLOUDTRAIL, DETECT_LIST_THREAT },
+    { "threatlist-s3-access", "UnauthorizedAccess:S3/MaliciousIPCaller.Custom", 8.0,
+      DETECT_RES_S3_BUCKET, EVENT_CLOUDTRAIL, DETECT_LIST_THREAT },
+    { "torlist-iam-recon", "Recon:IAMUser/TorIPCaller", 5.0, DETECT_RES_ACCESS_KEY,
+      EVENT_CLOUDTRAIL, DETECT_LIST_TOR },
+    { "torlist-iam-api", "UnauthorizedAccess:IAMUser/TorIPCaller", 5.0, DETECT_RES_ACCESS_KEY,
+      EVENT_CLOUDTRAIL, DETECT_LIST_TOR },
+    { "torlist-s3-discovery", "Discovery:S3/TorIPCaller", 5.0, DETECT_RES_S3_BUCKET,
+      EVENT_CLOUDTRAIL, DETECT_LIST_TOR },
+    { "torlist-s3-access", "UnauthorizedAccess:S3/TorIPCaller", 8.0, DETECT_RES_S3_BUCKET,
+      EVENT_CLOUDTRAIL, DETECT_LIST_TOR },
+    { "threatlist-ec2-flow", "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom", 5.0,
+      DETECT_RES_INSTANCE, EVENT_VPCFLOW, DETECT_LIST_THREAT },
+    { "threatlist-ec2-dns", "Impact:EC2/MaliciousDomainRequest.Custom", 5.0, DETECT_RES_INSTANCE,
+      EVENT_DNS, DETECT_LIST_THREAT },
+    /* threat lists with a category (detect_lists_load_category) */
+    { "threatlist-ec2-flow-bitcoin", "CryptoCurrency:EC2/BitcoinTool.B", 8.0, DETECT_RES_INSTANCE,
+      EVENT_VPCFLOW, DETECT_LIST_THREAT },
+    { "threatlist-ec2-flow-c2", "Backdoor:EC2/C&CActivity.B", 8.0, DETECT_RES_INSTANCE,
+      EVENT_VPCFLOW, DETECT_LIST_THREAT },
+    { "threatlist-ec2-flow-blackhole", "Trojan:EC2/BlackholeTraffic", 5.0, DETECT_RES_INSTANCE,
+      EVENT_VPCFLOW, DETECT_LIST_THREAT },
+    { "threatlist-ec2-flow-droppoint", "Trojan:EC2/DropPoint", 5.0, DETECT_RES_INSTANCE,
+      EVENT_VPCFLOW, DETECT_LIST_THREAT },
+    { "torlist-ec2-client", "UnauthorizedAccess:EC2/TorClient", 8.0, DETECT_RES_INSTANCE,
+      EVENT_VPCFLOW, DETECT_LIST_TOR },
+    { "threatlist-ec2-dns-bitcoin", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0,
+      DETECT_RES_INSTANCE, EVENT_DNS, DETECT_LIST_THREAT },
+    { "threatlist-ec2-dns-c2", "Backdoor:EC2/C&CActivity.B!DNS", 8.0, DETECT_RES_INSTANCE,
+      EVENT_DNS, DETECT_LIST_THREAT },
+    { "threatlist-ec2-dns-blackhole", "Trojan:EC2/BlackholeTraffic!DNS", 5.0, DETECT_RES_INSTANCE,
+      EVENT_DNS, DETECT_LIST_THREAT },
+    { "threatlist-ec2-dns-droppoint", "Trojan:EC2/DropPoint!DNS", 5.0, DETECT_RES_INSTANCE,
+      EVENT_DNS, DETECT_LIST_THREAT },
+    { "threatlist-ec2-dns-phishing", "Trojan:EC2/PhishingDomainRequest!DNS", 8.0,
+      DETECT_RES_INSTANCE, EVENT_DNS, DETECT_LIST_THREAT },
+    { "threatlist-ec2-dns-driveby", "Trojan:EC2/DriveBySourceTraffic!DNS", 8.0,
+      DETECT_RES_INSTANCE, EVENT_DNS, DETECT_LIST_THREAT },
+    { "threatlist-ec2-dns-dga", "Trojan:EC2/DGADomainRequest.C!DNS", 8.0, DETECT_RES_INSTANCE,
+      EVENT_DNS, DETECT_LIST_THREAT },
+};
+
+const struct detect_list_type *detect_list_types(size_t *n_out)
+{
+    *n_out = sizeof(LIST_TYPES) / sizeof(LIST_TYPES[0]);
+    return LIST_TYPES;
+}

@@ -2,14 +2,10 @@
  * Findings: ids, aggregation of detections, details copied from events.
  * See finding.h for the determinism rules this file keeps.
  */
-#include "finding/finding.h"
+#include "finding/finding_int.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-struct finding_agg {
-    struct hmap map; /* id -> struct finding * */
-};
 
 /* ---- ids ------------------------------------------------------------------- */
 
@@ -147,8 +143,21 @@ static const char *protocol_name(const char *num)
 
 static bool parse_ip(const char *s, struct ipaddr *a) { return s && ip_parse(sv_cstr(s), a); }
 
+void finding__geo_free(struct finding_geo *g)
+{
+    char **fields[] = { &g->country_code, &g->country_name, &g->city, &g->asn,
+                        &g->asn_org, &g->isp, &g->org };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        free(*fields[i]);
+        *fields[i] = NULL;
+    }
+    g->has_location = false;
+    g->lat = g->lon = 0;
+}
+
 static void detail_free(struct finding_detail *d)
 {
+    finding__geo_free(&d->remote_geo);
     char **fields[] = { &d->access_key_id, &d->principal_id, &d->user_name, &d->user_type,
                         &d->api, &d->service_name, &d->error_code, &d->user_agent,
                         &d->caller_domain, &d->remote_ip, &d->instance_id, &d->eni_id,
@@ -158,6 +167,29 @@ static void detail_free(struct finding_detail *d)
         free(*fields[i]);
         *fields[i] = NULL;
     }
+}
+
+/* The leaves the details read, per source; finding_add_paths hands them to
+ * the scanner. Keep them in step with fill_cloudtrail/fill_flow/fill_dns. */
+static const char *const ct_paths[] = { "requestParameters.bucketName",
+                                        "requestParameters.instanceId",
+                                        "requestParameters.instancesSet.items.instanceId", NULL };
+static const char *const flow_paths[] = { "srcaddr",      "dstaddr", "srcport",  "dstport",
+                                          "protocol",     "action",  "instance-id",
+                                          "interface-id", "vpc-id",  "subnet-id",
+                                          "flow-direction", NULL };
+static const char *const dns_paths[] = { "query_name",      "transport", "srcaddr",
+                                         "srcport",         "srcids.instance",
+                                         "vpc_id",          "firewall_rule_action", NULL };
+
+void finding_add_paths(struct json_pathset *ps, enum event_source src)
+{
+    const char *const *p = src == EVENT_CLOUDTRAIL ? ct_paths
+                           : src == EVENT_VPCFLOW  ? flow_paths
+                           : src == EVENT_DNS      ? dns_paths
+                                                   : NULL;
+    for (; p && *p; p++)
+        json_pathset_add(ps, *p, strlen(*p));
 }
 
 static void fill_cloudtrail(struct finding_detail *d, const struct event *ev)
@@ -378,14 +410,14 @@ struct finding_agg *finding_agg_new(void)
     return agg;
 }
 
-static void finding_free(struct finding *f)
+void finding__free(struct finding *f)
 {
     if (f == NULL)
         return;
     detail_free(&f->d);
     char *owned[] = { f->account, f->region, f->type, f->key, f->rule_id, f->title,
                       f->description, f->rep_event_id, f->threat_list, f->indicator,
-                      f->list_event_id };
+                      f->list_event_id, f->archived_by };
     for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
         free(owned[i]);
     for (size_t i = 0; i < f->n_evidence; i++)
@@ -401,7 +433,7 @@ void finding_agg_free(struct finding_agg *agg)
     struct sv k;
     void *v;
     while (hmap_next(&agg->map, &i, &k, &v))
-        finding_free(v);
+        finding__free(v);
     hmap_free(&agg->map);
     free(agg);
 }
@@ -425,6 +457,27 @@ static void set_rep(struct finding *f, const struct detection *d, int64_t ms)
     f->rep_ms = ms;
     f->rep_event_id = d->ev ? dup_sv(d->ev->id) : NULL;
     fill_detail(f, d);
+}
+
+struct finding *finding__create(struct finding_agg *agg, struct sv account, struct sv region,
+                                const char *type, struct sv key, enum detect_resource res)
+{
+    char id[33];
+    finding_id(account, region, sv_cstr(type ? type : ""), key, id);
+    struct finding *f = hmap_get(&agg->map, id, 32);
+    if (f != NULL)
+        return f;
+    f = xcalloc(1, sizeof(*f));
+    memcpy(f->id, id, 33);
+    detector_id(account, region, f->detector_id);
+    f->account = dup_sv(account);
+    f->region = dup_sv(region);
+    f->type = dup_cstr(type);
+    f->key = dup_sv(key);
+    f->resource = res;
+    f->d.remote_port = f->d.local_port = -1;
+    hmap_put(&agg->map, id, 32, f);
+    return f;
 }
 
 void finding_agg_add(struct finding_agg *agg, const struct detection *d)
@@ -541,7 +594,7 @@ static void fold(struct finding *dst, struct finding *src)
         src->evidence[i] = NULL;
     }
     src->n_evidence = 0;
-    finding_free(src);
+    finding__free(src);
 }
 
 void finding_agg_merge(struct finding_agg *dst, struct finding_agg *src)

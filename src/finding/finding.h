@@ -33,6 +33,7 @@
 
 #include "core/core.h"
 #include "detect/detect.h"
+#include "geo/geo.h"
 #include "json/json.h"
 
 /* Event ids kept per finding (the earliest ones); the total is always counted. */
@@ -44,6 +45,17 @@ enum finding_action {
     FINDING_ACTION_NETWORK,      /* "NETWORK_CONNECTION": a flow */
     FINDING_ACTION_DNS,          /* "DNS_REQUEST": a Resolver query */
     FINDING_ACTION_PORT_PROBE    /* "PORT_PROBE": a flow probing an open port */
+};
+
+/* GuardDuty's remoteIpDetails beyond the address: country, city, geoLocation
+ * and organization, filled by finding_agg_enrich (or by a sample). Strings
+ * owned, NULL when unknown. */
+struct finding_geo {
+    char *country_code, *country_name, *city;
+    bool has_location;
+    double lat, lon;
+    char *asn; /* GuardDuty writes the number as a string */
+    char *asn_org, *isp, *org;
 };
 
 /* Details taken from the representative event. Every string is owned by the
@@ -58,6 +70,7 @@ struct finding_detail {
     char *caller_domain; /* sourceIPAddress when it is a service name, not an IP */
     /* remote end: the caller's IP, the flow's far end, the resolver client */
     char *remote_ip;
+    struct finding_geo remote_geo; /* where remote_ip is, when enriched */
     /* instanceDetails and the network side */
     char *instance_id, *eni_id, *vpc_id, *subnet_id, *local_ip;
     int remote_port, local_port; /* -1 when unknown */
@@ -88,6 +101,10 @@ struct finding {
     char *threat_list, *indicator;
     int64_t list_ms;
     char *list_event_id;
+    /* Noise control (finding_agg_archive) and sample findings. */
+    bool archived;     /* service.archived: a suppression rule matched */
+    char *archived_by; /* the name of that rule, owned */
+    bool sample;       /* service.additionalInfo.sample: made by finding_sample_add */
     /* Evidence: the earliest event ids, sorted by (time, id), no repeats. */
     size_t n_evidence;
     int64_t evidence_ms[FINDING_EVIDENCE_MAX];
@@ -103,6 +120,18 @@ const char *finding_severity_label(double severity);
 
 /* "AWS_API_CALL", "NETWORK_CONNECTION", "DNS_REQUEST", "PORT_PROBE". */
 const char *finding_action_name(enum finding_action a);
+
+/* Adds to ps the record paths whose leaves the details of a finding about an
+ * event of source src read (resource and action details beyond the event's
+ * common fields), so a reader with a path set keeps them:
+ *   CloudTrail: requestParameters.bucketName, requestParameters.instanceId,
+ *     requestParameters.instancesSet.items.instanceId;
+ *   VPC flow: srcaddr, dstaddr, srcport, dstport, protocol, action,
+ *     instance-id, interface-id, vpc-id, subnet-id, flow-direction;
+ *   DNS: query_name, transport, srcaddr, srcport, srcids.instance, vpc_id,
+ *     firewall_rule_action.
+ * A detail whose leaf was not flattened is left out of the finding. */
+void finding_add_paths(struct json_pathset *ps, enum event_source src);
 
 /* ---- aggregation ---------------------------------------------------------- */
 
@@ -133,6 +162,98 @@ const struct finding *finding_agg_get(const struct finding_agg *agg, const char 
  * then id. Returns an array the caller frees (the findings stay borrowed as
  * above); *n_out is its length. NULL when empty. */
 const struct finding **finding_agg_sorted(const struct finding_agg *agg, size_t *n_out);
+
+/* ---- enrichment ------------------------------------------------------------- */
+
+/* Looks up the remote address of every finding of agg in g and fills
+ * d.remote_geo (replacing what was there). Returns how many findings got
+ * something. g is borrowed. Call it after aggregation and merging are over. */
+size_t finding_agg_enrich(struct finding_agg *agg, const struct geo_db *g);
+
+/* ---- suppression rules (GuardDuty filters with action ARCHIVE) --------------- */
+
+/*
+ * A set of GuardDuty filters. Each is a FindingCriteria, a map from a finding
+ * field (its JSON path in the GuardDuty finding: "type", "severity",
+ * "resource.accessKeyDetails.userName",
+ * "service.action.awsApiCallAction.remoteIpDetails.ipAddressV4", ...) to a
+ * condition: Eq/Equals and Neq/NotEquals (lists of strings), Gt/GreaterThan,
+ * Gte/GreaterThanOrEqual, Lt/LessThan, Lte/LessThanOrEqual (numbers;
+ * timestamps such as updatedAt compare as epoch milliseconds). Fields are
+ * ANDed, values of one Eq are ORed, operators of one field are ANDed, as in
+ * GuardDuty. A field inside arrays (networkInterfaces, tags) matches when any
+ * element does; Neq holds when no element equals a listed value, including when
+ * the field is absent; the other operators need the field.
+ *
+ * Read-only once loaded; may be shared by threads.
+ */
+struct finding_filters;
+
+struct finding_filters *finding_filters_new(void);
+void finding_filters_free(struct finding_filters *fs);
+
+/*
+ * Loads filters from a JSON or YAML file (one or more YAML documents). Each
+ * document is one of:
+ *   {"Criterion": {...}}                            a FindingCriteria
+ *   {"Name": "...", "Action": "ARCHIVE"|"NOOP", "FindingCriteria": {"Criterion": {...}},
+ *    "Description": "...", "Rank": n}                GuardDuty's CreateFilter input
+ *   [ ...either of the above... ] or {"Filters": [...]}
+ * Filters with Action NOOP are saved views, not suppression rules: they are
+ * loaded (counted by finding_filters_noop) but never archive anything.
+ * All or nothing per file: ERR_FORMAT with "line N: what" (YAML) or the byte
+ * offset (JSON) for unknown operators, wrong value types, empty criteria;
+ * ERR_LIMIT past GuardDuty's limits (50 fields per filter, 50 values per
+ * list) or 1 MiB per file; ERR_IO when unreadable. err->file is set.
+ */
+int finding_filters_load(struct finding_filters *fs, const char *path, struct err *err);
+/* The same from text in memory; name names the filters that have no Name. */
+int finding_filters_load_text(struct finding_filters *fs, const char *name, const char *text,
+                              size_t len, struct err *err);
+
+/* Suppression rules loaded (Action ARCHIVE). */
+size_t finding_filters_count(const struct finding_filters *fs);
+/* Saved filters with Action NOOP, loaded and ignored. */
+size_t finding_filters_noop(const struct finding_filters *fs);
+
+/* The name of the first suppression rule that matches f, or NULL. Borrowed
+ * from fs. */
+const char *finding_filters_match(const struct finding_filters *fs, const struct finding *f);
+
+/* Archives (archived = true, archived_by = the rule's name) every finding of
+ * agg that a rule of fs matches; returns how many. Findings already archived
+ * are re-evaluated. */
+size_t finding_agg_archive(struct finding_agg *agg, const struct finding_filters *fs);
+
+/* Removes the archived findings from fs[0..n) in place, keeping the order;
+ * returns the new count. */
+size_t finding_drop_archived(const struct finding **fs, size_t n);
+
+/* ---- sample findings (GuardDuty's CreateSampleFindings) ---------------------- */
+
+/* What a sample is made from: a finding type as a rule or detector produces it. */
+struct finding_sample_spec {
+    const char *type;     /* GuardDuty finding type */
+    double severity;
+    enum detect_resource resource;
+    enum event_source source; /* what the detector reads: picks the action */
+    const char *rule_id;  /* may be NULL */
+    const char *api;      /* CloudTrail: the eventName to show, NULL for a default */
+    const char *service;  /* CloudTrail: the eventSource, NULL for a default */
+    const char *title;    /* NULL: "<type> on <resource>" */
+};
+
+/*
+ * Adds one sample finding of spec's type to agg, dated at ms in account and
+ * region: realistic placeholder details for its resource and action (an
+ * access key and a caller from a documentation address, an instance with its
+ * network interface, a bucket, a DNS query, a port probe), remoteIpDetails
+ * with a location and organization, "[SAMPLE] " before the title and
+ * service.additionalInfo.sample = true, as GuardDuty's CreateSampleFindings
+ * marks them. The id is derived from the type, so samples are stable.
+ */
+void finding_sample_add(struct finding_agg *agg, const struct finding_sample_spec *spec,
+                        const char *account, const char *region, int64_t ms);
 
 /* ---- output ----------------------------------------------------------------- */
 

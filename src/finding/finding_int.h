@@ -4,6 +4,19 @@
 
 #include "finding/finding.h"
 
+struct finding_agg {
+    struct hmap map; /* id -> struct finding * (owned) */
+};
+
+/* The finding for (account, region, type, key), created empty (count 0, no
+ * representative) when absent. Borrowed from agg. */
+struct finding *finding__create(struct finding_agg *agg, struct sv account, struct sv region,
+                                const char *type, struct sv key, enum detect_resource res);
+/* Frees a finding and everything it owns; NULL is fine. */
+void finding__free(struct finding *f);
+/* Frees the strings of g and clears it. */
+void finding__geo_free(struct finding_geo *g);
+
 /* ISO 8601 UTC with milliseconds: "2024-01-02T03:04:05.678Z". */
 void finding__iso_ms(int64_t ms, char out[32]);
 /* "aws", "aws-cn", "aws-us-gov", ... from a region name (NULL = "aws"). */

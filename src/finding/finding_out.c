@@ -91,7 +91,9 @@ static void kv(struct json_writer *w, const char *key, const char *val)
     jw_str(w, val);
 }
 
-static void ip_details(struct json_writer *w, const char *key, const char *ip)
+/* GuardDuty's RemoteIpDetails / LocalIpDetails; geo may be NULL. */
+static void ip_details(struct json_writer *w, const char *key, const char *ip,
+                       const struct finding_geo *geo)
 {
     struct ipaddr a;
     if (ip == NULL || !ip_parse(sv_cstr(ip), &a))
@@ -100,6 +102,39 @@ static void ip_details(struct json_writer *w, const char *key, const char *ip)
     jw_object_begin(w);
     jw_key(w, a.v4 ? "ipAddressV4" : "ipAddressV6");
     jw_str(w, ip);
+    if (geo != NULL) {
+        if (geo->city) {
+            jw_key(w, "city");
+            jw_object_begin(w);
+            kv(w, "cityName", geo->city);
+            jw_object_end(w);
+        }
+        if (geo->country_code || geo->country_name) {
+            jw_key(w, "country");
+            jw_object_begin(w);
+            kv(w, "countryCode", geo->country_code);
+            kv(w, "countryName", geo->country_name);
+            jw_object_end(w);
+        }
+        if (geo->has_location) {
+            jw_key(w, "geoLocation");
+            jw_object_begin(w);
+            jw_key(w, "lat");
+            jw_double(w, geo->lat);
+            jw_key(w, "lon");
+            jw_double(w, geo->lon);
+            jw_object_end(w);
+        }
+        if (geo->asn || geo->asn_org || geo->isp || geo->org) {
+            jw_key(w, "organization");
+            jw_object_begin(w);
+            kv(w, "asn", geo->asn);
+            kv(w, "asnOrg", geo->asn_org);
+            kv(w, "isp", geo->isp);
+            kv(w, "org", geo->org);
+            jw_object_end(w);
+        }
+    }
     jw_object_end(w);
 }
 
@@ -207,7 +242,7 @@ static void write_action(struct json_writer *w, const struct finding *f)
         kv(w, "serviceName", d->service_name);
         if (d->remote_ip) {
             kv(w, "callerType", "Remote IP");
-            ip_details(w, "remoteIpDetails", d->remote_ip);
+            ip_details(w, "remoteIpDetails", d->remote_ip, &d->remote_geo);
         } else if (d->caller_domain) {
             kv(w, "callerType", "Domain");
             jw_key(w, "domainDetails");
@@ -235,11 +270,11 @@ static void write_action(struct json_writer *w, const struct finding *f)
         jw_key(w, "blocked");
         jw_bool(w, d->blocked);
         kv(w, "connectionDirection", d->direction);
-        ip_details(w, "localIpDetails", d->local_ip);
+        ip_details(w, "localIpDetails", d->local_ip, NULL);
         kv(w, "localNetworkInterface", d->eni_id);
         port_details(w, "localPortDetails", d->local_port);
         kv(w, "protocol", d->protocol);
-        ip_details(w, "remoteIpDetails", d->remote_ip);
+        ip_details(w, "remoteIpDetails", d->remote_ip, &d->remote_geo);
         port_details(w, "remotePortDetails", d->remote_port);
         jw_object_end(w);
         break;
@@ -251,9 +286,9 @@ static void write_action(struct json_writer *w, const struct finding *f)
         jw_key(w, "portProbeDetails");
         jw_array_begin(w);
         jw_object_begin(w);
-        ip_details(w, "localIpDetails", d->local_ip);
+        ip_details(w, "localIpDetails", d->local_ip, NULL);
         port_details(w, "localPortDetails", d->local_port);
-        ip_details(w, "remoteIpDetails", d->remote_ip);
+        ip_details(w, "remoteIpDetails", d->remote_ip, &d->remote_geo);
         jw_object_end(w);
         jw_array_end(w);
         jw_object_end(w);
@@ -318,10 +353,15 @@ void finding_to_json(struct json_writer *w, const struct finding *f)
     jw_key(w, "additionalInfo");
     jw_object_begin(w);
     kv(w, "threatListName", f->threat_list);
+    if (f->sample) {
+        jw_key(w, "sample");
+        jw_bool(w, true);
+    }
     jw_key(w, "vigil");
     jw_object_begin(w);
     kv(w, "ruleId", f->rule_id);
     kv(w, "key", f->key);
+    kv(w, "archivedBy", f->archived_by);
     jw_key(w, "eventIds");
     jw_array_begin(w);
     for (size_t i = 0; i < f->n_evidence; i++)
@@ -350,7 +390,7 @@ void finding_to_json(struct json_writer *w, const struct finding *f)
     kv(w, "eventFirstSeen", first);
     kv(w, "eventLastSeen", last);
     jw_key(w, "archived");
-    jw_bool(w, false);
+    jw_bool(w, f->archived);
     jw_key(w, "count");
     jw_int(w, (int64_t)f->count);
     jw_object_end(w);

@@ -43,9 +43,28 @@ static void copy_sv(char *dst, size_t cap, struct sv s)
     dst[n] = '\0';
 }
 
+/* List detections must be the ones detect_list_types() announces (samples
+ * and listings rely on it). */
+static int list_type_mismatches;
+
+static void check_list_type(const struct detection *d)
+{
+    size_t n;
+    const struct detect_list_type *t = detect_list_types(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(t[i].rule_id, d->rule_id) == 0 && strcmp(t[i].type, d->type) == 0 &&
+            t[i].severity == d->severity && t[i].resource == d->resource &&
+            d->ev != NULL && t[i].source == d->ev->source)
+            return;
+    printf("#   list detection %s / %s is not in detect_list_types()\n", d->rule_id, d->type);
+    list_type_mismatches++;
+}
+
 static void collect(void *ctx, const struct detection *d)
 {
     struct got *g = ctx;
+    if (d->threat_list != NULL)
+        check_list_type(d);
     if (g->n == MAX_DET)
         return;
     size_t i = g->n++;
@@ -915,6 +934,7 @@ static void test_lists(void)
         CHECK_STR(g.list[at], "corp-threats");
     }
 
+    CHECK_INT(list_type_mismatches, 0);
     detect_scratch_free(s);
     detect_engine_free(e);
     detect_rules_free(rs);

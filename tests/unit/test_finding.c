@@ -1,8 +1,10 @@
 /* Unit tests for src/finding: ids, aggregation, GuardDuty JSON, table. */
 #include "finding/finding.h"
 #include "harness.h"
+#include "mmdb_writer.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 /* ---- building events and detections by hand ------------------------------------ */
 
@@ -25,9 +27,21 @@ static void fx_free(struct fx *x)
     arena_free(&x->arena);
 }
 
-/* Flattens record into ev->flat (the text must outlive the event). */
+/* Flattens record into ev->flat (the text must outlive the event), keeping
+ * only the leaves of ps (NULL: all). */
+static void fx_event_ps(struct fx *x, enum event_source src, const char *record, const char *id,
+                        int64_t ms, const char *account, const char *region,
+                        const struct json_pathset *ps);
+
 static void fx_event(struct fx *x, enum event_source src, const char *record, const char *id,
                      int64_t ms, const char *account, const char *region)
+{
+    fx_event_ps(x, src, record, id, ms, account, region, NULL);
+}
+
+static void fx_event_ps(struct fx *x, enum event_source src, const char *record, const char *id,
+                        int64_t ms, const char *account, const char *region,
+                        const struct json_pathset *ps)
 {
     struct err e;
     struct json_flat keep = x->ev.flat; /* reused across events, as a reader does */
@@ -40,7 +54,7 @@ static void fx_event(struct fx *x, enum event_source src, const char *record, co
     x->ev.region = sv_cstr(region);
     x->ev.raw = sv_cstr(record);
     err_clear(&e);
-    int rc = json_flatten(record, strlen(record), NULL, &x->arena, &x->ev.flat, &e);
+    int rc = json_flatten(record, strlen(record), ps, &x->arena, &x->ev.flat, &e);
     CHECK_INT(rc, 0);
     if (rc != 0)
         printf("#   flatten: %s\n", e.msg);
@@ -668,6 +682,68 @@ static void test_json_dns(void)
     finding_agg_free(agg);
 }
 
+
+/* finding_add_paths names every leaf the details read: a finding built from
+ * leaves flattened with just those paths is the one built from all leaves,
+ * and one built from none of them is not. */
+static void render_with(enum event_source src, const char *rec, const struct json_pathset *ps,
+                        enum detect_resource res, struct buf *out)
+{
+    struct fx x;
+    fx_init(&x);
+    fx_event_ps(&x, src, rec, "ev-1", 1612461115000, "111122223333", "us-east-1", ps);
+    fx_det(&x, "r.1", "T:X/Y", 5.0, res, "key-1");
+    struct finding_agg *agg = finding_agg_new();
+    finding_agg_add(agg, &x.det);
+    fx_free(&x);
+    const struct finding *f = only(agg);
+    struct json_writer w;
+    buf_reset(out);
+    jw_init(&w, out, 0);
+    if (f)
+        finding_to_json(&w, f);
+    finding_agg_free(agg);
+}
+
+static void test_add_paths(void)
+{
+    static const struct {
+        enum event_source src;
+        enum detect_resource res;
+        const char *rec;
+    } cases[] = {
+        { EVENT_CLOUDTRAIL, DETECT_RES_INSTANCE,
+          "{\"eventName\":\"RunInstances\",\"requestParameters\":{\"instancesSet\":{\"items\":"
+          "[{\"instanceId\":\"i-0abc\",\"imageId\":\"ami-1\"}]},\"other\":{\"x\":1}}}" },
+        { EVENT_CLOUDTRAIL, DETECT_RES_S3_BUCKET,
+          "{\"eventName\":\"PutBucketAcl\",\"requestParameters\":{\"bucketName\":\"b-1\","
+          "\"instanceId\":\"i-9\",\"AccessControlPolicy\":{\"x\":1}}}" },
+        { EVENT_DNS, DETECT_RES_INSTANCE,
+          "{\"version\":\"1.100000\",\"vpc_id\":\"vpc-7\",\"query_name\":\"a.example.\","
+          "\"query_type\":\"A\",\"srcaddr\":\"10.0.0.5\",\"srcport\":\"56067\",\"transport\":"
+          "\"UDP\",\"srcids\":{\"instance\":\"i-0d15\"},\"firewall_rule_action\":\"BLOCK\"}" },
+    };
+    struct buf all, some, none;
+    buf_init(&all, 0);
+    buf_init(&some, 0);
+    buf_init(&none, 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct json_pathset *ps = json_pathset_new(), *empty = json_pathset_new();
+        finding_add_paths(ps, cases[i].src);
+        render_with(cases[i].src, cases[i].rec, NULL, cases[i].res, &all);
+        render_with(cases[i].src, cases[i].rec, ps, cases[i].res, &some);
+        render_with(cases[i].src, cases[i].rec, empty, cases[i].res, &none);
+        CHECK(all.len > 0);
+        CHECK_STR(some.p, all.p);
+        CHECK(strcmp(none.p, all.p) != 0);
+        json_pathset_free(ps);
+        json_pathset_free(empty);
+    }
+    buf_free(&all);
+    buf_free(&some);
+    buf_free(&none);
+}
+
 static void test_get_findings_json(void)
 {
     struct finding_agg *agg = finding_agg_new();
@@ -1157,6 +1233,377 @@ static void test_real_records(void)
     arena_free(&a);
 }
 
+/* ---- enrichment ------------------------------------------------------------------ */
+
+static void add_flow(struct finding_agg *agg, const char *remote, const char *id)
+{
+    char rec[512];
+    snprintf(rec, sizeof(rec),
+             "{\"srcaddr\":\"10.0.1.5\",\"dstaddr\":\"%s\",\"srcport\":40000,\"dstport\":443,"
+             "\"protocol\":6,\"action\":\"ACCEPT\",\"interface-id\":\"eni-1\",\"flow-direction\":\"egress\"}",
+             remote);
+    struct fx x;
+    fx_init(&x);
+    fx_event(&x, EVENT_VPCFLOW, rec, id, 1000, "111122223333", "us-east-1");
+    fx_det(&x, "r-flow", "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom", 5.0,
+           DETECT_RES_INSTANCE, id);
+    finding_agg_add(agg, &x.det);
+    fx_free(&x);
+}
+
+static void tmp_name(char *out, size_t cap, const char *name)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(out, cap, "%s/vigil-finding-%ld-%s", t && *t ? t : "/tmp", (long)getpid(), name);
+}
+
+static void test_enrich(void)
+{
+    char city[256], asn[256];
+    tmp_name(city, sizeof(city), "city.mmdb");
+    tmp_name(asn, sizeof(asn), "asn.mmdb");
+    struct err e;
+    err_clear(&e);
+    struct mmdbw *w = mmdbw_new("GeoLite2-City");
+    CHECK_INT(mmdbw_insert(w, "198.51.100.0/24",
+                           "{\"city\":{\"names\":{\"en\":\"Lyon\"}},\"country\":{\"iso_code\":\"FR\","
+                           "\"names\":{\"en\":\"France\"}},\"location\":{\"latitude\":45.75,"
+                           "\"longitude\":4.85}}",
+                           &e),
+              0);
+    CHECK_INT(mmdbw_insert(w, "2001:db8::/32", "{\"country_code\":\"JP\"}", &e), 0);
+    CHECK_INT(mmdbw_write(w, city, &e), 0);
+    mmdbw_free(w);
+    w = mmdbw_new("GeoLite2-ASN");
+    CHECK_INT(mmdbw_insert(w, "198.51.100.0/24",
+                           "{\"autonomous_system_number\":64511,"
+                           "\"autonomous_system_organization\":\"Example Net\"}",
+                           &e),
+              0);
+    CHECK_INT(mmdbw_write(w, asn, &e), 0);
+    mmdbw_free(w);
+    struct geo_db *g = NULL;
+    CHECK_INT(geo_open(city, asn, &g, &e), 0);
+
+    struct finding_agg *agg = finding_agg_new();
+    add_ct(agg, "AKIAEXAMPLE1", "e1", 1000, "r1", 5.0);   /* caller 198.51.100.7 */
+    add_flow(agg, "2001:db8::77", "i-0v6");                /* v6 remote */
+    add_flow(agg, "192.0.2.44", "i-0none");                /* not in either database */
+    CHECK_INT(finding_agg_enrich(agg, g), 2);
+    CHECK_INT(finding_agg_enrich(agg, NULL), 0);
+
+    struct arena a;
+    struct buf b;
+    arena_init(&a, 0);
+    buf_init(&b, 0);
+    size_t n;
+    const struct finding **all = finding_agg_sorted(agg, &n);
+    CHECK_INT(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        const struct json_value *r = render(all[i], &a, &b);
+        if (all[i]->resource == DETECT_RES_ACCESS_KEY) {
+            const char *p = "service.action.awsApiCallAction.remoteIpDetails.";
+            char path[160];
+#define RIP(x) (snprintf(path, sizeof(path), "%s%s", p, x), path)
+            CHECK_STR(jstr(r, RIP("ipAddressV4")), "198.51.100.7");
+            CHECK_STR(jstr(r, RIP("country.countryCode")), "FR");
+            CHECK_STR(jstr(r, RIP("country.countryName")), "France");
+            CHECK_STR(jstr(r, RIP("city.cityName")), "Lyon");
+            CHECK(jnum(r, RIP("geoLocation.lat")) == 45.75);
+            CHECK(jnum(r, RIP("geoLocation.lon")) == 4.85);
+            CHECK_STR(jstr(r, RIP("organization.asn")), "64511");
+            CHECK_STR(jstr(r, RIP("organization.asnOrg")), "Example Net");
+            CHECK_STR(jstr(r, RIP("organization.isp")), "Example Net");
+            CHECK_STR(jstr(r, RIP("organization.org")), "Example Net");
+#undef RIP
+        } else if (strcmp(all[i]->key, "i-0v6") == 0) {
+            const char *p = "service.action.networkConnectionAction.remoteIpDetails";
+            char path[160];
+            snprintf(path, sizeof(path), "%s.country.countryName", p);
+            CHECK_STR(jstr(r, path), "Japan"); /* named from the code */
+            snprintf(path, sizeof(path), "%s.organization", p);
+            CHECK(jabsent(r, path));
+            snprintf(path, sizeof(path), "%s.ipAddressV6", p);
+            CHECK_STR(jstr(r, path), "2001:db8::77");
+        } else {
+            CHECK(jabsent(r, "service.action.networkConnectionAction.remoteIpDetails.country"));
+            CHECK_STR(jstr(r, "service.action.networkConnectionAction.remoteIpDetails.ipAddressV4"),
+                      "192.0.2.44");
+            /* the local side is never enriched */
+            CHECK(jabsent(r, "service.action.networkConnectionAction.localIpDetails.country"));
+        }
+    }
+    free(all);
+    finding_agg_free(agg);
+    geo_close(g);
+    buf_free(&b);
+    arena_free(&a);
+    unlink(city);
+    unlink(asn);
+}
+
+/* ---- suppression rules ------------------------------------------------------------- */
+
+static int load_filters(struct finding_filters *fs, const char *text, struct err *e)
+{
+    err_clear(e);
+    return finding_filters_load_text(fs, "t.json", text, strlen(text), e);
+}
+
+static void test_filter_load(void)
+{
+    static const struct {
+        const char *text;
+        int rc;
+        const char *msg; /* substring of the error */
+    } cases[] = {
+        { "{\"Criterion\":{\"type\":{\"Eq\":[\"A:B/C\"]}}}", 0, NULL },
+        { "{\"Name\":\"n\",\"Action\":\"ARCHIVE\",\"FindingCriteria\":{\"Criterion\":{\"severity\":"
+          "{\"Gte\":4,\"LessThan\":7}}}}",
+          0, NULL },
+        { "[{\"Criterion\":{\"type\":{\"Equals\":[\"x\"]}}},{\"Criterion\":{\"region\":"
+          "{\"NotEquals\":[\"us-east-1\"]}}}]",
+          0, NULL },
+        { "{\"Filters\":[{\"Criterion\":{\"type\":{\"Eq\":[\"x\"]}}}]}", 0, NULL },
+        { "Criterion:\n  type:\n    Eq: [\"Recon:EC2/Portscan\"]\n  severity:\n    Gt: 2\n", 0, NULL },
+        { "---\nCriterion: {type: {Eq: [a]}}\n---\nName: two\nAction: NOOP\nFindingCriteria:\n"
+          "  Criterion: {type: {Eq: [b]}}\n",
+          0, NULL },
+        { "{\"Criterion\":{\"type\":{\"Like\":[\"x\"]}}}", ERR_FORMAT, "unknown operator \"Like\"" },
+        { "{\"Criterion\":{\"type\":{\"Eq\":\"x\"}}}", ERR_FORMAT, "non-empty list" },
+        { "{\"Criterion\":{\"type\":{\"Eq\":[]}}}", ERR_FORMAT, "non-empty list" },
+        { "{\"Criterion\":{\"type\":{\"Eq\":[{\"a\":1}]}}}", ERR_FORMAT, "values are strings" },
+        { "{\"Criterion\":{\"severity\":{\"Gt\":\"high\"}}}", ERR_FORMAT, "takes a number" },
+        { "{\"Criterion\":{}}", ERR_FORMAT, "non-empty object" },
+        { "{\"Criterion\":{\"type\":\"x\"}}", ERR_FORMAT, "object of operators" },
+        { "{\"Name\":\"n\"}", ERR_FORMAT, "needs \"Criterion\"" },
+        { "{\"Criterion\":{\"type\":{\"Eq\":[\"x\"]}},\"Acton\":\"ARCHIVE\"}", ERR_FORMAT,
+          "unknown filter field \"Acton\"" },
+        { "{\"Action\":\"DELETE\",\"Criterion\":{\"type\":{\"Eq\":[\"x\"]}}}", ERR_FORMAT,
+          "ARCHIVE or NOOP" },
+        { "{\"Criterion\":{\"type\":{\"Eq\":[\"x\"]}}", ERR_FORMAT, NULL },
+        { "Criterion:\n  type: {Eq: [x]\n", ERR_FORMAT, "line " },
+        { "", ERR_FORMAT, "no filter" },
+        { "{\"Filters\":{}}", ERR_FORMAT, "is a list" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct finding_filters *fs = finding_filters_new();
+        struct err e;
+        int rc = load_filters(fs, cases[i].text, &e);
+        CHECK_INT(rc, cases[i].rc);
+        if (cases[i].msg != NULL && strstr(e.msg, cases[i].msg) == NULL) {
+            printf("#   case %zu: message \"%s\" lacks \"%s\"\n", i, e.msg, cases[i].msg);
+            harness_failures++;
+        }
+        if (rc != 0)
+            CHECK_INT(finding_filters_count(fs) + finding_filters_noop(fs), 0);
+        finding_filters_free(fs);
+    }
+
+    /* Counts, NOOP filters, and GuardDuty's limits. */
+    struct finding_filters *fs = finding_filters_new();
+    struct err e;
+    CHECK_INT(load_filters(fs, cases[5].text, &e), 0);
+    CHECK_INT(finding_filters_count(fs), 1);
+    CHECK_INT(finding_filters_noop(fs), 1);
+    struct buf b;
+    buf_init(&b, 0);
+    buf_append_cstr(&b, "{\"Criterion\":{\"type\":{\"Eq\":[");
+    for (int i = 0; i < 51; i++)
+        buf_printf(&b, "%s\"t%d\"", i ? "," : "", i);
+    buf_append_cstr(&b, "]}}}");
+    CHECK_INT(load_filters(fs, b.p, &e), ERR_LIMIT);
+    buf_reset(&b);
+    buf_append_cstr(&b, "{\"Criterion\":{");
+    for (int i = 0; i < 51; i++)
+        buf_printf(&b, "%s\"f%d\":{\"Eq\":[\"x\"]}", i ? "," : "", i);
+    buf_append_cstr(&b, "}}");
+    CHECK_INT(load_filters(fs, b.p, &e), ERR_LIMIT);
+    /* a failed file adds nothing */
+    CHECK_INT(finding_filters_count(fs), 1);
+    buf_free(&b);
+    err_clear(&e);
+    CHECK_INT(finding_filters_load(fs, "/nonexistent/suppress.json", &e), ERR_IO);
+    CHECK_STR(e.file, "/nonexistent/suppress.json");
+    finding_filters_free(fs);
+}
+
+/* Is the finding with this key archived after applying text? */
+static bool archived_by(const char *text, const struct finding *f)
+{
+    struct finding_filters *fs = finding_filters_new();
+    struct err e;
+    int rc = load_filters(fs, text, &e);
+    CHECK_INT(rc, 0);
+    if (rc != 0)
+        printf("#   %s\n", e.msg);
+    bool hit = finding_filters_match(fs, f) != NULL;
+    finding_filters_free(fs);
+    return hit;
+}
+
+static void test_filter_match(void)
+{
+    struct finding_agg *agg = finding_agg_new();
+    /* 2026-11-20T10:00:00Z = 1795168800000 */
+    add_ct(agg, "AKIAEXAMPLE1", "e1", 1795168800000LL, "r1", 5.0);
+    add_flow(agg, "203.0.113.9", "i-0flow");
+    size_t n;
+    const struct finding **all = finding_agg_sorted(agg, &n);
+    CHECK_INT(n, 2);
+    const struct finding *ct = all[0]->resource == DETECT_RES_ACCESS_KEY ? all[0] : all[1];
+    const struct finding *fl = ct == all[0] ? all[1] : all[0];
+
+    CHECK(archived_by("{\"Criterion\":{\"type\":{\"Eq\":[\"Recon:IAMUser/MaliciousIPCaller.Custom\"]}}}", ct));
+    CHECK(!archived_by("{\"Criterion\":{\"type\":{\"Eq\":[\"Recon:IAMUser/MaliciousIPCaller\"]}}}", ct));
+    /* several values of one field are ORed */
+    CHECK(archived_by("{\"Criterion\":{\"accountId\":{\"Eq\":[\"000000000000\",\"111122223333\"]}}}", ct));
+    /* fields are ANDed */
+    CHECK(!archived_by("{\"Criterion\":{\"accountId\":{\"Eq\":[\"111122223333\"]},\"region\":{\"Eq\":[\"eu-west-1\"]}}}", ct));
+    CHECK(archived_by("{\"Criterion\":{\"accountId\":{\"Eq\":[\"111122223333\"]},\"region\":{\"Eq\":[\"us-east-1\"]}}}", ct));
+    /* numbers: severity 5.0 */
+    CHECK(archived_by("{\"Criterion\":{\"severity\":{\"Gte\":4,\"Lt\":7}}}", ct));
+    CHECK(!archived_by("{\"Criterion\":{\"severity\":{\"GreaterThan\":5}}}", ct));
+    CHECK(archived_by("{\"Criterion\":{\"severity\":{\"GreaterThanOrEqual\":5}}}", ct));
+    CHECK(archived_by("{\"Criterion\":{\"severity\":{\"Eq\":[\"5\"]}}}", ct));
+    CHECK(archived_by("{\"Criterion\":{\"severity\":{\"LessThanOrEqual\":\"5\"}}}", ct));
+    /* timestamps compare as epoch milliseconds */
+    CHECK(archived_by("{\"Criterion\":{\"updatedAt\":{\"Gte\":1795168800000}}}", ct));
+    CHECK(!archived_by("{\"Criterion\":{\"updatedAt\":{\"Gt\":1795168800000}}}", ct));
+    CHECK(archived_by("{\"Criterion\":{\"service.eventFirstSeen\":{\"Lt\":1795168800001}}}", ct));
+    /* nested paths, as GuardDuty names them */
+    CHECK(archived_by("{\"Criterion\":{\"resource.accessKeyDetails.accessKeyId\":{\"Eq\":[\"AKIAEXAMPLE1\"]}}}", ct));
+    CHECK(archived_by("{\"Criterion\":{\"service.action.awsApiCallAction.remoteIpDetails.ipAddressV4\":{\"Eq\":[\"198.51.100.7\"]}}}", ct));
+    CHECK(!archived_by("{\"Criterion\":{\"service.action.awsApiCallAction.remoteIpDetails.ipAddressV4\":{\"Neq\":[\"198.51.100.7\"]}}}", ct));
+    /* booleans as GuardDuty writes them in criteria */
+    CHECK(archived_by("{\"Criterion\":{\"service.archived\":{\"Eq\":[\"false\"]},\"type\":{\"Eq\":[\"Recon:IAMUser/MaliciousIPCaller.Custom\"]}}}", ct));
+    /* Neq on an absent field holds; Eq and numeric operators need the field */
+    CHECK(archived_by("{\"Criterion\":{\"resource.s3BucketDetails.name\":{\"Neq\":[\"b\"]}}}", ct));
+    CHECK(!archived_by("{\"Criterion\":{\"resource.s3BucketDetails.name\":{\"Eq\":[\"b\"]}}}", ct));
+    CHECK(!archived_by("{\"Criterion\":{\"service.action.networkConnectionAction.remotePortDetails.port\":{\"Gt\":0}}}", ct));
+    /* flows: fields inside the networkInterfaces array, ports as numbers */
+    CHECK(archived_by("{\"Criterion\":{\"resource.instanceDetails.networkInterfaces.privateIpAddress\":{\"Eq\":[\"10.0.1.5\"]}}}", fl));
+    CHECK(archived_by("{\"Criterion\":{\"service.action.networkConnectionAction.remotePortDetails.port\":{\"Eq\":[\"443\"]}}}", fl));
+    CHECK(archived_by("{\"Criterion\":{\"service.resourceRole\":{\"Eq\":[\"ACTOR\"]}}}", fl));
+    /* YAML spelling */
+    CHECK(archived_by("Name: scanners\nAction: ARCHIVE\nFindingCriteria:\n  Criterion:\n"
+                      "    service.action.networkConnectionAction.remoteIpDetails.ipAddressV4:\n"
+                      "      Eq: [203.0.113.9]\n", fl));
+
+    /* Archiving a whole set, and hiding what it archived. */
+    struct finding_filters *fs = finding_filters_new();
+    struct err e;
+    CHECK_INT(load_filters(fs, "{\"Name\":\"flows-off\",\"Criterion\":{\"resource.resourceType\":{\"Eq\":[\"Instance\"]}}}", &e), 0);
+    CHECK_INT(finding_agg_archive(agg, fs), 1);
+    CHECK(fl->archived && !ct->archived);
+    CHECK_STR(fl->archived_by, "flows-off");
+    struct arena a;
+    struct buf b;
+    arena_init(&a, 0);
+    buf_init(&b, 0);
+    const struct json_value *r = render(fl, &a, &b);
+    CHECK_INT(jbool(r, "service.archived"), 1);
+    CHECK_STR(jstr(r, "service.additionalInfo.vigil.archivedBy"), "flows-off");
+    r = render(ct, &a, &b);
+    CHECK_INT(jbool(r, "service.archived"), 0);
+    CHECK(jabsent(r, "service.additionalInfo.vigil.archivedBy"));
+    CHECK_INT(finding_drop_archived(all, n), 1);
+    CHECK(all[0] == ct);
+    /* re-applying with no matching rule un-archives */
+    finding_filters_free(fs);
+    fs = finding_filters_new();
+    CHECK_INT(load_filters(fs, "{\"Criterion\":{\"type\":{\"Eq\":[\"nothing\"]}}}", &e), 0);
+    CHECK_INT(finding_agg_archive(agg, fs), 0);
+    CHECK(!fl->archived && fl->archived_by == NULL);
+    finding_filters_free(fs);
+    free(all);
+    finding_agg_free(agg);
+    buf_free(&b);
+    arena_free(&a);
+}
+
+/* ---- samples ------------------------------------------------------------------------ */
+
+static void test_sample(void)
+{
+    static const struct finding_sample_spec specs[] = {
+        { "Stealth:IAMUser/CloudTrailLoggingDisabled", 2.0, DETECT_RES_ACCESS_KEY, EVENT_CLOUDTRAIL,
+          "cloudtrail-logging-stopped", "StopLogging", "cloudtrail.amazonaws.com", NULL },
+        { "UnauthorizedAccess:EC2/SSHBruteForce", 2.0, DETECT_RES_INSTANCE, EVENT_VPCFLOW, NULL,
+          NULL, NULL, NULL },
+        { "Recon:EC2/PortProbeUnprotectedPort", 2.0, DETECT_RES_INSTANCE, EVENT_VPCFLOW, NULL, NULL,
+          NULL, NULL },
+        { "Trojan:EC2/DNSDataExfiltration", 8.0, DETECT_RES_INSTANCE, EVENT_DNS, NULL, NULL, NULL,
+          NULL },
+        { "Discovery:S3/MaliciousIPCaller.Custom", 8.0, DETECT_RES_S3_BUCKET, EVENT_CLOUDTRAIL,
+          "threatlist-s3-discovery", NULL, NULL, NULL },
+    };
+    struct finding_agg *agg = finding_agg_new();
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+        finding_sample_add(agg, &specs[i], "123456789012", "eu-west-1", 1700000000000LL);
+    /* the same type again is the same sample */
+    finding_sample_add(agg, &specs[0], "123456789012", "eu-west-1", 1700000000000LL);
+    CHECK_INT(finding_agg_count(agg), 5);
+
+    struct arena a;
+    struct buf b;
+    arena_init(&a, 0);
+    buf_init(&b, 0);
+    size_t n;
+    const struct finding **all = finding_agg_sorted(agg, &n);
+    for (size_t i = 0; i < n; i++) {
+        const struct finding *f = all[i];
+        const struct json_value *r = render(f, &a, &b);
+        CHECK_INT(jbool(r, "service.additionalInfo.sample"), 1);
+        CHECK(strncmp(jstr(r, "title") ? jstr(r, "title") : "", "[SAMPLE] ", 9) == 0);
+        CHECK_STR(jstr(r, "accountId"), "123456789012");
+        CHECK_STR(jstr(r, "region"), "eu-west-1");
+        CHECK(jnum(r, "service.count") == 1);
+        CHECK(jpath(r, "service.additionalInfo.vigil.eventIds[0]") != NULL);
+        const char *t = f->type;
+        if (strcmp(t, specs[0].type) == 0) {
+            CHECK_STR(jstr(r, "service.action.actionType"), "AWS_API_CALL");
+            CHECK_STR(jstr(r, "service.action.awsApiCallAction.api"), "StopLogging");
+            CHECK_STR(jstr(r, "service.action.awsApiCallAction.serviceName"), "cloudtrail.amazonaws.com");
+            CHECK_STR(jstr(r, "resource.resourceType"), "AccessKey");
+            CHECK_STR(jstr(r, "resource.accessKeyDetails.userType"), "IAMUser");
+            CHECK(jstr(r, "service.action.awsApiCallAction.remoteIpDetails.country.countryName") != NULL);
+            CHECK(jstr(r, "service.action.awsApiCallAction.remoteIpDetails.organization.asn") != NULL);
+            CHECK_STR(jstr(r, "service.additionalInfo.vigil.ruleId"), "cloudtrail-logging-stopped");
+            CHECK(f->severity == 2.0);
+        } else if (strcmp(t, specs[1].type) == 0) {
+            CHECK_STR(jstr(r, "service.action.actionType"), "NETWORK_CONNECTION");
+            CHECK_STR(jstr(r, "service.action.networkConnectionAction.connectionDirection"), "INBOUND");
+            CHECK(jnum(r, "service.action.networkConnectionAction.localPortDetails.port") == 22);
+            CHECK_STR(jstr(r, "service.resourceRole"), "TARGET");
+            CHECK_STR(jstr(r, "resource.instanceDetails.instanceId"), "i-0a1b2c3d4e5f67890");
+        } else if (strcmp(t, specs[2].type) == 0) {
+            CHECK_STR(jstr(r, "service.action.actionType"), "PORT_PROBE");
+            CHECK(jstr(r, "service.action.portProbeAction.portProbeDetails[0].remoteIpDetails.ipAddressV4") != NULL);
+        } else if (strcmp(t, specs[3].type) == 0) {
+            CHECK_STR(jstr(r, "service.action.actionType"), "DNS_REQUEST");
+            CHECK(strstr(jstr(r, "service.action.dnsRequestAction.domain"), "exfil.example.net") != NULL);
+            CHECK_STR(jstr(r, "service.resourceRole"), "ACTOR");
+        } else {
+            CHECK_STR(jstr(r, "resource.resourceType"), "S3Bucket");
+            CHECK_STR(jstr(r, "resource.s3BucketDetails[0].name"), "amzn-s3-demo-bucket");
+            CHECK_STR(jstr(r, "service.additionalInfo.threatListName"), "my-threat-list.txt");
+            CHECK_STR(jstr(r, "service.action.awsApiCallAction.api"), "ListObjects");
+        }
+    }
+    /* Samples are ordinary findings for suppression rules. */
+    struct finding_filters *fs = finding_filters_new();
+    struct err e;
+    CHECK_INT(load_filters(fs, "{\"Criterion\":{\"service.additionalInfo.sample\":{\"Eq\":[\"true\"]},"
+                               "\"severity\":{\"Lt\":4}}}", &e), 0);
+    CHECK_INT(finding_agg_archive(agg, fs), 3);
+    finding_filters_free(fs);
+    free(all);
+    finding_agg_free(agg);
+    buf_free(&b);
+    arena_free(&a);
+}
+
 static const struct harness_test tests[] = {
     { "id", test_id },
     { "aggregate", test_aggregate },
@@ -1169,6 +1616,7 @@ static const struct harness_test tests[] = {
     { "json_flow", test_json_flow },
     { "json_port_probe", test_json_port_probe },
     { "json_dns", test_json_dns },
+    { "add_paths", test_add_paths },
     { "get_findings_json", test_get_findings_json },
     { "table", test_table },
     { "asff", test_asff },
@@ -1176,6 +1624,10 @@ static const struct harness_test tests[] = {
     { "real_shape", test_real_shape },
     { "ocsf", test_ocsf },
     { "real_records", test_real_records },
+    { "enrich", test_enrich },
+    { "filter_load", test_filter_load },
+    { "filter_match", test_filter_match },
+    { "sample", test_sample },
 };
 
 HARNESS_MAIN(tests)
