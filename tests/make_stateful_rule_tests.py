@@ -263,10 +263,10 @@ def cloudtrail():
           burst_of(12, 5, "DescribeInstanceAttribute", "ec2.amazonaws.com",
                    req={"instanceId": "i-0fedcba9876543210", "attribute": "instanceType"}, readonly=True))
     trail("ssm-secure-parameters-burst", "fire-decrypt.json",
-          burst_of(6, 5, "GetParameters", "ssm.amazonaws.com",
+          burst_of(12, 5, "GetParameters", "ssm.amazonaws.com",
                    req={"names": ["/prod/db/password"], "withDecryption": True}, readonly=True))
     trail("ssm-secure-parameters-burst", "miss-plain.json",
-          burst_of(6, 5, "GetParameters", "ssm.amazonaws.com",
+          burst_of(12, 5, "GetParameters", "ssm.amazonaws.com",
                    req={"names": ["/prod/db/host"], "withDecryption": False}, readonly=True))
     login = lambda s, res: ev(s, "ConsoleLogin", "signin.amazonaws.com",
                               {"type": "IAMUser", "principalId": "AIDAEXAMPLEUSER00002", "accountId": ACCT,
@@ -279,11 +279,12 @@ def cloudtrail():
     trail("console-login-failures", "miss-successes.json", [login(20 * i, "Success") for i in range(7)])
     apis = ["ListUsers", "ListRoles", "GetAccountAuthorizationDetails", "ListBuckets", "DescribeInstances",
             "ListFunctions20150331", "DescribeDBInstances", "ListSecrets", "DescribeTrails",
-            "ListDetectors", "GetCallerIdentity", "ListKeys"]
+            "ListDetectors", "GetCallerIdentity", "ListKeys", "ListGroups", "ListPolicies",
+            "DescribeVpcs", "DescribeSubnets", "ListTopics"]
     trail("permission-enumeration", "fire-12-apis.json",
           [ev(5 * i, a, "iam.amazonaws.com", error="AccessDenied", readonly=True) for i, a in enumerate(apis)])
     trail("permission-enumeration", "miss-one-api.json",
-          [ev(5 * i, "ListUsers", "iam.amazonaws.com", error="AccessDenied", readonly=True) for i in range(12)])
+          [ev(5 * i, "ListUsers", "iam.amazonaws.com", error="AccessDenied", readonly=True) for i in range(17)])
     stop = lambda s: ev(s, "StopInstances", "ec2.amazonaws.com",
                         req={"instancesSet": {"items": [{"instanceId": "i-0fedcba9876543210"}]}, "force": False})
     mod = lambda s: ev(s, "ModifyInstanceAttribute", "ec2.amazonaws.com",

@@ -45,7 +45,7 @@ static const struct dname flow_names[DVF_N] = {
     [DVF_REMOTE_PORT] = { "remote_port", DV_NUM },
     [DVF_REMOTE_PUBLIC] = { "remote_public", DV_BOOL },
     [DVF_REMOTE_AWS] = { "remote_aws", DV_BOOL },
-    [DVF_PROTOCOL] = { "protocol", DV_STR },
+    [DVF_PROTOCOL] = { "protocol_name", DV_STR },
     [DVF_PROBE] = { "probe", DV_BOOL },
     [DVF_IPV6] = { "ipv6", DV_BOOL },
     [DVF_DOH] = { "doh_server", DV_BOOL },
@@ -149,7 +149,21 @@ static void set_cstr(struct derived *d, int i, const char *s)
 static void set_num(struct derived *d, int i, double v, struct arena *a)
 {
     char tmp[32];
-    size_t n = json_format_double(v, tmp);
+    size_t n;
+    if (v >= 0 && v < 1e15 && v == (double)(int64_t)v) {
+        /* Ports and sizes: integers, written without printf. */
+        char r[24];
+        size_t k = 0;
+        uint64_t u = (uint64_t)v;
+        do {
+            r[k++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        for (n = 0; n < k; n++)
+            tmp[n] = r[k - 1 - n];
+    } else {
+        n = json_format_double(v, tmp);
+    }
     d->v[i] = (struct dval){ .type = DV_NUM, .num = v, .s = sv_make(arena_strndup(a, tmp, n), n) };
 }
 
@@ -160,6 +174,12 @@ static void set_bool(struct derived *d, int i, bool b)
 
 bool detect__ip_internal(const struct ipaddr *ip)
 {
+    if (ip->v4) {
+        const uint8_t *b = ip->b + 12;
+        return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+               (b[0] == 192 && b[1] == 168) || (b[0] == 100 && (b[1] & 0xc0) == 64) ||
+               (b[0] == 169 && b[1] == 254) || b[0] == 127;
+    }
     static const struct {
         uint8_t b[16];
         unsigned bits; /* over the 16-byte (v4-mapped) form */
@@ -194,23 +214,37 @@ bool detect__ip_internal(const struct ipaddr *ip)
 }
 
 /* Public resolvers that serve DNS over HTTPS and TLS (Cloudflare, Google,
- * Quad9, OpenDNS, AdGuard, CleanBrowsing, Control D, NextDNS anycast). */
-static const char *const doh_servers[] = {
-    "1.1.1.1", "1.0.0.1", "1.1.1.2", "1.0.0.2", "1.1.1.3", "1.0.0.3", "8.8.8.8", "8.8.4.4",
-    "9.9.9.9", "149.112.112.112", "9.9.9.10", "149.112.112.10", "9.9.9.11", "208.67.222.222",
-    "208.67.220.220", "94.140.14.14", "94.140.15.15", "185.228.168.9", "185.228.169.9",
-    "76.76.2.0", "76.76.10.0", "45.90.28.0", "45.90.30.0", "2606:4700:4700::1111",
-    "2606:4700:4700::1001", "2001:4860:4860::8888", "2001:4860:4860::8844", "2620:fe::fe",
-    "2620:fe::9", "2620:119:35::35", "2620:119:53::53", NULL
+ * Quad9, OpenDNS, AdGuard, CleanBrowsing, Control D, NextDNS anycast), as
+ * bytes: this runs for every flow. */
+static const uint8_t doh_v4[][4] = {
+    { 1, 1, 1, 1 }, { 1, 0, 0, 1 }, { 1, 1, 1, 2 }, { 1, 0, 0, 2 }, { 1, 1, 1, 3 }, { 1, 0, 0, 3 },
+    { 8, 8, 8, 8 }, { 8, 8, 4, 4 }, { 9, 9, 9, 9 }, { 149, 112, 112, 112 }, { 9, 9, 9, 10 },
+    { 149, 112, 112, 10 }, { 9, 9, 9, 11 }, { 208, 67, 222, 222 }, { 208, 67, 220, 220 },
+    { 94, 140, 14, 14 }, { 94, 140, 15, 15 }, { 185, 228, 168, 9 }, { 185, 228, 169, 9 },
+    { 76, 76, 2, 0 }, { 76, 76, 10, 0 }, { 45, 90, 28, 0 }, { 45, 90, 30, 0 },
+};
+static const uint8_t doh_v6[][16] = {
+    { 0x26, 0x06, 0x47, 0x00, 0x47, 0x00, [14] = 0x11, [15] = 0x11 },
+    { 0x26, 0x06, 0x47, 0x00, 0x47, 0x00, [14] = 0x10, [15] = 0x01 },
+    { 0x20, 0x01, 0x48, 0x60, 0x48, 0x60, [14] = 0x88, [15] = 0x88 },
+    { 0x20, 0x01, 0x48, 0x60, 0x48, 0x60, [14] = 0x88, [15] = 0x44 },
+    { 0x26, 0x20, 0x00, 0xfe, [15] = 0xfe },
+    { 0x26, 0x20, 0x00, 0xfe, [15] = 0x09 },
+    { 0x26, 0x20, 0x01, 0x19, 0x00, 0x35, [15] = 0x35 },
+    { 0x26, 0x20, 0x01, 0x19, 0x00, 0x53, [15] = 0x53 },
 };
 
 static bool doh_server(const struct ipaddr *ip)
 {
-    for (size_t i = 0; doh_servers[i]; i++) {
-        struct ipaddr d;
-        if (ip_parse(sv_cstr(doh_servers[i]), &d) && memcmp(d.b, ip->b, 16) == 0)
-            return true;
+    if (ip->v4) {
+        for (size_t i = 0; i < sizeof(doh_v4) / sizeof(doh_v4[0]); i++)
+            if (memcmp(ip->b + 12, doh_v4[i], 4) == 0)
+                return true;
+        return false;
     }
+    for (size_t i = 0; i < sizeof(doh_v6) / sizeof(doh_v6[0]); i++)
+        if (memcmp(ip->b, doh_v6[i], 16) == 0)
+            return true;
     return false;
 }
 
@@ -227,11 +261,70 @@ static const char *proto_name(int64_t p, char *tmp, size_t cap)
     }
 }
 
+/* The flow fields derivation reads, found in one pass over the leaves (this
+ * runs for every flow a stateful rule selects). */
+struct flow_leaves {
+    const struct json_leaf *eni, *inst, *src, *dst, *sport, *dport, *proto, *packets, *bytes,
+        *action, *fdir;
+};
+
+#define IS(l, lit) ((l)->path_len == sizeof(lit) - 1 && memcmp((l)->path, lit, sizeof(lit) - 1) == 0)
+
+static void flow_find(const struct event *ev, struct flow_leaves *f)
+{
+    memset(f, 0, sizeof(*f));
+    for (size_t i = 0; i < ev->flat.n; i++) {
+        const struct json_leaf *l = &ev->flat.leaves[i];
+        switch (l->path_len) {
+        case 5:
+            if (IS(l, "bytes"))
+                f->bytes = l;
+            break;
+        case 6:
+            if (IS(l, "action"))
+                f->action = l;
+            break;
+        case 7:
+            if (IS(l, "srcaddr"))
+                f->src = l;
+            else if (IS(l, "dstaddr"))
+                f->dst = l;
+            else if (IS(l, "srcport"))
+                f->sport = l;
+            else if (IS(l, "dstport"))
+                f->dport = l;
+            else if (IS(l, "packets"))
+                f->packets = l;
+            break;
+        case 8:
+            if (IS(l, "protocol"))
+                f->proto = l;
+            break;
+        case 11:
+            if (IS(l, "instance-id"))
+                f->inst = l;
+            break;
+        case 12:
+            if (IS(l, "interface-id"))
+                f->eni = l;
+            break;
+        case 14:
+            if (IS(l, "flow-direction"))
+                f->fdir = l;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
 static void derive_flow(const struct detect_lists *l, const struct event *ev, struct arena *a,
                         struct derived *d)
 {
-    struct sv eni = leaf_sv(LEAF(ev, "interface-id"), a);
-    struct sv inst = leaf_sv(LEAF(ev, "instance-id"), a);
+    struct flow_leaves fl;
+    flow_find(ev, &fl);
+    struct sv eni = leaf_sv(fl.eni, a);
+    struct sv inst = leaf_sv(fl.inst, a);
     if (inst.len == 0 || sv_eq_cstr(inst, "-")) {
         const char *m = eni.len ? detect__lists_eni_instance(l, eni) : NULL;
         inst = m ? sv_cstr(m) : eni;
@@ -239,21 +332,20 @@ static void derive_flow(const struct detect_lists *l, const struct event *ev, st
     if (inst.len)
         set_str(d, DVF_INSTANCE, inst);
 
-    struct sv ssrc = leaf_sv(LEAF(ev, "srcaddr"), a), sdst = leaf_sv(LEAF(ev, "dstaddr"), a);
+    struct sv ssrc = leaf_sv(fl.src, a), sdst = leaf_sv(fl.dst, a);
     struct ipaddr src, dst;
     if (!ip_parse(ssrc, &src) || !ip_parse(sdst, &dst))
         return; /* NODATA/SKIPDATA lines: nothing to say about ends */
     int64_t sport = -1, dport = -1, proto = -1, packets = -1, bytes = -1;
-    leaf_num(LEAF(ev, "srcport"), &sport);
-    leaf_num(LEAF(ev, "dstport"), &dport);
-    leaf_num(LEAF(ev, "protocol"), &proto);
-    leaf_num(LEAF(ev, "packets"), &packets);
-    leaf_num(LEAF(ev, "bytes"), &bytes);
+    leaf_num(fl.sport, &sport);
+    leaf_num(fl.dport, &dport);
+    leaf_num(fl.proto, &proto);
+    leaf_num(fl.packets, &packets);
+    leaf_num(fl.bytes, &bytes);
 
     /* Which end is ours. */
     int local_is_dst = -1;
-    const struct json_leaf *fd = LEAF(ev, "flow-direction");
-    struct sv fdir = leaf_sv(fd, a);
+    struct sv fdir = leaf_sv(fl.fdir, a);
     if (sv_eq_cstr(fdir, "ingress"))
         local_is_dst = 1;
     else if (sv_eq_cstr(fdir, "egress"))
@@ -278,7 +370,7 @@ static void derive_flow(const struct detect_lists *l, const struct event *ev, st
      * always its sender's attempt; otherwise the end with the higher port
      * (clients use ephemeral ports, servers listen on lower ones). */
     const char *init = "unknown";
-    struct sv action = leaf_sv(LEAF(ev, "action"), a);
+    struct sv action = leaf_sv(fl.action, a);
     bool rejected = sv_eq_cstr(action, "REJECT");
     if (rejected && local_is_dst >= 0)
         init = ldst ? "remote" : "local";
@@ -593,6 +685,7 @@ static void derive_ct(const struct detect_lists *l, const struct event *ev, stru
 
 /* ---- the leaves for `where` ------------------------------------------------------- */
 
+/* d->hash_src must be 0 or left from an earlier call on the same struct. */
 void detect__derive(const struct detect_lists *l, const struct event *ev, struct arena *a,
                     struct derived *d)
 {
@@ -615,7 +708,13 @@ void detect__derive(const struct detect_lists *l, const struct event *ev, struct
         memset(lf, 0, sizeof(*lf));
         lf->path = t[i].name;
         lf->path_len = (uint32_t)strlen(t[i].name);
-        lf->path_hash = json_path_hash(lf->path, lf->path_len);
+        /* Names hash the same every time: once per source per struct. */
+        if (d->hash_src != (int)ev->source + 1) {
+            for (size_t j = 0; j < n; j++)
+                d->hash[j] = json_path_hash(t[j].name, strlen(t[j].name));
+            d->hash_src = (int)ev->source + 1;
+        }
+        lf->path_hash = d->hash[i];
         lf->val = v->s.p ? v->s.p : "";
         lf->val_len = (uint32_t)v->s.len;
         lf->type = v->type == DV_STR ? JSON_STRING

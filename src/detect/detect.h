@@ -71,7 +71,8 @@ struct detect_rule {
     const char *title;       /* template text as written, with {{path}} placeholders */
     const char *description; /* template text; the title when the file gives none */
     enum event_source source;
-    const char *pattern;     /* the EventBridge pattern as compact JSON text */
+    const char *pattern;     /* the EventBridge pattern as compact JSON text; NULL for a
+                                stateful rule that selects with `where` alone */
     const char *check;       /* name of the C predicate, or NULL */
     enum detect_resource resource;
     const char *key;         /* leaf path the finding is about, or NULL for the resource's default */
@@ -86,7 +87,7 @@ struct detect_rule {
     /* Stateful kinds (docs/rules.md). A field reference is a record path,
      * alternatives "a|b" (the first present), or "$name", a derived field. */
     enum detect_kind kind;
-    const char *where;            /* JSON pattern over the derived fields, or NULL */
+    const char *where;            /* JSON pattern over the record's and the derived fields */
     const char *const *group_by;  /* the key; empty = the resource's default key */
     size_t n_group_by;
     int64_t window_ms;            /* threshold, distinct, sequence */

@@ -172,6 +172,8 @@ struct derived {
     size_t n;                  /* entries of v used by the source */
     struct json_flat flat;     /* present values as leaves named like the fields, for `where` */
     struct json_leaf leaves[DERIVED_MAX];
+    int hash_src;              /* source (+1) whose name hashes `hash` holds; 0 = none */
+    uint64_t hash[DERIVED_MAX];
 };
 
 /* Index of a derived field of src, or -1. */

@@ -30,7 +30,11 @@ struct detect_engine {
      * the rules that read its source (a flow line never walks CloudTrail
      * patterns), and a source without rules is not matched at all. */
     struct match_set *ms[EVENT_SOURCE_COUNT];
-    size_t n_src[EVENT_SOURCE_COUNT]; /* rules per source */
+    size_t n_src[EVENT_SOURCE_COUNT]; /* rules per source with patterns to match */
+    /* Stateful rules without a pattern: every event of the source is theirs
+     * to filter with `where`, without visiting the automaton. */
+    uint32_t *always[EVENT_SOURCE_COUNT];
+    size_t n_always[EVENT_SOURCE_COUNT];
     const struct detect_lists *lists;
     /* stateful rules */
     int32_t *srule_of;      /* rule index -> srule index, -1 for match rules */
@@ -48,7 +52,8 @@ struct detect_scratch {
     struct match_scratch *ms[EVENT_SOURCE_COUNT];
     struct match_scratch *wms;
     struct match_scratch *whs;
-    struct json_flat both;        /* record + derived leaves, for `when` */
+    struct json_flat both;        /* record + derived leaves, for `where` and `when` */
+    bool both_done;
     struct arena arena;
     struct buf buf;
     struct buf kb, vb;
@@ -56,9 +61,13 @@ struct detect_scratch {
     bool rec_tried;
     struct derived dv;            /* the event's derived fields, once per event */
     struct collector *col;
-    uint32_t *umask;              /* per unit: what the event matched (0 = nothing) */
+    uint32_t *umask;              /* per srule: what the event matched (0 = nothing) */
     uint32_t *utouched;
     size_t n_umask;
+    /* Per-event stamps (O(1) "already seen this event" tests): the unit done,
+     * the srule whose `where` held. */
+    uint64_t stamp, where_stamp;
+    uint64_t *ustamp, *wstamp;
 };
 
 /* ---- build ----------------------------------------------------------------- */
@@ -112,7 +121,7 @@ static bool same_list(const char *const *a, size_t na, const char *const *b, siz
 static bool same_feed(const struct detect_rule *a, const struct detect_rule *b)
 {
     return a->kind == DETECT_KIND_NEW_VALUE && b->kind == DETECT_KIND_NEW_VALUE &&
-           a->source == b->source && strcmp(a->pattern, b->pattern) == 0 &&
+           a->source == b->source && same_str(a->pattern, b->pattern) &&
            same_str(a->where, b->where) && same_str(a->check, b->check) &&
            same_list(a->group_by, a->n_group_by, b->group_by, b->n_group_by) &&
            same_list(a->value, a->n_value, b->value, b->n_value) &&
@@ -177,6 +186,11 @@ static int build_stateful(struct detect_engine *e, struct err *err)
         uint32_t si = (uint32_t)e->n_sr++;
         struct srule *sr = &e->sr[si];
         e->srule_of[i] = (int32_t)si;
+        if (!r->pattern) {
+            e->always[r->source] = xrealloc(e->always[r->source],
+                                            (e->n_always[r->source] + 1) * sizeof(uint32_t));
+            e->always[r->source][e->n_always[r->source]++] = si;
+        }
         sr->r = r;
         sr->rule_index = (uint32_t)i;
         sr->where_id = -1;
@@ -280,8 +294,9 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
         struct err me;
         err_clear(&me);
         if ((unsigned)r->source >= EVENT_SOURCE_COUNT ||
-            match_set_add(e->ms[r->source], r->pattern, strlen(r->pattern), (uint32_t)e->n,
-                          &me) != 0) {
+            (r->pattern &&
+             match_set_add(e->ms[r->source], r->pattern, strlen(r->pattern), (uint32_t)e->n,
+                           &me) != 0)) {
             if ((unsigned)r->source >= EVENT_SOURCE_COUNT)
                 err_set(&me, ERR_USAGE, "unknown source");
             err_set(err, ERR_USAGE, "rule \"%s\": invalid pattern: %s", r->id, me.msg);
@@ -289,7 +304,8 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
             detect_engine_free(e);
             return ERR_USAGE;
         }
-        e->n_src[r->source]++;
+        if (r->pattern || r->n_then)
+            e->n_src[r->source]++;
         e->rule[e->n++] = r;
     }
     e->learning_override = opt ? opt->learning_ms : 0;
@@ -310,8 +326,10 @@ void detect_engine_free(struct detect_engine *e)
 {
     if (!e)
         return;
-    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++) {
         match_set_free(e->ms[k]);
+        free(e->always[k]);
+    }
     match_set_free(e->where_ms);
     match_set_free(e->when_ms);
     detect__snapf_free(e->snapf);
@@ -434,6 +452,8 @@ void detect_scratch_free(struct detect_scratch *s)
     detect__collector_free(s->col);
     free(s->umask);
     free(s->utouched);
+    free(s->ustamp);
+    free(s->wstamp);
     free(s);
 }
 
@@ -765,37 +785,76 @@ static const struct derived *derived_of(const struct detect_engine *e, struct de
 
 /* Notes that stateful rule si matched role bits of the event; returns true
  * the first time it is noted for this event. */
-static bool mark(const struct detect_engine *e, struct detect_scratch *s, uint32_t si,
-                 uint32_t bits)
+static void size_marks(const struct detect_engine *e, struct detect_scratch *s)
 {
     if (s->n_umask < e->n_sr) {
         s->umask = xrealloc(s->umask, e->n_sr * sizeof(*s->umask));
         s->utouched = xrealloc(s->utouched, e->n_sr * sizeof(*s->utouched));
+        s->ustamp = xrealloc(s->ustamp, e->n_sr * sizeof(*s->ustamp));
+        s->wstamp = xrealloc(s->wstamp, e->n_sr * sizeof(*s->wstamp));
         memset(s->umask + s->n_umask, 0, (e->n_sr - s->n_umask) * sizeof(*s->umask));
+        memset(s->ustamp + s->n_umask, 0, (e->n_sr - s->n_umask) * sizeof(*s->ustamp));
+        memset(s->wstamp + s->n_umask, 0, (e->n_sr - s->n_umask) * sizeof(*s->wstamp));
         s->n_umask = e->n_sr;
     }
+}
+
+static bool mark(struct detect_scratch *s, uint32_t si, uint32_t bits)
+{
     bool first = s->umask[si] == 0;
     s->umask[si] |= bits;
     return first;
+}
+
+/* The record's leaves and the derived ones, which `where` and `when` see;
+ * built once per event. */
+static const struct json_flat *both_flat(struct detect_scratch *s, const struct event *ev,
+                                         const struct derived *dv)
+{
+    if (s->both_done)
+        return &s->both;
+    size_t n = ev->flat.n + dv->flat.n;
+    if (s->both.cap < n) {
+        s->both.leaves = xrealloc(s->both.leaves, n * sizeof(*s->both.leaves));
+        s->both.cap = n;
+    }
+    if (ev->flat.n)
+        memcpy(s->both.leaves, ev->flat.leaves, ev->flat.n * sizeof(*s->both.leaves));
+    if (dv->flat.n)
+        memcpy(s->both.leaves + ev->flat.n, dv->flat.leaves, dv->flat.n * sizeof(*s->both.leaves));
+    s->both.n = n;
+    s->both_done = true;
+    return &s->both;
+}
+
+/* Runs the `where` patterns once for the event; after it, wstamp[si] ==
+ * s->stamp says srule si's `where` held. */
+static void run_where(const struct detect_engine *e, struct detect_scratch *s,
+                      const struct event *ev, const struct derived *dv)
+{
+    if (s->where_stamp == s->stamp)
+        return;
+    const uint32_t *wids = NULL;
+    size_t nw = match_event(e->where_ms, both_flat(s, ev, dv), s->wms, &wids);
+    for (size_t k = 0; k < nw; k++)
+        if (wids[k] < e->n_sr)
+            s->wstamp[wids[k]] = s->stamp;
+    s->where_stamp = s->stamp;
 }
 
 /* The stateful units this event feeds: `where`, check, then the collector. */
 static void run_stateful(const struct detect_engine *e, struct detect_scratch *s,
                          const struct event *ev, size_t nt)
 {
-    const uint32_t *where_ids = NULL;
-    size_t n_where = 0;
-    bool where_done = false;
     struct capev ce = { e, ev, NULL, NULL, NULL };
+    uint64_t stamp = s->stamp;
     for (size_t t = 0; t < nt; t++) {
         const struct srule *sr = &e->sr[s->utouched[t]];
         const struct sunit *u = &e->units[sr->unit];
         /* A unit is handled by its first rule that the event touched. */
-        bool seen = false;
-        for (size_t k = 0; k < t && !seen; k++)
-            seen = e->sr[s->utouched[k]].unit == sr->unit;
-        if (seen)
+        if (s->ustamp[sr->unit] == stamp)
             continue;
+        s->ustamp[sr->unit] = stamp;
         uint32_t mask = 0;
         bool fed = false, need_when = false;
         for (size_t k = 0; k < u->n_rules; k++) {
@@ -818,14 +877,8 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
             continue;
         const struct derived *dv = derived_of(e, s, ev);
         if (sr->where_id >= 0) {
-            if (!where_done) {
-                n_where = match_event(e->where_ms, &dv->flat, s->wms, &where_ids);
-                where_done = true;
-            }
-            bool ok = false;
-            for (size_t k = 0; k < n_where && !ok; k++)
-                ok = where_ids[k] == (uint32_t)sr->where_id;
-            if (!ok)
+            run_where(e, s, ev, dv);
+            if (s->wstamp[sr->where_id] != stamp)
                 continue;
         }
         const struct detect_check *c = detect__rule_check(sr->r);
@@ -836,20 +889,8 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
                 continue;
         }
         if (need_when) {
-            /* `when` sees the record's leaves and the derived ones. */
-            size_t n = ev->flat.n + dv->flat.n;
-            if (s->both.cap < n) {
-                s->both.leaves = xrealloc(s->both.leaves, n * sizeof(*s->both.leaves));
-                s->both.cap = n;
-            }
-            if (ev->flat.n)
-                memcpy(s->both.leaves, ev->flat.leaves, ev->flat.n * sizeof(*s->both.leaves));
-            if (dv->flat.n)
-                memcpy(s->both.leaves + ev->flat.n, dv->flat.leaves,
-                       dv->flat.n * sizeof(*s->both.leaves));
-            s->both.n = n;
             const uint32_t *wids = NULL;
-            size_t nw = match_event(e->when_ms, &s->both, s->whs, &wids);
+            size_t nw = match_event(e->when_ms, both_flat(s, ev, dv), s->whs, &wids);
             for (size_t k = 0; k < nw; k++)
                 if (wids[k] < e->n_sr && e->sr[wids[k]].unit == sr->unit)
                     mask |= 1u << e->sr[wids[k]].bit;
@@ -868,16 +909,32 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
                         const struct event *ev, detect_emit_fn emit, void *ctx)
 {
     const uint32_t *ids = NULL;
-    if ((unsigned)ev->source >= EVENT_SOURCE_COUNT || e->n_src[ev->source] == 0)
+    if ((unsigned)ev->source >= EVENT_SOURCE_COUNT)
         return 0;
-    size_t n = match_event(e->ms[ev->source], &ev->flat, s->ms[ev->source], &ids);
-    size_t emitted = 0, nt = 0;
+    size_t emitted = 0, nt = 0, n = 0;
+    size_marks(e, s);
+    s->stamp++;
+    /* Rules without a pattern: `where` (one automaton visit over the record
+     * and its derived fields) is what selects for them. */
+    if (e->n_always[ev->source] > 0) {
+        const struct derived *dv = derived_of(e, s, ev);
+        run_where(e, s, ev, dv);
+        for (size_t k = 0; k < e->n_always[ev->source]; k++) {
+            uint32_t si = e->always[ev->source][k];
+            if (e->sr[si].where_id >= 0 && s->wstamp[si] != s->stamp)
+                continue;
+            if (mark(s, si, M_PATTERN))
+                s->utouched[nt++] = si;
+        }
+    }
+    if (e->n_src[ev->source] > 0)
+        n = match_event(e->ms[ev->source], &ev->flat, s->ms[ev->source], &ids);
     for (size_t i = 0; i < n; i++) {
         uint32_t role = ids[i] >> ID_ROLE_SHIFT, idx = ids[i] & ((1u << ID_ROLE_SHIFT) - 1);
         if (role != 0) {
             if (idx >= e->n_sr || e->sr[idx].r->source != ev->source)
                 continue;
-            if (mark(e, s, idx, 1u << (role - ID_STEP + 1)))
+            if (mark(s, idx, 1u << (role - ID_STEP + 1)))
                 s->utouched[nt++] = idx;
             continue;
         }
@@ -888,7 +945,7 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
             continue;
         if (r->kind != DETECT_KIND_MATCH) {
             uint32_t si = (uint32_t)e->srule_of[idx];
-            if (mark(e, s, si, M_PATTERN))
+            if (mark(s, si, M_PATTERN))
                 s->utouched[nt++] = si;
             continue;
         }
@@ -943,6 +1000,7 @@ void detect__semit(struct semit *em, const struct srule *sr, const struct svars 
     struct event ev;
     detect__snap_event(v->it->sn, &ev, &s->arena);
     struct derived dv;
+    dv.hash_src = 0;
     detect__derive(em->e->lists, &ev, &s->arena, &dv);
     struct detection d = {
         .rule_id = r->id,
@@ -1325,6 +1383,7 @@ size_t detect_event(const struct detect_engine *e, struct detect_scratch *s,
     s->rec = NULL;
     s->rec_tried = false;
     s->dv.done = false;
+    s->both_done = false;
     struct ipcache src = { .addr = ev->src_ip };
     if (e->lists && trusted(e, ev, &src, &s->arena))
         return 0;

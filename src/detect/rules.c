@@ -720,7 +720,43 @@ static int parse_num(struct loader *ld, yaml_node_t *n, const char *field, doubl
     return 0;
 }
 
-/* `where` names derived fields only: a typo must not silently never match. */
+/* Top-level fields of the flow log formats and of Resolver query logs: a
+ * `where` key is one of these, a CloudTrail path, or a derived field, so a
+ * misspelt derived field is an error rather than a filter that never holds. */
+static const char *const flow_fields[] = {
+    "version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
+    "protocol", "packets", "bytes", "start", "end", "action", "log-status", "vpc-id", "subnet-id",
+    "instance-id", "tcp-flags", "type", "pkt-srcaddr", "pkt-dstaddr", "region", "az-id",
+    "sublocation-type", "sublocation-id", "pkt-src-aws-service", "pkt-dst-aws-service",
+    "flow-direction", "traffic-path", "reject-reason", NULL
+};
+static const char *const dns_fields[] = {
+    "version", "account_id", "region", "vpc_id", "query_timestamp", "query_name", "query_type",
+    "query_class", "rcode", "answers", "srcaddr", "srcport", "transport", "srcids",
+    "firewall_rule_action", "firewall_rule_group_id", "firewall_domain_list_id", NULL
+};
+
+static bool in_list(const char *const *l, const char *s, size_t len)
+{
+    for (size_t i = 0; l[i]; i++)
+        if (strlen(l[i]) == len && memcmp(l[i], s, len) == 0)
+            return true;
+    return false;
+}
+
+static bool where_key_ok(enum event_source src, const char *s, size_t len)
+{
+    if (detect__derived_find(src, s, len) >= 0)
+        return true;
+    const char *dot = memchr(s, '.', len);
+    size_t first = dot ? (size_t)(dot - s) : len;
+    switch (src) {
+    case EVENT_VPCFLOW: return in_list(flow_fields, s, first) || sv_starts_with(sv_make(s, first), SV("ecs-"));
+    case EVENT_DNS: return in_list(dns_fields, s, first);
+    default: return memchr(s, '_', first) == NULL; /* CloudTrail names are camelCase */
+    }
+}
+
 static int check_where_keys(struct loader *ld, yaml_node_t *n, enum event_source src)
 {
     if (n->type != YAML_MAPPING_NODE)
@@ -742,9 +778,10 @@ static int check_where_keys(struct loader *ld, yaml_node_t *n, enum event_source
                 }
             continue;
         }
-        if (detect__derived_find(src, s, len) < 0)
-            return lerr(ld, k, ERR_FORMAT, "where: \"%.*s\" is not a derived field of %s",
-                        (int)(len > 64 ? 64 : len), s, detect__source_name(src));
+        if (!where_key_ok(src, s, len))
+            return lerr(ld, k, ERR_FORMAT,
+                        "where: \"%.*s\" is neither a field of %s records nor one of its derived "
+                        "fields", (int)(len > 64 ? 64 : len), s, detect__source_name(src));
     }
     return 0;
 }
@@ -831,7 +868,8 @@ static int parse_stateful(struct loader *ld, yaml_node_t *root, yaml_node_t **f,
         return rc;
     if (f[K_VALUE] && (rc = ref_list(ld, f[K_VALUE], "value", src, &p->value, &p->n_value)) != 0)
         return rc;
-    if (f[K_WHEN] && (rc = pattern_text(ld, f[K_WHEN], "when", (char **)&p->when)) != 0)
+    if (f[K_WHEN] && ((rc = check_where_keys(ld, f[K_WHEN], src)) != 0 ||
+                      (rc = pattern_text(ld, f[K_WHEN], "when", (char **)&p->when)) != 0))
         return rc;
     if (f[K_UNUSUAL] &&
         (rc = ref_list(ld, f[K_UNUSUAL], "unusual", src, &p->unusual, &p->n_unusual)) != 0)
@@ -939,8 +977,12 @@ static int parse_rule(struct loader *ld, yaml_node_t *root, struct rule_int **ou
     ld->rule_id = r->pub.id;
     static const char *const required[] = { "type", "severity", "title", "source", "pattern" };
     static const int req_idx[] = { F_TYPE, F_SEV, F_TITLE, F_SOURCE, F_PATTERN };
+    /* A stateful rule may leave the pattern out and select with `where`. */
+    bool stateful = f[F_KIND] && f[F_KIND]->type == YAML_SCALAR_NODE &&
+                    !(f[F_KIND]->data.scalar.length == 5 &&
+                      memcmp(f[F_KIND]->data.scalar.value, "match", 5) == 0);
     for (size_t i = 0; i < 5; i++)
-        if (!f[req_idx[i]]) {
+        if (!f[req_idx[i]] && !(req_idx[i] == F_PATTERN && stateful)) {
             rc = lerr(ld, root, ERR_FORMAT, "missing field \"%s\"", required[i]);
             goto fail;
         }
@@ -992,7 +1034,8 @@ static int parse_rule(struct loader *ld, yaml_node_t *root, struct rule_int **ou
     r->pub.resource = r->pub.source == EVENT_CLOUDTRAIL ? DETECT_RES_ACCESS_KEY
                                                          : DETECT_RES_INSTANCE;
 
-    if ((rc = pattern_text(ld, f[F_PATTERN], "pattern", (char **)&r->pub.pattern)) != 0)
+    if (f[F_PATTERN] &&
+        (rc = pattern_text(ld, f[F_PATTERN], "pattern", (char **)&r->pub.pattern)) != 0)
         goto fail;
 
     if (f[F_CHECK]) {

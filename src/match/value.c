@@ -162,6 +162,19 @@ static bool dec_parse(const char *t, size_t len, char *out, size_t cap, size_t *
 
 bool match__num_comparable(const char *text, size_t len, double *out)
 {
+    /* Fast path: a plain integer of at most 15 digits (ports, byte counts,
+     * protocol numbers: most numbers in flow logs) is exactly a double. */
+    size_t i = len > 0 && text[0] == '-' ? 1 : 0;
+    if (len > i && len - i <= 15 && (text[i] != '0' || len - i == 1)) {
+        int64_t v = 0;
+        size_t k = i;
+        while (k < len && text[k] >= '0' && text[k] <= '9')
+            v = v * 10 + (text[k++] - '0');
+        if (k == len && !(i == 1 && v == 0)) {
+            *out = (double)(i ? -v : v);
+            return true;
+        }
+    }
     char small[64];
     char *z = len < sizeof(small) ? small : xmalloc(len + 1);
     memcpy(z, text, len);

@@ -957,7 +957,7 @@ static void test_flow_view(void)
     derive_line("2 1 eni-1 10.0.0.5 1.1.1.1 50000 443 6 10 2000 1 2 ACCEPT OK", &d, &a);
     CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "initiator"), "local");
     CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "doh_server"), "true");
-    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "protocol"), "tcp");
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "protocol_name"), "tcp");
     CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "packet_size"), "200");
     /* Both ends internal, no map: unknown direction. */
     derive_line("2 1 eni-1 10.0.0.5 10.0.0.6 50000 5432 6 10 2000 1 2 ACCEPT OK", &d, &a);
@@ -1012,7 +1012,7 @@ static void test_rule_errors(void)
           "not a field path nor a derived field of cloudtrail" },
         { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: vpcflow\npattern: {a: [1]}\n"
           "kind: new_value\nvalue: dstport\nwhere: {remote_prot: [22]}\n",
-          "where: \"remote_prot\" is not a derived field of vpcflow" },
+          "where: \"remote_prot\" is neither a field of vpcflow records" },
         { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: vpcflow\npattern: {a: [1]}\n"
           "kind: sequence\nwindow: 1h\nthen: {a: [2]}\n", "then: expected a list of patterns" },
         { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: vpcflow\npattern: {a: [1]}\n"
