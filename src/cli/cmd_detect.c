@@ -562,7 +562,10 @@ static int run(const struct args *a, const char *exe)
         status = 1;
         goto out;
     }
-    struct detect_options dopt = { lists, a->learning_ms };
+    /* Stateful candidates keep where their record is and read it again only
+     * for the detections that fire: the files stay put during the run. */
+    struct input_options iopt = { .want = want, .vpcflow_fields = a->vpcflow_fields };
+    struct detect_options dopt = { lists, a->learning_ms, &iopt };
     if (detect_engine_new(rules, &dopt, &engine, &e) != 0) {
         print_err("vigil detect: ", &e);
         status = e.code == ERR_INTERNAL ? 2 : 1;
@@ -587,7 +590,6 @@ static int run(const struct args *a, const char *exe)
     for (size_t i = 0; i < files.n; i++)
         hmap_put(&index, files.files[i].path, strlen(files.files[i].path), (void *)(uintptr_t)(i + 1));
 
-    struct input_options iopt = { .want = want, .vpcflow_fields = a->vpcflow_fields };
     if ((size_t)nthreads > files.n)
         nthreads = files.n > 0 ? (int)files.n : 1;
     for (int t = 0; t < nthreads; t++) {

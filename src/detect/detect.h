@@ -237,11 +237,20 @@ const struct detect_list_type *detect_list_types(size_t *n_out);
 
 /* ---- engine ------------------------------------------------------------------ */
 
+struct input_options;
+
 struct detect_options {
     const struct detect_lists *lists; /* may be NULL; borrowed, must outlive the engine */
     /* > 0: replaces every stateful rule's learning period (baselines over
      * short archives, demos, game days); 0 = each rule's own. */
     int64_t learning_ms;
+    /* Non-NULL: stateful candidates of events read from files (ev->file set
+     * and not "-") keep only where the record is (file, record number); the
+     * few that end up in a detection are read again, file by file, when
+     * detect_finish emits. The files and the ev->file strings must stay as
+     * they are until detect_finish returns. NULL: candidates keep a copy of
+     * the fields a finding needs (streams, stdin, tests). Borrowed. */
+    const struct input_options *input;
 };
 
 /* The id and time of one event behind a stateful detection. */

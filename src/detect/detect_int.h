@@ -242,6 +242,12 @@ bool detect__snapf_has(const struct snap_filter *f, const char *path, size_t len
  * gave a flow), or NULL. */
 struct snap *detect__snap_new(const struct event *ev, const struct snap_filter *f,
                               const char *extra_path, struct sv extra_val);
+/* A snapshot that only says where the record is (ev->file, ev->record_no)
+ * and its time and id: detect__snap_event cannot restore it, the record is
+ * read again (detect_options.input). */
+struct snap *detect__snap_new_ref(const struct event *ev);
+bool detect__snap_is_ref(const struct snap *sn, const char **file, uint64_t *record_no);
+enum event_source detect__snap_source(const struct snap *sn);
 struct snap *detect__snap_ref(struct snap *sn);
 void detect__snap_unref(struct snap *sn); /* NULL is fine */
 /* The event as it was; its leaves go into a (the rest points into sn). */
@@ -304,23 +310,33 @@ struct sitem {
     const char *key;     /* key text (owned by the item's collector) */
     uint64_t vhash;      /* distinct / new_value value */
     const char *val;
-    uint64_t uhash[UNUSUAL_MAX];
+    uint64_t *uhash;     /* new_value `unusual` values' hashes (0 = absent), or NULL */
     double num;          /* 1, or the summed field */
     uint32_t mask;       /* sequence: steps matched (bit 0 = pattern); new_value: when-bits */
     uint64_t n;          /* events behind it (rate buckets: all in the bucket) */
-    struct detect_evidence *ev; /* rate buckets: earliest events kept, sorted */
+    struct detect_evidence *ev; /* unused (rate buckets' evidence is their representative) */
     size_t n_ev;
 };
 
 /* Where detections of the kinds go: restores the snapshot, renders the rule's
  * templates with the kind's variables, emits. */
+struct pending;
+
 struct semit {
     const struct detect_engine *e;
     struct detect_scratch *s;
     detect_emit_fn emit;
     void *ctx;
     uint64_t n;
+    /* Detections whose event is kept by reference, emitted by
+     * detect__semit_resolve once every unit has run. */
+    struct pending *pend;
+    size_t n_pend, cap_pend;
 };
+
+/* Reads the files behind the pending detections (each once, in name order)
+ * and emits them. */
+void detect__semit_resolve(struct semit *em);
 
 /* Variables a stateful detection renders in its templates ({{$count}} ...). */
 struct svars {
@@ -354,6 +370,8 @@ size_t detect__engine_units(const struct detect_engine *e, const struct sunit **
 const struct snap_filter *detect__engine_snapf(const struct detect_engine *e);
 const struct detect_lists *detect__engine_lists(const struct detect_engine *e);
 
+struct collector;
+
 /* One event on its way into the collectors: its derived fields, and the
  * snapshot made the first time a unit keeps it (shared by the units). */
 struct capev {
@@ -362,7 +380,13 @@ struct capev {
     const struct derived *dv;
     struct snap *sn;  /* reference owned by the capev until detect__capev_done */
     size_t *bytes;    /* the collector's byte count, or NULL */
+    bool by_ref;      /* keep the record by reference (file, record number) */
 };
+
+/* Whether candidates of ev may be kept by reference (detect_options.input). */
+bool detect__engine_by_ref(const struct detect_engine *e, const struct event *ev);
+const struct input_options *detect__engine_input(const struct detect_engine *e);
+bool detect__collector_is_stream(const struct collector *c);
 
 struct collector;
 struct collector *detect__collector_new(void);

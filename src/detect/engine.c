@@ -8,6 +8,7 @@
  * the caller's scratch, so one engine serves any number of threads.
  */
 #include "detect/detect_int.h"
+#include "input/input.h"
 #include "match/match.h"
 
 #include <stdio.h>
@@ -46,6 +47,7 @@ struct detect_engine {
     struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
     struct snap_filter *snapf;
     int64_t learning_override;
+    const struct input_options *input;
 };
 
 struct detect_scratch {
@@ -309,6 +311,7 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
         e->rule[e->n++] = r;
     }
     e->learning_override = opt ? opt->learning_ms : 0;
+    e->input = opt ? opt->input : NULL;
     int rc = build_stateful(e, err);
     if (rc != 0) {
         detect_engine_free(e);
@@ -349,6 +352,12 @@ size_t detect__engine_units(const struct detect_engine *e, const struct sunit **
 }
 
 const struct snap_filter *detect__engine_snapf(const struct detect_engine *e) { return e->snapf; }
+const struct input_options *detect__engine_input(const struct detect_engine *e) { return e->input; }
+
+bool detect__engine_by_ref(const struct detect_engine *e, const struct event *ev)
+{
+    return e->input && ev->file && ev->record_no > 0 && strcmp(ev->file, "-") != 0;
+}
 const struct detect_lists *detect__engine_lists(const struct detect_engine *e) { return e->lists; }
 
 size_t detect_engine_rule_count(const struct detect_engine *e) { return e->n; }
@@ -898,6 +907,7 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
         ce.dv = dv;
         struct collector *col = detect__scratch_collector(s);
         ce.bytes = detect__collector_bytes(col);
+        ce.by_ref = detect__engine_by_ref(e, ev) && !detect__collector_is_stream(col);
         detect__capture(col, u, sr->unit, &ce, mask, &s->arena, &s->kb, &s->vb);
     }
     detect__capev_done(&ce);
@@ -989,25 +999,42 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
 
 /* ---- stateful emission ----------------------------------------------------------- */
 
-void detect__semit(struct semit *em, const struct srule *sr, const struct svars *v)
+/* The detection of rule sr with the kind's variables v about ev. */
+static void emit_event(struct semit *em, const struct srule *sr, const struct svars *v,
+                       const struct event *ev0)
 {
     struct detect_scratch *s = em->s;
     const struct detect_rule *r = sr->r;
-    arena_reset(&s->arena);
-    s->rec = NULL;
-    s->rec_tried = false;
-    s->dv.done = false;
-    struct event ev;
-    detect__snap_event(v->it->sn, &ev, &s->arena);
     struct derived dv;
     dv.hash_src = 0;
-    detect__derive(em->e->lists, &ev, &s->arena, &dv);
+    detect__derive(em->e->lists, ev0, &s->arena, &dv);
+    struct event evc = *ev0;
+    struct event *ev = &evc;
+    /* A flow whose ENI the map names: the finding shows the instance, as if
+     * the record had the instance-id field. */
+    if (ev->source == EVENT_VPCFLOW && dv.v[DVF_INSTANCE].type == DV_STR &&
+        sv_starts_with(dv.v[DVF_INSTANCE].s, SV("i-")) && !leaf_at(ev, "instance-id")) {
+        struct json_leaf *lv = arena_alloc(&s->arena, (ev->flat.n + 1) * sizeof(*lv));
+        if (ev->flat.n)
+            memcpy(lv, ev->flat.leaves, ev->flat.n * sizeof(*lv));
+        struct json_leaf *x = &lv[ev->flat.n];
+        memset(x, 0, sizeof(*x));
+        x->path = "instance-id";
+        x->path_len = 11;
+        x->path_hash = json_path_hash("instance-id", 11);
+        x->val = dv.v[DVF_INSTANCE].s.p;
+        x->val_len = (uint32_t)dv.v[DVF_INSTANCE].s.len;
+        x->type = JSON_STRING;
+        evc.flat.leaves = lv;
+        evc.flat.n = ev0->flat.n + 1;
+        evc.flat.cap = evc.flat.n;
+    }
     struct detection d = {
         .rule_id = r->id,
         .type = r->type,
         .severity = r->severity,
         .resource = r->resource,
-        .ev = &ev,
+        .ev = ev,
         .rule = r,
         .evidence = v->evidence,
         .n_evidence = v->n_evidence,
@@ -1015,26 +1042,26 @@ void detect__semit(struct semit *em, const struct srule *sr, const struct svars 
         .first_ms = v->first_ms,
         .last_ms = v->last_ms,
     };
-    d.title = render_ex(s, detect__rule_title(r), &ev, NULL, &dv, v);
-    d.description = render_ex(s, detect__rule_desc(r), &ev, NULL, &dv, v);
+    d.title = render_ex(s, detect__rule_title(r), ev, NULL, &dv, v);
+    d.description = render_ex(s, detect__rule_desc(r), ev, NULL, &dv, v);
     if (r->key && r->key[0] == '$') {
-        int k = detect__derived_find(ev.source, r->key + 1, strlen(r->key + 1));
+        int k = detect__derived_find(ev->source, r->key + 1, strlen(r->key + 1));
         d.key = k >= 0 && dv.v[k].type != DV_NONE ? dv.v[k].s : SV("unknown");
     } else if (r->key) {
         d.key = SV_NULL;
         for (const char *p = r->key; d.key.len == 0;) {
             const char *bar = strchr(p, '|');
             size_t len = bar ? (size_t)(bar - p) : strlen(p);
-            d.key = first_value(&ev, p, len, &s->arena);
+            d.key = first_value(ev, p, len, &s->arena);
             if (!bar)
                 break;
             p = bar + 1;
         }
         d.key = or_unknown(d.key);
     } else {
-        d.key = default_key(r->resource, &ev, &s->arena);
+        d.key = default_key(r->resource, ev, &s->arena);
     }
-    if (ev.source == EVENT_VPCFLOW) {
+    if (ev->source == EVENT_VPCFLOW) {
         if (dv.v[DVF_REMOTE_IP].type == DV_STR)
             d.indicator = dv.v[DVF_REMOTE_IP].s;
         if (sv_eq_cstr(dv.v[DVF_INITIATOR].s, "local"))
@@ -1044,6 +1071,148 @@ void detect__semit(struct semit *em, const struct srule *sr, const struct svars 
     }
     em->emit(em->ctx, &d);
     em->n++;
+}
+
+/* A detection waiting for its event to be read again. */
+struct pending {
+    const struct srule *sr;
+    struct snap *sn;
+    const char *file;
+    uint64_t record_no;
+    size_t order;
+    struct svars v;             /* strings and evidence owned by the pending */
+    struct detect_evidence *evidence;
+    char *ids;
+};
+
+static char *dup0(const char *s) { return s ? xstrdup(s) : NULL; }
+
+void detect__semit(struct semit *em, const struct srule *sr, const struct svars *v)
+{
+    struct detect_scratch *s = em->s;
+    arena_reset(&s->arena);
+    s->rec = NULL;
+    s->rec_tried = false;
+    s->dv.done = false;
+    const char *file;
+    uint64_t rec;
+    if (detect__snap_is_ref(v->it->sn, &file, &rec)) {
+        if (em->n_pend == em->cap_pend) {
+            em->cap_pend = em->cap_pend ? 2 * em->cap_pend : 16;
+            em->pend = xrealloc(em->pend, em->cap_pend * sizeof(*em->pend));
+        }
+        struct pending *p = &em->pend[em->n_pend];
+        memset(p, 0, sizeof(*p));
+        p->sr = sr;
+        p->sn = detect__snap_ref(v->it->sn);
+        p->file = file;
+        p->record_no = rec;
+        p->order = em->n_pend++;
+        p->v = *v;
+        p->v.it = NULL;
+        p->v.key = dup0(v->key);
+        p->v.value = dup0(v->value);
+        size_t bytes = 0;
+        for (size_t i = 0; i < v->n_evidence; i++)
+            bytes += v->evidence[i].id.len + 1;
+        p->ids = xmalloc(bytes + 1);
+        p->evidence = xcalloc(v->n_evidence ? v->n_evidence : 1, sizeof(*p->evidence));
+        size_t at = 0;
+        for (size_t i = 0; i < v->n_evidence; i++) {
+            const struct sv id = v->evidence[i].id;
+            if (id.len)
+                memcpy(p->ids + at, id.p, id.len);
+            p->ids[at + id.len] = '\0';
+            p->evidence[i].ms = v->evidence[i].ms;
+            p->evidence[i].id = sv_make(p->ids + at, id.len);
+            at += id.len + 1;
+        }
+        p->v.evidence = p->evidence;
+        return;
+    }
+    struct event ev;
+    detect__snap_event(v->it->sn, &ev, &s->arena);
+    emit_event(em, sr, v, &ev);
+}
+
+static int cmp_pending(const void *a, const void *b)
+{
+    const struct pending *x = a, *y = b;
+    int c = strcmp(x->file, y->file);
+    if (c)
+        return c;
+    if (x->record_no != y->record_no)
+        return x->record_no < y->record_no ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void pending_free(struct pending *p)
+{
+    detect__snap_unref(p->sn);
+    free((void *)p->v.key);
+    free((void *)p->v.value);
+    free(p->evidence);
+    free(p->ids);
+}
+
+/* Emits p with ev (NULL: the record could not be read again; the detection
+ * still goes out, with what the reference kept: its time and id). */
+static void emit_pending(struct semit *em, struct pending *p, const struct event *ev)
+{
+    struct event bare;
+    if (!ev) {
+        memset(&bare, 0, sizeof(bare));
+        bare.source = detect__snap_source(p->sn);
+        bare.time_ms = detect__snap_ms(p->sn);
+        bare.id = detect__snap_id(p->sn);
+        ev = &bare;
+    }
+    arena_reset(&em->s->arena);
+    emit_event(em, p->sr, &p->v, ev);
+}
+
+void detect__semit_resolve(struct semit *em)
+{
+    if (em->n_pend == 0)
+        return;
+    qsort(em->pend, em->n_pend, sizeof(*em->pend), cmp_pending);
+    const struct input_options *opt = detect__engine_input(em->e);
+    size_t i = 0;
+    while (i < em->n_pend) {
+        size_t j = i;
+        while (j < em->n_pend && strcmp(em->pend[j].file, em->pend[i].file) == 0)
+            j++;
+        struct input_file f;
+        memset(&f, 0, sizeof(f));
+        input_hint_from_path(em->pend[i].file, &f);
+        f.path = (char *)em->pend[i].file;
+        struct input_list l = { &f, 1, 1 };
+        struct input_reader *r = NULL;
+        struct err err;
+        err_clear(&err);
+        size_t k = i;
+        if (input_open(&l, opt, &r, &err) == 0) {
+            struct event ev;
+            int rc;
+            while (k < j && (rc = input_next(r, &ev, &err)) != INPUT_END) {
+                if (rc != 0)
+                    continue;
+                while (k < j && em->pend[k].record_no < ev.record_no)
+                    emit_pending(em, &em->pend[k++], NULL); /* the file changed under us */
+                while (k < j && em->pend[k].record_no == ev.record_no)
+                    emit_pending(em, &em->pend[k++], &ev);
+            }
+            input_close(r);
+        }
+        while (k < j)
+            emit_pending(em, &em->pend[k++], NULL);
+        i = j;
+    }
+    for (size_t p = 0; p < em->n_pend; p++)
+        pending_free(&em->pend[p]);
+    free(em->pend);
+    em->pend = NULL;
+    em->n_pend = em->cap_pend = 0;
 }
 
 /* ---- lists ------------------------------------------------------------------- */

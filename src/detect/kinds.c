@@ -515,7 +515,7 @@ static void new_value_feed(struct kstate *k, const struct sitem *it, struct semi
     bool fresh = hs_add(&n->values, it->vhash);
     bool any_unusual = cfg->n_unusual == 0;
     for (size_t i = 0; i < cfg->n_unusual; i++)
-        if (it->uhash[i] && hs_add(&n->unusual[i], it->uhash[i]))
+        if (it->uhash && it->uhash[i] && hs_add(&n->unusual[i], it->uhash[i]))
             any_unusual = true;
     if (!fresh || !any_unusual || it->ms - n->first_ms < u->learning_ms)
         return;
@@ -637,7 +637,7 @@ static void rate_add_evidence(struct rkey *rk, const struct sitem *it)
         if (it->n_ev)
             evrec_set(&rk->a_ev[rk->a_nev++], it->ev[i].ms, it->ev[i].id);
         else
-            evrec_set(&rk->a_ev[rk->a_nev++], it->ms, item_id(it));
+            evrec_set(&rk->a_ev[rk->a_nev++], detect__snap_ms(it->sn), item_id(it));
     }
 }
 
@@ -712,6 +712,7 @@ static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em
             rk->a_rep.sn = detect__snap_ref(it->sn);
             rk->a_rep.key = xstrdup(it->key ? it->key : "");
             rk->a_rep.val = it->val ? xstrdup(it->val) : NULL;
+            rk->a_rep.uhash = NULL;
             rk->a_rep.ev = NULL;
             rk->a_rep.n_ev = 0;
         }

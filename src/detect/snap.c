@@ -95,11 +95,25 @@ struct snap {
     uint32_t flags;
     uint16_t n_leaves;
     uint8_t source;
+    bool ref;            /* only where the record is: file, record_no and the id */
     int64_t ms;
-    uint32_t off[S_N]; /* offset of each common field in data, 0 = absent */
-    uint32_t len[S_N];
+    const char *file;    /* ref: borrowed, see detect_options.input */
+    uint64_t record_no;  /* ref */
+    uint32_t id_len;     /* ref: the id's bytes start data */
+    /* Full snapshots: data starts with struct ctab, then the texts. */
     char data[];
 };
+
+struct ctab {
+    uint32_t off[S_N]; /* offset of each common field in data, 0 = absent */
+    uint32_t len[S_N];
+};
+
+static struct ctab *ctab_of(struct snap *sn) { return (struct ctab *)(void *)sn->data; }
+static const struct ctab *cctab_of(const struct snap *sn)
+{
+    return (const struct ctab *)(const void *)sn->data;
+}
 
 struct pleaf {
     uint16_t path_len;
@@ -154,7 +168,7 @@ struct snap *detect__snap_new(const struct event *ev, const struct snap_filter *
 {
     struct sv c[S_N];
     common(ev, c);
-    size_t n = 0, bytes = 1; /* offset 0 means "absent" */
+    size_t n = 0, bytes = sizeof(struct ctab) + 1; /* offset 0 means "absent" */
     for (size_t i = 0; i < ev->flat.n; i++) {
         const struct json_leaf *l = &ev->flat.leaves[i];
         if (!keep(f, l) || n == 65535)
@@ -176,13 +190,15 @@ struct snap *detect__snap_new(const struct event *ev, const struct snap_filter *
     sn->ms = ev->time_ms;
     sn->source = (uint8_t)ev->source;
     sn->flags = ev->flags;
-    size_t at = 1;
-    sn->data[0] = '\0';
+    struct ctab *t = ctab_of(sn);
+    memset(t, 0, sizeof(*t));
+    size_t at = sizeof(struct ctab) + 1;
+    sn->data[at - 1] = '\0';
     for (int i = 0; i < S_N; i++) {
         if (c[i].p == NULL)
             continue;
-        sn->off[i] = (uint32_t)at;
-        sn->len[i] = (uint32_t)c[i].len;
+        t->off[i] = (uint32_t)at;
+        t->len[i] = (uint32_t)c[i].len;
         put_bytes(sn->data, &at, c[i].p, c[i].len);
         sn->data[at++] = '\0';
     }
@@ -217,7 +233,10 @@ void detect__snap_unref(struct snap *sn)
 
 static struct sv field(const struct snap *sn, int i)
 {
-    return sn->off[i] ? sv_make(sn->data + sn->off[i], sn->len[i]) : SV_NULL;
+    if (sn->ref)
+        return i == S_ID && sn->id_len ? sv_make(sn->data, sn->id_len) : SV_NULL;
+    const struct ctab *t = cctab_of(sn);
+    return t->off[i] ? sv_make(sn->data + t->off[i], t->len[i]) : SV_NULL;
 }
 
 void detect__snap_event(const struct snap *sn, struct event *ev, struct arena *a)
@@ -242,10 +261,11 @@ void detect__snap_event(const struct snap *sn, struct event *ev, struct arena *a
     ev->event_category = field(sn, S_CAT);
     struct json_leaf *lv = arena_zalloc(a, (sn->n_leaves ? sn->n_leaves : 1) * sizeof(*lv));
     /* Leaves follow the common fields. */
-    size_t at = 1;
+    const struct ctab *t = cctab_of(sn);
+    size_t at = sizeof(struct ctab) + 1;
     for (int i = 0; i < S_N; i++)
-        if (sn->off[i])
-            at = sn->off[i] + sn->len[i] + 1;
+        if (t->off[i])
+            at = t->off[i] + t->len[i] + 1;
     for (size_t k = 0; k < sn->n_leaves; k++) {
         struct pleaf h;
         memcpy(&h, sn->data + at, sizeof(h));
@@ -278,4 +298,38 @@ int detect__cmp_at(int64_t ams, struct sv aid, int64_t bms, struct sv bid)
     if (c != 0)
         return c < 0 ? -1 : 1;
     return aid.len < bid.len ? -1 : aid.len > bid.len;
+}
+
+struct snap *detect__snap_new_ref(const struct event *ev)
+{
+    size_t size = sizeof(struct snap) + ev->id.len + 1;
+    struct snap *sn = xmalloc(size);
+    memset(sn, 0, sizeof(*sn));
+    sn->refs = 1;
+    sn->size = (uint32_t)size;
+    sn->ms = ev->time_ms;
+    sn->source = (uint8_t)ev->source;
+    sn->flags = ev->flags;
+    sn->ref = true;
+    sn->file = ev->file;
+    sn->record_no = ev->record_no;
+    sn->id_len = (uint32_t)ev->id.len;
+    if (ev->id.len)
+        memcpy(sn->data, ev->id.p, ev->id.len);
+    sn->data[ev->id.len] = '\0';
+    return sn;
+}
+
+bool detect__snap_is_ref(const struct snap *sn, const char **file, uint64_t *record_no)
+{
+    if (!sn->ref)
+        return false;
+    *file = sn->file;
+    *record_no = sn->record_no;
+    return true;
+}
+
+enum event_source detect__snap_source(const struct snap *sn)
+{
+    return (enum event_source)sn->source;
 }

@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RB_EV 4
 #define ID_MAX 48
 
 /* ---- tables ------------------------------------------------------------------------ */
@@ -53,17 +52,17 @@ struct nvent {
     struct citem *ci;
 };
 
+/* A (key, bucket) aggregate: a few words, the key text and the
+ * representative's snapshot (a reference when files can be read again). The
+ * bucket's evidence is its representative. */
 struct rbent {
     uint64_t khash;
     int64_t bucket;
-    struct sitem rep; /* owned; rep.sn == NULL until the first event */
     uint64_t n;
     double sum;
-    size_t n_ev;
-    struct {
-        int64_t ms;
-        char id[ID_MAX];
-    } ev[RB_EV];
+    double rep_num;
+    struct snap *rep;
+    char *key;
 };
 
 /* Open addressing over pointers, keyed by a 64-bit mix of the entry's key. */
@@ -161,8 +160,16 @@ static void item_release(struct sitem *it)
     detect__snap_unref(it->sn);
     free((void *)it->key);
     free((void *)it->val);
+    free(it->uhash);
     free(it->ev);
     memset(it, 0, sizeof(*it));
+}
+
+static void rb_free(struct rbent *b)
+{
+    detect__snap_unref(b->rep);
+    free(b->key);
+    free(b);
 }
 
 static void ucoll_clear(struct ucoll *u)
@@ -174,11 +181,8 @@ static void ucoll_clear(struct ucoll *u)
         if (u->nv.h[i])
             free(u->nv.v[i]);
     for (size_t i = 0; i < u->rb.cap; i++)
-        if (u->rb.h[i]) {
-            struct rbent *b = u->rb.v[i];
-            item_release(&b->rep);
-            free(b);
-        }
+        if (u->rb.h[i])
+            rb_free(u->rb.v[i]);
     pt_free(&u->nv);
     pt_free(&u->rb);
     for (struct citem *c = u->all, *next; c; c = next) {
@@ -316,7 +320,8 @@ static struct snap *cap_snap(struct capev *c)
             extra = "instance-id";
             val = c->dv->v[DVF_INSTANCE].s;
         }
-        c->sn = detect__snap_new(c->ev, detect__engine_snapf(c->e), extra, val);
+        c->sn = c->by_ref ? detect__snap_new_ref(c->ev)
+                          : detect__snap_new(c->ev, detect__engine_snapf(c->e), extra, val);
         if (c->bytes)
             *c->bytes += detect__snap_size(c->sn);
     }
@@ -326,8 +331,8 @@ static struct snap *cap_snap(struct capev *c)
 static char *dup_sv0(struct sv s) { return xstrndup(s.p ? s.p : "", s.len); }
 
 static void fill_item(struct sitem *it, struct capev *c, uint64_t khash, struct sv key,
-                      uint64_t vhash, struct sv val, const uint64_t *uhash, double num,
-                      uint32_t mask)
+                      uint64_t vhash, struct sv val, const uint64_t *uhash, size_t n_uhash,
+                      double num, uint32_t mask)
 {
     memset(it, 0, sizeof(*it));
     it->ms = c->ev->time_ms;
@@ -336,7 +341,10 @@ static void fill_item(struct sitem *it, struct capev *c, uint64_t khash, struct 
     it->key = dup_sv0(key);
     it->vhash = vhash;
     it->val = val.p ? dup_sv0(val) : NULL;
-    memcpy(it->uhash, uhash, sizeof(it->uhash));
+    if (n_uhash) {
+        it->uhash = xcalloc(UNUSUAL_MAX, sizeof(*it->uhash));
+        memcpy(it->uhash, uhash, n_uhash * sizeof(*uhash));
+    }
     it->num = num;
     it->mask = mask;
     it->n = 1;
@@ -344,15 +352,16 @@ static void fill_item(struct sitem *it, struct capev *c, uint64_t khash, struct 
 
 static size_t item_bytes(const struct sitem *it)
 {
-    return sizeof(*it) + (it->key ? strlen(it->key) + 1 : 0) + (it->val ? strlen(it->val) + 1 : 0);
+    return sizeof(*it) + (it->key ? strlen(it->key) + 1 : 0) + (it->val ? strlen(it->val) + 1 : 0) +
+           (it->uhash ? UNUSUAL_MAX * sizeof(uint64_t) : 0);
 }
 
 static struct citem *new_citem(struct collector *col, struct ucoll *u, struct capev *c,
                                uint64_t khash, struct sv key, uint64_t vhash, struct sv val,
-                               const uint64_t *uhash, double num, uint32_t mask)
+                               const uint64_t *uhash, size_t n_uhash, double num, uint32_t mask)
 {
     struct citem *ci = xcalloc(1, sizeof(*ci));
-    fill_item(&ci->it, c, khash, key, vhash, val, uhash, num, mask);
+    fill_item(&ci->it, c, khash, key, vhash, val, uhash, n_uhash, num, mask);
     ci->next = u->all;
     u->all = ci;
     col->bytes += item_bytes(&ci->it) + sizeof(*ci);
@@ -384,7 +393,7 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
         if (e && !before(&e->ci->it, c->ev->time_ms, c->ev->id))
             continue;
         if (!mine)
-            mine = new_citem(col, u, c, khash, key, vhash, val, uhash, 1, mask);
+            mine = new_citem(col, u, c, khash, key, vhash, val, uhash, cfg->n_unusual, 1, mask);
         if (!e) {
             e = xcalloc(1, sizeof(*e));
             *e = probe;
@@ -397,33 +406,15 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
     }
 }
 
-static void rb_add_ev(struct rbent *b, int64_t ms, struct sv id)
-{
-    size_t pos = b->n_ev;
-    while (pos > 0 && detect__cmp_at(ms, id, b->ev[pos - 1].ms, sv_cstr(b->ev[pos - 1].id)) < 0)
-        pos--;
-    if (pos > 0 && detect__cmp_at(ms, id, b->ev[pos - 1].ms, sv_cstr(b->ev[pos - 1].id)) == 0)
-        return;
-    if (pos >= RB_EV)
-        return;
-    size_t last = b->n_ev < RB_EV ? b->n_ev : RB_EV - 1;
-    memmove(&b->ev[pos + 1], &b->ev[pos], (last - pos) * sizeof(b->ev[0]));
-    b->ev[pos].ms = ms;
-    size_t n = id.len < ID_MAX - 1 ? id.len : ID_MAX - 1;
-    if (n)
-        memcpy(b->ev[pos].id, id.p, n);
-    b->ev[pos].id[n] = '\0';
-    if (b->n_ev < RB_EV)
-        b->n_ev++;
-}
-
 /* Does (num, ms, id) beat the bucket's representative? Summing rules show
  * the largest contribution, counting rules the earliest event. */
-static bool rep_better(bool by_num, double num, int64_t ms, struct sv id, const struct sitem *rep)
+static bool rep_better(bool by_num, double num, int64_t ms, struct sv id, const struct rbent *b)
 {
-    if (by_num && num != rep->num)
-        return num > rep->num;
-    return before(rep, ms, id);
+    if (!b->rep)
+        return true;
+    if (by_num && num != b->rep_num)
+        return num > b->rep_num;
+    return detect__cmp_at(ms, id, detect__snap_ms(b->rep), detect__snap_id(b->rep)) < 0;
 }
 
 struct unit_rate_cfg {
@@ -431,35 +422,46 @@ struct unit_rate_cfg {
     bool by_num;
 };
 
+static struct rbent *rb_get(struct ptab *t, uint64_t khash, int64_t b, struct sv key,
+                            size_t *bytes)
+{
+    struct rbent probe = { .khash = khash, .bucket = b };
+    uint64_t h = mix2(khash, (uint64_t)b);
+    size_t i = pt_find(t, h, rb_eq, &probe);
+    if (t->h[i])
+        return t->v[i];
+    struct rbent *e = xcalloc(1, sizeof(*e));
+    e->khash = khash;
+    e->bucket = b;
+    e->key = dup_sv0(key);
+    t->h[i] = h;
+    t->v[i] = e;
+    t->n++;
+    if (bytes)
+        *bytes += sizeof(*e) + 2 * sizeof(void *) + key.len + 1;
+    return e;
+}
+
+static int64_t bucket_of(int64_t ms, int64_t bms)
+{
+    return ms >= 0 ? ms / bms : -((-ms + bms - 1) / bms);
+}
+
 static void reduce_rate(struct collector *col, struct ucoll *u, struct capev *c,
                         const struct unit_rate_cfg *rc, uint64_t khash, struct sv key,
                         double num)
 {
     int64_t ms = c->ev->time_ms;
-    int64_t b = ms >= 0 ? ms / rc->bucket_ms : -((-ms + rc->bucket_ms - 1) / rc->bucket_ms);
-    struct rbent probe = { .khash = khash, .bucket = b };
-    uint64_t h = mix2(khash, (uint64_t)b);
-    size_t i = pt_find(&u->rb, h, rb_eq, &probe);
-    struct rbent *e = u->rb.h[i] ? u->rb.v[i] : NULL;
-    if (!e) {
-        e = xcalloc(1, sizeof(*e));
-        e->khash = khash;
-        e->bucket = b;
-        u->rb.h[i] = h;
-        u->rb.v[i] = e;
-        u->rb.n++;
-        col->bytes += sizeof(*e) + 2 * sizeof(void *);
-    }
+    struct rbent *e = rb_get(&u->rb, khash, bucket_of(ms, rc->bucket_ms), key, &col->bytes);
     e->n++;
     e->sum += num;
-    rb_add_ev(e, ms, c->ev->id);
-    if (!e->rep.sn || rep_better(rc->by_num, num, ms, c->ev->id, &e->rep)) {
-        static const uint64_t zero[UNUSUAL_MAX] = { 0 };
-        if (e->rep.sn)
-            col->bytes -= item_bytes(&e->rep);
-        item_release(&e->rep);
-        fill_item(&e->rep, c, khash, key, 0, SV_NULL, zero, num, 0);
-        col->bytes += item_bytes(&e->rep);
+    if (rep_better(rc->by_num, num, ms, c->ev->id, e)) {
+        if (e->rep)
+            col->bytes -= detect__snap_size(e->rep);
+        detect__snap_unref(e->rep);
+        e->rep = detect__snap_ref(cap_snap(c));
+        e->rep_num = num;
+        col->bytes += detect__snap_size(e->rep);
     }
 }
 
@@ -508,7 +510,7 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
             uc->raw = xrealloc(uc->raw, uc->cap_raw * sizeof(*uc->raw));
         }
         struct sitem *it = &uc->raw[uc->n_raw++];
-        fill_item(it, c, khash, key, vhash, val, uhash, num, mask);
+        fill_item(it, c, khash, key, vhash, val, uhash, cfg->n_unusual, num, mask);
         col->bytes += item_bytes(it);
     }
     if (col->bytes > col->peak)
@@ -522,6 +524,7 @@ void detect__capev_done(struct capev *ce)
 }
 
 void detect__collector_set_stream(struct collector *c) { c->stream = true; }
+bool detect__collector_is_stream(const struct collector *c) { return c->stream; }
 size_t *detect__collector_bytes(struct collector *c) { return &c->bytes; }
 size_t detect__collector_units(const struct collector *c) { return c->n_u; }
 
@@ -618,41 +621,36 @@ static void gather_new_value(struct collector *const *cs, size_t nc, uint32_t ui
     pt_free(&m);
 }
 
-/* Rate: per (key, bucket) totals over all collectors, as items the caller owns. */
-static void gather_rate(struct collector *const *cs, size_t nc, uint32_t ui, bool by_num,
-                        int64_t bucket_ms, struct itemvec *out)
+/* Rate: per (key, bucket) totals over the tables, as items the caller owns.
+ * The tables' entries are consumed (their snapshots move into the items). */
+static void gather_rate_tabs(struct ptab *const *tabs, size_t nt, bool by_num, int64_t bucket_ms,
+                             struct itemvec *out)
 {
     struct ptab m = { 0 };
-    for (size_t c = 0; c < nc; c++) {
-        if (ui >= cs[c]->n_u)
-            continue;
-        struct ptab *t = &cs[c]->u[ui].rb;
+    for (size_t c = 0; c < nt; c++) {
+        struct ptab *t = tabs[c];
         for (size_t i = 0; i < t->cap; i++) {
             if (!t->h[i])
                 continue;
             struct rbent *e = t->v[i];
             size_t j = pt_find(&m, t->h[i], rb_eq, e);
             if (!m.h[j]) {
-                struct rbent *cp = xcalloc(1, sizeof(*cp));
-                *cp = *e;
-                memset(&cp->rep, 0, sizeof(cp->rep));
-                cp->rep = e->rep;
-                memset(&e->rep, 0, sizeof(e->rep)); /* moved */
                 m.h[j] = t->h[i];
-                m.v[j] = cp;
+                m.v[j] = e;
                 m.n++;
+                t->h[i] = 0; /* moved */
+                t->n--;
                 continue;
             }
             struct rbent *have = m.v[j];
             have->n += e->n;
             have->sum += e->sum;
-            for (size_t k = 0; k < e->n_ev; k++)
-                rb_add_ev(have, e->ev[k].ms, sv_cstr(e->ev[k].id));
-            if (e->rep.sn && rep_better(by_num, e->rep.num, e->rep.ms, detect__snap_id(e->rep.sn),
-                                        &have->rep)) {
-                item_release(&have->rep);
+            if (e->rep && rep_better(by_num, e->rep_num, detect__snap_ms(e->rep),
+                                     detect__snap_id(e->rep), have)) {
+                detect__snap_unref(have->rep);
                 have->rep = e->rep;
-                memset(&e->rep, 0, sizeof(e->rep));
+                have->rep_num = e->rep_num;
+                e->rep = NULL;
             }
         }
     }
@@ -660,26 +658,31 @@ static void gather_rate(struct collector *const *cs, size_t nc, uint32_t ui, boo
         if (!m.h[i])
             continue;
         struct rbent *b = m.v[i];
-        struct sitem *it = xmalloc(sizeof(*it));
-        *it = b->rep; /* takes the snapshot and texts */
+        struct sitem *it = xcalloc(1, sizeof(*it));
         it->ms = b->bucket * bucket_ms;
+        it->sn = b->rep; /* takes the reference */
+        b->rep = NULL;
+        it->khash = b->khash;
+        it->key = b->key;
+        b->key = NULL;
         it->n = b->n;
         it->num = by_num ? b->sum : (double)b->n;
-        it->ev = xcalloc(b->n_ev ? b->n_ev : 1, sizeof(*it->ev));
-        it->n_ev = b->n_ev;
-        char *ids = xmalloc(b->n_ev * ID_MAX + 1);
-        for (size_t k = 0; k < b->n_ev; k++) {
-            memcpy(ids + k * ID_MAX, b->ev[k].id, ID_MAX);
-            it->ev[k].ms = b->ev[k].ms;
-            it->ev[k].id = sv_cstr(ids + k * ID_MAX);
-        }
-        /* The id texts ride along in one block freed with the item (see
-         * free_rate_items). */
-        it->val = ids;
         iv_push(out, it);
-        free(b);
+        rb_free(b);
     }
     pt_free(&m);
+}
+
+static void gather_rate(struct collector *const *cs, size_t nc, uint32_t ui, bool by_num,
+                        int64_t bucket_ms, struct itemvec *out)
+{
+    struct ptab **tabs = xcalloc(nc ? nc : 1, sizeof(*tabs));
+    size_t nt = 0;
+    for (size_t c = 0; c < nc; c++)
+        if (ui < cs[c]->n_u)
+            tabs[nt++] = &cs[c]->u[ui].rb;
+    gather_rate_tabs(tabs, nt, by_num, bucket_ms, out);
+    free(tabs);
 }
 
 static void free_rate_items(struct itemvec *iv)
@@ -740,6 +743,7 @@ size_t detect_finish(const struct detect_engine *e, struct detect_scratch *const
             if (ui < cs[c]->n_u)
                 ucoll_clear(&cs[c]->u[ui]);
     }
+    detect__semit_resolve(&em);
     for (size_t c = 0; c < nc; c++)
         collector_clear(cs[c]);
     free(cs);
@@ -839,11 +843,8 @@ struct detect_stream *detect_stream_new(const struct detect_engine *e, int64_t l
 static void free_open(struct ptab *t)
 {
     for (size_t i = 0; i < t->cap; i++)
-        if (t->h[i]) {
-            struct rbent *b = t->v[i];
-            item_release(&b->rep);
-            free(b);
-        }
+        if (t->h[i])
+            rb_free(t->v[i]);
     pt_free(t);
 }
 
@@ -869,26 +870,14 @@ void detect_stream_free(struct detect_stream *st)
 static void open_fold(struct ptab *t, struct sitem *it, bool by_num, int64_t bucket_ms)
 {
     int64_t ms = it->ms;
-    int64_t b = ms >= 0 ? ms / bucket_ms : -((-ms + bucket_ms - 1) / bucket_ms);
-    struct rbent probe = { .khash = it->khash, .bucket = b };
-    uint64_t h = mix2(it->khash, (uint64_t)b);
-    size_t i = pt_find(t, h, rb_eq, &probe);
-    struct rbent *e = t->h[i] ? t->v[i] : NULL;
-    if (!e) {
-        e = xcalloc(1, sizeof(*e));
-        e->khash = it->khash;
-        e->bucket = b;
-        t->h[i] = h;
-        t->v[i] = e;
-        t->n++;
-    }
+    struct rbent *e = rb_get(t, it->khash, bucket_of(ms, bucket_ms),
+                             sv_cstr(it->key ? it->key : ""), NULL);
     e->n++;
     e->sum += it->num;
-    rb_add_ev(e, ms, detect__snap_id(it->sn));
-    if (!e->rep.sn || rep_better(by_num, it->num, ms, detect__snap_id(it->sn), &e->rep)) {
-        item_release(&e->rep);
-        e->rep = *it;
-        return;
+    if (rep_better(by_num, it->num, ms, detect__snap_id(it->sn), e)) {
+        detect__snap_unref(e->rep);
+        e->rep = detect__snap_ref(it->sn);
+        e->rep_num = it->num;
     }
     item_release(it);
 }
@@ -898,7 +887,7 @@ static void close_buckets(struct detect_stream *st, uint32_t ui, int64_t wm, str
 {
     const struct sunit *u = &st->units[ui];
     int64_t bms = u->first->r->bucket_ms;
-    int64_t cur = wm == INT64_MAX ? INT64_MAX : (wm >= 0 ? wm / bms : -((-wm + bms - 1) / bms));
+    int64_t cur = wm == INT64_MAX ? INT64_MAX : bucket_of(wm, bms);
     if (cur == st->open_scan[ui] || st->open[ui].n == 0)
         return;
     st->open_scan[ui] = cur;
@@ -922,21 +911,16 @@ static void close_buckets(struct detect_stream *st, uint32_t ui, int64_t wm, str
         pt_free(&done);
         return;
     }
-    struct collector fake = { 0 };
-    struct ucoll uc = { 0 };
-    uc.rb = done;
-    fake.u = &uc;
-    fake.n_u = 1;
-    struct collector *one = &fake;
+    struct ptab *one = &done;
     struct itemvec iv = { 0 };
-    gather_rate(&one, 1, 0, u->first->has_sum, bms, &iv);
+    gather_rate_tabs(&one, 1, u->first->has_sum, bms, &iv);
     qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
     for (size_t i = 0; i < iv.n; i++)
         detect__kind_feed(st->k[ui], iv.v[i], em);
     st->st.items += iv.n;
     free_rate_items(&iv);
     free(iv.v);
-    free_open(&uc.rb);
+    free_open(&done);
 }
 
 static void release(struct detect_stream *st, int64_t wm, struct semit *em)
