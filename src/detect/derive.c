@@ -318,11 +318,37 @@ static void flow_find(const struct event *ev, struct flow_leaves *f)
     }
 }
 
+static const char *const raw_names[DVR_N] = {
+    [DVR_SRCADDR] = "srcaddr", [DVR_DSTADDR] = "dstaddr", [DVR_SRCPORT] = "srcport",
+    [DVR_DSTPORT] = "dstport", [DVR_PROTOCOL] = "protocol", [DVR_PACKETS] = "packets",
+    [DVR_BYTES] = "bytes", [DVR_ACTION] = "action", [DVR_INSTANCE] = "instance-id",
+    [DVR_ENI] = "interface-id", [DVR_FDIR] = "flow-direction",
+};
+
+int detect__flow_raw_find(const char *name, size_t len)
+{
+    for (int i = 0; i < DVR_N; i++)
+        if (strlen(raw_names[i]) == len && memcmp(raw_names[i], name, len) == 0)
+            return i;
+    return -1;
+}
+
 static void derive_flow(const struct detect_lists *l, const struct event *ev, struct arena *a,
                         struct derived *d)
 {
     struct flow_leaves fl;
     flow_find(ev, &fl);
+    d->raw[DVR_SRCADDR] = fl.src;
+    d->raw[DVR_DSTADDR] = fl.dst;
+    d->raw[DVR_SRCPORT] = fl.sport;
+    d->raw[DVR_DSTPORT] = fl.dport;
+    d->raw[DVR_PROTOCOL] = fl.proto;
+    d->raw[DVR_PACKETS] = fl.packets;
+    d->raw[DVR_BYTES] = fl.bytes;
+    d->raw[DVR_ACTION] = fl.action;
+    d->raw[DVR_INSTANCE] = fl.inst;
+    d->raw[DVR_ENI] = fl.eni;
+    d->raw[DVR_FDIR] = fl.fdir;
     struct sv eni = leaf_sv(fl.eni, a);
     struct sv inst = leaf_sv(fl.inst, a);
     if (inst.len == 0 || sv_eq_cstr(inst, "-")) {
@@ -690,6 +716,7 @@ void detect__derive(const struct detect_lists *l, const struct event *ev, struct
                     struct derived *d)
 {
     memset(d->v, 0, sizeof(d->v));
+    memset(d->raw, 0, sizeof(d->raw));
     size_t n;
     const struct dname *t = names_of(ev->source, &n);
     d->n = n;

@@ -174,7 +174,15 @@ struct derived {
     struct json_leaf leaves[DERIVED_MAX];
     int hash_src;              /* source (+1) whose name hashes `hash` holds; 0 = none */
     uint64_t hash[DERIVED_MAX];
+    /* Flow records: the leaves derivation found (DVR_*), so filters on
+     * record fields need not search the leaves again; NULL = absent. */
+    const struct json_leaf *raw[16];
 };
+
+/* Flow record fields derive.c locates (derived.raw), by name (-1 if none). */
+enum { DVR_SRCADDR, DVR_DSTADDR, DVR_SRCPORT, DVR_DSTPORT, DVR_PROTOCOL, DVR_PACKETS, DVR_BYTES,
+       DVR_ACTION, DVR_INSTANCE, DVR_ENI, DVR_FDIR, DVR_N };
+int detect__flow_raw_find(const char *name, size_t len);
 
 /* Index of a derived field of src, or -1. */
 int detect__derived_find(enum event_source src, const char *name, size_t len);
@@ -292,6 +300,8 @@ struct srule {
     size_t n_unusual;
     bool has_distinct, has_sum;
     int where_id; /* id in the engine's where-set, -1 without `where` */
+    struct fwhere *fwhere, *fwhen; /* direct forms, or NULL (automaton) */
+    uint32_t where_class;          /* first srule with the same `where`: one evaluation per event */
 };
 
 struct sunit {
@@ -364,6 +374,17 @@ void detect__kind_advance(struct kstate *k, int64_t now_ms, struct semit *em);
 void detect__kind_finish(struct kstate *k, struct semit *em);
 void detect__kind_free(struct kstate *k);
 size_t detect__kind_keys(const struct kstate *k);
+
+/* ---- the direct evaluator for simple `where` / `when` (fastwhere.c) --------- */
+
+struct fwhere;
+/* NULL when the pattern is not simple enough (the automaton then decides). */
+struct fwhere *detect__fwhere_compile(enum event_source src, const char *pattern);
+void detect__fwhere_free(struct fwhere *w);
+/* Whether the pattern holds for ev with its derived fields; a scratch arena
+ * for decoded strings. */
+bool detect__fwhere_eval(const struct fwhere *w, const struct event *ev, const struct derived *dv,
+                         struct arena *a);
 
 /* Engine internals the stateful stage reads. */
 size_t detect__engine_units(const struct detect_engine *e, const struct sunit **out);

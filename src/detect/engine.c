@@ -68,8 +68,8 @@ struct detect_scratch {
     size_t n_umask;
     /* Per-event stamps (O(1) "already seen this event" tests): the unit done,
      * the srule whose `where` held. */
-    uint64_t stamp, where_stamp;
-    uint64_t *ustamp, *wstamp;
+    uint64_t stamp, where_stamp, when_stamp;
+    uint64_t *ustamp, *wstamp, *wok, *whstamp;
 };
 
 /* ---- build ----------------------------------------------------------------- */
@@ -263,6 +263,15 @@ static int build_stateful(struct detect_engine *e, struct err *err)
             if (rc != 0)
                 return rc;
         }
+        sr->fwhere = detect__fwhere_compile(r->source, r->where);
+        sr->fwhen = detect__fwhere_compile(r->source, r->when);
+        sr->where_class = si;
+        for (uint32_t k = 0; k < si; k++)
+            if (e->sr[k].r->source == r->source && r->where && e->sr[k].r->where &&
+                strcmp(e->sr[k].r->where, r->where) == 0) {
+                sr->where_class = k;
+                break;
+            }
         if (r->where) {
             struct err me;
             err_clear(&me);
@@ -336,6 +345,10 @@ void detect_engine_free(struct detect_engine *e)
     match_set_free(e->where_ms);
     match_set_free(e->when_ms);
     detect__snapf_free(e->snapf);
+    for (size_t i = 0; i < e->n_sr; i++) {
+        detect__fwhere_free(e->sr[i].fwhere);
+        detect__fwhere_free(e->sr[i].fwhen);
+    }
     free(e->srule_of);
     free(e->sr);
     free(e->units);
@@ -463,6 +476,8 @@ void detect_scratch_free(struct detect_scratch *s)
     free(s->utouched);
     free(s->ustamp);
     free(s->wstamp);
+    free(s->wok);
+    free(s->whstamp);
     free(s);
 }
 
@@ -801,9 +816,14 @@ static void size_marks(const struct detect_engine *e, struct detect_scratch *s)
         s->utouched = xrealloc(s->utouched, e->n_sr * sizeof(*s->utouched));
         s->ustamp = xrealloc(s->ustamp, e->n_sr * sizeof(*s->ustamp));
         s->wstamp = xrealloc(s->wstamp, e->n_sr * sizeof(*s->wstamp));
-        memset(s->umask + s->n_umask, 0, (e->n_sr - s->n_umask) * sizeof(*s->umask));
-        memset(s->ustamp + s->n_umask, 0, (e->n_sr - s->n_umask) * sizeof(*s->ustamp));
-        memset(s->wstamp + s->n_umask, 0, (e->n_sr - s->n_umask) * sizeof(*s->wstamp));
+        s->wok = xrealloc(s->wok, e->n_sr * sizeof(*s->wok));
+        s->whstamp = xrealloc(s->whstamp, e->n_sr * sizeof(*s->whstamp));
+        size_t add = e->n_sr - s->n_umask;
+        memset(s->umask + s->n_umask, 0, add * sizeof(*s->umask));
+        memset(s->ustamp + s->n_umask, 0, add * sizeof(*s->ustamp));
+        memset(s->wstamp + s->n_umask, 0, add * sizeof(*s->wstamp));
+        memset(s->wok + s->n_umask, 0, add * sizeof(*s->wok));
+        memset(s->whstamp + s->n_umask, 0, add * sizeof(*s->whstamp));
         s->n_umask = e->n_sr;
     }
 }
@@ -851,6 +871,49 @@ static void run_where(const struct detect_engine *e, struct detect_scratch *s,
     s->where_stamp = s->stamp;
 }
 
+/* Whether srule si's `where` holds for the event (decided once per event):
+ * the direct evaluator when the pattern is simple, else the automaton. */
+static bool where_holds(const struct detect_engine *e, struct detect_scratch *s, uint32_t si,
+                        const struct event *ev, const struct derived *dv)
+{
+    const struct srule *sr = &e->sr[si];
+    if (sr->where_id < 0)
+        return true;
+    /* wok: stamp when the class's where held, stamp + 1<<63 when it failed. */
+    uint32_t c = sr->where_class;
+    uint64_t no = s->stamp | (1ULL << 63);
+    if (s->wok[c] == s->stamp)
+        return true;
+    if (s->wok[c] == no)
+        return false;
+    bool ok;
+    if (e->sr[c].fwhere) {
+        ok = detect__fwhere_eval(e->sr[c].fwhere, ev, dv, &s->arena);
+    } else {
+        run_where(e, s, ev, dv);
+        ok = s->wstamp[c] == s->stamp;
+    }
+    s->wok[c] = ok ? s->stamp : no;
+    return ok;
+}
+
+/* Whether srule x's `when` holds (its unit is being fed). */
+static bool when_holds(const struct detect_engine *e, struct detect_scratch *s,
+                       const struct srule *x, const struct event *ev, const struct derived *dv)
+{
+    if (x->fwhen)
+        return detect__fwhere_eval(x->fwhen, ev, dv, &s->arena);
+    if (s->when_stamp != s->stamp) {
+        const uint32_t *wids = NULL;
+        size_t nw = match_event(e->when_ms, both_flat(s, ev, dv), s->whs, &wids);
+        for (size_t k = 0; k < nw; k++)
+            if (wids[k] < e->n_sr)
+                s->whstamp[wids[k]] = s->stamp;
+        s->when_stamp = s->stamp;
+    }
+    return s->whstamp[x - e->sr] == s->stamp;
+}
+
 /* The stateful units this event feeds: `where`, check, then the collector. */
 static void run_stateful(const struct detect_engine *e, struct detect_scratch *s,
                          const struct event *ev, size_t nt)
@@ -885,11 +948,8 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
         if (!fed)
             continue;
         const struct derived *dv = derived_of(e, s, ev);
-        if (sr->where_id >= 0) {
-            run_where(e, s, ev, dv);
-            if (s->wstamp[sr->where_id] != stamp)
-                continue;
-        }
+        if (!where_holds(e, s, (uint32_t)(sr - e->sr), ev, dv))
+            continue;
         const struct detect_check *c = detect__rule_check(sr->r);
         if (c) {
             struct detect_check_ctx cx = { .ev = ev, .arena = &s->arena };
@@ -897,13 +957,12 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
             if (!cx.rec || !c->fn(&cx))
                 continue;
         }
-        if (need_when) {
-            const uint32_t *wids = NULL;
-            size_t nw = match_event(e->when_ms, both_flat(s, ev, dv), s->whs, &wids);
-            for (size_t k = 0; k < nw; k++)
-                if (wids[k] < e->n_sr && e->sr[wids[k]].unit == sr->unit)
-                    mask |= 1u << e->sr[wids[k]].bit;
-        }
+        if (need_when)
+            for (size_t k = 0; k < u->n_rules; k++) {
+                const struct srule *x = u->rules[k];
+                if (x->has_when && (s->umask[x - e->sr] & M_PATTERN) && when_holds(e, s, x, ev, dv))
+                    mask |= 1u << x->bit;
+            }
         ce.dv = dv;
         struct collector *col = detect__scratch_collector(s);
         ce.bytes = detect__collector_bytes(col);
@@ -924,14 +983,14 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
     size_t emitted = 0, nt = 0, n = 0;
     size_marks(e, s);
     s->stamp++;
+    s->where_stamp = s->when_stamp = 0;
     /* Rules without a pattern: `where` (one automaton visit over the record
      * and its derived fields) is what selects for them. */
     if (e->n_always[ev->source] > 0) {
         const struct derived *dv = derived_of(e, s, ev);
-        run_where(e, s, ev, dv);
         for (size_t k = 0; k < e->n_always[ev->source]; k++) {
             uint32_t si = e->always[ev->source][k];
-            if (e->sr[si].where_id >= 0 && s->wstamp[si] != s->stamp)
+            if (!where_holds(e, s, si, ev, dv))
                 continue;
             if (mark(s, si, M_PATTERN))
                 s->utouched[nt++] = si;

@@ -1,0 +1,354 @@
+/*
+ * A direct evaluator for the simple `where` and `when` patterns of stateful
+ * rules, so that a flow record needs no automaton visit to find which of
+ * twenty rules want it.
+ *
+ * "Simple" is a conjunction of top-level fields, each with a list of
+ * alternatives among: a string, a number, true, false, null,
+ * {"anything-but": value or list}, {"numeric": [op, n (, op, n)]},
+ * {"exists": bool} and {"prefix": string}. The fields are derived fields or
+ * record fields of flow and DNS records (one leaf each, never inside an
+ * array). Anything else ($or, nested objects, wildcards, CIDRs, CloudTrail
+ * record paths, which may sit in arrays) is left to the automaton: compile
+ * says no and the engine keeps using match_event for that rule.
+ *
+ * The semantics are EventBridge's as the match module implements them;
+ * test_state cross-checks the two on the whole rule pack.
+ */
+#include "detect/detect_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { C_STR, C_NUM, C_TRUE, C_FALSE, C_NULL, C_ABUT, C_RANGE, C_EXISTS, C_PREFIX };
+
+struct fcond {
+    uint8_t kind;
+    bool exists;          /* C_EXISTS */
+    double num;           /* C_NUM */
+    const char *s;        /* C_STR, C_PREFIX */
+    size_t len;
+    /* C_ABUT: the excluded literals (strings and numbers) */
+    struct fcond *list;
+    size_t n_list;
+    /* C_RANGE */
+    bool has_lo, has_hi, lo_incl, hi_incl;
+    double lo, hi;
+};
+
+struct ffield {
+    int dv;               /* derived index, or -1 */
+    int raw;              /* flow field located by derivation (DVR_*), or -1 */
+    int cost;             /* evaluation order: cheap and selective first */
+    const char *path;     /* record path (dv < 0) */
+    uint32_t path_len;
+    uint64_t path_hash;
+    struct fcond *alt;
+    size_t n_alt;
+};
+
+struct fwhere {
+    struct ffield *f;
+    size_t n;
+    struct arena a;       /* strings and arrays */
+};
+
+void detect__fwhere_free(struct fwhere *w)
+{
+    if (!w)
+        return;
+    arena_free(&w->a);
+    free(w->f);
+    free(w);
+}
+
+static bool literal(const struct json_value *v, struct fcond *c, struct arena *a)
+{
+    memset(c, 0, sizeof(*c));
+    switch (v->type) {
+    case JSON_STRING:
+        c->kind = C_STR;
+        c->s = arena_strndup(a, v->str, v->len);
+        c->len = v->len;
+        return true;
+    case JSON_NUMBER:
+        c->kind = C_NUM;
+        c->num = v->num;
+        return isfinite(v->num);
+    case JSON_TRUE: c->kind = C_TRUE; return true;
+    case JSON_FALSE: c->kind = C_FALSE; return true;
+    case JSON_NULL: c->kind = C_NULL; return true;
+    default: return false;
+    }
+}
+
+static bool range(const struct json_value *arr, struct fcond *c)
+{
+    if (arr->type != JSON_ARRAY || (arr->n != 2 && arr->n != 4))
+        return false;
+    c->kind = C_RANGE;
+    for (size_t i = 0; i < arr->n; i += 2) {
+        const struct json_value *op = &arr->items[i], *n = &arr->items[i + 1];
+        if (op->type != JSON_STRING || n->type != JSON_NUMBER || !isfinite(n->num))
+            return false;
+        if (strcmp(op->str, ">") == 0 || strcmp(op->str, ">=") == 0) {
+            c->has_lo = true;
+            c->lo = n->num;
+            c->lo_incl = op->str[1] == '=';
+        } else if (strcmp(op->str, "<") == 0 || strcmp(op->str, "<=") == 0) {
+            c->has_hi = true;
+            c->hi = n->num;
+            c->hi_incl = op->str[1] == '=';
+        } else if (strcmp(op->str, "=") == 0 && arr->n == 2) {
+            c->has_lo = c->has_hi = c->lo_incl = c->hi_incl = true;
+            c->lo = c->hi = n->num;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool cond(const struct json_value *v, struct fcond *c, struct arena *a)
+{
+    if (v->type != JSON_OBJECT)
+        return literal(v, c, a);
+    if (v->n != 1)
+        return false;
+    const struct json_value *m = &v->items[0];
+    memset(c, 0, sizeof(*c));
+    if (strcmp(m->key, "exists") == 0) {
+        if (m->type != JSON_TRUE && m->type != JSON_FALSE)
+            return false;
+        c->kind = C_EXISTS;
+        c->exists = m->type == JSON_TRUE;
+        return true;
+    }
+    if (strcmp(m->key, "prefix") == 0) {
+        if (m->type != JSON_STRING)
+            return false;
+        c->kind = C_PREFIX;
+        c->s = arena_strndup(a, m->str, m->len);
+        c->len = m->len;
+        return true;
+    }
+    if (strcmp(m->key, "numeric") == 0)
+        return range(m, c);
+    if (strcmp(m->key, "anything-but") == 0) {
+        c->kind = C_ABUT;
+        size_t n = m->type == JSON_ARRAY ? m->n : 1;
+        if (n == 0)
+            return false;
+        c->list = arena_zalloc(a, n * sizeof(*c->list));
+        c->n_list = n;
+        for (size_t i = 0; i < n; i++) {
+            const struct json_value *x = m->type == JSON_ARRAY ? &m->items[i] : m;
+            if (!literal(x, &c->list[i], a) || (c->list[i].kind != C_STR && c->list[i].kind != C_NUM))
+                return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+struct fwhere *detect__fwhere_compile(enum event_source src, const char *pattern)
+{
+    if (!pattern || src == EVENT_CLOUDTRAIL)
+        return NULL;
+    struct fwhere *w = xcalloc(1, sizeof(*w));
+    arena_init(&w->a, 4096);
+    struct json_value *root = NULL;
+    bool ok = json_parse(pattern, strlen(pattern), &w->a, &root, NULL) == 0 &&
+              root->type == JSON_OBJECT && root->n > 0;
+    if (ok) {
+        w->f = xcalloc(root->n, sizeof(*w->f));
+        w->n = root->n;
+    }
+    for (size_t i = 0; ok && i < root->n; i++) {
+        const struct json_value *m = &root->items[i];
+        struct ffield *f = &w->f[i];
+        if (m->type != JSON_ARRAY || m->n == 0 || strcmp(m->key, "$or") == 0) {
+            ok = false;
+            break;
+        }
+        f->dv = detect__derived_find(src, m->key, m->key_len);
+        f->raw = f->dv < 0 && src == EVENT_VPCFLOW ? detect__flow_raw_find(m->key, m->key_len) : -1;
+        f->cost = f->dv >= 0 ? 0 : f->raw >= 0 ? 1 : 2;
+        if (f->dv < 0 && f->raw < 0) {
+            if (memchr(m->key, '.', m->key_len) && src != EVENT_DNS) {
+                ok = false;
+                break;
+            }
+            f->path = m->key;
+            f->path_len = (uint32_t)m->key_len;
+            f->path_hash = json_path_hash(m->key, m->key_len);
+        }
+        f->alt = arena_zalloc(&w->a, m->n * sizeof(*f->alt));
+        f->n_alt = m->n;
+        for (size_t k = 0; ok && k < m->n; k++)
+            ok = cond(&m->items[k], &f->alt[k], &w->a);
+    }
+    if (!ok) {
+        detect__fwhere_free(w);
+        return NULL;
+    }
+    /* A conjunction: test the cheap fields first (stable, so equal costs keep
+     * the rule's own order, which authors write most selective first). */
+    for (size_t i = 1; i < w->n; i++)
+        for (size_t j = i; j > 0 && w->f[j - 1].cost > w->f[j].cost; j--) {
+            struct ffield t = w->f[j];
+            w->f[j] = w->f[j - 1];
+            w->f[j - 1] = t;
+        }
+    return w;
+}
+
+/* ---- evaluation -------------------------------------------------------------------- */
+
+/* One value as the evaluator sees it. */
+struct fval {
+    bool present;
+    uint8_t type; /* JSON_* */
+    struct sv s;
+    const struct json_leaf *leaf; /* raw string leaves: decoded on demand */
+    double num;
+    bool num_ok;
+};
+
+static bool leaf_number(const char *p, size_t len, double *out)
+{
+    size_t i = len > 0 && p[0] == '-' ? 1 : 0;
+    if (len > i && len - i <= 15) {
+        int64_t v = 0;
+        size_t k = i;
+        while (k < len && p[k] >= '0' && p[k] <= '9')
+            v = v * 10 + (p[k++] - '0');
+        if (k == len) {
+            *out = (double)(i ? -v : v);
+            return true;
+        }
+    }
+    char tmp[64];
+    if (len == 0 || len >= sizeof(tmp))
+        return false;
+    memcpy(tmp, p, len);
+    tmp[len] = '\0';
+    char *end = NULL;
+    double d = strtod(tmp, &end);
+    if (end != tmp + len || !isfinite(d))
+        return false;
+    *out = d;
+    return true;
+}
+
+static void get(const struct ffield *f, const struct event *ev, const struct derived *dv,
+                struct fval *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (f->dv >= 0) {
+        const struct dval *d = &dv->v[f->dv];
+        v->present = d->type != DV_NONE;
+        switch (d->type) {
+        case DV_STR: v->type = JSON_STRING; v->s = d->s; break;
+        case DV_NUM: v->type = JSON_NUMBER; v->num = d->num; v->num_ok = true; break;
+        case DV_BOOL: v->type = d->b ? JSON_TRUE : JSON_FALSE; break;
+        default: break;
+        }
+        return;
+    }
+    if (f->raw >= 0) {
+        const struct json_leaf *l = dv->raw[f->raw];
+        if (l) {
+            v->present = true;
+            v->type = l->type;
+            v->s = sv_make(l->val, l->val_len);
+            v->leaf = l;
+            if (l->type == JSON_NUMBER)
+                v->num_ok = leaf_number(l->val, l->val_len, &v->num);
+        }
+        return;
+    }
+    for (size_t i = 0; i < ev->flat.n; i++) {
+        const struct json_leaf *l = &ev->flat.leaves[i];
+        if (l->path_hash != f->path_hash || l->path_len != f->path_len ||
+            memcmp(l->path, f->path, f->path_len) != 0)
+            continue;
+        v->present = true;
+        v->type = l->type;
+        v->s = sv_make(l->val, l->val_len);
+        v->leaf = l;
+        if (l->type == JSON_NUMBER)
+            v->num_ok = leaf_number(l->val, l->val_len, &v->num);
+        return;
+    }
+}
+
+static bool str_eq(const struct fval *v, const char *s, size_t len, struct arena *a)
+{
+    if (!v->present || v->type != JSON_STRING)
+        return false;
+    struct sv t = v->s;
+    if (v->leaf && v->leaf->escaped)
+        t = json_leaf_str(v->leaf, a);
+    return t.len == len && (len == 0 || memcmp(t.p, s, len) == 0);
+}
+
+static bool lit_eq(const struct fval *v, const struct fcond *c, struct arena *a)
+{
+    switch (c->kind) {
+    case C_STR: return str_eq(v, c->s, c->len, a);
+    case C_NUM: return v->present && v->type == JSON_NUMBER && v->num_ok && v->num == c->num;
+    case C_TRUE: return v->present && v->type == JSON_TRUE;
+    case C_FALSE: return v->present && v->type == JSON_FALSE;
+    case C_NULL: return v->present && v->type == JSON_NULL;
+    default: return false;
+    }
+}
+
+static bool holds(const struct fval *v, const struct fcond *c, struct arena *a)
+{
+    switch (c->kind) {
+    case C_EXISTS:
+        return c->exists == v->present;
+    case C_ABUT:
+        if (!v->present)
+            return false;
+        for (size_t i = 0; i < c->n_list; i++)
+            if (lit_eq(v, &c->list[i], a))
+                return false;
+        return true;
+    case C_RANGE:
+        if (!v->present || v->type != JSON_NUMBER || !v->num_ok)
+            return false;
+        if (c->has_lo && (c->lo_incl ? v->num < c->lo : v->num <= c->lo))
+            return false;
+        if (c->has_hi && (c->hi_incl ? v->num > c->hi : v->num >= c->hi))
+            return false;
+        return true;
+    case C_PREFIX: {
+        if (!v->present || v->type != JSON_STRING)
+            return false;
+        struct sv t = v->leaf && v->leaf->escaped ? json_leaf_str(v->leaf, a) : v->s;
+        return t.len >= c->len && memcmp(t.p, c->s, c->len) == 0;
+    }
+    default:
+        return lit_eq(v, c, a);
+    }
+}
+
+bool detect__fwhere_eval(const struct fwhere *w, const struct event *ev, const struct derived *dv,
+                         struct arena *a)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        const struct ffield *f = &w->f[i];
+        struct fval v;
+        get(f, ev, dv, &v);
+        bool any = false;
+        for (size_t k = 0; k < f->n_alt && !any; k++)
+            any = holds(&v, &f->alt[k], a);
+        if (!any)
+            return false;
+    }
+    return true;
+}
