@@ -7,6 +7,7 @@
 #include "finding/finding.h"
 #include "harness.h"
 #include "input/input.h"
+#include "match/match.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -1130,7 +1131,114 @@ static void test_pack_scenarios_any_order(void)
     detect_rules_free(rs);
 }
 
+/* ---- the direct where evaluator agrees with the automaton ---------------------------- */
+
+static void test_fast_where_agrees(void)
+{
+    struct detect_rules *rs = detect_rules_new();
+    struct err err;
+    err_clear(&err);
+    CHECK_INT(detect_rules_load(rs, VIGIL_SOURCE_ROOT "/rules", &err), 0);
+    struct detect_engine *e = NULL;
+    CHECK_INT(detect_engine_new(rs, NULL, &e, &err), 0);
+    if (!e) {
+        detect_rules_free(rs);
+        return;
+    }
+    /* Every simple pattern of the pack, compiled both ways. */
+    struct fwhere *fw[256];
+    struct match_set *ms[256];
+    enum event_source src[256];
+    size_t n = 0;
+    for (size_t i = 0; i < detect_rules_count(rs) && n < 250; i++) {
+        const struct detect_rule *r = detect_rules_get(rs, i);
+        const char *pats[2] = { r->where, r->when };
+        for (int k = 0; k < 2; k++) {
+            struct fwhere *w = pats[k] ? detect__fwhere_compile(r->source, pats[k]) : NULL;
+            if (!w)
+                continue;
+            fw[n] = w;
+            src[n] = r->source;
+            ms[n] = match_set_new();
+            CHECK_INT(match_set_add(ms[n], pats[k], strlen(pats[k]), 1, &err), 0);
+            match_set_build(ms[n]);
+            n++;
+        }
+    }
+    CHECK(n >= 20);
+    static const char *const addrs[] = { "10.0.2.9", "198.51.100.7", "1.1.1.1", "172.16.4.4",
+                                         "203.0.113.5", "2600:1f18::5", "9.9.9.9" };
+    static const int ports[] = { 22, 25, 53, 80, 443, 853, 3389, 5985, 9200, 1389, 41000, 60001 };
+    static const int protos[] = { 6, 17, 1, 47 };
+    struct lines l = { 0 };
+    uint64_t st = 99;
+    for (int i = 0; i < 4000; i++) {
+        const char *a = addrs[rnd(&st) % 7], *b = addrs[rnd(&st) % 7];
+        int sp = ports[rnd(&st) % 12], dp = ports[rnd(&st) % 12];
+        int pr = protos[rnd(&st) % 4];
+        int pk = (int)(rnd(&st) % 3 == 0 ? 6000 + rnd(&st) % 100000 : 1 + rnd(&st) % 5);
+        int by = pk * (int)(40 + rnd(&st) % 1400);
+        flow(&l, i, "eni-0a1", a, b, sp, dp, pr, pk, by, rnd(&st) % 3 ? "ACCEPT" : "REJECT");
+    }
+    for (int i = 0; i < 500; i++)
+        add(&l, "{\"query_timestamp\":\"%s\",\"query_name\":\"%s.%s.\",\"srcids\":"
+                "{\"instance\":\"i-0abc\"},\"account_id\":\"1\",\"region\":\"r\"}",
+            at(i), i % 3 ? "4a6f686e20536d697468207061737377" : "www",
+            i % 2 ? "xjwqkzvbnmpltr.com" : "example.org");
+    struct arena a;
+    arena_init(&a, 0);
+    struct json_flat both;
+    json_flat_init(&both);
+    struct match_scratch *msc = match_scratch_new();
+    size_t checks = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        struct input_reader *r = NULL;
+        CHECK_INT(input_open_mem("t", l.v[i], strlen(l.v[i]), NULL, &r, &err), 0);
+        struct event ev;
+        if (!r || input_next(r, &ev, &err) != 0) {
+            input_close(r);
+            continue;
+        }
+        struct derived dv;
+        memset(&dv, 0, sizeof(dv));
+        arena_reset(&a);
+        detect__derive(NULL, &ev, &a, &dv);
+        size_t nl = ev.flat.n + dv.flat.n;
+        both.leaves = xrealloc(both.leaves, nl * sizeof(*both.leaves));
+        both.cap = nl;
+        memcpy(both.leaves, ev.flat.leaves, ev.flat.n * sizeof(*both.leaves));
+        memcpy(both.leaves + ev.flat.n, dv.flat.leaves, dv.flat.n * sizeof(*both.leaves));
+        both.n = nl;
+        for (size_t k = 0; k < n; k++) {
+            if (src[k] != ev.source)
+                continue;
+            const uint32_t *ids;
+            bool slow = match_event(ms[k], &both, msc, &ids) > 0;
+            bool fast = detect__fwhere_eval(fw[k], &ev, &dv, &a);
+            checks++;
+            if (slow != fast) {
+                printf("#   pattern %zu: automaton %d, direct %d on %s\n", k, slow, fast, l.v[i]);
+                harness_failures++;
+            }
+        }
+        input_close(r);
+    }
+    printf("# %zu pattern checks\n", checks);
+    CHECK(checks > 30000);
+    match_scratch_free(msc);
+    json_flat_free(&both);
+    arena_free(&a);
+    for (size_t k = 0; k < n; k++) {
+        detect__fwhere_free(fw[k]);
+        match_set_free(ms[k]);
+    }
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
 static const struct harness_test tests[] = {
+    { "fast_where_agrees", test_fast_where_agrees },
     { "pack_scenarios_any_order", test_pack_scenarios_any_order },
     { "threshold", test_threshold },
     { "threshold_sum", test_threshold_sum },
