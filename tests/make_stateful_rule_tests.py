@@ -276,6 +276,18 @@ def cloudtrail():
                               etype="AwsConsoleSignIn",
                               extra={"additionalEventData": {"MFAUsed": "Yes", "LoginTo": "https://console.aws.amazon.com/console/home"}})
     trail("console-login-failures", "fire-7-failures.json", [login(20 * i, "Failure") for i in range(7)])
+    def login_from(s, ip):
+        r = login(s, "Success")
+        r["sourceIPAddress"] = ip
+        return r
+    # The rule tests' GeoIP database puts 203.0.113.0/24 in the US and
+    # 198.51.100.0/24 in France (tests/unit/test_detect.c).
+    trail("console-login-success-geo", "fire-two-countries.json",
+          [login_from(0, "203.0.113.50"), login_from(1200, "198.51.100.77")])
+    trail("console-login-success-geo", "miss-same-country.json",
+          [login_from(0, "203.0.113.50"), login_from(1200, "203.0.113.51")])
+    trail("console-login-success-geo", "miss-hours-apart.json",
+          [login_from(0, "203.0.113.50"), login_from(4 * 3600, "198.51.100.77")])
     trail("console-login-failures", "miss-successes.json", [login(20 * i, "Success") for i in range(7)])
     apis = ["ListUsers", "ListRoles", "GetAccountAuthorizationDetails", "ListBuckets", "DescribeInstances",
             "ListFunctions20150331", "DescribeDBInstances", "ListSecrets", "DescribeTrails",

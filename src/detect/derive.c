@@ -25,9 +25,11 @@
  * session names its instance in the role session name.
  */
 #include "detect/detect_int.h"
+#include "geo/geo.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct dname {
@@ -71,6 +73,8 @@ static const struct dname ct_names[DVC_N] = {
     [DVC_IP_CLASS] = { "ip_class", DV_STR },
     [DVC_INSTANCE_SESSION] = { "instance_session", DV_STR },
     [DVC_API] = { "api", DV_STR },
+    [DVC_COUNTRY] = { "country", DV_STR },
+    [DVC_ASN] = { "asn", DV_STR },
 };
 
 static const struct dname *names_of(enum event_source src, size_t *n)
@@ -333,9 +337,10 @@ int detect__flow_raw_find(const char *name, size_t len)
     return -1;
 }
 
-static void derive_flow(const struct detect_lists *l, const struct event *ev, struct arena *a,
+static void derive_flow(const struct dctx *c, const struct event *ev, struct arena *a,
                         struct derived *d)
 {
+    const struct detect_lists *l = c->lists;
     struct flow_leaves fl;
     flow_find(ev, &fl);
     d->raw[DVR_SRCADDR] = fl.src;
@@ -643,9 +648,51 @@ static bool instance_id(const char *s, size_t len)
     return true;
 }
 
-static void derive_ct(const struct detect_lists *l, const struct event *ev, struct arena *a,
+/* ---- GeoIP, cached ----------------------------------------------------------------- */
+
+#define GEOCACHE_SLOTS 1024
+
+struct geoslot {
+    bool used, known;
+    struct ipaddr ip;
+    char country[4];
+    uint32_t asn;
+};
+
+struct geocache {
+    struct geoslot s[GEOCACHE_SLOTS];
+};
+
+struct geocache *detect__geocache_new(void) { return xcalloc(1, sizeof(struct geocache)); }
+void detect__geocache_free(struct geocache *gc) { free(gc); }
+
+static const struct geoslot *geo_of(const struct dctx *c, const struct ipaddr *ip,
+                                    struct geoslot *tmp)
+{
+    struct geoslot *g = tmp;
+    if (c->gc) {
+        uint64_t h = hash64(ip->b, 16, 0x67656f);
+        g = &c->gc->s[h & (GEOCACHE_SLOTS - 1)];
+        if (g->used && memcmp(g->ip.b, ip->b, 16) == 0)
+            return g;
+    }
+    memset(g, 0, sizeof(*g));
+    g->used = true;
+    g->ip = *ip;
+    struct geo_info info;
+    if (geo_lookup(c->geo, ip, &info)) {
+        g->known = true;
+        memcpy(g->country, info.country_code, sizeof(g->country));
+        g->country[3] = '\0';
+        g->asn = info.asn;
+    }
+    return g;
+}
+
+static void derive_ct(const struct dctx *c, const struct event *ev, struct arena *a,
                       struct derived *d)
 {
+    const struct detect_lists *l = c->lists;
     struct sv id = ev->principal_arn;
     if (id.len == 0)
         id = ev->principal_id;
@@ -671,6 +718,20 @@ static void derive_ct(const struct detect_lists *l, const struct event *ev, stru
         char *s = arena_alloc(a, n + 5);
         int k = snprintf(s, n + 5, "%.*s/%u", (int)n, t, bits);
         set_str(d, DVC_NETWORK, sv_make(s, (size_t)k));
+        if (c->geo && !detect__ip_internal(&ip)) {
+            struct geoslot tmp;
+            const struct geoslot *g = geo_of(c, &ip, &tmp);
+            if (g->known && g->country[0])
+                set_str(d, DVC_COUNTRY, sv_make(arena_strndup(a, g->country, strlen(g->country)),
+                                                strlen(g->country)));
+            if (g->known && g->asn) {
+                char *as = arena_alloc(a, 16);
+                int k2 = snprintf(as, 16, "AS%u", g->asn);
+                set_str(d, DVC_ASN, sv_make(as, (size_t)k2));
+                /* The caller's network: its ASN says more than a /16. */
+                set_str(d, DVC_NETWORK, sv_make(as, (size_t)k2));
+            }
+        }
         const char *cls;
         if (detect__ip_internal(&ip)) {
             cls = "internal";
@@ -712,7 +773,7 @@ static void derive_ct(const struct detect_lists *l, const struct event *ev, stru
 /* ---- the leaves for `where` ------------------------------------------------------- */
 
 /* d->hash_src must be 0 or left from an earlier call on the same struct. */
-void detect__derive(const struct detect_lists *l, const struct event *ev, struct arena *a,
+void detect__derive(const struct dctx *c, const struct event *ev, struct arena *a,
                     struct derived *d)
 {
     memset(d->v, 0, sizeof(d->v));
@@ -721,9 +782,9 @@ void detect__derive(const struct detect_lists *l, const struct event *ev, struct
     const struct dname *t = names_of(ev->source, &n);
     d->n = n;
     switch (ev->source) {
-    case EVENT_VPCFLOW: derive_flow(l, ev, a, d); break;
+    case EVENT_VPCFLOW: derive_flow(c, ev, a, d); break;
     case EVENT_DNS: derive_dns(ev, a, d); break;
-    case EVENT_CLOUDTRAIL: derive_ct(l, ev, a, d); break;
+    case EVENT_CLOUDTRAIL: derive_ct(c, ev, a, d); break;
     default: break;
     }
     size_t k = 0;

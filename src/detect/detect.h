@@ -238,6 +238,7 @@ const struct detect_list_type *detect_list_types(size_t *n_out);
 /* ---- engine ------------------------------------------------------------------ */
 
 struct input_options;
+struct geo_db;
 
 struct detect_options {
     const struct detect_lists *lists; /* may be NULL; borrowed, must outlive the engine */
@@ -251,6 +252,10 @@ struct detect_options {
      * they are until detect_finish returns. NULL: candidates keep a copy of
      * the fields a finding needs (streams, stdin, tests). Borrowed. */
     const struct input_options *input;
+    /* MaxMind-format databases (geo.h): the derived fields $country and $asn
+     * of CloudTrail callers, and $network by ASN instead of /16. NULL: none.
+     * Borrowed; shared read-only by the threads. */
+    const struct geo_db *geo;
 };
 
 /* The id and time of one event behind a stateful detection. */

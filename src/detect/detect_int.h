@@ -190,8 +190,19 @@ const char *detect__derived_name(enum event_source src, int i);
 /* "cloudtrail", "vpcflow", "dns". */
 const char *detect__source_name(enum event_source src);
 
-/* Fills out for ev (strings in a). l may be NULL (no ENI map, AWS ranges, lists). */
-void detect__derive(const struct detect_lists *l, const struct event *ev, struct arena *a,
+/* What derivation may look things up in; any member may be NULL. The geo
+ * cache is per thread (callers' scratch): CloudTrail callers repeat. */
+struct geocache;
+struct dctx {
+    const struct detect_lists *lists;
+    const struct geo_db *geo;
+    struct geocache *gc;
+};
+struct geocache *detect__geocache_new(void);
+void detect__geocache_free(struct geocache *gc);
+
+/* Fills out for ev (strings in a). */
+void detect__derive(const struct dctx *c, const struct event *ev, struct arena *a,
                     struct derived *out);
 
 /* Derived flow field indices, used by the engine. */
@@ -201,7 +212,7 @@ enum { DVF_INSTANCE = 0, DVF_DIRECTION, DVF_INITIATOR, DVF_LOCAL_IP, DVF_LOCAL_P
 enum { DVD_INSTANCE = 0, DVD_DOMAIN, DVD_REGISTERED, DVD_SUBDOMAIN, DVD_LONGEST_LABEL,
        DVD_ENTROPY, DVD_EXFIL, DVD_DGA, DVD_AWS_DOMAIN, DVD_N };
 enum { DVC_IDENTITY = 0, DVC_UA_FAMILY, DVC_NETWORK, DVC_IP_CLASS, DVC_INSTANCE_SESSION, DVC_API,
-       DVC_N };
+       DVC_COUNTRY, DVC_ASN, DVC_N };
 
 /* Internal (VPC) addresses: RFC 1918, CGNAT, link-local, loopback, ULA. Unlike
  * ip_is_private, the documentation ranges count as public here: they stand for

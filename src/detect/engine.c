@@ -8,6 +8,7 @@
  * the caller's scratch, so one engine serves any number of threads.
  */
 #include "detect/detect_int.h"
+#include "geo/geo.h"
 #include "input/input.h"
 #include "match/match.h"
 
@@ -48,6 +49,7 @@ struct detect_engine {
     struct snap_filter *snapf;
     int64_t learning_override;
     const struct input_options *input;
+    const struct geo_db *geo;
 };
 
 struct detect_scratch {
@@ -63,6 +65,7 @@ struct detect_scratch {
     bool rec_tried;
     struct derived dv;            /* the event's derived fields, once per event */
     struct collector *col;
+    struct geocache *gc;
     uint32_t *umask;              /* per srule: what the event matched (0 = nothing) */
     uint32_t *utouched;
     size_t n_umask;
@@ -321,6 +324,7 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
     }
     e->learning_override = opt ? opt->learning_ms : 0;
     e->input = opt ? opt->input : NULL;
+    e->geo = opt ? opt->geo : NULL;
     int rc = build_stateful(e, err);
     if (rc != 0) {
         detect_engine_free(e);
@@ -472,6 +476,7 @@ void detect_scratch_free(struct detect_scratch *s)
     buf_free(&s->kb);
     buf_free(&s->vb);
     detect__collector_free(s->col);
+    detect__geocache_free(s->gc);
     free(s->umask);
     free(s->utouched);
     free(s->ustamp);
@@ -798,8 +803,12 @@ static const struct json_value *record_tree(struct detect_scratch *s, const stru
 static const struct derived *derived_of(const struct detect_engine *e, struct detect_scratch *s,
                                         const struct event *ev)
 {
-    if (!s->dv.done)
-        detect__derive(e->lists, ev, &s->arena, &s->dv);
+    if (!s->dv.done) {
+        if (e->geo && !s->gc)
+            s->gc = detect__geocache_new();
+        struct dctx c = { e->lists, e->geo, s->gc };
+        detect__derive(&c, ev, &s->arena, &s->dv);
+    }
     return &s->dv;
 }
 
@@ -1066,7 +1075,8 @@ static void emit_event(struct semit *em, const struct srule *sr, const struct sv
     const struct detect_rule *r = sr->r;
     struct derived dv;
     dv.hash_src = 0;
-    detect__derive(em->e->lists, ev0, &s->arena, &dv);
+    struct dctx dc = { em->e->lists, em->e->geo, s->gc };
+    detect__derive(&dc, ev0, &s->arena, &dv);
     struct event evc = *ev0;
     struct event *ev = &evc;
     /* A flow whose ENI the map names: the finding shows the instance, as if

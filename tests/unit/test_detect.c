@@ -5,7 +5,9 @@
 #include "event/event.h"
 #include "harness.h"
 #include "input/input.h"
+#include "geo/geo.h"
 #include "json/json.h"
+#include "mmdb_writer.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -589,10 +591,51 @@ static void run_rule_tests(const struct detect_rules *rs, const struct detect_en
     *files_out = files;
 }
 
+/* A GeoIP database for the rule tests (no real database is downloaded): the
+ * documentation ranges in two countries and two ASNs, so that rules reading
+ * $country and $asn have something to read. */
+static struct geo_db *test_geo(void)
+{
+    static const char *const city[] = {
+        "203.0.113.0/24", "{\"country\":{\"iso_code\":\"US\",\"names\":{\"en\":\"United States\"}}}",
+        "198.51.100.0/24", "{\"country\":{\"iso_code\":\"FR\",\"names\":{\"en\":\"France\"}}}",
+        NULL };
+    static const char *const asn[] = {
+        "203.0.113.0/24", "{\"autonomous_system_number\":64500,\"autonomous_system_organization\":\"Office\"}",
+        "198.51.100.0/24", "{\"autonomous_system_number\":64501,\"autonomous_system_organization\":\"Hosting\"}",
+        NULL };
+    char cp[256], ap[256];
+    snprintf(cp, sizeof(cp), "/tmp/vigil-rules-city-%d.mmdb", (int)getpid());
+    snprintf(ap, sizeof(ap), "/tmp/vigil-rules-asn-%d.mmdb", (int)getpid());
+    const char *const *specs[2] = { city, asn };
+    const char *paths[2] = { cp, ap };
+    for (int k = 0; k < 2; k++) {
+        struct mmdbw *w = mmdbw_new(k ? "GeoLite2-ASN" : "GeoLite2-City");
+        struct err e;
+        err_clear(&e);
+        for (size_t i = 0; specs[k][i]; i += 2)
+            CHECK_INT(mmdbw_insert(w, specs[k][i], specs[k][i + 1], &e), 0);
+        CHECK_INT(mmdbw_write(w, paths[k], &e), 0);
+        mmdbw_free(w);
+    }
+    struct geo_db *g = NULL;
+    struct err e;
+    err_clear(&e);
+    CHECK_INT(geo_open(cp, ap, &g, &e), 0);
+    unlink(cp);
+    unlink(ap);
+    return g;
+}
+
 static void test_rule_files(void)
 {
     struct detect_rules *rs = load_pack();
-    struct detect_engine *e = engine_for(rs, NULL);
+    struct geo_db *geo = test_geo();
+    struct detect_options opt = { .geo = geo };
+    struct detect_engine *e = NULL;
+    struct err gerr;
+    err_clear(&gerr);
+    CHECK_INT(detect_engine_new(rs, &opt, &e, &gerr), 0);
     size_t files = 0;
     run_rule_tests(rs, e, NULL, &files);
     printf("# %zu rule test files, %zu rules\n", files, detect_rules_count(rs));
@@ -607,6 +650,7 @@ static void test_rule_files(void)
     CHECK_INT(files2, files);
     json_pathset_free(ps);
     detect_engine_free(e);
+    geo_close(geo);
     detect_rules_free(rs);
 }
 

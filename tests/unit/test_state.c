@@ -5,6 +5,8 @@
 #include "detect/detect.h"
 #include "detect/detect_int.h"
 #include "finding/finding.h"
+#include "geo/geo.h"
+#include "mmdb_writer.h"
 #include "harness.h"
 #include "input/input.h"
 #include "match/match.h"
@@ -927,8 +929,9 @@ static void derive_line(const char *line, struct derived *d, struct arena *a)
     CHECK_INT(input_open_mem("t", line, strlen(line), NULL, &r, &err), 0);
     struct event ev;
     memset(d, 0, sizeof(*d));
+    struct dctx none = { 0 };
     if (r && input_next(r, &ev, &err) == 0)
-        detect__derive(NULL, &ev, a, d);
+        detect__derive(&none, &ev, a, d);
     else
         harness_failures++;
     input_close(r);
@@ -1064,6 +1067,27 @@ static char *slurp(const char *path, size_t *len)
     return b.p ? buf_steal(&b) : xstrdup("");
 }
 
+/* The rule tests' GeoIP database (as test_detect.c builds it). */
+static struct geo_db *test_geo(void)
+{
+    static const char *const city[] = {
+        "203.0.113.0/24", "{\"country\":{\"iso_code\":\"US\"}}",
+        "198.51.100.0/24", "{\"country\":{\"iso_code\":\"FR\"}}", NULL };
+    char cp[256];
+    snprintf(cp, sizeof(cp), "/tmp/vigil-state-city-%d.mmdb", (int)getpid());
+    struct mmdbw *w = mmdbw_new("GeoLite2-City");
+    struct err e;
+    err_clear(&e);
+    for (size_t i = 0; city[i]; i += 2)
+        CHECK_INT(mmdbw_insert(w, city[i], city[i + 1], &e), 0);
+    CHECK_INT(mmdbw_write(w, cp, &e), 0);
+    mmdbw_free(w);
+    struct geo_db *g = NULL;
+    CHECK_INT(geo_open(cp, NULL, &g, &e), 0);
+    unlink(cp);
+    return g;
+}
+
 /* Every fire file of every stateful rule of the built-in pack, its records
  * reversed, shuffled and spread over threads: the same detections. */
 static void test_pack_scenarios_any_order(void)
@@ -1073,7 +1097,9 @@ static void test_pack_scenarios_any_order(void)
     err_clear(&err);
     CHECK_INT(detect_rules_load(rs, VIGIL_SOURCE_ROOT "/rules", &err), 0);
     struct detect_engine *e = NULL;
-    CHECK_INT(detect_engine_new(rs, NULL, &e, &err), 0);
+    struct geo_db *geo = test_geo();
+    struct detect_options opt = { .geo = geo };
+    CHECK_INT(detect_engine_new(rs, &opt, &e, &err), 0);
     size_t scenarios = 0;
     for (size_t i = 0; e && i < detect_rules_count(rs); i++) {
         const struct detect_rule *r = detect_rules_get(rs, i);
@@ -1128,6 +1154,7 @@ static void test_pack_scenarios_any_order(void)
     printf("# %zu stateful scenarios, each in 8 orders\n", scenarios);
     CHECK(scenarios >= 40);
     detect_engine_free(e);
+    geo_close(geo);
     detect_rules_free(rs);
 }
 
@@ -1202,7 +1229,8 @@ static void test_fast_where_agrees(void)
         struct derived dv;
         memset(&dv, 0, sizeof(dv));
         arena_reset(&a);
-        detect__derive(NULL, &ev, &a, &dv);
+        struct dctx none = { 0 };
+        detect__derive(&none, &ev, &a, &dv);
         size_t nl = ev.flat.n + dv.flat.n;
         both.leaves = xrealloc(both.leaves, nl * sizeof(*both.leaves));
         both.cap = nl;
