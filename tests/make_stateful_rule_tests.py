@@ -223,6 +223,11 @@ def cloudtrail():
     trail("instance-credential-exfiltration-outside", "fire-outside.json",
           own + [ev(900, "GetCallerIdentity", "sts.amazonaws.com", ii, ip="198.51.100.23", readonly=True)])
     trail("instance-credential-exfiltration-outside", "miss-own-address.json", own)
+    # The instance's own public address, used from its first minutes: home, not outside.
+    pub = [ev(60 * i, "ListBuckets", "s3.amazonaws.com", ii, ip="3.225.16.109", ua="Boto3/1.28.0",
+              readonly=True) for i in range(3)]
+    trail("instance-credential-exfiltration-outside", "miss-own-public-address.json",
+          pub + [ev(1800, "ListBuckets", "s3.amazonaws.com", ii, ip="3.225.16.109", readonly=True)])
     trail("instance-credential-exfiltration-inside", "fire-other-vpc-address.json",
           own + [ev(1800, "ListBuckets", "s3.amazonaws.com", ii, ip="10.0.5.5", readonly=True)])
     trail("instance-credential-exfiltration-inside", "miss-own-address.json",
