@@ -267,12 +267,18 @@ def cloudtrail():
     trail("user-data-enumeration", "miss-instance-type.json",
           burst_of(12, 5, "DescribeInstanceAttribute", "ec2.amazonaws.com",
                    req={"instanceId": "i-0fedcba9876543210", "attribute": "instanceType"}, readonly=True))
-    trail("ssm-secure-parameters-burst", "fire-decrypt.json",
-          burst_of(12, 5, "GetParameters", "ssm.amazonaws.com",
-                   req={"names": ["/prod/db/password"], "withDecryption": True}, readonly=True))
+    names = [f"/credentials/app/credentials-{i}" for i in range(30)]
+    trail("ssm-secure-parameters-burst", "fire-sweep.json",
+          [ev(5 * i, "GetParameters", "ssm.amazonaws.com",
+              req={"names": names[10 * i:10 * i + 10], "withDecryption": True}, readonly=True)
+           for i in range(3)])
+    trail("ssm-secure-parameters-burst", "miss-same-few.json",
+          [ev(5 * i, "GetParameters", "ssm.amazonaws.com",
+              req={"names": names[:5], "withDecryption": True}, readonly=True) for i in range(12)])
     trail("ssm-secure-parameters-burst", "miss-plain.json",
-          burst_of(12, 5, "GetParameters", "ssm.amazonaws.com",
-                   req={"names": ["/prod/db/host"], "withDecryption": False}, readonly=True))
+          [ev(5 * i, "GetParameters", "ssm.amazonaws.com",
+              req={"names": names[10 * i:10 * i + 10], "withDecryption": False}, readonly=True)
+           for i in range(3)])
     login = lambda s, res: ev(s, "ConsoleLogin", "signin.amazonaws.com",
                               {"type": "IAMUser", "principalId": "AIDAEXAMPLEUSER00002", "accountId": ACCT,
                                "accessKeyId": "", "userName": "bob",

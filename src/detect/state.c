@@ -499,7 +499,41 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
     }
     struct ucoll *uc = ucoll_of(col, ui);
     col->candidates++;
-    if (!col->stream && u->kind == DETECT_KIND_NEW_VALUE) {
+    if (u->kind == DETECT_KIND_DISTINCT && cfg->distinct.dv < 0) {
+        /* A field inside an array (GetParameters' names): every value the
+         * event carries counts, as separate items of the same event. */
+        const struct fref *f = &cfg->distinct;
+        for (unsigned k = 0; k < f->n_alt; k++) {
+            size_t seen = 0;
+            uint64_t done[64];
+            for (size_t i = 0; i < ev->flat.n && seen < 64; i++) {
+                const struct json_leaf *l = &ev->flat.leaves[i];
+                if (l->path_hash != f->hash[k] || l->path_len != f->len[k] ||
+                    memcmp(l->path, f->alt[k], f->len[k]) != 0)
+                    continue;
+                struct sv v = l->type == JSON_STRING ? json_leaf_str(l, tmp)
+                                                     : sv_make(l->val, l->val_len);
+                if (l->type != JSON_STRING && l->type != JSON_NUMBER)
+                    continue;
+                uint64_t h = hash64(v.p ? v.p : "", v.len, 0x76616c);
+                bool dup = false;
+                for (size_t d = 0; d < seen && !dup; d++)
+                    dup = done[d] == h;
+                if (dup)
+                    continue;
+                done[seen++] = h;
+                if (uc->n_raw == uc->cap_raw) {
+                    uc->cap_raw = uc->cap_raw ? 2 * uc->cap_raw : 64;
+                    uc->raw = xrealloc(uc->raw, uc->cap_raw * sizeof(*uc->raw));
+                }
+                struct sitem *it = &uc->raw[uc->n_raw++];
+                fill_item(it, c, khash, key, h, v, uhash, cfg->n_unusual, num, mask);
+                col->bytes += item_bytes(it);
+            }
+            if (seen)
+                break;
+        }
+    } else if (!col->stream && u->kind == DETECT_KIND_NEW_VALUE) {
         reduce_new_value(col, uc, c, cfg, khash, key, vhash, val, uhash, mask);
     } else if (!col->stream && u->kind == DETECT_KIND_RATE) {
         struct unit_rate_cfg rc = { cfg->r->bucket_ms, cfg->has_sum };
