@@ -635,16 +635,18 @@ size_t detect__ua_family(struct sv ua, char *out, size_t cap)
     return n;
 }
 
-/* i-0123abcd (8 or 17 hex digits). */
+/* i-0123abcd (8 or 17 hex digits; either case, as anonymised logs write them). */
 static bool instance_id(const char *s, size_t len)
 {
     if (len != 10 && len != 19)
         return false;
     if (s[0] != 'i' || s[1] != '-')
         return false;
-    for (size_t i = 2; i < len; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+    for (size_t i = 2; i < len; i++) {
+        char c = lower(s[i]);
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
             return false;
+    }
     return true;
 }
 
