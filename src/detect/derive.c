@@ -631,6 +631,18 @@ size_t detect__ua_family(struct sv ua, char *out, size_t cap)
             break;
         out[n++] = lower(c);
     }
+    /* Tools stamp a run id onto their name ("stratus-red-team_6f1c..."): the
+     * family is the name without it. */
+    size_t cut = n, digits = 0;
+    while (cut > 0 && (is_dig(out[cut - 1]) || (out[cut - 1] >= 'a' && out[cut - 1] <= 'f') ||
+                       out[cut - 1] == '-')) {
+        digits += is_dig(out[cut - 1]);
+        cut--;
+    }
+    if (cut > 0 && n - cut >= 8 && digits >= 2 && (out[cut - 1] == '_' || out[cut - 1] == '-')) {
+        n = cut - 1;
+        out[n] = '\0';
+    }
     out[n] = '\0';
     return n;
 }

@@ -474,19 +474,76 @@ static bool hs_add(struct hset *s, uint64_t h)
     return true;
 }
 
+/* A set that remembers when each member was first seen. */
+struct tset {
+    uint64_t *h;
+    int64_t *t;
+    size_t cap, n, max;
+};
+
+/* First-seen time of h, adding it at t if absent (and the set is not full). */
+static int64_t ts_seen(struct tset *s, uint64_t h, int64_t t)
+{
+    h = nz(h);
+    if (s->cap) {
+        size_t i = (size_t)(h * 0x9e3779b97f4a7c15ULL >> 20) & (s->cap - 1);
+        while (s->h[i]) {
+            if (s->h[i] == h)
+                return s->t[i];
+            i = (i + 1) & (s->cap - 1);
+        }
+    }
+    if (s->n >= s->max)
+        return INT64_MIN; /* full: treated as long known */
+    if (2 * (s->n + 1) > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        uint64_t *nh = xcalloc(cap, sizeof(*nh));
+        int64_t *nt = xcalloc(cap, sizeof(*nt));
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->h[i]) {
+                size_t j = (size_t)(s->h[i] * 0x9e3779b97f4a7c15ULL >> 20) & (cap - 1);
+                while (nh[j])
+                    j = (j + 1) & (cap - 1);
+                nh[j] = s->h[i];
+                nt[j] = s->t[i];
+            }
+        free(s->h);
+        free(s->t);
+        s->h = nh;
+        s->t = nt;
+        s->cap = cap;
+    }
+    size_t i = (size_t)(h * 0x9e3779b97f4a7c15ULL >> 20) & (s->cap - 1);
+    while (s->h[i])
+        i = (i + 1) & (s->cap - 1);
+    s->h[i] = h;
+    s->t[i] = t;
+    s->n++;
+    return t;
+}
+
+/* A value of an `unusual` field is unusual when it was first seen after the
+ * key's learning period, and stays so for an hour after its first sighting:
+ * an intruder's new tool or network is new for the session, not only for its
+ * first call, while a value in use for longer has become part of the
+ * baseline. */
+#define UNUSUAL_RECENT_MS (3600LL * 1000)
+
 struct nkey {
     char *key;
     int64_t first_ms;
     struct hset values;
-    struct hset unusual[UNUSUAL_MAX];
+    struct tset unusual[UNUSUAL_MAX];
 };
 
 static void nk_free(struct nkey *n)
 {
     free(n->key);
     free(n->values.h);
-    for (int i = 0; i < UNUSUAL_MAX; i++)
+    for (int i = 0; i < UNUSUAL_MAX; i++) {
         free(n->unusual[i].h);
+        free(n->unusual[i].t);
+    }
     free(n);
 }
 
@@ -515,8 +572,12 @@ static void new_value_feed(struct kstate *k, const struct sitem *it, struct semi
     bool fresh = hs_add(&n->values, it->vhash);
     bool any_unusual = cfg->n_unusual == 0;
     for (size_t i = 0; i < cfg->n_unusual; i++)
-        if (it->uhash && it->uhash[i] && hs_add(&n->unusual[i], it->uhash[i]))
-            any_unusual = true;
+        if (it->uhash && it->uhash[i]) {
+            int64_t seen = ts_seen(&n->unusual[i], it->uhash[i], it->ms);
+            if (seen != INT64_MIN && seen - n->first_ms >= u->learning_ms &&
+                seen > it->ms - UNUSUAL_RECENT_MS)
+                any_unusual = true;
+        }
     if (!fresh || !any_unusual || it->ms - n->first_ms < u->learning_ms)
         return;
     struct detect_evidence ev = { it->ms, item_id(it) };

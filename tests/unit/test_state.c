@@ -594,7 +594,10 @@ static void test_new_value(void)
     }
     ct_ua(&l, 7300, "k1", "dave", "CreateAccessKey", "python-requests/2.31");
     ct_ua(&l, 7400, "k2", "dave", "CreateAccessKey", "python-requests/2.31"); /* seen now */
-    ct_ua(&l, 7500, "k3", "dave", "DescribeRegions", "python-requests/2.31"); /* ua no longer new */
+    /* the tool has been in use for minutes only: still unusual */
+    ct_ua(&l, 7500, "k3", "dave", "DescribeRegions", "python-requests/2.31");
+    /* an hour and more after its first call the tool is part of dave's baseline */
+    ct_ua(&l, 7300 + 3700, "k4", "dave", "ListGroups", "python-requests/2.31");
     /* erin: CreateAccessKey within her first hour: still learning. */
     ct_ua(&l, 0, "e1", "erin", "ListUsers", "aws-cli/2.13.0");
     ct_ua(&l, 600, "e2", "erin", "CreateAccessKey", "Boto3/1.28");
@@ -603,11 +606,13 @@ static void test_new_value(void)
     ct_ua(&l, 9000, "f2", "frank", "ListRoles", "aws-cli/2.15.1");
     struct dets d = { 0 };
     run_all_orders(e, &l, &d);
-    CHECK_INT(d.n, 1);
-    if (d.n == 1) {
+    CHECK_INT(d.n, 2);
+    if (d.n == 2) {
         CHECK(strstr(d.v[0], "nv-persist|Persistence:IAMUser/AnomalousBehavior|") != NULL);
         CHECK(strstr(d.v[0], "user/dave called CreateAccessKey for the first time") != NULL);
         CHECK(strstr(d.v[0], "|k1") != NULL);
+        CHECK(strstr(d.v[1], "user/dave called DescribeRegions for the first time") != NULL);
+        CHECK(strstr(d.v[1], "|k3") != NULL);
     }
     struct dets sd = { 0 };
     run_stream(e, &l, 3 * 3600 * 1000, 5, &sd, NULL);
@@ -898,6 +903,10 @@ static void test_dns_features(void)
     CHECK_STR(out, "aws-cli");
     detect__ua_family(SV("Boto3/1.28.0 md/Botocore#1.31"), out, sizeof(out));
     CHECK_STR(out, "boto3");
+    detect__ua_family(SV("stratus-red-team_6f1c2b3a-9d8e-4f00-a1b2-c3d4e5f60718"), out, sizeof(out));
+    CHECK_STR(out, "stratus-red-team");
+    detect__ua_family(SV("aws-sdk-go-v2/1.21.0"), out, sizeof(out));
+    CHECK_STR(out, "aws-sdk-go-v2");
     struct ipaddr ip;
     ip_parse(SV("203.0.113.9"), &ip);
     CHECK(!detect__ip_internal(&ip)); /* documentation ranges stand for the internet */
@@ -1389,6 +1398,106 @@ static void test_dataset_invictus(void)
     pack_close(&p);
 }
 
+/* The same hour after a synthetic quiet week of the same account: bert-jan
+ * calling DescribeInstances and ListBuckets from his host with the AWS CLI,
+ * and a GetPasswordData refused every six hours. Against that history the
+ * detonations are new APIs from a new tool (IAM AnomalousBehavior) and the
+ * 29 refused GetPasswordData in 8 s an error-rate insight. */
+static void test_dataset_invictus_with_history(void)
+{
+    const char *ds = harness_datasets();
+    if (!ds)
+        return;
+    struct pack p;
+    pack_open(&p, NULL);
+    struct detect_scratch *s = detect_scratch_new();
+    const int64_t start = 1688947200 - 8 * 86400; /* 2023-07-02T00:00:00Z */
+    int n = 0;
+    for (int64_t t = start; t < 1688947200 + 11 * 3600; t += 3 * 3600, n++) {
+        char ts[32], line[2048];
+        time_format_iso8601(t * 1000, false, ts);
+        const char *name = n % 2 ? "DescribeInstances" : "ListBuckets";
+        const char *src = n % 2 ? "ec2.amazonaws.com" : "s3.amazonaws.com";
+        snprintf(line, sizeof(line),
+                 "{\"eventVersion\":\"1.08\",\"eventTime\":\"%s\",\"eventID\":\"hist-%d\","
+                 "\"eventType\":\"AwsApiCall\",\"recipientAccountId\":\"123837392027\","
+                 "\"awsRegion\":\"us-east-1\",\"eventSource\":\"%s\",\"eventName\":\"%s\","
+                 "\"sourceIPAddress\":\"192.168.10.20\",\"userAgent\":\"aws-cli/2.11.0 Python/3.11\","
+                 "\"readOnly\":true,\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":"
+                 "\"arn:aws:iam::123837392027:user/bert-jan\",\"accountId\":\"123837392027\","
+                 "\"accessKeyId\":\"AKIATFQR7NSC8Q4X20BJ\"}}",
+                 ts, n, src, name);
+        feed_one(p.e, s, line, ignore, NULL);
+        if (n % 2 == 0) {
+            snprintf(line, sizeof(line),
+                     "{\"eventVersion\":\"1.08\",\"eventTime\":\"%s\",\"eventID\":\"histpw-%d\","
+                     "\"eventType\":\"AwsApiCall\",\"recipientAccountId\":\"123837392027\","
+                     "\"awsRegion\":\"us-east-1\",\"eventSource\":\"ec2.amazonaws.com\","
+                     "\"eventName\":\"GetPasswordData\",\"errorCode\":\"Client.UnauthorizedOperation\","
+                     "\"sourceIPAddress\":\"192.168.10.20\",\"userAgent\":\"aws-cli/2.11.0\","
+                     "\"readOnly\":true,\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":"
+                     "\"arn:aws:iam::123837392027:user/ops\",\"accountId\":\"123837392027\"}}",
+                     ts, n);
+            feed_one(p.e, s, line, ignore, NULL);
+        }
+    }
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/invictus-aws-stratus-2023/CloudTrail", ds);
+    const char *paths[1] = { path };
+    struct input_list files;
+    input_list_init(&files);
+    struct err err;
+    err_clear(&err);
+    CHECK_INT(input_collect(paths, 1, &files, &err), 0);
+    struct input_reader *r = NULL;
+    if (files.n && input_open(&files, NULL, &r, &err) == 0) {
+        struct event ev;
+        int rc;
+        while ((rc = input_next(r, &ev, &err)) != INPUT_END)
+            if (rc == 0)
+                detect_event(p.e, s, &ev, ignore, NULL);
+        input_close(r);
+    }
+    struct dets d = { 0 };
+    detect_finish(p.e, &s, 1, on_det, &d, NULL);
+    size_t anomalies = 0;
+    bool cred = false, evasion = false, insight = false;
+    size_t groups = 0; /* distinct (rule, key): what the finding module aggregates */
+    for (size_t i = 0; i < d.n; i++) {
+        if (strncmp(d.v[i], "iam-anomalous-", 14) == 0) {
+            anomalies++;
+            const char *end = d.v[i];
+            for (int bars = 0; end && bars < 3; bars++)
+                end = strchr(end + 1, '|');
+            size_t len = end ? (size_t)(end - d.v[i]) : strlen(d.v[i]);
+            bool seen = false;
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = strncmp(d.v[j], d.v[i], len) == 0 && d.v[j][len] == '|';
+            if (!seen) {
+                groups++;
+                printf("# with history: %.*s\n", (int)len, d.v[i]);
+            }
+        }
+        cred |= strncmp(d.v[i], "iam-anomalous-credential-access|", 32) == 0;
+        evasion |= strncmp(d.v[i], "iam-anomalous-defense-evasion|", 30) == 0;
+        if (strncmp(d.v[i], "api-error-rate-insight|", 23) == 0 && strstr(d.v[i], "GetPasswordData")) {
+            insight = true;
+            printf("# with history: %.200s\n", d.v[i]);
+        }
+    }
+    printf("# %zu IAM anomalies of user/bert-jan against a week of history, %zu (rule, key) groups\n",
+           anomalies, groups);
+    /* one finding per (type, access key): a handful per class, not one per call */
+    CHECK(groups >= 7 && groups <= 24);
+    CHECK(cred);
+    CHECK(evasion);
+    CHECK(insight);
+    dets_free(&d);
+    input_list_free(&files);
+    detect_scratch_free(s);
+    pack_close(&p);
+}
+
 /* Stratus Red Team's own detonation logs: per technique, the stateful rule
  * that fires, or none. */
 static void test_dataset_stratus(void)
@@ -1536,6 +1645,7 @@ static void test_dataset_panther(void)
 
 static const struct harness_test tests[] = {
     { "dataset_invictus", test_dataset_invictus },
+    { "dataset_invictus_with_history", test_dataset_invictus_with_history },
     { "dataset_stratus", test_dataset_stratus },
     { "dataset_panther", test_dataset_panther },
     { "fast_where_agrees", test_fast_where_agrees },
