@@ -14,5 +14,6 @@ int cmd_queue(int argc, char **argv);
 int cmd_bus(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_query(int argc, char **argv);
 
 #endif

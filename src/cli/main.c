@@ -19,6 +19,7 @@ static void usage(FILE *out)
           "  queue       the bus's local queues (receive, delete, send, purge, redrive, list)\n"
           "  bus         deliver what the bus's store holds (drain), or show it (status)\n"
           "  findings    sample findings and the finding types Vigil raises\n"
+          "  query       Athena (Trino) SQL over the store's CloudTrail, VPC flow and DNS views\n"
           "  logs        CloudWatch Logs operations (test-metric-filter, filter-log-events)\n"
           "  simulate    write a game-day scenario's logs and the findings they should raise\n"
           "  version     print the version\n",
@@ -53,6 +54,8 @@ int main(int argc, char **argv)
         return cmd_queue(argc - 1, argv + 1);
     if (strcmp(argv[1], "bus") == 0)
         return cmd_bus(argc - 1, argv + 1);
+    if (strcmp(argv[1], "query") == 0)
+        return cmd_query(argc - 1, argv + 1);
     if (strcmp(argv[1], "logs") == 0)
         return cmd_logs(argc - 1, argv + 1);
     if (strcmp(argv[1], "findings") == 0)
