@@ -1255,6 +1255,106 @@ static const char *const views[] = {
     " account_id AS account_partition, vpc_id AS vpc_partition,"
     " replace(substr(query_timestamp,1,10),'-','/') AS date_partition"
     " FROM main.dns",
+
+    /* Security Lake (OCSF 1.0.0-rc.2) tables, derived from the same rows: API
+     * Activity for CloudTrail management events and Lambda data events,
+     * Network Activity for flow logs, DNS Activity for Resolver queries. */
+#define OCSF_API                                                                              \
+    " json_object('product', json_object('name','CloudTrail','vendor_name','AWS'),"          \
+    "  'uid', event_id, 'version', '1.0.0-rc.2') AS metadata,"                                 \
+    " event_time_ms AS time,"                                                                  \
+    " json_object('region', region, 'provider', 'AWS') AS cloud,"                             \
+    " json_object('response', json_object('error', error_code, 'message', error_message),"    \
+    "  'operation', event_name, 'version', raw->>'$.apiVersion',"                              \
+    "  'service', json_object('name', event_source),"                                          \
+    "  'request', json_object('uid', raw->>'$.requestID')) AS api,"                            \
+    " json_object('svc_name', event_source) AS dst_endpoint,"                                  \
+    " json_object('user', json_object('type', principal_type,"                                 \
+    "   'name', raw->>'$.userIdentity.userName', 'uid', principal_id, 'uuid', principal_arn," \
+    "   'account_uid', raw->>'$.userIdentity.accountId', 'credential_uid', access_key_id),"   \
+    "  'session', json_object('issuer', session_issuer_arn,"                                   \
+    "   'created_time', raw->>'$.userIdentity.sessionContext.attributes.creationDate',"        \
+    "   'mfa', raw->>'$.userIdentity.sessionContext.attributes.mfaAuthenticated'),"            \
+    "  'invoked_by', raw->>'$.userIdentity.invokedBy') AS actor,"                              \
+    " json_object('user_agent', user_agent) AS http_request,"                                  \
+    " json_object('uid', raw->>'$.vpcEndpointId',"                                             \
+    "  'ip', CASE WHEN vq_ip(source_ip) IS NOT NULL THEN source_ip END,"                       \
+    "  'domain', CASE WHEN vq_ip(source_ip) IS NULL THEN source_ip END) AS src_endpoint,"     \
+    " (SELECT json_group_array(json_object('uid', r.value->>'$.ARN',"                          \
+    "   'account_uid', r.value->>'$.accountId', 'type', r.value->>'$.type'))"                  \
+    "  FROM json_each(raw, '$.resources') AS r) AS resources,"                                 \
+    " 'API Activity' AS class_name, 3005 AS class_uid, 'Audit Activity' AS category_name,"    \
+    " 3 AS category_uid, 'Informational' AS severity, 1 AS severity_id,"                       \
+    " CASE WHEN event_name GLOB 'Create*' THEN 1"                                              \
+    "  WHEN event_name GLOB 'Get*' OR event_name GLOB 'Describe*' OR event_name GLOB 'List*'" \
+    "   OR event_name GLOB 'Head*' THEN 2"                                                     \
+    "  WHEN event_name GLOB 'Update*' OR event_name GLOB 'Modify*' OR event_name GLOB 'Put*'" \
+    "   OR event_name GLOB 'Set*' THEN 3"                                                      \
+    "  WHEN event_name GLOB 'Delete*' OR event_name GLOB 'Remove*' THEN 4 ELSE 99 END"         \
+    "  AS activity_id,"                                                                        \
+    " CASE WHEN event_name GLOB 'Create*' THEN 'Create'"                                       \
+    "  WHEN event_name GLOB 'Get*' OR event_name GLOB 'Describe*' OR event_name GLOB 'List*'" \
+    "   OR event_name GLOB 'Head*' THEN 'Read'"                                                \
+    "  WHEN event_name GLOB 'Update*' OR event_name GLOB 'Modify*' OR event_name GLOB 'Put*'" \
+    "   OR event_name GLOB 'Set*' THEN 'Update'"                                               \
+    "  WHEN event_name GLOB 'Delete*' OR event_name GLOB 'Remove*' THEN 'Delete'"              \
+    "  ELSE 'Other' END AS activity_name,"                                                     \
+    " CASE WHEN error_code IS NULL THEN 'Success' ELSE 'Failure' END AS status,"              \
+    " error_code AS status_code,"                                                              \
+    " json_object('name', raw->>'$.requestParameters.userName') AS user,"                     \
+    " (SELECT json_group_object(substr(t.fullkey, 3), t.atom) FROM json_tree(raw) AS t"       \
+    "  WHERE t.atom IS NOT NULL AND (t.fullkey GLOB '$.requestParameters.*'"                   \
+    "   OR t.fullkey GLOB '$.responseElements.*' OR t.fullkey GLOB '$.additionalEventData.*'))" \
+    "  AS unmapped,"                                                                           \
+    " account AS accountid, region AS region,"                                                 \
+    " replace(substr(event_time,1,10),'-','') AS eventday"
+
+    "CREATE TEMP VIEW ocsf_cloudtrail AS SELECT" OCSF_API
+    " FROM main.cloudtrail WHERE event_category NOT IN ('Data', 'NetworkActivity')",
+
+    "CREATE TEMP VIEW ocsf_lambda_execution AS SELECT" OCSF_API
+    " FROM main.cloudtrail WHERE event_category = 'Data' AND event_source = 'lambda.amazonaws.com'",
+
+    "CREATE TEMP VIEW ocsf_vpc_flow AS SELECT"
+    " json_object('product', json_object('name','Amazon VPC','vendor_name','AWS'),"
+    "  'version', '1.0.0-rc.2') AS metadata,"
+    " start * 1000 AS time, start * 1000 AS start_time, \"end\" * 1000 AS end_time,"
+    " json_object('account_uid', account_id, 'region', region, 'zone', az_id,"
+    "  'provider', 'AWS') AS cloud,"
+    " json_object('ip', srcaddr, 'port', srcport, 'vpc_uid', vpc_id, 'instance_uid', instance_id,"
+    "  'interface_uid', interface_id, 'subnet_uid', subnet_id, 'svc_name', pkt_src_aws_service,"
+    "  'intermediate_ips', pkt_srcaddr) AS src_endpoint,"
+    " json_object('ip', dstaddr, 'port', dstport, 'vpc_uid', vpc_id, 'instance_uid', instance_id,"
+    "  'interface_uid', interface_id, 'subnet_uid', subnet_id, 'svc_name', pkt_dst_aws_service,"
+    "  'intermediate_ips', pkt_dstaddr) AS dst_endpoint,"
+    " json_object('protocol_num', protocol, 'tcp_flags', tcp_flags,"
+    "  'direction', flow_direction, 'boundary', traffic_path) AS connection_info,"
+    " json_object('packets', packets, 'bytes', bytes) AS traffic,"
+    " CASE action WHEN 'ACCEPT' THEN 'Allowed' WHEN 'REJECT' THEN 'Blocked' END AS disposition,"
+    " CASE action WHEN 'ACCEPT' THEN 1 WHEN 'REJECT' THEN 2 END AS disposition_id,"
+    " log_status AS status_code, 'Network Activity' AS class_name, 4001 AS class_uid,"
+    " 'Network Activity' AS category_name, 4 AS category_uid, 6 AS activity_id,"
+    " 'Traffic' AS activity_name, 'Informational' AS severity, 1 AS severity_id,"
+    " account_id AS accountid, region AS region,"
+    " strftime('%Y%m%d', start, 'unixepoch') AS eventday"
+    " FROM main.vpcflow",
+
+    "CREATE TEMP VIEW ocsf_route53 AS SELECT"
+    " json_object('product', json_object('name','Route 53','vendor_name','AWS'),"
+    "  'version', '1.0.0-rc.2') AS metadata,"
+    " query_time_ms AS time,"
+    " json_object('account_uid', account_id, 'region', region, 'provider', 'AWS') AS cloud,"
+    " json_object('hostname', query_name, 'type', query_type, 'class', query_class) AS query,"
+    " answers, rcode,"
+    " json_object('vpc_uid', vpc_id, 'ip', srcaddr, 'port', srcport,"
+    "  'instance_uid', srcids_instance) AS src_endpoint,"
+    " json_object('protocol_name', transport) AS connection_info,"
+    " 'DNS Activity' AS class_name, 4003 AS class_uid, 'Network Activity' AS category_name,"
+    " 4 AS category_uid, 6 AS activity_id, 'Traffic' AS activity_name,"
+    " 'Informational' AS severity, 1 AS severity_id,"
+    " account_id AS accountid, region AS region,"
+    " replace(substr(query_timestamp,1,10),'-','') AS eventday"
+    " FROM main.dns",
 };
 
 int query__sql_views(sqlite3 *db, struct err *err)

@@ -68,6 +68,7 @@ struct rw {
     /* ORDER BY state per paren depth */
     bool ob_on[MAX_DEPTH];
     bool ob_desc[MAX_DEPTH], ob_nulls[MAX_DEPTH];
+    bool sel_on[MAX_DEPTH]; /* inside a SELECT list at this depth */
 };
 
 /* ---- tokenizer --------------------------------------------------------------- */
@@ -245,9 +246,12 @@ static bool in_list(const char *name, const char *const *list)
 }
 
 /* Columns holding a ROW or an ARRAY of ROWs (JSON text in the views). */
-static const char *const struct_cols[] = { "useridentity", "tlsdetails", "addendum",
-                                           "edgedevicedetails", "srcids", "httprequest",
-                                           "sessioncontext", NULL };
+static const char *const struct_cols[] = {
+    "useridentity", "tlsdetails", "addendum", "edgedevicedetails", "srcids", "httprequest",
+    /* OCSF */
+    "metadata", "cloud", "api", "actor", "http_request", "src_endpoint", "dst_endpoint",
+    "connection_info", "traffic", "query", "user", "unmapped", NULL
+};
 /* Columns the DDL declares STRING although they hold JSON. */
 static const char *const json_string_cols[] = { "requestparameters", "responseelements",
                                                 "additionaleventdata", "serviceeventdetails",
@@ -430,7 +434,18 @@ static const char *view_for(const char *name, bool qualified)
         strcmp(name, "irworkshopgluetablecloudtrail") == 0 ||
         (qualified && (strcmp(name, "table") == 0 || strcmp(name, "<table>") == 0)))
         return "cloudtrail_logs";
-    if (strcmp(name, "vpc_flow_logs") == 0)
+    if (strstr(name, "amazon_security_lake_table") != NULL) {
+        if (strstr(name, "cloud_trail_mgmt") != NULL)
+            return "ocsf_cloudtrail";
+        if (strstr(name, "lambda_execution") != NULL)
+            return "ocsf_lambda_execution";
+        if (strstr(name, "vpc_flow") != NULL)
+            return "ocsf_vpc_flow";
+        if (strstr(name, "route53") != NULL)
+            return "ocsf_route53";
+        return NULL;
+    }
+    if (strcmp(name, "vpc_flow_logs") == 0 || strcmp(name, "test_table_vpclogs") == 0)
         return "vpc_flow_logs";
     if (strcmp(name, "vpcflow") == 0 || digits_suffix(name, "vpc_flow_logs_") ||
         strcmp(name, "irworkshopgluetablevpcflow") == 0)
@@ -452,9 +467,20 @@ static size_t emit_table(struct rw *r, size_t i)
         name_of(&r->t[i], last);
     }
     const char *view = view_for(last, i > first);
+    if (view != NULL && (strcmp(last, "table") == 0 || strcmp(last, "<table>") == 0)) {
+        /* a placeholder name: the columns say which log it is */
+        for (size_t k = 0; k < r->n; k++) {
+            if (is(&r->t[k], "sourceaddress") || is(&r->t[k], "numbytes"))
+                view = "vpcflow";
+            else if (is(&r->t[k], "srcaddr") || is(&r->t[k], "dstaddr"))
+                view = "vpc_flow_logs";
+            else if (is(&r->t[k], "query_name"))
+                view = "r53_rlogs";
+        }
+    }
     if (view == NULL && strstr(last, "amazon_security_lake_table") != NULL) {
-        fail(r, &r->t[first], "Security Lake (OCSF) table (vigil query has the raw CloudTrail, "
-                              "VPC flow and Route 53 views)");
+        fail(r, &r->t[first], "this Security Lake (OCSF) table (vigil query has CloudTrail "
+                              "management and Lambda data events, VPC flow and Route 53)");
         return i + 1;
     }
     if (view == NULL) {
@@ -517,8 +543,10 @@ static size_t emit_chain(struct rw *r, size_t i)
         name_of(&r->t[idx[k]], names[k]);
 
     size_t p = 0; /* first part after a table qualifier */
+    bool un_ord = false;
     if (n >= 2 && is_alias(r, names[0]) &&
-        (in_list(names[1], struct_cols) || in_list(names[1], json_string_cols)))
+        (in_list(names[1], struct_cols) || in_list(names[1], json_string_cols) ||
+         unnest_col(r, names[1], &un_ord) != NULL))
         p = 1;
     const struct tok *k0 = &r->t[idx[0]];
     struct buf base;
@@ -533,21 +561,15 @@ static size_t emit_chain(struct rw *r, size_t i)
             buf_printf(&base, "(\"%s\".key + 1)", u->alias);
         else
             buf_printf(&base, "\"%s\".value", u->alias);
-    } else if (in_list(names[p], struct_cols) && n > p + 1) {
+    } else if ((in_list(names[p], struct_cols) || in_list(names[p], json_string_cols)) &&
+               n > p + 1) {
+        /* JSON text STRING columns too: Athena refuses requestparameters.bucketname
+         * ("not of type ROW"); we read it as the field, a documented extension. */
         for (size_t q = 0; q <= p; q++) {
             if (q)
                 buf_putc(&base, '.');
             buf_append(&base, r->t[idx[q]].p, r->t[idx[q]].len);
         }
-    } else if (in_list(names[p], json_string_cols) && n > p + 1) {
-        buf_free(&base);
-        if (r->rc == 0)
-            r->rc = err_set(r->err, ERR_USAGE,
-                            "unsupported: %s.%s at line %u: %s is a STRING column holding JSON, "
-                            "not a ROW (Athena refuses it too); use "
-                            "json_extract_scalar(%s, '$.%s')",
-                            names[p], names[p + 1], k0->line, names[p], names[p], names[p + 1]);
-        return next;
     } else {
         buf_free(&base);
         for (size_t q = 0; q < n; q++) {
@@ -570,6 +592,16 @@ static size_t emit_chain(struct rw *r, size_t i)
             put(r, names[q]);
         }
         put(r, "')");
+        /* A bare select item is named after its last field, as Athena names it. */
+        const struct tok *prev = idx[0] > 0 ? &r->t[idx[0] - 1] : NULL;
+        int d = r->depth;
+        if (d >= 0 && d < MAX_DEPTH && r->sel_on[d] && prev &&
+            (is(prev, ",") || is(prev, "select") || is(prev, "distinct")) &&
+            (next >= r->n || is(&r->t[next], ",") || is(&r->t[next], "from"))) {
+            put(r, " AS \"");
+            put(r, names[n - 1]);
+            put(r, "\"");
+        }
     } else {
         buf_append(&r->out, base.p, base.len);
     }
@@ -690,8 +722,8 @@ static size_t emit_lambda_fn(struct rw *r, size_t i, size_t open, size_t close, 
     else
         snprintf(head, sizeof(head), "NOT EXISTS(SELECT 1 FROM json_each(");
     put_at(r, &r->t[i], head);
-    name_of(&r->t[p], r->lam_var[r->n_lam]);
     if (strcmp(kind, "transform") == 0) {
+        name_of(&r->t[p], r->lam_var[r->n_lam]);
         r->n_lam++;
         emit_range(r, body, close);
         r->n_lam--;
@@ -703,6 +735,8 @@ static size_t emit_lambda_fn(struct rw *r, size_t i, size_t open, size_t close, 
         buf_printf(&r->out, ") AS _l%d WHERE ", l);
         if (strcmp(kind, "all_match") == 0)
             put(r, "NOT (");
+        /* named only now: the array argument may hold lambdas of its own */
+        name_of(&r->t[p], r->lam_var[r->n_lam]);
         r->n_lam++;
         emit_range(r, body, close);
         r->n_lam--;
@@ -786,6 +820,12 @@ static size_t emit_call(struct rw *r, size_t i)
         put_at(r, &r->t[i], "min(");
         emit_range(r, open + 1, close);
         put(r, ")");
+    } else if (strcmp(name, "replace") == 0 && find_top(r, open, close, ",") != close &&
+               find_top(r, find_top(r, open, close, ","), close, ",") == close) {
+        /* Trino's two-argument replace removes the search string */
+        put_at(r, &r->t[i], "replace(");
+        emit_range(r, open + 1, close);
+        put(r, ", '')");
     } else if (strcmp(name, "if") == 0) {
         put_at(r, &r->t[i], "iif(");
         emit_range(r, open + 1, close);
@@ -948,8 +988,28 @@ static size_t emit_one(struct rw *r, size_t i, size_t end)
             return i + 1;
         }
         if (is(k, "[")) {
-            fail(r, k, "subscript [] (use element_at)");
-            return match_paren(r, i) + 1;
+            /* x[i] / m['key'] -> element_at(x, ...), spliced around the operand */
+            size_t close = match_paren(r, i);
+            if (close >= end || i == 0) {
+                fail(r, k, "subscript []");
+                return end;
+            }
+            static const char head[] = "element_at(";
+            size_t at_ = r->operand_start, hl = sizeof(head) - 1;
+            if (buf_reserve(&r->out, hl) == 0) {
+                memmove(r->out.p + at_ + hl, r->out.p + at_, r->out.len - at_);
+                memcpy(r->out.p + at_, head, hl);
+                r->out.len += hl;
+                for (size_t m = 0; m < r->q->n_map; m++)
+                    if (r->q->map_off[m] >= at_)
+                        r->q->map_off[m] += (uint32_t)hl;
+            }
+            size_t start = at_;
+            put(r, ", ");
+            emit_range(r, i + 1, close);
+            put(r, ")");
+            r->operand_start = start;
+            return close + 1;
         }
         put_tok(r, k);
         return i + 1;
@@ -969,6 +1029,11 @@ static size_t emit_one(struct rw *r, size_t i, size_t end)
             return emit_table(r, i + 1);
         return i + 1;
     }
+    if (is(k, "select") && d >= 0 && d < MAX_DEPTH)
+        r->sel_on[d] = true;
+    else if ((is(k, "from") || is(k, "where") || is(k, "group") || is(k, "order") ||
+              is(k, "limit")) && d >= 0 && d < MAX_DEPTH)
+        r->sel_on[d] = false;
     if (is(k, "order") && at(r, i + 1, "by") && d >= 0 && d < MAX_DEPTH) {
         put_tok(r, k);
         put_tok(r, &r->t[i + 1]);
