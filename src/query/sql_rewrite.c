@@ -970,6 +970,8 @@ static size_t emit_one(struct rw *r, size_t i, size_t end)
             buf_printf(&head, "date_add('%s', %s(%.*s), ", unit, is(k, "-") ? "-" : "",
                        (int)(num->len - 2), num->p + 1);
             size_t at_ = r->operand_start;
+            while (at_ < r->out.len && r->out.p[at_] == ' ')
+                at_++;
             if (buf_reserve(&r->out, head.len) == 0) {
                 memmove(r->out.p + at_ + head.len, r->out.p + at_, r->out.len - at_);
                 memcpy(r->out.p + at_, head.p, head.len);
@@ -996,6 +998,8 @@ static size_t emit_one(struct rw *r, size_t i, size_t end)
             }
             static const char head[] = "element_at(";
             size_t at_ = r->operand_start, hl = sizeof(head) - 1;
+            while (at_ < r->out.len && r->out.p[at_] == ' ')
+                at_++;
             if (buf_reserve(&r->out, hl) == 0) {
                 memmove(r->out.p + at_ + hl, r->out.p + at_, r->out.len - at_);
                 memcpy(r->out.p + at_, head, hl);
