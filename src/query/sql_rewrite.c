@@ -83,6 +83,10 @@ static int tokenize(const char *s, size_t len, struct tok **out, size_t *n_out, 
     int rc = 0;
     while (i < len) {
         char c = s[i];
+        if (c == '\0') { /* SQLite would silently stop there */
+            rc = err_set(err, ERR_USAGE, "NUL byte in the statement at line %u", line);
+            break;
+        }
         if (c == '\n') {
             line++;
             space = true;
@@ -141,6 +145,10 @@ static int tokenize(const char *s, size_t len, struct tok **out, size_t *n_out, 
                 }
                 if (s[i] == '\n')
                     line++;
+                if (s[i] == '\0') {
+                    rc = err_set(err, ERR_USAGE, "NUL byte in the statement at line %u", line);
+                    break;
+                }
                 if (s[i] == c) {
                     if (i + 1 < len && s[i + 1] == c) {
                         i += 2;
