@@ -1214,7 +1214,13 @@ static const char *const views[] = {
     " raw->>'$.sessionCredentialFromConsole' AS sessioncredentialfromconsole,"
     " raw->'$.edgeDeviceDetails' AS edgedevicedetails,"
     " raw->'$.tlsDetails' AS tlsdetails,"
-    CT_PARTS
+    CT_PARTS ","
+    /* The indexed copies of struct fields, for the rewriter (sql_rewrite.c
+     * maps useridentity.arn here; SELECT * lists the columns above only). */
+    " principal_arn AS \"useridentity.arn\", principal_type AS \"useridentity.type\","
+    " principal_id AS \"useridentity.principalid\","
+    " access_key_id AS \"useridentity.accesskeyid\","
+    " session_issuer_arn AS \"useridentity.sessioncontext.sessionissuer.arn\""
     " FROM main.cloudtrail",
 
     /* AWS documentation naming (vpc-flow-logs.md). */

@@ -537,6 +537,21 @@ static int lambda_index(const struct rw *r, const char *name)
     return -1;
 }
 
+/* useridentity fields the cloudtrail_logs view also has as indexed columns. */
+static const char *const indexed_ui[] = { "arn", "type", "principalid", "accesskeyid",
+                                          "sessioncontext.sessionissuer.arn", NULL };
+
+/* The public columns of cloudtrail_logs, what SELECT * lists (Athena: the
+ * DDL's columns, then the partition columns). */
+static const char ct_star[] =
+    "eventversion, useridentity, eventtime, eventsource, eventname, awsregion, "
+    "sourceipaddress, useragent, errorcode, errormessage, requestparameters, responseelements, "
+    "additionaleventdata, requestid, eventid, resources, eventtype, apiversion, readonly, "
+    "recipientaccountid, serviceeventdetails, sharedeventid, vpcendpointid, "
+    "vpcendpointaccountid, eventcategory, addendum, sessioncredentialfromconsole, "
+    "edgedevicedetails, tlsdetails, region, year, month, day, \"timestamp\", account, "
+    "account_partition, region_partition, date_partition";
+
 /* An identifier chain a.b.c at i; returns the index after it. */
 static size_t emit_chain(struct rw *r, size_t i)
 {
@@ -590,16 +605,32 @@ static size_t emit_chain(struct rw *r, size_t i)
     if (k0->space)
         buf_putc(&r->out, ' ');
     map_add(r, k0->line);
-    if (n > p + 1) {
+    char path[NAME_LEN * 4] = "";
+    for (size_t q = p + 1, l = 0; q < n; q++) {
+        size_t nl = strlen(names[q]);
+        if (l + nl + 2 >= sizeof(path))
+            break;
+        if (q > p + 1)
+            path[l++] = '.';
+        memcpy(path + l, names[q], nl + 1);
+        l += nl;
+    }
+    if (n > p + 1 && strcmp(names[p], "useridentity") == 0 && u == NULL && lam < 0 &&
+        in_list(path, indexed_ui)) {
+        /* same value, but an indexed column of the store */
+        if (p == 1) {
+            buf_append(&r->out, r->t[idx[0]].p, r->t[idx[0]].len);
+            buf_putc(&r->out, '.');
+        }
+        buf_printf(&r->out, "\"useridentity.%s\"", path);
+    } else if (n > p + 1) {
         put(r, "vq_get(");
         buf_append(&r->out, base.p, base.len);
         put(r, ", '");
-        for (size_t q = p + 1; q < n; q++) {
-            if (q > p + 1)
-                buf_putc(&r->out, '.');
-            put(r, names[q]);
-        }
+        put(r, path);
         put(r, "')");
+    }
+    if (n > p + 1) {
         /* A bare select item is named after its last field, as Athena names it. */
         const struct tok *prev = idx[0] > 0 ? &r->t[idx[0] - 1] : NULL;
         int d = r->depth;
@@ -917,6 +948,34 @@ static void ob_end(struct rw *r)
         r->ob_on[r->depth] = false;
 }
 
+/* True when the table reference at i is the one table of its FROM clause and
+ * stands for cloudtrail_logs: SELECT * then lists only the public columns. */
+static bool star_is_cloudtrail(const struct rw *r, size_t i)
+{
+    if (i >= r->n || (r->t[i].type != T_IDENT && r->t[i].type != T_QIDENT) || is_keyword(&r->t[i]))
+        return false;
+    char last[NAME_LEN];
+    size_t first = i;
+    name_of(&r->t[i], last);
+    while (at(r, i + 1, ".") && i + 2 < r->n) {
+        i += 2;
+        name_of(&r->t[i], last);
+    }
+    const char *view = view_for(last, i > first);
+    if (view == NULL || strcmp(view, "cloudtrail_logs") != 0)
+        return false;
+    if (strcmp(last, "table") == 0 || strcmp(last, "<table>") == 0)
+        for (size_t k = 0; k < r->n; k++)
+            if (is(&r->t[k], "sourceaddress") || is(&r->t[k], "numbytes") ||
+                is(&r->t[k], "srcaddr") || is(&r->t[k], "dstaddr") || is(&r->t[k], "query_name"))
+                return false;
+    char alias[NAME_LEN], c1[NAME_LEN], c2[NAME_LEN];
+    size_t k = scan_alias(r, i + 1, alias, c1, c2);
+    return !(k < r->n && (is(&r->t[k], ",") || is(&r->t[k], "join") || is(&r->t[k], "cross") ||
+                          is(&r->t[k], "inner") || is(&r->t[k], "left") || is(&r->t[k], "right") ||
+                          is(&r->t[k], "full") || is(&r->t[k], "natural")));
+}
+
 /* ---- main loop ------------------------------------------------------------------ */
 
 static size_t emit_one(struct rw *r, size_t i, size_t end)
@@ -941,6 +1000,11 @@ static size_t emit_one(struct rw *r, size_t i, size_t end)
     }
 
     if (k->type == T_OP) {
+        if (is(k, "*") && i > 0 && (is(&r->t[i - 1], "select") || is(&r->t[i - 1], "distinct")) &&
+            at(r, i + 1, "from") && star_is_cloudtrail(r, i + 2)) {
+            put_at(r, k, ct_star);
+            return i + 1;
+        }
         if (is(k, ";")) {
             if (i + 1 < r->n)
                 fail(r, k, "several statements (run one at a time)");
