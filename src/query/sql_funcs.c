@@ -1220,7 +1220,8 @@ static const char *const views[] = {
     " principal_arn AS \"useridentity.arn\", principal_type AS \"useridentity.type\","
     " principal_id AS \"useridentity.principalid\","
     " access_key_id AS \"useridentity.accesskeyid\","
-    " session_issuer_arn AS \"useridentity.sessioncontext.sessionissuer.arn\""
+    " session_issuer_arn AS \"useridentity.sessioncontext.sessionissuer.arn\","
+    " event_time_ms AS \"eventtime.ms\""
     " FROM main.cloudtrail",
 
     /* AWS documentation naming (vpc-flow-logs.md). */

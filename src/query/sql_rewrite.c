@@ -69,6 +69,7 @@ struct rw {
     bool ob_on[MAX_DEPTH];
     bool ob_desc[MAX_DEPTH], ob_nulls[MAX_DEPTH];
     bool sel_on[MAX_DEPTH]; /* inside a SELECT list at this depth */
+    bool derived;           /* a FROM (subquery): column names may be redefined */
 };
 
 /* ---- tokenizer --------------------------------------------------------------- */
@@ -326,6 +327,7 @@ static void put_tok(struct rw *r, const struct tok *k)
 }
 
 static void emit_range(struct rw *r, size_t i, size_t end);
+static size_t emit_time_filter(struct rw *r, size_t first, size_t i);
 
 /* ---- prescan: table aliases and UNNEST columns --------------------------------- */
 
@@ -371,6 +373,9 @@ static size_t scan_alias(const struct rw *r, size_t i, char alias[NAME_LEN], cha
 
 static void prescan(struct rw *r)
 {
+    for (size_t i = 0; i + 1 < r->n; i++)
+        if ((at(r, i, "from") || at(r, i, "join")) && at(r, i + 1, "("))
+            r->derived = true;
     for (size_t i = 0; i + 1 < r->n; i++) {
         if (at(r, i, "unnest") && at(r, i + 1, "(")) {
             size_t k = match_paren(r, i + 1) + 1;
@@ -595,6 +600,12 @@ static size_t emit_chain(struct rw *r, size_t i)
         }
     } else {
         buf_free(&base);
+        if (strcmp(names[n - 1], "eventtime") == 0 && n <= 2 &&
+            (n == 1 || is_alias(r, names[0]))) {
+            size_t after = emit_time_filter(r, idx[0], idx[n - 1]);
+            if (after != 0)
+                return after;
+        }
         for (size_t q = 0; q < n; q++) {
             if (q)
                 put_tok(r, &r->t[idx[q] - 1]);
@@ -615,7 +626,7 @@ static size_t emit_chain(struct rw *r, size_t i)
         memcpy(path + l, names[q], nl + 1);
         l += nl;
     }
-    if (n > p + 1 && strcmp(names[p], "useridentity") == 0 && u == NULL && lam < 0 &&
+    if (n > p + 1 && strcmp(names[p], "useridentity") == 0 && u == NULL && lam < 0 && !r->derived &&
         in_list(path, indexed_ui)) {
         /* same value, but an indexed column of the store */
         if (p == 1) {
@@ -646,6 +657,64 @@ static size_t emit_chain(struct rw *r, size_t i)
     }
     buf_free(&base);
     return next;
+}
+
+/* The epoch milliseconds of an ISO-8601 string literal token, if it is one. */
+static bool literal_ms(const struct tok *k, int64_t *ms)
+{
+    if (k->type != T_STRING || k->len < 12 || k->len > 40 ||
+        memchr(k->p + 1, '\'', k->len - 2) != NULL)
+        return false;
+    return time_parse_iso8601(sv_make(k->p + 1, k->len - 2), ms);
+}
+
+/* eventtime <op> 'ISO' and eventtime BETWEEN 'ISO' AND 'ISO' at i (the column
+ * token, maybe qualified: first is the qualifier). The string comparison stays
+ * (it is the semantics); a range on the indexed epoch column is added, widened
+ * by a second so it can only keep more rows than the string test (fractional
+ * seconds, date-only bounds). Returns the index after, or 0 when not this shape. */
+static size_t emit_time_filter(struct rw *r, size_t first, size_t i)
+{
+    const struct tok *op = i + 1 < r->n ? &r->t[i + 1] : NULL;
+    int64_t a, b;
+    size_t end;
+    char range[200];
+    if (op == NULL || r->derived)
+        return 0;
+    char qual[NAME_LEN + 4] = "";
+    if (i > first) {
+        char q[NAME_LEN];
+        name_of(&r->t[first], q);
+        snprintf(qual, sizeof(qual), "\"%s\".", q);
+    }
+    if (is(op, "between") && i + 4 < r->n && literal_ms(&r->t[i + 2], &a) &&
+        at(r, i + 3, "and") && literal_ms(&r->t[i + 4], &b)) {
+        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" BETWEEN %lld AND %lld)", qual,
+                 (long long)(a - 1000), (long long)(b + 1000));
+        end = i + 5;
+    } else if ((is(op, ">") || is(op, ">=")) && i + 2 < r->n && literal_ms(&r->t[i + 2], &a)) {
+        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" >= %lld)", qual,
+                 (long long)(a - 1000));
+        end = i + 3;
+    } else if (is(op, "=") && i + 2 < r->n && literal_ms(&r->t[i + 2], &a)) {
+        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" BETWEEN %lld AND %lld)", qual,
+                 (long long)(a - 1000), (long long)(a + 1000));
+        end = i + 3;
+    } else if ((is(op, "<") || is(op, "<=")) && i + 2 < r->n && literal_ms(&r->t[i + 2], &a)) {
+        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" <= %lld)", qual,
+                 (long long)(a + 1000));
+        end = i + 3;
+    } else {
+        return 0;
+    }
+    if (r->t[first].space)
+        buf_putc(&r->out, ' ');
+    map_add(r, r->t[first].line);
+    put(r, "(");
+    for (size_t k = first; k < end; k++)
+        put_tok(r, &r->t[k]);
+    put(r, range);
+    return end;
 }
 
 /* ---- functions ----------------------------------------------------------------- */
