@@ -138,9 +138,112 @@ static void result_json_text(sqlite3_context *ctx, const struct json_value *v)
 
 /* ---- struct field access -------------------------------------------------- */
 
+static size_t skip_ws(const char *p, size_t len, size_t i)
+{
+    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Finds the member named key[0..klen) (ASCII case-insensitive, raw key bytes)
+ * of the object starting at p[*pos]; on success *pos is at its value. Walks
+ * the text without building a tree: the stored records are large and a query
+ * usually wants one field. */
+static bool walk_member(const char *p, size_t len, size_t *pos, const char *key, size_t klen)
+{
+    struct err e;
+    size_t i = skip_ws(p, len, *pos);
+    if (i >= len || p[i] != '{')
+        return false;
+    i = skip_ws(p, len, i + 1);
+    bool found = false;
+    size_t found_at = 0;
+    while (i < len && p[i] == '"') {
+        size_t k = i + 1;
+        while (k < len && p[k] != '"')
+            k += p[k] == '\\' ? 2 : 1;
+        if (k >= len)
+            return false;
+        bool match = k - i - 1 == klen && strncasecmp(p + i + 1, key, klen) == 0;
+        i = skip_ws(p, len, k + 1);
+        if (i >= len || p[i] != ':')
+            return false;
+        i = skip_ws(p, len, i + 1);
+        if (match) { /* the last duplicate wins: keep walking */
+            found = true;
+            found_at = i;
+        }
+        if (json_skip_value(p, len, &i, &e) != 0)
+            return false;
+        i = skip_ws(p, len, i);
+        if (i < len && p[i] == ',')
+            i = skip_ws(p, len, i + 1);
+    }
+    if (found)
+        *pos = found_at;
+    return found;
+}
+
 /* vq_get(json, 'a.b.c'): the field at that dotted path, keys matched without
  * regard to case (Athena struct fields are case-insensitive). */
 static void fn_vq_get(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct sv in = arg_sv(argv[0]), path = arg_sv(argv[1]);
+    if (in.p == NULL || path.p == NULL || in.len > JSON_ARG_MAX) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    size_t pos = 0;
+    for (size_t i = 0; i < path.len;) {
+        size_t k = i;
+        while (k < path.len && path.p[k] != '.')
+            k++;
+        if (!walk_member(in.p, in.len, &pos, path.p + i, k - i)) {
+            sqlite3_result_null(ctx);
+            return;
+        }
+        i = k + 1;
+    }
+    size_t end = pos;
+    struct err e;
+    if (json_skip_value(in.p, in.len, &end, &e) != 0) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    pos = skip_ws(in.p, in.len, pos);
+    const char *v = in.p + pos;
+    size_t vl = end - pos;
+    if (v[0] == '"') {
+        struct buf b;
+        buf_init(&b, JSON_ARG_MAX);
+        if (json_unescape(v + 1, vl - 2, &b) == 0)
+            sqlite3_result_text(ctx, b.p ? b.p : "", (int)b.len, SQLITE_TRANSIENT);
+        else
+            sqlite3_result_null(ctx);
+        buf_free(&b);
+    } else if (v[0] == 'n') {
+        sqlite3_result_null(ctx);
+    } else if (v[0] == 't' || v[0] == 'f' || v[0] == '{' || v[0] == '[') {
+        sqlite3_result_text(ctx, v, (int)vl, SQLITE_TRANSIENT);
+    } else {
+        char num[64];
+        if (vl >= sizeof(num)) {
+            sqlite3_result_text(ctx, v, (int)vl, SQLITE_TRANSIENT);
+            return;
+        }
+        memcpy(num, v, vl);
+        num[vl] = '\0';
+        char *e2 = NULL;
+        long long n = strtoll(num, &e2, 10);
+        if (*e2 == '\0')
+            sqlite3_result_int64(ctx, n);
+        else
+            sqlite3_result_double(ctx, strtod(num, NULL));
+    }
+}
+
+/* The tree-building version, kept for reference by the tests (vq_get_tree). */
+static void fn_vq_get_tree(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     struct jarg j;
     if (arg_null(argv[0]) || !parse_json(argv[0], &j)) {
@@ -1214,7 +1317,7 @@ static const char *const views[] = {
     " raw->>'$.sessionCredentialFromConsole' AS sessioncredentialfromconsole,"
     " raw->'$.edgeDeviceDetails' AS edgedevicedetails,"
     " raw->'$.tlsDetails' AS tlsdetails,"
-    CT_PARTS ","
+    CT_PARTS ", raw AS \"$raw\","
     /* The indexed copies of struct fields, for the rewriter (sql_rewrite.c
      * maps useridentity.arn here; SELECT * lists the columns above only). */
     " principal_arn AS \"useridentity.arn\", principal_type AS \"useridentity.type\","
@@ -1389,6 +1492,7 @@ struct fn_def {
 
 static const struct fn_def fns[] = {
     { "vq_get", 2, fn_vq_get, 0, false },
+    { "vq_get_tree", 2, fn_vq_get_tree, 0, false },
     { "json_extract_scalar", 2, fn_json_extract_scalar, 0, false },
     { "json_extract", 2, fn_json_extract, 0, false },
     { "cardinality", 1, fn_cardinality, 0, false },

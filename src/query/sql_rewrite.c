@@ -634,6 +634,21 @@ static size_t emit_chain(struct rw *r, size_t i)
             buf_putc(&r->out, '.');
         }
         buf_printf(&r->out, "\"useridentity.%s\"", path);
+    } else if (n > p + 1 && u == NULL && lam < 0 && !r->derived &&
+               (strcmp(names[p], "useridentity") == 0 ||
+                in_list(names[p], json_string_cols))) {
+        /* cloudtrail_logs columns: walk the stored record itself, once,
+         * rather than have SQLite cut the column out of it first */
+        put(r, "vq_get(");
+        if (p == 1) {
+            buf_append(&r->out, r->t[idx[0]].p, r->t[idx[0]].len);
+            buf_putc(&r->out, '.');
+        }
+        put(r, "\"$raw\", '");
+        put(r, names[p]);
+        put(r, ".");
+        put(r, path);
+        put(r, "')");
     } else if (n > p + 1) {
         put(r, "vq_get(");
         buf_append(&r->out, base.p, base.len);
