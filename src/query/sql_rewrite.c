@@ -1327,6 +1327,45 @@ static int classify_ddl(const struct rw *r, struct query_sql *q, struct err *err
         is(&t[0], "drop") || is(&t[0], "merge") || is(&t[0], "truncate"))
         return err_set(err, ERR_USAGE, "unsupported: %.*s at line %u (the store is read-only)",
                        (int)t[0].len, t[0].p, t[0].line);
+    /* SHOW TABLES, DESCRIBE t, SHOW COLUMNS FROM|IN t: answered from the views. */
+    if (is(&t[0], "show") && at(r, 1, "tables")) {
+        q->kind = QUERY_SQL_SELECT;
+        q->sql = xstrdup("SELECT name AS tab_name FROM temp.sqlite_master WHERE type = 'view' "
+                         "ORDER BY name");
+        q->len = strlen(q->sql);
+        return 0;
+    }
+    size_t ti = 0;
+    if (is(&t[0], "describe") || is(&t[0], "desc"))
+        ti = 1;
+    else if (is(&t[0], "show") && at(r, 1, "columns") && (at(r, 2, "from") || at(r, 2, "in")))
+        ti = 3;
+    if (ti != 0) {
+        if (ti >= n || (t[ti].type != T_IDENT && t[ti].type != T_QIDENT))
+            return err_set(err, ERR_USAGE, "%.*s: which table? (line %u)", (int)t[0].len, t[0].p,
+                           t[0].line);
+        char last[NAME_LEN];
+        size_t k = ti;
+        name_of(&t[k], last);
+        while (at(r, k + 1, ".") && k + 2 < n) {
+            k += 2;
+            name_of(&t[k], last);
+        }
+        const char *view = view_for(last, k > ti);
+        if (view == NULL)
+            return err_set(err, ERR_USAGE, "unknown table %s at line %u (vigil query has "
+                           "cloudtrail_logs, vpc_flow_logs, vpcflow, r53_rlogs and their aliases)",
+                           last, t[ti].line);
+        struct buf b;
+        buf_init(&b, 0);
+        /* hidden helper columns have a '.' or '$' in their names */
+        buf_printf(&b, "SELECT name AS col_name FROM pragma_table_info('%s', 'temp') "
+                       "WHERE instr(name, '.') = 0 AND instr(name, '$') = 0 ORDER BY cid", view);
+        q->kind = QUERY_SQL_SELECT;
+        q->len = b.len;
+        q->sql = buf_steal(&b);
+        return 0;
+    }
     if (!is(&t[0], "select") && !is(&t[0], "with") && !is(&t[0], "(") && !is(&t[0], "values"))
         return err_set(err, ERR_USAGE, "unsupported: statement %.*s at line %u (only queries)",
                        (int)t[0].len, t[0].p, t[0].line);
@@ -1350,6 +1389,8 @@ int query_sql_rewrite(const char *in, size_t len, struct query_sql *out, struct 
     r->err = err;
     buf_init(&r->out, 8u * QUERY_SQL_MAX_INPUT);
     rc = classify_ddl(r, out, err);
+    if (rc == 0 && out->kind == QUERY_SQL_SELECT && out->sql != NULL)
+        map_add(r, 1); /* SHOW / DESCRIBE: one line */
     if (rc == 1) {
         rc = 0;
         prescan(r);

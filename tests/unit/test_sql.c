@@ -430,6 +430,13 @@ static void test_run_cloudtrail(void)
               "e1\n");
     /* Trino orders NULLs last */
     CHECK_STR(run("select errorcode from cloudtrail order by errorcode"), "AccessDenied\nN\nN\n");
+    /* SHOW TABLES, DESCRIBE, SHOW COLUMNS: the public columns only */
+    CHECK(has(run("SHOW TABLES"), "cloudtrail_logs\nocsf_cloudtrail\n"));
+    CHECK(has(run("DESCRIBE cloudtrail_000000000000"), "eventversion\nuseridentity\neventtime\n"));
+    CHECK(strstr(run("show columns from \"db\".\"cloudtrail\""), "useridentity.arn") == NULL);
+    CHECK(strstr(run("show columns in vpcflow"), "sourceaddress\n") != NULL);
+    CHECK_STR(run("describe nosuch"), "ERR: unknown table nosuch at line 1 (vigil query has "
+                                      "cloudtrail_logs, vpc_flow_logs, vpcflow, r53_rlogs and their aliases)");
     /* errors name the construct and the line */
     CHECK_STR(run("select evenname\nfrom cloudtrail"), "ERR: unknown column evenname at line 1");
     CHECK_STR(run("select *\nfrom cloudtrail\nwhere nosuchfn(eventname)"),
