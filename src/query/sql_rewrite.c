@@ -374,7 +374,9 @@ static size_t scan_alias(const struct rw *r, size_t i, char alias[NAME_LEN], cha
 static void prescan(struct rw *r)
 {
     for (size_t i = 0; i + 1 < r->n; i++)
-        if ((at(r, i, "from") || at(r, i, "join")) && at(r, i + 1, "("))
+        if (((at(r, i, "from") || at(r, i, "join")) && at(r, i + 1, "(")) ||
+            (at(r, i, "as") && at(r, i + 1, "(") && i + 2 < r->n &&
+             (at(r, i + 2, "select") || at(r, i + 2, "with")))) /* a CTE */
             r->derived = true;
     for (size_t i = 0; i + 1 < r->n; i++) {
         if (at(r, i, "unnest") && at(r, i + 1, "(")) {

@@ -350,6 +350,12 @@ static void test_run_cloudtrail(void)
         CHECK(has(detail, "cloudtrail_key"));
     }
     CHECK_STR(run("select count(*) from (select * from cloudtrail_logs)"), "3\n");
+    /* derived tables and CTEs may redefine names: no indexed-column rewrites there */
+    CHECK_STR(run("WITH x AS (SELECT eventtime, useridentity FROM cloudtrail_logs) SELECT count(*) "
+                  "FROM x WHERE eventtime > '2024-01-03' AND useridentity.arn IS NOT NULL"), "1\n");
+    CHECK_STR(run("SELECT count(*) FROM (SELECT eventtime, useridentity FROM cloudtrail) t "
+                  "WHERE t.eventtime >= '2024-01-02T03:04:05Z' AND t.useridentity.accesskeyid LIKE 'A%'"),
+              "2\n");
     /* eventtime against ISO literals also bounds the indexed epoch column, and
      * agrees with the plain string comparison (date-only bounds included) */
     CHECK(has(rw("select 1 from cloudtrail_logs t where t.eventtime >= '2024-01-03'"),
