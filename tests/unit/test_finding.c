@@ -1,7 +1,7 @@
 /* Unit tests for src/finding: ids, aggregation, GuardDuty JSON, table. */
 #include "finding/finding.h"
 #include "harness.h"
-#include "mmdb_writer.h"
+#include "sim/sim.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -1190,24 +1190,24 @@ static void test_enrich(void)
     tmp_name(asn, sizeof(asn), "asn.mmdb");
     struct err e;
     err_clear(&e);
-    struct mmdbw *w = mmdbw_new("GeoLite2-City");
-    CHECK_INT(mmdbw_insert(w, "198.51.100.0/24",
+    struct sim_mmdb *w = sim_mmdb_new("GeoLite2-City");
+    CHECK_INT(sim_mmdb_insert(w, "198.51.100.0/24",
                            "{\"city\":{\"names\":{\"en\":\"Lyon\"}},\"country\":{\"iso_code\":\"FR\","
                            "\"names\":{\"en\":\"France\"}},\"location\":{\"latitude\":45.75,"
                            "\"longitude\":4.85}}",
                            &e),
               0);
-    CHECK_INT(mmdbw_insert(w, "2001:db8::/32", "{\"country_code\":\"JP\"}", &e), 0);
-    CHECK_INT(mmdbw_write(w, city, &e), 0);
-    mmdbw_free(w);
-    w = mmdbw_new("GeoLite2-ASN");
-    CHECK_INT(mmdbw_insert(w, "198.51.100.0/24",
+    CHECK_INT(sim_mmdb_insert(w, "2001:db8::/32", "{\"country_code\":\"JP\"}", &e), 0);
+    CHECK_INT(sim_mmdb_write(w, city, &e), 0);
+    sim_mmdb_free(w);
+    w = sim_mmdb_new("GeoLite2-ASN");
+    CHECK_INT(sim_mmdb_insert(w, "198.51.100.0/24",
                            "{\"autonomous_system_number\":64511,"
                            "\"autonomous_system_organization\":\"Example Net\"}",
                            &e),
               0);
-    CHECK_INT(mmdbw_write(w, asn, &e), 0);
-    mmdbw_free(w);
+    CHECK_INT(sim_mmdb_write(w, asn, &e), 0);
+    sim_mmdb_free(w);
     struct geo_db *g = NULL;
     CHECK_INT(geo_open(city, asn, &g, &e), 0);
 

@@ -1,7 +1,7 @@
 /* Unit tests for src/geo: lookups over MMDB files written by the test writer. */
 #include "geo/geo.h"
 #include "harness.h"
-#include "mmdb_writer.h"
+#include "sim/sim.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -34,18 +34,18 @@ static void test_cleanup(void)
 
 static void write_db(const char *path, const char *type, const char *const *spec)
 {
-    struct mmdbw *w = mmdbw_new(type);
+    struct sim_mmdb *w = sim_mmdb_new(type);
     struct err e;
     for (size_t i = 0; spec[i] != NULL; i += 2) {
         err_clear(&e);
-        int rc = mmdbw_insert(w, spec[i], spec[i + 1], &e);
+        int rc = sim_mmdb_insert(w, spec[i], spec[i + 1], &e);
         CHECK_INT(rc, 0);
         if (rc != 0)
             printf("#   insert %s: %s\n", spec[i], e.msg);
     }
     err_clear(&e);
-    CHECK_INT(mmdbw_write(w, path, &e), 0);
-    mmdbw_free(w);
+    CHECK_INT(sim_mmdb_write(w, path, &e), 0);
+    sim_mmdb_free(w);
 }
 
 static struct ipaddr ip(const char *s)
@@ -191,18 +191,18 @@ static void test_large_tree(void)
 {
     /* Enough networks to need 28-bit records is too slow for a unit test;
      * a few thousand still exercise deep trees and many data records. */
-    struct mmdbw *w = mmdbw_new("Test");
+    struct sim_mmdb *w = sim_mmdb_new("Test");
     struct err e;
     char cidr[32], rec[64];
     for (int i = 0; i < 4000; i++) {
         snprintf(cidr, sizeof(cidr), "10.%d.%d.0/24", i / 256, i % 256);
         snprintf(rec, sizeof(rec), "{\"autonomous_system_number\":%d}", 1000 + i);
-        CHECK_INT(mmdbw_insert(w, cidr, rec, &e), 0);
+        CHECK_INT(sim_mmdb_insert(w, cidr, rec, &e), 0);
     }
     char path[300];
     tmp_path(path, sizeof(path), "large.mmdb");
-    CHECK_INT(mmdbw_write(w, path, &e), 0);
-    mmdbw_free(w);
+    CHECK_INT(sim_mmdb_write(w, path, &e), 0);
+    sim_mmdb_free(w);
     struct geo_db *g = NULL;
     CHECK_INT(geo_open(NULL, path, &g, &e), 0);
     if (g == NULL)
@@ -238,12 +238,12 @@ static void test_open_errors(void)
     CHECK(strstr(e.msg, "MaxMind") != NULL);
 
     /* A truncated real database: the metadata marker is gone. */
-    struct mmdbw *w = mmdbw_new("Test");
-    CHECK_INT(mmdbw_insert(w, "192.0.2.0/24", "{\"city\":\"x\"}", &e), 0);
+    struct sim_mmdb *w = sim_mmdb_new("Test");
+    CHECK_INT(sim_mmdb_insert(w, "192.0.2.0/24", "{\"city\":\"x\"}", &e), 0);
     uint8_t *p;
     size_t n;
-    mmdbw_build(w, &p, &n);
-    mmdbw_free(w);
+    sim_mmdb_build(w, &p, &n);
+    sim_mmdb_free(w);
     f = fopen(path, "wb");
     fwrite(p, 1, n / 2, f);
     fclose(f);

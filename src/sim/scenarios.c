@@ -1,0 +1,697 @@
+/*
+ * The game-day scenarios: each adds one attack to the company's ordinary
+ * days (world.c) and says what it should make a detector find.
+ *
+ * Attacks are drawn well past any sensible threshold (hundreds of attempts,
+ * not a handful) and the background stays well below, so a scenario checks
+ * that a detector exists and is wired, not where its threshold sits.
+ * Expectations whose detector is not on main are marked pending; the
+ * scenario table names what they wait for.
+ */
+#include "sim/sim_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define UA_KALI "aws-cli/2.15.30 Python/3.11.8 Linux/6.6.9-amd64 exe/x86_64.kali.2024 prompt/off command/%s"
+#define UA_ATTACKER "aws-cli/2.13.5 Python/3.11.4 Windows/10 exe/AMD64 prompt/off command/%s"
+#define UA_BOTO_EXT "Boto3/1.28.57 md/Botocore#1.31.57 ua/2.0 os/linux#5.15.0-86-generic md/arch#x86_64 lang/python#3.10.12 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.31.57"
+#define UA_BOB "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0-26-generic exe/x86_64.ubuntu.22 prompt/off command/%s"
+#define UA_BROWSER "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15"
+
+static bool read_only_api(const char *name)
+{
+    static const char *const pre[] = { "Get", "List", "Describe", "Head", "Lookup", "BatchGet" };
+    for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+        if (strncmp(name, pre[i], strlen(pre[i])) == 0)
+            return true;
+    return false;
+}
+
+/* A management call. */
+static void api(struct sim_ctx *c, const struct sim_identity *id, int64_t ms, const char *ip,
+                const char *ua, const char *source, const char *name, const char *req, const char *resp)
+{
+    struct sim_ct ct = { .ms = ms, .who = id, .event_source = source, .event_name = name, .ip = ip,
+                         .ua = ua, .req = req, .resp = resp, .read_only = read_only_api(name) };
+    sim__ct(c, &ct);
+}
+
+/* An S3 object-level call (a data event). */
+static void s3_data(struct sim_ctx *c, const struct sim_identity *id, int64_t ms, const char *ip,
+                    const char *ua, const char *op, const char *bucket, const char *key, uint64_t bytes)
+{
+    const char *req, *res;
+    if (key != NULL) {
+        req = sim__fmt(c, "{\"bucketName\":\"%s\",\"Host\":\"%s.s3.us-east-1.amazonaws.com\",\"key\":\"%s\"}",
+                       bucket, bucket, key);
+        res = sim__fmt(c, "[{\"type\":\"AWS::S3::Object\",\"ARN\":\"arn:aws:s3:::%s/%s\"},{\"accountId\":"
+                          "\"%s\",\"type\":\"AWS::S3::Bucket\",\"ARN\":\"arn:aws:s3:::%s\"}]",
+                       bucket, key, SIM_ACCOUNT, bucket);
+    } else {
+        req = sim__fmt(c, "{\"bucketName\":\"%s\",\"Host\":\"%s.s3.us-east-1.amazonaws.com\","
+                          "\"list-type\":\"2\",\"prefix\":\"\"}",
+                       bucket, bucket);
+        res = sim__fmt(c, "[{\"accountId\":\"%s\",\"type\":\"AWS::S3::Bucket\",\"ARN\":\"arn:aws:s3:::%s\"}]",
+                       SIM_ACCOUNT, bucket);
+    }
+    bool write = strncmp(op, "Put", 3) == 0 || strncmp(op, "Delete", 6) == 0;
+    const char *add = sim__fmt(c, "{\"SignatureVersion\":\"%s\",\"CipherSuite\":\"TLS_AES_128_GCM_SHA256\","
+                                  "\"bytesTransferredIn\":%llu,\"AuthenticationMethod\":\"%s\","
+                                  "\"bytesTransferredOut\":%llu}",
+                               id->type == SIM_ID_ANON ? "" : "SigV4",
+                               (unsigned long long)(write ? bytes : 0),
+                               id->type == SIM_ID_ANON ? "" : "AuthHeader",
+                               (unsigned long long)(write ? 0 : bytes));
+    struct sim_ct ct = { .ms = ms, .who = id, .event_source = "s3.amazonaws.com", .event_name = op,
+                         .ip = ip, .ua = ua, .req = req, .read_only = !write, .data = true,
+                         .resources = res, .additional = add,
+                         .recipient = SIM_ACCOUNT };
+    sim__ct(c, &ct);
+}
+
+static void expect(struct sim_ctx *c, const char *type, const char *resource, const char *key,
+                   const char *remote_ip, const char *domain, bool pending, const char *why)
+{
+    struct sim_expect e = { type, resource, key, remote_ip, domain, pending, why };
+    sim__expect(c, &e);
+}
+
+static int64_t at(const struct sim_ctx *c, int h, int m, int s)
+{
+    return sim__day0(c) + (int64_t)h * SIM_HOUR + (int64_t)m * SIM_MIN + (int64_t)s * 1000;
+}
+
+static const struct sim_instance *inst(const char *name) { return sim__instance_named(name); }
+
+/* ---- benign ------------------------------------------------------------------------------- */
+
+static void attack_none(struct sim_ctx *c) { (void)c; }
+
+/* ---- compromised credential ---------------------------------------------------------------- */
+
+static void attack_compromised_credential(struct sim_ctx *c)
+{
+    const char *ip = "203.0.113.66";
+    sim__list(c, SIM_LIST_THREAT, ip, "threat intel: credential-stuffing and cloud-abuse source");
+    struct sim_identity id;
+    sim__user(&id, SIM_ACCOUNT, "ci-deploy");
+    int64_t t = at(c, 14, 2, 10);
+#define K(cmd) sim__fmt(c, UA_KALI, cmd)
+    /* Recon: who am I, what is here. */
+    api(c, &id, t, ip, K("sts.get-caller-identity"), "sts.amazonaws.com", "GetCallerIdentity", NULL, NULL);
+    api(c, &id, t += 21000, ip, K("iam.list-users"), "iam.amazonaws.com", "ListUsers", "{\"maxItems\":100}", NULL);
+    api(c, &id, t += 9000, ip, K("iam.list-roles"), "iam.amazonaws.com", "ListRoles", "{\"maxItems\":100}", NULL);
+    api(c, &id, t += 12000, ip, K("iam.list-attached-user-policies"), "iam.amazonaws.com",
+        "ListAttachedUserPolicies", "{\"userName\":\"ci-deploy\"}", NULL);
+    api(c, &id, t += 15000, ip, K("iam.get-account-authorization-details"), "iam.amazonaws.com",
+        "GetAccountAuthorizationDetails", "{\"maxItems\":1000}", NULL);
+    api(c, &id, t += 30000, ip, K("s3.ls"), "s3.amazonaws.com", "ListBuckets", "{\"Host\":\"s3.amazonaws.com\"}", NULL);
+    api(c, &id, t += 8000, ip, K("ec2.describe-instances"), "ec2.amazonaws.com", "DescribeInstances",
+        "{\"instancesSet\":{},\"filterSet\":{}}", NULL);
+    api(c, &id, t += 7000, ip, K("secretsmanager.list-secrets"), "secretsmanager.amazonaws.com", "ListSecrets",
+        "{\"maxResults\":100}", NULL);
+    /* Privilege escalation: the CI user may attach policies to itself. */
+    api(c, &id, t += 95000, ip, K("iam.attach-user-policy"), "iam.amazonaws.com", "AttachUserPolicy",
+        "{\"userName\":\"ci-deploy\",\"policyArn\":\"arn:aws:iam::aws:policy/AdministratorAccess\"}", NULL);
+    /* Persistence: a user of its own, with a key and a console password. */
+    char newkey[24];
+    sim__stable_id("AKIA", "svc-backup-key", 16, newkey);
+    api(c, &id, t += 40000, ip, K("iam.create-user"), "iam.amazonaws.com", "CreateUser",
+        "{\"userName\":\"svc-backup\"}",
+        sim__fmt(c, "{\"user\":{\"path\":\"/\",\"userName\":\"svc-backup\",\"userId\":\"AIDAEXAMPLESVCBACKUP1\","
+                    "\"arn\":\"arn:aws:iam::%s:user/svc-backup\",\"createDate\":\"Nov 20, 2026 2:06:02 PM\"}}",
+                 SIM_ACCOUNT));
+    api(c, &id, t += 12000, ip, K("iam.create-access-key"), "iam.amazonaws.com", "CreateAccessKey",
+        "{\"userName\":\"svc-backup\"}",
+        sim__fmt(c, "{\"accessKey\":{\"userName\":\"svc-backup\",\"accessKeyId\":\"%s\",\"status\":\"Active\","
+                    "\"createDate\":\"Nov 20, 2026 2:06:14 PM\"}}",
+                 newkey));
+    api(c, &id, t += 9000, ip, K("iam.create-login-profile"), "iam.amazonaws.com", "CreateLoginProfile",
+        "{\"userName\":\"svc-backup\",\"passwordResetRequired\":false}", NULL);
+    /* Covering tracks: flow logs off, then the trail. */
+    api(c, &id, t += 60000, ip, K("ec2.delete-flow-logs"), "ec2.amazonaws.com", "DeleteFlowLogs",
+        sim__fmt(c, "{\"DeleteFlowLogsRequest\":{\"FlowLogId\":{\"content\":\"%s\",\"tag\":1}}}", SIM_FLOW_LOG),
+        "{\"DeleteFlowLogsResponse\":{\"xmlns\":\"http://ec2.amazonaws.com/doc/2016-11-15/\","
+        "\"requestId\":\"5d8b7c3e-6f0e-4c0b-9a5e-EXAMPLE\",\"unsuccessful\":\"\"}}");
+    api(c, &id, t += 20000, ip, K("cloudtrail.stop-logging"), "cloudtrail.amazonaws.com", "StopLogging",
+        sim__fmt(c, "{\"name\":\"%s\"}", SIM_TRAIL), NULL);
+#undef K
+    const char *k = id.access_key;
+    expect(c, "Recon:IAMUser/MaliciousIPCaller.Custom", "AccessKey", k, ip, NULL, false,
+           "List/Describe/Get calls from an address on the threat list");
+    expect(c, "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom", "AccessKey", k, ip, NULL, false,
+           "other calls (AttachUserPolicy, CreateUser, StopLogging...) from an address on the threat list");
+    expect(c, "PenTest:IAMUser/KaliLinux", "AccessKey", k, ip, NULL, false,
+           "the attacker's AWS CLI runs on Kali Linux");
+    expect(c, "PrivilegeEscalation:IAMUser/AdminPolicyAttached", "AccessKey", k, ip, NULL, false,
+           "AttachUserPolicy AdministratorAccess on itself");
+    expect(c, "Persistence:IAMUser/AccessKeyCreatedForOtherUser", "AccessKey", k, ip, NULL, false,
+           "CreateAccessKey for the new user svc-backup");
+    expect(c, "Persistence:IAMUser/LoginProfileChangedForOtherUser", "AccessKey", k, ip, NULL, false,
+           "CreateLoginProfile for svc-backup");
+    expect(c, "DefenseEvasion:IAMUser/VPCFlowLogsDeleted", "AccessKey", k, ip, NULL, false,
+           "DeleteFlowLogs on the VPC's flow log");
+    expect(c, "Stealth:IAMUser/CloudTrailLoggingDisabled", "AccessKey", k, ip, NULL, false,
+           "StopLogging on the management trail");
+    expect(c, "Discovery:IAMUser/AnomalousBehavior", "AccessKey", k, ip, NULL, true,
+           "ci-deploy never listed users or roles, and never from this ASN or user agent");
+    expect(c, "PrivilegeEscalation:IAMUser/AnomalousBehavior", "AccessKey", k, ip, NULL, true,
+           "AttachUserPolicy is new for ci-deploy");
+    expect(c, "Persistence:IAMUser/AnomalousBehavior", "AccessKey", k, ip, NULL, true,
+           "CreateAccessKey is new for ci-deploy");
+    expect(c, "DefenseEvasion:IAMUser/AnomalousBehavior", "AccessKey", k, ip, NULL, true,
+           "DeleteFlowLogs/StopLogging are new for ci-deploy");
+}
+
+/* ---- public bucket ------------------------------------------------------------------------------ */
+
+static void attack_public_bucket(struct sim_ctx *c)
+{
+    const char *bucket = "acme-customer-exports", *tor = "198.51.100.99";
+    sim__list(c, SIM_LIST_TOR, tor, "Tor exit node");
+    struct sim_identity bob;
+    sim__user(&bob, SIM_ACCOUNT, "bob");
+    int64_t t = at(c, 10, 14, 3);
+    api(c, &bob, t, SIM_OFFICE_IP, sim__fmt(c, UA_BOB, "s3api.put-public-access-block"), "s3.amazonaws.com",
+        "PutBucketPublicAccessBlock",
+        sim__fmt(c, "{\"PublicAccessBlockConfiguration\":{\"xmlns\":\"http://s3.amazonaws.com/doc/2006-03-01/\","
+                    "\"BlockPublicAcls\":false,\"IgnorePublicAcls\":false,\"BlockPublicPolicy\":false,"
+                    "\"RestrictPublicBuckets\":false},\"bucketName\":\"%s\",\"Host\":\"%s.s3.us-east-1.amazonaws.com\","
+                    "\"publicAccessBlock\":\"\"}",
+                 bucket, bucket),
+        NULL);
+    api(c, &bob, t += 47000, SIM_OFFICE_IP, sim__fmt(c, UA_BOB, "s3api.put-bucket-policy"), "s3.amazonaws.com",
+        "PutBucketPolicy",
+        sim__fmt(c, "{\"bucketPolicy\":{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"ShareWithPartner\","
+                    "\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
+                    "\"arn:aws:s3:::%s/*\"}]},\"bucketName\":\"%s\",\"Host\":\"%s.s3.us-east-1.amazonaws.com\","
+                    "\"policy\":\"\"}",
+                 bucket, bucket, bucket),
+        NULL);
+    /* Found within hours: anonymous readers, one of them through Tor. */
+    struct sim_identity anon;
+    sim__anonymous(&anon);
+    struct sim_rng *r = sim__rng(c);
+    for (int k = 0; k < 60; k++) {
+        int64_t m = at(c, 13, 0, 0) + (int64_t)sim__below(r, 10 * 3600) * 1000;
+        const char *who = sim__fmt(c, "203.0.113.%u", 10 + sim__below(r, 50));
+        s3_data(c, &anon, m, who, "curl/8.4.0", "GetObject", bucket,
+                sim__fmt(c, "exports/2026/11/customers-%03u.csv", sim__below(r, 200)),
+                sim__range(r, 200000, 9000000));
+    }
+    int64_t m = at(c, 15, 31, 7);
+    s3_data(c, &anon, m, tor, "python-requests/2.31.0", "ListObjects", bucket, NULL, 48000);
+    for (int k = 0; k < 25; k++)
+        s3_data(c, &anon, m += 4000, tor, "python-requests/2.31.0", "GetObject", bucket,
+                sim__fmt(c, "exports/2026/11/customers-%03d.csv", k), 4500000);
+    expect(c, "Policy:S3/BucketBlockPublicAccessDisabled", "S3Bucket", bucket, NULL, NULL, false,
+           "PutBucketPublicAccessBlock turning all four settings off");
+    expect(c, "Policy:S3/BucketAnonymousAccessGranted", "S3Bucket", bucket, NULL, NULL, false,
+           "a bucket policy allowing s3:GetObject to Principal *");
+    expect(c, "Discovery:S3/TorIPCaller", "S3Bucket", bucket, tor, NULL, false,
+           "ListObjects from a Tor exit node");
+    expect(c, "UnauthorizedAccess:S3/TorIPCaller", "S3Bucket", bucket, tor, NULL, false,
+           "GetObject from a Tor exit node");
+}
+
+/* ---- crypto-mining instance ------------------------------------------------------------------------ */
+
+static void attack_crypto_mining(struct sim_ctx *c)
+{
+    const struct sim_instance *in = inst("dev-1");
+    const char *pool = "xmr.minepool.example", *pool_ip = "203.0.113.77";
+    sim__list(c, SIM_LIST_THREAT, pool, "crypto-mining pool (CryptoCurrency)");
+    sim__list(c, SIM_LIST_THREAT, pool_ip, "crypto-mining pool (CryptoCurrency)");
+    struct sim_rng *r = sim__rng(c);
+    /* The miner starts at 02:13 and talks to its pool every minute; the
+     * resolver is asked again whenever the cached answer expires. */
+    for (int64_t t = at(c, 2, 13, 0); t < sim__day0(c) + SIM_DAY - SIM_MIN; t += SIM_MIN) {
+        if ((t - at(c, 2, 13, 0)) % (30 * SIM_MIN) == 0) {
+            struct sim_dns d = { .ms = t, .in = in, .name = pool, .answer = pool_ip };
+            sim__dns(c, &d);
+        }
+        struct sim_flow f = { .ms = t + 2000, .in = in, .src = in->private_ip, .dst = pool_ip,
+                              .sport = 41872, .dport = 3333, .proto = 6,
+                              .packets = sim__range(r, 20, 40), .bytes = sim__range(r, 3000, 6000),
+                              .secs = 58 };
+        sim__conn(c, &f);
+    }
+    expect(c, "Impact:EC2/MaliciousDomainRequest.Custom", "Instance", in->id, NULL, pool, false,
+           "the instance resolves a mining pool on the threat list");
+    expect(c, "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom", "Instance", in->id, pool_ip, NULL, false,
+           "the instance talks to the pool's address (stratum, port 3333)");
+    expect(c, "CryptoCurrency:EC2/BitcoinTool.B!DNS", "Instance", in->id, NULL, pool, true,
+           "the listed domain's category is crypto-mining");
+    expect(c, "CryptoCurrency:EC2/BitcoinTool.B", "Instance", in->id, pool_ip, NULL, true,
+           "the listed address's category is crypto-mining");
+}
+
+/* ---- DNS exfiltration ------------------------------------------------------------------------------ */
+
+static void attack_dns_exfiltration(struct sim_ctx *c)
+{
+    const struct sim_instance *in = inst("app-2");
+    const char *domain = "cdn-metrics.example";
+    struct sim_rng *r = sim__rng(c);
+    int64_t t = at(c, 3, 0, 12);
+    for (int k = 0; k < 400; k++, t += sim__range(r, 2000, 8000)) {
+        char chunk[64], chunk2[40];
+        sim__chars(r, "abcdefghijklmnopqrstuvwxyz234567", 52, chunk);
+        sim__chars(r, "abcdefghijklmnopqrstuvwxyz234567", 30, chunk2);
+        const char *name = sim__fmt(c, "%s.%s.%04x.t.%s", chunk, chunk2, (unsigned)k, domain);
+        struct sim_dns d = { .ms = t, .in = in, .name = name, .qtype = "TXT", .answer = "\"ack\"" };
+        sim__dns(c, &d);
+    }
+    expect(c, "Trojan:EC2/DNSDataExfiltration", "Instance", in->id, NULL, domain, true,
+           "400 queries with long high-entropy labels under one domain in 40 minutes");
+}
+
+/* ---- brute force ------------------------------------------------------------------------------------- */
+
+static void brute(struct sim_ctx *c, const struct sim_instance *in, const char *remote, int port,
+                  bool outbound, int n, int64_t t)
+{
+    struct sim_rng *r = sim__rng(c);
+    for (int k = 0; k < n; k++, t += sim__range(r, 800, 2500)) {
+        struct sim_flow f = { .ms = t, .in = in, .sport = (int)sim__range(r, 32768, 60999),
+                              .dport = port, .proto = 6, .packets = sim__range(r, 6, 14),
+                              .bytes = sim__range(r, 900, 2400), .secs = (int)sim__range(r, 2, 9) };
+        if (outbound) {
+            f.src = in->private_ip;
+            f.dst = remote;
+        } else {
+            f.src = remote;
+            f.dst = in->private_ip;
+            f.ingress = true;
+        }
+        sim__conn(c, &f);
+    }
+}
+
+static void attack_ssh_brute_force(struct sim_ctx *c)
+{
+    const struct sim_instance *in = inst("bastion");
+    const char *ip = "203.0.113.50";
+    brute(c, in, ip, 22, false, 600, at(c, 4, 10, 0));
+    expect(c, "UnauthorizedAccess:EC2/SSHBruteForce", "Instance", in->id, ip, NULL, true,
+           "600 short SSH connections from one address to the bastion in 15 minutes");
+}
+
+static void attack_rdp_brute_force(struct sim_ctx *c)
+{
+    const struct sim_instance *in = inst("win-1");
+    const char *ip = "198.51.100.77";
+    brute(c, in, ip, 3389, true, 500, at(c, 20, 30, 0));
+    expect(c, "UnauthorizedAccess:EC2/RDPBruteForce", "Instance", in->id, ip, NULL, true,
+           "the Windows host makes 500 short RDP connections to one outside address (instance as actor)");
+}
+
+static void attack_winrm_brute_force(struct sim_ctx *c)
+{
+    const struct sim_instance *in = inst("win-1");
+    const char *ip = "198.51.100.78";
+    brute(c, in, ip, 5985, true, 500, at(c, 21, 5, 0));
+    expect(c, "Impact:EC2/WinRMBruteForce", "Instance", in->id, ip, NULL, true,
+           "the Windows host makes 500 short WinRM connections to one outside address");
+}
+
+/* ---- scans ----------------------------------------------------------------------------------------------- */
+
+static void attack_port_scan(struct sim_ctx *c)
+{
+    const struct sim_instance *in = inst("app-1");
+    const char *ip = "198.51.100.200";
+    int64_t t = at(c, 11, 42, 0);
+    for (int port = 1; port <= 1024; port++, t += 350) {
+        struct sim_flow f = { .ms = t, .in = in, .src = in->private_ip, .dst = ip, .sport = 55123,
+                              .dport = port, .proto = 6, .packets = 1, .bytes = 44, .tcp_flags = 2,
+                              .secs = 1 };
+        sim__flow(c, &f);
+    }
+    expect(c, "Recon:EC2/Portscan", "Instance", in->id, ip, NULL, true,
+           "the app server probes 1024 ports of one outside host in 6 minutes");
+}
+
+static void attack_port_probe(struct sim_ctx *c)
+{
+    /* web-2's security group was left open on 9200 (Elasticsearch). */
+    const struct sim_instance *in = inst("web-2");
+    struct sim_rng *r = sim__rng(c);
+    int64_t t = at(c, 0, 30, 0);
+    for (int k = 0; k < 40; k++, t += sim__range(r, 60000, 900000)) {
+        const char *ip = sim__fmt(c, "203.0.113.%d", 200 + k % 40);
+        struct sim_flow f = { .ms = t, .in = in, .src = ip, .dst = in->private_ip,
+                              .sport = (int)sim__range(r, 32768, 60999), .dport = 9200, .proto = 6,
+                              .packets = 5, .bytes = 400, .ingress = true, .secs = 3 };
+        sim__conn(c, &f);
+    }
+    expect(c, "Recon:EC2/PortProbeUnprotectedPort", "Instance", in->id, NULL, NULL, true,
+           "40 outside addresses reach port 9200, open to the world");
+}
+
+static void attack_port_sweep(struct sim_ctx *c)
+{
+    const struct sim_instance *in = inst("batch-1");
+    int64_t t = at(c, 16, 0, 0);
+    for (int k = 0; k < 250; k++, t += 900) {
+        const char *ip = sim__fmt(c, "203.0.113.%d", k + 1);
+        struct sim_flow f = { .ms = t, .in = in, .src = in->private_ip, .dst = ip, .sport = 49700 + k,
+                              .dport = 445, .proto = 6, .packets = 2, .bytes = 104, .tcp_flags = 2,
+                              .secs = 2 };
+        sim__flow(c, &f);
+    }
+    expect(c, "Impact:EC2/PortSweep", "Instance", in->id, NULL, NULL, true,
+           "the batch worker probes port 445 on 250 outside addresses in 4 minutes");
+}
+
+/* ---- denial of service ------------------------------------------------------------------------------------- */
+
+static void flood(struct sim_ctx *c, const struct sim_instance *in, const char *dst, int proto, int port,
+                  int64_t t)
+{
+    struct sim_rng *r = sim__rng(c);
+    for (int k = 0; k < 15; k++, t += SIM_MIN) {
+        for (int s = 0; s < 8; s++) {
+            struct sim_flow f = { .ms = t, .in = in, .src = in->private_ip, .dst = dst,
+                                  .sport = (int)sim__range(r, 1024, 65000), .dport = port,
+                                  .proto = proto, .packets = sim__range(r, 400000, 900000),
+                                  .tcp_flags = proto == 6 ? 2 : 0 };
+            f.bytes = f.packets * (proto == 17 ? 1200 : 60);
+            sim__flow(c, &f);
+        }
+    }
+}
+
+static void attack_denial_of_service(struct sim_ctx *c)
+{
+    static const struct {
+        const char *inst, *dst, *type, *why;
+        int proto, port;
+    } V[] = {
+        { "web-1", "198.51.100.201", "Backdoor:EC2/DenialOfService.Tcp", "a TCP SYN flood at port 80", 6, 80 },
+        { "web-2", "198.51.100.202", "Backdoor:EC2/DenialOfService.Udp", "a UDP flood at port 19", 17, 19 },
+        { "app-1", "198.51.100.203", "Backdoor:EC2/DenialOfService.Dns", "a flood of DNS (UDP 53) traffic", 17, 53 },
+        { "app-2", "198.51.100.204", "Backdoor:EC2/DenialOfService.UdpOnTcpPorts", "UDP at 443, a TCP port", 17, 443 },
+        { "batch-1", "198.51.100.205", "Backdoor:EC2/DenialOfService.UnusualProtocol", "IGMP (protocol 2) in volume", 2, 0 },
+    };
+    for (size_t i = 0; i < sizeof(V) / sizeof(V[0]); i++) {
+        const struct sim_instance *in = inst(V[i].inst);
+        flood(c, in, V[i].dst, V[i].proto, V[i].port, at(c, 18, (int)(5 * i), 0));
+        expect(c, V[i].type, "Instance", in->id, V[i].dst, NULL, true,
+               sim__fmt(c, "%s sends %s to one outside address for 15 minutes", V[i].inst, V[i].why));
+    }
+}
+
+/* ---- baseline and behaviour ---------------------------------------------------------------------------------- */
+
+static void attack_spambot(struct sim_ctx *c)
+{
+    const struct sim_instance *in = inst("dev-1");
+    struct sim_rng *r = sim__rng(c);
+    int64_t t = at(c, 13, 0, 0);
+    for (int k = 0; k < 150; k++, t += sim__range(r, 3000, 20000)) {
+        const char *mx = sim__fmt(c, "203.0.113.%d", 100 + k % 100);
+        struct sim_flow f = { .ms = t, .in = in, .src = in->private_ip, .dst = mx,
+                              .sport = (int)sim__range(r, 32768, 60999), .dport = 25, .proto = 6,
+                              .packets = sim__range(r, 12, 30), .bytes = sim__range(r, 4000, 30000) };
+        sim__conn(c, &f);
+    }
+    expect(c, "Backdoor:EC2/Spambot", "Instance", in->id, NULL, NULL, true,
+           "the developer box, which never sent mail, talks SMTP to 100 mail servers");
+}
+
+static void attack_unusual_traffic(struct sim_ctx *c)
+{
+    const struct sim_instance *app = inst("app-1"), *batch = inst("batch-1");
+    const char *ldap = "203.0.113.99", *drop = "203.0.113.98";
+    /* A log4j-style callback: LDAP to the outside, a port app-1 never used. */
+    struct sim_flow f = { .ms = at(c, 9, 12, 44), .in = app, .src = app->private_ip, .dst = ldap,
+                          .sport = 48211, .dport = 1389, .proto = 6, .packets = 12, .bytes = 2100 };
+    sim__conn(c, &f);
+    /* 30 GB out to one host that batch-1 never talked to, where it usually sends
+     * nothing outside AWS. */
+    int64_t t = at(c, 22, 0, 0);
+    for (int k = 0; k < 60; k++, t += SIM_MIN) {
+        struct sim_flow g = { .ms = t, .in = batch, .src = batch->private_ip, .dst = drop,
+                              .sport = 51515, .dport = 443, .proto = 6, .packets = 400000,
+                              .bytes = 500000000ULL };
+        sim__conn(c, &g);
+    }
+    expect(c, "Behavior:EC2/NetworkPortUnusual", "Instance", app->id, ldap, NULL, true,
+           "app-1 connects out on port 1389 (LDAP, as a log4j callback does) for the first time");
+    expect(c, "Behavior:EC2/TrafficVolumeUnusual", "Instance", batch->id, drop, NULL, true,
+           "batch-1 sends 30 GB in an hour to a host it never talked to");
+}
+
+static void attack_dns_evasion(struct sim_ctx *c)
+{
+    const struct sim_instance *web = inst("web-1"), *app = inst("app-1"), *dev = inst("dev-1");
+    struct sim_rng *r = sim__rng(c);
+    for (int k = 0; k < 30; k++) {
+        int64_t t = at(c, 12, 0, 0) + (int64_t)k * 2 * SIM_MIN;
+        struct sim_flow a = { .ms = t, .in = web, .src = web->private_ip, .dst = "8.8.8.8",
+                              .sport = (int)sim__range(r, 32768, 60999), .dport = 53, .proto = 17,
+                              .packets = 2, .bytes = 180 };
+        sim__conn(c, &a);
+        struct sim_flow b = { .ms = t + 5000, .in = app, .src = app->private_ip, .dst = "1.1.1.1",
+                              .sport = (int)sim__range(r, 32768, 60999), .dport = 443, .proto = 6,
+                              .packets = 14, .bytes = 3800 };
+        sim__conn(c, &b);
+        struct sim_flow d = { .ms = t + 9000, .in = dev, .src = dev->private_ip, .dst = "9.9.9.9",
+                              .sport = (int)sim__range(r, 32768, 60999), .dport = 853, .proto = 6,
+                              .packets = 12, .bytes = 2600 };
+        sim__conn(c, &d);
+    }
+    expect(c, "DefenseEvasion:EC2/UnusualDNSResolver", "Instance", web->id, "8.8.8.8", NULL, true,
+           "web-1 sends DNS to a public resolver instead of the VPC resolver, for the first time");
+    expect(c, "DefenseEvasion:EC2/UnusualDoHActivity", "Instance", app->id, "1.1.1.1", NULL, true,
+           "app-1 makes DNS-over-HTTPS connections to a public DoH server");
+    expect(c, "DefenseEvasion:EC2/UnusualDoTActivity", "Instance", dev->id, "9.9.9.9", NULL, true,
+           "dev-1 makes DNS-over-TLS (853) connections to a public resolver");
+}
+
+static void attack_tor_client(struct sim_ctx *c)
+{
+    const struct sim_instance *in = inst("app-2");
+    const char *guard = "198.51.100.101";
+    sim__list(c, SIM_LIST_TOR, guard, "Tor guard relay");
+    int64_t t = at(c, 7, 45, 0);
+    for (int k = 0; k < 20; k++, t += 3 * SIM_MIN) {
+        struct sim_flow f = { .ms = t, .in = in, .src = in->private_ip, .dst = guard, .sport = 45001,
+                              .dport = 9001, .proto = 6, .packets = 200, .bytes = 120000, .secs = 58 };
+        sim__conn(c, &f);
+    }
+    expect(c, "UnauthorizedAccess:EC2/TorClient", "Instance", in->id, guard, NULL, true,
+           "app-2 keeps a connection to a Tor guard relay (port 9001) on the Tor list");
+}
+
+static void attack_dga(struct sim_ctx *c)
+{
+    const struct sim_instance *in = inst("dev-1");
+    struct sim_rng *r = sim__rng(c);
+    int64_t t = at(c, 5, 20, 0);
+    for (int k = 0; k < 150; k++, t += sim__range(r, 1000, 6000)) {
+        char label[24];
+        sim__chars(r, "abcdefghijklmnopqrstuvwxyz", 12 + sim__below(r, 8), label);
+        struct sim_dns d = { .ms = t, .in = in, .name = sim__fmt(c, "%s.example", label),
+                             .rcode = "NXDOMAIN" };
+        sim__dns(c, &d);
+    }
+    expect(c, "Trojan:EC2/DGADomainRequest.B", "Instance", in->id, NULL, NULL, true,
+           "150 queries for random-looking names, nearly all NXDOMAIN");
+}
+
+static void attack_credential_exfiltration(struct sim_ctx *c)
+{
+    const struct sim_instance *app = inst("app-1"), *web = inst("web-1");
+    const char *outside = "203.0.113.90", *other_aws = "18.204.33.44";
+    struct sim_identity a, w;
+    /* The keys are taken from the metadata service at 10:00 and used from elsewhere. */
+    int64_t t = at(c, 10, 20, 0);
+    sim__instance_role(&a, app, t);
+    api(c, &a, t, outside, sim__fmt(c, UA_ATTACKER, "sts.get-caller-identity"), "sts.amazonaws.com",
+        "GetCallerIdentity", NULL, NULL);
+    api(c, &a, t + 15000, outside, sim__fmt(c, UA_ATTACKER, "s3.ls"), "s3.amazonaws.com", "ListBuckets",
+        "{\"Host\":\"s3.amazonaws.com\"}", NULL);
+    api(c, &a, t + 31000, outside, sim__fmt(c, UA_ATTACKER, "secretsmanager.get-secret-value"),
+        "secretsmanager.amazonaws.com", "GetSecretValue", "{\"secretId\":\"prod/orders/db\"}", NULL);
+    int64_t u = at(c, 11, 5, 0);
+    sim__instance_role(&w, web, u);
+    api(c, &w, u, other_aws, UA_BOTO_EXT, "sts.amazonaws.com", "GetCallerIdentity", NULL, NULL);
+    api(c, &w, u + 9000, other_aws, UA_BOTO_EXT, "ec2.amazonaws.com", "DescribeInstances",
+        "{\"instancesSet\":{},\"filterSet\":{}}", NULL);
+    expect(c, "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS", "AccessKey", a.access_key,
+           outside, NULL, true, "app-1's instance-role session is used from an address outside AWS");
+    expect(c, "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.InsideAWS", "AccessKey", w.access_key,
+           other_aws, NULL, true, "web-1's instance-role session is used from an EC2 address that is not web-1's");
+}
+
+static void attack_impossible_travel(struct sim_ctx *c)
+{
+    const char *sydney = "203.0.113.140";
+    struct sim_identity id;
+    sim__user(&id, SIM_ACCOUNT, "carol");
+    id.access_key[0] = '\0';
+    const char *add = sim__fmt(c, "{\"LoginTo\":\"https://console.aws.amazon.com/console/home?region=us-east-1\","
+                                  "\"MobileVersion\":\"No\",\"MFAIdentifier\":\"arn:aws:iam::%s:mfa/carol\","
+                                  "\"MFAUsed\":\"Yes\"}",
+                               SIM_ACCOUNT);
+    /* carol signs in from Lyon between 08:00 and 09:00 (world.c); at 09:40 her
+     * account signs in from Sydney too, 16,900 km away. */
+    struct sim_ct ct = { .ms = at(c, 9, 40, 12), .who = &id, .event_source = "signin.amazonaws.com",
+                         .event_name = "ConsoleLogin", .ip = sydney, .ua = UA_BROWSER,
+                         .resp = "{\"ConsoleLogin\":\"Success\"}", .additional = add };
+    sim__ct(c, &ct);
+    expect(c, "UnauthorizedAccess:IAMUser/ConsoleLoginSuccess.B", "AccessKey",
+           "arn:aws:iam::111122223333:user/carol", sydney, NULL, true,
+           "carol signs in from Lyon and, 40 minutes later, from Sydney");
+}
+
+static void attack_anomalous_iam(struct sim_ctx *c)
+{
+    const char *ip = "203.0.113.130";
+    struct sim_identity id;
+    sim__user(&id, SIM_ACCOUNT, "bob");
+    const char *ua = UA_BOTO_EXT;
+    int64_t t = at(c, 3, 12, 0);
+    static const struct {
+        const char *source, *name, *req, *type;
+    } CALLS[] = {
+        { "iam.amazonaws.com", "ListAccessKeys", "{\"userName\":\"alice\"}", "Discovery:IAMUser/AnomalousBehavior" },
+        { "secretsmanager.amazonaws.com", "GetSecretValue", "{\"secretId\":\"prod/orders/db\"}",
+          "CredentialAccess:IAMUser/AnomalousBehavior" },
+        { "ssm.amazonaws.com", "StartSession", "{\"target\":\"i-0a1b2c3d4e5f60005\"}",
+          "InitialAccess:IAMUser/AnomalousBehavior" },
+        { "iam.amazonaws.com", "AddUserToGroup", "{\"groupName\":\"admins\",\"userName\":\"bob\"}",
+          "PrivilegeEscalation:IAMUser/AnomalousBehavior" },
+        { "ec2.amazonaws.com", "ImportKeyPair", "{\"keyName\":\"ops\",\"publicKeyMaterial\":\"<sensitiveDataRemoved>\"}",
+          "Persistence:IAMUser/AnomalousBehavior" },
+        { "ec2.amazonaws.com", "CreateSnapshot", "{\"volumeId\":\"vol-0a1b2c3d4e5f60005\",\"description\":\"backup\"}",
+          "Exfiltration:IAMUser/AnomalousBehavior" },
+        { "monitoring.amazonaws.com", "DisableAlarmActions", "{\"alarmNames\":[\"orders-5xx\",\"db-cpu\"]}",
+          "DefenseEvasion:IAMUser/AnomalousBehavior" },
+        { "ec2.amazonaws.com", "DeleteSecurityGroup", "{\"groupId\":\"sg-0a1b2c3d4e5f60001\"}",
+          "Impact:IAMUser/AnomalousBehavior" },
+    };
+    for (size_t i = 0; i < sizeof(CALLS) / sizeof(CALLS[0]); i++) {
+        api(c, &id, t, ip, ua, CALLS[i].source, CALLS[i].name, CALLS[i].req, NULL);
+        expect(c, CALLS[i].type, "AccessKey", id.access_key, ip, NULL, true,
+               sim__fmt(c, "bob's key calls %s at 03:00 from an ASN, country and user agent it never used",
+                        CALLS[i].name));
+        t += 47000;
+    }
+}
+
+static void attack_anomalous_s3(struct sim_ctx *c)
+{
+    const char *ip = "203.0.113.131";
+    struct sim_identity id;
+    sim__user(&id, SIM_ACCOUNT, "bob");
+    const char *ua = UA_BOTO_EXT;
+    int64_t t = at(c, 2, 5, 0);
+    s3_data(c, &id, t, ip, ua, "ListObjects", "acme-data-lake", NULL, 90000);
+    for (int k = 0; k < 400; k++)
+        s3_data(c, &id, t += 1500, ip, ua, "GetObject", "acme-data-lake",
+                sim__fmt(c, "events/part-%05d.parquet", k), 30000000);
+    for (int k = 0; k < 300; k++)
+        s3_data(c, &id, t += 800, ip, ua, "PutObject", "acme-build-artifacts",
+                sim__fmt(c, "orders/%05d.zip.enc", k), 5000000);
+    for (int k = 0; k < 300; k++)
+        s3_data(c, &id, t += 600, ip, ua, "DeleteObject", "acme-app-assets",
+                sim__fmt(c, "static/img/%d.webp", k), 0);
+    api(c, &id, t += 5000, ip, ua, "s3.amazonaws.com", "PutBucketAcl",
+        "{\"bucketName\":\"acme-app-assets\",\"Host\":\"acme-app-assets.s3.us-east-1.amazonaws.com\","
+        "\"acl\":\"\",\"x-amz-acl\":[\"private\"]}",
+        NULL);
+    expect(c, "Discovery:S3/AnomalousBehavior", "S3Bucket", "acme-data-lake", ip, NULL, true,
+           "bob lists a bucket he never reads, at 02:00, from a new ASN");
+    expect(c, "Exfiltration:S3/AnomalousBehavior", "S3Bucket", "acme-data-lake", ip, NULL, true,
+           "bob downloads 12 GB from the data lake");
+    expect(c, "Impact:S3/AnomalousBehavior.Write", "S3Bucket", "acme-build-artifacts", ip, NULL, true,
+           "bob writes 300 objects in 4 minutes to a bucket only CI writes");
+    expect(c, "Impact:S3/AnomalousBehavior.Delete", "S3Bucket", "acme-app-assets", ip, NULL, true,
+           "bob deletes 300 objects in 3 minutes");
+    expect(c, "Impact:S3/AnomalousBehavior.Permission", "S3Bucket", "acme-app-assets", ip, NULL, true,
+           "bob changes the bucket ACL, which nobody does");
+}
+
+/* ---- the table ---------------------------------------------------------------------------------------------- */
+
+#define STATEFUL "stateful detectors (issue 3 parts 1-4)"
+
+static const struct sim_scenario_def DEFS[] = {
+    { { "benign", "Two ordinary days: nothing to find", "false positives", NULL }, 1, attack_none },
+    { { "compromised-credential",
+        "A CI user's leaked access key is used from a threat-listed address: recon, admin policy, "
+        "a backdoor user, flow logs and the trail stopped",
+        "compromised IAM credentials", "AnomalousBehavior: " STATEFUL },
+      7, attack_compromised_credential },
+    { { "public-bucket",
+        "A bucket is opened to the world with a policy and read anonymously, also through Tor",
+        "unintended S3 access", NULL },
+      1, attack_public_bucket },
+    { { "crypto-mining", "A developer box resolves and talks to a crypto-mining pool all day",
+        "compromised EC2 instance", "CryptoCurrency list categories: " STATEFUL },
+      1, attack_crypto_mining },
+    { { "dns-exfiltration", "An app server tunnels data out through DNS queries",
+        "compromised EC2 instance", "DNSDataExfiltration: " STATEFUL },
+      1, attack_dns_exfiltration },
+    { { "ssh-brute-force", "The bastion takes 600 SSH attempts from one address",
+        "brute force", "SSHBruteForce: " STATEFUL },
+      1, attack_ssh_brute_force },
+    { { "rdp-brute-force", "A Windows host brute-forces RDP on an outside server",
+        "compromised EC2 instance", "RDPBruteForce: " STATEFUL },
+      1, attack_rdp_brute_force },
+    { { "winrm-brute-force", "A Windows host brute-forces WinRM on an outside server",
+        "compromised EC2 instance", "WinRMBruteForce: " STATEFUL },
+      1, attack_winrm_brute_force },
+    { { "port-scan", "An app server scans 1024 ports of one outside host",
+        "compromised EC2 instance", "Portscan: " STATEFUL },
+      1, attack_port_scan },
+    { { "port-probe", "An Elasticsearch port left open to the world is probed by 40 addresses",
+        "exposed service", "PortProbeUnprotectedPort: " STATEFUL },
+      1, attack_port_probe },
+    { { "port-sweep", "A batch worker probes port 445 across 250 outside addresses",
+        "compromised EC2 instance", "PortSweep: " STATEFUL },
+      1, attack_port_sweep },
+    { { "denial-of-service", "Five instances flood outside targets (TCP, UDP, DNS, UDP on a TCP port, IGMP)",
+        "compromised EC2 instance", "DenialOfService: " STATEFUL },
+      1, attack_denial_of_service },
+    { { "spambot", "A developer box that never sent mail talks SMTP to 100 mail servers",
+        "compromised EC2 instance", "Spambot: " STATEFUL },
+      7, attack_spambot },
+    { { "unusual-traffic", "A log4j-style LDAP callback and a 30 GB upload to an unknown host",
+        "compromised EC2 instance", "NetworkPortUnusual, TrafficVolumeUnusual: " STATEFUL },
+      7, attack_unusual_traffic },
+    { { "dns-evasion", "Instances bypass the VPC resolver: a public resolver, DoH, DoT",
+        "defense evasion", "UnusualDNSResolver/DoH/DoT: " STATEFUL },
+      7, attack_dns_evasion },
+    { { "tor-client", "An app server keeps a connection to a Tor guard relay",
+        "compromised EC2 instance", "TorClient: " STATEFUL },
+      1, attack_tor_client },
+    { { "dga", "A developer box queries 150 algorithmically generated names",
+        "compromised EC2 instance", "DGADomainRequest.B: " STATEFUL },
+      1, attack_dga },
+    { { "instance-credential-exfiltration",
+        "Instance-role credentials are used from outside AWS and from another AWS account's instance",
+        "compromised EC2 credentials", "InstanceCredentialExfiltration: " STATEFUL },
+      1, attack_credential_exfiltration },
+    { { "impossible-travel", "A console user signs in from Lyon and, 40 minutes later, from Sydney",
+        "compromised IAM credentials", "ConsoleLoginSuccess.B: " STATEFUL },
+      7, attack_impossible_travel },
+    { { "anomalous-iam-behavior",
+        "A developer's key makes one call of each of GuardDuty's eight API classes from a new place at night",
+        "compromised IAM credentials", "IAM AnomalousBehavior: " STATEFUL },
+      10, attack_anomalous_iam },
+    { { "s3-anomalous-behavior",
+        "A developer's key lists, downloads, overwrites and deletes S3 data in bulk at night",
+        "unintended S3 access", "S3 AnomalousBehavior: " STATEFUL },
+      10, attack_anomalous_s3 },
+};
+
+const struct sim_scenario_def *sim__scenario_defs(size_t *n)
+{
+    *n = sizeof(DEFS) / sizeof(DEFS[0]);
+    return DEFS;
+}

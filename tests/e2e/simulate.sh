@@ -1,0 +1,121 @@
+#!/bin/sh
+# Game days (TAP): every scenario `vigil simulate --list` knows is written to a
+# temporary directory and detected with the arguments its ground truth gives.
+#   recall:    every expected finding is there (type, resource, remote IP or domain);
+#   precision: no Medium or High finding the ground truth does not expect.
+# An expected finding marked "pending" waits for a detector that is not on main:
+# it is reported as a SKIP line saying so, unless `vigil findings types` shows the
+# type exists now, in which case it is checked like any other.
+# Also: a scenario written twice is byte-identical, and misuse is refused.
+set -u
+VIGIL=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0 failed=0 found=0 pending=0
+
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+
+types=$("$VIGIL" findings types --output json | jq -c '[.FindingTypes[].type]') || {
+    echo "Bail out! vigil findings types failed"; exit 1; }
+scenarios=$("$VIGIL" simulate --list --output json | jq -r '.Scenarios[].name') || {
+    echo "Bail out! vigil simulate --list failed"; exit 1; }
+
+# Emits one tab-separated verdict per expected finding and per unexpected finding.
+JQ='
+def ids: [.service.additionalInfo.vigil.key, .resource.accessKeyDetails.accessKeyId,
+          .resource.instanceDetails.instanceId, (.resource.s3BucketDetails // [] | .[].name)]
+         | map(select(. != null));
+def ips: [(.. | objects | .remoteIpDetails? // empty | (.ipAddressV4 // .ipAddressV6)),
+          (.service.evidence.threatIntelligenceDetails // [] | .[].threatNames[]?)];
+def dom: .service.action.dnsRequestAction.domain // "";
+def about($e): .type == $e.type and any(ids[]; . == $e.key);
+def matches($e): about($e)
+    and (($e.remoteIp // null) == null or any(ips[]; . == $e.remoteIp))
+    and (($e.domain // null) == null or dom == $e.domain or (dom | endswith("." + $e.domain)));
+$g[0] as $g | $f[0].Findings as $F |
+( $g.expected[] | . as $e |
+  (any($types[]; . == $e.type)) as $exists |
+  "\(if $e.pending and ($exists | not) then "PENDING"
+     elif any($F[]; matches($e)) then (if $e.pending then "FOUND-PENDING" else "FOUND" end)
+     elif any($F[]; about($e)) then "WRONG-DETAIL"
+     else "MISSING" end)\t\($e.type)\t\($e.key)\t\($e.remoteIp // $e.domain // "-")\t\($e.why)" ),
+( $F[] | select(.severity >= 4) | . as $x
+  | select(any($g.expected[]; . as $e | $x | about($e)) | not)
+  | "UNEXPECTED\t\(.type)\t\(ids[0] // "-")\t\(.severity)\t\(.title)" )
+'
+
+for s in $scenarios; do
+    dir=$tmp/$s
+    if ! "$VIGIL" simulate "$s" --out "$dir" 2>"$tmp/sim.err"; then
+        notok "$s: vigil simulate failed: $(cat "$tmp/sim.err")"
+        continue
+    fi
+    # The arguments are plain words (flags and relative paths).
+    args=$(jq -r '.detect.args | join(" ")' "$dir/ground-truth.json")
+    # shellcheck disable=SC2086
+    (cd "$dir" && "$VIGIL" detect --output json $args AWSLogs >findings.json 2>detect.err)
+    rc=$?
+    if [ $rc != 0 ]; then
+        notok "$s: vigil detect exited $rc: $(head -3 "$dir/detect.err")"
+        continue
+    fi
+    jq -r -n --slurpfile g "$dir/ground-truth.json" --slurpfile f "$dir/findings.json" \
+        --argjson types "$types" "$JQ" >"$tmp/verdicts" || { notok "$s: jq failed"; continue; }
+    unexpected=0
+    while IFS="$(printf '\t')" read -r verdict type key detail why; do
+        case $verdict in
+        FOUND) ok "$s: $type ($key${detail:+ $detail})"; found=$((found + 1)) ;;
+        FOUND-PENDING)
+            ok "$s: $type ($key) found; its detector exists now: drop \"pending\" in src/sim/scenarios.c"
+            found=$((found + 1)) ;;
+        PENDING)
+            skip "$s: $type ($key)" "pending: no detector on main yet ($why)"
+            echo "# PENDING $s: $type for $key, detector not on main yet"
+            pending=$((pending + 1)) ;;
+        WRONG-DETAIL) notok "$s: $type ($key) found, but not with $detail ($why)" ;;
+        MISSING) notok "$s: $type ($key $detail) missing: $why" ;;
+        UNEXPECTED)
+            notok "$s: unexpected $type about $key, severity $detail: $why"
+            unexpected=$((unexpected + 1)) ;;
+        esac
+    done <"$tmp/verdicts"
+    if [ $unexpected = 0 ]; then
+        ok "$s: precision (no unexpected Medium/High finding among $(jq '.Findings | length' "$dir/findings.json"))"
+    fi
+done
+
+# Same scenario, same bytes.
+"$VIGIL" simulate public-bucket --out "$tmp/again1" 2>/dev/null
+"$VIGIL" simulate public-bucket --out "$tmp/again2" 2>/dev/null
+if diff -r "$tmp/again1" "$tmp/again2" >/dev/null; then
+    ok "simulate is deterministic"
+else
+    notok "simulate wrote different bytes for the same scenario"
+fi
+# Another seed moves the attack, not the background.
+"$VIGIL" simulate public-bucket --seed 7 --out "$tmp/seed7" 2>/dev/null
+if ! diff -r "$tmp/again1" "$tmp/seed7" >/dev/null &&
+    [ "$(jq -c .expected "$tmp/again1/ground-truth.json")" = "$(jq -c .expected "$tmp/seed7/ground-truth.json")" ]; then
+    ok "--seed changes the logs, not the expectations"
+else
+    notok "--seed did not behave"
+fi
+# Misuse.
+if "$VIGIL" simulate public-bucket --out "$tmp/again1" 2>"$tmp/err"; then
+    notok "simulate wrote into a non-empty directory"
+elif grep -q "not empty" "$tmp/err"; then
+    ok "simulate refuses a non-empty directory"
+else
+    notok "simulate into a non-empty directory: unexpected message: $(cat "$tmp/err")"
+fi
+if "$VIGIL" simulate no-such-scenario --out "$tmp/x" 2>"$tmp/err" || ! grep -q "unknown scenario" "$tmp/err"; then
+    notok "an unknown scenario is refused"
+else
+    ok "an unknown scenario is refused"
+fi
+
+echo "1..$n"
+echo "# simulate: $(echo "$scenarios" | wc -l) scenarios, $found expected findings found, $pending pending (no detector on main yet), $failed failed"
+[ $failed = 0 ]
