@@ -63,7 +63,7 @@ for s in $scenarios; do
     fi
     jq -r -n --slurpfile g "$dir/ground-truth.json" --slurpfile f "$dir/findings.json" \
         --argjson types "$types" "$JQ" >"$tmp/verdicts" || { notok "$s: jq failed"; continue; }
-    unexpected=0
+    unexpected=0 waiting=""
     while IFS="$(printf '\t')" read -r verdict type key detail why; do
         case $verdict in
         FOUND) ok "$s: $type ($key${detail:+ $detail})"; found=$((found + 1)) ;;
@@ -72,7 +72,7 @@ for s in $scenarios; do
             found=$((found + 1)) ;;
         PENDING)
             skip "$s: $type ($key)" "pending: no detector on main yet ($why)"
-            echo "# PENDING $s: $type for $key, detector not on main yet"
+            waiting="$waiting${waiting:+, }$type"
             pending=$((pending + 1)) ;;
         WRONG-DETAIL) notok "$s: $type ($key) found, but not with $detail ($why)" ;;
         MISSING) notok "$s: $type ($key $detail) missing: $why" ;;
@@ -81,6 +81,7 @@ for s in $scenarios; do
             unexpected=$((unexpected + 1)) ;;
         esac
     done <"$tmp/verdicts"
+    [ -n "$waiting" ] && echo "# PENDING $s: $waiting (no detector on main yet; recall not checked)"
     if [ $unexpected = 0 ]; then
         ok "$s: precision (no unexpected Medium/High finding among $(jq '.Findings | length' "$dir/findings.json"))"
     fi
