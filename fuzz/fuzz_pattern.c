@@ -11,9 +11,11 @@
  *   - the pattern's verdict in the shared set equals its verdict alone;
  *   - match_event returns ascending ids, each once;
  *   - matching with the set's path set (skipped fields) gives the same ids,
- *     unless an event key contains '.': a path set is a trie of '.'-separated
- *     segments, so it cannot keep the key "a.b" that event-ruler's dotted-path
- *     quirk would match against the pattern path "a.b" (docs/internals/match.md).
+ *     unless an event key contains '.' or is empty: a path set is a trie of
+ *     '.'-separated segments, so it cannot keep the key "a.b" that event-ruler's
+ *     dotted-path quirk matches against the pattern path "a.b", and
+ *     json_flatten writes the top-level key "" followed by "a" as "a" while the
+ *     path set looks for the segment "" (docs/internals/match.md).
  */
 #include "match/match.h"
 
@@ -57,7 +59,7 @@ static bool dotted_key(const struct json_value *v)
         return false;
     for (size_t i = 0; i < v->n; i++) {
         const struct json_value *m = &v->items[i];
-        if (m->key && memchr(m->key, '.', m->key_len))
+        if (m->key && (m->key_len == 0 || memchr(m->key, '.', m->key_len)))
             return true;
         if (dotted_key(m))
             return true;

@@ -8,6 +8,10 @@ int cmd_detect(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_findings(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_cloudtrail(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_bus(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 
 #endif

@@ -4,6 +4,7 @@
  *   vigil detect [--output table|json|jsonl|asff|ocsf] [--rules PATH]... [--no-builtin]
  *                [--threat-list FILE]... [--tor-list FILE]... [--trusted-list FILE]...
  *                [--threads N] [--vpcflow-format FIELDS] [--stats]
+ *                [--bus FILE [--bus-wait SECONDS]]
  *                [--geoip-db FILE] [--asn-db FILE] [--suppress FILE]... [--show-archived] PATH...
  *
  * PATH is a file, a directory (walked recursively, S3 layout understood) or
@@ -13,9 +14,15 @@
  * the end. Aggregation is order-independent and errors are printed in file
  * order, so the output never depends on the thread count.
  *
+ * With --bus, every record (as its EventBridge event) and then every finding
+ * (as a "GuardDuty Finding" event) also goes through the bus of FILE
+ * (docs/bus.md); detect then waits up to --bus-wait seconds (default 60) for
+ * the deliveries. Without it nothing changes.
+ *
  * Exit status: 0 all input read, 1 some input was bad (or a usage error),
  * 2 internal error.
  */
+#include "cli/bus_cli.h"
 #include "cli/cli.h"
 #include "core/core.h"
 #include "detect/detect.h"
@@ -54,6 +61,8 @@ struct worker {
     uint64_t errors, records;
     struct input_stats stats;
     int internal; /* an error that is not about the input */
+    struct bus_worker *bw;         /* --bus: this thread's bus producer, else NULL */
+    struct buf bev;                /* --bus: the record's EventBridge event */
 };
 
 struct args {
@@ -67,6 +76,8 @@ struct args {
     int threads;
     const char *vpcflow_fields;
     bool stats;
+    const char *bus;
+    double bus_wait;
     const char *geoip_db, *asn_db; /* enrichment (finding_agg_enrich) */
     const char **suppress;         /* suppression rule files (finding_filters_load) */
     size_t n_suppress;
@@ -92,6 +103,9 @@ static void usage(FILE *out)
           "  --threads N           worker threads (default: the number of cores)\n"
           "  --vpcflow-format F    field list of header-less flow logs (default: the v2 format)\n"
           "  --stats               print records, bytes and time on stderr\n"
+          "  --bus FILE            also send every record and finding through the event bus\n"
+          "                        configured in FILE (EventBridge rules and targets)\n"
+          "  --bus-wait SECONDS    how long to wait for the bus's deliveries (default 60)\n"
           "  --geoip-db FILE       MaxMind-format city/country database: adds country, city and\n"
           "                        geoLocation to remoteIpDetails\n"
           "  --asn-db FILE         MaxMind-format ASN/ISP database: adds organization (asn, asnOrg,\n"
@@ -111,6 +125,7 @@ static void push(const char ***v, size_t *n, const char *s)
 static int parse_args(int argc, char **argv, struct args *a)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    a->bus_wait = 60;
     a->threads = ncpu > 0 ? (int)(ncpu < DETECT_MAX_THREADS ? ncpu : DETECT_MAX_THREADS) : 1;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
@@ -160,6 +175,15 @@ static int parse_args(int argc, char **argv, struct args *a)
                 return 1;
             }
             a->threads = (int)n;
+        } else if (strcmp(o, "--bus") == 0) {
+            a->bus = val;
+        } else if (strcmp(o, "--bus-wait") == 0) {
+            char *end;
+            a->bus_wait = strtod(val, &end);
+            if (*end || a->bus_wait < 0) {
+                fprintf(stderr, "vigil detect: --bus-wait wants a number of seconds\n");
+                return 1;
+            }
         } else if (strcmp(o, "--vpcflow-format") == 0) {
             a->vpcflow_fields = val;
         } else if (strcmp(o, "--geoip-db") == 0) {
@@ -288,6 +312,56 @@ static void on_detection(void *ctx, const struct detection *d)
     finding_agg_add(ctx, d);
 }
 
+/* --bus: the record as its EventBridge event, onto the bus. */
+static void bus_record(struct worker *w, const struct event *ev)
+{
+    struct err e;
+    err_clear(&e);
+    buf_reset(&w->bev);
+    int rc = bus_envelope_event(ev, &w->bev, &e);
+    if (rc == 0) {
+        long r = bus_put(w->bw, w->bev.p, w->bev.len, &e);
+        rc = r < 0 ? (int)-r : 0;
+    }
+    if (rc != 0) {
+        err_where(&e, ev->file, ev->record_no, 0);
+        add_msg(w, file_of(w, &e), "bus: ", &e);
+        if (rc == ERR_DB || rc == ERR_IO)
+            w->internal = 1;
+    }
+}
+
+/* --bus: every finding as a "GuardDuty Finding" event, then the deliveries. */
+static int bus_findings(struct bus *b, struct finding_agg *agg, double wait_s)
+{
+    size_t n;
+    const struct finding **fs = finding_agg_sorted(agg, &n);
+    struct bus_worker *bw = bus_worker_new(b);
+    struct buf ev;
+    struct err e;
+    int status = 0;
+    buf_init(&ev, 0);
+    for (size_t i = 0; i < n; i++) {
+        buf_reset(&ev);
+        bus_envelope_finding(fs[i], &ev);
+        err_clear(&e);
+        if (bus_put(bw, ev.p, ev.len, &e) < 0) {
+            fprintf(stderr, "vigil detect: bus: finding %s: %s\n", fs[i]->id, e.msg);
+            status = 1;
+        }
+    }
+    err_clear(&e);
+    if (bus_worker_flush(bw, &e) != 0) {
+        fprintf(stderr, "vigil detect: bus: %s\n", e.msg);
+        status = 2;
+    }
+    bus_worker_free(bw);
+    buf_free(&ev);
+    free(fs);
+    bus_cli_drain("detect", b, wait_s, true);
+    return status;
+}
+
 static void *worker_run(void *arg)
 {
     struct worker *w = arg;
@@ -321,6 +395,12 @@ static void *worker_run(void *arg)
         }
         w->records++;
         detect_event(w->engine, scratch, &ev, on_detection, w->agg);
+        if (w->bw)
+            bus_record(w, &ev);
+    }
+    if (w->bw && bus_worker_flush(w->bw, &e) != 0) {
+        add_msg(w, SIZE_MAX, "bus: ", &e);
+        w->internal = 1;
     }
     input_get_stats(r, &w->stats);
 done:
@@ -433,6 +513,8 @@ static int run(const struct args *a, const char *exe)
     struct err e;
     int status = 0, nthreads = a->threads;
     double t0 = now_s();
+    struct bus_config *bcfg = NULL;
+    struct bus *bus = NULL;
 
     input_list_init(&files);
     hmap_init(&index);
@@ -448,8 +530,17 @@ static int run(const struct args *a, const char *exe)
         status = e.code == ERR_INTERNAL ? 2 : 1;
         goto out;
     }
+    if (a->bus && (!(bcfg = bus_cli_load("detect", a->bus)) ||
+                   !(bus = bus_cli_open("detect", bcfg, false)))) {
+        status = 1;
+        goto out;
+    }
     detect_engine_paths(engine, want);
     event_add_common_paths(want);
+    /* Flow log lines always give every field. The DNS details (transport,
+     * srcport, vpc_id, firewall_rule_action) were never in the set: adding
+     * them would change DNS findings, a decision of its own. */
+    finding_add_paths(want, EVENT_CLOUDTRAIL);
     if (input_collect(a->paths, a->n_paths, &files, &e) != 0) {
         /* A missing path is bad input; the others are still read. */
         print_err("vigil detect: ", &e);
@@ -466,6 +557,8 @@ static int run(const struct args *a, const char *exe)
         ws[t].opt = &iopt;
         ws[t].file_index = &index;
         ws[t].agg = t == 0 ? total : finding_agg_new();
+        ws[t].bw = bus ? bus_worker_new(bus) : NULL;
+        buf_init(&ws[t].bev, 0);
     }
     assign_files(&files, ws, nthreads);
     pthread_t tids[DETECT_MAX_THREADS];
@@ -511,6 +604,11 @@ static int run(const struct args *a, const char *exe)
         fprintf(stderr, "vigil detect: cannot write the findings\n");
         status = 2;
     }
+    if (bus) {
+        int bs = bus_findings(bus, total, a->bus_wait);
+        if (bs > status)
+            status = bs;
+    }
     if (a->stats) {
         double dt = now_s() - t0;
         fprintf(stderr,
@@ -526,7 +624,11 @@ out:
             finding_agg_free(ws[t].agg);
         free(ws[t].files.files);
         free(ws[t].msgs);
+        bus_worker_free(ws[t].bw);
+        buf_free(&ws[t].bev);
     }
+    bus_close(bus);
+    bus_config_free(bcfg);
     free(ws);
     finding_agg_free(total);
     finding_filters_free(filters);

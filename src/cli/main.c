@@ -10,8 +10,13 @@ static void usage(FILE *out)
     fputs("usage: vigil <command> [options]\n"
           "\n"
           "commands:\n"
+          "  cloudtrail  CloudTrail operations over the store (lookup-events)\n"
           "  detect      read AWS logs and print GuardDuty-format findings\n"
-          "  events      EventBridge operations (test-event-pattern)\n"
+          "  events      EventBridge operations (test-event-pattern, put-rule, list-rules,\n"
+          "              describe-rule, put-targets, put-events, start-replay, ...)\n"
+          "  ingest      load AWS logs into a SQLite store (idempotent, resumable)\n"
+          "  queue       the bus's local queues (receive, delete, send, purge, redrive, list)\n"
+          "  bus         deliver what the bus's store holds (drain), or show it (status)\n"
           "  findings    sample findings and the finding types Vigil raises\n"
           "  logs        CloudWatch Logs operations (test-metric-filter, filter-log-events)\n"
           "  simulate    write a game-day scenario's logs and the findings they should raise\n"
@@ -37,6 +42,14 @@ int main(int argc, char **argv)
         return cmd_detect(argc - 1, argv + 1);
     if (strcmp(argv[1], "events") == 0)
         return cmd_events(argc - 1, argv + 1);
+    if (strcmp(argv[1], "ingest") == 0)
+        return cmd_ingest(argc - 1, argv + 1);
+    if (strcmp(argv[1], "cloudtrail") == 0)
+        return cmd_cloudtrail(argc - 1, argv + 1);
+    if (strcmp(argv[1], "queue") == 0)
+        return cmd_queue(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bus") == 0)
+        return cmd_bus(argc - 1, argv + 1);
     if (strcmp(argv[1], "logs") == 0)
         return cmd_logs(argc - 1, argv + 1);
     if (strcmp(argv[1], "findings") == 0)

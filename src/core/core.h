@@ -82,6 +82,18 @@ struct sv {
 #define SV(lit) ((struct sv){ (lit), sizeof(lit) - 1 })
 #define SV_NULL ((struct sv){ NULL, 0 })
 
+/* Value of a hexadecimal digit, or -1. */
+static inline int core_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 static inline struct sv sv_make(const char *p, size_t len) { return (struct sv){ p, len }; }
 struct sv sv_cstr(const char *s);
 bool sv_eq(struct sv a, struct sv b);

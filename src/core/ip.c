@@ -35,17 +35,6 @@ static bool parse_v4(const char *p, size_t len, uint8_t out[4])
     return i == len;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool parse_v6(const char *p, size_t len, uint8_t out[16])
 {
     uint8_t b[16] = { 0 };
@@ -69,8 +58,8 @@ static bool parse_v6(const char *p, size_t len, uint8_t out[16])
         /* One group: hex digits, or a dotted quad when it is the last piece. */
         size_t start = i;
         unsigned v = 0;
-        while (i < len && i - start < 5 && hexval(p[i]) >= 0) {
-            v = (v << 4) | (unsigned)hexval(p[i]);
+        while (i < len && i - start < 5 && core_hexval(p[i]) >= 0) {
+            v = (v << 4) | (unsigned)core_hexval(p[i]);
             i++;
         }
         if (i < len && p[i] == '.') {

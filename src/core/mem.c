@@ -95,7 +95,15 @@ bool sv_to_u64(struct sv s, uint64_t *out)
     uint64_t v = 0;
     if (s.len == 0 || s.len > 20)
         return false;
-    for (size_t i = 0; i < s.len; i++) {
+    /* 19 digits cannot overflow: only a 20th needs the (dividing) check. */
+    size_t safe = s.len < 19 ? s.len : 19;
+    for (size_t i = 0; i < safe; i++) {
+        unsigned d = (unsigned)(unsigned char)s.p[i] - '0';
+        if (d > 9)
+            return false;
+        v = v * 10 + d;
+    }
+    for (size_t i = safe; i < s.len; i++) {
         unsigned d = (unsigned)(unsigned char)s.p[i] - '0';
         if (d > 9 || v > (UINT64_MAX - d) / 10)
             return false;

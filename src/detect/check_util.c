@@ -16,21 +16,18 @@
 
 /* ---- the registry -------------------------------------------------------------- */
 
-static const char *const p_req[] = { "requestParameters", NULL };
-static const char *const p_req_id[] = { "requestParameters", "userIdentity", NULL };
-
 static const struct detect_check checks[] = {
-    { "s3_anonymous_access", detect__check_s3_anonymous, p_req },
-    { "s3_authenticated_access", detect__check_s3_authenticated, p_req },
-    { "s3_external_account_access", detect__check_s3_external_account, p_req },
-    { "s3_block_public_access_disabled", detect__check_s3_bpa_disabled, p_req },
-    { "password_policy_weakened", detect__check_password_policy, p_req },
-    { "admin_policy", detect__check_admin_policy, p_req },
-    { "other_user", detect__check_other_user, p_req_id },
-    { "role_trust_external", detect__check_role_trust_external, p_req },
-    { "sg_admin_port_open", detect__check_sg_admin_open, p_req },
-    { "resource_shared", detect__check_resource_shared, p_req },
-    { "trail_management_events_excluded", detect__check_trail_mgmt_excluded, p_req },
+    { "s3_anonymous_access", detect__check_s3_anonymous },
+    { "s3_authenticated_access", detect__check_s3_authenticated },
+    { "s3_external_account_access", detect__check_s3_external_account },
+    { "s3_block_public_access_disabled", detect__check_s3_bpa_disabled },
+    { "password_policy_weakened", detect__check_password_policy },
+    { "admin_policy", detect__check_admin_policy },
+    { "other_user", detect__check_other_user },
+    { "role_trust_external", detect__check_role_trust_external },
+    { "sg_admin_port_open", detect__check_sg_admin_open },
+    { "resource_shared", detect__check_resource_shared },
+    { "trail_management_events_excluded", detect__check_trail_mgmt_excluded },
 };
 
 #define N_CHECKS (sizeof(checks) / sizeof(checks[0]))
@@ -121,17 +118,6 @@ bool detect__jstr_eq(const struct json_value *v, const char *s)
     return v && v->type == JSON_STRING && strlen(s) == v->len && memcmp(v->str, s, v->len) == 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 const struct json_value *detect__policy_doc(const struct json_value *v, struct arena *arena)
 {
     if (!v)
@@ -147,8 +133,8 @@ const struct json_value *detect__policy_doc(const struct json_value *v, struct a
         size_t o = 0;
         for (size_t i = 0; i < len; i++) {
             int h1, h2;
-            if (text[i] == '%' && i + 2 < len && (h1 = hexval(text[i + 1])) >= 0 &&
-                (h2 = hexval(text[i + 2])) >= 0) {
+            if (text[i] == '%' && i + 2 < len && (h1 = core_hexval(text[i + 1])) >= 0 &&
+                (h2 = core_hexval(text[i + 2])) >= 0) {
                 d[o++] = (char)(h1 * 16 + h2);
                 i += 2;
             } else if (text[i] == '+') {

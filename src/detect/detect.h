@@ -5,8 +5,9 @@
  * finding type, a severity, title/description templates, the source it reads,
  * an EventBridge pattern over the raw record, and optionally a named check (a C
  * predicate for what a pattern cannot say, e.g. "this bucket policy grants
- * access to everyone"). All enabled rules' patterns are compiled into one
- * match_set, so an event visits the automaton once whatever the rule count.
+ * access to everyone"). The enabled rules' patterns are compiled into one
+ * match_set per event source, so an event visits one automaton once whatever
+ * the rule count, and never the patterns of another source's rules.
  *
  * Beside the rules, the engine runs GuardDuty's list detectors: a threat list
  * (IPs, CIDRs, domains), a Tor exit list and a trusted list (which suppresses
@@ -193,9 +194,10 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
                       struct detect_engine **out, struct err *err);
 void detect_engine_free(struct detect_engine *e);
 
-/* Adds every record path the engine reads (patterns, templates, keys, checks,
- * list detectors) to ps, so the scanner can skip the rest. Checks also read
- * ev->raw, which must hold the record's bytes. */
+/* Adds every record path the engine reads from leaves (patterns, templates,
+ * keys, list detectors) to ps, so the scanner can skip the rest. Checks read
+ * ev->raw instead (parsed only for events a checked rule's pattern matched),
+ * which must hold the record's bytes. */
 void detect_engine_paths(const struct detect_engine *e, struct json_pathset *ps);
 
 /* Number of rules compiled (the enabled ones). */

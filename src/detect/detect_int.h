@@ -67,10 +67,13 @@ struct detect_check_ctx {
 
 typedef bool (*detect_check_fn)(struct detect_check_ctx *cx);
 
+/* A check reads the record through cx->rec (ev->raw parsed on demand) and the
+ * event's common fields, never its leaves: it needs nothing from the path set,
+ * so the subtrees it looks at (requestParameters, userIdentity) are not
+ * flattened for every record. */
 struct detect_check {
     const char *name;
     detect_check_fn fn;
-    const char *const *paths; /* record subtrees it reads, NULL-terminated */
 };
 
 /* The check named name, or NULL. */

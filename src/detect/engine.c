@@ -1,6 +1,6 @@
 /*
- * The stateless engine: every enabled rule's pattern in one match_set (id =
- * index into the engine's rule table), then per matching rule its check, its
+ * The stateless engine: every enabled rule's pattern in the match_set of its
+ * source (id = index into the engine's rule table), then per matching rule its check, its
  * templates and one detection; then the list detectors (threat, Tor) and the
  * trusted list that silences an event altogether.
  *
@@ -20,12 +20,16 @@ struct detect_engine {
     const struct detect_rules *rules;
     const struct detect_rule **rule; /* enabled rules; match id = index */
     size_t n;
-    struct match_set *ms;
+    /* One automaton per event source: an event only visits the patterns of
+     * the rules that read its source (a flow line never walks CloudTrail
+     * patterns), and a source without rules is not matched at all. */
+    struct match_set *ms[EVENT_SOURCE_COUNT];
+    size_t n_src[EVENT_SOURCE_COUNT]; /* rules per source */
     const struct detect_lists *lists;
 };
 
 struct detect_scratch {
-    struct match_scratch *ms;
+    struct match_scratch *ms[EVENT_SOURCE_COUNT];
     struct arena arena;
     struct buf buf;
     const struct json_value *rec; /* ev->raw parsed, once per event, for checks */
@@ -40,7 +44,8 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
     struct detect_engine *e = xcalloc(1, sizeof(*e));
     e->rules = rules;
     e->lists = opt ? opt->lists : NULL;
-    e->ms = match_set_new();
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        e->ms[k] = match_set_new();
     size_t total = detect_rules_count(rules);
     e->rule = xcalloc(total ? total : 1, sizeof(*e->rule));
     for (size_t i = 0; i < total; i++) {
@@ -49,15 +54,21 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
             continue;
         struct err me;
         err_clear(&me);
-        if (match_set_add(e->ms, r->pattern, strlen(r->pattern), (uint32_t)e->n, &me) != 0) {
+        if ((unsigned)r->source >= EVENT_SOURCE_COUNT ||
+            match_set_add(e->ms[r->source], r->pattern, strlen(r->pattern), (uint32_t)e->n,
+                          &me) != 0) {
+            if ((unsigned)r->source >= EVENT_SOURCE_COUNT)
+                err_set(&me, ERR_USAGE, "unknown source");
             err_set(err, ERR_USAGE, "rule \"%s\": invalid pattern: %s", r->id, me.msg);
             err_where(err, r->file, 0, 0);
             detect_engine_free(e);
             return ERR_USAGE;
         }
+        e->n_src[r->source]++;
         e->rule[e->n++] = r;
     }
-    match_set_build(e->ms);
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        match_set_build(e->ms[k]);
     *out = e;
     return 0;
 }
@@ -66,7 +77,8 @@ void detect_engine_free(struct detect_engine *e)
 {
     if (!e)
         return;
-    match_set_free(e->ms);
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        match_set_free(e->ms[k]);
     free(e->rule);
     free(e);
 }
@@ -97,7 +109,8 @@ static void tmpl_paths(const struct tmpl *t, struct json_pathset *ps)
 
 void detect_engine_paths(const struct detect_engine *e, struct json_pathset *ps)
 {
-    match_set_paths(e->ms, ps);
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        match_set_paths(e->ms[k], ps);
     for (size_t i = 0; list_paths[i]; i++)
         add_path(ps, list_paths[i]);
     for (size_t i = 0; i < e->n; i++) {
@@ -106,9 +119,7 @@ void detect_engine_paths(const struct detect_engine *e, struct json_pathset *ps)
         tmpl_paths(detect__rule_desc(r), ps);
         if (r->key)
             add_path(ps, r->key);
-        const struct detect_check *c = detect__rule_check(r);
-        for (size_t k = 0; c && c->paths && c->paths[k]; k++)
-            json_pathset_add_subtree(ps, c->paths[k], strlen(c->paths[k]));
+        /* Checks read ev->raw, not leaves (detect_int.h): no paths. */
     }
 }
 
@@ -117,7 +128,8 @@ void detect_engine_paths(const struct detect_engine *e, struct json_pathset *ps)
 struct detect_scratch *detect_scratch_new(void)
 {
     struct detect_scratch *s = xcalloc(1, sizeof(*s));
-    s->ms = match_scratch_new();
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        s->ms[k] = match_scratch_new();
     arena_init(&s->arena, 0);
     buf_init(&s->buf, 0);
     return s;
@@ -127,7 +139,8 @@ void detect_scratch_free(struct detect_scratch *s)
 {
     if (!s)
         return;
-    match_scratch_free(s->ms);
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        match_scratch_free(s->ms[k]);
     arena_free(&s->arena);
     buf_free(&s->buf);
     free(s);
@@ -330,7 +343,9 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
                         const struct event *ev, detect_emit_fn emit, void *ctx)
 {
     const uint32_t *ids = NULL;
-    size_t n = match_event(e->ms, &ev->flat, s->ms, &ids);
+    if ((unsigned)ev->source >= EVENT_SOURCE_COUNT || e->n_src[ev->source] == 0)
+        return 0;
+    size_t n = match_event(e->ms[ev->source], &ev->flat, s->ms[ev->source], &ids);
     size_t emitted = 0;
     for (size_t i = 0; i < n; i++) {
         if (ids[i] >= e->n)
@@ -368,38 +383,74 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
 
 static bool sv_ip(struct sv s, struct ipaddr *ip) { return s.len && ip_parse(s, ip); }
 
+/* Whether list k holds any address (domain): lookups on an empty list, and
+ * finding the leaves they would look up, are skipped. */
+static bool has_ips(const struct detect_engine *e, enum detect_list_kind k)
+{
+    const struct iplist *l = detect__lists_ips(e->lists, k);
+    return l != NULL && iplist_count(l) != 0;
+}
+
+static bool has_doms(const struct detect_engine *e, enum detect_list_kind k)
+{
+    const struct domlist *l = detect__lists_doms(e->lists, k);
+    return l != NULL && domlist_count(l) != 0;
+}
+
+/* An address parsed at most once per event, and only if some list needs it. */
+struct ipcache {
+    struct sv addr;
+    bool tried, ok;
+    struct ipaddr ip;
+};
+
+static bool ip_listed_c(const struct detect_engine *e, enum detect_list_kind k,
+                        struct ipcache *c, const char **tag)
+{
+    if (!has_ips(e, k))
+        return false;
+    const struct iplist *l = detect__lists_ips(e->lists, k);
+    if (!c->tried) {
+        c->tried = true;
+        c->ok = sv_ip(c->addr, &c->ip);
+    }
+    if (!c->ok)
+        return false;
+    *tag = iplist_lookup(l, &c->ip);
+    return *tag != NULL;
+}
+
 static bool ip_listed(const struct detect_engine *e, enum detect_list_kind k, struct sv addr,
                       const char **tag)
 {
-    const struct iplist *l = detect__lists_ips(e->lists, k);
-    struct ipaddr ip;
-    if (!l || !sv_ip(addr, &ip))
-        return false;
-    *tag = iplist_lookup(l, &ip);
-    return *tag != NULL;
+    struct ipcache c = { .addr = addr };
+    return ip_listed_c(e, k, &c, tag);
 }
 
 static bool dom_listed(const struct detect_engine *e, enum detect_list_kind k, struct sv name,
                        const char **tag)
 {
-    const struct domlist *l = detect__lists_doms(e->lists, k);
-    if (!l || name.len == 0)
+    if (!has_doms(e, k) || name.len == 0)
         return false;
+    const struct domlist *l = detect__lists_doms(e->lists, k);
     *tag = domlist_lookup(l, name);
     return *tag != NULL;
 }
 
-static bool trusted(const struct detect_engine *e, const struct event *ev, struct arena *a)
+static bool trusted(const struct detect_engine *e, const struct event *ev, struct ipcache *src,
+                    struct arena *a)
 {
     const char *tag;
     switch (ev->source) {
     case EVENT_CLOUDTRAIL:
-        return ip_listed(e, DETECT_LIST_TRUSTED, ev->src_ip, &tag);
+        return ip_listed_c(e, DETECT_LIST_TRUSTED, src, &tag);
     case EVENT_VPCFLOW:
-        return ip_listed(e, DETECT_LIST_TRUSTED, value(ev, "srcaddr", a), &tag) ||
-               ip_listed(e, DETECT_LIST_TRUSTED, value(ev, "dstaddr", a), &tag);
+        return has_ips(e, DETECT_LIST_TRUSTED) &&
+               (ip_listed(e, DETECT_LIST_TRUSTED, value(ev, "srcaddr", a), &tag) ||
+                ip_listed(e, DETECT_LIST_TRUSTED, value(ev, "dstaddr", a), &tag));
     case EVENT_DNS:
-        return dom_listed(e, DETECT_LIST_TRUSTED, value(ev, "query_name", a), &tag);
+        return has_doms(e, DETECT_LIST_TRUSTED) &&
+               dom_listed(e, DETECT_LIST_TRUSTED, value(ev, "query_name", a), &tag);
     default:
         return false;
     }
@@ -463,19 +514,21 @@ static void emit_list(struct detect_scratch *s, const struct event *ev, const st
 }
 
 static size_t lists_cloudtrail(const struct detect_engine *e, struct detect_scratch *s,
-                               const struct event *ev, detect_emit_fn emit, void *ctx)
+                               const struct event *ev, struct ipcache *src, detect_emit_fn emit,
+                               void *ctx)
 {
     size_t emitted = 0;
     struct arena *a = &s->arena;
-    bool s3 = s3_data_event(ev);
     struct sv name = ev->event_name;
-    bool recon = s3 ? s3_discovery_api(name) : recon_api(name);
-    struct sv who = or_unknown(ev->principal_arn.len ? ev->principal_arn
-                                                     : value(ev, "userIdentity.arn", a));
     for (int k = DETECT_LIST_THREAT; k <= DETECT_LIST_TOR; k++) {
         const char *tag;
-        if (!ip_listed(e, (enum detect_list_kind)k, ev->src_ip, &tag))
+        if (!ip_listed_c(e, (enum detect_list_kind)k, src, &tag))
             continue;
+        /* Only for a listed caller: most events stop at the lookup. */
+        bool s3 = s3_data_event(ev);
+        bool recon = s3 ? s3_discovery_api(name) : recon_api(name);
+        struct sv who = or_unknown(ev->principal_arn.len ? ev->principal_arn
+                                                         : value(ev, "userIdentity.arn", a));
         struct list_hit h;
         if (k == DETECT_LIST_THREAT) {
             if (s3)
@@ -524,6 +577,8 @@ static size_t lists_flow(const struct detect_engine *e, struct detect_scratch *s
                          const struct event *ev, detect_emit_fn emit, void *ctx)
 {
     struct arena *a = &s->arena;
+    if (!has_ips(e, DETECT_LIST_THREAT))
+        return 0;
     /* A connection that happened: rejected probes from listed hosts would
      * otherwise raise a finding on every instance they scan. */
     if (!sv_eq_cstr(value(ev, "action", a), "ACCEPT"))
@@ -557,6 +612,8 @@ static size_t lists_dns(const struct detect_engine *e, struct detect_scratch *s,
                         const struct event *ev, detect_emit_fn emit, void *ctx)
 {
     struct arena *a = &s->arena;
+    if (!has_doms(e, DETECT_LIST_THREAT))
+        return 0;
     struct sv q = value(ev, "query_name", a);
     const char *tag;
     if (!dom_listed(e, DETECT_LIST_THREAT, q, &tag))
@@ -582,14 +639,15 @@ size_t detect_event(const struct detect_engine *e, struct detect_scratch *s,
     arena_reset(&s->arena);
     s->rec = NULL;
     s->rec_tried = false;
-    if (e->lists && trusted(e, ev, &s->arena))
+    struct ipcache src = { .addr = ev->src_ip };
+    if (e->lists && trusted(e, ev, &src, &s->arena))
         return 0;
     size_t n = run_rules(e, s, ev, emit, ctx);
     if (!e->lists)
         return n;
     switch (ev->source) {
     case EVENT_CLOUDTRAIL:
-        n += lists_cloudtrail(e, s, ev, emit, ctx);
+        n += lists_cloudtrail(e, s, ev, &src, emit, ctx);
         break;
     case EVENT_VPCFLOW:
         n += lists_flow(e, s, ev, emit, ctx);

@@ -138,7 +138,8 @@ static int get_str(const struct json_leaf *l, struct arena *arena, struct sv *ou
         return 0;
     if (l->type != JSON_STRING)
         return err_set(err, ERR_FORMAT, "%s is %s, expected a string", l->path, type_name(l->type));
-    *out = json_leaf_str(l, arena);
+    /* Most values hold no escape: a view, without the call. */
+    *out = l->escaped ? json_leaf_str(l, arena) : sv_make(l->val, l->val_len);
     return 0;
 }
 
@@ -179,11 +180,72 @@ static void clear_common(struct event *ev)
     ev->flags &= ~EVENT_F_INSIGHT;
 }
 
+/* The CT_* slot of a CloudTrail path, or -1: what find_leaves would decide
+ * with ct_paths, but by length first and with comparisons the compiler
+ * inlines, since every record has dozens of leaves to look up. Must list
+ * exactly the paths of ct_paths (tests/unit/test_event.c checks each). */
+static int ct_slot(const char *p, uint32_t len)
+{
+#define L(lit) (sizeof(lit) - 1)
+#define IS(lit, slot)                                                                  \
+    do {                                                                               \
+        if (memcmp(p, lit, sizeof(lit) - 1) == 0)                                      \
+            return slot;                                                               \
+    } while (0)
+    /* Case labels are the literals' lengths: L("x") keeps them honest. */
+    switch (len) {
+    case L("eventID"): IS("eventID", CT_ID); break;
+    case L("eventTime"):
+        IS("eventTime", CT_TIME);
+        IS("eventName", CT_EVNAME);
+        IS("awsRegion", CT_REGION);
+        IS("userAgent", CT_AGENT);
+        IS("errorCode", CT_ERROR);
+        IS("eventType", CT_EVTYPE);
+        break;
+    case L("eventSource"): IS("eventSource", CT_EVSOURCE); break;
+    case L("eventCategory"): IS("eventCategory", CT_CATEGORY); break;
+    case L("sourceIPAddress"): IS("sourceIPAddress", CT_SRCIP); break;
+    case L("userIdentity.arn"): IS("userIdentity.arn", CT_ARN); break;
+    case L("userIdentity.type"): IS("userIdentity.type", CT_TYPE); break;
+    case L("recipientAccountId"): IS("recipientAccountId", CT_RECIPIENT); break;
+    case L("userIdentity.userName"): IS("userIdentity.userName", CT_USERNAME); break;
+    case L("userIdentity.accountId"): IS("userIdentity.accountId", CT_UI_ACCOUNT); break;
+    case L("userIdentity.principalId"):
+        IS("userIdentity.principalId", CT_PRINCIPAL);
+        IS("userIdentity.accessKeyId", CT_KEY);
+        IS("insightDetails.eventName", CT_INS_NAME);
+        break;
+    case L("insightDetails.eventSource"): IS("insightDetails.eventSource", CT_INS_SOURCE); break;
+    case L("userIdentity.sessionContext.sessionIssuer.userName"):
+        IS("userIdentity.sessionContext.sessionIssuer.userName", CT_ISSUER_USERNAME);
+        break;
+    default: break;
+    }
+#undef IS
+#undef L
+    return -1;
+}
+
+static void find_ct_leaves(const struct json_flat *f, const struct json_leaf **found)
+{
+    for (size_t i = 0; i < CT_N; i++)
+        found[i] = NULL;
+    for (size_t j = 0; j < f->n; j++) {
+        const struct json_leaf *l = &f->leaves[j];
+        if (l->n_arr != 0)
+            continue;
+        int slot = ct_slot(l->path, l->path_len);
+        if (slot >= 0 && found[slot] == NULL)
+            found[slot] = l;
+    }
+}
+
 static int fill_cloudtrail(struct event *ev, struct arena *arena, struct err *err)
 {
     const struct json_leaf *f[CT_N];
     struct sv v[CT_N];
-    find_leaves(&ev->flat, ct_paths, CT_N, f);
+    find_ct_leaves(&ev->flat, f);
     for (int i = 0; i < CT_N; i++) {
         int rc = get_str(f[i], arena, &v[i], err);
         if (rc != 0)
@@ -213,7 +275,7 @@ static int fill_cloudtrail(struct event *ev, struct arena *arena, struct err *er
     ev->user_agent = v[CT_AGENT];
     ev->error_code = v[CT_ERROR];
     ev->event_category = v[CT_CATEGORY];
-    if (sv_eq_cstr(v[CT_CATEGORY], "Insight") || sv_eq_cstr(v[CT_EVTYPE], "AwsCloudTrailInsight")) {
+    if (sv_eq(v[CT_CATEGORY], SV("Insight")) || sv_eq(v[CT_EVTYPE], SV("AwsCloudTrailInsight"))) {
         ev->flags |= EVENT_F_INSIGHT;
         /* An Insights record names the API it is about only in insightDetails;
          * lookups by event name expect to find it there. */

@@ -169,6 +169,29 @@ static void detail_free(struct finding_detail *d)
     }
 }
 
+/* The leaves the details read, per source; finding_add_paths hands them to
+ * the scanner. Keep them in step with fill_cloudtrail/fill_flow/fill_dns. */
+static const char *const ct_paths[] = { "requestParameters.bucketName",
+                                        "requestParameters.instanceId",
+                                        "requestParameters.instancesSet.items.instanceId", NULL };
+static const char *const flow_paths[] = { "srcaddr",      "dstaddr", "srcport",  "dstport",
+                                          "protocol",     "action",  "instance-id",
+                                          "interface-id", "vpc-id",  "subnet-id",
+                                          "flow-direction", NULL };
+static const char *const dns_paths[] = { "query_name",      "transport", "srcaddr",
+                                         "srcport",         "srcids.instance",
+                                         "vpc_id",          "firewall_rule_action", NULL };
+
+void finding_add_paths(struct json_pathset *ps, enum event_source src)
+{
+    const char *const *p = src == EVENT_CLOUDTRAIL ? ct_paths
+                           : src == EVENT_VPCFLOW  ? flow_paths
+                           : src == EVENT_DNS      ? dns_paths
+                                                   : NULL;
+    for (; p && *p; p++)
+        json_pathset_add(ps, *p, strlen(*p));
+}
+
 static void fill_cloudtrail(struct finding_detail *d, const struct event *ev)
 {
     d->action = FINDING_ACTION_API_CALL;

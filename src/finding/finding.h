@@ -118,6 +118,18 @@ const char *finding_severity_label(double severity);
 /* "AWS_API_CALL", "NETWORK_CONNECTION", "DNS_REQUEST", "PORT_PROBE". */
 const char *finding_action_name(enum finding_action a);
 
+/* Adds to ps the record paths whose leaves the details of a finding about an
+ * event of source src read (resource and action details beyond the event's
+ * common fields), so a reader with a path set keeps them:
+ *   CloudTrail: requestParameters.bucketName, requestParameters.instanceId,
+ *     requestParameters.instancesSet.items.instanceId;
+ *   VPC flow: srcaddr, dstaddr, srcport, dstport, protocol, action,
+ *     instance-id, interface-id, vpc-id, subnet-id, flow-direction;
+ *   DNS: query_name, transport, srcaddr, srcport, srcids.instance, vpc_id,
+ *     firewall_rule_action.
+ * A detail whose leaf was not flattened is left out of the finding. */
+void finding_add_paths(struct json_pathset *ps, enum event_source src);
+
 /* ---- aggregation ---------------------------------------------------------- */
 
 struct finding_agg;

@@ -14,7 +14,8 @@
  *
  * Structure is found with json_skip_value (keys and values alike); this file
  * only steps over the punctuation between them. Records are then flattened by
- * json_flatten. When an element is broken, a bracket count from its start finds
+ * json_flatten; the elements of {"Records":[...]} are flattened in the same
+ * pass that finds their end (json_flatten_next). When an element is broken, a bracket count from its start finds
  * the next element (the usual damage, a garbled token, keeps brackets
  * balanced); at top level the next line starting with '{' or '[' is the
  * resynchronisation point.
@@ -113,6 +114,10 @@ struct input_reader {
     uint64_t rec_no, line_no, file_errors;
     enum mode mode;
     bool cwl_prefix;
+    /* The first line's end as sniff found it (eol_at, NOPOS if none), valid
+     * for a search from eol_for: a file in one line ({"Records":[...]}) is
+     * not searched for its newline twice. */
+    size_t eol_for, eol_at;
     struct flow_format flow;
 
     /* The container being iterated, if any. */
@@ -550,6 +555,9 @@ static int sniff(struct input_reader *r, struct err *err)
         ls--;
     const char *nl = memchr(p + i, '\n', n - i);
     size_t le = nl ? (size_t)(nl - p) : n;
+    /* [ls, i) holds no newline: a search from ls finds the same one */
+    r->eol_for = ls;
+    r->eol_at = nl ? le : NOPOS;
     size_t te = le;
     while (te > i && is_ws(p[te - 1]))
         te--;
@@ -602,6 +610,7 @@ static void reset_file(struct input_reader *r)
     r->rec_no = r->line_no = r->file_errors = 0;
     r->in_arr = false;
     r->cwl_prefix = false;
+    r->eol_for = r->eol_at = NOPOS;
     r->lstart = r->lpos = r->lend = 0;
     r->fast_src = 0;
     if (r->opt.vpcflow_fields != NULL &&
@@ -678,7 +687,11 @@ static bool next_line(struct input_reader *r, size_t *ls, size_t *le)
 {
     while (r->pos < r->len) {
         size_t s = r->pos;
-        const char *nl = memchr(r->data + s, '\n', r->len - s);
+        const char *nl;
+        if (s == r->eol_for)
+            nl = r->eol_at == NOPOS ? NULL : r->data + r->eol_at;
+        else
+            nl = memchr(r->data + s, '\n', r->len - s);
         size_t e = nl ? (size_t)(nl - r->data) : r->len;
         r->pos = nl ? e + 1 : r->len;
         r->line_no++;
@@ -819,12 +832,22 @@ static int next_element(struct input_reader *r, struct event *ev, struct err *er
             resync_element(r, es, err);
         }
     } else if (r->el == EL_CLOUDTRAIL) {
-        rc = json_skip_value(p, end, &pos, err);
-        if (rc == 0) {
+        /* One pass over a good record; anything wrong with it (or a record
+         * over the cap, which cannot end within lim) takes the two-pass path,
+         * which reports it. */
+        size_t lim = end - es > r->opt.max_record ? es + r->opt.max_record : end;
+        if (json_flatten_next(p, lim, &pos, r->opt.want, &r->arena, &r->flat, NULL) == 0) {
             r->arr_pos = pos;
-            rc = emit_json(r, ev, EVENT_CLOUDTRAIL, p, es, pos, NULL, es, err);
+            rc = emit_flat(r, ev, EVENT_CLOUDTRAIL, sv_make(p + es, pos - es), NULL, err);
         } else {
-            resync_element(r, es, err);
+            pos = es;
+            rc = json_skip_value(p, end, &pos, err);
+            if (rc == 0) {
+                r->arr_pos = pos;
+                rc = emit_json(r, ev, EVENT_CLOUDTRAIL, p, es, pos, NULL, es, err);
+            } else {
+                resync_element(r, es, err);
+            }
         }
     } else if (p[es] != '{') {
         rc = json_skip_value(p, end, &pos, err);

@@ -94,8 +94,10 @@ uint64_t json_path_hash(const char *path, size_t len);
  * Leaves share path and arr storage when they can (the elements of an array
  * of scalars share one path string): treat both as read-only.
  * Array ids count only the arrays that were walked, in document order from 0.
- * Paths and positions live in arena; val points into p: the leaves are valid
- * while both are.
+ * Positions live in arena; a path lives in arena, or, when it is itself a
+ * path added to want (not one below a subtree), in want, which stores each
+ * such path once; val points into p: the leaves are valid while arena, want
+ * and p are.
  */
 int json_flatten(const char *p, size_t len, const struct json_pathset *want, struct arena *arena,
                  struct json_flat *out, struct err *err);
@@ -106,6 +108,17 @@ int json_flatten(const char *p, size_t len, const struct json_pathset *want, str
  * building anything. On error *pos is unchanged and err->offset is relative to
  * p (not to *pos); ERR_USAGE if *pos > len. Same validation as json_flatten. */
 int json_skip_value(const char *p, size_t len, size_t *pos, struct err *err);
+
+/* json_skip_value and json_flatten in one pass: flattens the one JSON value
+ * starting at p[*pos] (after optional whitespace) into out and moves *pos just
+ * past it; what follows the value is not looked at. A reader splitting
+ * {"Records":[...]} walks each record once instead of twice. Leaves, paths and
+ * limits are exactly those json_flatten gives for the value's own bytes
+ * (including the path budget, computed on the value's length). On error *pos
+ * is unchanged, out->n is 0 and err->offset is relative to p; ERR_USAGE if
+ * *pos > len. */
+int json_flatten_next(const char *p, size_t len, size_t *pos, const struct json_pathset *want,
+                      struct arena *arena, struct json_flat *out, struct err *err);
 
 /* Decodes a JSON string body (without quotes) into out (appended, UTF-8).
  * Surrogate pairs become one code point; a lone surrogate becomes U+FFFD (not

@@ -256,8 +256,11 @@ struct json__ps_node {
     uint32_t parent;
     uint32_t flags;
     uint32_t seg_len;
-    uint32_t seg_off; /* into json_pathset.segs */
-    uint64_t hash;    /* of (parent, segment) */
+    uint32_t seg_off;   /* into json_pathset.segs */
+    uint64_t hash;      /* of (parent, segment) */
+    uint32_t path_off;  /* the node's whole dotted path, NUL-terminated, in json_pathset.paths */
+    uint32_t path_len;
+    uint64_t path_hash; /* json_path_hash of that path: leaves at a node share it, uncopied */
 };
 
 struct json_pathset {
@@ -266,6 +269,7 @@ struct json_pathset {
     int32_t *table; /* open addressing over nodes by hash; -1 = empty */
     size_t tcap;    /* power of two */
     struct buf segs; /* segment bytes */
+    struct buf paths; /* whole paths of the nodes */
 };
 
 /* Hash of one key segment under a parent node: only used inside a path set,

@@ -391,8 +391,12 @@ static inline void set_plen(struct flat_ctx *c, uint32_t plen)
     }
 }
 
-int json_flatten(const char *p, size_t len, const struct json_pathset *want, struct arena *arena,
-                 struct json_flat *out, struct err *err)
+/* Flattens the value starting at sc.base + from (after optional whitespace)
+ * and sets *end_out just past it; trailing bytes are the caller's business.
+ * Returns 0 or the error code (out->n = 0, err set). */
+static int flatten_value(const char *p, size_t len, size_t from, const struct json_pathset *want,
+                         struct arena *arena, struct json_flat *out, struct err *err,
+                         const json__uc **end_out, size_t *path_bytes_out)
 {
     struct flat_ctx ctx; /* about 7 KiB with the frame stack */
     struct flat_ctx *c = &ctx;
@@ -404,11 +408,11 @@ int json_flatten(const char *p, size_t len, const struct json_pathset *want, str
     c->arena = arena;
     c->out = out;
     c->path_bytes = 0;
-    c->path_budget = 64 * (size_t)len + (1u << 20);
+    c->path_budget = 64 * (size_t)(len - from) + (1u << 20);
     c->bp = c->bend = NULL;
     /* About what a compact CloudTrail record's paths need: less waste at the
      * end of the last chunk than a fixed large size would leave. */
-    c->chunk = len / 2 + 256 < 8192 ? ((len / 2 + 256) & ~(size_t)15) : 8192;
+    c->chunk = (len - from) / 2 + 256 < 8192 ? (((len - from) / 2 + 256) & ~(size_t)15) : 8192;
     c->plen = 0;
     c->path_copy = NULL;
     c->path_hash = 0;
@@ -423,7 +427,7 @@ int json_flatten(const char *p, size_t len, const struct json_pathset *want, str
     int32_t node = want != NULL ? 0 : JSON__NODE_ALL;
     bool esc;
     int rc = 0;
-    const json__uc *s = json__ws(sc, sc->base);
+    const json__uc *s = json__ws(sc, sc->base + from);
     const json__uc *v;
 
 value:
@@ -577,6 +581,12 @@ key:
         }
         if ((rc = push_key(c, top->path_len, k, klen, kat)) != 0)
             goto fail_rc;
+        if (node >= 0) {
+            /* The set already holds this path and its hash. */
+            const struct json__ps_node *nd = &want->nodes[node];
+            c->path_copy = want->paths.p + nd->path_off;
+            c->path_hash = nd->path_hash;
+        }
         goto value;
     skip_member:
         node = JSON__NODE_NONE;
@@ -630,11 +640,8 @@ after:
     }
 
 done:
-    s = json__ws(sc, s);
-    if (s != sc->end) {
-        rc = json__fail(sc, s, ERR_FORMAT, "unexpected data after the JSON value");
-        goto fail_rc;
-    }
+    *end_out = s;
+    *path_bytes_out = c->path_bytes;
     return 0;
 
 fail:
@@ -642,6 +649,50 @@ fail:
 fail_rc:
     out->n = 0;
     return rc;
+}
+
+int json_flatten(const char *p, size_t len, const struct json_pathset *want, struct arena *arena,
+                 struct json_flat *out, struct err *err)
+{
+    const json__uc *s;
+    size_t pb;
+    int rc = flatten_value(p, len, 0, want, arena, out, err, &s, &pb);
+    if (rc != 0)
+        return rc;
+    struct json__scan sc = { (const json__uc *)p, (const json__uc *)p + len, err, 0 };
+    s = json__ws(&sc, s);
+    if (s != sc.end) {
+        out->n = 0;
+        return json__fail(&sc, s, ERR_FORMAT, "unexpected data after the JSON value");
+    }
+    return 0;
+}
+
+int json_flatten_next(const char *p, size_t len, size_t *pos, const struct json_pathset *want,
+                      struct arena *arena, struct json_flat *out, struct err *err)
+{
+    if (*pos > len) {
+        struct json__scan sc = { (const json__uc *)p, (const json__uc *)p + len, err, 0 };
+        out->n = 0;
+        return json__fail(&sc, sc.end, ERR_USAGE, "position past the end of input");
+    }
+    const json__uc *s;
+    size_t pb;
+    int rc = flatten_value(p, len, *pos, want, arena, out, err, &s, &pb);
+    if (rc != 0)
+        return rc;
+    /* The budget json_flatten would give the value alone: the same records
+     * pass whichever way they are read. */
+    size_t start = *pos;
+    while (start < len && (json__class[(json__uc)p[start]] & JSON__C_WS))
+        start++;
+    if (pb > 64 * (size_t)((const char *)s - (p + start)) + (1u << 20)) {
+        struct json__scan sc = { (const json__uc *)p, (const json__uc *)p + len, err, 0 };
+        out->n = 0;
+        return json__fail(&sc, s, ERR_LIMIT, "flattened paths too large for this input");
+    }
+    *pos = (size_t)(s - (const json__uc *)p);
+    return 0;
 }
 
 /* ---- path sets ------------------------------------------------------------------ */
@@ -668,6 +719,9 @@ struct json_pathset *json_pathset_new(void)
     ps->nodes = xcalloc(ps->cap, sizeof(*ps->nodes));
     ps->n = 1; /* the root */
     buf_init(&ps->segs, 0);
+    buf_init(&ps->paths, 0);
+    buf_putc(&ps->paths, '\0'); /* the root's path "" */
+    ps->nodes[0].path_hash = json_path_hash("", 0);
     ps_rehash(ps, 16);
     return ps;
 }
@@ -679,6 +733,7 @@ void json_pathset_free(struct json_pathset *ps)
     free(ps->nodes);
     free(ps->table);
     buf_free(&ps->segs);
+    buf_free(&ps->paths);
     free(ps);
 }
 
@@ -699,6 +754,18 @@ static int32_t ps_intern(struct json_pathset *ps, int32_t parent, const char *se
     nd->seg_off = (uint32_t)ps->segs.len;
     nd->hash = json__seg_hash((uint32_t)parent, seg, len);
     buf_append(&ps->segs, seg, len); /* uncapped buf: cannot fail */
+    /* The whole path, built once here so flattening need not copy it. */
+    const struct json__ps_node *pn = &ps->nodes[parent];
+    buf_reserve(&ps->paths, pn->path_len + 2 + len); /* the parent's path is copied from it */
+    nd->path_off = (uint32_t)ps->paths.len;
+    if (parent != 0) {
+        buf_append(&ps->paths, ps->paths.p + pn->path_off, pn->path_len);
+        buf_putc(&ps->paths, '.');
+    }
+    buf_append(&ps->paths, seg, len);
+    nd->path_len = (uint32_t)(ps->paths.len - nd->path_off);
+    buf_putc(&ps->paths, '\0');
+    nd->path_hash = json_path_hash(ps->paths.p + nd->path_off, nd->path_len);
     if (ps->n * 2 > ps->tcap)
         ps_rehash(ps, ps->tcap * 2);
     else {

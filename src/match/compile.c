@@ -1026,3 +1026,115 @@ void match__pat_key(const struct match_pat *p, struct buf *out)
         break;
     }
 }
+
+/* ---- copying a compiled rule ------------------------------------------------------------ */
+
+static const char *copy_bytes(struct arena *a, const char *s, size_t len)
+{
+    char *d = arena_alloc(a, len + 1);
+    if (len)
+        memcpy(d, s, len);
+    d[len] = '\0';
+    return d;
+}
+
+static const struct match_eic *copy_eic(struct arena *a, const struct match_eic *e)
+{
+    struct match_eic *d = arena_alloc(a, sizeof(*d));
+    size_t n = 2 * (size_t)e->n, bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        if (e->off[i] + e->len[i] > bytes)
+            bytes = e->off[i] + e->len[i];
+    uint32_t *off = arena_alloc(a, n * sizeof(uint32_t) + 1);
+    uint8_t *len = arena_alloc(a, n + 1);
+    if (n) {
+        memcpy(off, e->off, n * sizeof(uint32_t));
+        memcpy(len, e->len, n);
+    }
+    d->n = e->n;
+    d->off = off;
+    d->len = len;
+    d->bytes = copy_bytes(a, e->bytes, bytes);
+    return d;
+}
+
+static const struct match_wild *copy_wild(struct arena *a, const struct match_wild *w)
+{
+    struct match_wild *d = arena_alloc(a, sizeof(*d));
+    const char **seg = arena_alloc(a, w->n_seg * sizeof(char *));
+    uint32_t *seg_len = arena_alloc(a, w->n_seg * sizeof(uint32_t));
+    for (uint32_t i = 0; i < w->n_seg; i++) {
+        seg[i] = copy_bytes(a, w->seg[i], w->seg_len[i]);
+        seg_len[i] = w->seg_len[i];
+    }
+    d->n_seg = w->n_seg;
+    d->seg = seg;
+    d->seg_len = seg_len;
+    return d;
+}
+
+static const struct match_pat *copy_pat(struct arena *a, const struct match_pat *p)
+{
+    struct match_pat *d = arena_alloc(a, sizeof(*d));
+    *d = *p;
+    if (p->s)
+        d->s = copy_bytes(a, p->s, p->len);
+    if (p->eic)
+        d->eic = copy_eic(a, p->eic);
+    if (p->wild)
+        d->wild = copy_wild(a, p->wild);
+    uint32_t n = p->n_set;
+    if (p->set) {
+        const char **set = arena_alloc(a, (n + 1) * sizeof(char *));
+        uint32_t *set_len = arena_alloc(a, (n + 1) * sizeof(uint32_t));
+        for (uint32_t i = 0; i < n; i++) {
+            set[i] = copy_bytes(a, p->set[i], p->set_len[i]);
+            set_len[i] = p->set_len[i];
+        }
+        d->set = set;
+        d->set_len = set_len;
+    }
+    if (p->nums) {
+        double *nums = arena_alloc(a, (n + 1) * sizeof(double));
+        if (n)
+            memcpy(nums, p->nums, n * sizeof(double));
+        d->nums = nums;
+    }
+    if (p->eics) {
+        const struct match_eic **e = arena_alloc(a, (n + 1) * sizeof(*e));
+        for (uint32_t i = 0; i < n; i++)
+            e[i] = copy_eic(a, p->eics[i]);
+        d->eics = e;
+    }
+    if (p->wilds) {
+        const struct match_wild **w = arena_alloc(a, (n + 1) * sizeof(*w));
+        for (uint32_t i = 0; i < n; i++)
+            w[i] = copy_wild(a, p->wilds[i]);
+        d->wilds = w;
+    }
+    return d;
+}
+
+void match__rule_copy(struct arena *a, const struct match_rule *src, struct match_rule *dst)
+{
+    dst->n_sub = src->n_sub;
+    dst->subs = arena_alloc(a, (src->n_sub + 1) * sizeof(*dst->subs));
+    for (uint32_t s = 0; s < src->n_sub; s++) {
+        const struct match_subrule *ss = &src->subs[s];
+        struct match_subrule *ds = &dst->subs[s];
+        ds->n_field = ss->n_field;
+        ds->fields = arena_alloc(a, (ss->n_field + 1) * sizeof(*ds->fields));
+        for (uint32_t f = 0; f < ss->n_field; f++) {
+            const struct match_field *sf = &ss->fields[f];
+            struct match_field *df = &ds->fields[f];
+            df->path = copy_bytes(a, sf->path, sf->path_len);
+            df->path_len = sf->path_len;
+            df->absent = sf->absent;
+            df->n_pat = sf->n_pat;
+            const struct match_pat **pats = arena_alloc(a, (sf->n_pat + 1) * sizeof(*pats));
+            for (uint32_t k = 0; k < sf->n_pat; k++)
+                pats[k] = copy_pat(a, sf->pats[k]);
+            df->pats = pats;
+        }
+    }
+}

@@ -12,6 +12,41 @@
 
 #include "match/match.h"
 
+#include <string.h>
+
+/* a[0..n) == b[0..n), inline: the strings compared per event (paths, short
+ * values, wildcard segments) are mostly a few bytes to a few dozen, where a
+ * memcmp call costs more than the compare. The first and last words overlap,
+ * so every byte is compared and nothing outside either range is read. */
+static inline bool match__eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            uint64_t x, y;
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return false;
+        }
+        uint64_t x, y;
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 /* ---- Unicode case tables (generated) ----------------------------------- */
 
 /* Code points whose lower, upper or fold form differs from themselves. The
@@ -152,6 +187,10 @@ struct match_rule {
 int match__compile(struct arena *a, const char *text, size_t len, struct match_rule *out,
                    struct err *err);
 
+/* Deep-copies a compiled rule into a (the compiler's arena also holds the
+ * parse tree, which the copy leaves behind). */
+void match__rule_copy(struct arena *a, const struct match_rule *src, struct match_rule *dst);
+
 /* Appends a canonical byte key of p (equal keys mean equal patterns). */
 void match__pat_key(const struct match_pat *p, struct buf *out);
 
@@ -181,6 +220,8 @@ struct match_val {
     size_t flen;
     double num;
     uint8_t ip[16];
+    uint8_t hdone;     /* bit per exact-kind key below computed (set.c) */
+    uint64_t hkey[8];
 };
 
 /* Fills the lazily computed parts named by need (MV_* bits) using arena for

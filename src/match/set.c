@@ -41,26 +41,54 @@ struct mpred {
     uint32_t k_first, k_n; /* children in kids[] */
 };
 
+/* A pattern index slot: the high half of the key's hash as a tag (every hit
+ * is verified with the pattern itself) and the pred, NONE when empty. Eight
+ * bytes, so the big tables of a large rule set stay in cache. */
+struct pslot {
+    uint32_t tag, pred;
+};
+
 struct hslot {
     uint64_t h;
     uint32_t pred; /* NONE = empty */
 };
 
+/* Ranges (numeric, CIDR) of a large group, as closed intervals of 128-bit
+ * keys sorted by lower end; pmax is the largest upper end so far, which stops
+ * the backward scan of a stabbing query early. */
+struct key128 {
+    uint64_t hi, lo;
+};
+
+struct rent {
+    struct key128 lo, hi, pmax;
+    uint32_t pred;
+};
+
+enum { RD_NUM, RD_V4, RD_V6 };
+
+/* A group: the edges of one node on one path. Kept small, since matching
+ * touches one per field of every sub-rule it follows; the indexes of the few
+ * large groups live apart (struct mindex). */
 struct mgroup {
     uint32_t path;
-    uint32_t p_first, p_n;   /* preds */
-    uint32_t a_first, a_n;   /* children reached when the path is absent */
-    uint32_t l_first, l_n;   /* preds evaluated one by one (lin[]) */
-    uint32_t h_first, h_cap; /* hash slots; h_cap 0 = no index */
-    uint32_t len_first;      /* lengths for prefix, suffix, prefix/suffix-eic */
+    uint32_t p_first, p_n; /* preds */
+    uint32_t a_first, a_n; /* children reached when the path is absent */
+    uint32_t idx;          /* index in ms->index, or NONE: try every pred */
+    uint8_t need;          /* MV_* bits any pattern of the group needs */
+};
+
+struct mindex {
+    uint32_t l_first, l_n;       /* preds evaluated one by one (lin[]) */
+    uint32_t h_first, h_cap;     /* hash slots */
+    uint32_t r_first[3], r_n[3]; /* ranges by domain (RD_*) in rents[] */
+    uint32_t len_first;          /* lengths for prefix, suffix, prefix/suffix-eic */
     uint16_t n_len[4];
-    uint16_t hkinds;         /* bit per hashed kind present */
-    uint8_t need;            /* MV_* bits any pattern of the group needs */
+    uint16_t hkinds;             /* bit per hashed kind present */
 };
 
 struct match_set {
-    struct arena *arenas; /* one per added pattern: a failed add frees its own */
-    size_t n_arenas, cap_arenas;
+    struct arena arena; /* compiled patterns, copied in once their add succeeded */
     bool built;
 
     /* paths */
@@ -91,7 +119,15 @@ struct match_set {
     struct mpred *preds;
     size_t n_preds;
     uint32_t *kids, *akids, *lin, *term_slots, *lens;
-    struct hslot *hslots;
+    /* per entry of lens: the bytes an affix of that length can have at its
+     * inner end (a prefix's last byte, a suffix's first), as a 256-bit set,
+     * which skips most probes without touching the hash table */
+    uint64_t (*lenbits)[4];
+    struct pslot *hslots;
+    struct rent *rents;
+    size_t n_rents, cap_rents;
+    struct mindex *index;
+    size_t n_index, cap_index;
 };
 
 /* ---- scratch --------------------------------------------------------------- */
@@ -108,9 +144,9 @@ struct match_scratch {
     uint32_t epoch;
     struct match_val *vals;
     size_t cap_vals;
-    uint32_t *order, *vpid, *touched;
+    uint32_t *next; /* per value: the next value of the same path, or NONE */
     /* per path id */
-    uint32_t *path_epoch, *path_start, *path_cnt, *path_fill;
+    uint32_t *path_epoch, *path_head; /* per path id: the first value, when stamped */
     size_t cap_paths;
     /* per node and slot */
     uint32_t *node_epoch, *slot_epoch;
@@ -138,6 +174,7 @@ struct match_set *match_set_new(void)
     hmap_init(&ms->slot_ids);
     hmap_init(&ms->edge_map);
     ms->n_nodes = 1; /* the root */
+    arena_init(&ms->arena, 0);
     return ms;
 }
 
@@ -145,9 +182,7 @@ void match_set_free(struct match_set *ms)
 {
     if (!ms)
         return;
-    for (size_t i = 0; i < ms->n_arenas; i++)
-        arena_free(&ms->arenas[i]);
-    free(ms->arenas);
+    arena_free(&ms->arena);
     hmap_free(&ms->path_ids);
     hmap_free(&ms->slot_ids);
     hmap_free(&ms->edge_map);
@@ -169,7 +204,10 @@ void match_set_free(struct match_set *ms)
     free(ms->lin);
     free(ms->term_slots);
     free(ms->lens);
+    free(ms->lenbits);
     free(ms->hslots);
+    free(ms->rents);
+    free(ms->index);
     free(ms);
 }
 
@@ -278,16 +316,17 @@ int match_set_add(struct match_set *ms, const char *pattern, size_t len, uint32_
 {
     if (ms->built)
         return err_set(err, ERR_USAGE, "match set already built");
+    /* compiled in a scratch arena, so a failure leaves nothing behind */
     struct arena a;
     arena_init(&a, 4096);
-    struct match_rule rule;
-    int rc = match__compile(&a, pattern, len, &rule, err);
+    struct match_rule tmp, rule;
+    int rc = match__compile(&a, pattern, len, &tmp, err);
     if (rc != 0) {
         arena_free(&a);
         return rc;
     }
-    GROW(ms->arenas, ms->n_arenas, ms->cap_arenas);
-    ms->arenas[ms->n_arenas++] = a;
+    match__rule_copy(&ms->arena, &tmp, &rule);
+    arena_free(&a);
     uint32_t slot = slot_for(ms, id);
     struct buf kb, ek;
     buf_init(&kb, 0);
@@ -354,6 +393,34 @@ static int hashed_kind(int kind)
     }
 }
 
+/* Affix keys use FNV-1a, which runs byte by byte, so one pass over a value
+ * yields the key of each of its prefixes (or, run backwards, suffixes). */
+static inline uint64_t fnv_seed(int hk)
+{
+    return 0xcbf29ce484222325ULL ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(hk + 1));
+}
+
+static inline uint64_t fnv_step(uint64_t h, unsigned char c)
+{
+    return (h ^ c) * 0x100000001b3ULL;
+}
+
+static inline uint64_t fnv_final(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t affix_key(int hk, const char *p, size_t len, bool backwards)
+{
+    uint64_t h = fnv_seed(hk);
+    for (size_t i = 0; i < len; i++)
+        h = fnv_step(h, (unsigned char)p[backwards ? len - 1 - i : i]);
+    return fnv_final(h);
+}
+
 static uint64_t hkey(int hk, const void *p, size_t len)
 {
     return hash64(p, len, 0x9e3779b97f4a7c15ULL * (uint64_t)(hk + 1));
@@ -374,11 +441,27 @@ static uint64_t pat_hash(const struct match_pat *p, int hk, struct buf *tmp, uin
         buf_reset(tmp);
         match__eic_key(p->eic, tmp);
         *len_out = (uint32_t)tmp->len;
-        return hkey(hk, tmp->p, tmp->len);
+        if (hk == HK_EIC)
+            return hkey(hk, tmp->p, tmp->len);
+        return affix_key(hk, tmp->p, tmp->len, hk == HK_SEIC);
+    case HK_PFX:
+    case HK_SFX:
+        *len_out = p->len;
+        return affix_key(hk, p->s, p->len, hk == HK_SFX);
     default:
         *len_out = p->len;
         return hkey(hk, p->s, p->len);
     }
+}
+
+static void pslot_insert(struct pslot *tab, uint32_t cap, uint64_t h, uint32_t pred)
+{
+    for (uint32_t i = (uint32_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (tab[i].pred == NONE) {
+            tab[i].tag = (uint32_t)(h >> 32);
+            tab[i].pred = pred;
+            return;
+        }
 }
 
 static void hash_insert(struct hslot *tab, uint32_t cap, uint64_t h, uint32_t pred)
@@ -395,6 +478,69 @@ static int u32_cmp(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
+}
+
+static int key_cmp(struct key128 a, struct key128 b)
+{
+    if (a.hi != b.hi)
+        return a.hi < b.hi ? -1 : 1;
+    return a.lo < b.lo ? -1 : a.lo > b.lo;
+}
+
+/* Doubles as unsigned keys in the same order. */
+static uint64_t num_key(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, sizeof(b));
+    return (b >> 63) ? ~b : b | (1ULL << 63);
+}
+
+static uint64_t be_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static struct key128 ip_key(const uint8_t *ip, size_t len)
+{
+    if (len == 4)
+        return (struct key128){ 0, be_bytes(ip, 4) };
+    return (struct key128){ be_bytes(ip, 8), be_bytes(ip + 8, 8) };
+}
+
+/* A range pattern as a closed interval and its domain; false if it is empty. */
+static bool pat_interval(const struct match_pat *p, int *dom, struct key128 *lo, struct key128 *hi)
+{
+    if (p->kind == MP_CIDR) {
+        *dom = p->ip_len == 4 ? RD_V4 : RD_V6;
+        *lo = ip_key(p->ip_lo, p->ip_len);
+        *hi = ip_key(p->ip_hi, p->ip_len);
+        return true;
+    }
+    uint64_t a = num_key(p->lo), b = num_key(p->hi);
+    if (p->lo_open) {
+        if (a == UINT64_MAX)
+            return false;
+        a++;
+    }
+    if (p->hi_open) {
+        if (b == 0)
+            return false;
+        b--;
+    }
+    *dom = RD_NUM;
+    *lo = (struct key128){ 0, a };
+    *hi = (struct key128){ 0, b };
+    return a <= b;
+}
+
+static int rent_cmp(const void *a, const void *b)
+{
+    const struct rent *x = a, *y = b;
+    int c = key_cmp(x->lo, y->lo);
+    return c ? c : (x->pred < y->pred ? -1 : x->pred > y->pred);
 }
 
 /* Builds the group of edges e[0..n) (same parent, same path). */
@@ -451,42 +597,62 @@ static void build_group(struct match_set *ms, struct mgroup *g, const struct bed
 
     for (uint32_t i = 0; i < g->p_n; i++)
         g->need |= (uint8_t)match__pat_needs(ms->preds[g->p_first + i].pat);
-    g->l_first = (uint32_t)*n_lin;
-    if (g->p_n <= SMALL_GROUP) {
-        for (uint32_t i = 0; i < g->p_n; i++) {
-            GROW(ms->lin, *n_lin, *cap_lin);
-            ms->lin[(*n_lin)++] = g->p_first + i;
-        }
-        g->l_n = g->p_n;
+    g->idx = NONE;
+    if (g->p_n <= SMALL_GROUP)
         return;
-    }
+    struct mindex x;
+    memset(&x, 0, sizeof(x));
+    x.l_first = (uint32_t)*n_lin;
     /* hash index for the hashable kinds, plus the distinct affix lengths */
     uint32_t n_hashed = 0;
+    for (int d = 0; d < 3; d++) {
+        x.r_first[d] = (uint32_t)ms->n_rents;
+        for (uint32_t i = 0; i < g->p_n; i++) {
+            const struct match_pat *p = ms->preds[g->p_first + i].pat;
+            int dom;
+            struct key128 lo, hi;
+            if ((p->kind != MP_RANGE && p->kind != MP_CIDR) || !pat_interval(p, &dom, &lo, &hi) ||
+                dom != d)
+                continue;
+            GROW(ms->rents, ms->n_rents, ms->cap_rents);
+            ms->rents[ms->n_rents++] = (struct rent){ lo, hi, hi, g->p_first + i };
+        }
+        x.r_n[d] = (uint32_t)(ms->n_rents - x.r_first[d]);
+        struct rent *r = ms->rents + x.r_first[d];
+        if (x.r_n[d])
+            qsort(r, x.r_n[d], sizeof(*r), rent_cmp);
+        for (uint32_t i = 1; i < x.r_n[d]; i++)
+            if (key_cmp(r[i].pmax, r[i - 1].pmax) < 0)
+                r[i].pmax = r[i - 1].pmax;
+    }
     for (uint32_t i = 0; i < g->p_n; i++) {
-        int hk = hashed_kind(ms->preds[g->p_first + i].pat->kind);
+        int kind = ms->preds[g->p_first + i].pat->kind;
+        int hk = hashed_kind(kind);
+        if (kind == MP_RANGE || kind == MP_CIDR)
+            continue; /* in the range tables (an empty range is simply absent) */
         if (hk < 0) {
             GROW(ms->lin, *n_lin, *cap_lin);
             ms->lin[(*n_lin)++] = g->p_first + i;
         } else {
             n_hashed++;
-            g->hkinds |= (uint16_t)(1u << hk);
+            x.hkinds |= (uint16_t)(1u << hk);
         }
     }
-    g->l_n = (uint32_t)(*n_lin - g->l_first);
-    if (g->hkinds & ((1u << HK_EIC) | (1u << HK_PEIC) | (1u << HK_SEIC)))
+    x.l_n = (uint32_t)(*n_lin - x.l_first);
+    if (x.hkinds & ((1u << HK_EIC) | (1u << HK_PEIC) | (1u << HK_SEIC)))
         g->need |= MV_FOLD_DONE;
-    if (g->hkinds & ((1u << HK_NUMEQ)))
+    if (x.hkinds & ((1u << HK_NUMEQ)))
         g->need |= MV_NUM_DONE;
-    if (g->hkinds & ((1u << HK_IP)))
+    if (x.hkinds & ((1u << HK_IP)))
         g->need |= MV_IP_DONE;
-    if (g->hkinds & ((1u << HK_PFX) | (1u << HK_SFX)))
+    if (x.hkinds & ((1u << HK_PFX) | (1u << HK_SFX)))
         g->need |= MV_Q_DONE;
     g->need |= MV_STR_DONE;
     uint32_t cap = 16;
     while (cap < n_hashed * 2)
         cap *= 2;
-    g->h_first = (uint32_t)*n_hslots;
-    g->h_cap = cap;
+    x.h_first = (uint32_t)*n_hslots;
+    x.h_cap = cap;
     ms->hslots = xrealloc(ms->hslots, (*n_hslots + cap) * sizeof(*ms->hslots));
     for (uint32_t i = 0; i < cap; i++)
         ms->hslots[*n_hslots + i].pred = NONE;
@@ -502,29 +668,42 @@ static void build_group(struct match_set *ms, struct mgroup *g, const struct bed
             continue;
         uint32_t l;
         uint64_t h = pat_hash(ms->preds[pred].pat, hk, &tmp, &l);
-        hash_insert(ms->hslots + g->h_first, cap, h, pred);
+        pslot_insert(ms->hslots + x.h_first, cap, h, pred);
         int which = hk == HK_PFX ? 0 : hk == HK_SFX ? 1 : hk == HK_PEIC ? 2 : hk == HK_SEIC ? 3 : -1;
         if (which >= 0) {
+            const char *key = hk == HK_PEIC || hk == HK_SEIC ? tmp.p : ms->preds[pred].pat->s;
+            unsigned char edge = l ? (unsigned char)key[which % 2 == 0 ? l - 1 : 0] : 0;
             lens[which] = xrealloc(lens[which], (nl[which] + 1) * sizeof(uint32_t));
-            lens[which][nl[which]++] = l;
+            lens[which][nl[which]++] = l << 8 | edge;
         }
     }
     buf_free(&tmp);
-    g->len_first = (uint32_t)*n_lens;
+    x.len_first = (uint32_t)*n_lens;
     for (int w = 0; w < 4; w++) {
         if (nl[w])
             qsort(lens[w], nl[w], sizeof(uint32_t), u32_cmp);
         uint16_t k = 0;
         for (size_t i = 0; i < nl[w]; i++) {
-            if (i > 0 && lens[w][i] == lens[w][i - 1])
-                continue;
-            GROW(ms->lens, *n_lens, *cap_lens);
-            ms->lens[(*n_lens)++] = lens[w][i];
-            k++;
+            uint32_t l = lens[w][i] >> 8, edge = lens[w][i] & 0xff;
+            if (i == 0 || l != lens[w][i - 1] >> 8) {
+                if (*n_lens == *cap_lens) {
+                    *cap_lens = *cap_lens ? *cap_lens * 2 : 16;
+                    ms->lens = xrealloc(ms->lens, *cap_lens * sizeof(*ms->lens));
+                    ms->lenbits = xrealloc(ms->lenbits, *cap_lens * sizeof(*ms->lenbits));
+                }
+                ms->lens[*n_lens] = l;
+                memset(ms->lenbits[*n_lens], 0, sizeof(ms->lenbits[0]));
+                (*n_lens)++;
+                k++;
+            }
+            ms->lenbits[*n_lens - 1][edge >> 6] |= 1ULL << (edge & 63);
         }
-        g->n_len[w] = k;
+        x.n_len[w] = k;
         free(lens[w]);
     }
+    GROW(ms->index, ms->n_index, ms->cap_index);
+    g->idx = (uint32_t)ms->n_index;
+    ms->index[ms->n_index++] = x;
 }
 
 static void build_path_table(struct match_set *ms)
@@ -633,13 +812,9 @@ void match_scratch_free(struct match_scratch *s)
     arena_free(&s->arena);
     buf_free(&s->tmp);
     free(s->vals);
-    free(s->order);
-    free(s->vpid);
-    free(s->touched);
+    free(s->next);
     free(s->path_epoch);
-    free(s->path_start);
-    free(s->path_cnt);
-    free(s->path_fill);
+    free(s->path_head);
     free(s->node_epoch);
     free(s->slot_epoch);
     free(s->cs);
@@ -655,17 +830,13 @@ static void scratch_fit(struct match_scratch *s, const struct match_set *ms, siz
     if (s->cap_vals < n_leaves) {
         s->cap_vals = n_leaves + 16;
         s->vals = xrealloc(s->vals, s->cap_vals * sizeof(*s->vals));
-        s->order = xrealloc(s->order, s->cap_vals * sizeof(*s->order));
-        s->vpid = xrealloc(s->vpid, s->cap_vals * sizeof(*s->vpid));
-        s->touched = xrealloc(s->touched, s->cap_vals * sizeof(*s->touched));
+        s->next = xrealloc(s->next, s->cap_vals * sizeof(*s->next));
     }
     if (s->cap_paths < ms->n_paths) {
         size_t n = ms->n_paths;
         s->path_epoch = xrealloc(s->path_epoch, n * sizeof(uint32_t));
         memset(s->path_epoch, 0, n * sizeof(uint32_t));
-        s->path_start = xrealloc(s->path_start, n * sizeof(uint32_t));
-        s->path_cnt = xrealloc(s->path_cnt, n * sizeof(uint32_t));
-        s->path_fill = xrealloc(s->path_fill, n * sizeof(uint32_t));
+        s->path_head = xrealloc(s->path_head, n * sizeof(uint32_t));
         s->cap_paths = n;
         s->epoch = 0;
     }
@@ -703,6 +874,39 @@ struct walk {
     struct match_scratch *s;
 };
 
+/* Byte equality without a library call: paths are short and this runs for
+ * every leaf whose hash hits. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return false;
+        }
+        /* the last 8 bytes, overlapping what was compared */
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        uint32_t u, w;
+        memcpy(&u, a, 4);
+        memcpy(&w, b, 4);
+        if (u != w)
+            return false;
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&w, b + n - 4, 4);
+        return u == w;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 static uint32_t find_path(const struct match_set *ms, const struct json_leaf *l)
 {
     for (uint32_t i = (uint32_t)l->path_hash & ms->path_mask;; i = (i + 1) & ms->path_mask) {
@@ -710,7 +914,7 @@ static uint32_t find_path(const struct match_set *ms, const struct json_leaf *l)
         if (h->pred == NONE)
             return NONE;
         if (h->h == l->path_hash && ms->path_lens[h->pred] == l->path_len &&
-            memcmp(ms->paths[h->pred], l->path, l->path_len) == 0)
+            same_bytes(ms->paths[h->pred], l->path, l->path_len))
             return h->pred;
     }
 }
@@ -821,13 +1025,13 @@ static void push_kids(const struct match_set *ms, struct match_scratch *s, const
 
 /* Looks up every pattern of hashed kind hk whose key hashes to h and keeps the
  * ones that really accept v. */
-static void probe(const struct match_set *ms, struct match_scratch *s, const struct mgroup *g,
+static void probe(const struct match_set *ms, struct match_scratch *s, const struct mindex *g,
                   int hk, uint64_t h, const struct match_val *v)
 {
-    const struct hslot *tab = ms->hslots + g->h_first;
-    uint32_t mask = g->h_cap - 1;
+    const struct pslot *tab = ms->hslots + g->h_first;
+    uint32_t mask = g->h_cap - 1, tag = (uint32_t)(h >> 32);
     for (uint32_t i = (uint32_t)h & mask; tab[i].pred != NONE; i = (i + 1) & mask) {
-        if (tab[i].h != h)
+        if (tab[i].tag != tag)
             continue;
         const struct mpred *p = &ms->preds[tab[i].pred];
         if (hashed_kind(p->pat->kind) == hk && match__pat_match(p->pat, v))
@@ -836,54 +1040,144 @@ static void probe(const struct match_set *ms, struct match_scratch *s, const str
 }
 
 static void probe_lengths(const struct match_set *ms, struct match_scratch *s,
-                          const struct mgroup *g, int which, int hk, const char *str, size_t len,
+                          const struct mindex *g, int which, int hk, const char *str, size_t len,
                           bool from_end, const struct match_val *v)
 {
-    const uint32_t *lens = ms->lens + g->len_first;
+    size_t first = g->len_first;
     for (int w = 0; w < which; w++)
-        lens += g->n_len[w];
+        first += g->n_len[w];
+    const uint32_t *lens = ms->lens + first;
+    const uint64_t(*bits)[4] = (const uint64_t(*)[4])ms->lenbits + first;
+    uint64_t h = fnv_seed(hk);
+    size_t done = 0;
     for (uint16_t i = 0; i < g->n_len[which]; i++) {
         size_t l = lens[i];
         if (l > len)
             break;
-        probe(ms, s, g, hk, hkey(hk, from_end ? str + len - l : str, l), v);
+        unsigned char edge = (unsigned char)str[from_end ? len - l : l - 1];
+        if (!((bits[i][edge >> 6] >> (edge & 63)) & 1))
+            continue;
+        for (; done < l; done++)
+            h = fnv_step(h, (unsigned char)str[from_end ? len - 1 - done : done]);
+        probe(ms, s, g, hk, fnv_final(h), v);
     }
 }
 
-static void eval_group(const struct match_set *ms, struct match_scratch *s, const struct mgroup *g,
-                       struct match_val *v)
+/* Every range of domain d containing k. */
+static void stab(const struct match_set *ms, struct match_scratch *s, const struct mindex *g, int d,
+                 struct key128 k)
 {
-    match__val_need(v, g->need, &s->arena, &s->tmp);
+    const struct rent *r = ms->rents + g->r_first[d];
+    size_t lo = 0, hi = g->r_n[d];
+    while (lo < hi) { /* first entry with lo > k */
+        size_t mid = lo + (hi - lo) / 2;
+        if (key_cmp(r[mid].lo, k) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i-- > 0;) {
+        if (key_cmp(r[i].pmax, k) < 0)
+            break;
+        if (key_cmp(r[i].hi, k) >= 0)
+            push_kids(ms, s, &ms->preds[r[i].pred]);
+    }
+}
+
+/* A value's key for an exact kind (HK_STR..HK_EIC), computed once per value. */
+static uint64_t val_key(struct match_val *v, int hk)
+{
+    if (v->hdone & (1u << hk))
+        return v->hkey[hk];
+    uint64_t h;
+    switch (hk) {
+    case HK_IP:
+        h = hkey(hk, v->ip, (size_t)v->ip_len);
+        break;
+    case HK_EIC:
+        h = hkey(hk, v->f + 1, v->flen - 2);
+        break;
+    case HK_NUMEQ:
+        h = hkey(hk, &v->num, sizeof(v->num));
+        break;
+    default:
+        h = hkey(hk, v->s, v->len);
+        break;
+    }
+    v->hdone |= (uint8_t)(1u << hk);
+    v->hkey[hk] = h;
+    return h;
+}
+
+/* match__pat_match with the commonest kinds done here, without a call. */
+static inline bool pat_accepts(const struct match_pat *p, const struct match_val *v)
+{
+    switch (p->kind) {
+    case MP_EXACT_STR:
+        return v->type == JSON_STRING && v->len == p->len && same_bytes(v->s, p->s, p->len);
+    case MP_EXISTS:
+        return true;
+    default:
+        return match__pat_match(p, v);
+    }
+}
+
+static void eval_group(const struct match_set *ms, struct match_scratch *s,
+                       const struct mgroup *gr, struct match_val *v)
+{
+    if (gr->need & ~(unsigned)v->done) {
+        if ((gr->need & ~(unsigned)v->done) == MV_STR_DONE && !v->leaf->escaped) {
+            /* the common case, without the calls */
+            v->s = v->leaf->val;
+            v->len = v->leaf->val_len;
+            v->done |= MV_STR_DONE;
+        } else {
+            match__val_need(v, gr->need, &s->arena, &s->tmp);
+        }
+    }
+    if (gr->idx == NONE) {
+        for (uint32_t i = 0; i < gr->p_n; i++) {
+            const struct mpred *p = &ms->preds[gr->p_first + i];
+            if (pat_accepts(p->pat, v))
+                push_kids(ms, s, p);
+        }
+        return;
+    }
+    const struct mindex *g = &ms->index[gr->idx];
     for (uint32_t i = 0; i < g->l_n; i++) {
         const struct mpred *p = &ms->preds[ms->lin[g->l_first + i]];
-        if (match__pat_match(p->pat, v))
+        if (pat_accepts(p->pat, v))
             push_kids(ms, s, p);
     }
-    if (g->h_cap == 0)
-        return;
+    if (g->r_n[RD_NUM] && v->comparable)
+        stab(ms, s, g, RD_NUM, (struct key128){ 0, num_key(v->num) });
+    if (g->r_n[RD_V4] && v->ip_len == 4)
+        stab(ms, s, g, RD_V4, ip_key(v->ip, 4));
+    if (g->r_n[RD_V6] && v->ip_len == 16)
+        stab(ms, s, g, RD_V6, ip_key(v->ip, 16));
     uint16_t hk = g->hkinds;
     if (v->type == JSON_STRING) {
         if (hk & (1u << HK_STR))
-            probe(ms, s, g, HK_STR, hkey(HK_STR, v->s, v->len), v);
+            probe(ms, s, g, HK_STR, val_key(v, HK_STR), v);
         if ((hk & (1u << HK_IP)) && v->ip_len > 0)
-            probe(ms, s, g, HK_IP, hkey(HK_IP, v->ip, (size_t)v->ip_len), v);
+            probe(ms, s, g, HK_IP, val_key(v, HK_IP), v);
         if (hk & (1u << HK_PFX))
             probe_lengths(ms, s, g, 0, HK_PFX, v->q, v->qlen, false, v);
         if (hk & (1u << HK_SFX))
             probe_lengths(ms, s, g, 1, HK_SFX, v->q, v->qlen, true, v);
         if (hk & (1u << HK_EIC))
-            probe(ms, s, g, HK_EIC, hkey(HK_EIC, v->f + 1, v->flen - 2), v);
+            probe(ms, s, g, HK_EIC, val_key(v, HK_EIC), v);
         if (hk & (1u << HK_PEIC))
             probe_lengths(ms, s, g, 2, HK_PEIC, v->f, v->flen, false, v);
         if (hk & (1u << HK_SEIC))
             probe_lengths(ms, s, g, 3, HK_SEIC, v->f, v->flen, true, v);
     } else if (v->type == JSON_NUMBER) {
         if (hk & (1u << HK_NUMLIT))
-            probe(ms, s, g, HK_NUMLIT, hkey(HK_NUMLIT, v->s, v->len), v);
+            probe(ms, s, g, HK_NUMLIT, val_key(v, HK_NUMLIT), v);
         if ((hk & (1u << HK_NUMEQ)) && v->comparable)
-            probe(ms, s, g, HK_NUMEQ, hkey(HK_NUMEQ, &v->num, sizeof(v->num)), v);
+            probe(ms, s, g, HK_NUMEQ, val_key(v, HK_NUMEQ), v);
     } else if (hk & (1u << HK_LIT)) {
-        probe(ms, s, g, HK_LIT, hkey(HK_LIT, v->s, v->len), v);
+        probe(ms, s, g, HK_LIT, val_key(v, HK_LIT), v);
     }
 }
 
@@ -891,9 +1185,13 @@ static void walk(struct walk *w, uint32_t node, size_t off, size_t n);
 
 static void visit(struct walk *w, uint32_t node, size_t off, size_t n)
 {
-    const struct mnode *nd = &w->ms->nodes[node];
-    if (nd->sole < MULTI && w->s->slot_epoch[nd->sole] == w->s->epoch)
-        return; /* everything below already matched */
+    /* With array constraints the same node can be reached many times (one
+     * per combination of elements); stop when all it leads to has matched. */
+    if (n > 0) {
+        uint32_t sole = w->ms->nodes[node].sole;
+        if (sole < MULTI && w->s->slot_epoch[sole] == w->s->epoch)
+            return;
+    }
     if (!memo_first(w->s, node, off, n))
         return;
     walk(w, node, off, n);
@@ -914,25 +1212,21 @@ static void walk(struct walk *w, uint32_t node, size_t off, size_t n)
     }
     for (uint32_t gi = 0; gi < nd->g_n; gi++) {
         const struct mgroup *g = &ms->groups[nd->g_first + gi];
-        uint32_t first = 0, cnt = 0;
-        if (s->path_epoch[g->path] == s->epoch) {
-            first = s->path_start[g->path];
-            cnt = s->path_cnt[g->path];
-        }
+        uint32_t head = s->path_epoch[g->path] == s->epoch ? s->path_head[g->path] : NONE;
         if (g->a_n) {
             /* exists:false holds when no value of the path fits the array
              * elements chosen so far (NameState.getNameTransitions) */
             bool present = false;
-            for (uint32_t i = 0; i < cnt && !present; i++)
-                present = consistent(s, off, n, &s->vals[s->order[first + i]]);
+            for (uint32_t vi = head; vi != NONE && !present; vi = s->next[vi])
+                present = consistent(s, off, n, &s->vals[vi]);
             if (!present)
                 for (uint32_t i = 0; i < g->a_n; i++)
                     visit(w, ms->akids[g->a_first + i], off, n);
         }
         if (g->p_n == 0)
             continue;
-        for (uint32_t i = 0; i < cnt; i++) {
-            struct match_val *v = &s->vals[s->order[first + i]];
+        for (uint32_t vi = head; vi != NONE; vi = s->next[vi]) {
+            struct match_val *v = &s->vals[vi];
             if (!consistent(s, off, n, v))
                 continue;
             size_t base = s->n_hits;
@@ -978,7 +1272,7 @@ size_t match_event(const struct match_set *ms, const struct json_flat *ev,
     s->n_memo_cs = 0;
 
     /* index the leaves some pattern reads by path id */
-    size_t nv = 0, n_touched = 0;
+    size_t nv = 0;
     for (size_t i = 0; i < ev->n; i++) {
         const struct json_leaf *l = &ev->leaves[i];
         if (l->type == JSON_OBJECT || l->type == JSON_ARRAY)
@@ -988,36 +1282,40 @@ size_t match_event(const struct match_set *ms, const struct json_flat *ev,
             continue;
         if (s->path_epoch[pid] != s->epoch) {
             s->path_epoch[pid] = s->epoch;
-            s->path_cnt[pid] = 0;
+            s->path_head[pid] = NONE;
         }
-        s->path_cnt[pid]++;
+        s->next[nv] = s->path_head[pid];
+        s->path_head[pid] = (uint32_t)nv;
         struct match_val *v = &s->vals[nv++];
-        memset(v, 0, sizeof(*v));
+        /* only what is read before being computed: a memset of the whole
+         * struct costs more than the matching of a small event */
+        v->done = 0;
+        v->hdone = 0;
+        v->comparable = false;
+        v->ip_len = 0;
         v->leaf = l;
         v->type = l->type;
         v->mem = l->arr;
         v->n_mem = l->n_arr;
         if (l->n_arr && direct_element(l))
             v->n_mem--;
-        s->vpid[nv - 1] = pid;
-        if (s->path_cnt[pid] == 1)
-            s->touched[n_touched++] = pid;
     }
-    uint32_t sum = 0;
-    for (size_t i = 0; i < n_touched; i++) {
-        uint32_t pid = s->touched[i];
-        s->path_start[pid] = s->path_fill[pid] = sum;
-        sum += s->path_cnt[pid];
-    }
-    for (size_t i = 0; i < nv; i++)
-        s->order[s->path_fill[s->vpid[i]]++] = (uint32_t)i;
     struct walk w = { ms, s };
     visit(&w, 0, 0, 0);
 
     for (size_t i = 0; i < s->n_out; i++)
         s->out[i] = ms->slot_id[s->out[i]];
     if (s->n_out > 1) {
-        qsort(s->out, s->n_out, sizeof(uint32_t), u32_cmp);
+        if (s->n_out <= 16) {
+            for (size_t i = 1; i < s->n_out; i++) /* few ids: insertion sort */
+                for (size_t j = i; j > 0 && s->out[j - 1] > s->out[j]; j--) {
+                    uint32_t t = s->out[j];
+                    s->out[j] = s->out[j - 1];
+                    s->out[j - 1] = t;
+                }
+        } else {
+            qsort(s->out, s->n_out, sizeof(uint32_t), u32_cmp);
+        }
         size_t k = 1;
         for (size_t i = 1; i < s->n_out; i++)
             if (s->out[i] != s->out[k - 1])

@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ---- UTF-8 and case folding ------------------------------------------------ */
 
@@ -210,38 +213,6 @@ bool match__num_comparable(const char *text, size_t len, double *out)
 
 /* ---- IP addresses ----------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* [0-9]+\.[0-9]+\.[0-9]+\.[0-9]+ */
-static bool looks_v4(const char *s, size_t len)
-{
-    int parts = 0;
-    size_t i = 0;
-    while (parts < 4) {
-        size_t start = i;
-        while (i < len && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == start)
-            return false;
-        parts++;
-        if (parts < 4) {
-            if (i >= len || s[i] != '.')
-                return false;
-            i++;
-        }
-    }
-    return i == len;
-}
-
 /* [0-9a-fA-F:]*:[0-9a-fA-F:]* */
 static bool looks_v6(const char *s, size_t len)
 {
@@ -249,34 +220,10 @@ static bool looks_v6(const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         if (s[i] == ':')
             colon = true;
-        else if (hexval(s[i]) < 0)
+        else if (core_hexval(s[i]) < 0)
             return false;
     }
     return colon;
-}
-
-/* Java's IPAddressUtil.textToNumericFormatV4 for four decimal parts: leading
- * zeros are decimal, the whole text is at most 15 characters. */
-static bool parse_v4(const char *s, size_t len, uint8_t out[4])
-{
-    if (len == 0 || len > 15)
-        return false;
-    long v = 0;
-    int part = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '.') {
-            if (v > 255)
-                return false;
-            out[part++] = (uint8_t)v;
-            v = 0;
-        } else {
-            v = v * 10 + (s[i] - '0');
-        }
-    }
-    if (v > 255)
-        return false;
-    out[part] = (uint8_t)v;
-    return true;
 }
 
 /* Java's IPAddressUtil.textToNumericFormatV6 (without the embedded IPv4 form,
@@ -298,7 +245,7 @@ static bool parse_v6(const char *s, size_t len, uint8_t dst[16])
     }
     while (i < len) {
         char ch = s[i++];
-        int h = hexval(ch);
+        int h = core_hexval(ch);
         if (h >= 0) {
             val = (val << 4) | (unsigned)h;
             if (val > 0xffff)
@@ -341,10 +288,42 @@ static bool parse_v6(const char *s, size_t len, uint8_t dst[16])
     return j == 16;
 }
 
+/* One pass over [0-9]+\.[0-9]+\.[0-9]+\.[0-9]+: 1 when it has that shape,
+ * with *ok telling whether Java would take it (at most 15 characters, every
+ * part at most 255; leading zeros are decimal). */
+static int scan_v4(const char *s, size_t len, uint8_t out[4], bool *ok)
+{
+    size_t i = 0;
+    *ok = len <= 15;
+    for (int part = 0; part < 4; part++) {
+        size_t start = i;
+        unsigned v = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            if (v <= 255)
+                v = v * 10 + (unsigned)(s[i] - '0');
+            i++;
+        }
+        if (i == start)
+            return 0;
+        if (v > 255)
+            *ok = false;
+        out[part] = (uint8_t)v;
+        if (part < 3) {
+            if (i >= len || s[i] != '.')
+                return 0;
+            i++;
+        }
+    }
+    return i == len;
+}
+
 int match__ip_parse(const char *s, size_t len, uint8_t out[16])
 {
-    if (looks_v4(s, len))
-        return parse_v4(s, len, out) ? 4 : -1;
+    if (len == 0)
+        return 0;
+    bool ok;
+    if (s[0] >= '0' && s[0] <= '9' && scan_v4(s, len, out, &ok))
+        return ok ? 4 : -1;
     if (!looks_v6(s, len))
         return 0;
     uint8_t b[16];
@@ -504,23 +483,60 @@ int match__wild_compile(struct arena *a, const char *s, size_t len, struct match
     return 0;
 }
 
+/* Leftmost n in h. Wildcard segments are short ("kali") and user agents a
+ * few dozen bytes, where glibc's memmem spends more on setup than on the
+ * search: candidates are found 16 at a time where both the first and the last
+ * byte of n fit, then confirmed. */
 static const char *find_bytes(const char *h, size_t hlen, const char *n, size_t nlen)
 {
     if (nlen == 0)
         return h;
     if (nlen > hlen)
         return NULL;
-    return memmem(h, hlen, n, nlen);
+    if (nlen == 1)
+        return memchr(h, n[0], hlen);
+    size_t last_start = hlen - nlen, i = 0;
+#if defined(__SSE2__)
+    if (last_start >= 15) {
+        const __m128i first = _mm_set1_epi8(n[0]);
+        const __m128i last = _mm_set1_epi8(n[nlen - 1]);
+        /* Starts i..i+15 read up to h[i + 15 + nlen - 1], inside h. The last
+         * block is moved back to end at last_start: it re-tests starts that
+         * already failed, which fail again, so the leftmost hit still wins. */
+        for (;;) {
+            if (i + 15 > last_start)
+                i = last_start - 15;
+            __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(h + i + nlen - 1));
+            unsigned m = (unsigned)_mm_movemask_epi8(
+                _mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
+            while (m != 0) {
+                size_t k = i + (size_t)__builtin_ctz(m);
+                if (match__eq(h + k + 1, n + 1, nlen - 2))
+                    return h + k;
+                m &= m - 1;
+            }
+            if (i + 15 >= last_start)
+                return NULL;
+            i += 16;
+        }
+    }
+#endif
+    for (; i <= last_start; i++)
+        if (h[i] == n[0] && h[i + nlen - 1] == n[nlen - 1] &&
+            match__eq(h + i + 1, n + 1, nlen - 2))
+            return h + i;
+    return NULL;
 }
 
 bool match__wild_match(const struct match_wild *w, const char *s, size_t len)
 {
     size_t first = w->seg_len[0];
     if (w->n_seg == 1)
-        return len == first && memcmp(s, w->seg[0], len) == 0;
+        return len == first && match__eq(s, w->seg[0], len);
     size_t last = w->seg_len[w->n_seg - 1];
-    if (first + last > len || memcmp(s, w->seg[0], first) != 0 ||
-        memcmp(s + len - last, w->seg[w->n_seg - 1], last) != 0)
+    if (first + last > len || !match__eq(s, w->seg[0], first) ||
+        !match__eq(s + len - last, w->seg[w->n_seg - 1], last))
         return false;
     /* Middle segments, leftmost first: with '*' the only operator, the
      * leftmost placement of each segment never loses a match. */
@@ -660,12 +676,12 @@ static bool in_num_set(const struct match_pat *p, double x)
 
 static bool has_prefix(const char *s, size_t len, const char *p, size_t plen)
 {
-    return plen <= len && memcmp(s, p, plen) == 0;
+    return plen <= len && match__eq(s, p, plen);
 }
 
 static bool has_suffix(const char *s, size_t len, const char *p, size_t plen)
 {
-    return plen <= len && memcmp(s + len - plen, p, plen) == 0;
+    return plen <= len && match__eq(s + len - plen, p, plen);
 }
 
 static bool in_range(const struct match_pat *p, double x)
@@ -680,7 +696,7 @@ bool match__pat_match(const struct match_pat *p, const struct match_val *v)
     bool str = v->type == JSON_STRING;
     switch (p->kind) {
     case MP_EXACT_STR:
-        return str && v->len == p->len && memcmp(v->s, p->s, p->len) == 0;
+        return str && v->len == p->len && match__eq(v->s, p->s, p->len);
     case MP_LIT:
         return (v->type == JSON_NULL || v->type == JSON_TRUE || v->type == JSON_FALSE) &&
                v->len == p->len && memcmp(v->s, p->s, p->len) == 0;

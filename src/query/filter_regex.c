@@ -158,17 +158,6 @@ static void class_escape(char e, struct byteset *s)
     set_union(s, &t);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Parses an escape at ps->pos (the backslash). A class escape is added to
  * *cls and *lit set to -1; otherwise *lit is the literal byte.
@@ -187,8 +176,8 @@ static int parse_escape(struct parser *ps, struct byteset *cls, int *lit)
         return 0;
     }
     if (e == 'x') {
-        int h1 = ps->pos < ps->len ? hexval(ps->p[ps->pos]) : -1;
-        int h2 = ps->pos + 1 < ps->len ? hexval(ps->p[ps->pos + 1]) : -1;
+        int h1 = ps->pos < ps->len ? core_hexval(ps->p[ps->pos]) : -1;
+        int h2 = ps->pos + 1 < ps->len ? core_hexval(ps->p[ps->pos + 1]) : -1;
         if (h1 < 0 || h2 < 0)
             return fail(ps, at, "\\x needs two hexadecimal digits");
         int v = h1 * 16 + h2;

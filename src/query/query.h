@@ -2,7 +2,8 @@
  * query: the investigation side of Vigil. For now: CloudWatch Logs filter
  * patterns, the language of metric filters, subscription filters,
  * FilterLogEvents and Live Tail (not the Logs Insights query language).
- * lookup-events and the timeline will live here too.
+ * lookup-events (below) answers CloudTrail's LookupEvents over the store;
+ * the timeline will live here too.
  *
  * A pattern is compiled once into an immutable struct query_filter that any
  * number of threads may share; each thread matches with its own
@@ -22,6 +23,8 @@
 #define VIGIL_QUERY_H
 
 #include "core/core.h"
+#include "json/json.h"
+#include "store/store.h"
 
 /* filterPattern's API length limit (characters; we count bytes). */
 #define QUERY_FILTER_MAX_LEN 1024
@@ -103,5 +106,79 @@ void query_filter_ref_free(struct query_filter_ref *r); /* NULL is fine */
  */
 bool query_filter_ref_value(const struct query_filter_ref *r, const struct query_filter_scratch *s,
                             struct sv *out);
+
+
+/* ---- lookup-events: CloudTrail LookupEvents over the store -------------------
+ *
+ * The request and its validation follow the LookupEvents API: the eight
+ * attribute keys (exact, case-sensitive, one per call), inclusive time bounds,
+ * MaxResults 1-50, EventCategory "insight", a NextToken bound to the request's
+ * parameters. Errors are AWS exceptions (code and message) so the CLI can
+ * print what `aws` prints and a future HTTP endpoint can return them as they
+ * are. Unlike the service there is no 90-day horizon (archives are older), and
+ * no Region is implied: region selects one only when given.
+ */
+
+#define QUERY_LOOKUP_MAX_RESULTS 50
+#define QUERY_LOOKUP_MAX_VALUE 2000
+#define QUERY_LOOKUP_TOKEN_MAX 600
+
+struct query_lookup_attr {
+    const char *key;   /* "EventName", ... */
+    const char *value;
+};
+
+struct query_lookup_req {
+    const struct query_lookup_attr *attrs; /* 0 or 1 element (more is an error) */
+    size_t n_attrs;
+    bool has_start, has_end;
+    int64_t start_ms, end_ms;     /* inclusive */
+    const char *event_category;   /* NULL, or "insight" */
+    size_t max_results;           /* 0 = not given: every event (the CLI paginates) */
+    const char *next_token;       /* NULL, or NextToken from an earlier call */
+    const char *region;           /* NULL = every region */
+};
+
+/* What LookupEvents would answer instead of events: the exception name
+ * ("InvalidLookupAttributesException", ...), or "ParamValidation" for what
+ * the AWS CLI rejects before sending (botocore's parameter validation). */
+struct query_aws_error {
+    char code[64];
+    char message[256];
+};
+
+/* Parses an attribute key name; false for anything but the eight keys. */
+bool query_lookup_key_parse(const char *name, enum store_attr *out);
+
+/*
+ * Runs a lookup: validates req (ERR_USAGE with aerr filled when LookupEvents
+ * would refuse it), then calls fn for each event, newest first. When
+ * max_results cut the list short, next_token receives a token for the rest
+ * (else it is ""). ERR_DB for store errors (err). fn's non-zero return stops
+ * the lookup and is returned.
+ */
+int query_lookup_events(struct store *st, const struct query_lookup_req *req, store_lookup_fn fn,
+                        void *ctx, char next_token[QUERY_LOOKUP_TOKEN_MAX],
+                        struct query_aws_error *aerr, struct err *err);
+
+/* Writes one event as the LookupEvents response shows it (EventId, EventName,
+ * ReadOnly, AccessKeyId, EventTime, EventSource, Username, Resources,
+ * CloudTrailEvent; absent values left out), EventTime as the AWS CLI v2 prints
+ * it (query_format_cli_time). */
+void query_lookup_write_event(struct json_writer *w, const struct store_lookup_row *row,
+                              bool local_time);
+
+/* Formats a time as AWS CLI v2 prints timestamps: ISO 8601 with the UTC offset
+ * of local time (local) or of UTC ("2021-11-18T09:41:02-08:00",
+ * "2023-07-10T11:42:18+00:00"), with microseconds only when the time has a
+ * fraction. out holds 48 bytes; returns the length. */
+size_t query_format_cli_time(int64_t ms, bool local, char out[48]);
+
+/* Parses a time as the AWS CLI accepts it for timestamp parameters: epoch
+ * seconds ("1422317782", "1422317782.5"), ISO 8601 ("2015-01-27",
+ * "2015-01-27T01:16:00Z", offsets), and the forms of the CloudTrail guide
+ * ("01-27-2015", "01/27/2015, 01:16 PM", "2015-01-27, 01:16 PM"). Times
+ * without an offset are UTC, as botocore takes them. */
+bool query_parse_cli_time(const char *s, int64_t *ms_out);
 
 #endif

@@ -5,13 +5,18 @@
 #   expected.err  expected stderr          (optional)
 #   expected.rc   expected exit status     (default 0)
 #   needs-shared  present when the case reads ../shared/datasets (skipped without it)
-# The case runs with its own folder as the working directory.
+#   setup         optional shell script run first (sh setup), e.g. to fill a store;
+#                 it sees $VIGIL and $SHARED, and $WORK, a fresh empty directory
+#                 for the case that cmd can use too ($WORK/store.db)
+# The case runs with its own folder as the working directory, with TZ=UTC so
+# local times print the same everywhere.
 # UPDATE_GOLDEN=1 rewrites the expected files from the actual output.
 set -u
 VIGIL=$1
 ROOT=$2
 SHARED=${VIGIL_SHARED:-$ROOT/../shared}
-export SHARED
+TZ=UTC
+export SHARED VIGIL TZ
 pass=0 fail=0 skip=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -21,6 +26,14 @@ for dir in "$ROOT"/tests/e2e/*/; do
     if [ -f "$dir/needs-shared" ] && [ ! -d "$SHARED/datasets" ]; then
         echo "# skip $name: $SHARED/datasets not found"
         skip=$((skip + 1))
+        continue
+    fi
+    WORK="$tmp/work-$name"
+    mkdir -p "$WORK"
+    export WORK
+    if [ -f "$dir/setup" ] && ! (cd "$dir" && sh ./setup) >"$tmp/setup" 2>&1 </dev/null; then
+        echo "# $name: setup failed"; sed 's/^/#   /' "$tmp/setup" | head -20
+        fail=$((fail + 1)); echo "FAIL $name"
         continue
     fi
     want_rc=0

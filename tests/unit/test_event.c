@@ -3,6 +3,7 @@
 #include "harness.h"
 #include "json/json.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define MAX_LEAVES 32
@@ -170,6 +171,76 @@ static void test_insight_and_envelope(void)
     arena_free(&a);
 }
 
+
+/* Each CloudTrail common path on its own lands in its field, and a path of the
+ * same length that differs in one byte (or sits in an array) does not. */
+static void test_cloudtrail_each_path(void)
+{
+    static const struct {
+        const char *path, *twin; /* twin: same length, one byte off */
+        size_t off;              /* offsetof the struct sv it fills */
+    } cases[] = {
+        { "eventID", "eventIE", offsetof(struct event, id) },
+        { "recipientAccountId", "recipientAccountIe", offsetof(struct event, account) },
+        { "userIdentity.accountId", "userIdentity.accountIe", offsetof(struct event, account) },
+        { "awsRegion", "awsRegioo", offsetof(struct event, region) },
+        { "sourceIPAddress", "sourceIPAddresr", offsetof(struct event, src_ip) },
+        { "eventSource", "eventSourcd", offsetof(struct event, event_source) },
+        { "eventName", "eventNamd", offsetof(struct event, event_name) },
+        { "userIdentity.arn", "userIdentity.aro", offsetof(struct event, principal_arn) },
+        { "userIdentity.type", "userIdentity.typd", offsetof(struct event, principal_type) },
+        { "userIdentity.principalId", "userIdentity.principalIe", offsetof(struct event, principal_id) },
+        { "userIdentity.accessKeyId", "userIdentity.accessKeyIe", offsetof(struct event, access_key) },
+        { "userIdentity.userName", "userIdentity.userNamd", offsetof(struct event, user_name) },
+        { "userIdentity.sessionContext.sessionIssuer.userName",
+          "userIdentity.sessionContext.sessionIssuer.userNamd", offsetof(struct event, user_name) },
+        { "userAgent", "userAgenu", offsetof(struct event, user_agent) },
+        { "errorCode", "errorCodf", offsetof(struct event, error_code) },
+        { "eventCategory", "eventCategorz", offsetof(struct event, event_category) },
+    };
+    struct fake f;
+    struct arena a;
+    struct err err;
+    arena_init(&a, 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (int variant = 0; variant < 3; variant++) {
+            fake_init(&f, EVENT_CLOUDTRAIL);
+            struct json_leaf *l = add(&f, variant == 1 ? cases[i].twin : cases[i].path, "v-a-l", JSON_STRING);
+            if (variant == 2) {
+                l->n_arr = 1;
+                l->arr = &f.arr;
+            }
+            CHECK_INT(event_fill_common(&f.ev, &a, &err), 0);
+            const struct sv *got = (const struct sv *)(const void *)((const char *)&f.ev + cases[i].off);
+            if (variant == 0)
+                CHECK_SV(*got, "v-a-l");
+            else
+                CHECK(got->p == NULL);
+        }
+    }
+    /* eventTime and the Insights fields, which are not plain views */
+    fake_init(&f, EVENT_CLOUDTRAIL);
+    add(&f, "eventTimf", "2023-07-10T11:57:22Z", JSON_STRING);
+    add(&f, "eventTypf", "AwsCloudTrailInsight", JSON_STRING);
+    add(&f, "insightDetails.eventNamd", "X", JSON_STRING);
+    CHECK_INT(event_fill_common(&f.ev, &a, &err), 0);
+    CHECK_INT(f.ev.time_ms, 0);
+    CHECK_INT(f.ev.flags & EVENT_F_INSIGHT, 0);
+    fake_init(&f, EVENT_CLOUDTRAIL);
+    add(&f, "eventType", "AwsCloudTrailInsight", JSON_STRING);
+    add(&f, "insightDetails.eventSource", "ssm.amazonaws.com", JSON_STRING);
+    CHECK_INT(event_fill_common(&f.ev, &a, &err), 0);
+    CHECK(f.ev.flags & EVENT_F_INSIGHT);
+    CHECK_SV(f.ev.event_source, "ssm.amazonaws.com");
+    /* the first of two leaves with one path wins */
+    fake_init(&f, EVENT_CLOUDTRAIL);
+    add(&f, "eventName", "First", JSON_STRING);
+    add(&f, "eventName", "Second", JSON_STRING);
+    CHECK_INT(event_fill_common(&f.ev, &a, &err), 0);
+    CHECK_SV(f.ev.event_name, "First");
+    arena_free(&a);
+}
+
 static void test_flow_common(void)
 {
     struct fake f;
@@ -265,6 +336,7 @@ static const struct harness_test tests[] = {
     { "cloudtrail_common", test_cloudtrail_common },
     { "cloudtrail_types", test_cloudtrail_types },
     { "insight_and_envelope", test_insight_and_envelope },
+    { "cloudtrail_each_path", test_cloudtrail_each_path },
     { "flow_common", test_flow_common },
     { "dns_common", test_dns_common },
 };

@@ -27,9 +27,21 @@ static void fx_free(struct fx *x)
     arena_free(&x->arena);
 }
 
-/* Flattens record into ev->flat (the text must outlive the event). */
+/* Flattens record into ev->flat (the text must outlive the event), keeping
+ * only the leaves of ps (NULL: all). */
+static void fx_event_ps(struct fx *x, enum event_source src, const char *record, const char *id,
+                        int64_t ms, const char *account, const char *region,
+                        const struct json_pathset *ps);
+
 static void fx_event(struct fx *x, enum event_source src, const char *record, const char *id,
                      int64_t ms, const char *account, const char *region)
+{
+    fx_event_ps(x, src, record, id, ms, account, region, NULL);
+}
+
+static void fx_event_ps(struct fx *x, enum event_source src, const char *record, const char *id,
+                        int64_t ms, const char *account, const char *region,
+                        const struct json_pathset *ps)
 {
     struct err e;
     struct json_flat keep = x->ev.flat; /* reused across events, as a reader does */
@@ -42,7 +54,7 @@ static void fx_event(struct fx *x, enum event_source src, const char *record, co
     x->ev.region = sv_cstr(region);
     x->ev.raw = sv_cstr(record);
     err_clear(&e);
-    int rc = json_flatten(record, strlen(record), NULL, &x->arena, &x->ev.flat, &e);
+    int rc = json_flatten(record, strlen(record), ps, &x->arena, &x->ev.flat, &e);
     CHECK_INT(rc, 0);
     if (rc != 0)
         printf("#   flatten: %s\n", e.msg);
@@ -668,6 +680,68 @@ static void test_json_dns(void)
     arena_free(&a);
     buf_free(&b);
     finding_agg_free(agg);
+}
+
+
+/* finding_add_paths names every leaf the details read: a finding built from
+ * leaves flattened with just those paths is the one built from all leaves,
+ * and one built from none of them is not. */
+static void render_with(enum event_source src, const char *rec, const struct json_pathset *ps,
+                        enum detect_resource res, struct buf *out)
+{
+    struct fx x;
+    fx_init(&x);
+    fx_event_ps(&x, src, rec, "ev-1", 1612461115000, "111122223333", "us-east-1", ps);
+    fx_det(&x, "r.1", "T:X/Y", 5.0, res, "key-1");
+    struct finding_agg *agg = finding_agg_new();
+    finding_agg_add(agg, &x.det);
+    fx_free(&x);
+    const struct finding *f = only(agg);
+    struct json_writer w;
+    buf_reset(out);
+    jw_init(&w, out, 0);
+    if (f)
+        finding_to_json(&w, f);
+    finding_agg_free(agg);
+}
+
+static void test_add_paths(void)
+{
+    static const struct {
+        enum event_source src;
+        enum detect_resource res;
+        const char *rec;
+    } cases[] = {
+        { EVENT_CLOUDTRAIL, DETECT_RES_INSTANCE,
+          "{\"eventName\":\"RunInstances\",\"requestParameters\":{\"instancesSet\":{\"items\":"
+          "[{\"instanceId\":\"i-0abc\",\"imageId\":\"ami-1\"}]},\"other\":{\"x\":1}}}" },
+        { EVENT_CLOUDTRAIL, DETECT_RES_S3_BUCKET,
+          "{\"eventName\":\"PutBucketAcl\",\"requestParameters\":{\"bucketName\":\"b-1\","
+          "\"instanceId\":\"i-9\",\"AccessControlPolicy\":{\"x\":1}}}" },
+        { EVENT_DNS, DETECT_RES_INSTANCE,
+          "{\"version\":\"1.100000\",\"vpc_id\":\"vpc-7\",\"query_name\":\"a.example.\","
+          "\"query_type\":\"A\",\"srcaddr\":\"10.0.0.5\",\"srcport\":\"56067\",\"transport\":"
+          "\"UDP\",\"srcids\":{\"instance\":\"i-0d15\"},\"firewall_rule_action\":\"BLOCK\"}" },
+    };
+    struct buf all, some, none;
+    buf_init(&all, 0);
+    buf_init(&some, 0);
+    buf_init(&none, 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct json_pathset *ps = json_pathset_new(), *empty = json_pathset_new();
+        finding_add_paths(ps, cases[i].src);
+        render_with(cases[i].src, cases[i].rec, NULL, cases[i].res, &all);
+        render_with(cases[i].src, cases[i].rec, ps, cases[i].res, &some);
+        render_with(cases[i].src, cases[i].rec, empty, cases[i].res, &none);
+        CHECK(all.len > 0);
+        CHECK_STR(some.p, all.p);
+        CHECK(strcmp(none.p, all.p) != 0);
+        json_pathset_free(ps);
+        json_pathset_free(empty);
+    }
+    buf_free(&all);
+    buf_free(&some);
+    buf_free(&none);
 }
 
 static void test_get_findings_json(void)
@@ -1542,6 +1616,7 @@ static const struct harness_test tests[] = {
     { "json_flow", test_json_flow },
     { "json_port_probe", test_json_port_probe },
     { "json_dns", test_json_dns },
+    { "add_paths", test_add_paths },
     { "get_findings_json", test_get_findings_json },
     { "table", test_table },
     { "asff", test_asff },

@@ -324,6 +324,87 @@ static void test_flow_custom_v5(void)
     input_close(r);
 }
 
+
+/* The field splitter works 16 bytes at a time: check it against a plain
+ * reference on generated lines (tabs and runs of spaces, "-", fields from 1 to
+ * 40 bytes that straddle blocks, digits with one stray byte anywhere), each in
+ * an exactly sized heap copy so reading past the end would trip ASan. */
+static void test_flow_fields_generated(void)
+{
+    static const char *const names[] = { "version", "srcport", "dstaddr", "bytes", "action" };
+    uint32_t seed = 7;
+    char line[512], want[5][64];
+    int want_type[5], checked = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        size_t len = 0;
+        if (iter % 3 == 0)
+            line[len++] = ' ';
+        for (int f = 0; f < 5; f++) {
+            seed = seed * 1103515245u + 12345u;
+            /* a long number first would pass for a CloudWatch Logs timestamp */
+            size_t n = f == 0 ? 1 + (seed >> 16) % 3 : 1 + (seed >> 16) % 40;
+            bool dash = (seed >> 8) % 9 == 0;
+            bool stray = (seed >> 4) % 4 == 0;
+            size_t stray_at = (seed >> 20) % n;
+            for (size_t i = 0; i < n; i++) {
+                seed = seed * 1103515245u + 12345u;
+                char c = (char)('0' + (seed >> 16) % 10);
+                if (stray && i == stray_at)
+                    c = "x.:a/"[(seed >> 8) % 5];
+                want[f][i] = c;
+            }
+            if (dash) {
+                n = 1;
+                want[f][0] = '-';
+            }
+            want[f][n] = '\0';
+            memcpy(line + len, want[f], n);
+            len += n;
+            bool digits = !dash && !stray; /* every stray byte is a non-digit */
+            /* srcport and bytes are documented integers; dstaddr is not */
+            want_type[f] = dash ? -1 : (f == 1 || f == 3 || f == 0) && digits ? JSON_NUMBER
+                                                                             : JSON_STRING;
+            if (f < 4) {
+                seed = seed * 1103515245u + 12345u;
+                size_t gap = 1 + (seed >> 16) % 3;
+                for (size_t g = 0; g < gap; g++)
+                    line[len++] = (seed >> (g + 3)) & 1 ? '\t' : ' ';
+            }
+        }
+        if (iter % 5 == 0)
+            line[len++] = ' ';
+        char *copy = xmalloc(len);
+        memcpy(copy, line, len);
+        struct input_options opt;
+        memset(&opt, 0, sizeof(opt));
+        opt.vpcflow_fields = "version srcport dstaddr bytes action";
+        struct input_reader *r = NULL;
+        struct err err;
+        struct event ev;
+        CHECK_INT(input_open_mem("gen.log", copy, len, &opt, &r, &err), 0);
+        int rc = input_next(r, &ev, &err);
+        CHECK_INT(rc, 0);
+        if (rc == 0) {
+            for (int f = 0; f < 5; f++) {
+                const struct json_leaf *l = json_flat_get(&ev.flat, names[f]);
+                if (want_type[f] < 0) {
+                    CHECK(l == NULL);
+                    continue;
+                }
+                CHECK(l != NULL);
+                if (l == NULL)
+                    continue;
+                CHECK_INT(l->type, want_type[f]);
+                CHECK_SV(sv_make(l->val, l->val_len), want[f]);
+                checked++;
+            }
+        }
+        input_close(r);
+        free(copy);
+    }
+    CHECK(checked > 12000);
+}
+
 static void test_flow_bad_lines(void)
 {
     /* A short line, a long line and a line of junk are each reported with
@@ -1139,6 +1220,7 @@ static const struct harness_test tests[] = {
     { "flow_v2_header", test_flow_v2_header },
     { "flow_v2_no_header", test_flow_v2_no_header },
     { "flow_custom_v5", test_flow_custom_v5 },
+    { "flow_fields_generated", test_flow_fields_generated },
     { "flow_bad_lines", test_flow_bad_lines },
     { "flow_concatenated_and_option", test_flow_concatenated_and_option },
     { "flow_cwl_export", test_flow_cwl_export },

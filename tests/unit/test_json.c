@@ -766,6 +766,118 @@ static void test_flatten_matches_tree(void)
     }
 }
 
+
+/* json_flatten_next: what json_skip_value + json_flatten on the value's own
+ * bytes give, in one pass: the same leaves, the same end, the same errors. */
+static void render_flat(const struct json_flat *f, struct arena *a, struct buf *b)
+{
+    buf_reset(b);
+    for (size_t i = 0; i < f->n; i++) {
+        const struct json_leaf *l = &f->leaves[i];
+        struct sv v = l->type == JSON_STRING ? json_leaf_str(l, a) : sv_make(l->val, l->val_len);
+        CHECK(l->path_hash == json_path_hash(l->path, l->path_len));
+        buf_printf(b, "%s=%s:%.*s", l->path, type_names[l->type], (int)v.len, v.p);
+        for (uint16_t k = 0; k < l->n_arr; k++)
+            buf_printf(b, "%c%u:%u", k == 0 ? '@' : ',', l->arr[k].array, l->arr[k].index);
+        buf_putc(b, '\n');
+    }
+}
+
+static void test_flatten_next(void)
+{
+    struct arena a;
+    struct json_flat f1, f2;
+    struct buf b1, b2;
+    struct err e1, e2;
+    arena_init(&a, 0);
+    json_flat_init(&f1);
+    json_flat_init(&f2);
+    buf_init(&b1, 0);
+    buf_init(&b2, 0);
+    struct json_pathset *ps = json_pathset_new();
+    json_pathset_add(ps, "a.b", 3);
+    json_pathset_add_subtree(ps, "r", 1);
+    json_pathset_add(ps, "x", 1);
+    const char *stream = "  {\"a\":{\"b\":1,\"c\":[2,{\"d\":3}]},\"r\":[{\"s\":\"t\\u0041\"},[]],\"x\":{}}"
+                         "\n[1,{\"a\":{\"b\":[true,null]}}] \"str\"\t-1.5e3{}";
+    size_t len = strlen(stream);
+    for (int with_ps = 0; with_ps < 2; with_ps++) {
+        const struct json_pathset *want = with_ps ? ps : NULL;
+        size_t pos = 0, n_values = 0;
+        for (;;) {
+            size_t skip_pos = pos;
+            while (skip_pos < len && (stream[skip_pos] == ' ' || stream[skip_pos] == '\n' ||
+                                      stream[skip_pos] == '\t'))
+                skip_pos++;
+            if (skip_pos == len)
+                break;
+            size_t vs = skip_pos;
+            CHECK_INT(json_skip_value(stream, len, &skip_pos, NULL), 0);
+            CHECK_INT(json_flatten(stream + vs, skip_pos - vs, want, &a, &f1, NULL), 0);
+            render_flat(&f1, &a, &b1);
+            size_t next = pos;
+            CHECK_INT(json_flatten_next(stream, len, &next, want, &a, &f2, NULL), 0);
+            CHECK_INT(next, skip_pos);
+            render_flat(&f2, &a, &b2);
+            CHECK_STR(b2.p ? b2.p : "", b1.p ? b1.p : "");
+            pos = next;
+            n_values++;
+        }
+        CHECK_INT(n_values, 5);
+    }
+    CHECK_FLAT("{\"a\":{\"b\":1,\"c\":2},\"r\":{\"s\":[1]}}", ps, "a.b=num:1\nr.s=num:1@0:0\n");
+
+    /* errors: those of json_skip_value, and *pos stays */
+    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+        const struct bad_case *bc = &bad_cases[i];
+        size_t n = strlen(bc->json), p1 = 0, p2 = 0;
+        err_clear(&e1);
+        err_clear(&e2);
+        int r1 = json_skip_value(bc->json, n, &p1, &e1);
+        int r2 = json_flatten_next(bc->json, n, &p2, NULL, &a, &f2, &e2);
+        CHECK_INT(r2, r1);
+        CHECK_INT(p2, p1);
+        CHECK_INT(e2.offset, e1.offset);
+        CHECK_STR(e2.msg, e1.msg);
+        if (r2 != 0)
+            CHECK_INT(f2.n, 0);
+    }
+    size_t past = len + 1;
+    CHECK_INT(json_flatten_next(stream, len, &past, NULL, &a, &f2, NULL), ERR_USAGE);
+    CHECK_INT(past, len + 1);
+
+    /* the path budget counts the value's bytes, not what follows it */
+    struct buf big;
+    buf_init(&big, 0);
+    buf_append_cstr(&big, "{\"");
+    for (int i = 0; i < 4000; i++)
+        buf_putc(&big, 'k');
+    buf_append_cstr(&big, "\":{");
+    for (int i = 0; i < 1000; i++)
+        buf_printf(&big, "%s\"%c%c\":1", i ? "," : "", 'a' + i % 26, 'a' + i / 26);
+    buf_append_cstr(&big, "}}");
+    size_t vlen = big.len;
+    for (int i = 0; i < 200000; i++)
+        buf_putc(&big, ' ');
+    buf_append_cstr(&big, "[]");
+    size_t at = 0;
+    err_clear(&e1);
+    CHECK_INT(json_flatten(big.p, vlen, NULL, &a, &f1, &e1), ERR_LIMIT);
+    err_clear(&e2);
+    CHECK_INT(json_flatten_next(big.p, big.len, &at, NULL, &a, &f2, &e2), ERR_LIMIT);
+    CHECK_STR(e2.msg, e1.msg);
+    CHECK_INT(at, 0);
+    CHECK_INT(f2.n, 0);
+    buf_free(&big);
+
+    json_pathset_free(ps);
+    buf_free(&b1);
+    buf_free(&b2);
+    json_flat_free(&f1);
+    json_flat_free(&f2);
+    arena_free(&a);
+}
+
 static const struct harness_test tests[] = {
     { "flatten_paths", test_flatten_paths },
     { "flatten_numbers_as_written", test_flatten_numbers_as_written },
@@ -781,6 +893,7 @@ static const struct harness_test tests[] = {
     { "path_budget", test_path_budget },
     { "many_leaves", test_many_leaves },
     { "skip_value", test_skip_value },
+    { "flatten_next", test_flatten_next },
     { "invalid_utf8_passes", test_invalid_utf8_passes },
     { "long_strings", test_long_strings },
     { "parse_tree", test_parse_tree },

@@ -4,6 +4,7 @@
 #include "match/match.h"
 #include "harness.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,8 +284,54 @@ static void test_wildcard(void)
         { "{\"a\":[{\"wildcard\":\"a\\\\nb\"}]}", "{\"a\":\"ab\"}", -1 },
         { "{\"a\":[{\"wildcard\":\"ab*ab\"}]}", "{\"a\":\"ab\"}", 0 },
         { "{\"a\":[{\"wildcard\":\"ab*ab\"}]}", "{\"a\":\"abab\"}", 1 },
+        /* segments found past the first 16 bytes, back to back */
+        { "{\"a\":[{\"wildcard\":\"*kali*pa*\"}]}", "{\"a\":\"aws-cli/2.0 Linux/6.1-kalipa-amd64 exe/x86_64.debian.12\"}", 1 },
+        { "{\"a\":[{\"wildcard\":\"*kali*pa*\"}]}", "{\"a\":\"aws-cli/2.0 Linux/6.1-kalp kali-amd64 exe/x86_64.debian.12\"}", 0 },
+        { "{\"a\":[{\"wildcard\":\"*kali*ali*\"}]}", "{\"a\":\"aws-cli/2.0 Linux/6.1-kalkali-amd64 exe/x86_64.debian.12\"}", 0 },
+        { "{\"a\":[{\"wildcard\":\"*Kali*\"}]}", "{\"a\":\"aws-cli/2.0 Linux/6.1-kaliKal-amd64 exe/x86_64.debian.12\"}", 0 },
+        { "{\"a\":[{\"wildcard\":\"*Kali*\"}]}", "{\"a\":\"aws-cli/2.0 Linux/6.1.0-Kali-amd64 exe/x86_64.debian.12\"}", 1 },
     };
     TABLE(t);
+}
+
+
+/* Middle segments are searched 16 bytes at a time: compare with strstr over
+ * many strings from a small alphabet (so first/last-byte candidates that fail
+ * in the middle are common), at every length around the block size. */
+static void test_wildcard_search(void)
+{
+    static const char alphabet[] = "abkli";
+    uint32_t seed = 12345;
+    char hay[200], n1[8], n2[8], pat[128], ev[256];
+    size_t checked = 0;
+    for (int iter = 0; iter < 4000; iter++) {
+        size_t hl = (size_t)(iter % 90), l1 = 1 + (size_t)(iter % 6), l2 = 1 + (size_t)(iter / 6 % 4);
+        for (size_t i = 0; i < hl; i++) {
+            seed = seed * 1103515245u + 12345u;
+            hay[i] = alphabet[(seed >> 16) % 5];
+        }
+        hay[hl] = '\0';
+        for (size_t i = 0; i < l1; i++) {
+            seed = seed * 1103515245u + 12345u;
+            n1[i] = alphabet[(seed >> 16) % 5];
+        }
+        n1[l1] = '\0';
+        for (size_t i = 0; i < l2; i++) {
+            seed = seed * 1103515245u + 12345u;
+            n2[i] = alphabet[(seed >> 16) % 5];
+        }
+        n2[l2] = '\0';
+        snprintf(ev, sizeof(ev), "{\"a\":\"%s\"}", hay);
+        snprintf(pat, sizeof(pat), "{\"a\":[{\"wildcard\":\"*%s*\"}]}", n1);
+        int want = strstr(hay, n1) != NULL;
+        CHECK_INT(run(pat, ev), want);
+        snprintf(pat, sizeof(pat), "{\"a\":[{\"wildcard\":\"*%s*%s*\"}]}", n1, n2);
+        const char *at = strstr(hay, n1);
+        want = at != NULL && strstr(at + l1, n2) != NULL;
+        CHECK_INT(run(pat, ev), want);
+        checked += 2;
+    }
+    CHECK_INT(checked, 8000);
 }
 
 static void test_or_and_arrays(void)
@@ -465,6 +512,93 @@ static void test_indexed_group(void)
         if (n == 1)
             CHECK_INT(ids[0], t[i].id);
     }
+    match_scratch_free(s);
+    json_flat_free(&f);
+    arena_free(&a);
+    match_set_free(ms);
+}
+
+/* Ranges, CIDRs, affixes and anything-buts on one path, enough for the
+ * indexes: the set's answer must equal each pattern's own, value by value. */
+static void test_indexed_differential(void)
+{
+    enum { NP = 120 };
+    char pats[NP][128];
+    struct match_set *ms = match_set_new();
+    struct err e;
+    for (uint32_t i = 0; i < NP; i++) {
+        int n;
+        switch (i % 6) {
+        case 0:
+            n = snprintf(pats[i], sizeof(pats[i]), "{\"v\":[{\"cidr\":\"10.%u.%u.0/%u\"}]}",
+                         i % 7, i % 3, 16 + i % 13);
+            break;
+        case 1:
+            n = snprintf(pats[i], sizeof(pats[i]), "{\"v\":[{\"numeric\":[\">\",%u,\"<=\",%u]}]}",
+                         i, i + 20 + i % 9);
+            break;
+        case 2:
+            n = snprintf(pats[i], sizeof(pats[i]), "{\"v\":[{\"numeric\":[\"%s\",%u]}]}",
+                         i % 4 ? "<" : ">=", i);
+            break;
+        case 3:
+            n = snprintf(pats[i], sizeof(pats[i]), "{\"v\":[{\"cidr\":\"2001:db8:%x::/%u\"}]}",
+                         i % 5, 40 + i % 20);
+            break;
+        case 4:
+            n = snprintf(pats[i], sizeof(pats[i]), "{\"v\":[{\"anything-but\":[%u,%u]}]}", i,
+                         i + 1);
+            break;
+        default:
+            n = snprintf(pats[i], sizeof(pats[i]), "{\"v\":[\"10.%u.0.1\",%u,{\"prefix\":\"1%u\"}]}",
+                         i % 7, i, i % 10);
+            break;
+        }
+        CHECK_INT(match_set_add(ms, pats[i], (size_t)n, i, &e), 0);
+    }
+    match_set_build(ms);
+    struct arena a;
+    arena_init(&a, 0);
+    struct json_flat f;
+    json_flat_init(&f);
+    struct match_scratch *s = match_scratch_new();
+    char ev[128];
+    size_t checked = 0;
+    for (uint32_t k = 0; k < 400; k++) {
+        int n;
+        switch (k % 4) {
+        case 0:
+            n = snprintf(ev, sizeof(ev), "{\"v\":\"10.%u.%u.%u\"}", k % 8, k % 4, k % 256);
+            break;
+        case 1:
+            n = snprintf(ev, sizeof(ev), "{\"v\":%u.5}", k % 160);
+            break;
+        case 2:
+            n = snprintf(ev, sizeof(ev), "{\"v\":%u}", k % 160);
+            break;
+        default:
+            n = snprintf(ev, sizeof(ev), "{\"v\":\"2001:db8:%x::%x\"}", k % 6, k);
+            break;
+        }
+        arena_reset(&a);
+        CHECK_INT(json_flatten(ev, (size_t)n, NULL, &a, &f, &e), 0);
+        const uint32_t *ids;
+        size_t got = match_event(ms, &f, s, &ids), j = 0;
+        for (uint32_t i = 0; i < NP; i++) {
+            bool r = false;
+            CHECK_INT(match_test(pats[i], strlen(pats[i]), ev, (size_t)n, &r, &e), 0);
+            bool in = j < got && ids[j] == i;
+            if (in)
+                j++;
+            if (in != r) {
+                printf("#   %s vs %s: set says %d, alone %d\n", pats[i], ev, in, r);
+                harness_failures++;
+            }
+            checked++;
+        }
+        CHECK_INT(j, got);
+    }
+    printf("# %zu pattern/value pairs checked\n", checked);
     match_scratch_free(s);
     json_flat_free(&f);
     arena_free(&a);
@@ -672,10 +806,12 @@ static const struct harness_test tests[] = {
     { "exists", test_exists },
     { "cidr", test_cidr },
     { "wildcard", test_wildcard },
+    { "wildcard_search", test_wildcard_search },
     { "or_and_arrays", test_or_and_arrays },
     { "invalid_messages", test_invalid_messages },
     { "set_ids", test_set_ids },
     { "indexed_group", test_indexed_group },
+    { "indexed_differential", test_indexed_differential },
     { "corpus_patterns", test_corpus_patterns },
     { "corpus_invalid", test_corpus_invalid },
     { "corpus_one_set", test_corpus_one_set },

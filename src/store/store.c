@@ -1,0 +1,467 @@
+/*
+ * store: opening the database, the schema and its migrations, transactions.
+ *
+ * The schema is a list of migrations, each taking the file from version N-1 to
+ * N inside one transaction; schema_version holds the last one applied. A file
+ * from a newer Vigil is refused rather than misread.
+ *
+ * Settings: WAL (readers never block the writer; a killed writer loses only its
+ * open transaction), synchronous=NORMAL (durable against a process crash,
+ * which is what resumable ingest needs; an OS crash may lose the last commits,
+ * never consistency), a 256 MiB page cache so index pages stay in memory during
+ * bulk loads, and a busy timeout so a lookup during an ingest waits instead of
+ * failing.
+ */
+#include "store/store_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Indexes (the secondary ones below) serve the lookups (LookupEvents keys, each
+ * with the category, since lookups want management events only, then time for
+ * the newest-first order; resources repeats its event's time and category for
+ * the same reason) and the filters analysts write most (athena.md §3:
+ * event name, source, principal ARN, access key, source IP, error code, time).
+ * The unique index on vpcflow/dns covers absent (NULL) fields through ifnull,
+ * since NULLs never collide in a UNIQUE index and NODATA flow records are mostly
+ * NULLs. */
+static const char *const migrations[] = {
+    /* 1 */
+    "CREATE TABLE schema_version(version INTEGER NOT NULL, applied_at TEXT NOT NULL);"
+    "CREATE TABLE ingest_ledger("
+    " id INTEGER PRIMARY KEY,"
+    " path TEXT NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " mtime_ns INTEGER NOT NULL,"
+    " sha256 TEXT NOT NULL,"
+    " records INTEGER NOT NULL DEFAULT 0,"
+    " inserted INTEGER NOT NULL DEFAULT 0,"
+    " bad INTEGER NOT NULL DEFAULT 0,"
+    " started_at TEXT NOT NULL,"
+    " finished_at TEXT);"
+    "CREATE INDEX ingest_ledger_path ON ingest_ledger(path);"
+    "CREATE INDEX ingest_ledger_sha256 ON ingest_ledger(sha256);"
+    "CREATE TABLE cloudtrail("
+    " id INTEGER PRIMARY KEY,"
+    " event_id TEXT NOT NULL UNIQUE,"
+    " event_time_ms INTEGER NOT NULL,"
+    " event_time TEXT NOT NULL,"
+    " account TEXT,"
+    " region TEXT,"
+    " event_source TEXT,"
+    " event_name TEXT,"
+    " event_type TEXT,"
+    " event_category TEXT NOT NULL,"
+    " principal_arn TEXT,"
+    " principal_type TEXT,"
+    " principal_id TEXT,"
+    " user_name TEXT,"
+    " access_key_id TEXT,"
+    " session_issuer_arn TEXT,"
+    " session_issuer_name TEXT,"
+    " source_ip TEXT,"
+    " user_agent TEXT,"
+    " error_code TEXT,"
+    " error_message TEXT,"
+    " read_only INTEGER,"
+    " file_id INTEGER,"
+    " raw TEXT NOT NULL);"
+    "CREATE TABLE resources("
+    " event INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " resource_type TEXT,"
+    " resource_name TEXT NOT NULL,"
+    " event_time_ms INTEGER NOT NULL,"
+    " mgmt INTEGER NOT NULL,"
+    " PRIMARY KEY(event, seq)) WITHOUT ROWID;"
+    "CREATE TABLE vpcflow("
+    " id INTEGER PRIMARY KEY,"
+    " version INTEGER, account_id TEXT, interface_id TEXT, srcaddr TEXT, dstaddr TEXT,"
+    " srcport INTEGER, dstport INTEGER, protocol INTEGER, packets INTEGER, bytes INTEGER,"
+    " start INTEGER, \"end\" INTEGER, action TEXT, log_status TEXT,"
+    " vpc_id TEXT, subnet_id TEXT, instance_id TEXT, tcp_flags INTEGER, type TEXT,"
+    " pkt_srcaddr TEXT, pkt_dstaddr TEXT, region TEXT, az_id TEXT, sublocation_type TEXT,"
+    " sublocation_id TEXT, pkt_src_aws_service TEXT, pkt_dst_aws_service TEXT,"
+    " flow_direction TEXT, traffic_path INTEGER,"
+    " ecs_cluster_arn TEXT, ecs_cluster_name TEXT, ecs_container_instance_arn TEXT,"
+    " ecs_container_instance_id TEXT, ecs_container_id TEXT, ecs_second_container_id TEXT,"
+    " ecs_service_name TEXT, ecs_task_definition_arn TEXT, ecs_task_arn TEXT, ecs_task_id TEXT,"
+    " reject_reason TEXT,"
+    " file_id INTEGER);"
+    "CREATE UNIQUE INDEX vpcflow_key ON vpcflow(ifnull(start,-1), ifnull(interface_id,''),"
+    " ifnull(srcaddr,''), ifnull(dstaddr,''), ifnull(srcport,-1), ifnull(dstport,-1),"
+    " ifnull(protocol,-1), ifnull(\"end\",-1), ifnull(action,''), ifnull(log_status,''),"
+    " ifnull(packets,-1), ifnull(bytes,-1), ifnull(account_id,''));"
+    "CREATE TABLE dns("
+    " id INTEGER PRIMARY KEY,"
+    " version TEXT, account_id TEXT, region TEXT, vpc_id TEXT,"
+    " query_time_ms INTEGER NOT NULL, query_timestamp TEXT,"
+    " query_name TEXT, query_type TEXT, query_class TEXT, rcode TEXT, answers TEXT,"
+    " srcaddr TEXT, srcport INTEGER, transport TEXT,"
+    " srcids_instance TEXT, srcids_resolver_endpoint TEXT,"
+    " firewall_rule_action TEXT, firewall_rule_group_id TEXT, firewall_domain_list_id TEXT,"
+    " file_id INTEGER);"
+    "CREATE UNIQUE INDEX dns_key ON dns(query_time_ms, ifnull(srcaddr,''), ifnull(srcport,-1),"
+    " ifnull(query_name,''), ifnull(query_type,''), ifnull(rcode,''), ifnull(transport,''),"
+    " ifnull(vpc_id,''), ifnull(srcids_instance,''), ifnull(account_id,''));",
+};
+
+/* The secondary indexes, kept apart from the tables so a bulk load can build
+ * them once at the end (sorted, ~2x faster than maintaining nine B-trees row
+ * by row, and far faster once they outgrow the page cache). The unique keys
+ * stay in place: deduplication needs them during the load. */
+static const char *const secondary[][2] = {
+    { "cloudtrail_time", "cloudtrail(event_time_ms)" },
+    { "cloudtrail_name", "cloudtrail(event_name, event_category, event_time_ms)" },
+    { "cloudtrail_source", "cloudtrail(event_source, event_category, event_time_ms)" },
+    { "cloudtrail_principal", "cloudtrail(principal_arn, event_time_ms)" },
+    { "cloudtrail_user", "cloudtrail(user_name, event_category, event_time_ms)" },
+    { "cloudtrail_key", "cloudtrail(access_key_id, event_category, event_time_ms)" },
+    { "cloudtrail_issuer", "cloudtrail(session_issuer_arn, event_time_ms)" },
+    { "cloudtrail_ip", "cloudtrail(source_ip, event_time_ms)" },
+    { "cloudtrail_error", "cloudtrail(error_code, event_time_ms) WHERE error_code IS NOT NULL" },
+    { "resources_name", "resources(resource_name, mgmt, event_time_ms)" },
+    { "resources_type", "resources(resource_type, mgmt, event_time_ms)" },
+    { "vpcflow_start", "vpcflow(start)" },
+    { "vpcflow_src", "vpcflow(srcaddr, start)" },
+    { "vpcflow_dst", "vpcflow(dstaddr, start)" },
+    { "dns_name", "dns(query_name, query_time_ms)" },
+    { "dns_src", "dns(srcaddr, query_time_ms)" },
+};
+
+#define N_SECONDARY (sizeof(secondary) / sizeof(secondary[0]))
+
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+static const char *const stmt_sql[STMT_N] = {
+    [STMT_INS_CT] =
+        "INSERT OR IGNORE INTO cloudtrail(event_id, event_time_ms, event_time, account, region,"
+        " event_source, event_name, event_type, event_category, principal_arn, principal_type,"
+        " principal_id, user_name, access_key_id, session_issuer_arn, session_issuer_name,"
+        " source_ip, user_agent, error_code, error_message, read_only, file_id, raw)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)",
+    [STMT_INS_RES] =
+        "INSERT OR IGNORE INTO resources(event, seq, resource_type, resource_name,"
+        " event_time_ms, mgmt) VALUES(?1,?2,?3,?4,?5,?6)",
+    [STMT_INS_FLOW] =
+        "INSERT OR IGNORE INTO vpcflow(version, account_id, interface_id, srcaddr, dstaddr,"
+        " srcport, dstport, protocol, packets, bytes, start, \"end\", action, log_status,"
+        " vpc_id, subnet_id, instance_id, tcp_flags, type, pkt_srcaddr, pkt_dstaddr, region,"
+        " az_id, sublocation_type, sublocation_id, pkt_src_aws_service, pkt_dst_aws_service,"
+        " flow_direction, traffic_path, ecs_cluster_arn, ecs_cluster_name,"
+        " ecs_container_instance_arn, ecs_container_instance_id, ecs_container_id,"
+        " ecs_second_container_id, ecs_service_name, ecs_task_definition_arn, ecs_task_arn,"
+        " ecs_task_id, reject_reason, file_id)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,"
+        "?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38,?39,?40,?41)",
+    [STMT_INS_DNS] =
+        "INSERT OR IGNORE INTO dns(version, account_id, region, vpc_id, query_time_ms,"
+        " query_timestamp, query_name, query_type, query_class, rcode, answers, srcaddr, srcport,"
+        " transport, srcids_instance, srcids_resolver_endpoint, firewall_rule_action,"
+        " firewall_rule_group_id, firewall_domain_list_id, file_id)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+    [STMT_LEDGER_DONE_PATH] =
+        "SELECT id FROM ingest_ledger WHERE path=?1 AND size=?2 AND mtime_ns=?3"
+        " AND finished_at IS NOT NULL LIMIT 1",
+    [STMT_LEDGER_DONE_HASH] =
+        "SELECT path FROM ingest_ledger WHERE sha256=?1 AND size=?2"
+        " AND finished_at IS NOT NULL LIMIT 1",
+    [STMT_LEDGER_OPEN] =
+        "SELECT id FROM ingest_ledger WHERE path=?1 AND sha256=?2"
+        " ORDER BY finished_at IS NOT NULL, id LIMIT 1",
+    [STMT_LEDGER_INSERT] =
+        "INSERT INTO ingest_ledger(path, size, mtime_ns, sha256, started_at)"
+        " VALUES(?1,?2,?3,?4,strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+    [STMT_LEDGER_FINISH] =
+        "UPDATE ingest_ledger SET records=?2, inserted=?3, bad=?4, size=?5, mtime_ns=?6,"
+        " finished_at=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id=?1",
+    [STMT_RES_OF_EVENT] =
+        "SELECT resource_type, resource_name FROM resources WHERE event=?1 ORDER BY seq",
+};
+
+int store__db_err(struct store *st, struct err *err, const char *what)
+{
+    const char *msg = st->db ? sqlite3_errmsg(st->db) : "out of memory";
+    return err_set(err, ERR_DB, "%s: %s", what, msg);
+}
+
+int store__exec(struct store *st, const char *sql, struct err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = err_set(err, ERR_DB, "%s", msg ? msg : sqlite3_errmsg(st->db));
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+int store__stmt(struct store *st, enum store_stmt id, sqlite3_stmt **out, struct err *err)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    if (s == NULL) {
+        if (sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
+            SQLITE_OK)
+            return store__db_err(st, err, "preparing a statement");
+        st->stmt[id] = s;
+    } else {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
+    *out = s;
+    return 0;
+}
+
+static int read_version(struct store *st, int *out, struct err *err)
+{
+    sqlite3_stmt *s = NULL;
+    *out = 0;
+    int rc = sqlite3_prepare_v2(st->db,
+                                "SELECT 1 FROM sqlite_master WHERE type='table' AND"
+                                " name='schema_version'",
+                                -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return store__db_err(st, err, "reading the schema");
+    rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_DONE)
+        return 0; /* an empty file: version 0 */
+    if (rc != SQLITE_ROW)
+        return store__db_err(st, err, "reading the schema");
+    if (sqlite3_prepare_v2(st->db, "SELECT max(version) FROM schema_version", -1, &s, NULL) !=
+        SQLITE_OK)
+        return store__db_err(st, err, "reading the schema version");
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW)
+        return store__db_err(st, err, "reading the schema version");
+    return 0;
+}
+
+int store__ensure_indexes(struct store *st, struct err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < N_SECONDARY; i++) {
+        char sql[256];
+        snprintf(sql, sizeof(sql), "CREATE INDEX IF NOT EXISTS %s ON %s", secondary[i][0],
+                 secondary[i][1]);
+        rc = store__exec(st, sql, err);
+    }
+    return rc;
+}
+
+int store__drop_indexes(struct store *st, struct err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < N_SECONDARY; i++) {
+        char sql[128];
+        snprintf(sql, sizeof(sql), "DROP INDEX IF EXISTS %s", secondary[i][0]);
+        rc = store__exec(st, sql, err);
+    }
+    return rc;
+}
+
+int store__missing_indexes(struct store *st, int *out, struct err *err)
+{
+    sqlite3_stmt *s;
+    *out = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM sqlite_master WHERE type='index' AND name=?1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store__db_err(st, err, "reading the schema");
+    for (size_t i = 0; i < N_SECONDARY; i++) {
+        sqlite3_reset(s);
+        sqlite3_bind_text(s, 1, secondary[i][0], -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_ROW)
+            (*out)++;
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
+static int migrate(struct store *st, struct err *err)
+{
+    int v;
+    int rc = read_version(st, &v, err);
+    if (rc != 0)
+        return rc;
+    if (v > (int)N_MIGRATIONS)
+        return err_set(err, ERR_DB,
+                       "the store has schema version %d; this Vigil knows up to %d (upgrade Vigil)",
+                       v, (int)N_MIGRATIONS);
+    if (v == (int)N_MIGRATIONS)
+        return 0;
+    if (st->readonly)
+        return err_set(err, ERR_DB,
+                       "the store has schema version %d and needs migrating to %d: run an ingest "
+                       "first",
+                       v, (int)N_MIGRATIONS);
+    /* IMMEDIATE: two processes opening a fresh file at once must not both
+     * migrate it. */
+    rc = store__exec(st, "BEGIN IMMEDIATE", err);
+    if (rc != 0)
+        return rc;
+    rc = read_version(st, &v, err);
+    for (; rc == 0 && v < (int)N_MIGRATIONS; v++) {
+        rc = store__exec(st, migrations[v], err);
+        if (rc == 0) {
+            char sql[160];
+            snprintf(sql, sizeof(sql),
+                     "INSERT INTO schema_version VALUES(%d, strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ','now'))",
+                     v + 1);
+            rc = store__exec(st, sql, err);
+        }
+    }
+    if (rc == 0)
+        rc = store__ensure_indexes(st, err);
+    if (rc == 0)
+        rc = store__exec(st, "COMMIT", err);
+    if (rc != 0)
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int open_db(struct store *st, const char *path, unsigned flags, struct err *err)
+{
+    struct stat sb;
+    if ((flags & (STORE_OPEN_READONLY | STORE_OPEN_NOCREATE)) && stat(path, &sb) != 0)
+        return err_set(err, errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "%s: %s", path,
+                       errno == ENOENT ? "no such store (run vigil ingest --db first)"
+                                       : strerror(errno));
+    int oflags = st->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        int rc = err_set(err, ERR_DB, "%s: %s", path,
+                         st->db ? sqlite3_errmsg(st->db) : "cannot open");
+        return rc;
+    }
+    sqlite3_busy_timeout(st->db, 10000);
+    sqlite3_extended_result_codes(st->db, 1);
+    int rc = store__exec(st,
+                         "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;"
+                         " PRAGMA foreign_keys=OFF",
+                         err);
+    /* 16 KiB pages: a CloudTrail row is ~1.5 KB, and bigger pages mean fewer
+     * page splits and shallower indexes (measured 25% faster ingest than the
+     * 4 KiB default). Only takes effect on a new file, before WAL is set. */
+    if (rc == 0 && !st->readonly)
+        rc = store__exec(st, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL;"
+                             " PRAGMA synchronous=NORMAL", err);
+    if (rc != 0 && err != NULL) {
+        char msg[ERR_MSG_MAX];
+        snprintf(msg, sizeof(msg), "%s", err->msg);
+        err_set(err, ERR_DB, "%s: %s", path, msg);
+    }
+    return rc;
+}
+
+int store_open_flags(const char *path, unsigned flags, struct store **out, struct err *err)
+{
+    struct store *st = xcalloc(1, sizeof(*st));
+    st->readonly = (flags & STORE_OPEN_READONLY) != 0;
+    buf_init(&st->raw, STORE_MAX_RAW);
+    buf_init(&st->answers, 1 << 20);
+    arena_init(&st->arena, 0);
+    int rc = open_db(st, path, flags, err);
+    if (rc == 0)
+        rc = migrate(st, err);
+    if (rc != 0) {
+        store_close(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+int store_open(const char *path, struct store **out, struct err *err)
+{
+    return store_open_flags(path, 0, out, err);
+}
+
+void store_close(struct store *st)
+{
+    if (st == NULL)
+        return;
+    store_rollback(st);
+    for (int i = 0; i < STMT_N; i++)
+        sqlite3_finalize(st->stmt[i]);
+    if (st->db != NULL) {
+        /* Leave a compact file behind (the WAL is folded back in). */
+        if (!st->readonly)
+            sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL, NULL);
+        sqlite3_close_v2(st->db);
+    }
+    buf_free(&st->raw);
+    buf_free(&st->answers);
+    arena_free(&st->arena);
+    free(st);
+}
+
+int store_schema_version(struct store *st, int *out, struct err *err)
+{
+    return read_version(st, out, err);
+}
+
+struct sqlite3 *store_db(struct store *st)
+{
+    return st->db;
+}
+
+int store_begin(struct store *st, struct err *err)
+{
+    if (st->in_tx)
+        return err_set(err, ERR_INTERNAL, "a transaction is already open");
+    int rc = store__exec(st, "BEGIN IMMEDIATE", err);
+    if (rc == 0)
+        st->in_tx = true;
+    return rc;
+}
+
+int store_commit(struct store *st, struct err *err)
+{
+    if (!st->in_tx)
+        return 0;
+    int rc = store__exec(st, "COMMIT", err);
+    if (rc != 0) {
+        store_rollback(st);
+        return rc;
+    }
+    st->in_tx = false;
+    return 0;
+}
+
+void store_rollback(struct store *st)
+{
+    if (st->in_tx && st->db != NULL)
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    st->in_tx = false;
+}
+
+static int count_of(struct store *st, const char *sql, int64_t *out, struct err *err)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return store__db_err(st, err, "counting rows");
+    int rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : store__db_err(st, err, "counting rows");
+}
+
+int store_counts(struct store *st, struct store_counts *out, struct err *err)
+{
+    int rc = count_of(st, "SELECT count(*) FROM cloudtrail", &out->cloudtrail, err);
+    if (rc == 0)
+        rc = count_of(st, "SELECT count(*) FROM resources", &out->resources, err);
+    if (rc == 0)
+        rc = count_of(st, "SELECT count(*) FROM vpcflow", &out->vpcflow, err);
+    if (rc == 0)
+        rc = count_of(st, "SELECT count(*) FROM dns", &out->dns, err);
+    if (rc == 0)
+        rc = count_of(st, "SELECT count(*) FROM ingest_ledger WHERE finished_at IS NOT NULL",
+                      &out->files, err);
+    return rc;
+}

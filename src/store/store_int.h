@@ -1,0 +1,71 @@
+/*
+ * store_int.h: what the store module's files share. Not a public header.
+ */
+#ifndef VIGIL_STORE_INT_H
+#define VIGIL_STORE_INT_H
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+
+/* Most resources kept per event (a RunInstances of 500 instances keeps 64). */
+#define STORE_MAX_RESOURCES 64
+/* Largest CloudTrail record stored (compacted); larger ones are ERR_LIMIT. */
+#define STORE_MAX_RAW ((size_t)64 << 20)
+
+struct store_sha256 {
+    uint32_t h[8];
+    uint64_t len;
+    unsigned char block[64];
+    size_t fill;
+};
+
+void store__sha256_init(struct store_sha256 *s);
+void store__sha256_update(struct store_sha256 *s, const void *data, size_t len);
+/* Finishes the hash (s is spent) and writes 64 hex digits and a NUL. */
+void store__sha256_hex(struct store_sha256 *s, char out[65]);
+
+/* Prepared statements, made on first use and kept until close. */
+enum store_stmt {
+    STMT_INS_CT,
+    STMT_INS_RES,
+    STMT_INS_FLOW,
+    STMT_INS_DNS,
+    STMT_LEDGER_DONE_PATH,  /* finished row for (path, size, mtime) */
+    STMT_LEDGER_DONE_HASH,  /* finished row for (sha256, size) */
+    STMT_LEDGER_OPEN,       /* row for (path, sha256), unfinished first */
+    STMT_LEDGER_INSERT,
+    STMT_LEDGER_FINISH,
+    STMT_RES_OF_EVENT,
+    STMT_N
+};
+
+struct store {
+    sqlite3 *db;
+    bool readonly;
+    bool in_tx;
+    sqlite3_stmt *stmt[STMT_N];
+    struct buf raw;      /* compacted CloudTrail record */
+    struct buf answers;  /* DNS answers as JSON */
+    struct arena arena;  /* per-event scratch */
+};
+
+/* Sets err from the connection's last error: "what: sqlite message". */
+int store__db_err(struct store *st, struct err *err, const char *what);
+/* Runs SQL without results (several statements allowed). */
+int store__exec(struct store *st, const char *sql, struct err *err);
+/* The cached prepared statement for id, reset and unbound. */
+int store__stmt(struct store *st, enum store_stmt id, sqlite3_stmt **out, struct err *err);
+
+/* The secondary indexes: created if absent / dropped (ingest's bulk mode) /
+ * how many are absent. */
+int store__ensure_indexes(struct store *st, struct err *err);
+int store__drop_indexes(struct store *st, struct err *err);
+int store__missing_indexes(struct store *st, int *out, struct err *err);
+
+/* True when a JSON text has no whitespace between tokens. */
+bool store__json_is_compact(struct sv in);
+/* Copies a JSON text without the whitespace between tokens. */
+int store__compact_json(struct sv in, struct buf *out);
+
+#endif
