@@ -154,6 +154,10 @@ void sim__world_places(struct sim_ctx *c)
     sim__place(c, "198.51.100.128/25", "GB", "London", 51.5072, -0.1276, 64501, "Example Broadband Ltd");
     sim__place(c, "203.0.113.0/25", "NL", "Amsterdam", 52.3740, 4.8897, 64502, "Example VPS B.V.");
     sim__place(c, "203.0.113.128/25", "AU", "Sydney", -33.8688, 151.2093, 64503, "Example Telecom Australia");
+    /* The public resolvers dns-evasion uses, as the real databases place them. */
+    sim__place(c, "8.8.8.8/32", "US", "Mountain View", 37.4056, -122.0775, 15169, "GOOGLE");
+    sim__place(c, "1.1.1.1/32", "AU", "Sydney", -33.8688, 151.2093, 13335, "CLOUDFLARENET");
+    sim__place(c, "9.9.9.9/32", "CH", "Zurich", 47.3769, 8.5417, 19281, "QUAD9-AS-1");
     /* AWS: their own ASN, as the real databases have it. */
     sim__place(c, "3.80.0.0/12", "US", "Ashburn", 39.0437, -77.4875, 14618, "AMAZON-AES");
     sim__place(c, "18.204.0.0/14", "US", "Ashburn", 39.0437, -77.4875, 14618, "AMAZON-AES");

@@ -82,6 +82,13 @@ for s in $scenarios; do
         esac
     done <"$tmp/verdicts"
     [ -n "$waiting" ] && echo "# PENDING $s: $waiting (no detector on main yet; recall not checked)"
+    # The scenario's GeoIP databases cover every address it uses.
+    bare=$(jq '[.Findings[] | .. | objects | .remoteIpDetails? // empty | select(.country.countryCode == null)] | length' "$dir/findings.json")
+    if [ "$bare" = 0 ]; then
+        ok "$s: every remoteIpDetails has a country (--geoip-db, --asn-db)"
+    else
+        notok "$s: $bare remoteIpDetails without a country"
+    fi
     if [ $unexpected = 0 ]; then
         ok "$s: precision (no unexpected Medium/High finding among $(jq '.Findings | length' "$dir/findings.json"))"
     fi

@@ -217,6 +217,56 @@ static void test_large_tree(void)
     geo_close(g);
 }
 
+/* Several databases: each field comes from the first one that has it. */
+static void test_open_all(void)
+{
+    static const char *const V4[] = {
+        "192.0.2.0/24", "{\"country_code\":\"FR\",\"city\":\"Lyon\"}", NULL,
+    };
+    static const char *const V6[] = {
+        "2001:db8::/32", "{\"country_code\":\"DE\",\"city\":\"Berlin\"}", NULL,
+    };
+    static const char *const AS[] = {
+        "192.0.2.0/24", "{\"autonomous_system_number\":64496,\"country_code\":\"ZZ\"}",
+        "2001:db8::/32", "{\"autonomous_system_number\":64497}", NULL,
+    };
+    char p4[300], p6[300], pa[300];
+    tmp_path(p4, sizeof(p4), "v4.mmdb");
+    tmp_path(p6, sizeof(p6), "v6.mmdb");
+    tmp_path(pa, sizeof(pa), "as.mmdb");
+    write_db(p4, "dbip-city-ipv4", V4);
+    write_db(p6, "dbip-city-ipv6", V6);
+    write_db(pa, "asn", AS);
+    const char *paths[] = { p4, p6, pa };
+    struct geo_db *g = NULL;
+    struct err e;
+    err_clear(&e);
+    CHECK_INT(geo_open_all(paths, 3, &g, &e), 0);
+    if (g == NULL)
+        return;
+    struct geo_info gi;
+    struct ipaddr a = ip("192.0.2.1");
+    CHECK(geo_lookup(g, &a, &gi));
+    CHECK_STR(gi.city, "Lyon");
+    CHECK_STR(gi.country_code, "FR"); /* not the later database's ZZ */
+    CHECK_INT(gi.asn, 64496);
+    a = ip("2001:db8::1");
+    CHECK(geo_lookup(g, &a, &gi));
+    CHECK_STR(gi.city, "Berlin");
+    CHECK_STR(gi.country_name, "Germany");
+    CHECK_INT(gi.asn, 64497);
+    geo_close(g);
+    const char *many[17];
+    for (int i = 0; i < 17; i++)
+        many[i] = p4;
+    CHECK_INT(geo_open_all(many, 17, &g, &e), ERR_LIMIT);
+    CHECK_INT(geo_open_all(many, 0, &g, &e), ERR_USAGE);
+    /* a bad one among good ones: nothing stays open (ASan checks the rest) */
+    const char *bad[] = { p4, "/nonexistent.mmdb" };
+    CHECK_INT(geo_open_all(bad, 2, &g, &e), ERR_IO);
+    CHECK(g == NULL);
+}
+
 static void test_open_errors(void)
 {
     struct geo_db *g = (struct geo_db *)1;
@@ -282,6 +332,7 @@ static const struct harness_test tests[] = {
     { "flat_layout", test_flat_layout },
     { "traits_layout", test_traits_layout },
     { "large_tree", test_large_tree },
+    { "open_all", test_open_all },
     { "open_errors", test_open_errors },
     { "country_names", test_country_names },
     { "distance", test_distance },
