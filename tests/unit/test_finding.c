@@ -1316,6 +1316,30 @@ static void test_enrich(void)
             CHECK_STR(jstr(r, RIP("organization.isp")), "Example Net");
             CHECK_STR(jstr(r, RIP("organization.org")), "Example Net");
 #undef RIP
+            /* The same in Security Hub's format and in OCSF. */
+            struct buf ab;
+            struct json_writer jw;
+            struct json_value *ar = NULL;
+            buf_init(&ab, 0);
+            jw_init(&jw, &ab, 0);
+            finding_to_asff(&jw, all[i]);
+            CHECK_INT(json_parse(ab.p, ab.len, &a, &ar, NULL), 0);
+            const struct json_value *rid = jpath(ar, "Action.AwsApiCallAction.RemoteIpDetails");
+            CHECK_STR(jstr(rid, "Country.CountryName"), "France");
+            CHECK_STR(jstr(rid, "City.CityName"), "Lyon");
+            CHECK(jnum(rid, "Organization.Asn") == 64511);
+            CHECK(jnum(rid, "GeoLocation.Lat") == 45.75);
+            buf_reset(&ab);
+            jw_init(&jw, &ab, 0);
+            finding_to_ocsf(&jw, all[i]);
+            CHECK_INT(json_parse(ab.p, ab.len, &a, &ar, NULL), 0);
+            const struct json_value *src = jpath(ar, "evidences[0].src_endpoint");
+            CHECK_STR(jstr(src, "location.country"), "FR");
+            CHECK_STR(jstr(src, "location.city"), "Lyon");
+            CHECK(jnum(src, "location.coordinates[0]") == 4.85);
+            CHECK(jnum(src, "autonomous_system.number") == 64511);
+            CHECK_STR(jstr(src, "autonomous_system.name"), "Example Net");
+            buf_free(&ab);
         } else if (strcmp(all[i]->key, "i-0v6") == 0) {
             const char *p = "service.action.networkConnectionAction.remoteIpDetails";
             char path[160];
