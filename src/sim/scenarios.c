@@ -77,6 +77,15 @@ static void expect(struct sim_ctx *c, const char *type, const char *resource, co
     sim__expect(c, &e);
 }
 
+/* GuardDuty's NetworkPortUnusual follows most attacks that use a port the
+ * instance never used; the scenarios that do so expect it too. */
+static void expect_port_unusual(struct sim_ctx *c, const struct sim_instance *in, const char *remote,
+                                int port)
+{
+    expect(c, "Behavior:EC2/NetworkPortUnusual", "Instance", in->id, remote, NULL, true,
+           sim__fmt(c, "also: %s uses remote port %d for the first time", in->name, port));
+}
+
 static int64_t at(const struct sim_ctx *c, int h, int m, int s)
 {
     return sim__day0(c) + (int64_t)h * SIM_HOUR + (int64_t)m * SIM_MIN + (int64_t)s * 1000;
@@ -220,18 +229,26 @@ static void attack_public_bucket(struct sim_ctx *c)
 static void attack_crypto_mining(struct sim_ctx *c)
 {
     const struct sim_instance *in = inst("dev-1");
+    /* The miner rotates between two pools: one is on the company's own threat
+     * list, the other only on a crypto-mining intelligence feed. */
     const char *pool = "xmr.minepool.example", *pool_ip = "203.0.113.77";
-    sim__list(c, SIM_LIST_THREAT, pool, "crypto-mining pool (CryptoCurrency)");
-    sim__list(c, SIM_LIST_THREAT, pool_ip, "crypto-mining pool (CryptoCurrency)");
+    const char *pool2 = "pool.hashvault.example", *pool2_ip = "203.0.113.78";
+    sim__list(c, SIM_LIST_THREAT, pool, "crypto-mining pool seen in an earlier incident");
+    sim__list(c, SIM_LIST_THREAT, pool_ip, NULL);
+    sim__list(c, SIM_LIST_BITCOIN, pool2, "crypto-mining pools (CryptoCurrency feed)");
+    sim__list(c, SIM_LIST_BITCOIN, pool2_ip, NULL);
     struct sim_rng *r = sim__rng(c);
-    /* The miner starts at 02:13 and talks to its pool every minute; the
-     * resolver is asked again whenever the cached answer expires. */
-    for (int64_t t = at(c, 2, 13, 0); t < sim__day0(c) + SIM_DAY - SIM_MIN; t += SIM_MIN) {
-        if ((t - at(c, 2, 13, 0)) % (30 * SIM_MIN) == 0) {
-            struct sim_dns d = { .ms = t, .in = in, .name = pool, .answer = pool_ip };
+    /* The miner starts at 02:13 and talks to its pool every minute, switching
+     * pools every hour; the resolver is asked again on every switch. */
+    int64_t start = at(c, 2, 13, 0);
+    for (int64_t t = start; t < sim__day0(c) + SIM_DAY - SIM_MIN; t += SIM_MIN) {
+        bool second = ((t - start) / SIM_HOUR) % 2 == 1;
+        const char *name = second ? pool2 : pool, *ip = second ? pool2_ip : pool_ip;
+        if ((t - start) % SIM_HOUR == 0) {
+            struct sim_dns d = { .ms = t, .in = in, .name = name, .answer = ip };
             sim__dns(c, &d);
         }
-        struct sim_flow f = { .ms = t + 2000, .in = in, .src = in->private_ip, .dst = pool_ip,
+        struct sim_flow f = { .ms = t + 2000, .in = in, .src = in->private_ip, .dst = ip,
                               .sport = 41872, .dport = 3333, .proto = 6,
                               .packets = sim__range(r, 20, 40), .bytes = sim__range(r, 3000, 6000),
                               .secs = 58 };
@@ -241,10 +258,11 @@ static void attack_crypto_mining(struct sim_ctx *c)
            "the instance resolves a mining pool on the threat list");
     expect(c, "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom", "Instance", in->id, pool_ip, NULL, false,
            "the instance talks to the pool's address (stratum, port 3333)");
-    expect(c, "CryptoCurrency:EC2/BitcoinTool.B!DNS", "Instance", in->id, NULL, pool, true,
-           "the listed domain's category is crypto-mining");
-    expect(c, "CryptoCurrency:EC2/BitcoinTool.B", "Instance", in->id, pool_ip, NULL, true,
-           "the listed address's category is crypto-mining");
+    expect(c, "CryptoCurrency:EC2/BitcoinTool.B!DNS", "Instance", in->id, NULL, pool2, true,
+           "the instance resolves a pool on the crypto-mining list (--threat-list bitcoin:FILE)");
+    expect(c, "CryptoCurrency:EC2/BitcoinTool.B", "Instance", in->id, pool2_ip, NULL, true,
+           "the instance talks to a pool on the crypto-mining list");
+    expect_port_unusual(c, in, NULL, 3333);
 }
 
 /* ---- DNS exfiltration ------------------------------------------------------------------------------ */
@@ -305,6 +323,7 @@ static void attack_rdp_brute_force(struct sim_ctx *c)
     brute(c, in, ip, 3389, true, 500, at(c, 20, 30, 0));
     expect(c, "UnauthorizedAccess:EC2/RDPBruteForce", "Instance", in->id, ip, NULL, true,
            "the Windows host makes 500 short RDP connections to one outside address (instance as actor)");
+    expect_port_unusual(c, in, ip, 3389);
 }
 
 static void attack_winrm_brute_force(struct sim_ctx *c)
@@ -314,6 +333,7 @@ static void attack_winrm_brute_force(struct sim_ctx *c)
     brute(c, in, ip, 5985, true, 500, at(c, 21, 5, 0));
     expect(c, "Impact:EC2/WinRMBruteForce", "Instance", in->id, ip, NULL, true,
            "the Windows host makes 500 short WinRM connections to one outside address");
+    expect_port_unusual(c, in, ip, 5985);
 }
 
 /* ---- scans ----------------------------------------------------------------------------------------------- */
@@ -331,23 +351,25 @@ static void attack_port_scan(struct sim_ctx *c)
     }
     expect(c, "Recon:EC2/Portscan", "Instance", in->id, ip, NULL, true,
            "the app server probes 1024 ports of one outside host in 6 minutes");
+    expect_port_unusual(c, in, ip, 1);
 }
 
 static void attack_port_probe(struct sim_ctx *c)
 {
-    /* web-2's security group was left open on 9200 (Elasticsearch). */
+    /* web-2's security group was left open on 9200 (Elasticsearch); internet
+     * scanners find it within the hour: a SYN, the handshake, a reset. */
     const struct sim_instance *in = inst("web-2");
     struct sim_rng *r = sim__rng(c);
     int64_t t = at(c, 0, 30, 0);
-    for (int k = 0; k < 40; k++, t += sim__range(r, 60000, 900000)) {
+    for (int k = 0; k < 40; k++, t += sim__range(r, 10000, 80000)) {
         const char *ip = sim__fmt(c, "203.0.113.%d", 200 + k % 40);
         struct sim_flow f = { .ms = t, .in = in, .src = ip, .dst = in->private_ip,
                               .sport = (int)sim__range(r, 32768, 60999), .dport = 9200, .proto = 6,
-                              .packets = 5, .bytes = 400, .ingress = true, .secs = 3 };
+                              .packets = 3, .bytes = 164, .ingress = true, .secs = 1 };
         sim__conn(c, &f);
     }
     expect(c, "Recon:EC2/PortProbeUnprotectedPort", "Instance", in->id, NULL, NULL, true,
-           "40 outside addresses reach port 9200, open to the world");
+           "40 outside addresses reach port 9200, open to the world, within 30 minutes");
 }
 
 static void attack_port_sweep(struct sim_ctx *c)
@@ -363,6 +385,7 @@ static void attack_port_sweep(struct sim_ctx *c)
     }
     expect(c, "Impact:EC2/PortSweep", "Instance", in->id, NULL, NULL, true,
            "the batch worker probes port 445 on 250 outside addresses in 4 minutes");
+    expect_port_unusual(c, in, NULL, 445);
 }
 
 /* ---- denial of service ------------------------------------------------------------------------------------- */
@@ -400,6 +423,11 @@ static void attack_denial_of_service(struct sim_ctx *c)
         flood(c, in, V[i].dst, V[i].proto, V[i].port, at(c, 18, (int)(5 * i), 0));
         expect(c, V[i].type, "Instance", in->id, V[i].dst, NULL, true,
                sim__fmt(c, "%s sends %s to one outside address for 15 minutes", V[i].inst, V[i].why));
+        expect(c, "Behavior:EC2/TrafficVolumeUnusual", "Instance", in->id, NULL, NULL, true,
+               sim__fmt(c, "also: %s sends far more bytes than it ever did", V[i].inst));
+        /* app-2 always used 443 and IGMP has no port: no new port for those two. */
+        if (V[i].port != 0 && V[i].port != 443)
+            expect_port_unusual(c, in, V[i].dst, V[i].port);
     }
 }
 
@@ -419,6 +447,7 @@ static void attack_spambot(struct sim_ctx *c)
     }
     expect(c, "Backdoor:EC2/Spambot", "Instance", in->id, NULL, NULL, true,
            "the developer box, which never sent mail, talks SMTP to 100 mail servers");
+    expect_port_unusual(c, in, NULL, 25);
 }
 
 static void attack_unusual_traffic(struct sim_ctx *c)
@@ -469,6 +498,8 @@ static void attack_dns_evasion(struct sim_ctx *c)
            "app-1 makes DNS-over-HTTPS connections to a public DoH server");
     expect(c, "DefenseEvasion:EC2/UnusualDoTActivity", "Instance", dev->id, "9.9.9.9", NULL, true,
            "dev-1 makes DNS-over-TLS (853) connections to a public resolver");
+    expect_port_unusual(c, web, "8.8.8.8", 53);
+    expect_port_unusual(c, dev, "9.9.9.9", 853);
 }
 
 static void attack_tor_client(struct sim_ctx *c)
@@ -484,6 +515,7 @@ static void attack_tor_client(struct sim_ctx *c)
     }
     expect(c, "UnauthorizedAccess:EC2/TorClient", "Instance", in->id, guard, NULL, true,
            "app-2 keeps a connection to a Tor guard relay (port 9001) on the Tor list");
+    expect_port_unusual(c, in, guard, 9001);
 }
 
 static void attack_dga(struct sim_ctx *c)
@@ -616,6 +648,176 @@ static void attack_anomalous_s3(struct sim_ctx *c)
            "bob changes the bucket ACL, which nobody does");
 }
 
+/* ---- CloudTrail bursts and rates ------------------------------------------------------------------------ */
+
+static void attack_api_call_rate(struct sim_ctx *c)
+{
+    /* The CI key again, now scripted: it pushes an image tag to the
+     * repository 300 times in six minutes (CI pushes a few a day), then sweeps
+     * SSM for parameters by name, 400 misses in five minutes (the app misses
+     * one twice a day). */
+    const char *ip = "203.0.113.70";
+    struct sim_identity id;
+    sim__user(&id, SIM_ACCOUNT, "ci-deploy");
+    struct sim_rng *r = sim__rng(c);
+    int64_t t = at(c, 15, 0, 0);
+    for (int k = 0; k < 300; k++, t += sim__range(r, 600, 1800)) {
+        const char *req = sim__fmt(c, "{\"repositoryName\":\"orders\",\"imageTag\":\"v%d\"}", k);
+        api(c, &id, t, ip, UA_BOTO_EXT, "ecr.amazonaws.com", "PutImage", req, NULL);
+    }
+    static const char *const WORDS[] = { "db", "database", "password", "secret", "token", "api-key",
+                                         "stripe", "sendgrid", "github", "admin", "root", "jwt" };
+    t = at(c, 15, 20, 0);
+    for (int k = 0; k < 400; k++, t += sim__range(r, 400, 1100)) {
+        const char *req = sim__fmt(c, "{\"name\":\"/acme/prod/%s/%s-%d\"}", WORDS[k % 12],
+                                   WORDS[(k / 12) % 12], k / 144);
+        struct sim_ct ct = { .ms = t, .who = &id, .event_source = "ssm.amazonaws.com",
+                             .event_name = "GetParameter", .ip = ip, .ua = UA_BOTO_EXT, .req = req,
+                             .error_code = "ParameterNotFound", .read_only = true };
+        sim__ct(c, &ct);
+    }
+    /* Insights-style findings are about an API, whoever called it. */
+    expect(c, "Behavior:IAMUser/ApiCallRateInsight", "AccessKey", "ecr:PutImage", NULL, NULL, true,
+           "ecr:PutImage at 50 a minute against a baseline of a few a day");
+    expect(c, "Behavior:IAMUser/ApiErrorRateInsight", "AccessKey", "ssm:GetParameter", NULL, NULL, true,
+           "ssm:GetParameter ParameterNotFound at 80 a minute against a baseline of two a day");
+}
+
+static void attack_credential_harvest(struct sim_ctx *c)
+{
+    /* bob's key, stolen, harvests every secret it can reach in ten minutes. */
+    const char *ip = "203.0.113.71";
+    struct sim_identity id;
+    sim__user(&id, SIM_ACCOUNT, "bob");
+    struct sim_rng *r = sim__rng(c);
+    int64_t t = at(c, 23, 10, 0);
+    for (int k = 0; k < 40; k++, t += sim__range(r, 1000, 3000))
+        api(c, &id, t, ip, UA_BOTO_EXT, "secretsmanager.amazonaws.com", "GetSecretValue",
+            sim__fmt(c, "{\"secretId\":\"prod/service-%02d/credentials\"}", k), NULL);
+    for (int k = 0; k < 15; k++, t += sim__range(r, 500, 2000)) {
+        const struct sim_instance *in = sim__instance((size_t)k % sim__instance_count());
+        struct sim_ct ct = { .ms = t, .who = &id, .event_source = "ec2.amazonaws.com",
+                             .event_name = "GetPasswordData", .ip = ip, .ua = UA_BOTO_EXT,
+                             .req = sim__fmt(c, "{\"instanceId\":\"%s\"}", in->id),
+                             .read_only = true };
+        if (in->kind != SIM_WIN) {
+            ct.error_code = "Client.UnauthorizedOperation";
+            ct.error_message = "You are not authorized to perform this operation.";
+        }
+        sim__ct(c, &ct);
+    }
+    for (int k = 0; k < 12; k++, t += sim__range(r, 500, 2000)) {
+        const struct sim_instance *in = sim__instance((size_t)k % sim__instance_count());
+        api(c, &id, t, ip, UA_BOTO_EXT, "ec2.amazonaws.com", "DescribeInstanceAttribute",
+            sim__fmt(c, "{\"instanceId\":\"%s\",\"attribute\":\"userData\"}", in->id), NULL);
+    }
+    for (int k = 0; k < 8; k++, t += sim__range(r, 500, 2000))
+        api(c, &id, t, ip, UA_BOTO_EXT, "ssm.amazonaws.com", "GetParametersByPath",
+            sim__fmt(c, "{\"path\":\"/acme/prod/\",\"recursive\":true,\"withDecryption\":true,"
+                        "\"nextToken\":\"page-%d\"}", k), NULL);
+    const char *k = id.access_key;
+    expect(c, "CredentialAccess:IAMUser/SecretsRetrievalBurst", "AccessKey", k, ip, NULL, true,
+           "40 GetSecretValue in two minutes");
+    expect(c, "CredentialAccess:IAMUser/PasswordDataRetrievalBurst", "AccessKey", k, ip, NULL, true,
+           "15 GetPasswordData across the fleet, most refused");
+    expect(c, "Discovery:IAMUser/InstanceUserDataEnumeration", "AccessKey", k, ip, NULL, true,
+           "12 DescribeInstanceAttribute userData");
+    expect(c, "CredentialAccess:IAMUser/ParameterRetrievalBurst", "AccessKey", k, ip, NULL, true,
+           "8 GetParametersByPath with decryption");
+}
+
+static void attack_permission_enumeration(struct sim_ctx *c)
+{
+    /* enumerate-iam with the CI key: one call per API, most refused. */
+    static const struct {
+        const char *source, *name;
+    } CALLS[] = {
+        { "iam.amazonaws.com", "ListUsers" },           { "iam.amazonaws.com", "ListRoles" },
+        { "iam.amazonaws.com", "ListPolicies" },        { "iam.amazonaws.com", "GetAccountSummary" },
+        { "iam.amazonaws.com", "ListGroups" },          { "iam.amazonaws.com", "GetAccountPasswordPolicy" },
+        { "ec2.amazonaws.com", "DescribeVolumes" },     { "ec2.amazonaws.com", "DescribeSnapshots" },
+        { "ec2.amazonaws.com", "DescribeKeyPairs" },    { "ec2.amazonaws.com", "DescribeVpcs" },
+        { "rds.amazonaws.com", "DescribeDBInstances" }, { "rds.amazonaws.com", "DescribeDBSnapshots" },
+        { "lambda.amazonaws.com", "ListFunctions20150331" }, { "dynamodb.amazonaws.com", "ListTables" },
+        { "kms.amazonaws.com", "ListKeys" },            { "secretsmanager.amazonaws.com", "ListSecrets" },
+        { "sns.amazonaws.com", "ListTopics" },          { "sqs.amazonaws.com", "ListQueues" },
+        { "cloudtrail.amazonaws.com", "DescribeTrails" }, { "guardduty.amazonaws.com", "ListDetectors" },
+        { "organizations.amazonaws.com", "DescribeOrganization" },
+        { "route53.amazonaws.com", "ListHostedZones" },
+    };
+    const char *ip = "203.0.113.72";
+    struct sim_identity id;
+    sim__user(&id, SIM_ACCOUNT, "ci-deploy");
+    struct sim_rng *r = sim__rng(c);
+    int64_t t = at(c, 19, 40, 0);
+    api(c, &id, t, ip, UA_BOTO_EXT, "sts.amazonaws.com", "GetCallerIdentity", NULL, NULL);
+    for (size_t k = 0; k < sizeof(CALLS) / sizeof(CALLS[0]); k++) {
+        t += sim__range(r, 300, 1500);
+        bool ec2 = strcmp(CALLS[k].source, "ec2.amazonaws.com") == 0;
+        struct sim_ct ct = { .ms = t, .who = &id, .event_source = CALLS[k].source,
+                             .event_name = CALLS[k].name, .ip = ip, .ua = UA_BOTO_EXT,
+                             .read_only = true,
+                             .error_code = ec2 ? "Client.UnauthorizedOperation" : "AccessDenied",
+                             .error_message = sim__fmt(c, "User: arn:aws:iam::%s:user/ci-deploy is not "
+                                                          "authorized to perform: %.*s:%s",
+                                                       SIM_ACCOUNT, (int)strcspn(CALLS[k].source, "."),
+                                                       CALLS[k].source, CALLS[k].name) };
+        sim__ct(c, &ct);
+    }
+    expect(c, "Discovery:IAMUser/PermissionEnumeration", "AccessKey", id.access_key, ip, NULL, true,
+           "22 different APIs refused in under a minute (enumerate-iam)");
+}
+
+static void attack_console_brute_force(struct sim_ctx *c)
+{
+    const char *ip = "203.0.113.45";
+    static const char *const USERS[] = { "alice", "admin", "bob", "administrator", "carol" };
+    struct sim_rng *r = sim__rng(c);
+    int64_t t = at(c, 6, 2, 0);
+    for (int k = 0; k < 40; k++, t += sim__range(r, 2000, 7000)) {
+        const char *user = USERS[k % 5];
+        bool exists = strcmp(user, "alice") == 0 || strcmp(user, "bob") == 0 || strcmp(user, "carol") == 0;
+        struct sim_identity id;
+        sim__user(&id, SIM_ACCOUNT, exists ? user : "HIDDEN_DUE_TO_SECURITY_REASONS");
+        id.access_key[0] = '\0';
+        if (!exists)
+            id.principal_id[0] = '\0';
+        const char *add = "{\"LoginTo\":\"https://console.aws.amazon.com/console/home?region=us-east-1\","
+                          "\"MobileVersion\":\"No\",\"MFAUsed\":\"No\"}";
+        struct sim_ct ct = { .ms = t, .who = &id, .event_source = "signin.amazonaws.com",
+                             .event_name = "ConsoleLogin", .ip = ip,
+                             .ua = "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0",
+                             .error_message = "Failed authentication",
+                             .resp = "{\"ConsoleLogin\":\"Failure\"}", .additional = add };
+        sim__ct(c, &ct);
+    }
+    /* One address tries several users: any user the finding names will do
+     * (no key), as long as the address is the attacker's. */
+    expect(c, "UnauthorizedAccess:IAMUser/ConsoleLoginFailures", "AccessKey", NULL, ip, NULL, true,
+           "40 failed console sign-ins from one address in three minutes");
+}
+
+static void attack_user_data_persistence(struct sim_ctx *c)
+{
+    /* With bob's stolen key: stop app-2, replace its user data with a
+     * backdoor, start it again (Stratus Red Team ec2-user-data). */
+    const struct sim_instance *in = inst("app-2");
+    const char *ip = "203.0.113.73";
+    struct sim_identity id;
+    sim__user(&id, SIM_ACCOUNT, "bob");
+    int64_t t = at(c, 21, 30, 0);
+    const char *set = sim__fmt(c, "{\"instancesSet\":{\"items\":[{\"instanceId\":\"%s\"}]},\"force\":false}", in->id);
+    api(c, &id, t, ip, UA_BOTO_EXT, "ec2.amazonaws.com", "StopInstances", set, NULL);
+    api(c, &id, t + 95000, ip, UA_BOTO_EXT, "ec2.amazonaws.com", "ModifyInstanceAttribute",
+        sim__fmt(c, "{\"instanceId\":\"%s\",\"userData\":\"<sensitiveDataRemoved>\"}", in->id), NULL);
+    api(c, &id, t + 130000, ip, UA_BOTO_EXT, "ec2.amazonaws.com", "StartInstances",
+        sim__fmt(c, "{\"instancesSet\":{\"items\":[{\"instanceId\":\"%s\"}]}}", in->id), NULL);
+    expect(c, "Persistence:IAMUser/InstanceUserDataModified", "AccessKey", in->id, ip, NULL, false,
+           "ModifyInstanceAttribute replaces app-2's user data");
+    expect(c, "Persistence:EC2/UserDataModifiedAndRestarted", "Instance", in->id, NULL, NULL, true,
+           "StopInstances, ModifyInstanceAttribute userData, StartInstances on app-2 within three minutes");
+}
+
 /* ---- the table ---------------------------------------------------------------------------------------------- */
 
 #define STATEFUL "stateful detectors (issue 3 parts 1-4)"
@@ -680,6 +882,24 @@ static const struct sim_scenario_def DEFS[] = {
     { { "impossible-travel", "A console user signs in from Lyon and, 40 minutes later, from Sydney",
         "compromised IAM credentials", "ConsoleLoginSuccess.B: " STATEFUL },
       7, attack_impossible_travel },
+    { { "api-call-rate",
+        "A script with the CI key pushes images at 50 a minute and sweeps SSM for parameters by name",
+        "compromised IAM credentials", "ApiCallRateInsight, ApiErrorRateInsight: " STATEFUL },
+      7, attack_api_call_rate },
+    { { "credential-harvest",
+        "A stolen key reads 40 secrets, Windows passwords, user data and SSM parameters in ten minutes",
+        "compromised IAM credentials", "credential bursts: " STATEFUL },
+      1, attack_credential_harvest },
+    { { "permission-enumeration", "A stolen key probes 22 APIs in a minute, most of them refused",
+        "compromised IAM credentials", "PermissionEnumeration: " STATEFUL },
+      1, attack_permission_enumeration },
+    { { "console-brute-force", "40 failed console sign-ins from one address in three minutes",
+        "brute force", "ConsoleLoginFailures: " STATEFUL },
+      1, attack_console_brute_force },
+    { { "user-data-persistence",
+        "A stolen key stops an instance, replaces its user data and starts it again",
+        "compromised IAM credentials", "UserDataModifiedAndRestarted: " STATEFUL },
+      1, attack_user_data_persistence },
     { { "anomalous-iam-behavior",
         "A developer's key makes one call of each of GuardDuty's eight API classes from a new place at night",
         "compromised IAM credentials", "IAM AnomalousBehavior: " STATEFUL },

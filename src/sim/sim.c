@@ -56,13 +56,15 @@ struct sim_ctx {
     struct file **files;
     size_t n_files, cap_files;
     uint64_t seq;
-    struct buf lists[3];
+    struct buf lists[SIM_LIST_COUNT];
     struct sim_expect *exp;
     size_t n_exp, cap_exp;
     struct place *places;
     size_t n_places, cap_places;
     const char **args;
     size_t n_args;
+    const char **opt_args; /* triples: needs, flag, value */
+    size_t n_opt_args;
     size_t records[3];
 };
 
@@ -340,7 +342,8 @@ void sim__ct(struct sim_ctx *c, const struct sim_ct *r)
     kv(&w, "userAgent", r->ua);
     if (r->error_code) {
         kv(&w, "errorCode", r->error_code);
-        kv(&w, "errorMessage", r->error_message);
+        if (r->error_message)
+            kv(&w, "errorMessage", r->error_message);
     }
     raw(&w, "requestParameters", r->req);
     raw(&w, "responseElements", r->resp);
@@ -509,6 +512,14 @@ void sim__place(struct sim_ctx *c, const char *cidr, const char *cc, const char 
     }
     c->places[c->n_places++] =
         (struct place){ keep(c, cidr), keep(c, cc), keep(c, city), keep(c, org), lat, lon, asn };
+}
+
+void sim__opt_arg(struct sim_ctx *c, const char *needs, const char *flag, const char *value)
+{
+    c->opt_args = xrealloc(c->opt_args, (c->n_opt_args + 3) * sizeof(*c->opt_args));
+    c->opt_args[c->n_opt_args++] = keep(c, needs);
+    c->opt_args[c->n_opt_args++] = keep(c, flag);
+    c->opt_args[c->n_opt_args++] = keep(c, value);
 }
 
 void sim__arg(struct sim_ctx *c, const char *flag, const char *value)
@@ -795,6 +806,21 @@ static int write_truth(struct sim_ctx *c, size_t n_files, struct err *err)
     for (size_t i = 0; i < c->n_args; i++)
         jw_str(&w, c->args[i]);
     jw_array_end(&w);
+    /* Arguments for detectors some vigil builds have: the test adds each
+     * when `vigil detect --help` mentions what it needs. */
+    jw_key(&w, "optionalArgs");
+    jw_array_begin(&w);
+    for (size_t i = 0; i + 2 < c->n_opt_args; i += 3) {
+        jw_object_begin(&w);
+        kv(&w, "needs", c->opt_args[i]);
+        jw_key(&w, "args");
+        jw_array_begin(&w);
+        jw_str(&w, c->opt_args[i + 1]);
+        jw_str(&w, c->opt_args[i + 2]);
+        jw_array_end(&w);
+        jw_object_end(&w);
+    }
+    jw_array_end(&w);
     jw_key(&w, "paths");
     jw_array_begin(&w);
     jw_str(&w, "AWSLogs");
@@ -852,11 +878,13 @@ static int write_all(struct sim_ctx *c, struct sim_result *res, struct err *err)
         rc = write_file(c, z, c->files[i], err);
     libdeflate_free_compressor(z);
 
-    static const char *const names[3] = { "threats.txt", "tor.txt", "trusted.txt" };
-    static const char *const flags[3] = { "--threat-list", "--tor-list", "--trusted-list" };
+    static const char *const names[SIM_LIST_COUNT] = { "threats.txt", "tor.txt", "trusted.txt",
+                                                       "bitcoin.txt" };
+    static const char *const flags[SIM_LIST_COUNT] = { "--threat-list", "--tor-list",
+                                                       "--trusted-list", "--threat-list" };
     struct buf path;
     buf_init(&path, 0);
-    for (int l = 0; l < 3 && rc == 0; l++) {
+    for (int l = 0; l < SIM_LIST_COUNT && rc == 0; l++) {
         if (c->lists[l].len == 0)
             continue;
         buf_reset(&path);
@@ -865,7 +893,10 @@ static int write_all(struct sim_ctx *c, struct sim_result *res, struct err *err)
         buf_printf(&path, "/%s", names[l]);
         if (rc == 0)
             rc = write_bytes(path.p, c->lists[l].p, c->lists[l].len, err);
-        sim__arg(c, flags[l], sim__fmt(c, "lists/%s", names[l]));
+        if (l == SIM_LIST_BITCOIN)
+            sim__opt_arg(c, "CATEGORY:FILE", flags[l], sim__fmt(c, "bitcoin:lists/%s", names[l]));
+        else
+            sim__arg(c, flags[l], sim__fmt(c, "lists/%s", names[l]));
     }
     if (rc == 0) {
         buf_reset(&path);
@@ -877,8 +908,10 @@ static int write_all(struct sim_ctx *c, struct sim_result *res, struct err *err)
         sim__arg(c, "--asn-db", "geo/asn.mmdb");
     }
     buf_free(&path);
-    if (rc == 0)
+    if (rc == 0) {
         rc = write_aws_ranges(c, err);
+        sim__opt_arg(c, "--aws-ip-ranges", "--aws-ip-ranges", "aws-ip-ranges.json");
+    }
     if (rc == 0)
         rc = write_truth(c, c->n_files, err);
     if (res != NULL) {
@@ -946,8 +979,9 @@ static void ctx_free(struct sim_ctx *c)
     }
     free(c->files);
     hmap_free(&c->file_index);
-    for (int l = 0; l < 3; l++)
+    for (int l = 0; l < SIM_LIST_COUNT; l++)
         buf_free(&c->lists[l]);
+    free(c->opt_args);
     free(c->exp);
     free(c->places);
     free(c->args);
@@ -979,7 +1013,7 @@ int sim_run(const struct sim_scenario *s, const struct sim_options *opt, struct 
     c.ids = sim__stream(c.opt.seed, "ids", 0);
     arena_init(&c.arena, 0);
     hmap_init(&c.file_index);
-    for (int l = 0; l < 3; l++)
+    for (int l = 0; l < SIM_LIST_COUNT; l++)
         buf_init(&c.lists[l], 0);
 
     sim__world_places(&c);

@@ -153,7 +153,12 @@ struct sim_expect {
     const char *why;      /* one line: what in the logs should raise it */
 };
 
-enum sim_list { SIM_LIST_THREAT = 0, SIM_LIST_TOR, SIM_LIST_TRUSTED };
+/* The lists a scenario writes into lists/. A category list (GuardDuty's
+ * threat intelligence for one purpose, e.g. crypto-mining) is passed as
+ * --threat-list CATEGORY:FILE, which vigil detect may not support yet: it goes
+ * into ground-truth.json's optional arguments. */
+enum sim_list { SIM_LIST_THREAT = 0, SIM_LIST_TOR, SIM_LIST_TRUSTED, SIM_LIST_BITCOIN,
+                SIM_LIST_COUNT };
 
 struct sim_ctx;
 
@@ -170,6 +175,9 @@ void sim__place(struct sim_ctx *c, const char *cidr, const char *cc, const char 
                 double lon, unsigned asn, const char *org);
 /* Note for ground-truth.json: an extra vigil detect argument (with its value). */
 void sim__arg(struct sim_ctx *c, const char *flag, const char *value);
+/* The same for an argument that only a vigil detect whose --help mentions
+ * `needs` understands (a detector not everywhere yet). */
+void sim__opt_arg(struct sim_ctx *c, const char *needs, const char *flag, const char *value);
 
 /* The generator's random stream and the scenario's clock. */
 struct sim_rng *sim__rng(struct sim_ctx *c);

@@ -349,6 +349,17 @@ static void instance_day(struct sim_ctx *c, const struct sim_instance *in, int64
                                   .bytes = sim__range(r, 2000, 20000) };
             sim__conn(c, &f);
         }
+        /* An optional flag the app reads at start-up and that was never set:
+         * SSM answers ParameterNotFound a couple of times a day. */
+        for (int64_t t = day + 5 * SIM_HOUR; t < day + SIM_DAY; t += 12 * SIM_HOUR) {
+            int64_t m = jitter(r, t, 2 * SIM_HOUR);
+            sim__instance_role(&id, in, m);
+            struct sim_ct ct = { .ms = m, .who = &id, .event_source = "ssm.amazonaws.com",
+                                 .event_name = "GetParameter", .ip = SIM_NAT_IP, .ua = UA_JAVA,
+                                 .req = "{\"name\":\"/acme/prod/app/maintenance-banner\"}",
+                                 .error_code = "ParameterNotFound", .read_only = true };
+            sim__ct(c, &ct);
+        }
         for (int64_t t = day + 2 * SIM_HOUR; t < day + SIM_DAY; t += 6 * SIM_HOUR) {
             int64_t m = jitter(r, t, SIM_HOUR);
             sim__instance_role(&id, in, m);
