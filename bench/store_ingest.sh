@@ -14,7 +14,9 @@
 #
 # Environment: BENCH_CT_RECORDS (200000), BENCH_FLOW_LINES (1000000),
 # BENCH_DNS_LINES (500000), BENCH_RUNS (3), BENCH_CPU (1), BENCH_OUT
-# (bench/out-store), BUILD (build), SQLITE3 (sqlite3).
+# (bench/out-store), BUILD (build), SQLITE3 (sqlite3), VIGIL_ARGS (extra ingest
+# flags, e.g. "--indexes keep" to maintain the indexes row by row as .import does;
+# the default lets vigil defer them for a large load into an empty store).
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,7 +70,7 @@ for kind in CloudTrail:cloudtrail,resources vpcflowlogs:vpcflow vpcdnsquerylogs:
     dirs=$(find "$corpus/AWSLogs" -type d -name "$dirname" | sort)
     db=$OUT/vigil.db
     BEFORE="rmdb $db"
-    set -- $(timed $PIN "$VIGIL" ingest --quiet --db "$db" $dirs)
+    set -- $(timed $PIN "$VIGIL" ingest --quiet ${VIGIL_ARGS:-} --db "$db" $dirs)
     vw=$1 vc=$2
     recs=$("$SQLITE3" "$db" "SELECT count(*) FROM ${tables%% *}")
     rows=0

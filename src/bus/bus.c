@@ -635,12 +635,26 @@ static int flush_item(struct bus *b, struct bus_worker *w, const struct item *it
     const char *pay = w->data.p + it->pay_off;
     switch (it->kind) {
     case IT_FILE: {
-        struct buf line;
         struct bus_result res;
-        buf_init(&line, 0);
-        bus__jsonl(&line, pay, it->pay_len);
-        int rc = file_append(b, it->t->path, line.p, line.len, &res);
-        buf_free(&line);
+        int rc;
+        /* Events, InputPath results and Input are JSON; so is what a JSON
+         * template makes. Text payloads get quoted by bus__jsonl. */
+        const char *tt = it->t->input_template;
+        while (tt && (*tt == ' ' || *tt == '\n' || *tt == '\t' || *tt == '\r'))
+            tt++;
+        bool json = !tt || *tt == '{' || *tt == '[';
+        if (json && it->pay_len > 0 && !memchr(pay, '\n', it->pay_len)) {
+            /* The common case (an event, a one-line JSON payload): no copy. */
+            rc = file_append(b, it->t->path, pay, it->pay_len, &res);
+            if (rc == 0)
+                rc = file_append(b, it->t->path, "\n", 1, &res);
+        } else {
+            struct buf line;
+            buf_init(&line, 0);
+            bus__jsonl(&line, pay, it->pay_len);
+            rc = file_append(b, it->t->path, line.p, line.len, &res);
+            buf_free(&line);
+        }
         if (rc == 0) {
             w->st.delivered++;
             return 0;

@@ -12,6 +12,7 @@ int cmd_ingest(int argc, char **argv);
 int cmd_cloudtrail(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_bus(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 
 #endif

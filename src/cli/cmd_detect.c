@@ -51,6 +51,7 @@ struct msg {
 
 struct worker {
     const struct detect_engine *engine;
+    struct detect_scratch *scratch; /* kept after the thread ends: it holds the stateful candidates */
     const struct input_options *opt;
     const struct hmap *file_index; /* path -> index + 1 */
     struct input_list files;       /* borrowed paths: never input_list_free'd */
@@ -73,6 +74,8 @@ struct args {
     bool no_builtin;
     const char **lists[3]; /* indexed by enum detect_list_kind */
     size_t n_lists[3];
+    const char *eni_map, *aws_ranges;
+    int64_t learning_ms;
     int threads;
     const char *vpcflow_fields;
     bool stats;
@@ -101,6 +104,14 @@ static void usage(FILE *out)
           "  --threat-list FILE    IPs, CIDRs and domains to flag (GuardDuty TXT format; repeatable)\n"
           "  --tor-list FILE       Tor exit node addresses (repeatable)\n"
           "  --trusted-list FILE   addresses whose activity never produces findings (repeatable)\n"
+          "  --threat-list CATEGORY:FILE\n"
+          "                        a list whose entries are bitcoin, c2, blackhole, droppoint,\n"
+          "                        phishing, driveby or dga: GuardDuty's specific finding types\n"
+          "  --eni-map FILE        ENI -> instance map for flow logs without instance-id\n"
+          "                        (aws ec2 describe-network-interfaces JSON, or lines\n"
+          "                        \"eni-id instance-id [address ...]\")\n"
+          "  --aws-ip-ranges FILE  AWS's ip-ranges.json: tells calls from inside AWS from outside\n"
+          "  --learning DURATION   baseline learning period for every stateful rule (e.g. 1h, 2d)\n"
           "  --threads N           worker threads (default: the number of cores)\n"
           "  --vpcflow-format F    field list of header-less flow logs (default: the v2 format)\n"
           "  --stats               print records, bytes and time on stderr\n"
@@ -187,6 +198,15 @@ static int parse_args(int argc, char **argv, struct args *a)
             }
         } else if (strcmp(o, "--vpcflow-format") == 0) {
             a->vpcflow_fields = val;
+        } else if (strcmp(o, "--eni-map") == 0) {
+            a->eni_map = val;
+        } else if (strcmp(o, "--aws-ip-ranges") == 0) {
+            a->aws_ranges = val;
+        } else if (strcmp(o, "--learning") == 0) {
+            if (!detect_parse_duration(val, &a->learning_ms)) {
+                fprintf(stderr, "vigil detect: --learning wants a duration like 30m, 6h, 2d\n");
+                return 1;
+            }
         } else if (strcmp(o, "--geoip-db") == 0 || strcmp(o, "--asn-db") == 0) {
             /* City databases are asked first; the order only matters when two
              * databases answer the same field. */
@@ -253,18 +273,37 @@ static int load_lists(const struct args *a, struct detect_lists *l)
             size_t bad = 0;
             err_clear(&e);
             /* GuardDuty names a list by its name, not its location: use the file's base name. */
-            const char *slash = strrchr(a->lists[k][i], '/');
-            const char *name = slash ? slash + 1 : a->lists[k][i];
-            int rc = detect_lists_load(l, (enum detect_list_kind)k, a->lists[k][i], name, &bad, &e);
+            const char *path = a->lists[k][i];
+            enum detect_category cat = DETECT_CAT_CUSTOM;
+            const char *colon = strchr(path, ':');
+            bool has_cat = k == DETECT_LIST_THREAT && colon &&
+                           detect_list_category_parse(sv_make(path, (size_t)(colon - path)), &cat);
+            if (has_cat)
+                path = colon + 1;
+            const char *slash = strrchr(path, '/');
+            const char *name = slash ? slash + 1 : path;
+            int rc = has_cat ? detect_lists_load_category(l, cat, path, name, &bad, &e)
+                             : detect_lists_load(l, (enum detect_list_kind)k, path, name, &bad, &e);
             if (rc == ERR_FORMAT) {
                 /* Bad lines are reported; the good ones are loaded. */
                 print_err("vigil detect: ", &e);
-                fprintf(stderr, "vigil detect: %s: %zu bad line(s) skipped\n", a->lists[k][i], bad);
+                fprintf(stderr, "vigil detect: %s: %zu bad line(s) skipped\n", path, bad);
             } else if (rc != 0) {
                 print_err("vigil detect: ", &e);
                 return 1;
             }
         }
+    }
+    struct err e;
+    err_clear(&e);
+    if (a->eni_map && detect_lists_load_eni_map(l, a->eni_map, &e) != 0) {
+        print_err("vigil detect: --eni-map: ", &e);
+        return 1;
+    }
+    err_clear(&e);
+    if (a->aws_ranges && detect_lists_load_aws_ranges(l, a->aws_ranges, &e) != 0) {
+        print_err("vigil detect: --aws-ip-ranges: ", &e);
+        return 1;
     }
     return 0;
 }
@@ -372,7 +411,7 @@ static void *worker_run(void *arg)
 {
     struct worker *w = arg;
     struct input_reader *r = NULL;
-    struct detect_scratch *scratch = detect_scratch_new();
+    struct detect_scratch *scratch = w->scratch;
     struct err e;
     err_clear(&e);
     if (w->files.n == 0)
@@ -411,7 +450,6 @@ static void *worker_run(void *arg)
     input_get_stats(r, &w->stats);
 done:
     input_close(r);
-    detect_scratch_free(scratch);
     return NULL;
 }
 
@@ -530,7 +568,7 @@ static int run(const struct args *a, const char *exe)
         status = 1;
         goto out;
     }
-    struct detect_options dopt = { lists };
+    struct detect_options dopt = { lists, a->learning_ms };
     if (detect_engine_new(rules, &dopt, &engine, &e) != 0) {
         print_err("vigil detect: ", &e);
         status = e.code == ERR_INTERNAL ? 2 : 1;
@@ -560,6 +598,7 @@ static int run(const struct args *a, const char *exe)
         nthreads = files.n > 0 ? (int)files.n : 1;
     for (int t = 0; t < nthreads; t++) {
         ws[t].engine = engine;
+        ws[t].scratch = detect_scratch_new();
         ws[t].opt = &iopt;
         ws[t].file_index = &index;
         ws[t].agg = t == 0 ? total : finding_agg_new();
@@ -595,6 +634,13 @@ static int run(const struct args *a, const char *exe)
         if (ws[t].internal)
             status = 2;
     }
+    /* Stateful rules run once all input is in, over every worker's
+     * candidates in event-time order. */
+    struct detect_scratch *scr[DETECT_MAX_THREADS];
+    for (int t = 0; t < nthreads; t++)
+        scr[t] = ws[t].scratch;
+    struct detect_state_stats sst;
+    detect_finish(engine, scr, (size_t)nthreads, on_detection, total, &sst);
     qsort(all, n_all, sizeof(*all), cmp_msg);
     for (size_t i = 0; i < n_all; i++) {
         fprintf(stderr, "%s\n", all[i].text);
@@ -623,6 +669,12 @@ static int run(const struct args *a, const char *exe)
                 files.n, (unsigned long long)records, (unsigned long long)errors, bytes_in / 1e6,
                 bytes_out / 1e6, finding_agg_count(total), archived, dt, dt > 0 ? (double)records / dt : 0.0,
                 nthreads);
+        fprintf(stderr,
+                "vigil detect: stateful rules: %zu, %llu candidates, %llu items, %llu detections, "
+                "%.1f MB held\n",
+                detect_engine_stateful_count(engine), (unsigned long long)sst.candidates,
+                (unsigned long long)sst.items, (unsigned long long)sst.detections,
+                sst.bytes / 1e6);
     }
 out:
     for (int t = 0; t < a->threads; t++) {
@@ -630,6 +682,7 @@ out:
             finding_agg_free(ws[t].agg);
         free(ws[t].files.files);
         free(ws[t].msgs);
+        detect_scratch_free(ws[t].scratch);
         bus_worker_free(ws[t].bw);
         buf_free(&ws[t].bev);
     }

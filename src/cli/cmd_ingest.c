@@ -35,8 +35,8 @@ static void usage(FILE *out)
           "  --force     read files again even when the ledger has them\n"
           "  --indexes   defer: drop the secondary indexes for the load and build them\n"
           "              at the end (faster for large loads); keep: update them row by\n"
-          "              row; auto (default): defer when the input is large next to\n"
-          "              the store\n"
+          "              row; auto (default): defer when the input is very large\n"
+          "              (>= 1 GiB) next to the store\n"
           "  --quiet     no progress bar, no summary\n",
           out);
 }

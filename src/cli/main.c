@@ -12,6 +12,7 @@ static void usage(FILE *out)
           "commands:\n"
           "  cloudtrail  CloudTrail operations over the store (lookup-events)\n"
           "  detect      read AWS logs and print GuardDuty-format findings\n"
+          "  watch       follow directories as logs land: detect and route through the bus\n"
           "  events      EventBridge operations (test-event-pattern, put-rule, list-rules,\n"
           "              describe-rule, put-targets, put-events, start-replay, ...)\n"
           "  ingest      load AWS logs into a SQLite store (idempotent, resumable)\n"
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
         return cmd_detect(argc - 1, argv + 1);
     if (strcmp(argv[1], "events") == 0)
         return cmd_events(argc - 1, argv + 1);
+    if (strcmp(argv[1], "watch") == 0)
+        return cmd_watch(argc - 1, argv + 1);
     if (strcmp(argv[1], "ingest") == 0)
         return cmd_ingest(argc - 1, argv + 1);
     if (strcmp(argv[1], "cloudtrail") == 0)

@@ -379,6 +379,7 @@ void finding_to_asff(struct json_writer *w, const struct finding *f)
     kv(w, "aws/guardduty/service/additionalInfo/threatListName", f->threat_list);
     kv(w, "vigil/ruleId", f->rule_id);
     kv(w, "vigil/key", f->key);
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)f->events);
     kv(w, "vigil/eventCount", num);
     buf_reset(&b);
     for (size_t i = 0; i < f->n_evidence; i++)

@@ -286,7 +286,7 @@ void finding_to_ocsf(struct json_writer *w, const struct finding *f)
     for (size_t i = 0; i < f->n_evidence; i++)
         jw_str(w, f->evidence[i]);
     jw_array_end(w);
-    kint(w, "eventCount", (int64_t)f->count);
+    kint(w, "eventCount", (int64_t)f->events);
     jw_object_end(w);
     jw_object_end(w);
     jw_object_end(w);

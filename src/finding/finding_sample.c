@@ -187,6 +187,7 @@ void finding_sample_add(struct finding_agg *agg, const struct finding_sample_spe
     struct finding_detail *d = &f->d;
     f->severity = spec->severity;
     f->count = 1;
+    f->events = 1;
     f->first_ms = f->last_ms = f->rep_ms = ms;
     f->sample = true;
     set(&f->rule_id, spec->rule_id);

@@ -16,6 +16,7 @@
 #include "store/store_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct ingest {
     size_t batch_rows;
     size_t in_batch;
     char *chunk; /* hashing buffer, reused */
+    struct stat own[3]; /* the database's files (st_ino 0 when absent) */
 };
 
 static void problem(struct ingest *g, int code, const struct err *e)
@@ -88,7 +90,9 @@ static int hash_file(struct ingest *g, const char *path, char hex[65], struct er
     return rc;
 }
 
-/* Runs a one-row, one-column query; *found says whether a row came back. */
+/* Runs a one-row, one-column ledger query: parameters (a, text_b) when
+ * text_b is given, else (a, b) and, when the statement has a third, c. *found
+ * says whether a row came back. */
 static int ledger_find(struct store *st, enum store_stmt id, const char *a, int64_t b, int64_t c,
                        const char *text_b, int64_t *id_out, bool *found, struct err *err)
 {
@@ -101,7 +105,8 @@ static int ledger_find(struct store *st, enum store_stmt id, const char *a, int6
         sqlite3_bind_text(s, 2, text_b, -1, SQLITE_STATIC);
     } else {
         sqlite3_bind_int64(s, 2, b);
-        sqlite3_bind_int64(s, 3, c);
+        if (sqlite3_bind_parameter_count(s) >= 3)
+            sqlite3_bind_int64(s, 3, c);
     }
     int step = sqlite3_step(s);
     *found = step == SQLITE_ROW;
@@ -154,6 +159,17 @@ static int ledger_finish(struct ingest *g, int64_t id, uint64_t records, uint64_
     return step == SQLITE_DONE ? 0 : store__db_err(g->st, err, "writing the ingest ledger");
 }
 
+/* Which of the database, its WAL and its shared-memory file sb is (0, 1, 2),
+ * or -1: a walk may find them (vigil ingest --db here/case.db here/). */
+static int own_file(const struct ingest *g, const struct stat *sb)
+{
+    for (int i = 0; i < 3; i++)
+        if (g->own[i].st_ino != 0 && g->own[i].st_ino == sb->st_ino &&
+            g->own[i].st_dev == sb->st_dev)
+            return i;
+    return -1;
+}
+
 static int64_t mtime_ns(const struct stat *sb)
 {
     return (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec;
@@ -171,6 +187,19 @@ static int ingest_file(struct ingest *g, const struct input_file *f, bool *stop,
 
     if (!is_stdin) {
         struct stat sb;
+        int own = stat(f->path, &sb) == 0 ? own_file(g, &sb) : -1;
+        if (own >= 0) {
+            if (own == 0) {
+                err_where(&e, f->path, 0, 0);
+                err_set(&e, INPUT_NOTE, "the store itself: skipped");
+                problem(g, INPUT_NOTE, &e);
+                g->s.notes++;
+            }
+            g->s.files_total--;
+            g->s.bytes_total -= (uint64_t)sb.st_size < g->s.bytes_total ? (uint64_t)sb.st_size
+                                                                        : g->s.bytes_total;
+            return 0;
+        }
         if (stat(f->path, &sb) != 0) {
             err_where(&e, f->path, 0, 0);
             err_set(&e, ERR_IO, "cannot stat: %s", strerror(errno));
@@ -277,10 +306,12 @@ static int ingest_file(struct ingest *g, const struct input_file *f, bool *stop,
     return 0;
 }
 
-/* A large input next to what the store holds: building the indexes once at
- * the end beats maintaining them row by row (measured 1.65x on 200k CloudTrail
- * records into an empty store, and random index updates get far slower once
- * the indexes outgrow the page cache). */
+/* A very large input next to what the store holds. Measured here, deferring
+ * gains little while the store fits in the OS page cache (200k and 1M
+ * CloudTrail records: within the noise), since SQLite's random index updates
+ * then cost syscalls, not disk reads; past that (1 GiB of gzip is ~4M
+ * CloudTrail records, a ~12 GB store) every index update risks a disk read,
+ * and one sorted build at the end wins. */
 static bool defer_worth_it(struct store *st, uint64_t input_bytes)
 {
     int64_t bytes = 0;
@@ -291,7 +322,7 @@ static bool defer_worth_it(struct store *st, uint64_t input_bytes)
         sqlite3_step(s) == SQLITE_ROW)
         bytes = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
-    return input_bytes >= ((uint64_t)32 << 20) && (uint64_t)bytes < input_bytes * 8;
+    return input_bytes >= ((uint64_t)1 << 30) && (uint64_t)bytes < input_bytes * 8;
 }
 
 int store_ingest(struct store *st, const char *const *paths, size_t n,
@@ -319,6 +350,16 @@ int store_ingest(struct store *st, const char *const *paths, size_t n,
         g.s.bad++;
     }
     g.s.files_total = list.n;
+    const char *dbpath = sqlite3_db_filename(st->db, "main");
+    if (dbpath != NULL && dbpath[0] != '\0') {
+        static const char *const suffix[3] = { "", "-wal", "-shm" };
+        for (int i = 0; i < 3; i++) {
+            char p[4200];
+            snprintf(p, sizeof(p), "%s%s", dbpath, suffix[i]);
+            if (stat(p, &g.own[i]) != 0)
+                g.own[i].st_ino = 0;
+        }
+    }
     for (size_t i = 0; i < list.n; i++) {
         struct stat sb;
         if (strcmp(list.files[i].path, "-") != 0 && stat(list.files[i].path, &sb) == 0)

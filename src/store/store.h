@@ -134,7 +134,7 @@ struct store_ingest_stats {
  * load killed half-way leaves them missing until the next ingest completes
  * (results stay correct, only slower). */
 enum store_index_mode {
-    STORE_INDEX_AUTO = 0, /* defer when the input is large (>= 32 MiB) next to the store */
+    STORE_INDEX_AUTO = 0, /* defer when the input is very large (>= 1 GiB) next to the store */
     STORE_INDEX_KEEP,     /* maintain them row by row */
     STORE_INDEX_DEFER     /* always defer */
 };

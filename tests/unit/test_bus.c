@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1134,6 +1135,21 @@ static void test_schedule_tick(void)
     bus_config_free(c);
 }
 
+/* Removes the temporary directory the runtime tests used (last test). */
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void test_cleanup(void)
+{
+    if (tmpdir[0])
+        CHECK_INT(nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 static const struct harness_test tests[] = {
     { "transform_corpus", test_transform_corpus },
     { "transform_edges", test_transform_edges },
@@ -1148,6 +1164,7 @@ static const struct harness_test tests[] = {
     { "delivery_exec", test_delivery_exec },
     { "redrive_to_target", test_redrive_to_target },
     { "schedule_tick", test_schedule_tick },
+    { "cleanup", test_cleanup },
 };
 
 HARNESS_MAIN(tests)

@@ -609,6 +609,34 @@ static void test_bad_records(void)
     store_close(st);
 }
 
+
+static void test_own_files(void)
+{
+    /* The store inside the directory it ingests is not read as input. */
+    char dir[512], dbp[600], f[600], r[2048];
+    tmp_path("own", dir, sizeof(dir));
+    mkdir(dir, 0700);
+    snprintf(dbp, sizeof(dbp), "%s/case.db", dir);
+    snprintf(f, sizeof(f), "%s/trail.json", dir);
+    write_file(f, rec(r, sizeof(r), "own-1", "2024-01-01T00:00:00Z", "iam.amazonaws.com",
+                      "ListUsers", ALICE, ""));
+    struct store *st = NULL;
+    struct err e;
+    err_clear(&e);
+    CHECK_INT(store_open(dbp, &st, &e), 0);
+    struct problems p = { 0 };
+    struct store_ingest_opts o = { .on_problem = on_problem, .ctx = &p };
+    struct store_ingest_stats s;
+    const char *paths[] = { dir };
+    CHECK_INT(store_ingest(st, paths, 1, &o, &s, &e), 0);
+    CHECK_INT(s.files_total, 1);
+    CHECK_INT(s.bad, 0);
+    CHECK_INT(s.inserted, 1);
+    CHECK_INT(s.notes, 1);
+    CHECK_INT(p.n, 0);
+    store_close(st);
+}
+
 static void test_flow_dns(void)
 {
     struct store *st = fresh("flow.db");
@@ -898,6 +926,53 @@ static void test_lookup_api(void)
     memset(&g, 0, sizeof(g));
     CHECK_INT(query_lookup_events(st, &one, collect, &g, tok, &ae, &e), 0);
     check_ids(&g, "a12");
+    store_close(st);
+}
+
+
+static void test_lookup_resource_repeats(void)
+{
+    /* An event with two resources of the type looked up comes back once, in
+     * full listings and across pages. */
+    struct store *st = fresh("repeats.db");
+    char r[4096];
+    struct buf b;
+    buf_init(&b, 0);
+    for (int i = 0; i < 3; i++) {
+        char id[16], t[32], extra[512];
+        snprintf(id, sizeof(id), "run-%d", i);
+        snprintf(t, sizeof(t), "2024-07-01T00:00:0%dZ", i % 2); /* two share a second */
+        snprintf(extra, sizeof(extra),
+                 "\"readOnly\":false,\"responseElements\":{\"instancesSet\":{\"items\":["
+                 "{\"instanceId\":\"i-%da\"},{\"instanceId\":\"i-%db\"}]}}",
+                 i, i);
+        buf_printf(&b, "%s\n", rec(r, sizeof(r), id, t, "ec2.amazonaws.com", "RunInstances",
+                                   ALICE, extra));
+    }
+    CHECK_INT(put_text(st, b.p), 3);
+    buf_free(&b);
+    struct got g;
+    lookup(st, STORE_ATTR_RESOURCE_TYPE, "AWS::EC2::Instance", &g);
+    check_ids(&g, "run-1 run-2 run-0");
+    struct query_lookup_attr at = { "ResourceType", "AWS::EC2::Instance" };
+    struct query_lookup_req req = { .attrs = &at, .n_attrs = 1, .max_results = 1 };
+    char tok[QUERY_LOOKUP_TOKEN_MAX], keep[QUERY_LOOKUP_TOKEN_MAX];
+    struct query_aws_error ae;
+    struct err e;
+    struct buf all;
+    buf_init(&all, 0);
+    for (int page = 0; page < 5; page++) {
+        memset(&g, 0, sizeof(g));
+        CHECK_INT(query_lookup_events(st, &req, collect, &g, tok, &ae, &e), 0);
+        for (int i = 0; i < g.n; i++)
+            buf_printf(&all, "%s ", g.ids[i]);
+        if (tok[0] == '\0')
+            break;
+        memcpy(keep, tok, sizeof(keep));
+        req.next_token = keep;
+    }
+    CHECK_STR(all.p, "run-1 run-2 run-0 ");
+    buf_free(&all);
     store_close(st);
 }
 
@@ -1272,10 +1347,12 @@ static const struct harness_test tests[] = {
     { "idempotent", test_idempotent },
     { "resume", test_resume },
     { "bad_records", test_bad_records },
+    { "own_files", test_own_files },
     { "flow_dns", test_flow_dns },
     { "lookup_keys", test_lookup_keys },
     { "lookup_time_and_limit", test_lookup_time_and_limit },
     { "lookup_api", test_lookup_api },
+    { "lookup_resource_repeats", test_lookup_resource_repeats },
     { "output_json", test_output_json },
     { "cli_time", test_cli_time },
     { "datasets", test_datasets },

@@ -1,0 +1,453 @@
+/*
+ * vigil watch: follow directories as log files land, detect and route
+ * continuously through the bus.
+ *
+ *   vigil watch --bus FILE [--rules PATH]... [--no-builtin] [--threat-list FILE]...
+ *               [--tor-list FILE]... [--trusted-list FILE]... [--vpcflow-format F]
+ *               [--once] DIR...
+ *
+ * Files already in DIR are read first, then every file that is closed after
+ * writing or moved in (inotify IN_CLOSE_WRITE / IN_MOVED_TO; new
+ * subdirectories are followed). Each record goes through the bus as its
+ * EventBridge event; each finding that is new or grew (count) goes through
+ * as a "GuardDuty Finding" event and is printed as one JSON line on stdout,
+ * as GuardDuty publishes new findings and their updates. Scheduled rules fire
+ * while watching.
+ *
+ * The ingest ledger in the bus store remembers which files (path, size,
+ * mtime) are done, so a restart skips them; a file is marked done only after
+ * its deliveries are committed, so a kill at any moment re-reads at most the
+ * file it was in (at least once). Finding counts start afresh on restart.
+ * --once reads what is there and exits (after the deliveries). SIGINT and
+ * SIGTERM stop it cleanly.
+ */
+#include "cli/bus_cli.h"
+#include "cli/cli.h"
+#include "detect/detect.h"
+#include "finding/finding.h"
+#include "input/input.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR)
+
+struct wopts {
+    const char *bus;
+    const char **rules;
+    size_t n_rules;
+    bool no_builtin, once;
+    const char **lists[3];
+    size_t n_lists[3];
+    const char *vpcflow_fields;
+    const char **dirs;
+    size_t n_dirs;
+};
+
+struct watcher {
+    const struct wopts *o;
+    const struct detect_engine *engine;
+    struct input_options iopt;
+    struct bus *bus;
+    struct bus_worker *bw;
+    struct finding_agg *total;
+    struct buf ev;
+    int ifd;
+    char **wdirs; /* watch descriptor -> directory */
+    size_t n_wdirs;
+    uint64_t files, records, errors;
+    int status;
+};
+
+static void push(const char ***v, size_t *n, const char *s)
+{
+    *v = xrealloc(*v, (*n + 1) * sizeof(**v));
+    (*v)[(*n)++] = s;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: vigil watch --bus FILE [--rules PATH]... [--no-builtin] [--threat-list FILE]...\n"
+          "                   [--tor-list FILE]... [--trusted-list FILE]... [--vpcflow-format F]\n"
+          "                   [--once] DIR...\n"
+          "  follows DIR (recursively) as log files land: every record and every new or\n"
+          "  updated finding goes through the bus of FILE; findings are printed as JSON lines\n",
+          out);
+}
+
+static int parse(int argc, char **argv, struct wopts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(a, "--no-builtin") == 0) {
+            o->no_builtin = true;
+            continue;
+        } else if (strcmp(a, "--once") == 0) {
+            o->once = true;
+            continue;
+        } else if (a[0] != '-') {
+            push(&o->dirs, &o->n_dirs, a);
+            continue;
+        } else if (!v) {
+            fprintf(stderr, "vigil watch: %s needs a value\n", a);
+            return 1;
+        } else if (strcmp(a, "--bus") == 0) {
+            o->bus = v;
+        } else if (strcmp(a, "--rules") == 0) {
+            push(&o->rules, &o->n_rules, v);
+        } else if (strcmp(a, "--threat-list") == 0) {
+            push(&o->lists[DETECT_LIST_THREAT], &o->n_lists[DETECT_LIST_THREAT], v);
+        } else if (strcmp(a, "--tor-list") == 0) {
+            push(&o->lists[DETECT_LIST_TOR], &o->n_lists[DETECT_LIST_TOR], v);
+        } else if (strcmp(a, "--trusted-list") == 0) {
+            push(&o->lists[DETECT_LIST_TRUSTED], &o->n_lists[DETECT_LIST_TRUSTED], v);
+        } else if (strcmp(a, "--vpcflow-format") == 0) {
+            o->vpcflow_fields = v;
+        } else {
+            fprintf(stderr, "vigil watch: unknown option '%s'\n", a);
+            usage(stderr);
+            return 1;
+        }
+        i++;
+    }
+    if (o->n_dirs == 0) {
+        fprintf(stderr, "vigil watch: no directory to watch\n");
+        usage(stderr);
+        return 1;
+    }
+    return 0;
+}
+
+static void print_err(const struct err *e)
+{
+    char line[1200];
+    err_format(e, line, sizeof(line));
+    fprintf(stderr, "vigil watch: %s\n", line);
+}
+
+static int load(const struct wopts *o, struct detect_rules *rs, struct detect_lists *ls)
+{
+    struct err e;
+    err_clear(&e);
+    if (!o->no_builtin) {
+        char dir[4096];
+        if (detect_rules_builtin_dir("/proc/self/exe", dir, sizeof(dir), &e) != 0 ||
+            detect_rules_load(rs, dir, &e) != 0) {
+            print_err(&e);
+            return 1;
+        }
+    }
+    for (size_t i = 0; i < o->n_rules; i++)
+        if (detect_rules_load(rs, o->rules[i], &e) != 0) {
+            print_err(&e);
+            return 1;
+        }
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < o->n_lists[k]; i++) {
+            size_t bad = 0;
+            err_clear(&e);
+            int rc = detect_lists_load(ls, (enum detect_list_kind)k, o->lists[k][i], o->lists[k][i],
+                                       &bad, &e);
+            if (rc != 0) {
+                print_err(&e);
+                if (rc != ERR_FORMAT)
+                    return 1;
+            }
+        }
+    return 0;
+}
+
+static void add_watch(struct watcher *w, const char *dir)
+{
+    int wd = inotify_add_watch(w->ifd, dir, WATCH_MASK);
+    if (wd < 0) {
+        fprintf(stderr, "vigil watch: cannot watch %s: %s\n", dir, strerror(errno));
+        return;
+    }
+    if ((size_t)wd >= w->n_wdirs) {
+        w->wdirs = xrealloc(w->wdirs, ((size_t)wd + 1) * sizeof(*w->wdirs));
+        memset(w->wdirs + w->n_wdirs, 0, ((size_t)wd + 1 - w->n_wdirs) * sizeof(*w->wdirs));
+        w->n_wdirs = (size_t)wd + 1;
+    }
+    free(w->wdirs[wd]);
+    w->wdirs[wd] = xstrdup(dir);
+    /* Subdirectories too (S3 layouts are deep); a race with a directory made
+     * meanwhile is covered by the scan that follows every new directory. */
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        struct buf p;
+        buf_init(&p, 0);
+        buf_printf(&p, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (stat(p.p, &st) == 0 && S_ISDIR(st.st_mode))
+            add_watch(w, p.p);
+        buf_free(&p);
+    }
+    if (d)
+        closedir(d);
+}
+
+static void on_detection(void *ctx, const struct detection *d) { finding_agg_add(ctx, d); }
+
+/* Routes the findings of one file: those new or grown in the total. */
+static void route_findings(struct watcher *w, struct finding_agg *file_agg)
+{
+    size_t n;
+    const struct finding **fs = finding_agg_sorted(file_agg, &n);
+    char (*ids)[33] = xcalloc(n ? n : 1, sizeof(*ids));
+    uint64_t *before = xcalloc(n ? n : 1, sizeof(*before));
+    for (size_t i = 0; i < n; i++) {
+        memcpy(ids[i], fs[i]->id, 33);
+        const struct finding *old = finding_agg_get(w->total, fs[i]->id);
+        before[i] = old ? old->count : 0;
+    }
+    free(fs);
+    finding_agg_merge(w->total, file_agg);
+    struct buf line;
+    buf_init(&line, 0);
+    for (size_t i = 0; i < n; i++) {
+        const struct finding *f = finding_agg_get(w->total, ids[i]);
+        if (!f || f->count == before[i])
+            continue;
+        buf_reset(&w->ev);
+        bus_envelope_finding(f, &w->ev);
+        struct err e;
+        err_clear(&e);
+        if (bus_put(w->bw, w->ev.p, w->ev.len, &e) < 0)
+            fprintf(stderr, "vigil watch: bus: finding %s: %s\n", f->id, e.msg);
+        buf_reset(&line);
+        finding_write_jsonl(&line, &f, 1);
+        fwrite(line.p, 1, line.len, stdout);
+    }
+    fflush(stdout);
+    buf_free(&line);
+    free(ids);
+    free(before);
+}
+
+static void process_file(struct watcher *w, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return;
+    if (bus_file_done(w->bus, path, (int64_t)st.st_size, (int64_t)st.st_mtime))
+        return;
+    struct input_list files;
+    struct input_reader *r = NULL;
+    struct err e;
+    err_clear(&e);
+    input_list_init(&files);
+    const char *one[1] = { path };
+    if (input_collect(one, 1, &files, &e) != 0 || input_open(&files, &w->iopt, &r, &e) != 0) {
+        print_err(&e);
+        input_list_free(&files);
+        return;
+    }
+    struct finding_agg *agg = finding_agg_new();
+    struct detect_scratch *scratch = detect_scratch_new();
+    for (;;) {
+        struct event ev;
+        err_clear(&e);
+        int rc = input_next(r, &ev, &e);
+        if (rc == INPUT_END)
+            break;
+        if (rc == INPUT_NOTE)
+            continue;
+        if (rc != 0) {
+            print_err(&e);
+            w->errors++;
+            continue;
+        }
+        w->records++;
+        detect_event(w->engine, scratch, &ev, on_detection, agg);
+        buf_reset(&w->ev);
+        if (bus_envelope_event(&ev, &w->ev, &e) == 0 && bus_put(w->bw, w->ev.p, w->ev.len, &e) >= 0)
+            continue;
+        err_where(&e, ev.file, ev.record_no, 0);
+        print_err(&e);
+    }
+    input_close(r);
+    detect_scratch_free(scratch);
+    route_findings(w, agg);
+    finding_agg_free(agg);
+    input_list_free(&files);
+    /* Done only once its deliveries are committed. */
+    err_clear(&e);
+    if (bus_worker_flush(w->bw, &e) != 0 ||
+        bus_mark_file_done(w->bus, path, (int64_t)st.st_size, (int64_t)st.st_mtime, &e) != 0) {
+        print_err(&e);
+        w->status = 2;
+        return;
+    }
+    w->files++;
+}
+
+static void scan(struct watcher *w, const char *dir)
+{
+    struct input_list files;
+    struct err e;
+    err_clear(&e);
+    input_list_init(&files);
+    const char *one[1] = { dir };
+    if (input_collect(one, 1, &files, &e) != 0)
+        print_err(&e);
+    for (size_t i = 0; i < files.n; i++)
+        process_file(w, files.files[i].path);
+    input_list_free(&files);
+}
+
+static int run(struct watcher *w)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    int sfd = -1;
+    if (!w->o->once) {
+        /* Signals arrive as readable data, so stopping is an ordinary event
+         * (blocked in cmd_watch before any thread started). */
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        w->ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (w->ifd < 0 || sfd < 0) {
+            fprintf(stderr, "vigil watch: inotify: %s\n", strerror(errno));
+            return 2;
+        }
+        for (size_t i = 0; i < w->o->n_dirs; i++)
+            add_watch(w, w->o->dirs[i]);
+    }
+    for (size_t i = 0; i < w->o->n_dirs; i++)
+        scan(w, w->o->dirs[i]);
+    struct err e;
+    err_clear(&e);
+    int64_t next_tick = -1;
+    bus_tick(w->bus, w->bw, &next_tick, &e);
+    if (w->o->once) {
+        bus_cli_drain("watch", w->bus, 60, true);
+        return w->status;
+    }
+    fprintf(stderr, "vigil watch: watching %zu director%s (%llu files read)\n", w->o->n_dirs,
+            w->o->n_dirs == 1 ? "y" : "ies", (unsigned long long)w->files);
+    char evbuf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        struct pollfd p[2] = { { w->ifd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+        int timeout = 1000;
+        if (poll(p, 2, timeout) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents & POLLIN)
+            break; /* SIGINT or SIGTERM */
+        if (p[0].revents & POLLIN) {
+            ssize_t n;
+            while ((n = read(w->ifd, evbuf, sizeof(evbuf))) > 0) {
+                for (char *q = evbuf; q < evbuf + n;) {
+                    struct inotify_event *ie = (struct inotify_event *)q;
+                    q += sizeof(*ie) + ie->len;
+                    if (ie->wd < 0 || (size_t)ie->wd >= w->n_wdirs || !w->wdirs[ie->wd] || !ie->len)
+                        continue;
+                    struct buf path;
+                    buf_init(&path, 0);
+                    buf_printf(&path, "%s/%s", w->wdirs[ie->wd], ie->name);
+                    if (ie->name[0] == '.') {
+                        /* temporary files of copy tools: wait for the rename */
+                    } else if (ie->mask & IN_ISDIR) {
+                        add_watch(w, path.p);
+                        scan(w, path.p); /* files that landed before the watch */
+                    } else if (ie->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+                        process_file(w, path.p);
+                    }
+                    buf_free(&path);
+                }
+            }
+        }
+        err_clear(&e);
+        if (bus_tick(w->bus, w->bw, &next_tick, &e) < 0)
+            print_err(&e);
+    }
+    close(sfd);
+    fprintf(stderr, "vigil watch: stopping (%llu files, %llu records read)\n",
+            (unsigned long long)w->files, (unsigned long long)w->records);
+    bus_cli_drain("watch", w->bus, 5, true);
+    return w->status;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+    struct wopts o;
+    memset(&o, 0, sizeof(o));
+    int status = parse(argc, argv, &o);
+    struct detect_rules *rules = detect_rules_new();
+    struct detect_lists *lists = detect_lists_new();
+    struct detect_engine *engine = NULL;
+    struct json_pathset *want = json_pathset_new();
+    struct bus_config *cfg = NULL;
+    struct watcher w;
+    memset(&w, 0, sizeof(w));
+    w.ifd = -1;
+    buf_init(&w.ev, 0);
+    struct err e;
+    err_clear(&e);
+    if (status != 0)
+        goto out;
+    if (!o.once) {
+        /* Before the bus starts its threads, which inherit the mask. */
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    }
+    status = 1;
+    if (load(&o, rules, lists) != 0)
+        goto out;
+    struct detect_options dopt = { lists };
+    if (detect_engine_new(rules, &dopt, &engine, &e) != 0) {
+        print_err(&e);
+        goto out;
+    }
+    if (!(cfg = bus_cli_load("watch", bus_cli_config_path(o.bus))) ||
+        !(w.bus = bus_cli_open("watch", cfg, false)))
+        goto out;
+    detect_engine_paths(engine, want);
+    event_add_common_paths(want);
+    w.o = &o;
+    w.engine = engine;
+    w.iopt = (struct input_options){ .want = want, .vpcflow_fields = o.vpcflow_fields };
+    w.bw = bus_worker_new(w.bus);
+    w.total = finding_agg_new();
+    status = run(&w);
+out:
+    bus_worker_free(w.bw);
+    bus_close(w.bus);
+    finding_agg_free(w.total);
+    for (size_t i = 0; i < w.n_wdirs; i++)
+        free(w.wdirs[i]);
+    free(w.wdirs);
+    if (w.ifd >= 0)
+        close(w.ifd);
+    buf_free(&w.ev);
+    bus_config_free(cfg);
+    json_pathset_free(want);
+    detect_engine_free(engine);
+    detect_lists_free(lists);
+    detect_rules_free(rules);
+    free(o.rules);
+    free(o.dirs);
+    for (int k = 0; k < 3; k++)
+        free(o.lists[k]);
+    return status;
+}
