@@ -5,7 +5,7 @@ MESON      ?= meson
 
 # The game-day test's summary and the scenarios still waiting for a detector,
 # which meson would otherwise only show on failure.
-GAME_DAYS = grep -h '^\# simulate:\|^\# PENDING' $(BUILD)/meson-logs/testlog.txt 2>/dev/null || true
+GAME_DAYS = grep -h '^\# simulate:\|^\# PENDING\|^\# GAP' $(BUILD)/meson-logs/testlog.txt 2>/dev/null || true
 
 .PHONY: all deps demo test test-fast test-asan bench clean
 

@@ -73,7 +73,15 @@ static void s3_data(struct sim_ctx *c, const struct sim_identity *id, int64_t ms
 static void expect(struct sim_ctx *c, const char *type, const char *resource, const char *key,
                    const char *remote_ip, const char *domain, bool pending, const char *why)
 {
-    struct sim_expect e = { type, resource, key, remote_ip, domain, pending, why };
+    struct sim_expect e = { type, resource, key, remote_ip, domain, pending, why, false };
+    sim__expect(c, &e);
+}
+
+/* A finding the attack may also raise; neither required nor unexpected. */
+static void may(struct sim_ctx *c, const char *type, const char *resource, const char *key,
+                bool pending, const char *why)
+{
+    struct sim_expect e = { type, resource, key, NULL, NULL, pending, why, true };
     sim__expect(c, &e);
 }
 
@@ -82,7 +90,7 @@ static void expect(struct sim_ctx *c, const char *type, const char *resource, co
 static void expect_port_unusual(struct sim_ctx *c, const struct sim_instance *in, const char *remote,
                                 int port)
 {
-    expect(c, "Behavior:EC2/NetworkPortUnusual", "Instance", in->id, remote, NULL, true,
+    expect(c, "Behavior:EC2/NetworkPortUnusual", "Instance", in->id, remote, NULL, false,
            sim__fmt(c, "also: %s uses remote port %d for the first time", in->name, port));
 }
 
@@ -163,14 +171,17 @@ static void attack_compromised_credential(struct sim_ctx *c)
            "DeleteFlowLogs on the VPC's flow log");
     expect(c, "Stealth:IAMUser/CloudTrailLoggingDisabled", "AccessKey", k, ip, NULL, false,
            "StopLogging on the management trail");
-    expect(c, "Discovery:IAMUser/AnomalousBehavior", "AccessKey", k, ip, NULL, true,
-           "ci-deploy never listed users or roles, and never from this ASN or user agent");
-    expect(c, "PrivilegeEscalation:IAMUser/AnomalousBehavior", "AccessKey", k, ip, NULL, true,
-           "AttachUserPolicy is new for ci-deploy");
-    expect(c, "Persistence:IAMUser/AnomalousBehavior", "AccessKey", k, ip, NULL, true,
-           "CreateAccessKey is new for ci-deploy");
-    expect(c, "DefenseEvasion:IAMUser/AnomalousBehavior", "AccessKey", k, ip, NULL, true,
-           "DeleteFlowLogs/StopLogging are new for ci-deploy");
+    /* GuardDuty reports the first anomalous API with the others "in
+     * proximity"; whether the later classes get findings of their own is its
+     * model's call, so they may but need not. */
+    expect(c, "Discovery:IAMUser/AnomalousBehavior", "AccessKey", k, ip, NULL, false,
+           "ci-deploy never listed users or roles, and never from this network or user agent");
+    may(c, "PrivilegeEscalation:IAMUser/AnomalousBehavior", "AccessKey", k, false,
+        "AttachUserPolicy is new for ci-deploy");
+    may(c, "Persistence:IAMUser/AnomalousBehavior", "AccessKey", k, false,
+        "CreateUser/CreateAccessKey are new for ci-deploy");
+    may(c, "DefenseEvasion:IAMUser/AnomalousBehavior", "AccessKey", k, false,
+        "DeleteFlowLogs/StopLogging are new for ci-deploy");
 }
 
 /* ---- public bucket ------------------------------------------------------------------------------ */
@@ -258,9 +269,9 @@ static void attack_crypto_mining(struct sim_ctx *c)
            "the instance resolves a mining pool on the threat list");
     expect(c, "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom", "Instance", in->id, pool_ip, NULL, false,
            "the instance talks to the pool's address (stratum, port 3333)");
-    expect(c, "CryptoCurrency:EC2/BitcoinTool.B!DNS", "Instance", in->id, NULL, pool2, true,
+    expect(c, "CryptoCurrency:EC2/BitcoinTool.B!DNS", "Instance", in->id, NULL, pool2, false,
            "the instance resolves a pool on the crypto-mining list (--threat-list bitcoin:FILE)");
-    expect(c, "CryptoCurrency:EC2/BitcoinTool.B", "Instance", in->id, pool2_ip, NULL, true,
+    expect(c, "CryptoCurrency:EC2/BitcoinTool.B", "Instance", in->id, pool2_ip, NULL, false,
            "the instance talks to a pool on the crypto-mining list");
     expect_port_unusual(c, in, NULL, 3333);
 }
@@ -281,7 +292,7 @@ static void attack_dns_exfiltration(struct sim_ctx *c)
         struct sim_dns d = { .ms = t, .in = in, .name = name, .qtype = "TXT", .answer = "\"ack\"" };
         sim__dns(c, &d);
     }
-    expect(c, "Trojan:EC2/DNSDataExfiltration", "Instance", in->id, NULL, domain, true,
+    expect(c, "Trojan:EC2/DNSDataExfiltration", "Instance", in->id, NULL, domain, false,
            "400 queries with long high-entropy labels under one domain in 40 minutes");
 }
 
@@ -312,7 +323,7 @@ static void attack_ssh_brute_force(struct sim_ctx *c)
     const struct sim_instance *in = inst("bastion");
     const char *ip = "203.0.113.50";
     brute(c, in, ip, 22, false, 600, at(c, 4, 10, 0));
-    expect(c, "UnauthorizedAccess:EC2/SSHBruteForce", "Instance", in->id, ip, NULL, true,
+    expect(c, "UnauthorizedAccess:EC2/SSHBruteForce", "Instance", in->id, ip, NULL, false,
            "600 short SSH connections from one address to the bastion in 15 minutes");
 }
 
@@ -321,7 +332,7 @@ static void attack_rdp_brute_force(struct sim_ctx *c)
     const struct sim_instance *in = inst("win-1");
     const char *ip = "198.51.100.77";
     brute(c, in, ip, 3389, true, 500, at(c, 20, 30, 0));
-    expect(c, "UnauthorizedAccess:EC2/RDPBruteForce", "Instance", in->id, ip, NULL, true,
+    expect(c, "UnauthorizedAccess:EC2/RDPBruteForce", "Instance", in->id, ip, NULL, false,
            "the Windows host makes 500 short RDP connections to one outside address (instance as actor)");
     expect_port_unusual(c, in, ip, 3389);
 }
@@ -331,7 +342,7 @@ static void attack_winrm_brute_force(struct sim_ctx *c)
     const struct sim_instance *in = inst("win-1");
     const char *ip = "198.51.100.78";
     brute(c, in, ip, 5985, true, 500, at(c, 21, 5, 0));
-    expect(c, "Impact:EC2/WinRMBruteForce", "Instance", in->id, ip, NULL, true,
+    expect(c, "Impact:EC2/WinRMBruteForce", "Instance", in->id, ip, NULL, false,
            "the Windows host makes 500 short WinRM connections to one outside address");
     expect_port_unusual(c, in, ip, 5985);
 }
@@ -349,7 +360,7 @@ static void attack_port_scan(struct sim_ctx *c)
                               .secs = 1 };
         sim__flow(c, &f);
     }
-    expect(c, "Recon:EC2/Portscan", "Instance", in->id, ip, NULL, true,
+    expect(c, "Recon:EC2/Portscan", "Instance", in->id, ip, NULL, false,
            "the app server probes 1024 ports of one outside host in 6 minutes");
     expect_port_unusual(c, in, ip, 1);
 }
@@ -368,7 +379,7 @@ static void attack_port_probe(struct sim_ctx *c)
                               .packets = 3, .bytes = 164, .ingress = true, .secs = 1 };
         sim__conn(c, &f);
     }
-    expect(c, "Recon:EC2/PortProbeUnprotectedPort", "Instance", in->id, NULL, NULL, true,
+    expect(c, "Recon:EC2/PortProbeUnprotectedPort", "Instance", in->id, NULL, NULL, false,
            "40 outside addresses reach port 9200, open to the world, within 30 minutes");
 }
 
@@ -383,7 +394,7 @@ static void attack_port_sweep(struct sim_ctx *c)
                               .secs = 2 };
         sim__flow(c, &f);
     }
-    expect(c, "Impact:EC2/PortSweep", "Instance", in->id, NULL, NULL, true,
+    expect(c, "Impact:EC2/PortSweep", "Instance", in->id, NULL, NULL, false,
            "the batch worker probes port 445 on 250 outside addresses in 4 minutes");
     expect_port_unusual(c, in, NULL, 445);
 }
@@ -421,10 +432,13 @@ static void attack_denial_of_service(struct sim_ctx *c)
     for (size_t i = 0; i < sizeof(V) / sizeof(V[0]); i++) {
         const struct sim_instance *in = inst(V[i].inst);
         flood(c, in, V[i].dst, V[i].proto, V[i].port, at(c, 18, (int)(5 * i), 0));
-        expect(c, V[i].type, "Instance", in->id, V[i].dst, NULL, true,
+        expect(c, V[i].type, "Instance", in->id, V[i].dst, NULL, false,
                sim__fmt(c, "%s sends %s to one outside address for 15 minutes", V[i].inst, V[i].why));
-        expect(c, "Behavior:EC2/TrafficVolumeUnusual", "Instance", in->id, NULL, NULL, true,
+        expect(c, "Behavior:EC2/TrafficVolumeUnusual", "Instance", in->id, NULL, NULL, false,
                sim__fmt(c, "also: %s sends far more bytes than it ever did", V[i].inst));
+        if (V[i].port == 53)
+            may(c, "DefenseEvasion:EC2/UnusualDNSResolver", "Instance", in->id, false,
+                "the DNS flood goes to port 53 of a server the instance never used");
         /* app-2 always used 443 and IGMP has no port: no new port for those two. */
         if (V[i].port != 0 && V[i].port != 443)
             expect_port_unusual(c, in, V[i].dst, V[i].port);
@@ -445,9 +459,10 @@ static void attack_spambot(struct sim_ctx *c)
                               .packets = sim__range(r, 12, 30), .bytes = sim__range(r, 4000, 30000) };
         sim__conn(c, &f);
     }
-    expect(c, "Backdoor:EC2/Spambot", "Instance", in->id, NULL, NULL, true,
+    expect(c, "Backdoor:EC2/Spambot", "Instance", in->id, NULL, NULL, false,
            "the developer box, which never sent mail, talks SMTP to 100 mail servers");
-    expect_port_unusual(c, in, NULL, 25);
+    may(c, "Behavior:EC2/NetworkPortUnusual", "Instance", in->id, false,
+        "port 25 is new for dev-1 (reported as Spambot, or also as an unusual port)");
 }
 
 static void attack_unusual_traffic(struct sim_ctx *c)
@@ -467,9 +482,9 @@ static void attack_unusual_traffic(struct sim_ctx *c)
                               .bytes = 500000000ULL };
         sim__conn(c, &g);
     }
-    expect(c, "Behavior:EC2/NetworkPortUnusual", "Instance", app->id, ldap, NULL, true,
+    expect(c, "Behavior:EC2/NetworkPortUnusual", "Instance", app->id, ldap, NULL, false,
            "app-1 connects out on port 1389 (LDAP, as a log4j callback does) for the first time");
-    expect(c, "Behavior:EC2/TrafficVolumeUnusual", "Instance", batch->id, drop, NULL, true,
+    expect(c, "Behavior:EC2/TrafficVolumeUnusual", "Instance", batch->id, drop, NULL, false,
            "batch-1 sends 30 GB in an hour to a host it never talked to");
 }
 
@@ -492,11 +507,11 @@ static void attack_dns_evasion(struct sim_ctx *c)
                               .packets = 12, .bytes = 2600 };
         sim__conn(c, &d);
     }
-    expect(c, "DefenseEvasion:EC2/UnusualDNSResolver", "Instance", web->id, "8.8.8.8", NULL, true,
+    expect(c, "DefenseEvasion:EC2/UnusualDNSResolver", "Instance", web->id, "8.8.8.8", NULL, false,
            "web-1 sends DNS to a public resolver instead of the VPC resolver, for the first time");
-    expect(c, "DefenseEvasion:EC2/UnusualDoHActivity", "Instance", app->id, "1.1.1.1", NULL, true,
+    expect(c, "DefenseEvasion:EC2/UnusualDoHActivity", "Instance", app->id, "1.1.1.1", NULL, false,
            "app-1 makes DNS-over-HTTPS connections to a public DoH server");
-    expect(c, "DefenseEvasion:EC2/UnusualDoTActivity", "Instance", dev->id, "9.9.9.9", NULL, true,
+    expect(c, "DefenseEvasion:EC2/UnusualDoTActivity", "Instance", dev->id, "9.9.9.9", NULL, false,
            "dev-1 makes DNS-over-TLS (853) connections to a public resolver");
     expect_port_unusual(c, web, "8.8.8.8", 53);
     expect_port_unusual(c, dev, "9.9.9.9", 853);
@@ -513,7 +528,7 @@ static void attack_tor_client(struct sim_ctx *c)
                               .dport = 9001, .proto = 6, .packets = 200, .bytes = 120000, .secs = 58 };
         sim__conn(c, &f);
     }
-    expect(c, "UnauthorizedAccess:EC2/TorClient", "Instance", in->id, guard, NULL, true,
+    expect(c, "UnauthorizedAccess:EC2/TorClient", "Instance", in->id, guard, NULL, false,
            "app-2 keeps a connection to a Tor guard relay (port 9001) on the Tor list");
     expect_port_unusual(c, in, guard, 9001);
 }
@@ -530,7 +545,7 @@ static void attack_dga(struct sim_ctx *c)
                              .rcode = "NXDOMAIN" };
         sim__dns(c, &d);
     }
-    expect(c, "Trojan:EC2/DGADomainRequest.B", "Instance", in->id, NULL, NULL, true,
+    expect(c, "Trojan:EC2/DGADomainRequest.B", "Instance", in->id, NULL, NULL, false,
            "150 queries for random-looking names, nearly all NXDOMAIN");
 }
 
@@ -554,9 +569,9 @@ static void attack_credential_exfiltration(struct sim_ctx *c)
     api(c, &w, u + 9000, other_aws, UA_BOTO_EXT, "ec2.amazonaws.com", "DescribeInstances",
         "{\"instancesSet\":{},\"filterSet\":{}}", NULL);
     expect(c, "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS", "AccessKey", a.access_key,
-           outside, NULL, true, "app-1's instance-role session is used from an address outside AWS");
+           outside, NULL, false, "app-1's instance-role session is used from an address outside AWS");
     expect(c, "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.InsideAWS", "AccessKey", w.access_key,
-           other_aws, NULL, true, "web-1's instance-role session is used from an EC2 address that is not web-1's");
+           other_aws, NULL, false, "web-1's instance-role session is used from an EC2 address that is not web-1's");
 }
 
 static void attack_impossible_travel(struct sim_ctx *c)
@@ -582,7 +597,9 @@ static void attack_impossible_travel(struct sim_ctx *c)
 
 static void attack_anomalous_iam(struct sim_ctx *c)
 {
-    const char *ip = "203.0.113.130";
+    /* bob's key, at night, through a residential IPv6 proxy pool that gives
+     * every request another exit: each call is an API bob never used, from a
+     * network he never used, one of each of GuardDuty's eight classes. */
     struct sim_identity id;
     sim__user(&id, SIM_ACCOUNT, "bob");
     const char *ua = UA_BOTO_EXT;
@@ -607,9 +624,10 @@ static void attack_anomalous_iam(struct sim_ctx *c)
           "Impact:IAMUser/AnomalousBehavior" },
     };
     for (size_t i = 0; i < sizeof(CALLS) / sizeof(CALLS[0]); i++) {
+        const char *ip = sim__fmt(c, "2001:db8:%x::%x", 0xa10 + (unsigned)i, 0x1d + (unsigned)i);
         api(c, &id, t, ip, ua, CALLS[i].source, CALLS[i].name, CALLS[i].req, NULL);
-        expect(c, CALLS[i].type, "AccessKey", id.access_key, ip, NULL, true,
-               sim__fmt(c, "bob's key calls %s at 03:00 from an ASN, country and user agent it never used",
+        expect(c, CALLS[i].type, "AccessKey", id.access_key, ip, NULL, false,
+               sim__fmt(c, "bob's key calls %s at 03:00, an API he never used, from a network he never used",
                         CALLS[i].name));
         t += 47000;
     }
@@ -617,14 +635,19 @@ static void attack_anomalous_iam(struct sim_ctx *c)
 
 static void attack_anomalous_s3(struct sim_ctx *c)
 {
+    /* bob reads and writes a little S3 every working day (world.c); at 02:00
+     * his key, from somewhere new, lists, downloads, overwrites, deletes and
+     * opens objects in bulk. */
     const char *ip = "203.0.113.131";
     struct sim_identity id;
     sim__user(&id, SIM_ACCOUNT, "bob");
     const char *ua = UA_BOTO_EXT;
     int64_t t = at(c, 2, 5, 0);
-    s3_data(c, &id, t, ip, ua, "ListObjects", "acme-data-lake", NULL, 90000);
+    for (int k = 0; k < 150; k++)
+        s3_data(c, &id, t += 1500, ip, ua, "ListObjects", k % 2 ? "acme-data-lake" : "acme-app-assets",
+                NULL, 90000);
     for (int k = 0; k < 400; k++)
-        s3_data(c, &id, t += 1500, ip, ua, "GetObject", "acme-data-lake",
+        s3_data(c, &id, t += 1200, ip, ua, "GetObject", "acme-data-lake",
                 sim__fmt(c, "events/part-%05d.parquet", k), 30000000);
     for (int k = 0; k < 300; k++)
         s3_data(c, &id, t += 800, ip, ua, "PutObject", "acme-build-artifacts",
@@ -632,20 +655,29 @@ static void attack_anomalous_s3(struct sim_ctx *c)
     for (int k = 0; k < 300; k++)
         s3_data(c, &id, t += 600, ip, ua, "DeleteObject", "acme-app-assets",
                 sim__fmt(c, "static/img/%d.webp", k), 0);
-    api(c, &id, t += 5000, ip, ua, "s3.amazonaws.com", "PutBucketAcl",
-        "{\"bucketName\":\"acme-app-assets\",\"Host\":\"acme-app-assets.s3.us-east-1.amazonaws.com\","
-        "\"acl\":\"\",\"x-amz-acl\":[\"private\"]}",
-        NULL);
-    expect(c, "Discovery:S3/AnomalousBehavior", "S3Bucket", "acme-data-lake", ip, NULL, true,
-           "bob lists a bucket he never reads, at 02:00, from a new ASN");
-    expect(c, "Exfiltration:S3/AnomalousBehavior", "S3Bucket", "acme-data-lake", ip, NULL, true,
-           "bob downloads 12 GB from the data lake");
-    expect(c, "Impact:S3/AnomalousBehavior.Write", "S3Bucket", "acme-build-artifacts", ip, NULL, true,
-           "bob writes 300 objects in 4 minutes to a bucket only CI writes");
-    expect(c, "Impact:S3/AnomalousBehavior.Delete", "S3Bucket", "acme-app-assets", ip, NULL, true,
-           "bob deletes 300 objects in 3 minutes");
-    expect(c, "Impact:S3/AnomalousBehavior.Permission", "S3Bucket", "acme-app-assets", ip, NULL, true,
-           "bob changes the bucket ACL, which nobody does");
+    for (int k = 0; k < 60; k++) {
+        const char *key = sim__fmt(c, "exports/2026/11/customers-%03d.csv", k);
+        struct sim_ct ct = { .ms = t += 700, .who = &id, .event_source = "s3.amazonaws.com",
+                             .event_name = "PutObjectAcl", .ip = ip, .ua = ua,
+                             .req = sim__fmt(c, "{\"bucketName\":\"acme-data-lake\",\"Host\":"
+                                                "\"acme-data-lake.s3.us-east-1.amazonaws.com\",\"acl\":\"\","
+                                                "\"key\":\"%s\",\"x-amz-acl\":[\"public-read\"]}", key),
+                             .data = true, .recipient = SIM_ACCOUNT,
+                             .resources = sim__fmt(c, "[{\"type\":\"AWS::S3::Object\",\"ARN\":\"arn:aws:s3:::acme-data-lake/%s\"},"
+                                                      "{\"accountId\":\"%s\",\"type\":\"AWS::S3::Bucket\",\"ARN\":"
+                                                      "\"arn:aws:s3:::acme-data-lake\"}]", key, SIM_ACCOUNT) };
+        sim__ct(c, &ct);
+    }
+    expect(c, "Discovery:S3/AnomalousBehavior", "S3Bucket", NULL, ip, NULL, false,
+           "bob lists 150 prefixes in four minutes, against two a day");
+    expect(c, "Exfiltration:S3/AnomalousBehavior", "S3Bucket", "acme-data-lake", ip, NULL, false,
+           "bob downloads 400 objects (12 GB) in eight minutes, against three a day");
+    expect(c, "Impact:S3/AnomalousBehavior.Write", "S3Bucket", "acme-build-artifacts", ip, NULL, false,
+           "bob writes 300 objects in four minutes, against one a day");
+    expect(c, "Impact:S3/AnomalousBehavior.Delete", "S3Bucket", "acme-app-assets", ip, NULL, false,
+           "bob deletes 300 objects in three minutes, against one a day");
+    expect(c, "Impact:S3/AnomalousBehavior.Permission", "S3Bucket", "acme-data-lake", ip, NULL, false,
+           "bob makes 60 objects public-read in a minute, against one private ACL a day");
 }
 
 /* ---- CloudTrail bursts and rates ------------------------------------------------------------------------ */
@@ -677,10 +709,12 @@ static void attack_api_call_rate(struct sim_ctx *c)
         sim__ct(c, &ct);
     }
     /* Insights-style findings are about an API, whoever called it. */
-    expect(c, "Behavior:IAMUser/ApiCallRateInsight", "AccessKey", "ecr:PutImage", NULL, NULL, true,
+    expect(c, "Behavior:IAMUser/ApiCallRateInsight", "AccessKey", "ecr:PutImage", NULL, NULL, false,
            "ecr:PutImage at 50 a minute against a baseline of a few a day");
-    expect(c, "Behavior:IAMUser/ApiErrorRateInsight", "AccessKey", "ssm:GetParameter", NULL, NULL, true,
+    expect(c, "Behavior:IAMUser/ApiErrorRateInsight", "AccessKey", "ssm:GetParameter", NULL, NULL, false,
            "ssm:GetParameter ParameterNotFound at 80 a minute against a baseline of two a day");
+    expect(c, "CredentialAccess:IAMUser/AnomalousBehavior", "AccessKey", id.access_key, ip, NULL, false,
+           "ci-deploy never read parameters, nor called from this network");
 }
 
 static void attack_credential_harvest(struct sim_ctx *c)
@@ -716,13 +750,13 @@ static void attack_credential_harvest(struct sim_ctx *c)
             sim__fmt(c, "{\"path\":\"/acme/prod/\",\"recursive\":true,\"withDecryption\":true,"
                         "\"nextToken\":\"page-%d\"}", k), NULL);
     const char *k = id.access_key;
-    expect(c, "CredentialAccess:IAMUser/SecretsRetrievalBurst", "AccessKey", k, ip, NULL, true,
+    expect(c, "CredentialAccess:IAMUser/SecretsRetrievalBurst", "AccessKey", k, ip, NULL, false,
            "40 GetSecretValue in two minutes");
-    expect(c, "CredentialAccess:IAMUser/PasswordDataRetrievalBurst", "AccessKey", k, ip, NULL, true,
+    expect(c, "CredentialAccess:IAMUser/PasswordDataRetrievalBurst", "AccessKey", k, ip, NULL, false,
            "15 GetPasswordData across the fleet, most refused");
-    expect(c, "Discovery:IAMUser/InstanceUserDataEnumeration", "AccessKey", k, ip, NULL, true,
+    expect(c, "Discovery:IAMUser/InstanceUserDataEnumeration", "AccessKey", k, ip, NULL, false,
            "12 DescribeInstanceAttribute userData");
-    expect(c, "CredentialAccess:IAMUser/ParameterRetrievalBurst", "AccessKey", k, ip, NULL, true,
+    expect(c, "CredentialAccess:IAMUser/ParameterRetrievalBurst", "AccessKey", k, ip, NULL, false,
            "8 GetParametersByPath with decryption");
 }
 
@@ -764,7 +798,7 @@ static void attack_permission_enumeration(struct sim_ctx *c)
                                                        CALLS[k].source, CALLS[k].name) };
         sim__ct(c, &ct);
     }
-    expect(c, "Discovery:IAMUser/PermissionEnumeration", "AccessKey", id.access_key, ip, NULL, true,
+    expect(c, "Discovery:IAMUser/PermissionEnumeration", "AccessKey", id.access_key, ip, NULL, false,
            "22 different APIs refused in under a minute (enumerate-iam)");
 }
 
@@ -793,7 +827,7 @@ static void attack_console_brute_force(struct sim_ctx *c)
     }
     /* One address tries several users: any user the finding names will do
      * (no key), as long as the address is the attacker's. */
-    expect(c, "UnauthorizedAccess:IAMUser/ConsoleLoginFailures", "AccessKey", NULL, ip, NULL, true,
+    expect(c, "UnauthorizedAccess:IAMUser/ConsoleLoginFailures", "AccessKey", NULL, ip, NULL, false,
            "40 failed console sign-ins from one address in three minutes");
 }
 
@@ -814,99 +848,99 @@ static void attack_user_data_persistence(struct sim_ctx *c)
         sim__fmt(c, "{\"instancesSet\":{\"items\":[{\"instanceId\":\"%s\"}]}}", in->id), NULL);
     expect(c, "Persistence:IAMUser/InstanceUserDataModified", "AccessKey", in->id, ip, NULL, false,
            "ModifyInstanceAttribute replaces app-2's user data");
-    expect(c, "Persistence:EC2/UserDataModifiedAndRestarted", "Instance", in->id, NULL, NULL, true,
+    expect(c, "Persistence:EC2/UserDataModifiedAndRestarted", "Instance", in->id, NULL, NULL, false,
            "StopInstances, ModifyInstanceAttribute userData, StartInstances on app-2 within three minutes");
 }
 
 /* ---- the table ---------------------------------------------------------------------------------------------- */
 
-#define STATEFUL "stateful detectors (issue 3 parts 1-4)"
+#define STATEFUL "a stateful rule (issue 3 parts 1-4)"
 
 static const struct sim_scenario_def DEFS[] = {
     { { "benign", "Two ordinary days: nothing to find", "false positives", NULL }, 1, attack_none },
     { { "compromised-credential",
         "A CI user's leaked access key is used from a threat-listed address: recon, admin policy, "
         "a backdoor user, flow logs and the trail stopped",
-        "compromised IAM credentials", "AnomalousBehavior: " STATEFUL },
+        "compromised IAM credentials", NULL },
       7, attack_compromised_credential },
     { { "public-bucket",
         "A bucket is opened to the world with a policy and read anonymously, also through Tor",
         "unintended S3 access", NULL },
       1, attack_public_bucket },
     { { "crypto-mining", "A developer box resolves and talks to a crypto-mining pool all day",
-        "compromised EC2 instance", "CryptoCurrency list categories: " STATEFUL },
+        "compromised EC2 instance", NULL },
       1, attack_crypto_mining },
     { { "dns-exfiltration", "An app server tunnels data out through DNS queries",
-        "compromised EC2 instance", "DNSDataExfiltration: " STATEFUL },
+        "compromised EC2 instance", NULL },
       1, attack_dns_exfiltration },
     { { "ssh-brute-force", "The bastion takes 600 SSH attempts from one address",
-        "brute force", "SSHBruteForce: " STATEFUL },
+        "brute force", NULL },
       1, attack_ssh_brute_force },
     { { "rdp-brute-force", "A Windows host brute-forces RDP on an outside server",
-        "compromised EC2 instance", "RDPBruteForce: " STATEFUL },
+        "compromised EC2 instance", NULL },
       1, attack_rdp_brute_force },
     { { "winrm-brute-force", "A Windows host brute-forces WinRM on an outside server",
-        "compromised EC2 instance", "WinRMBruteForce: " STATEFUL },
+        "compromised EC2 instance", NULL },
       1, attack_winrm_brute_force },
     { { "port-scan", "An app server scans 1024 ports of one outside host",
-        "compromised EC2 instance", "Portscan: " STATEFUL },
+        "compromised EC2 instance", NULL },
       1, attack_port_scan },
     { { "port-probe", "An Elasticsearch port left open to the world is probed by 40 addresses",
-        "exposed service", "PortProbeUnprotectedPort: " STATEFUL },
+        "exposed service", NULL },
       1, attack_port_probe },
     { { "port-sweep", "A batch worker probes port 445 across 250 outside addresses",
-        "compromised EC2 instance", "PortSweep: " STATEFUL },
+        "compromised EC2 instance", NULL },
       1, attack_port_sweep },
     { { "denial-of-service", "Five instances flood outside targets (TCP, UDP, DNS, UDP on a TCP port, IGMP)",
-        "compromised EC2 instance", "DenialOfService: " STATEFUL },
+        "compromised EC2 instance", NULL },
       1, attack_denial_of_service },
     { { "spambot", "A developer box that never sent mail talks SMTP to 100 mail servers",
-        "compromised EC2 instance", "Spambot: " STATEFUL },
+        "compromised EC2 instance", NULL },
       7, attack_spambot },
     { { "unusual-traffic", "A log4j-style LDAP callback and a 30 GB upload to an unknown host",
-        "compromised EC2 instance", "NetworkPortUnusual, TrafficVolumeUnusual: " STATEFUL },
+        "compromised EC2 instance", NULL },
       7, attack_unusual_traffic },
     { { "dns-evasion", "Instances bypass the VPC resolver: a public resolver, DoH, DoT",
-        "defense evasion", "UnusualDNSResolver/DoH/DoT: " STATEFUL },
+        "defense evasion", NULL },
       7, attack_dns_evasion },
     { { "tor-client", "An app server keeps a connection to a Tor guard relay",
-        "compromised EC2 instance", "TorClient: " STATEFUL },
+        "compromised EC2 instance", NULL },
       1, attack_tor_client },
     { { "dga", "A developer box queries 150 algorithmically generated names",
-        "compromised EC2 instance", "DGADomainRequest.B: " STATEFUL },
+        "compromised EC2 instance", NULL },
       1, attack_dga },
     { { "instance-credential-exfiltration",
         "Instance-role credentials are used from outside AWS and from another AWS account's instance",
-        "compromised EC2 credentials", "InstanceCredentialExfiltration: " STATEFUL },
+        "compromised EC2 credentials", NULL },
       1, attack_credential_exfiltration },
     { { "impossible-travel", "A console user signs in from Lyon and, 40 minutes later, from Sydney",
         "compromised IAM credentials", "ConsoleLoginSuccess.B: " STATEFUL },
       7, attack_impossible_travel },
     { { "api-call-rate",
         "A script with the CI key pushes images at 50 a minute and sweeps SSM for parameters by name",
-        "compromised IAM credentials", "ApiCallRateInsight, ApiErrorRateInsight: " STATEFUL },
+        "compromised IAM credentials", NULL },
       7, attack_api_call_rate },
     { { "credential-harvest",
         "A stolen key reads 40 secrets, Windows passwords, user data and SSM parameters in ten minutes",
-        "compromised IAM credentials", "credential bursts: " STATEFUL },
+        "compromised IAM credentials", NULL },
       1, attack_credential_harvest },
     { { "permission-enumeration", "A stolen key probes 22 APIs in a minute, most of them refused",
-        "compromised IAM credentials", "PermissionEnumeration: " STATEFUL },
+        "compromised IAM credentials", NULL },
       1, attack_permission_enumeration },
     { { "console-brute-force", "40 failed console sign-ins from one address in three minutes",
-        "brute force", "ConsoleLoginFailures: " STATEFUL },
+        "brute force", NULL },
       1, attack_console_brute_force },
     { { "user-data-persistence",
         "A stolen key stops an instance, replaces its user data and starts it again",
-        "compromised IAM credentials", "UserDataModifiedAndRestarted: " STATEFUL },
+        "compromised IAM credentials", NULL },
       1, attack_user_data_persistence },
     { { "anomalous-iam-behavior",
         "A developer's key makes one call of each of GuardDuty's eight API classes from a new place at night",
-        "compromised IAM credentials", "IAM AnomalousBehavior: " STATEFUL },
+        "compromised IAM credentials", NULL },
       10, attack_anomalous_iam },
     { { "s3-anomalous-behavior",
         "A developer's key lists, downloads, overwrites and deletes S3 data in bulk at night",
-        "unintended S3 access", "S3 AnomalousBehavior: " STATEFUL },
+        "unintended S3 access", NULL },
       10, attack_anomalous_s3 },
 };
 

@@ -852,6 +852,10 @@ static int write_truth(struct sim_ctx *c, size_t n_files, struct err *err)
             kv(&w, "domain", e->domain);
         jw_key(&w, "pending");
         jw_bool(&w, e->pending);
+        if (e->optional) {
+            jw_key(&w, "optional");
+            jw_bool(&w, true);
+        }
         kv(&w, "why", e->why);
         jw_object_end(&w);
     }

@@ -151,6 +151,8 @@ struct sim_expect {
     const char *domain;   /* the queried domain (or a parent of it) */
     bool pending;         /* its detector is not on main yet */
     const char *why;      /* one line: what in the logs should raise it */
+    bool optional;        /* may be raised (a side effect GuardDuty may or may not
+                           * report): not required, not unexpected either */
 };
 
 /* The lists a scenario writes into lists/. A category list (GuardDuty's

@@ -158,6 +158,7 @@ void sim__world_places(struct sim_ctx *c)
     sim__place(c, "8.8.8.8/32", "US", "Mountain View", 37.4056, -122.0775, 15169, "GOOGLE");
     sim__place(c, "1.1.1.1/32", "AU", "Sydney", -33.8688, 151.2093, 13335, "CLOUDFLARENET");
     sim__place(c, "9.9.9.9/32", "CH", "Zurich", 47.3769, 8.5417, 19281, "QUAD9-AS-1");
+    sim__place(c, "2001:db8::/32", "DE", "Berlin", 52.5200, 13.4050, 64504, "Example Mobile Proxy GmbH");
     /* AWS: their own ASN, as the real databases have it. */
     sim__place(c, "3.80.0.0/12", "US", "Ashburn", 39.0437, -77.4875, 14618, "AMAZON-AES");
     sim__place(c, "18.204.0.0/14", "US", "Ashburn", 39.0437, -77.4875, 14618, "AMAZON-AES");
@@ -523,6 +524,35 @@ static void people_day(struct sim_ctx *c, int64_t day, struct sim_rng *r)
                              .event_name = DEV[a].name, .ip = home ? SIM_HOME_IP : SIM_OFFICE_IP,
                              .ua = sim__fmt(c, UA_CLI_BOB, DEV[a].cmd), .req = DEV[a].req,
                              .read_only = true };
+        sim__ct(c, &ct);
+    }
+    /* bob's own S3: a few reads of the data lake, a listing or two, and a
+     * scratch file he uploads (bucket-owner-full-control) and later deletes. */
+    static const char *const UA_S3 = "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0-26-generic exe/x86_64.ubuntu.22 prompt/off command/s3.cp";
+    for (int k = 0; k < 8; k++) {
+        int64_t m = day + 9 * SIM_HOUR + (int64_t)sim__below(r, 8 * 60) * SIM_MIN;
+        static const char *const OPS[] = { "GetObject", "GetObject", "GetObject", "ListObjects",
+                                           "ListObjects", "PutObject", "PutObjectAcl", "DeleteObject" };
+        const char *op = OPS[k];
+        bool list = strcmp(op, "ListObjects") == 0;
+        const char *okey = k < 3 ? sim__fmt(c, "reports/daily-%02d.parquet", k)
+                                 : sim__fmt(c, "scratch/bob/notebook-%u.ipynb", (unsigned)(day / SIM_DAY % 1000));
+        const char *req = list ? "{\"bucketName\":\"acme-data-lake\",\"Host\":\"acme-data-lake.s3.us-east-1.amazonaws.com\","
+                                 "\"list-type\":\"2\",\"prefix\":\"reports/\"}"
+                        : strcmp(op, "PutObjectAcl") == 0
+                            ? sim__fmt(c, "{\"bucketName\":\"acme-data-lake\",\"Host\":\"acme-data-lake.s3.us-east-1.amazonaws.com\","
+                                          "\"acl\":\"\",\"key\":\"%s\",\"x-amz-acl\":[\"bucket-owner-full-control\"]}", okey)
+                            : sim__fmt(c, "{\"bucketName\":\"acme-data-lake\",\"Host\":\"acme-data-lake.s3.us-east-1.amazonaws.com\","
+                                          "\"key\":\"%s\"}", okey);
+        const char *res = list ? sim__fmt(c, "[{\"accountId\":\"%s\",\"type\":\"AWS::S3::Bucket\",\"ARN\":"
+                                             "\"arn:aws:s3:::acme-data-lake\"}]", SIM_ACCOUNT)
+                               : sim__fmt(c, "[{\"type\":\"AWS::S3::Object\",\"ARN\":\"arn:aws:s3:::acme-data-lake/%s\"},"
+                                             "{\"accountId\":\"%s\",\"type\":\"AWS::S3::Bucket\",\"ARN\":"
+                                             "\"arn:aws:s3:::acme-data-lake\"}]", okey, SIM_ACCOUNT);
+        struct sim_ct ct = { .ms = m, .who = &id, .event_source = "s3.amazonaws.com", .event_name = op,
+                             .ip = SIM_OFFICE_IP, .ua = UA_S3, .req = req, .data = true,
+                             .read_only = strncmp(op, "Get", 3) == 0 || list, .resources = res,
+                             .recipient = SIM_ACCOUNT };
         sim__ct(c, &ct);
     }
     /* CI: a few deploys a day from the runners. */
