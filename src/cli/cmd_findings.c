@@ -160,15 +160,31 @@ static int load_rules(const struct args *a, struct detect_rules *rs)
     return 0;
 }
 
-/* The first plain string a pattern lists for key ("eventName": ["StopLogging", ...]). */
-static char *pattern_first(const struct json_value *root, const char *key)
+/* The first value a pattern gives for key, wherever it sits ($or branches,
+ * nested objects): a plain string, or the text of a {"prefix": ...}. */
+static char *pattern_first(const struct json_value *v, const char *key, int depth)
 {
-    const struct json_value *v = root ? json_get(root, key) : NULL;
-    if (v == NULL || v->type != JSON_ARRAY)
+    if (v == NULL || depth > 16)
         return NULL;
-    for (size_t i = 0; i < v->n; i++)
-        if (v->items[i].type == JSON_STRING)
-            return xstrndup(v->items[i].str, v->items[i].len);
+    if (v->type == JSON_OBJECT) {
+        const struct json_value *k = json_get(v, key);
+        if (k != NULL && k->type == JSON_ARRAY) {
+            for (size_t i = 0; i < k->n; i++) {
+                const struct json_value *it = &k->items[i];
+                if (it->type == JSON_STRING)
+                    return xstrndup(it->str, it->len);
+                const struct json_value *pre = it->type == JSON_OBJECT ? json_get(it, "prefix") : NULL;
+                if (pre != NULL && pre->type == JSON_STRING && pre->len > 0)
+                    return xstrndup(pre->str, pre->len);
+            }
+        }
+    }
+    if (v->type == JSON_OBJECT || v->type == JSON_ARRAY)
+        for (size_t i = 0; i < v->n; i++) {
+            char *r = pattern_first(&v->items[i], key, depth + 1);
+            if (r != NULL)
+                return r;
+        }
     return NULL;
 }
 
@@ -201,8 +217,8 @@ static struct ftype *collect_types(const struct detect_rules *rs, size_t *n_out)
             struct json_value *root = NULL;
             arena_init(&ar, 0);
             if (json_parse(r->pattern, strlen(r->pattern), &ar, &root, NULL) == 0) {
-                f->api = pattern_first(root, "eventName");
-                f->service = pattern_first(root, "eventSource");
+                f->api = pattern_first(root, "eventName", 0);
+                f->service = pattern_first(root, "eventSource", 0);
             }
             arena_free(&ar);
         }

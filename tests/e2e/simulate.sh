@@ -128,6 +128,22 @@ EOF
     fi
 done
 
+# Stateful detection over a game day: one thread or two, the same findings.
+for s in denial-of-service s3-anomalous-behavior; do
+    dir=$tmp/$s
+    [ -f "$dir/findings.json" ] || continue
+    args=$(jq -r '.detect.args + [.detect.optionalArgs[]?.args[]] | join(" ")' "$dir/ground-truth.json")
+    # shellcheck disable=SC2086
+    (cd "$dir" && "$VIGIL" detect --output json --threads 1 $args AWSLogs >one.json 2>/dev/null)
+    # shellcheck disable=SC2086
+    (cd "$dir" && "$VIGIL" detect --output json --threads 3 $args AWSLogs >three.json 2>/dev/null)
+    if cmp -s "$dir/one.json" "$dir/three.json" && [ -s "$dir/one.json" ]; then
+        ok "$s: the same findings with 1 and 3 threads"
+    else
+        notok "$s: findings differ between 1 and 3 threads"
+    fi
+done
+
 # Same scenario, same bytes.
 "$VIGIL" simulate public-bucket --out "$tmp/again1" 2>/dev/null
 "$VIGIL" simulate public-bucket --out "$tmp/again2" 2>/dev/null
