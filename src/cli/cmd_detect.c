@@ -81,7 +81,8 @@ struct args {
     bool stats;
     const char *bus;
     double bus_wait;
-    const char *geoip_db, *asn_db; /* enrichment (finding_agg_enrich) */
+    const char **geo_dbs;          /* --geoip-db then --asn-db files (finding_agg_enrich) */
+    size_t n_geo_dbs, n_city_dbs;
     const char **suppress;         /* suppression rule files (finding_filters_load) */
     size_t n_suppress;
     bool show_archived;
@@ -118,9 +119,9 @@ static void usage(FILE *out)
           "                        configured in FILE (EventBridge rules and targets)\n"
           "  --bus-wait SECONDS    how long to wait for the bus's deliveries (default 60)\n"
           "  --geoip-db FILE       MaxMind-format city/country database: adds country, city and\n"
-          "                        geoLocation to remoteIpDetails\n"
+          "                        geoLocation to remoteIpDetails (repeatable: IPv4 and IPv6 files)\n"
           "  --asn-db FILE         MaxMind-format ASN/ISP database: adds organization (asn, asnOrg,\n"
-          "                        isp, org) to remoteIpDetails\n"
+          "                        isp, org) to remoteIpDetails (repeatable)\n"
           "  --suppress FILE       suppression rules: GuardDuty filters (FindingCriteria, JSON or\n"
           "                        YAML) whose matching findings are archived (repeatable)\n"
           "  --show-archived       also print archived findings (service.archived = true)\n",
@@ -206,10 +207,15 @@ static int parse_args(int argc, char **argv, struct args *a)
                 fprintf(stderr, "vigil detect: --learning wants a duration like 30m, 6h, 2d\n");
                 return 1;
             }
-        } else if (strcmp(o, "--geoip-db") == 0) {
-            a->geoip_db = val;
-        } else if (strcmp(o, "--asn-db") == 0) {
-            a->asn_db = val;
+        } else if (strcmp(o, "--geoip-db") == 0 || strcmp(o, "--asn-db") == 0) {
+            /* City databases are asked first; the order only matters when two
+             * databases answer the same field. */
+            push(&a->geo_dbs, &a->n_geo_dbs, val);
+            if (o[2] == 'g') {
+                memmove(&a->geo_dbs[a->n_city_dbs + 1], &a->geo_dbs[a->n_city_dbs],
+                        (a->n_geo_dbs - 1 - a->n_city_dbs) * sizeof(*a->geo_dbs));
+                a->geo_dbs[a->n_city_dbs++] = val;
+            }
         } else if (strcmp(o, "--suppress") == 0) {
             push(&a->suppress, &a->n_suppress, val);
         } else {
@@ -307,7 +313,7 @@ static int load_noise_control(const struct args *a, struct geo_db **geo, struct 
 {
     struct err e;
     err_clear(&e);
-    if ((a->geoip_db || a->asn_db) && geo_open(a->geoip_db, a->asn_db, geo, &e) != 0) {
+    if (a->n_geo_dbs > 0 && geo_open_all(a->geo_dbs, a->n_geo_dbs, geo, &e) != 0) {
         print_err("vigil detect: ", &e);
         return 1;
     }
@@ -705,6 +711,7 @@ int cmd_detect(int argc, char **argv)
     free(a.rules);
     free(a.paths);
     free(a.suppress);
+    free(a.geo_dbs);
     for (int k = 0; k < 3; k++)
         free(a.lists[k]);
     return status;
