@@ -2,6 +2,7 @@
 #include "investigate/investigate_int.h"
 #include "json/json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char findings_schema[] =
@@ -101,6 +102,21 @@ int investigate_findings_put(struct store *st, const struct finding *const *fs, 
         store_rollback(st);
     if (rc == 0 && added_out)
         *added_out = added;
+    return rc;
+}
+
+int investigate_findings_save(const char *db_path, const struct finding_agg *agg, int64_t now_ms,
+                              size_t *added_out, struct err *err)
+{
+    struct store *st = NULL;
+    int rc = store_open(db_path, &st, err);
+    if (rc == 0) {
+        size_t n = 0;
+        const struct finding **fs = finding_agg_sorted(agg, &n);
+        rc = investigate_findings_put(st, fs, n, now_ms, added_out, err);
+        free(fs);
+    }
+    store_close(st);
     return rc;
 }
 

@@ -150,6 +150,12 @@ int investigate_findings_init(struct store *st, struct err *err);
 int investigate_findings_put(struct store *st, const struct finding *const *fs, size_t n,
                              int64_t now_ms, size_t *added_out, struct err *err);
 
+/* investigate_findings_put for every finding of agg (archived ones included,
+ * as record state ARCHIVED) into the store at db_path, created if missing:
+ * what `vigil detect --db` calls. agg is only read. */
+int investigate_findings_save(const char *db_path, const struct finding_agg *agg, int64_t now_ms,
+                              size_t *added_out, struct err *err);
+
 /* One stored finding; pointers valid during the callback only. */
 struct investigate_finding_row {
     const char *id, *type, *account, *region, *resource, *title;
