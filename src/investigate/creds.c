@@ -254,6 +254,13 @@ static int walk_one(struct walk *w, sqlite3 *db, sqlite3_stmt *const stmts[3], s
         const char *eid = investigate__col(s, 0);
         struct cred *c = &w->creds[ci];
         int64_t ms = sqlite3_column_int64(s, 1);
+        /* Each credential counts every call made with it; the event itself
+         * is listed once. */
+        c->n_events++;
+        if (ms < c->first_ms)
+            c->first_ms = ms;
+        if (ms > c->last_ms)
+            c->last_ms = ms;
         if (hmap_get(&w->ev_index, eid, strlen(eid)) == NULL) {
             hmap_put(&w->ev_index, eid, strlen(eid), (void *)1);
             if (w->n_evs == w->cap_evs) {
@@ -276,12 +283,16 @@ static int walk_one(struct walk *w, sqlite3 *db, sqlite3_stmt *const stmts[3], s
             e->issuer = dup_col(s, 13);
             e->cred = (int)ci;
             e->group = group_of(e->source, e->name, e->error, e->read_only);
-            c->n_events++;
-            if (ms < c->first_ms)
-                c->first_ms = ms;
-            if (ms > c->last_ms)
-                c->last_ms = ms;
-            follow_mints(w, s, (int)ci);
+            /* The issuer is the most specific credential: the key that signed
+             * the call when it is one of ours, else the one that found it. */
+            int from = (int)ci;
+            char k[1100];
+            int kl = snprintf(k, sizeof(k), "%d:%s", (int)CRED_KEY, e->key);
+            void *got = kl > 0 && (size_t)kl < sizeof(k) && e->key[0]
+                            ? hmap_get(&w->cred_index, k, (size_t)kl) : NULL;
+            if (got)
+                from = (int)((uintptr_t)got - 1);
+            follow_mints(w, s, from);
         }
     }
     if (step != SQLITE_DONE)
