@@ -58,7 +58,7 @@ static int parse(int argc, char **argv, int first, const char *cmd, struct args 
             usage(stdout);
             return -1;
         }
-        if (o[0] != '-' && a->bucket == NULL && strcmp(cmd, "bucket") == 0) {
+        if (o[0] != '-' && a->bucket == NULL && strcmp(cmd, "investigate bucket") == 0) {
             a->bucket = o;
             continue;
         }
@@ -136,7 +136,7 @@ static int open_store(const char *cmd, const char *db, struct store **st)
     if (store_open_flags(db, STORE_OPEN_READONLY, st, &e) != 0) {
         char line[1200];
         err_format(&e, line, sizeof(line));
-        fprintf(stderr, "vigil %s: %s: %s\n", cmd, db, line);
+        fprintf(stderr, "vigil %s: %s\n", cmd, line);
         return 1;
     }
     return 0;
@@ -171,11 +171,13 @@ int cmd_investigate(int argc, char **argv)
     }
     struct args a;
     memset(&a, 0, sizeof(a));
-    int status = parse(argc, argv, 2, what, &a);
+    char name[64];
+    snprintf(name, sizeof(name), "investigate %s", what);
+    int status = parse(argc, argv, 2, name, &a);
     if (status != 0)
         return status < 0 ? 0 : status;
     struct store *st = NULL;
-    if (open_store(what, a.db, &st) != 0)
+    if (open_store(name, a.db, &st) != 0)
         return 1;
     struct err e;
     err_clear(&e);
@@ -195,7 +197,7 @@ int cmd_investigate(int argc, char **argv)
     } else {
         rc = investigate_bucket(st, a.bucket, a.since_ms, &r, &e);
     }
-    status = finish(what, rc, &e, r, a.fmt);
+    status = finish(name, rc, &e, r, a.fmt);
     store_close(st);
     return status;
 }

@@ -276,7 +276,12 @@ int investigate_bucket(struct store *st, const char *bucket, int64_t since_ms,
     }
     investigate__summary(r, "bucket", "%s", bucket);
     investigate__summary(r, "exposed", "%s", exposed);
-    investigate__summary(r, "exposure reason", "%s", reason);
+    /* Exposed on what was seen: the account-level setting or a BPA set
+     * before the logs began could still block it. */
+    bool bpa_unseen = (by_policy && x.restrict_public == TRI_UNKNOWN) ||
+                      (by_acl && x.ignore_acls == TRI_UNKNOWN);
+    investigate__summary(r, "exposure reason", "%s%s", reason,
+                         bpa_unseen ? " (no bucket Block Public Access change seen)" : "");
     investigate__summary(r, "events", "%llu", (unsigned long long)n_events);
     investigate__summary(r, "configuration changes", "%zu", changes->n_rows);
     investigate__summary(r, "object reads", "%llu", (unsigned long long)n_reads);
