@@ -188,10 +188,13 @@ static void write_chart(struct buf *out, const struct investigate_report *r)
         double x = CHART_LEFT + plot_w * k / 4.0;
         char ts[32];
         investigate__time(lo + (int64_t)(span * k / 4.0), ts);
-        buf_printf(out,
-                   "<line x1=\"%.1f\" y1=\"0\" x2=\"%.1f\" y2=\"%d\" class=\"tick\"/>"
-                   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\" class=\"axis\">%s</text>\n",
-                   x, x, axis_y, x, axis_y + 16, k == 0 ? "start" : k == 4 ? "end" : "middle", ts);
+        buf_printf(out, "<line x1=\"%.1f\" y1=\"0\" x2=\"%.1f\" y2=\"%d\" class=\"tick\"/>", x, x,
+                   axis_y);
+        /* Three labels: five full timestamps do not fit side by side. */
+        if (k % 2 == 0)
+            buf_printf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\" class=\"axis\">%s</text>",
+                       x, axis_y + 16, k == 0 ? "start" : k == 4 ? "end" : "middle", ts);
+        buf_putc(out, '\n');
     }
     for (size_t i = 0; i < r->n_points; i++) {
         const struct investigate_point *p = &r->points[i];
