@@ -553,8 +553,25 @@ static void build_report(struct investigate_report *r, struct walk *w,
         r, "Credentials", "The starting credential and every credential obtained from it, in turn.",
         "credential", "type", "obtained by", "at", "from", "event id", "events", "first used",
         "last used", (const char *)NULL);
+    /* Temporary keys never used in the logs (a role assumed every hour
+     * mints thousands) are one line per issuing API and role here, and
+     * listed in a table of their own. */
+    struct aggs unused = { 0 };
+    hmap_init(&unused.index);
+    size_t n_unused = 0;
     for (size_t i = 0; i < w->n_creds; i++) {
         const struct cred *c = &w->creds[i];
+        if (c->kind != CRED_KEY || !c->temporary || c->n_events > 0 || c->parent < 0)
+            continue;
+        char key[600];
+        snprintf(key, sizeof(key), "%s %s", c->how, c->role ? c->role : c->user ? c->user : "");
+        agg_add(agg_get(&unused, key), c->ms, w->creds[c->parent].value);
+        n_unused++;
+    }
+    for (size_t i = 0; i < w->n_creds; i++) {
+        const struct cred *c = &w->creds[i];
+        if (c->kind == CRED_KEY && c->temporary && c->n_events == 0 && c->parent >= 0)
+            continue;
         char at[32], f[32], l[32], n[24];
         investigate__time(c->ms, at);
         investigate__time(c->first_ms, f);
@@ -565,6 +582,43 @@ static void build_report(struct investigate_report *r, struct walk *w,
                  c->temporary ? " (temporary)" : "");
         investigate__row(t, c->value, type, c->how, c->parent < 0 ? "" : at,
                          c->parent < 0 ? "" : w->creds[c->parent].value, c->event_id, n, f, l);
+    }
+
+    for (size_t i = 0; i < unused.n; i++) {
+        char f[32], l[32], what[700], at[80];
+        investigate__time(unused.v[i].first, f);
+        investigate__time(unused.v[i].last, l);
+        const char *sp = strchr(unused.v[i].key, ' ');
+        snprintf(what, sizeof(what), "%llu unused temporary key%s%s%s%s",
+                 (unsigned long long)unused.v[i].n, unused.v[i].n == 1 ? "" : "s",
+                 sp && sp[1] ? " (" : "", sp && sp[1] ? sp + 1 : "", sp && sp[1] ? ")" : "");
+        if (unused.v[i].first == unused.v[i].last)
+            snprintf(at, sizeof(at), "%s", f);
+        else
+            snprintf(at, sizeof(at), "%s .. %s", f, l);
+        char how[64];
+        snprintf(how, sizeof(how), "%.*s", (int)(sp ? sp - unused.v[i].key : 0), unused.v[i].key);
+        investigate__row(t, what, "access key (temporary)", how, at, unused.v[i].creds, "", "0", "",
+                         "");
+    }
+    aggs_free(&unused);
+    investigate__summary(r, "unused temporary keys", "%zu", n_unused);
+    if (n_unused) {
+        size_t max_list = o->max_events ? o->max_events : 5000;
+        t = investigate__table(r, "Unused temporary keys",
+                               "Temporary keys issued to the followed credentials that no event in "
+                               "the logs used.",
+                               "credential", "obtained by", "at", "role or user", "from",
+                               "event id", (const char *)NULL);
+        for (size_t i = 0; i < w->n_creds && t->n_rows < max_list; i++) {
+            const struct cred *c = &w->creds[i];
+            if (c->kind != CRED_KEY || !c->temporary || c->n_events > 0 || c->parent < 0)
+                continue;
+            char at[32];
+            investigate__time(c->ms, at);
+            investigate__row(t, c->value, c->how, at, c->role ? c->role : c->user ? c->user : "",
+                             w->creds[c->parent].value, c->event_id);
+        }
     }
 
     struct aggs acts = { 0 }, ips = { 0 }, uas = { 0 };
@@ -661,7 +715,7 @@ int investigate_credentials(struct store *st, const struct investigate_cred_opts
     memset(&w, 0, sizeof(w));
     hmap_init(&w.cred_index);
     hmap_init(&w.ev_index);
-    w.max_creds = o->max_credentials ? o->max_credentials : 1000;
+    w.max_creds = o->max_credentials ? o->max_credentials : 10000;
     if (o->access_key) {
         add_cred(&w, CRED_KEY, o->access_key, "start", NULL, INT64_MIN, -1);
     } else {

@@ -90,7 +90,7 @@ struct investigate_cred_opts {
     const char *principal;  /* this principal ARN (user, role, assumed role, federated user) */
     int64_t since_ms;       /* events at or after this time; INT64_MIN for all */
     int64_t now_ms;         /* the report's time: the revocation cut-off in the commands */
-    size_t max_credentials; /* credentials followed at most; 0 = 1000 */
+    size_t max_credentials; /* credentials followed at most; 0 = 10000 */
     size_t max_events;      /* events listed one by one at most; 0 = 5000 (all are counted) */
 };
 
@@ -100,7 +100,9 @@ struct investigate_cred_opts {
  * that issues credentials (CreateAccessKey, CreateUser, CreateLoginProfile,
  * UpdateLoginProfile, AssumeRole, GetSessionToken, GetFederationToken) adds
  * what it issued (the key, the user, the assumed-role or federated session)
- * to the set followed, until nothing new appears. Tables: "Credentials",
+ * to the set followed, until nothing new appears. Tables: "Credentials"
+ * (temporary keys no event used are folded into one row per API and role,
+ * and listed in "Unused temporary keys"),
  * "Actions" (grouped: failures, identity changes, deletions, resources
  * created, modifications, data access), "Source IPs", "User agents",
  * "Events", "Containment" (column "command": AWS CLI commands, not run).

@@ -327,7 +327,11 @@ static void test_session_tokens(void)
     struct investigate_cred_opts o = { .access_key = KEY_A, .since_ms = INT64_MIN, .now_ms = 0 };
     CHECK_INT(investigate_credentials(st, &o, &r, &e), 0);
     CHECK(has_row(r, "Credentials", "credential", "ASIASESSION000000001"));
-    CHECK(has_row(r, "Credentials", "credential", "ASIAFEDERATED0000001"));
+    /* Never used: folded into one row, listed apart. */
+    CHECK(!has_row(r, "Credentials", "credential", "ASIAFEDERATED0000001"));
+    CHECK(has_row(r, "Credentials", "credential", "1 unused temporary key (dev)"));
+    CHECK(has_row(r, "Unused temporary keys", "credential", "ASIAFEDERATED0000001"));
+    CHECK_STR(investigate_report_summary(r, "unused temporary keys"), "1");
     CHECK(has_row(r, "Credentials", "credential", "arn:aws:sts::" ACCT ":federated-user/fed"));
     CHECK_STR(investigate_report_summary(r, "events"), "3");
     CHECK(has_command(r, "aws iam put-user-policy --user-name dev --policy-name "
