@@ -742,6 +742,31 @@ static void test_dataset_stratus(void)
         CHECK_INT(strtoll(investigate_table_cell(c, 0, "events"), NULL, 10), n_key);
         int64_t total = strtoll(investigate_report_summary(r, "events"), NULL, 10);
         CHECK(total >= n_key);
+        /* Every credential the key minted directly, found by a query of
+         * its own, is in the report (used or not). */
+        sqlite3_stmt *m = NULL;
+        int minted = 0, found = 0;
+        if (sqlite3_prepare_v2(
+                store_db(st),
+                "SELECT DISTINCT coalesce(json_extract(raw,'$.responseElements.credentials.accessKeyId'),"
+                " json_extract(raw,'$.responseElements.accessKey.accessKeyId'),"
+                " json_extract(raw,'$.responseElements.user.arn')) FROM cloudtrail"
+                " WHERE access_key_id = ?1 AND error_code IS NULL AND event_name IN"
+                " ('AssumeRole','CreateAccessKey','CreateUser','GetSessionToken','GetFederationToken')",
+                -1, &m, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(m, 1, key, -1, SQLITE_STATIC);
+            while (sqlite3_step(m) == SQLITE_ROW) {
+                const char *v = (const char *)sqlite3_column_text(m, 0);
+                if (v == NULL)
+                    continue;
+                minted++;
+                found += has_row(r, "Credentials", "credential", v) ||
+                         has_row(r, "Unused temporary keys", "credential", v);
+            }
+        }
+        sqlite3_finalize(m);
+        CHECK(minted >= 10);
+        CHECK_INT(found, minted);
         printf("# stratus: key %s, %lld own events, %lld in all, %zu credentials\n", key,
                (long long)n_key, (long long)total, c->n_rows);
     }
