@@ -141,7 +141,10 @@ static int emit(void *ctx, const struct investigate_finding_row *row)
     time_format_iso8601(row->updated_ms, true, upd);
     l->n++;
     if (!l->json) {
-        buf_printf(&l->out, "%-32s %4.1f %-9s %-10s %-8s %6lld  %s  %s  %s\n", row->id,
+        if (l->n == 1)
+            buf_printf(&l->out, "%-32s %4s %-9s %-10s %-8s %6s  %-20s  %s  %s\n", "ID", "SEV", "",
+                       "WORKFLOW", "STATE", "COUNT", "LAST SEEN", "TYPE", "RESOURCE");
+        buf_printf(&l->out, "%-32s %4.1f %-9s %-10s %-8s %6lld  %-20s  %s  %s\n", row->id,
                    row->severity, finding_severity_label(row->severity), row->workflow_status,
                    row->record_state, (long long)row->count, last, row->type, row->resource);
         return 0;
