@@ -105,6 +105,10 @@ struct match_wild {
     uint32_t n_seg;          /* literal segments: n_star + 1 */
     const char *const *seg;  /* segment bytes (escapes resolved) */
     const uint32_t *seg_len;
+    /* "*...*": the first and last segments are exactly the quotes, which the
+     * quoted value always has, so the middle segments can be searched in the
+     * plain value (match__wild_match_bare) without building the quoted one. */
+    bool bare;
 };
 
 /* Parses text (already wrapped in quotes, as event-ruler does) into *out;
@@ -112,6 +116,8 @@ struct match_wild {
 int match__wild_compile(struct arena *a, const char *s, size_t len, struct match_wild **out,
                         struct err *err);
 bool match__wild_match(const struct match_wild *w, const char *s, size_t len);
+/* The same for a bare pattern (w->bare), on the value without its quotes. */
+bool match__wild_match_bare(const struct match_wild *w, const char *s, size_t len);
 
 /* ---- compiled patterns ---------------------------------------------------- */
 

@@ -503,6 +503,8 @@ int match__wild_compile(struct arena *a, const char *s, size_t len, struct match
     w->n_seg = (uint32_t)n_seg;
     w->seg = seg;
     w->seg_len = seg_len;
+    w->bare = n_seg >= 3 && seg_len[0] == 1 && seg[0][0] == '"' && seg_len[n_seg - 1] == 1 &&
+              seg[n_seg - 1][0] == '"';
     *out = w;
     return 0;
 }
@@ -567,6 +569,20 @@ bool match__wild_match(const struct match_wild *w, const char *s, size_t len)
     size_t pos = first, stop = len - last;
     for (uint32_t k = 1; k + 1 < w->n_seg; k++) {
         const char *hit = find_bytes(s + pos, stop - pos, w->seg[k], w->seg_len[k]);
+        if (!hit)
+            return false;
+        pos = (size_t)(hit - s) + w->seg_len[k];
+    }
+    return true;
+}
+
+bool match__wild_match_bare(const struct match_wild *w, const char *s, size_t len)
+{
+    /* What match__wild_match does on '"' + s + '"' once the quotes, the first
+     * and last segments, have matched: leftmost placement of the middle ones. */
+    size_t pos = 0;
+    for (uint32_t k = 1; k + 1 < w->n_seg; k++) {
+        const char *hit = find_bytes(s + pos, len - pos, w->seg[k], w->seg_len[k]);
         if (!hit)
             return false;
         pos = (size_t)(hit - s) + w->seg_len[k];
@@ -644,11 +660,12 @@ unsigned match__pat_needs(const struct match_pat *p)
     case MP_IP_EQ:
     case MP_CIDR:
         return MV_IP_DONE;
+    case MP_WILDCARD:
+        return p->wild->bare ? MV_STR_DONE : MV_Q_DONE;
     case MP_PREFIX:
     case MP_SUFFIX:
     case MP_PREFIX_EIC:
     case MP_SUFFIX_EIC:
-    case MP_WILDCARD:
     case MP_AB_PREFIX:
     case MP_AB_SUFFIX:
     case MP_AB_WILDCARD:
@@ -744,7 +761,8 @@ bool match__pat_match(const struct match_pat *p, const struct match_val *v)
     case MP_SUFFIX_EIC:
         return str && match__eic_suffix(p->eic, v->q, v->qlen);
     case MP_WILDCARD:
-        return str && match__wild_match(p->wild, v->q, v->qlen);
+        return str && (p->wild->bare ? match__wild_match_bare(p->wild, v->s, v->len)
+                                     : match__wild_match(p->wild, v->q, v->qlen));
     case MP_RANGE:
         return v->comparable && in_range(p, v->num);
     case MP_EXISTS:
