@@ -5,7 +5,8 @@
  *                [--threat-list FILE]... [--tor-list FILE]... [--trusted-list FILE]...
  *                [--threads N] [--vpcflow-format FIELDS] [--stats]
  *                [--bus FILE [--bus-wait SECONDS]]
- *                [--geoip-db FILE] [--asn-db FILE] [--suppress FILE]... [--show-archived] PATH...
+ *                [--geoip-db FILE] [--asn-db FILE] [--suppress FILE]... [--show-archived]
+ *                [--db FILE] PATH...
  *
  * PATH is a file, a directory (walked recursively, S3 layout understood) or
  * "-" for standard input. Files are spread over worker threads (largest first,
@@ -19,6 +20,9 @@
  * (docs/bus.md); detect then waits up to --bus-wait seconds (default 60) for
  * the deliveries. Without it nothing changes.
  *
+ * With --db, the findings are also upserted into the store FILE with their
+ * workflow status (docs/investigate.md: vigil findings list/get/update).
+ *
  * Exit status: 0 all input read, 1 some input was bad (or a usage error),
  * 2 internal error.
  */
@@ -28,6 +32,7 @@
 #include "detect/detect.h"
 #include "finding/finding.h"
 #include "input/input.h"
+#include "investigate/investigate.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -86,6 +91,7 @@ struct args {
     const char **suppress;         /* suppression rule files (finding_filters_load) */
     size_t n_suppress;
     bool show_archived;
+    const char *db; /* --db: store the findings there too */
     const char **paths;
     size_t n_paths;
 };
@@ -124,7 +130,8 @@ static void usage(FILE *out)
           "                        isp, org) to remoteIpDetails (repeatable)\n"
           "  --suppress FILE       suppression rules: GuardDuty filters (FindingCriteria, JSON or\n"
           "                        YAML) whose matching findings are archived (repeatable)\n"
-          "  --show-archived       also print archived findings (service.archived = true)\n",
+          "  --show-archived       also print archived findings (service.archived = true)\n"
+          "  --db FILE             also store the findings in the store FILE (vigil findings list)\n",
           out);
 }
 
@@ -216,6 +223,8 @@ static int parse_args(int argc, char **argv, struct args *a)
                         (a->n_geo_dbs - 1 - a->n_city_dbs) * sizeof(*a->geo_dbs));
                 a->geo_dbs[a->n_city_dbs++] = val;
             }
+        } else if (strcmp(o, "--db") == 0) {
+            a->db = val;
         } else if (strcmp(o, "--suppress") == 0) {
             push(&a->suppress, &a->n_suppress, val);
         } else {
@@ -654,6 +663,10 @@ static int run(const struct args *a, const char *exe)
     size_t archived = finding_agg_archive(total, filters);
     if (write_findings(a, total) != 0) {
         fprintf(stderr, "vigil detect: cannot write the findings\n");
+        status = 2;
+    }
+    if (a->db && investigate_findings_save(a->db, total, (int64_t)time(NULL) * 1000, NULL, &e) != 0) {
+        print_err("vigil detect: storing findings: ", &e);
         status = 2;
     }
     if (bus) {

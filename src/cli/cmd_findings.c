@@ -5,6 +5,7 @@
  *                         [--account ID] [--region R] [--time ISO8601]
  *                         [--rules PATH]... [--no-builtin]
  *   vigil findings types  [--output table|json] [--rules PATH]... [--no-builtin]
+ *   vigil findings list|get|update|archive|unarchive|purge ...  (cmd_findings_store.c)
  *
  * "sample" is GuardDuty's CreateSampleFindings: one finding per supported type
  * (every type a loaded rule or a list detector raises), marked
@@ -52,6 +53,8 @@ static void usage(FILE *out)
 {
     fputs("usage: vigil findings sample [options]   one sample finding per supported type\n"
           "       vigil findings types  [options]   the finding types Vigil can raise\n"
+          "       vigil findings list|get|update|archive|unarchive|purge --db FILE ...\n"
+          "                                         findings stored by vigil detect --db\n"
           "\n"
           "  --types T1,T2,...     only these finding types (sample)\n"
           "  --output FORMAT       table (default on a terminal), json (default otherwise),\n"
@@ -387,6 +390,10 @@ static int print_samples(const struct args *a, const struct ftype *t, size_t n)
 
 int cmd_findings(int argc, char **argv)
 {
+    static const char *const stored[] = { "list", "get", "update", "archive", "unarchive", "purge" };
+    for (size_t i = 0; argc >= 2 && i < sizeof(stored) / sizeof(stored[0]); i++)
+        if (strcmp(argv[1], stored[i]) == 0)
+            return cmd_findings_store(argc, argv);
     struct args a;
     memset(&a, 0, sizeof(a));
     int status = parse_args(argc, argv, &a);
