@@ -930,7 +930,8 @@ static void close_buckets(struct detect_stream *st, uint32_t ui, int64_t wm, str
     struct collector *one = &fake;
     struct itemvec iv = { 0 };
     gather_rate(&one, 1, 0, u->first->has_sum, bms, &iv);
-    qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
+    if (iv.n > 1) /* iv.v is NULL when empty */
+        qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
     for (size_t i = 0; i < iv.n; i++)
         detect__kind_feed(st->k[ui], iv.v[i], em);
     st->st.items += iv.n;
