@@ -174,8 +174,8 @@ int cmd_simulate(int argc, char **argv)
             "vigil simulate: %s: %zu files, %zu CloudTrail records, %zu flow records, %zu DNS queries "
             "in %s\n"
             "vigil simulate: %zu expected findings (%zu pending a detector) in %s/ground-truth.json\n"
-            "vigil simulate: detect with: cd %s && vigil detect $(jq -r '.detect.args | join(\" \")' "
-            "ground-truth.json) AWSLogs\n",
+            "vigil simulate: detect with: cd %s && vigil detect $(jq -r '.detect.args + "
+            "[.detect.optionalArgs[].args[]] | join(\" \")' ground-truth.json) AWSLogs\n",
             s->name, res.files, res.records[0], res.records[1], res.records[2], out, res.expected,
             res.pending, out, out);
     return 0;
