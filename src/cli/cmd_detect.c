@@ -590,10 +590,9 @@ static int run(const struct args *a, const char *exe)
     }
     detect_engine_paths(engine, want);
     event_add_common_paths(want);
-    /* Flow log lines always give every field. The DNS details (transport,
-     * srcport, vpc_id, firewall_rule_action) were never in the set: adding
-     * them would change DNS findings, a decision of its own. */
+    /* What the finding details read (flow lines always give every field). */
     finding_add_paths(want, EVENT_CLOUDTRAIL);
+    finding_add_paths(want, EVENT_DNS);
     if (input_collect(a->paths, a->n_paths, &files, &e) != 0) {
         /* A missing path is bad input; the others are still read. */
         print_err("vigil detect: ", &e);
