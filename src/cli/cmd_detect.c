@@ -5,7 +5,8 @@
  *                [--threat-list FILE]... [--tor-list FILE]... [--trusted-list FILE]...
  *                [--threads N] [--vpcflow-format FIELDS] [--stats]
  *                [--bus FILE [--bus-wait SECONDS]]
- *                [--geoip-db FILE] [--asn-db FILE] [--suppress FILE]... [--show-archived] PATH...
+ *                [--geoip-db FILE] [--asn-db FILE] [--suppress FILE]... [--show-archived]
+ *                [--db FILE] PATH...
  *
  * PATH is a file, a directory (walked recursively, S3 layout understood) or
  * "-" for standard input. Files are spread over worker threads (largest first,
@@ -19,6 +20,9 @@
  * (docs/bus.md); detect then waits up to --bus-wait seconds (default 60) for
  * the deliveries. Without it nothing changes.
  *
+ * With --db, the findings are also upserted into the store FILE with their
+ * workflow status (docs/investigate.md: vigil findings list/get/update).
+ *
  * Exit status: 0 all input read, 1 some input was bad (or a usage error),
  * 2 internal error.
  */
@@ -28,6 +32,7 @@
 #include "detect/detect.h"
 #include "finding/finding.h"
 #include "input/input.h"
+#include "investigate/investigate.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -51,6 +56,7 @@ struct msg {
 
 struct worker {
     const struct detect_engine *engine;
+    struct detect_scratch *scratch; /* kept after the thread ends: it holds the stateful candidates */
     const struct input_options *opt;
     const struct hmap *file_index; /* path -> index + 1 */
     struct input_list files;       /* borrowed paths: never input_list_free'd */
@@ -73,15 +79,19 @@ struct args {
     bool no_builtin;
     const char **lists[3]; /* indexed by enum detect_list_kind */
     size_t n_lists[3];
+    const char *eni_map, *aws_ranges;
+    int64_t learning_ms;
     int threads;
     const char *vpcflow_fields;
     bool stats;
     const char *bus;
     double bus_wait;
-    const char *geoip_db, *asn_db; /* enrichment (finding_agg_enrich) */
+    const char **geo_dbs;          /* --geoip-db then --asn-db files (finding_agg_enrich) */
+    size_t n_geo_dbs, n_city_dbs;
     const char **suppress;         /* suppression rule files (finding_filters_load) */
     size_t n_suppress;
     bool show_archived;
+    const char *db; /* --db: store the findings there too */
     const char **paths;
     size_t n_paths;
 };
@@ -100,6 +110,14 @@ static void usage(FILE *out)
           "  --threat-list FILE    IPs, CIDRs and domains to flag (GuardDuty TXT format; repeatable)\n"
           "  --tor-list FILE       Tor exit node addresses (repeatable)\n"
           "  --trusted-list FILE   addresses whose activity never produces findings (repeatable)\n"
+          "  --threat-list CATEGORY:FILE\n"
+          "                        a list whose entries are bitcoin, c2, blackhole, droppoint,\n"
+          "                        phishing, driveby or dga: GuardDuty's specific finding types\n"
+          "  --eni-map FILE        ENI -> instance map for flow logs without instance-id\n"
+          "                        (aws ec2 describe-network-interfaces JSON, or lines\n"
+          "                        \"eni-id instance-id [address ...]\")\n"
+          "  --aws-ip-ranges FILE  AWS's ip-ranges.json: tells calls from inside AWS from outside\n"
+          "  --learning DURATION   baseline learning period for every stateful rule (e.g. 1h, 2d)\n"
           "  --threads N           worker threads (default: the number of cores)\n"
           "  --vpcflow-format F    field list of header-less flow logs (default: the v2 format)\n"
           "  --stats               print records, bytes and time on stderr\n"
@@ -107,12 +125,13 @@ static void usage(FILE *out)
           "                        configured in FILE (EventBridge rules and targets)\n"
           "  --bus-wait SECONDS    how long to wait for the bus's deliveries (default 60)\n"
           "  --geoip-db FILE       MaxMind-format city/country database: adds country, city and\n"
-          "                        geoLocation to remoteIpDetails\n"
+          "                        geoLocation to remoteIpDetails (repeatable: IPv4 and IPv6 files)\n"
           "  --asn-db FILE         MaxMind-format ASN/ISP database: adds organization (asn, asnOrg,\n"
-          "                        isp, org) to remoteIpDetails\n"
+          "                        isp, org) to remoteIpDetails (repeatable)\n"
           "  --suppress FILE       suppression rules: GuardDuty filters (FindingCriteria, JSON or\n"
           "                        YAML) whose matching findings are archived (repeatable)\n"
-          "  --show-archived       also print archived findings (service.archived = true)\n",
+          "  --show-archived       also print archived findings (service.archived = true)\n"
+          "  --db FILE             also store the findings in the store FILE (vigil findings list)\n",
           out);
 }
 
@@ -186,10 +205,26 @@ static int parse_args(int argc, char **argv, struct args *a)
             }
         } else if (strcmp(o, "--vpcflow-format") == 0) {
             a->vpcflow_fields = val;
-        } else if (strcmp(o, "--geoip-db") == 0) {
-            a->geoip_db = val;
-        } else if (strcmp(o, "--asn-db") == 0) {
-            a->asn_db = val;
+        } else if (strcmp(o, "--eni-map") == 0) {
+            a->eni_map = val;
+        } else if (strcmp(o, "--aws-ip-ranges") == 0) {
+            a->aws_ranges = val;
+        } else if (strcmp(o, "--learning") == 0) {
+            if (!detect_parse_duration(val, &a->learning_ms)) {
+                fprintf(stderr, "vigil detect: --learning wants a duration like 30m, 6h, 2d\n");
+                return 1;
+            }
+        } else if (strcmp(o, "--geoip-db") == 0 || strcmp(o, "--asn-db") == 0) {
+            /* City databases are asked first; the order only matters when two
+             * databases answer the same field. */
+            push(&a->geo_dbs, &a->n_geo_dbs, val);
+            if (o[2] == 'g') {
+                memmove(&a->geo_dbs[a->n_city_dbs + 1], &a->geo_dbs[a->n_city_dbs],
+                        (a->n_geo_dbs - 1 - a->n_city_dbs) * sizeof(*a->geo_dbs));
+                a->geo_dbs[a->n_city_dbs++] = val;
+            }
+        } else if (strcmp(o, "--db") == 0) {
+            a->db = val;
         } else if (strcmp(o, "--suppress") == 0) {
             push(&a->suppress, &a->n_suppress, val);
         } else {
@@ -247,18 +282,37 @@ static int load_lists(const struct args *a, struct detect_lists *l)
             size_t bad = 0;
             err_clear(&e);
             /* GuardDuty names a list by its name, not its location: use the file's base name. */
-            const char *slash = strrchr(a->lists[k][i], '/');
-            const char *name = slash ? slash + 1 : a->lists[k][i];
-            int rc = detect_lists_load(l, (enum detect_list_kind)k, a->lists[k][i], name, &bad, &e);
+            const char *path = a->lists[k][i];
+            enum detect_category cat = DETECT_CAT_CUSTOM;
+            const char *colon = strchr(path, ':');
+            bool has_cat = k == DETECT_LIST_THREAT && colon &&
+                           detect_list_category_parse(sv_make(path, (size_t)(colon - path)), &cat);
+            if (has_cat)
+                path = colon + 1;
+            const char *slash = strrchr(path, '/');
+            const char *name = slash ? slash + 1 : path;
+            int rc = has_cat ? detect_lists_load_category(l, cat, path, name, &bad, &e)
+                             : detect_lists_load(l, (enum detect_list_kind)k, path, name, &bad, &e);
             if (rc == ERR_FORMAT) {
                 /* Bad lines are reported; the good ones are loaded. */
                 print_err("vigil detect: ", &e);
-                fprintf(stderr, "vigil detect: %s: %zu bad line(s) skipped\n", a->lists[k][i], bad);
+                fprintf(stderr, "vigil detect: %s: %zu bad line(s) skipped\n", path, bad);
             } else if (rc != 0) {
                 print_err("vigil detect: ", &e);
                 return 1;
             }
         }
+    }
+    struct err e;
+    err_clear(&e);
+    if (a->eni_map && detect_lists_load_eni_map(l, a->eni_map, &e) != 0) {
+        print_err("vigil detect: --eni-map: ", &e);
+        return 1;
+    }
+    err_clear(&e);
+    if (a->aws_ranges && detect_lists_load_aws_ranges(l, a->aws_ranges, &e) != 0) {
+        print_err("vigil detect: --aws-ip-ranges: ", &e);
+        return 1;
     }
     return 0;
 }
@@ -268,7 +322,7 @@ static int load_noise_control(const struct args *a, struct geo_db **geo, struct 
 {
     struct err e;
     err_clear(&e);
-    if ((a->geoip_db || a->asn_db) && geo_open(a->geoip_db, a->asn_db, geo, &e) != 0) {
+    if (a->n_geo_dbs > 0 && geo_open_all(a->geo_dbs, a->n_geo_dbs, geo, &e) != 0) {
         print_err("vigil detect: ", &e);
         return 1;
     }
@@ -366,7 +420,7 @@ static void *worker_run(void *arg)
 {
     struct worker *w = arg;
     struct input_reader *r = NULL;
-    struct detect_scratch *scratch = detect_scratch_new();
+    struct detect_scratch *scratch = w->scratch;
     struct err e;
     err_clear(&e);
     if (w->files.n == 0)
@@ -405,7 +459,6 @@ static void *worker_run(void *arg)
     input_get_stats(r, &w->stats);
 done:
     input_close(r);
-    detect_scratch_free(scratch);
     return NULL;
 }
 
@@ -524,7 +577,7 @@ static int run(const struct args *a, const char *exe)
         status = 1;
         goto out;
     }
-    struct detect_options dopt = { lists };
+    struct detect_options dopt = { lists, a->learning_ms };
     if (detect_engine_new(rules, &dopt, &engine, &e) != 0) {
         print_err("vigil detect: ", &e);
         status = e.code == ERR_INTERNAL ? 2 : 1;
@@ -537,10 +590,9 @@ static int run(const struct args *a, const char *exe)
     }
     detect_engine_paths(engine, want);
     event_add_common_paths(want);
-    /* Flow log lines always give every field. The DNS details (transport,
-     * srcport, vpc_id, firewall_rule_action) were never in the set: adding
-     * them would change DNS findings, a decision of its own. */
+    /* What the finding details read (flow lines always give every field). */
     finding_add_paths(want, EVENT_CLOUDTRAIL);
+    finding_add_paths(want, EVENT_DNS);
     if (input_collect(a->paths, a->n_paths, &files, &e) != 0) {
         /* A missing path is bad input; the others are still read. */
         print_err("vigil detect: ", &e);
@@ -554,6 +606,7 @@ static int run(const struct args *a, const char *exe)
         nthreads = files.n > 0 ? (int)files.n : 1;
     for (int t = 0; t < nthreads; t++) {
         ws[t].engine = engine;
+        ws[t].scratch = detect_scratch_new();
         ws[t].opt = &iopt;
         ws[t].file_index = &index;
         ws[t].agg = t == 0 ? total : finding_agg_new();
@@ -589,6 +642,13 @@ static int run(const struct args *a, const char *exe)
         if (ws[t].internal)
             status = 2;
     }
+    /* Stateful rules run once all input is in, over every worker's
+     * candidates in event-time order. */
+    struct detect_scratch *scr[DETECT_MAX_THREADS];
+    for (int t = 0; t < nthreads; t++)
+        scr[t] = ws[t].scratch;
+    struct detect_state_stats sst;
+    detect_finish(engine, scr, (size_t)nthreads, on_detection, total, &sst);
     qsort(all, n_all, sizeof(*all), cmp_msg);
     for (size_t i = 0; i < n_all; i++) {
         fprintf(stderr, "%s\n", all[i].text);
@@ -604,6 +664,10 @@ static int run(const struct args *a, const char *exe)
         fprintf(stderr, "vigil detect: cannot write the findings\n");
         status = 2;
     }
+    if (a->db && investigate_findings_save(a->db, total, (int64_t)time(NULL) * 1000, NULL, &e) != 0) {
+        print_err("vigil detect: storing findings: ", &e);
+        status = 2;
+    }
     if (bus) {
         int bs = bus_findings(bus, total, a->bus_wait);
         if (bs > status)
@@ -617,6 +681,12 @@ static int run(const struct args *a, const char *exe)
                 files.n, (unsigned long long)records, (unsigned long long)errors, bytes_in / 1e6,
                 bytes_out / 1e6, finding_agg_count(total), archived, dt, dt > 0 ? (double)records / dt : 0.0,
                 nthreads);
+        fprintf(stderr,
+                "vigil detect: stateful rules: %zu, %llu candidates, %llu items, %llu detections, "
+                "%.1f MB held\n",
+                detect_engine_stateful_count(engine), (unsigned long long)sst.candidates,
+                (unsigned long long)sst.items, (unsigned long long)sst.detections,
+                sst.bytes / 1e6);
     }
 out:
     for (int t = 0; t < a->threads; t++) {
@@ -624,6 +694,7 @@ out:
             finding_agg_free(ws[t].agg);
         free(ws[t].files.files);
         free(ws[t].msgs);
+        detect_scratch_free(ws[t].scratch);
         bus_worker_free(ws[t].bw);
         buf_free(&ws[t].bev);
     }
@@ -652,6 +723,7 @@ int cmd_detect(int argc, char **argv)
     free(a.rules);
     free(a.paths);
     free(a.suppress);
+    free(a.geo_dbs);
     for (int k = 0; k < 3; k++)
         free(a.lists[k]);
     return status;

@@ -47,6 +47,21 @@ const char *detect_severity_label(double severity);
 
 /* ---- rules ------------------------------------------------------------------ */
 
+/* How a rule turns matching events into detections (docs/rules.md "Kinds").
+ * MATCH rules fire on one event; the others keep state per key over event
+ * time and fire on what no single record proves. */
+enum detect_kind {
+    DETECT_KIND_MATCH = 0,  /* every matching event */
+    DETECT_KIND_THRESHOLD,  /* count (or sum) per key in a sliding window reaches a threshold */
+    DETECT_KIND_DISTINCT,   /* distinct values of a field per key in a window reach a threshold */
+    DETECT_KIND_NEW_VALUE,  /* a value never seen for the key, once the key's history is long enough */
+    DETECT_KIND_RATE,       /* per-bucket count (or sum) far above the key's rolling baseline */
+    DETECT_KIND_SEQUENCE    /* pattern, then each `then` step, by the same key within a window */
+};
+
+/* "match", "threshold", "distinct", "new_value", "rate", "sequence". */
+const char *detect_kind_name(enum detect_kind k);
+
 /* One loaded rule, read-only. Every string is owned by the rule set and lives
  * as long as it. */
 struct detect_rule {
@@ -67,6 +82,29 @@ struct detect_rule {
     bool enabled;
     const char *file; /* where the rule was defined */
     unsigned line;    /* 1-based line of the document's first key */
+
+    /* Stateful kinds (docs/rules.md). A field reference is a record path,
+     * alternatives "a|b" (the first present), or "$name", a derived field. */
+    enum detect_kind kind;
+    const char *where;            /* JSON pattern over the derived fields, or NULL */
+    const char *const *group_by;  /* the key; empty = the resource's default key */
+    size_t n_group_by;
+    int64_t window_ms;            /* threshold, distinct, sequence */
+    double threshold;             /* threshold: count/sum; distinct: values; rate: floor */
+    const char *sum;              /* threshold, rate: numeric field added instead of counting */
+    const char *distinct;         /* distinct: the field whose values are counted */
+    const char *const *value;     /* new_value: the value whose first sighting fires */
+    size_t n_value;
+    const char *when;             /* new_value: JSON pattern the firing event must match */
+    const char *const *unusual;   /* new_value: fields of which one must be new too */
+    size_t n_unusual;
+    int64_t learning_ms;          /* new_value, rate: history a key needs before firing */
+    const char *const *then;      /* sequence: the later steps' JSON patterns */
+    size_t n_then;
+    int64_t bucket_ms;            /* rate: bucket length */
+    int64_t baseline_ms;          /* rate: rolling baseline length */
+    double sigma;                 /* rate: standard deviations above the baseline */
+    unsigned quiet;               /* rate: normal buckets that end an anomaly */
 };
 
 struct detect_rules;
@@ -111,6 +149,10 @@ const struct detect_rule *detect_rules_find(const struct detect_rules *rs, const
  */
 int detect_rules_builtin_dir(const char *exe_path, char *out, size_t cap, struct err *err);
 
+/* Parses a duration as rule files write it: "500ms", "30s", "10m", "6h", "7d"
+ * (at most a year, more than zero). */
+bool detect_parse_duration(const char *s, int64_t *ms_out);
+
 /* Names of the built-in checks a rule may name, NULL-terminated. */
 const char *const *detect_check_names(void);
 
@@ -140,6 +182,44 @@ int detect_lists_load(struct detect_lists *l, enum detect_list_kind kind, const 
 /* Entries (IP ranges + domains) loaded for kind. */
 size_t detect_lists_count(const struct detect_lists *l, enum detect_list_kind kind);
 
+/*
+ * Threat-list categories: a list that says what its entries are gives
+ * GuardDuty's specific finding types (a "bitcoin" domain list raises
+ * CryptoCurrency:EC2/BitcoinTool.B!DNS) instead of the .Custom ones.
+ * detect_lists_load_category is detect_lists_load for DETECT_LIST_THREAT with
+ * a category; detect_list_category_parse reads its name ("bitcoin", "c2",
+ * "blackhole", "droppoint", "phishing", "driveby", "dga", "custom").
+ */
+enum detect_category {
+    DETECT_CAT_CUSTOM = 0, DETECT_CAT_BITCOIN, DETECT_CAT_C2, DETECT_CAT_BLACKHOLE,
+    DETECT_CAT_DROPPOINT, DETECT_CAT_PHISHING, DETECT_CAT_DRIVEBY, DETECT_CAT_DGA,
+    DETECT_CAT_COUNT
+};
+bool detect_list_category_parse(struct sv name, enum detect_category *out);
+int detect_lists_load_category(struct detect_lists *l, enum detect_category cat, const char *path,
+                               const char *name, size_t *bad_out, struct err *err);
+
+/*
+ * Network interface map (--eni-map): which instance (and addresses) each ENI
+ * belongs to, for flow logs without the instance-id field. Accepts the JSON
+ * of `aws ec2 describe-network-interfaces` (NetworkInterfaces[].
+ * {NetworkInterfaceId, Attachment.InstanceId, PrivateIpAddresses[].
+ * PrivateIpAddress, Ipv6Addresses[].Ipv6Address, Association.PublicIp}) or
+ * text lines "eni-id instance-id [address ...]" ('#' comments; "-" for no
+ * instance). ERR_IO, ERR_FORMAT (err names the line), ERR_LIMIT (over 1M
+ * entries or a 256 MiB file).
+ */
+int detect_lists_load_eni_map(struct detect_lists *l, const char *path, struct err *err);
+size_t detect_lists_eni_count(const struct detect_lists *l);
+
+/*
+ * AWS's published address ranges (--aws-ip-ranges: ip-ranges.json from
+ * https://ip-ranges.amazonaws.com/ip-ranges.json): prefixes[].ip_prefix and
+ * ipv6_prefixes[].ipv6_prefix. Tells calls from inside AWS from calls from
+ * outside (InstanceCredentialExfiltration.InsideAWS / .OutsideAWS).
+ */
+int detect_lists_load_aws_ranges(struct detect_lists *l, const char *path, struct err *err);
+size_t detect_lists_aws_count(const struct detect_lists *l);
 /* A finding type the list detectors raise (docs/rules.md, "Threat, Tor and
  * trusted lists"): for listings of what Vigil can find and for samples. */
 struct detect_list_type {
@@ -158,6 +238,23 @@ const struct detect_list_type *detect_list_types(size_t *n_out);
 
 struct detect_options {
     const struct detect_lists *lists; /* may be NULL; borrowed, must outlive the engine */
+    /* > 0: replaces every stateful rule's learning period (baselines over
+     * short archives, demos, game days); 0 = each rule's own. */
+    int64_t learning_ms;
+};
+
+/* The id and time of one event behind a stateful detection. */
+struct detect_evidence {
+    int64_t ms;
+    struct sv id;
+};
+
+#define DETECT_EVIDENCE_MAX 100
+
+enum detect_direction {
+    DETECT_DIR_DEFAULT = 0,
+    DETECT_DIR_INBOUND,  /* the remote end opened the connection: our resource is the target */
+    DETECT_DIR_OUTBOUND  /* our resource opened it: it is the actor */
 };
 
 /* One piece of evidence that a rule or list fired on an event. Everything is
@@ -177,6 +274,20 @@ struct detection {
     const struct event *ev;
     const struct detect_rule *rule; /* NULL for list detections */
     const char *detail;     /* what a check found ("tcp 22 open to 0.0.0.0/0"), or NULL */
+
+    /* Stateful detections, which stand on several events: ev is the
+     * representative one (the event that completed the evidence), the
+     * evidence lists every event kept as proof (at most
+     * DETECT_EVIDENCE_MAX, the earliest by time then id), n_events counts
+     * them all, and first_ms/last_ms bound them. For one-event detections
+     * n_evidence is 0, n_events 1 and first_ms == last_ms == ev->time_ms. */
+    const struct detect_evidence *evidence;
+    size_t n_evidence;
+    uint64_t n_events;
+    int64_t first_ms, last_ms;
+    /* For flows: who opened the connection, as the finding reports it
+     * (connectionDirection); DETECT_DIR_DEFAULT lets the finding decide. */
+    enum detect_direction direction;
 };
 
 typedef void (*detect_emit_fn)(void *ctx, const struct detection *d);
@@ -216,5 +327,73 @@ void detect_scratch_free(struct detect_scratch *s);
  */
 size_t detect_event(const struct detect_engine *e, struct detect_scratch *s,
                     const struct event *ev, detect_emit_fn emit, void *ctx);
+
+/* ---- stateful rules ------------------------------------------------------------- */
+
+/*
+ * Rules of the stateful kinds see events in event-time order, whatever order
+ * the records arrive in. detect_event only selects their candidates (the
+ * rule's pattern, check and `where` held), keeping a compact copy of what the
+ * finding will need in the scratch; the kinds run later:
+ *
+ *   archive   after all input is read, detect_finish merges the candidates of
+ *             every scratch, orders them by (time, event id) and runs each
+ *             stateful rule over them. The result depends only on the set of
+ *             events read, never on the thread count or the order of files.
+ *   stream    a detect_stream feeds the same kinds behind a watermark: the
+ *             latest event time seen minus the allowed lateness. Candidates
+ *             are held until the watermark passes them, then run in order;
+ *             one that arrives behind the watermark is counted as late and
+ *             ignored by the stateful rules (its stateless detections are
+ *             emitted as usual).
+ *
+ * State per key expires with the rule's window (threshold, distinct,
+ * sequence), its bucket and baseline (rate) or is kept for the run
+ * (new_value: first sightings per key and value).
+ */
+struct detect_state_stats {
+    uint64_t candidates;   /* events selected by some stateful rule */
+    uint64_t items;        /* what the kinds ran on after the workers' reductions */
+    uint64_t detections;   /* stateful detections emitted */
+    uint64_t late;         /* stream: candidates behind the watermark, ignored */
+    size_t bytes;          /* memory the candidates held at their peak */
+};
+
+/* Number of enabled stateful rules. */
+size_t detect_engine_stateful_count(const struct detect_engine *e);
+
+/*
+ * Runs the stateful rules over the candidates collected by the n scratches
+ * (each used by detect_event on its own thread; no thread may use them any
+ * more) and emits their detections, rule by rule in rule order, each rule's
+ * in event-time order. The scratches' candidates are consumed; the scratches
+ * stay usable. stats may be NULL. Returns the number of detections.
+ */
+size_t detect_finish(const struct detect_engine *e, struct detect_scratch *const *s, size_t n,
+                     detect_emit_fn emit, void *ctx, struct detect_state_stats *stats);
+
+/* Candidates held by s and the bytes they take (for stats and tests). */
+size_t detect_scratch_pending(const struct detect_scratch *s, size_t *bytes_out);
+
+struct detect_stream;
+
+/* A stream over e (borrowed) allowing lateness_ms of disorder. */
+struct detect_stream *detect_stream_new(const struct detect_engine *e, int64_t lateness_ms);
+void detect_stream_free(struct detect_stream *st);
+
+/* detect_event for one streamed event: stateless detections are emitted at
+ * once; stateful ones when the watermark passes their events. */
+size_t detect_stream_event(struct detect_stream *st, const struct event *ev, detect_emit_fn emit,
+                           void *ctx);
+
+/* Moves the watermark to now_ms - lateness if that is later (idle streams
+ * still close windows), running what it passes. */
+size_t detect_stream_advance(struct detect_stream *st, int64_t now_ms, detect_emit_fn emit,
+                             void *ctx);
+
+/* End of the stream: runs every held candidate and closes all state. */
+size_t detect_stream_flush(struct detect_stream *st, detect_emit_fn emit, void *ctx);
+
+void detect_stream_stats(const struct detect_stream *st, struct detect_state_stats *out);
 
 #endif

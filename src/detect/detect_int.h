@@ -12,8 +12,14 @@
 enum tmpl_kind {
     TMPL_TEXT = 0, /* literal text */
     TMPL_PATH,     /* {{a.b.c}}: the event's leaves at that path */
-    TMPL_DETAIL    /* {{$detail}}: what the rule's check found */
+    TMPL_DETAIL,   /* {{$detail}}: what the rule's check found */
+    TMPL_VAR       /* {{$count}} ...: a stateful kind's variable or a derived field */
 };
+
+/* Stateful variables a template may name ({{$count}}); derived fields are
+ * named by their own names ({{$remote_ip}}). */
+enum { TV_COUNT = 0, TV_SUM, TV_VALUE, TV_KEY, TV_WINDOW, TV_BASELINE, TV_FIRST, TV_LAST, TV_N };
+int detect__tmpl_var_find(const char *name, size_t len);
 
 #define TMPL_ALTS_MAX 4
 
@@ -134,5 +140,249 @@ bool detect__policy_is_admin(const struct json_value *doc);
 
 /* printf into the arena. */
 const char *detect__afmt(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- rule fields for the stateful kinds (rules.c) ------------------------------ */
+
+/* "500ms", "30s", "10m", "1h", "7d" (at most a year). */
+bool detect__parse_duration(struct sv s, int64_t *ms_out);
+
+/* ---- derived fields (derive.c) ------------------------------------------------- */
+
+/*
+ * Values computed from a record that no single leaf holds: for flows which end
+ * is ours and who opened the connection, for DNS the registered domain and how
+ * random its labels look, for CloudTrail the caller's identity, network and
+ * user-agent family. Rules use them as "$name" in group_by/value/... and as the
+ * keys of `where`. Indices are per source (detect__derived_find).
+ */
+enum { DV_NONE = 0, DV_STR, DV_NUM, DV_BOOL };
+
+struct dval {
+    uint8_t type; /* DV_*; DV_NONE = absent */
+    bool b;
+    double num;
+    struct sv s;  /* DV_STR; also the text of numbers and booleans */
+};
+
+#define DERIVED_MAX 16
+
+struct derived {
+    bool done;
+    struct dval v[DERIVED_MAX];
+    size_t n;                  /* entries of v used by the source */
+    struct json_flat flat;     /* present values as leaves named like the fields, for `where` */
+    struct json_leaf leaves[DERIVED_MAX];
+};
+
+/* Index of a derived field of src, or -1. */
+int detect__derived_find(enum event_source src, const char *name, size_t len);
+const char *detect__derived_name(enum event_source src, int i);
+/* "cloudtrail", "vpcflow", "dns". */
+const char *detect__source_name(enum event_source src);
+
+/* Fills out for ev (strings in a). l may be NULL (no ENI map, AWS ranges, lists). */
+void detect__derive(const struct detect_lists *l, const struct event *ev, struct arena *a,
+                    struct derived *out);
+
+/* Derived flow field indices, used by the engine. */
+enum { DVF_INSTANCE = 0, DVF_DIRECTION, DVF_INITIATOR, DVF_LOCAL_IP, DVF_LOCAL_PORT, DVF_REMOTE_IP,
+       DVF_REMOTE_PORT, DVF_REMOTE_PUBLIC, DVF_REMOTE_AWS, DVF_PROTOCOL, DVF_PROBE, DVF_IPV6,
+       DVF_DOH, DVF_PACKET_SIZE, DVF_N };
+enum { DVD_INSTANCE = 0, DVD_DOMAIN, DVD_REGISTERED, DVD_SUBDOMAIN, DVD_LONGEST_LABEL,
+       DVD_ENTROPY, DVD_EXFIL, DVD_DGA, DVD_AWS_DOMAIN, DVD_N };
+enum { DVC_IDENTITY = 0, DVC_UA_FAMILY, DVC_NETWORK, DVC_IP_CLASS, DVC_INSTANCE_SESSION, DVC_API,
+       DVC_N };
+
+/* Internal (VPC) addresses: RFC 1918, CGNAT, link-local, loopback, ULA. Unlike
+ * ip_is_private, the documentation ranges count as public here: they stand for
+ * internet hosts in AWS's examples and in test data. */
+bool detect__ip_internal(const struct ipaddr *ip);
+
+/* Pieces the derived fields are made of, exposed for tests. */
+double detect__entropy(const char *s, size_t len);
+/* Registered domain ("example.co.uk" of "a.b.example.co.uk."), lowercase, no
+ * trailing dot, into out (cap bytes); returns its length, 0 if none. */
+size_t detect__registered_domain(struct sv name, char *out, size_t cap);
+/* True when label looks algorithmically generated (length, entropy, vowels,
+ * consonant runs, digits). */
+bool detect__dga_label(const char *label, size_t len);
+/* True when label looks like encoded data (long, high entropy, digits). */
+bool detect__exfil_label(const char *label, size_t len);
+/* "aws-cli", "boto3", "mozilla", ... (lowercase, into out). */
+size_t detect__ua_family(struct sv ua, char *out, size_t cap);
+
+/* The list sets behind detect_lists, for derive.c and the list detectors. */
+const struct iplist *detect__lists_aws(const struct detect_lists *l);
+/* Instance id for an ENI (NULL if unmapped) and whether ip is one of its addresses. */
+const char *detect__lists_eni_instance(const struct detect_lists *l, struct sv eni);
+int detect__lists_eni_has_ip(const struct detect_lists *l, struct sv eni, const struct ipaddr *ip);
+/* The category of a threat list by its tag (list name). */
+enum detect_category detect__lists_category(const struct detect_lists *l, const char *tag);
+
+/* ---- snapshots (snap.c) ------------------------------------------------------------- */
+
+/*
+ * An immutable, reference-counted copy of what a stateful detection may need
+ * from an event once the event itself is gone: the common fields and the
+ * leaves whose paths the filter keeps (finding details, templates, keys,
+ * derivation inputs). One allocation; restored as a struct event whose views
+ * point into it.
+ */
+struct snap;
+struct snap_filter;
+
+struct snap_filter *detect__snapf_new(void);
+void detect__snapf_free(struct snap_filter *f);
+void detect__snapf_add(struct snap_filter *f, const char *path, size_t len);
+bool detect__snapf_has(const struct snap_filter *f, const char *path, size_t len, uint64_t hash);
+
+/* extra_path/extra_val: one more string leaf to add (the instance an ENI map
+ * gave a flow), or NULL. */
+struct snap *detect__snap_new(const struct event *ev, const struct snap_filter *f,
+                              const char *extra_path, struct sv extra_val);
+struct snap *detect__snap_ref(struct snap *sn);
+void detect__snap_unref(struct snap *sn); /* NULL is fine */
+/* The event as it was; its leaves go into a (the rest points into sn). */
+void detect__snap_event(const struct snap *sn, struct event *out, struct arena *a);
+int64_t detect__snap_ms(const struct snap *sn);
+struct sv detect__snap_id(const struct snap *sn);
+size_t detect__snap_size(const struct snap *sn);
+
+/* (ms, id) order of events, the order every stateful rule sees. */
+int detect__cmp_at(int64_t ams, struct sv aid, int64_t bms, struct sv bid);
+
+/* ---- the stateful stage (state.c, kinds.c) ------------------------------------------ */
+
+/* A field reference of a rule, resolved. */
+struct fref {
+    int dv;         /* derived field index, or -1 for record paths */
+    uint8_t n_alt;  /* record paths: alternatives, the first present counts */
+    const char *alt[4];
+    uint32_t len[4];
+    uint64_t hash[4];
+};
+
+#define UNIT_RULES_MAX 32
+#define UNUSUAL_MAX 8
+
+/* A stateful rule with its references resolved. Rules of kind new_value that
+ * share everything but `when` (the IAM AnomalousBehavior family) share one
+ * unit, so their history is kept once; each rule has a bit in the unit's
+ * when-mask. */
+struct srule {
+    const struct detect_rule *r;
+    uint32_t rule_index; /* index among the engine's enabled rules */
+    uint32_t unit;
+    uint32_t bit;
+    bool has_when;
+    struct fref group[8];
+    size_t n_group;
+    struct fref value[4];
+    size_t n_value;
+    struct fref distinct, sum;
+    struct fref unusual[UNUSUAL_MAX];
+    size_t n_unusual;
+    bool has_distinct, has_sum;
+    int where_id; /* id in the engine's where-set, -1 without `where` */
+};
+
+struct sunit {
+    enum detect_kind kind;
+    const struct srule *first; /* configuration (all rules of a unit agree on it) */
+    const struct srule *rules[UNIT_RULES_MAX];
+    size_t n_rules;
+    int64_t learning_ms;       /* engine override applied */
+};
+
+/* One event (or an aggregate of events) as the kinds see it. */
+struct sitem {
+    int64_t ms;          /* event time; rate buckets: bucket start */
+    struct snap *sn;     /* the (representative) event; the item holds a reference */
+    uint64_t khash;      /* key within the unit */
+    const char *key;     /* key text (owned by the item's collector) */
+    uint64_t vhash;      /* distinct / new_value value */
+    const char *val;
+    uint64_t uhash[UNUSUAL_MAX];
+    double num;          /* 1, or the summed field */
+    uint32_t mask;       /* sequence: steps matched (bit 0 = pattern); new_value: when-bits */
+    uint64_t n;          /* events behind it (rate buckets: all in the bucket) */
+    struct detect_evidence *ev; /* rate buckets: earliest events kept, sorted */
+    size_t n_ev;
+};
+
+/* Where detections of the kinds go: restores the snapshot, renders the rule's
+ * templates with the kind's variables, emits. */
+struct semit {
+    const struct detect_engine *e;
+    struct detect_scratch *s;
+    detect_emit_fn emit;
+    void *ctx;
+    uint64_t n;
+};
+
+/* Variables a stateful detection renders in its templates ({{$count}} ...). */
+struct svars {
+    const struct sitem *it;     /* the representative item */
+    const char *key;
+    const char *value;          /* new_value: the new value; distinct: the values, joined */
+    uint64_t count;             /* events */
+    double sum;                 /* threshold/rate: the total; distinct: values */
+    double baseline;            /* rate: expected per bucket */
+    int64_t window_ms;
+    int64_t first_ms, last_ms;
+    const struct detect_evidence *evidence;
+    size_t n_evidence;
+};
+
+void detect__semit(struct semit *em, const struct srule *sr, const struct svars *v);
+
+/* The kinds: ordered-input state machines. feed() takes items in (ms, id)
+ * order; advance() tells them time has reached now (windows close, quiet
+ * buckets end anomalies, idle keys expire); finish() closes everything. */
+struct kstate;
+struct kstate *detect__kind_new(const struct sunit *u);
+void detect__kind_feed(struct kstate *k, const struct sitem *it, struct semit *em);
+void detect__kind_advance(struct kstate *k, int64_t now_ms, struct semit *em);
+void detect__kind_finish(struct kstate *k, struct semit *em);
+void detect__kind_free(struct kstate *k);
+size_t detect__kind_keys(const struct kstate *k);
+
+/* Engine internals the stateful stage reads. */
+size_t detect__engine_units(const struct detect_engine *e, const struct sunit **out);
+const struct snap_filter *detect__engine_snapf(const struct detect_engine *e);
+const struct detect_lists *detect__engine_lists(const struct detect_engine *e);
+
+/* One event on its way into the collectors: its derived fields, and the
+ * snapshot made the first time a unit keeps it (shared by the units). */
+struct capev {
+    const struct detect_engine *e;
+    const struct event *ev;
+    const struct derived *dv;
+    struct snap *sn;  /* reference owned by the capev until detect__capev_done */
+    size_t *bytes;    /* the collector's byte count, or NULL */
+};
+
+struct collector;
+struct collector *detect__collector_new(void);
+void detect__collector_free(struct collector *c);
+/* Stream collectors keep every candidate (no reductions). */
+void detect__collector_set_stream(struct collector *c);
+size_t *detect__collector_bytes(struct collector *c);
+/* Called by detect_event for each unit that selected the event: mask as for
+ * sitem. kb, vb are scratch buffers. */
+void detect__capture(struct collector *c, const struct sunit *u, uint32_t unit_index,
+                     struct capev *ce, uint32_t mask, struct arena *tmp, struct buf *kb,
+                     struct buf *vb);
+/* Drops the capev's own snapshot reference. */
+void detect__capev_done(struct capev *ce);
+struct collector *detect__scratch_collector(struct detect_scratch *s);
+/* Moves the stream collector's new items out (the caller owns them; *n set). */
+struct sitem *detect__collector_take_raw(struct collector *c, uint32_t unit, size_t *n);
+size_t detect__collector_units(const struct collector *c);
+
+/* Renders a template for a stateful detection (engine.c). */
+const char *detect__render_state(struct detect_scratch *s, const struct tmpl *t,
+                                 const struct event *ev, const struct derived *dv,
+                                 const struct svars *v);
 
 #endif

@@ -10,11 +10,17 @@
 #include "detect/detect_int.h"
 #include "match/match.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RENDER_MAX 4096
 #define JOIN_MAX 8
+
+/* Match ids: the rule index for a rule's pattern; for the stateful rules'
+ * other patterns the srule index with the role in the top byte. */
+#define ID_ROLE_SHIFT 24
+#define ID_STEP 2u          /* sequence step s (1..7): role ID_STEP + s - 1 */
 
 struct detect_engine {
     const struct detect_rules *rules;
@@ -26,17 +32,236 @@ struct detect_engine {
     struct match_set *ms[EVENT_SOURCE_COUNT];
     size_t n_src[EVENT_SOURCE_COUNT]; /* rules per source */
     const struct detect_lists *lists;
+    /* stateful rules */
+    int32_t *srule_of;      /* rule index -> srule index, -1 for match rules */
+    struct srule *sr;
+    size_t n_sr;
+    struct sunit *units;
+    size_t n_units;
+    struct match_set *where_ms; /* `where` patterns over derived leaves; id = srule index */
+    struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
+    struct snap_filter *snapf;
+    int64_t learning_override;
 };
 
 struct detect_scratch {
     struct match_scratch *ms[EVENT_SOURCE_COUNT];
+    struct match_scratch *wms;
+    struct match_scratch *whs;
+    struct json_flat both;        /* record + derived leaves, for `when` */
     struct arena arena;
     struct buf buf;
+    struct buf kb, vb;
     const struct json_value *rec; /* ev->raw parsed, once per event, for checks */
     bool rec_tried;
+    struct derived dv;            /* the event's derived fields, once per event */
+    struct collector *col;
+    uint32_t *umask;              /* per unit: what the event matched (0 = nothing) */
+    uint32_t *utouched;
+    size_t n_umask;
 };
 
 /* ---- build ----------------------------------------------------------------- */
+
+static void resolve(enum event_source src, const char *ref, struct fref *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->dv = -1;
+    if (ref[0] == '$') {
+        f->dv = detect__derived_find(src, ref + 1, strlen(ref + 1));
+        return;
+    }
+    const char *p = ref;
+    for (;;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (f->n_alt < 4) {
+            f->alt[f->n_alt] = p;
+            f->len[f->n_alt] = (uint32_t)len;
+            f->hash[f->n_alt] = json_path_hash(p, len);
+            f->n_alt++;
+        }
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+}
+
+/* The key a stateful rule groups by when it names none: the resource's. */
+static const char *default_group(enum event_source src)
+{
+    return src == EVENT_CLOUDTRAIL ? "$identity" : "$instance";
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_list(const char *const *a, size_t na, const char *const *b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    return true;
+}
+
+/* new_value rules that differ only in `when` (and their output) share history. */
+static bool same_feed(const struct detect_rule *a, const struct detect_rule *b)
+{
+    return a->kind == DETECT_KIND_NEW_VALUE && b->kind == DETECT_KIND_NEW_VALUE &&
+           a->source == b->source && strcmp(a->pattern, b->pattern) == 0 &&
+           same_str(a->where, b->where) && same_str(a->check, b->check) &&
+           same_list(a->group_by, a->n_group_by, b->group_by, b->n_group_by) &&
+           same_list(a->value, a->n_value, b->value, b->n_value) &&
+           same_list(a->unusual, a->n_unusual, b->unusual, b->n_unusual) &&
+           a->learning_ms == b->learning_ms;
+}
+
+static void snap_paths_of(struct snap_filter *f, const struct fref *r)
+{
+    for (unsigned k = 0; k < r->n_alt; k++)
+        detect__snapf_add(f, r->alt[k], r->len[k]);
+}
+
+static void snap_tmpl_paths(struct snap_filter *f, const struct tmpl *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        for (size_t k = 0; t->segs[i].kind == TMPL_PATH && k < t->segs[i].n_alt; k++)
+            if (!t->segs[i].alt[k].literal)
+                detect__snapf_add(f, t->segs[i].alt[k].p, t->segs[i].alt[k].len);
+}
+
+/* Leaves a snapshot keeps whatever the rules: what findings show and what the
+ * derived fields are computed from. */
+static const char *const snap_base[] = {
+    "requestParameters.bucketName", "requestParameters.instanceId",
+    "requestParameters.instancesSet.items.instanceId", "userIdentity.invokedBy",
+    "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "action",
+    "instance-id", "interface-id", "vpc-id", "subnet-id", "flow-direction", "tcp-flags",
+    "start", "end", "account-id", "region",
+    "query_name", "query_type", "rcode", "transport", "srcids.instance", "vpc_id",
+    "firewall_rule_action", "answers.Rdata", "account_id", "query_timestamp", NULL
+};
+
+static int add_pat(struct detect_engine *e, const struct detect_rule *r, const char *pat,
+                   uint32_t id, struct err *err)
+{
+    struct err me;
+    err_clear(&me);
+    if (match_set_add(e->ms[r->source], pat, strlen(pat), id, &me) != 0) {
+        err_set(err, ERR_USAGE, "rule \"%s\": invalid pattern: %s", r->id, me.msg);
+        err_where(err, r->file, 0, 0);
+        return ERR_USAGE;
+    }
+    return 0;
+}
+
+static int build_stateful(struct detect_engine *e, struct err *err)
+{
+    e->where_ms = match_set_new();
+    e->when_ms = match_set_new();
+    e->snapf = detect__snapf_new();
+    for (size_t i = 0; snap_base[i]; i++)
+        detect__snapf_add(e->snapf, snap_base[i], strlen(snap_base[i]));
+    e->srule_of = xcalloc(e->n ? e->n : 1, sizeof(*e->srule_of));
+    e->sr = xcalloc(e->n ? e->n : 1, sizeof(*e->sr));
+    e->units = xcalloc(e->n ? e->n : 1, sizeof(*e->units));
+    for (size_t i = 0; i < e->n; i++) {
+        const struct detect_rule *r = e->rule[i];
+        e->srule_of[i] = -1;
+        if (r->kind == DETECT_KIND_MATCH)
+            continue;
+        uint32_t si = (uint32_t)e->n_sr++;
+        struct srule *sr = &e->sr[si];
+        e->srule_of[i] = (int32_t)si;
+        sr->r = r;
+        sr->rule_index = (uint32_t)i;
+        sr->where_id = -1;
+        if (r->n_group_by == 0) {
+            resolve(r->source, default_group(r->source), &sr->group[0]);
+            sr->n_group = 1;
+        }
+        for (size_t k = 0; k < r->n_group_by && k < 8; k++)
+            resolve(r->source, r->group_by[k], &sr->group[sr->n_group++]);
+        for (size_t k = 0; k < r->n_value && k < 4; k++)
+            resolve(r->source, r->value[k], &sr->value[sr->n_value++]);
+        for (size_t k = 0; k < r->n_unusual && k < UNUSUAL_MAX; k++)
+            resolve(r->source, r->unusual[k], &sr->unusual[sr->n_unusual++]);
+        if (r->distinct) {
+            resolve(r->source, r->distinct, &sr->distinct);
+            sr->has_distinct = true;
+        }
+        if (r->sum) {
+            resolve(r->source, r->sum, &sr->sum);
+            sr->has_sum = true;
+        }
+        const struct fref *all[] = { &sr->distinct, &sr->sum };
+        for (size_t k = 0; k < sr->n_group; k++)
+            snap_paths_of(e->snapf, &sr->group[k]);
+        for (size_t k = 0; k < sr->n_value; k++)
+            snap_paths_of(e->snapf, &sr->value[k]);
+        for (size_t k = 0; k < sr->n_unusual; k++)
+            snap_paths_of(e->snapf, &sr->unusual[k]);
+        for (size_t k = 0; k < 2; k++)
+            snap_paths_of(e->snapf, all[k]);
+        snap_tmpl_paths(e->snapf, detect__rule_title(r));
+        snap_tmpl_paths(e->snapf, detect__rule_desc(r));
+        if (r->key && r->key[0] != '$') {
+            struct fref kf;
+            resolve(r->source, r->key, &kf);
+            snap_paths_of(e->snapf, &kf);
+        }
+        /* The unit: a new one, or a new_value feed it shares. */
+        uint32_t ui = (uint32_t)e->n_units;
+        for (uint32_t k = 0; k < e->n_units; k++)
+            if (e->units[k].n_rules < UNIT_RULES_MAX && same_feed(e->units[k].first->r, r)) {
+                ui = k;
+                break;
+            }
+        struct sunit *u = &e->units[ui];
+        if (ui == e->n_units) {
+            e->n_units++;
+            u->kind = r->kind;
+            u->first = sr;
+            u->learning_ms = e->learning_override > 0 && r->learning_ms > 0 ? e->learning_override
+                                                                            : r->learning_ms;
+        }
+        sr->unit = ui;
+        sr->bit = (uint32_t)u->n_rules;
+        u->rules[u->n_rules++] = sr;
+        if (r->when) {
+            struct err me;
+            err_clear(&me);
+            if (match_set_add(e->when_ms, r->when, strlen(r->when), si, &me) != 0) {
+                err_set(err, ERR_USAGE, "rule \"%s\": invalid when: %s", r->id, me.msg);
+                return ERR_USAGE;
+            }
+            sr->has_when = true;
+        }
+        for (size_t k = 0; k < r->n_then; k++) {
+            int rc = add_pat(e, r, r->then[k], ((ID_STEP + (uint32_t)k) << ID_ROLE_SHIFT) | si,
+                             err);
+            if (rc != 0)
+                return rc;
+        }
+        if (r->where) {
+            struct err me;
+            err_clear(&me);
+            if (match_set_add(e->where_ms, r->where, strlen(r->where), si, &me) != 0) {
+                err_set(err, ERR_USAGE, "rule \"%s\": invalid where: %s", r->id, me.msg);
+                return ERR_USAGE;
+            }
+            sr->where_id = (int)si;
+        }
+    }
+    /* The new_value feeds' configuration must agree with its first rule;
+     * sequence, rate, ... units have one rule each. Fix units' first
+     * pointers now that sr no longer moves. */
+    return 0;
+}
 
 int detect_engine_new(const struct detect_rules *rules, const struct detect_options *opt,
                       struct detect_engine **out, struct err *err)
@@ -67,8 +292,16 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
         e->n_src[r->source]++;
         e->rule[e->n++] = r;
     }
+    e->learning_override = opt ? opt->learning_ms : 0;
+    int rc = build_stateful(e, err);
+    if (rc != 0) {
+        detect_engine_free(e);
+        return rc;
+    }
     for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
         match_set_build(e->ms[k]);
+    match_set_build(e->where_ms);
+    match_set_build(e->when_ms);
     *out = e;
     return 0;
 }
@@ -79,9 +312,26 @@ void detect_engine_free(struct detect_engine *e)
         return;
     for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
         match_set_free(e->ms[k]);
+    match_set_free(e->where_ms);
+    match_set_free(e->when_ms);
+    detect__snapf_free(e->snapf);
+    free(e->srule_of);
+    free(e->sr);
+    free(e->units);
     free(e->rule);
     free(e);
 }
+
+size_t detect_engine_stateful_count(const struct detect_engine *e) { return e->n_sr; }
+
+size_t detect__engine_units(const struct detect_engine *e, const struct sunit **out)
+{
+    *out = e->units;
+    return e->n_units;
+}
+
+const struct snap_filter *detect__engine_snapf(const struct detect_engine *e) { return e->snapf; }
+const struct detect_lists *detect__engine_lists(const struct detect_engine *e) { return e->lists; }
 
 size_t detect_engine_rule_count(const struct detect_engine *e) { return e->n; }
 
@@ -96,8 +346,26 @@ static const char *const list_paths[] = {
     "userIdentity.accessKeyId", "userIdentity.arn", "userIdentity.type",
     "requestParameters.bucketName", "requestParameters.instanceId",
     "srcaddr", "dstaddr", "action", "instance-id", "interface-id",
-    "query_name", "srcids.instance", NULL
+    "query_name", "srcids.instance",
+    /* derived fields' inputs (derive.c) */
+    "userIdentity.invokedBy", "userIdentity.principalId", "srcport", "dstport", "protocol",
+    "packets", "bytes", "flow-direction", NULL
 };
+
+/* A field reference's record paths (none for "$derived"). */
+static void add_ref_paths(struct json_pathset *ps, const char *ref)
+{
+    if (ref[0] == '$')
+        return;
+    for (;;) {
+        const char *bar = strchr(ref, '|');
+        size_t len = bar ? (size_t)(bar - ref) : strlen(ref);
+        json_pathset_add(ps, ref, len);
+        if (!bar)
+            return;
+        ref = bar + 1;
+    }
+}
 
 static void tmpl_paths(const struct tmpl *t, struct json_pathset *ps)
 {
@@ -117,8 +385,18 @@ void detect_engine_paths(const struct detect_engine *e, struct json_pathset *ps)
         const struct detect_rule *r = e->rule[i];
         tmpl_paths(detect__rule_title(r), ps);
         tmpl_paths(detect__rule_desc(r), ps);
-        if (r->key)
-            add_path(ps, r->key);
+        if (r->key && r->key[0] != '$')
+            add_ref_paths(ps, r->key);
+        for (size_t k = 0; k < r->n_group_by; k++)
+            add_ref_paths(ps, r->group_by[k]);
+        for (size_t k = 0; k < r->n_value; k++)
+            add_ref_paths(ps, r->value[k]);
+        for (size_t k = 0; k < r->n_unusual; k++)
+            add_ref_paths(ps, r->unusual[k]);
+        if (r->sum)
+            add_ref_paths(ps, r->sum);
+        if (r->distinct)
+            add_ref_paths(ps, r->distinct);
         /* Checks read ev->raw, not leaves (detect_int.h): no paths. */
     }
 }
@@ -130,8 +408,13 @@ struct detect_scratch *detect_scratch_new(void)
     struct detect_scratch *s = xcalloc(1, sizeof(*s));
     for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
         s->ms[k] = match_scratch_new();
+    s->wms = match_scratch_new();
+    s->whs = match_scratch_new();
+    json_flat_init(&s->both);
     arena_init(&s->arena, 0);
     buf_init(&s->buf, 0);
+    buf_init(&s->kb, 4096);
+    buf_init(&s->vb, 4096);
     return s;
 }
 
@@ -141,9 +424,24 @@ void detect_scratch_free(struct detect_scratch *s)
         return;
     for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
         match_scratch_free(s->ms[k]);
+    match_scratch_free(s->wms);
+    match_scratch_free(s->whs);
+    json_flat_free(&s->both);
     arena_free(&s->arena);
     buf_free(&s->buf);
+    buf_free(&s->kb);
+    buf_free(&s->vb);
+    detect__collector_free(s->col);
+    free(s->umask);
+    free(s->utouched);
     free(s);
+}
+
+struct collector *detect__scratch_collector(struct detect_scratch *s)
+{
+    if (!s->col)
+        s->col = detect__collector_new();
+    return s->col;
 }
 
 /* ---- leaves ----------------------------------------------------------------- */
@@ -254,6 +552,120 @@ static void render_path(struct buf *b, const struct event *ev, const struct tmpl
     put(b, "unknown", 7);
 }
 
+static void fmt_duration(struct buf *b, int64_t ms)
+{
+    static const struct { int64_t ms; const char *u; } units[] = {
+        { 86400000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" }, { 1, "ms" } };
+    for (size_t i = 0; i < 5; i++)
+        if (ms >= units[i].ms && ms % units[i].ms == 0) {
+            char t[40];
+            int n = snprintf(t, sizeof(t), "%lld%s", (long long)(ms / units[i].ms), units[i].u);
+            put(b, t, (size_t)n);
+            return;
+        }
+    put(b, "0s", 2);
+}
+
+static void put_num(struct buf *b, double v)
+{
+    char t[32];
+    /* Baselines are fractions of a call per minute: three decimals say enough. */
+    if (v != (double)(int64_t)v && v < 1e12) {
+        int n = snprintf(t, sizeof(t), "%.3f", v);
+        put(b, t, (size_t)n);
+        return;
+    }
+    size_t n = json_format_double(v, t);
+    put(b, t, n);
+}
+
+static void put_time(struct buf *b, int64_t ms)
+{
+    char t[32];
+    size_t n = time_format_iso8601(ms, false, t);
+    put(b, t, n);
+}
+
+static void render_var(struct buf *b, const struct tmpl_seg *seg, const struct event *ev,
+                       const struct derived *dv, const struct svars *v)
+{
+    int tv = detect__tmpl_var_find(seg->text, seg->len);
+    if (tv >= 0 && v) {
+        switch (tv) {
+        case TV_COUNT: put_num(b, (double)v->count); return;
+        case TV_SUM: put_num(b, v->sum); return;
+        case TV_VALUE:
+            if (v->value) {
+                put(b, v->value, strlen(v->value));
+                return;
+            }
+            break;
+        case TV_KEY:
+            if (v->key) {
+                put(b, v->key, strlen(v->key));
+                return;
+            }
+            break;
+        case TV_WINDOW: fmt_duration(b, v->window_ms); return;
+        case TV_BASELINE: put_num(b, v->baseline); return;
+        case TV_FIRST: put_time(b, v->first_ms); return;
+        case TV_LAST: put_time(b, v->last_ms); return;
+        default: break;
+        }
+    }
+    int d = tv < 0 && dv ? detect__derived_find(ev->source, seg->text, seg->len) : -1;
+    if (d >= 0 && dv->v[d].type != DV_NONE) {
+        put(b, dv->v[d].s.p, dv->v[d].s.len);
+        return;
+    }
+    put(b, "unknown", 7);
+}
+
+static const char *render_ex(struct detect_scratch *s, const struct tmpl *t,
+                             const struct event *ev, const char *detail,
+                             const struct derived *dv, const struct svars *v)
+{
+    buf_reset(&s->buf);
+    for (size_t i = 0; i < t->n; i++) {
+        const struct tmpl_seg *seg = &t->segs[i];
+        switch (seg->kind) {
+        case TMPL_TEXT:
+            put(&s->buf, seg->text, seg->len);
+            break;
+        case TMPL_PATH:
+            render_path(&s->buf, ev, seg, &s->arena);
+            break;
+        case TMPL_DETAIL:
+            if (detail)
+                put(&s->buf, detail, strlen(detail));
+            else
+                put(&s->buf, "unknown", 7);
+            break;
+        case TMPL_VAR:
+            render_var(&s->buf, seg, ev, dv, v);
+            break;
+        }
+    }
+    if (s->buf.len >= RENDER_MAX)
+        put(&s->buf, "...", 3);
+    return arena_strndup(&s->arena, s->buf.p ? s->buf.p : "", s->buf.len);
+}
+
+static bool tmpl_has_vars(const struct tmpl *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->segs[i].kind == TMPL_VAR)
+            return true;
+    return false;
+}
+
+const char *detect__render_state(struct detect_scratch *s, const struct tmpl *t,
+                                 const struct event *ev, const struct derived *dv,
+                                 const struct svars *v)
+{
+    return render_ex(s, t, ev, NULL, dv, v);
+}
+
 static const char *render(struct detect_scratch *s, const struct tmpl *t, const struct event *ev,
                           const char *detail)
 {
@@ -339,6 +751,119 @@ static const struct json_value *record_tree(struct detect_scratch *s, const stru
     return s->rec;
 }
 
+static const struct derived *derived_of(const struct detect_engine *e, struct detect_scratch *s,
+                                        const struct event *ev)
+{
+    if (!s->dv.done)
+        detect__derive(e->lists, ev, &s->arena, &s->dv);
+    return &s->dv;
+}
+
+/* Bits of an srule's mask: the pattern (bit 0), the sequence steps (bit s),
+ * `when`. */
+#define M_PATTERN 1u
+
+/* Notes that stateful rule si matched role bits of the event; returns true
+ * the first time it is noted for this event. */
+static bool mark(const struct detect_engine *e, struct detect_scratch *s, uint32_t si,
+                 uint32_t bits)
+{
+    if (s->n_umask < e->n_sr) {
+        s->umask = xrealloc(s->umask, e->n_sr * sizeof(*s->umask));
+        s->utouched = xrealloc(s->utouched, e->n_sr * sizeof(*s->utouched));
+        memset(s->umask + s->n_umask, 0, (e->n_sr - s->n_umask) * sizeof(*s->umask));
+        s->n_umask = e->n_sr;
+    }
+    bool first = s->umask[si] == 0;
+    s->umask[si] |= bits;
+    return first;
+}
+
+/* The stateful units this event feeds: `where`, check, then the collector. */
+static void run_stateful(const struct detect_engine *e, struct detect_scratch *s,
+                         const struct event *ev, size_t nt)
+{
+    const uint32_t *where_ids = NULL;
+    size_t n_where = 0;
+    bool where_done = false;
+    struct capev ce = { e, ev, NULL, NULL, NULL };
+    for (size_t t = 0; t < nt; t++) {
+        const struct srule *sr = &e->sr[s->utouched[t]];
+        const struct sunit *u = &e->units[sr->unit];
+        /* A unit is handled by its first rule that the event touched. */
+        bool seen = false;
+        for (size_t k = 0; k < t && !seen; k++)
+            seen = e->sr[s->utouched[k]].unit == sr->unit;
+        if (seen)
+            continue;
+        uint32_t mask = 0;
+        bool fed = false, need_when = false;
+        for (size_t k = 0; k < u->n_rules; k++) {
+            const struct srule *x = u->rules[k];
+            uint32_t m = s->umask[x - e->sr];
+            if (u->kind == DETECT_KIND_NEW_VALUE) {
+                if (m & M_PATTERN) {
+                    fed = true;
+                    if (!x->has_when)
+                        mask |= 1u << x->bit;
+                    else
+                        need_when = true;
+                }
+            } else {
+                mask = m & 0xffu;
+                fed = mask != 0;
+            }
+        }
+        if (!fed)
+            continue;
+        const struct derived *dv = derived_of(e, s, ev);
+        if (sr->where_id >= 0) {
+            if (!where_done) {
+                n_where = match_event(e->where_ms, &dv->flat, s->wms, &where_ids);
+                where_done = true;
+            }
+            bool ok = false;
+            for (size_t k = 0; k < n_where && !ok; k++)
+                ok = where_ids[k] == (uint32_t)sr->where_id;
+            if (!ok)
+                continue;
+        }
+        const struct detect_check *c = detect__rule_check(sr->r);
+        if (c) {
+            struct detect_check_ctx cx = { .ev = ev, .arena = &s->arena };
+            cx.rec = record_tree(s, ev);
+            if (!cx.rec || !c->fn(&cx))
+                continue;
+        }
+        if (need_when) {
+            /* `when` sees the record's leaves and the derived ones. */
+            size_t n = ev->flat.n + dv->flat.n;
+            if (s->both.cap < n) {
+                s->both.leaves = xrealloc(s->both.leaves, n * sizeof(*s->both.leaves));
+                s->both.cap = n;
+            }
+            if (ev->flat.n)
+                memcpy(s->both.leaves, ev->flat.leaves, ev->flat.n * sizeof(*s->both.leaves));
+            if (dv->flat.n)
+                memcpy(s->both.leaves + ev->flat.n, dv->flat.leaves,
+                       dv->flat.n * sizeof(*s->both.leaves));
+            s->both.n = n;
+            const uint32_t *wids = NULL;
+            size_t nw = match_event(e->when_ms, &s->both, s->whs, &wids);
+            for (size_t k = 0; k < nw; k++)
+                if (wids[k] < e->n_sr && e->sr[wids[k]].unit == sr->unit)
+                    mask |= 1u << e->sr[wids[k]].bit;
+        }
+        ce.dv = dv;
+        struct collector *col = detect__scratch_collector(s);
+        ce.bytes = detect__collector_bytes(col);
+        detect__capture(col, u, sr->unit, &ce, mask, &s->arena, &s->kb, &s->vb);
+    }
+    detect__capev_done(&ce);
+    for (size_t t = 0; t < nt; t++)
+        s->umask[s->utouched[t]] = 0;
+}
+
 static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
                         const struct event *ev, detect_emit_fn emit, void *ctx)
 {
@@ -346,13 +871,27 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
     if ((unsigned)ev->source >= EVENT_SOURCE_COUNT || e->n_src[ev->source] == 0)
         return 0;
     size_t n = match_event(e->ms[ev->source], &ev->flat, s->ms[ev->source], &ids);
-    size_t emitted = 0;
+    size_t emitted = 0, nt = 0;
     for (size_t i = 0; i < n; i++) {
-        if (ids[i] >= e->n)
+        uint32_t role = ids[i] >> ID_ROLE_SHIFT, idx = ids[i] & ((1u << ID_ROLE_SHIFT) - 1);
+        if (role != 0) {
+            if (idx >= e->n_sr || e->sr[idx].r->source != ev->source)
+                continue;
+            if (mark(e, s, idx, 1u << (role - ID_STEP + 1)))
+                s->utouched[nt++] = idx;
             continue;
-        const struct detect_rule *r = e->rule[ids[i]];
+        }
+        if (idx >= e->n)
+            continue;
+        const struct detect_rule *r = e->rule[idx];
         if (r->source != ev->source)
             continue;
+        if (r->kind != DETECT_KIND_MATCH) {
+            uint32_t si = (uint32_t)e->srule_of[idx];
+            if (mark(e, s, si, M_PATTERN))
+                s->utouched[nt++] = si;
+            continue;
+        }
         struct detect_check_ctx cx = { .ev = ev, .arena = &s->arena };
         const struct detect_check *c = detect__rule_check(r);
         if (c) {
@@ -368,15 +907,85 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
             .ev = ev,
             .rule = r,
             .detail = cx.detail,
+            .n_events = 1,
+            .first_ms = ev->time_ms,
+            .last_ms = ev->time_ms,
         };
-        d.title = render(s, detect__rule_title(r), ev, cx.detail);
-        d.description = render(s, detect__rule_desc(r), ev, cx.detail);
+        const struct tmpl *tt = detect__rule_title(r), *td = detect__rule_desc(r);
+        if (tmpl_has_vars(tt) || tmpl_has_vars(td)) {
+            const struct derived *dv = derived_of(e, s, ev);
+            d.title = render_ex(s, tt, ev, cx.detail, dv, NULL);
+            d.description = render_ex(s, td, ev, cx.detail, dv, NULL);
+        } else {
+            d.title = render(s, tt, ev, cx.detail);
+            d.description = render(s, td, ev, cx.detail);
+        }
         d.key = r->key ? or_unknown(value(ev, r->key, &s->arena))
                        : default_key(r->resource, ev, &s->arena);
         emit(ctx, &d);
         emitted++;
     }
+    if (nt > 0)
+        run_stateful(e, s, ev, nt);
     return emitted;
+}
+
+/* ---- stateful emission ----------------------------------------------------------- */
+
+void detect__semit(struct semit *em, const struct srule *sr, const struct svars *v)
+{
+    struct detect_scratch *s = em->s;
+    const struct detect_rule *r = sr->r;
+    arena_reset(&s->arena);
+    s->rec = NULL;
+    s->rec_tried = false;
+    s->dv.done = false;
+    struct event ev;
+    detect__snap_event(v->it->sn, &ev, &s->arena);
+    struct derived dv;
+    detect__derive(em->e->lists, &ev, &s->arena, &dv);
+    struct detection d = {
+        .rule_id = r->id,
+        .type = r->type,
+        .severity = r->severity,
+        .resource = r->resource,
+        .ev = &ev,
+        .rule = r,
+        .evidence = v->evidence,
+        .n_evidence = v->n_evidence,
+        .n_events = v->count ? v->count : 1,
+        .first_ms = v->first_ms,
+        .last_ms = v->last_ms,
+    };
+    d.title = render_ex(s, detect__rule_title(r), &ev, NULL, &dv, v);
+    d.description = render_ex(s, detect__rule_desc(r), &ev, NULL, &dv, v);
+    if (r->key && r->key[0] == '$') {
+        int k = detect__derived_find(ev.source, r->key + 1, strlen(r->key + 1));
+        d.key = k >= 0 && dv.v[k].type != DV_NONE ? dv.v[k].s : SV("unknown");
+    } else if (r->key) {
+        d.key = SV_NULL;
+        for (const char *p = r->key; d.key.len == 0;) {
+            const char *bar = strchr(p, '|');
+            size_t len = bar ? (size_t)(bar - p) : strlen(p);
+            d.key = first_value(&ev, p, len, &s->arena);
+            if (!bar)
+                break;
+            p = bar + 1;
+        }
+        d.key = or_unknown(d.key);
+    } else {
+        d.key = default_key(r->resource, &ev, &s->arena);
+    }
+    if (ev.source == EVENT_VPCFLOW) {
+        if (dv.v[DVF_REMOTE_IP].type == DV_STR)
+            d.indicator = dv.v[DVF_REMOTE_IP].s;
+        if (sv_eq_cstr(dv.v[DVF_INITIATOR].s, "local"))
+            d.direction = DETECT_DIR_OUTBOUND;
+        else if (sv_eq_cstr(dv.v[DVF_INITIATOR].s, "remote"))
+            d.direction = DETECT_DIR_INBOUND;
+    }
+    em->emit(em->ctx, &d);
+    em->n++;
 }
 
 /* ---- lists ------------------------------------------------------------------- */
@@ -573,39 +1182,117 @@ static size_t lists_cloudtrail(const struct detect_engine *e, struct detect_scra
     return emitted;
 }
 
+/* GuardDuty's type for a flow to or from an address on a list of category c. */
+static struct list_hit flow_hit(enum detect_category c)
+{
+    switch (c) {
+    case DETECT_CAT_BITCOIN:
+        return (struct list_hit){ "threatlist-ec2-flow-bitcoin", "CryptoCurrency:EC2/BitcoinTool.B",
+                                  8.0, DETECT_RES_INSTANCE };
+    case DETECT_CAT_C2:
+        return (struct list_hit){ "threatlist-ec2-flow-c2", "Backdoor:EC2/C&CActivity.B", 8.0,
+                                  DETECT_RES_INSTANCE };
+    case DETECT_CAT_BLACKHOLE:
+        return (struct list_hit){ "threatlist-ec2-flow-blackhole", "Trojan:EC2/BlackholeTraffic",
+                                  5.0, DETECT_RES_INSTANCE };
+    case DETECT_CAT_DROPPOINT:
+        return (struct list_hit){ "threatlist-ec2-flow-droppoint", "Trojan:EC2/DropPoint", 5.0,
+                                  DETECT_RES_INSTANCE };
+    default:
+        return (struct list_hit){ "threatlist-ec2-flow",
+                                  "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom", 5.0,
+                                  DETECT_RES_INSTANCE };
+    }
+}
+
 static size_t lists_flow(const struct detect_engine *e, struct detect_scratch *s,
                          const struct event *ev, detect_emit_fn emit, void *ctx)
 {
     struct arena *a = &s->arena;
-    if (!has_ips(e, DETECT_LIST_THREAT))
+    bool threat = has_ips(e, DETECT_LIST_THREAT), tor = has_ips(e, DETECT_LIST_TOR);
+    if (!threat && !tor)
         return 0;
     /* A connection that happened: rejected probes from listed hosts would
      * otherwise raise a finding on every instance they scan. */
     if (!sv_eq_cstr(value(ev, "action", a), "ACCEPT"))
         return 0;
+    size_t emitted = 0;
     const char *tag = NULL;
     struct sv remote = value(ev, "dstaddr", a);
     const char *dir = "outbound to";
-    if (!ip_listed(e, DETECT_LIST_THREAT, remote, &tag)) {
+    bool listed = threat && ip_listed(e, DETECT_LIST_THREAT, remote, &tag);
+    if (!listed && threat) {
         remote = value(ev, "srcaddr", a);
         dir = "inbound from";
-        if (!ip_listed(e, DETECT_LIST_THREAT, remote, &tag))
-            return 0;
+        listed = ip_listed(e, DETECT_LIST_THREAT, remote, &tag);
     }
-    static const struct list_hit h = { "threatlist-ec2-flow",
-                                       "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom", 5.0,
-                                       DETECT_RES_INSTANCE };
     struct sv key = instance_key(ev, a);
-    const char *title = detect__afmt(a, "EC2 instance %.*s is communicating %s %.*s on the list %s.",
-                                     (int)key.len, key.p, dir, (int)remote.len, remote.p, tag);
-    struct sv port = value(ev, "dstport", a);
-    const char *desc = detect__afmt(
-        a, "EC2 instance %.*s has an accepted connection %s %.*s (destination port %.*s), an "
-           "address on the threat list %s.",
-        (int)key.len, key.p, dir, (int)remote.len, remote.p, (int)port.len,
-        port.p ? port.p : "", tag);
-    emit_list(s, ev, &h, tag, remote, key, title, desc, emit, ctx);
-    return 1;
+    if (listed) {
+        struct list_hit h = flow_hit(detect__lists_category(e->lists, tag));
+        const char *title = detect__afmt(a, "EC2 instance %.*s is communicating %s %.*s on the list %s.",
+                                         (int)key.len, key.p, dir, (int)remote.len, remote.p, tag);
+        struct sv port = value(ev, "dstport", a);
+        const char *desc = detect__afmt(
+            a, "EC2 instance %.*s has an accepted connection %s %.*s (destination port %.*s), an "
+               "address on the threat list %s.",
+            (int)key.len, key.p, dir, (int)remote.len, remote.p, (int)port.len,
+            port.p ? port.p : "", tag);
+        emit_list(s, ev, &h, tag, remote, key, title, desc, emit, ctx);
+        emitted++;
+    }
+    /* TorClient: the instance opened a connection to a Tor node. */
+    if (tor) {
+        const struct derived *dv = derived_of(e, s, ev);
+        const struct dval *rip = &dv->v[DVF_REMOTE_IP];
+        if (rip->type == DV_STR && sv_eq_cstr(dv->v[DVF_INITIATOR].s, "local") &&
+            ip_listed(e, DETECT_LIST_TOR, rip->s, &tag)) {
+            static const struct list_hit h = { "torlist-ec2-client", "UnauthorizedAccess:EC2/TorClient",
+                                               8.0, DETECT_RES_INSTANCE };
+            struct sv inst = dv->v[DVF_INSTANCE].type == DV_STR ? dv->v[DVF_INSTANCE].s : key;
+            const char *title = detect__afmt(a, "EC2 instance %.*s is communicating with Tor node %.*s.",
+                                             (int)inst.len, inst.p, (int)rip->s.len, rip->s.p);
+            const char *desc = detect__afmt(
+                a, "EC2 instance %.*s opened a connection to %.*s port %.*s, a Tor node on the list "
+                   "%s: the instance is reaching the Tor network, which hides where its traffic "
+                   "goes.",
+                (int)inst.len, inst.p, (int)rip->s.len, rip->s.p,
+                (int)dv->v[DVF_REMOTE_PORT].s.len, dv->v[DVF_REMOTE_PORT].s.p ? dv->v[DVF_REMOTE_PORT].s.p : "",
+                tag);
+            emit_list(s, ev, &h, tag, rip->s, inst, title, desc, emit, ctx);
+            emitted++;
+        }
+    }
+    return emitted;
+}
+
+static struct list_hit dns_hit(enum detect_category c)
+{
+    switch (c) {
+    case DETECT_CAT_BITCOIN:
+        return (struct list_hit){ "threatlist-ec2-dns-bitcoin",
+                                  "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0, DETECT_RES_INSTANCE };
+    case DETECT_CAT_C2:
+        return (struct list_hit){ "threatlist-ec2-dns-c2", "Backdoor:EC2/C&CActivity.B!DNS", 8.0,
+                                  DETECT_RES_INSTANCE };
+    case DETECT_CAT_BLACKHOLE:
+        return (struct list_hit){ "threatlist-ec2-dns-blackhole", "Trojan:EC2/BlackholeTraffic!DNS",
+                                  5.0, DETECT_RES_INSTANCE };
+    case DETECT_CAT_DROPPOINT:
+        return (struct list_hit){ "threatlist-ec2-dns-droppoint", "Trojan:EC2/DropPoint!DNS", 5.0,
+                                  DETECT_RES_INSTANCE };
+    case DETECT_CAT_PHISHING:
+        return (struct list_hit){ "threatlist-ec2-dns-phishing",
+                                  "Trojan:EC2/PhishingDomainRequest!DNS", 8.0, DETECT_RES_INSTANCE };
+    case DETECT_CAT_DRIVEBY:
+        return (struct list_hit){ "threatlist-ec2-dns-driveby",
+                                  "Trojan:EC2/DriveBySourceTraffic!DNS", 8.0, DETECT_RES_INSTANCE };
+    case DETECT_CAT_DGA:
+        return (struct list_hit){ "threatlist-ec2-dns-dga", "Trojan:EC2/DGADomainRequest.C!DNS", 8.0,
+                                  DETECT_RES_INSTANCE };
+    default:
+        return (struct list_hit){ "threatlist-ec2-dns", "Impact:EC2/MaliciousDomainRequest.Custom",
+                                  5.0, DETECT_RES_INSTANCE };
+    }
 }
 
 static size_t lists_dns(const struct detect_engine *e, struct detect_scratch *s,
@@ -618,9 +1305,7 @@ static size_t lists_dns(const struct detect_engine *e, struct detect_scratch *s,
     const char *tag;
     if (!dom_listed(e, DETECT_LIST_THREAT, q, &tag))
         return 0;
-    static const struct list_hit h = { "threatlist-ec2-dns",
-                                       "Impact:EC2/MaliciousDomainRequest.Custom", 5.0,
-                                       DETECT_RES_INSTANCE };
+    struct list_hit h = dns_hit(detect__lists_category(e->lists, tag));
     struct sv key = instance_key(ev, a);
     const char *title = detect__afmt(a, "EC2 instance %.*s queried %.*s, a domain on the list %s.",
                                      (int)key.len, key.p, (int)q.len, q.p, tag);
@@ -639,6 +1324,7 @@ size_t detect_event(const struct detect_engine *e, struct detect_scratch *s,
     arena_reset(&s->arena);
     s->rec = NULL;
     s->rec_tried = false;
+    s->dv.done = false;
     struct ipcache src = { .addr = ev->src_ip };
     if (e->lists && trusted(e, ev, &src, &s->arena))
         return 0;

@@ -239,6 +239,14 @@ static void rule_free(struct rule_int *r)
     free((void *)r->pub.file);
     free_strlist(r->pub.mitre, r->pub.n_mitre);
     free_strlist(r->pub.references, r->pub.n_references);
+    free((void *)r->pub.where);
+    free_strlist(r->pub.group_by, r->pub.n_group_by);
+    free((void *)r->pub.sum);
+    free((void *)r->pub.distinct);
+    free_strlist(r->pub.value, r->pub.n_value);
+    free((void *)r->pub.when);
+    free_strlist(r->pub.unusual, r->pub.n_unusual);
+    free_strlist(r->pub.then, r->pub.n_then);
     free(r);
 }
 
@@ -503,8 +511,79 @@ static int parse_bool(struct loader *ld, yaml_node_t *n, const char *field, bool
 
 static const char *const known_fields[] = {
     "id", "type", "severity", "title", "description", "source", "pattern", "check",
-    "resource", "key", "mitre", "references", "enabled", NULL
+    "resource", "key", "mitre", "references", "enabled",
+    /* stateful kinds */
+    "kind", "where", "group_by", "window", "threshold", "sum", "distinct", "value", "when",
+    "unusual", "learning", "then", "bucket", "baseline", "sigma", "quiet", NULL
 };
+
+#define N_FIELDS 29
+
+const char *detect_kind_name(enum detect_kind k)
+{
+    switch (k) {
+    case DETECT_KIND_MATCH: return "match";
+    case DETECT_KIND_THRESHOLD: return "threshold";
+    case DETECT_KIND_DISTINCT: return "distinct";
+    case DETECT_KIND_NEW_VALUE: return "new_value";
+    case DETECT_KIND_RATE: return "rate";
+    case DETECT_KIND_SEQUENCE: return "sequence";
+    }
+    return "match";
+}
+
+bool detect_parse_duration(const char *s, int64_t *ms_out)
+{
+    int64_t v;
+    if (!s || !detect__parse_duration(sv_cstr(s), &v) || v <= 0)
+        return false;
+    *ms_out = v;
+    return true;
+}
+
+static bool kind_parse(struct sv s, enum detect_kind *out)
+{
+    for (int k = DETECT_KIND_MATCH; k <= DETECT_KIND_SEQUENCE; k++)
+        if (sv_eq_cstr(s, detect_kind_name((enum detect_kind)k))) {
+            *out = (enum detect_kind)k;
+            return true;
+        }
+    return false;
+}
+
+/* "500ms", "30s", "10m", "1h", "7d". */
+bool detect__parse_duration(struct sv s, int64_t *ms_out)
+{
+    size_t i = 0;
+    int64_t v = 0;
+    while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9') {
+        if (v > (INT64_MAX / 10 - 9))
+            return false;
+        v = v * 10 + (s.p[i] - '0');
+        i++;
+    }
+    if (i == 0)
+        return false;
+    struct sv unit = sv_make(s.p + i, s.len - i);
+    int64_t mul;
+    if (sv_eq_cstr(unit, "ms"))
+        mul = 1;
+    else if (sv_eq_cstr(unit, "s"))
+        mul = 1000;
+    else if (sv_eq_cstr(unit, "m"))
+        mul = 60 * 1000;
+    else if (sv_eq_cstr(unit, "h"))
+        mul = 3600 * 1000;
+    else if (sv_eq_cstr(unit, "d"))
+        mul = 86400 * 1000;
+    else
+        return false;
+    /* A year is plenty; it keeps every later sum far from overflow. */
+    if (v > (int64_t)366 * 86400 * 1000 / mul)
+        return false;
+    *ms_out = v * mul;
+    return true;
+}
 
 static int field_index(const char *s, size_t len)
 {
@@ -528,11 +607,287 @@ static int check_pattern(struct loader *ld, yaml_node_t *n, const char *text, si
     return 0;
 }
 
+/* A pattern written as a YAML mapping or as JSON text, validated; *out is
+ * owned compact JSON. */
+static int pattern_text(struct loader *ld, yaml_node_t *pn, const char *field, char **out)
+{
+    struct buf pb;
+    buf_init(&pb, PATTERN_MAX);
+    int rc;
+    if (pn->type == YAML_SCALAR_NODE) {
+        size_t len;
+        const char *s = scalar(pn, &len);
+        if (len > PATTERN_MAX)
+            rc = lerr(ld, pn, ERR_LIMIT, "%s: longer than %u bytes", field, PATTERN_MAX);
+        else
+            rc = buf_append(&pb, s, len);
+    } else if (pn->type == YAML_MAPPING_NODE) {
+        ld->visits = 0;
+        ld->reported = false;
+        rc = to_json(ld, pn, &pb, 0);
+    } else {
+        rc = lerr(ld, pn, ERR_FORMAT, "%s: expected a mapping or a JSON string", field);
+    }
+    if (rc == 0)
+        rc = check_pattern(ld, pn, pb.p ? pb.p : "", pb.len);
+    if (rc != 0) {
+        buf_free(&pb);
+        return rc;
+    }
+    *out = buf_steal(&pb);
+    return 0;
+}
+
+static bool any_text(const char *s, size_t len)
+{
+    (void)s;
+    return len > 0;
+}
+
+/* A field reference: a record path, alternatives "a|b", or "$name" (a derived
+ * field of the rule's source). */
+static bool valid_ref(enum event_source src, const char *s, size_t len)
+{
+    if (len > 0 && s[0] == '$')
+        return detect__derived_find(src, s + 1, len - 1) >= 0;
+    const char *end = s + len;
+    for (;;) {
+        const char *bar = memchr(s, '|', (size_t)(end - s));
+        const char *e = bar ? bar : end;
+        if (!detect__valid_path(s, (size_t)(e - s)))
+            return false;
+        if (!bar)
+            return true;
+        s = bar + 1;
+    }
+}
+
+static int ref_list(struct loader *ld, yaml_node_t *n, const char *field, enum event_source src,
+                    const char *const **out, size_t *n_out)
+{
+    int rc = str_list(ld, n, field, any_text, "a field", out, n_out);
+    for (size_t i = 0; rc == 0 && i < *n_out; i++)
+        if (!valid_ref(src, (*out)[i], strlen((*out)[i])))
+            rc = lerr(ld, n, ERR_FORMAT,
+                      "%s: \"%.80s\" is not a field path nor a derived field of %s "
+                      "(docs/rules.md)", field, (*out)[i], detect__source_name(src));
+    return rc;
+}
+
+static int one_ref(struct loader *ld, yaml_node_t *n, const char *field, enum event_source src,
+                   const char **out)
+{
+    const char *s;
+    size_t len;
+    int rc = want_scalar(ld, n, field, 256, &s, &len);
+    if (rc == 0 && !valid_ref(src, s, len))
+        rc = lerr(ld, n, ERR_FORMAT,
+                  "%s: \"%.*s\" is not a field path nor a derived field of %s (docs/rules.md)",
+                  field, (int)(len > 80 ? 80 : len), s, detect__source_name(src));
+    if (rc == 0)
+        *out = xstrndup(s, len);
+    return rc;
+}
+
+static int parse_duration(struct loader *ld, yaml_node_t *n, const char *field, int64_t *out)
+{
+    const char *s;
+    size_t len;
+    int rc = want_scalar(ld, n, field, 32, &s, &len);
+    if (rc == 0 && (!detect__parse_duration(sv_make(s, len), out) || *out <= 0))
+        rc = lerr(ld, n, ERR_FORMAT,
+                  "%s: \"%.*s\" is not a duration like 90s, 10m, 1h or 7d (at most a year)",
+                  field, (int)len, s);
+    return rc;
+}
+
+static int parse_num(struct loader *ld, yaml_node_t *n, const char *field, double lo, double hi,
+                     double *out)
+{
+    const char *s;
+    size_t len;
+    int rc = want_scalar(ld, n, field, 32, &s, &len);
+    if (rc != 0)
+        return rc;
+    char tmp[40];
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    double d = is_json_number(s, len) ? strtod(tmp, NULL) : -1e300;
+    if (!(d >= lo && d <= hi))
+        return lerr(ld, n, ERR_FORMAT, "%s: \"%s\" is not a number from %g to %g", field, tmp,
+                    lo, hi);
+    *out = d;
+    return 0;
+}
+
+/* `where` names derived fields only: a typo must not silently never match. */
+static int check_where_keys(struct loader *ld, yaml_node_t *n, enum event_source src)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return 0;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(ld->doc, p->key);
+        if (k->type != YAML_SCALAR_NODE)
+            continue;
+        size_t len;
+        const char *s = scalar(k, &len);
+        if (len == 3 && memcmp(s, "$or", 3) == 0) {
+            yaml_node_t *v = yaml_document_get_node(ld->doc, p->value);
+            if (v->type == YAML_SEQUENCE_NODE)
+                for (yaml_node_item_t *it = v->data.sequence.items.start;
+                     it < v->data.sequence.items.top; it++) {
+                    int rc = check_where_keys(ld, yaml_document_get_node(ld->doc, *it), src);
+                    if (rc != 0)
+                        return rc;
+                }
+            continue;
+        }
+        if (detect__derived_find(src, s, len) < 0)
+            return lerr(ld, k, ERR_FORMAT, "where: \"%.*s\" is not a derived field of %s",
+                        (int)(len > 64 ? 64 : len), s, detect__source_name(src));
+    }
+    return 0;
+}
+
+/* The stateful fields: which a kind needs, which it accepts, defaults. f is
+ * indexed like known_fields. */
+static int parse_stateful(struct loader *ld, yaml_node_t *root, yaml_node_t **f,
+                          struct rule_int *r)
+{
+    enum { F_KIND = 13 };
+    struct detect_rule *p = &r->pub;
+    int rc = 0;
+    if (f[F_KIND]) {
+        const char *s;
+        size_t len;
+        if ((rc = want_scalar(ld, f[F_KIND], "kind", 32, &s, &len)) != 0)
+            return rc;
+        if (!kind_parse(sv_make(s, len), &p->kind))
+            return lerr(ld, f[F_KIND], ERR_FORMAT,
+                        "kind \"%.*s\" is not match, threshold, distinct, new_value, rate or "
+                        "sequence", (int)len, s);
+    }
+    /* Which fields each kind takes (bit per field index from F_KIND + 1). */
+    enum { K_WHERE = 14, K_GROUP, K_WINDOW, K_THRESHOLD, K_SUM, K_DISTINCT, K_VALUE, K_WHEN,
+           K_UNUSUAL, K_LEARNING, K_THEN, K_BUCKET, K_BASELINE, K_SIGMA, K_QUIET };
+#define B(x) (1u << ((x) - K_WHERE))
+    static const unsigned takes[] = {
+        [DETECT_KIND_MATCH] = 0,
+        [DETECT_KIND_THRESHOLD] = B(K_WHERE) | B(K_GROUP) | B(K_WINDOW) | B(K_THRESHOLD) | B(K_SUM),
+        [DETECT_KIND_DISTINCT] = B(K_WHERE) | B(K_GROUP) | B(K_WINDOW) | B(K_THRESHOLD) |
+                                 B(K_DISTINCT),
+        [DETECT_KIND_NEW_VALUE] = B(K_WHERE) | B(K_GROUP) | B(K_VALUE) | B(K_WHEN) | B(K_UNUSUAL) |
+                                  B(K_LEARNING),
+        [DETECT_KIND_RATE] = B(K_WHERE) | B(K_GROUP) | B(K_THRESHOLD) | B(K_SUM) | B(K_LEARNING) |
+                             B(K_BUCKET) | B(K_BASELINE) | B(K_SIGMA) | B(K_QUIET),
+        [DETECT_KIND_SEQUENCE] = B(K_WHERE) | B(K_GROUP) | B(K_WINDOW) | B(K_THEN),
+    };
+    static const unsigned needs[] = {
+        [DETECT_KIND_MATCH] = 0,
+        [DETECT_KIND_THRESHOLD] = B(K_WINDOW) | B(K_THRESHOLD),
+        [DETECT_KIND_DISTINCT] = B(K_WINDOW) | B(K_THRESHOLD) | B(K_DISTINCT),
+        [DETECT_KIND_NEW_VALUE] = B(K_VALUE),
+        [DETECT_KIND_RATE] = 0,
+        [DETECT_KIND_SEQUENCE] = B(K_WINDOW) | B(K_THEN),
+    };
+    for (int i = K_WHERE; i <= K_QUIET; i++) {
+        bool given = f[i] != NULL, ok = (takes[p->kind] & B(i)) != 0;
+        if (given && !ok)
+            return lerr(ld, f[i], ERR_FORMAT, "field \"%s\" does not apply to kind %s",
+                        known_fields[i], detect_kind_name(p->kind));
+        if (!given && (needs[p->kind] & B(i)))
+            return lerr(ld, root, ERR_FORMAT, "kind %s needs field \"%s\"",
+                        detect_kind_name(p->kind), known_fields[i]);
+    }
+#undef B
+    if (p->kind == DETECT_KIND_MATCH) {
+        if (p->key && (p->key[0] == '$' || strchr(p->key, '|')))
+            return lerr(ld, root, ERR_FORMAT, "key: derived fields and alternatives need a "
+                                              "stateful kind");
+        return 0;
+    }
+    enum event_source src = p->source;
+    if (f[K_WHERE]) {
+        if ((rc = check_where_keys(ld, f[K_WHERE], src)) != 0 ||
+            (rc = pattern_text(ld, f[K_WHERE], "where", (char **)&p->where)) != 0)
+            return rc;
+    }
+    if (f[K_GROUP] && (rc = ref_list(ld, f[K_GROUP], "group_by", src, &p->group_by,
+                                     &p->n_group_by)) != 0)
+        return rc;
+    if (f[K_WINDOW] && (rc = parse_duration(ld, f[K_WINDOW], "window", &p->window_ms)) != 0)
+        return rc;
+    p->threshold = p->kind == DETECT_KIND_RATE ? 10 : 0;
+    if (f[K_THRESHOLD] && (rc = parse_num(ld, f[K_THRESHOLD], "threshold",
+                                          p->kind == DETECT_KIND_DISTINCT ? 2 : 1,
+                                          p->kind == DETECT_KIND_DISTINCT ? 10000 : 1e15,
+                                          &p->threshold)) != 0)
+        return rc;
+    if (p->kind == DETECT_KIND_DISTINCT && p->threshold != (double)(int)p->threshold)
+        return lerr(ld, f[K_THRESHOLD], ERR_FORMAT, "threshold: a whole number of values");
+    if (f[K_SUM] && (rc = one_ref(ld, f[K_SUM], "sum", src, &p->sum)) != 0)
+        return rc;
+    if (f[K_DISTINCT] && (rc = one_ref(ld, f[K_DISTINCT], "distinct", src, &p->distinct)) != 0)
+        return rc;
+    if (f[K_VALUE] && (rc = ref_list(ld, f[K_VALUE], "value", src, &p->value, &p->n_value)) != 0)
+        return rc;
+    if (f[K_WHEN] && (rc = pattern_text(ld, f[K_WHEN], "when", (char **)&p->when)) != 0)
+        return rc;
+    if (f[K_UNUSUAL] &&
+        (rc = ref_list(ld, f[K_UNUSUAL], "unusual", src, &p->unusual, &p->n_unusual)) != 0)
+        return rc;
+    if (p->n_unusual > 8)
+        return lerr(ld, f[K_UNUSUAL], ERR_LIMIT, "unusual: at most 8 fields");
+    if (f[K_LEARNING] &&
+        (rc = parse_duration(ld, f[K_LEARNING], "learning", &p->learning_ms)) != 0)
+        return rc;
+    if (f[K_THEN]) {
+        yaml_node_t *tn = f[K_THEN];
+        if (tn->type != YAML_SEQUENCE_NODE)
+            return lerr(ld, tn, ERR_FORMAT, "then: expected a list of patterns");
+        size_t cnt = (size_t)(tn->data.sequence.items.top - tn->data.sequence.items.start);
+        if (cnt == 0 || cnt > 7)
+            return lerr(ld, tn, ERR_FORMAT, "then: 1 to 7 steps");
+        const char **v = xcalloc(cnt, sizeof(*v));
+        p->then = v;
+        for (size_t i = 0; i < cnt; i++) {
+            yaml_node_t *it = yaml_document_get_node(ld->doc, tn->data.sequence.items.start[i]);
+            if ((rc = pattern_text(ld, it, "then", (char **)&v[i])) != 0)
+                return rc;
+            p->n_then = i + 1;
+        }
+    }
+    p->bucket_ms = 60 * 1000;
+    p->baseline_ms = 7LL * 86400 * 1000;
+    p->sigma = 6;
+    p->quiet = 5;
+    if (p->kind == DETECT_KIND_RATE) {
+        if (f[K_BUCKET] && (rc = parse_duration(ld, f[K_BUCKET], "bucket", &p->bucket_ms)) != 0)
+            return rc;
+        if (f[K_BASELINE] &&
+            (rc = parse_duration(ld, f[K_BASELINE], "baseline", &p->baseline_ms)) != 0)
+            return rc;
+        if (p->baseline_ms < 2 * p->bucket_ms || p->baseline_ms / p->bucket_ms > 100000)
+            return lerr(ld, f[K_BASELINE] ? f[K_BASELINE] : root, ERR_FORMAT,
+                        "baseline: from 2 to 100000 buckets");
+        if (!f[K_LEARNING])
+            p->learning_ms = p->baseline_ms;
+        if (f[K_SIGMA] && (rc = parse_num(ld, f[K_SIGMA], "sigma", 0.5, 100, &p->sigma)) != 0)
+            return rc;
+        double q = 0;
+        if (f[K_QUIET] && (rc = parse_num(ld, f[K_QUIET], "quiet", 1, 1000, &q)) != 0)
+            return rc;
+        if (f[K_QUIET])
+            p->quiet = (unsigned)q;
+    }
+    return 0;
+}
+
 static int parse_rule(struct loader *ld, yaml_node_t *root, struct rule_int **out)
 {
     if (root->type != YAML_MAPPING_NODE)
         return lerr(ld, root, ERR_FORMAT, "a rule must be a mapping of fields");
-    yaml_node_t *f[16] = { 0 };
+    yaml_node_t *f[N_FIELDS] = { 0 };
     ld->rule_id = NULL;
     /* Name the rule in every message, even for fields that come before id. */
     char idbuf[129];
@@ -563,7 +918,9 @@ static int parse_rule(struct loader *ld, yaml_node_t *root, struct rule_int **ou
         f[i] = yaml_document_get_node(ld->doc, p->value);
     }
     enum { F_ID, F_TYPE, F_SEV, F_TITLE, F_DESC, F_SOURCE, F_PATTERN, F_CHECK, F_RES, F_KEY,
-           F_MITRE, F_REFS, F_ENABLED };
+           F_MITRE, F_REFS, F_ENABLED, F_KIND, F_WHERE, F_GROUP_BY, F_WINDOW, F_THRESHOLD, F_SUM,
+           F_DISTINCT, F_VALUE, F_WHEN, F_UNUSUAL, F_LEARNING, F_THEN, F_BUCKET, F_BASELINE,
+           F_SIGMA, F_QUIET };
     const char *s = NULL;
     size_t len = 0;
     int rc;
@@ -635,31 +992,8 @@ static int parse_rule(struct loader *ld, yaml_node_t *root, struct rule_int **ou
     r->pub.resource = r->pub.source == EVENT_CLOUDTRAIL ? DETECT_RES_ACCESS_KEY
                                                          : DETECT_RES_INSTANCE;
 
-    {
-        yaml_node_t *pn = f[F_PATTERN];
-        struct buf pb;
-        buf_init(&pb, PATTERN_MAX);
-        if (pn->type == YAML_SCALAR_NODE) {
-            s = scalar(pn, &len);
-            if (len > PATTERN_MAX)
-                rc = lerr(ld, pn, ERR_LIMIT, "pattern: longer than %u bytes", PATTERN_MAX);
-            else
-                rc = buf_append(&pb, s, len);
-        } else if (pn->type == YAML_MAPPING_NODE) {
-            ld->visits = 0;
-            ld->reported = false;
-            rc = to_json(ld, pn, &pb, 0);
-        } else {
-            rc = lerr(ld, pn, ERR_FORMAT, "pattern: expected a mapping or a JSON string");
-        }
-        if (rc == 0)
-            rc = check_pattern(ld, pn, pb.p ? pb.p : "", pb.len);
-        if (rc != 0) {
-            buf_free(&pb);
-            goto fail;
-        }
-        r->pub.pattern = buf_steal(&pb);
-    }
+    if ((rc = pattern_text(ld, f[F_PATTERN], "pattern", (char **)&r->pub.pattern)) != 0)
+        goto fail;
 
     if (f[F_CHECK]) {
         if ((rc = want_scalar(ld, f[F_CHECK], "check", 64, &s, &len)) != 0)
@@ -683,7 +1017,7 @@ static int parse_rule(struct loader *ld, yaml_node_t *root, struct rule_int **ou
     if (f[F_KEY]) {
         if ((rc = want_scalar(ld, f[F_KEY], "key", 256, &s, &len)) != 0)
             goto fail;
-        if (!detect__valid_path(s, len)) {
+        if (!valid_ref(r->pub.source, s, len)) {
             rc = lerr(ld, f[F_KEY], ERR_FORMAT, "key \"%.*s\" is not a dotted field path",
                       (int)len, s);
             goto fail;
@@ -698,6 +1032,8 @@ static int parse_rule(struct loader *ld, yaml_node_t *root, struct rule_int **ou
                                     &r->pub.references, &r->pub.n_references)) != 0)
         goto fail;
     if (f[F_ENABLED] && (rc = parse_bool(ld, f[F_ENABLED], "enabled", &r->pub.enabled)) != 0)
+        goto fail;
+    if ((rc = parse_stateful(ld, root, f, r)) != 0)
         goto fail;
     *out = r;
     return 0;

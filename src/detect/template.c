@@ -54,10 +54,18 @@ int detect__tmpl_compile(const char *src, struct tmpl *t, struct err *err)
         if (a[0] == '$') {
             if (len == 7 && memcmp(a, "$detail", 7) == 0) {
                 push(t, &cap, (struct tmpl_seg){ .kind = TMPL_DETAIL, .text = a, .len = len });
+            } else if (detect__tmpl_var_find(a + 1, len - 1) >= 0 ||
+                       detect__derived_find(EVENT_CLOUDTRAIL, a + 1, len - 1) >= 0 ||
+                       detect__derived_find(EVENT_VPCFLOW, a + 1, len - 1) >= 0 ||
+                       detect__derived_find(EVENT_DNS, a + 1, len - 1) >= 0) {
+                /* Whether the rule's kind and source have it is checked with
+                 * the rule (rules.c). */
+                push(t, &cap, (struct tmpl_seg){ .kind = TMPL_VAR, .text = a + 1, .len = len - 1 });
             } else {
                 detect__tmpl_free(t);
-                return err_set(err, ERR_FORMAT, "unknown placeholder \"{{%.*s}}\" (only $detail)",
-                               (int)(len > 40 ? 40 : len), a);
+                return err_set(err, ERR_FORMAT,
+                               "unknown placeholder \"{{%.*s}}\" ($detail, a stateful variable "
+                               "or a derived field)", (int)(len > 40 ? 40 : len), a);
             }
         } else {
             struct tmpl_seg seg = { .kind = TMPL_PATH, .text = a, .len = len };
@@ -105,4 +113,15 @@ void detect__tmpl_free(struct tmpl *t)
     free(t->segs);
     t->segs = NULL;
     t->n = 0;
+}
+
+static const char *const var_names[TV_N] = { "count", "sum", "value", "key", "window",
+                                             "baseline", "first_seen", "last_seen" };
+
+int detect__tmpl_var_find(const char *name, size_t len)
+{
+    for (int i = 0; i < TV_N; i++)
+        if (strlen(var_names[i]) == len && memcmp(var_names[i], name, len) == 0)
+            return i;
+    return -1;
 }

@@ -261,6 +261,12 @@ static void fill_flow(struct finding_detail *d, const struct event *ev, const st
         d->remote_port = dport;
         d->direction = xstrdup(inbound == 0 ? "OUTBOUND" : "UNKNOWN");
     }
+    if (det->direction != DETECT_DIR_DEFAULT) {
+        /* The detector knows who opened the connection; the line's own order
+         * (a reply is written server first) does not say. */
+        free(d->direction);
+        d->direction = xstrdup(det->direction == DETECT_DIR_INBOUND ? "INBOUND" : "OUTBOUND");
+    }
     d->action = strstr(det->type ? det->type : "", "PortProbe") ? FINDING_ACTION_PORT_PROBE
                                                                  : FINDING_ACTION_NETWORK;
 }
@@ -480,6 +486,15 @@ void finding_agg_add(struct finding_agg *agg, const struct detection *d)
     struct sv account = ev ? ev->account : SV_NULL, region = ev ? ev->region : SV_NULL;
     struct sv evid = ev ? ev->id : SV_NULL;
     int64_t ms = ev ? ev->time_ms : 0;
+    /* Stateful detections span their evidence; the representative is still
+     * ordered by its own event. */
+    bool span = d->n_events > 0;
+    int64_t first = span ? d->first_ms : ms, last = span ? d->last_ms : ms;
+    if (first > last) {
+        int64_t t = first;
+        first = last;
+        last = t;
+    }
     char id[33];
     finding_id(account, region, sv_cstr(d->type ? d->type : ""), d->key, id);
 
@@ -494,23 +509,25 @@ void finding_agg_add(struct finding_agg *agg, const struct detection *d)
         f->key = dup_sv(d->key);
         f->resource = d->resource;
         f->severity = d->severity;
-        f->first_ms = f->last_ms = ms;
+        f->first_ms = first;
+        f->last_ms = last;
         f->d.remote_port = f->d.local_port = -1;
         hmap_put(&agg->map, id, 32, f);
         set_rep(f, d, ms);
     } else {
         if (d->severity > f->severity)
             f->severity = d->severity;
-        if (ms < f->first_ms)
-            f->first_ms = ms;
-        if (ms > f->last_ms)
-            f->last_ms = ms;
+        if (first < f->first_ms)
+            f->first_ms = first;
+        if (last > f->last_ms)
+            f->last_ms = last;
         /* The representative is replaced only by an earlier detection,
          * compared in place so the common in-order case copies nothing. */
         if (cmp_rep_sv(ms, evid, d->rule_id, f->rep_ms, f->rep_event_id, f->rule_id) < 0)
             set_rep(f, d, ms);
     }
     f->count++;
+    f->events += span ? d->n_events : 1;
 
     if (d->threat_list != NULL && d->threat_list[0] &&
         (f->threat_list == NULL || cmp_rep_sv(ms, evid, NULL, f->list_ms, f->list_event_id, NULL) < 0)) {
@@ -522,14 +539,22 @@ void finding_agg_add(struct finding_agg *agg, const struct detection *d)
         f->list_ms = ms;
         f->list_event_id = dup_sv(evid);
     }
-    if (evid.len && evidence_wants(f, ms, evid))
+    if (d->n_evidence > 0) {
+        for (size_t i = 0; i < d->n_evidence; i++) {
+            const struct detect_evidence *e = &d->evidence[i];
+            if (e->id.len && evidence_wants(f, e->ms, e->id))
+                evidence_insert(f, e->ms, xstrndup(e->id.p, e->id.len));
+        }
+    } else if (evid.len && evidence_wants(f, ms, evid)) {
         evidence_insert(f, ms, xstrndup(evid.p, evid.len));
+    }
 }
 
 /* Folds src into dst (same id) and frees src. */
 static void fold(struct finding *dst, struct finding *src)
 {
     dst->count += src->count;
+    dst->events += src->events;
     if (src->severity > dst->severity)
         dst->severity = src->severity;
     if (src->first_ms < dst->first_ms)

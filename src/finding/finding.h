@@ -19,7 +19,9 @@
  *
  * Output follows the GuardDuty finding JSON (schemaVersion 2.0, the camelCase
  * names of the finding as EventBridge and the S3 export carry it), plus Vigil's
- * additions under service.additionalInfo.vigil {ruleId, eventIds, eventCount}.
+ * additions under service.additionalInfo.vigil {ruleId, key, eventIds, eventCount}
+ * (eventCount: the events behind the finding, which for stateful detections
+ * exceeds service.count).
  * Everything a finding holds is copied out of the detection: events are
  * transient, findings outlive them.
  *
@@ -87,7 +89,8 @@ struct finding {
     char *account, *region, *type, *key;
     enum detect_resource resource;
     double severity;       /* max over the detections */
-    uint64_t count;        /* detections folded in */
+    uint64_t count;        /* detections folded in (GuardDuty's service.count) */
+    uint64_t events;       /* events behind them (a stateful detection stands on many) */
     int64_t first_ms, last_ms;
     /* Representative detection (see above). */
     char *rule_id, *title, *description;
@@ -139,7 +142,9 @@ struct finding_agg *finding_agg_new(void);
 void finding_agg_free(struct finding_agg *agg);
 
 /* Folds d into its finding, creating it on first sight. Copies what it keeps;
- * d and its event may go away on return. */
+ * d and its event may go away on return. A stateful detection (n_events > 0
+ * with evidence) brings its own time span and evidence ids; one built without
+ * them (n_events == 0) counts as one event at ev's time. */
 void finding_agg_add(struct finding_agg *agg, const struct detection *d);
 
 /* Moves every finding of src into dst, folding those with the same id; src is

@@ -368,7 +368,7 @@ void finding_to_json(struct json_writer *w, const struct finding *f)
         jw_str(w, f->evidence[i]);
     jw_array_end(w);
     jw_key(w, "eventCount");
-    jw_int(w, (int64_t)f->count);
+    jw_int(w, (int64_t)f->events);
     jw_object_end(w);
     jw_object_end(w);
     if (f->threat_list != NULL) {

@@ -1,0 +1,630 @@
+/*
+ * Derived fields: what the stateful rules group by, count and filter on that
+ * no single leaf of a record holds.
+ *
+ * VPC flows. A flow log line is captured at one network interface and names
+ * both ends, but not which end is that interface. The local end is found, in
+ * order, from the v5 flow-direction field, from the ENI map's addresses, then
+ * from which end is an internal (VPC) address. Who opened the connection is
+ * the end with the higher port (clients use ephemeral ports, servers listen on
+ * lower ones); equal ports or portless protocols leave it unknown. A "probe"
+ * is a rejected flow or one of at most three packets that carry no payload
+ * (at most 80 bytes each: a SYN and its retries).
+ *
+ * DNS. The registered domain is the label under the public suffix, with a
+ * small list of two-label suffixes (co.uk, com.au, ...) instead of the whole
+ * Public Suffix List. Exfiltration labels and generated (DGA) names are judged
+ * by length, Shannon entropy, digits and vowels (detect__exfil_label,
+ * detect__dga_label).
+ *
+ * CloudTrail. The identity is userIdentity.arn (else principalId, else the
+ * invoking service); the network is the caller's /16 (IPv4) or /48 (IPv6), or
+ * the service name when AWS called on the principal's behalf; the address
+ * class says whether the caller is a service, an internal address, an AWS
+ * address (with --aws-ip-ranges) or any other public one; an EC2 instance-role
+ * session names its instance in the role session name.
+ */
+#include "detect/detect_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+struct dname {
+    const char *name;
+    uint8_t type;
+};
+
+static const struct dname flow_names[DVF_N] = {
+    [DVF_INSTANCE] = { "instance", DV_STR },
+    [DVF_DIRECTION] = { "direction", DV_STR },
+    [DVF_INITIATOR] = { "initiator", DV_STR },
+    [DVF_LOCAL_IP] = { "local_ip", DV_STR },
+    [DVF_LOCAL_PORT] = { "local_port", DV_NUM },
+    [DVF_REMOTE_IP] = { "remote_ip", DV_STR },
+    [DVF_REMOTE_PORT] = { "remote_port", DV_NUM },
+    [DVF_REMOTE_PUBLIC] = { "remote_public", DV_BOOL },
+    [DVF_REMOTE_AWS] = { "remote_aws", DV_BOOL },
+    [DVF_PROTOCOL] = { "protocol", DV_STR },
+    [DVF_PROBE] = { "probe", DV_BOOL },
+    [DVF_IPV6] = { "ipv6", DV_BOOL },
+    [DVF_DOH] = { "doh_server", DV_BOOL },
+    [DVF_PACKET_SIZE] = { "packet_size", DV_NUM },
+};
+
+static const struct dname dns_names[DVD_N] = {
+    [DVD_INSTANCE] = { "instance", DV_STR },
+    [DVD_DOMAIN] = { "domain", DV_STR },
+    [DVD_REGISTERED] = { "registered_domain", DV_STR },
+    [DVD_SUBDOMAIN] = { "subdomain", DV_STR },
+    [DVD_LONGEST_LABEL] = { "longest_label", DV_NUM },
+    [DVD_ENTROPY] = { "entropy", DV_NUM },
+    [DVD_EXFIL] = { "exfil_label", DV_BOOL },
+    [DVD_DGA] = { "dga", DV_BOOL },
+    [DVD_AWS_DOMAIN] = { "aws_domain", DV_BOOL },
+};
+
+static const struct dname ct_names[DVC_N] = {
+    [DVC_IDENTITY] = { "identity", DV_STR },
+    [DVC_UA_FAMILY] = { "ua_family", DV_STR },
+    [DVC_NETWORK] = { "network", DV_STR },
+    [DVC_IP_CLASS] = { "ip_class", DV_STR },
+    [DVC_INSTANCE_SESSION] = { "instance_session", DV_STR },
+    [DVC_API] = { "api", DV_STR },
+};
+
+static const struct dname *names_of(enum event_source src, size_t *n)
+{
+    switch (src) {
+    case EVENT_VPCFLOW: *n = DVF_N; return flow_names;
+    case EVENT_DNS: *n = DVD_N; return dns_names;
+    case EVENT_CLOUDTRAIL: *n = DVC_N; return ct_names;
+    default: *n = 0; return NULL;
+    }
+}
+
+int detect__derived_find(enum event_source src, const char *name, size_t len)
+{
+    size_t n;
+    const struct dname *t = names_of(src, &n);
+    for (size_t i = 0; i < n; i++)
+        if (strlen(t[i].name) == len && memcmp(t[i].name, name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *detect__derived_name(enum event_source src, int i)
+{
+    size_t n;
+    const struct dname *t = names_of(src, &n);
+    return i >= 0 && (size_t)i < n ? t[i].name : NULL;
+}
+
+const char *detect__source_name(enum event_source src)
+{
+    return event_source_name(src);
+}
+
+/* ---- small helpers ------------------------------------------------------------- */
+
+static const struct json_leaf *leaf(const struct event *ev, const char *p, size_t len)
+{
+    for (size_t i = 0; i < ev->flat.n; i++) {
+        const struct json_leaf *l = &ev->flat.leaves[i];
+        if (l->path_len == len && memcmp(l->path, p, len) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+#define LEAF(ev, lit) leaf((ev), (lit), sizeof(lit) - 1)
+
+static struct sv leaf_sv(const struct json_leaf *l, struct arena *a)
+{
+    if (l == NULL || (l->type != JSON_STRING && l->type != JSON_NUMBER))
+        return SV_NULL;
+    if (l->type == JSON_STRING)
+        return json_leaf_str(l, a);
+    return sv_make(l->val, l->val_len);
+}
+
+static bool leaf_num(const struct json_leaf *l, int64_t *out)
+{
+    return l != NULL && (l->type == JSON_NUMBER || l->type == JSON_STRING) &&
+           sv_to_i64(sv_make(l->val, l->val_len), out);
+}
+
+static void set_str(struct derived *d, int i, struct sv s)
+{
+    if (s.p == NULL)
+        return;
+    d->v[i] = (struct dval){ .type = DV_STR, .s = s };
+}
+
+static void set_cstr(struct derived *d, int i, const char *s)
+{
+    set_str(d, i, sv_cstr(s));
+}
+
+static void set_num(struct derived *d, int i, double v, struct arena *a)
+{
+    char tmp[32];
+    size_t n = json_format_double(v, tmp);
+    d->v[i] = (struct dval){ .type = DV_NUM, .num = v, .s = sv_make(arena_strndup(a, tmp, n), n) };
+}
+
+static void set_bool(struct derived *d, int i, bool b)
+{
+    d->v[i] = (struct dval){ .type = DV_BOOL, .b = b, .s = b ? SV("true") : SV("false") };
+}
+
+bool detect__ip_internal(const struct ipaddr *ip)
+{
+    static const struct {
+        uint8_t b[16];
+        unsigned bits; /* over the 16-byte (v4-mapped) form */
+    } r[] = {
+        { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10 }, 104 },
+        { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 172, 16 }, 108 },
+        { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 168 }, 112 },
+        { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 100, 64 }, 106 },
+        { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 169, 254 }, 112 },
+        { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127 }, 104 },
+        { { 0xfc }, 7 },
+        { { 0xfe, 0x80 }, 10 },
+        { { [15] = 1 }, 128 },
+    };
+    for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+        struct ipaddr net;
+        memcpy(net.b, r[i].b, 16);
+        net.v4 = r[i].bits >= 96 && i < 6;
+        unsigned bits = r[i].bits;
+        /* ip_in_cidr takes family-relative lengths. */
+        if (net.v4) {
+            if (!ip->v4)
+                continue;
+            bits -= 96;
+        } else if (ip->v4) {
+            continue;
+        }
+        if (ip_in_cidr(ip, &net, bits))
+            return true;
+    }
+    return false;
+}
+
+/* Public resolvers that serve DNS over HTTPS and TLS (Cloudflare, Google,
+ * Quad9, OpenDNS, AdGuard, CleanBrowsing, Control D, NextDNS anycast). */
+static const char *const doh_servers[] = {
+    "1.1.1.1", "1.0.0.1", "1.1.1.2", "1.0.0.2", "1.1.1.3", "1.0.0.3", "8.8.8.8", "8.8.4.4",
+    "9.9.9.9", "149.112.112.112", "9.9.9.10", "149.112.112.10", "9.9.9.11", "208.67.222.222",
+    "208.67.220.220", "94.140.14.14", "94.140.15.15", "185.228.168.9", "185.228.169.9",
+    "76.76.2.0", "76.76.10.0", "45.90.28.0", "45.90.30.0", "2606:4700:4700::1111",
+    "2606:4700:4700::1001", "2001:4860:4860::8888", "2001:4860:4860::8844", "2620:fe::fe",
+    "2620:fe::9", "2620:119:35::35", "2620:119:53::53", NULL
+};
+
+static bool doh_server(const struct ipaddr *ip)
+{
+    for (size_t i = 0; doh_servers[i]; i++) {
+        struct ipaddr d;
+        if (ip_parse(sv_cstr(doh_servers[i]), &d) && memcmp(d.b, ip->b, 16) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- flows ------------------------------------------------------------------------ */
+
+static const char *proto_name(int64_t p, char *tmp, size_t cap)
+{
+    switch (p) {
+    case 1: return "icmp";
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 58: return "icmpv6";
+    default: snprintf(tmp, cap, "%lld", (long long)p); return tmp;
+    }
+}
+
+static void derive_flow(const struct detect_lists *l, const struct event *ev, struct arena *a,
+                        struct derived *d)
+{
+    struct sv eni = leaf_sv(LEAF(ev, "interface-id"), a);
+    struct sv inst = leaf_sv(LEAF(ev, "instance-id"), a);
+    if (inst.len == 0 || sv_eq_cstr(inst, "-")) {
+        const char *m = eni.len ? detect__lists_eni_instance(l, eni) : NULL;
+        inst = m ? sv_cstr(m) : eni;
+    }
+    if (inst.len)
+        set_str(d, DVF_INSTANCE, inst);
+
+    struct sv ssrc = leaf_sv(LEAF(ev, "srcaddr"), a), sdst = leaf_sv(LEAF(ev, "dstaddr"), a);
+    struct ipaddr src, dst;
+    if (!ip_parse(ssrc, &src) || !ip_parse(sdst, &dst))
+        return; /* NODATA/SKIPDATA lines: nothing to say about ends */
+    int64_t sport = -1, dport = -1, proto = -1, packets = -1, bytes = -1;
+    leaf_num(LEAF(ev, "srcport"), &sport);
+    leaf_num(LEAF(ev, "dstport"), &dport);
+    leaf_num(LEAF(ev, "protocol"), &proto);
+    leaf_num(LEAF(ev, "packets"), &packets);
+    leaf_num(LEAF(ev, "bytes"), &bytes);
+
+    /* Which end is ours. */
+    int local_is_dst = -1;
+    const struct json_leaf *fd = LEAF(ev, "flow-direction");
+    struct sv fdir = leaf_sv(fd, a);
+    if (sv_eq_cstr(fdir, "ingress"))
+        local_is_dst = 1;
+    else if (sv_eq_cstr(fdir, "egress"))
+        local_is_dst = 0;
+    if (local_is_dst < 0 && eni.len) {
+        if (detect__lists_eni_has_ip(l, eni, &dst) == 1)
+            local_is_dst = 1;
+        else if (detect__lists_eni_has_ip(l, eni, &src) == 1)
+            local_is_dst = 0;
+    }
+    bool si = detect__ip_internal(&src), di = detect__ip_internal(&dst);
+    if (local_is_dst < 0 && si != di)
+        local_is_dst = di ? 1 : 0;
+    const char *direction = local_is_dst < 0 ? "unknown" : local_is_dst ? "inbound" : "outbound";
+    /* Unknown: take the line's own view, the sender as local. */
+    bool ldst = local_is_dst == 1;
+    struct sv lip = ldst ? sdst : ssrc, rip = ldst ? ssrc : sdst;
+    int64_t lport = ldst ? dport : sport, rport = ldst ? sport : dport;
+    const struct ipaddr *remote = ldst ? &src : &dst;
+
+    /* Who opened it: security groups are stateful, so a rejected flow is
+     * always its sender's attempt; otherwise the end with the higher port
+     * (clients use ephemeral ports, servers listen on lower ones). */
+    const char *init = "unknown";
+    struct sv action = leaf_sv(LEAF(ev, "action"), a);
+    bool rejected = sv_eq_cstr(action, "REJECT");
+    if (rejected && local_is_dst >= 0)
+        init = ldst ? "remote" : "local";
+    else if ((proto == 6 || proto == 17) && sport >= 0 && dport >= 0 && sport != dport)
+        init = (lport > rport) ? "local" : "remote";
+
+    set_cstr(d, DVF_DIRECTION, direction);
+    set_cstr(d, DVF_INITIATOR, init);
+    set_str(d, DVF_LOCAL_IP, lip);
+    set_str(d, DVF_REMOTE_IP, rip);
+    if (lport >= 0)
+        set_num(d, DVF_LOCAL_PORT, (double)lport, a);
+    if (rport >= 0)
+        set_num(d, DVF_REMOTE_PORT, (double)rport, a);
+    set_bool(d, DVF_REMOTE_PUBLIC, !detect__ip_internal(remote));
+    const struct iplist *aws = detect__lists_aws(l);
+    if (aws && iplist_count(aws))
+        set_bool(d, DVF_REMOTE_AWS, iplist_lookup(aws, remote) != NULL);
+    if (proto >= 0) {
+        char tmp[24];
+        const char *pn = proto_name(proto, tmp, sizeof(tmp));
+        set_str(d, DVF_PROTOCOL, sv_make(arena_strndup(a, pn, strlen(pn)), strlen(pn)));
+    }
+    bool probe = rejected ||
+                 (packets > 0 && packets <= 3 && bytes >= 0 && bytes <= packets * 80);
+    set_bool(d, DVF_PROBE, probe);
+    set_bool(d, DVF_IPV6, !src.v4);
+    set_bool(d, DVF_DOH, doh_server(remote));
+    if (packets > 0 && bytes >= 0)
+        set_num(d, DVF_PACKET_SIZE, (double)(bytes / packets), a);
+}
+
+/* ---- DNS -------------------------------------------------------------------------- */
+
+double detect__entropy(const char *s, size_t len)
+{
+    if (len == 0)
+        return 0;
+    unsigned counts[256] = { 0 };
+    for (size_t i = 0; i < len; i++)
+        counts[(unsigned char)s[i]]++;
+    double h = 0;
+    for (int c = 0; c < 256; c++) {
+        if (!counts[c])
+            continue;
+        double p = (double)counts[c] / (double)len;
+        h -= p * log2(p);
+    }
+    return h;
+}
+
+static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
+
+/* Second-level labels under which registrars sell names in country domains. */
+static bool sld_suffix(const char *s, size_t len)
+{
+    static const char *const l[] = { "co", "com", "net", "org", "gov", "ac", "edu", "or", "ne",
+                                     "go", "gob", "mil", "ltd", "plc", NULL };
+    for (size_t i = 0; l[i]; i++)
+        if (strlen(l[i]) == len && memcmp(l[i], s, len) == 0)
+            return true;
+    return false;
+}
+
+size_t detect__registered_domain(struct sv name, char *out, size_t cap)
+{
+    size_t len = name.len;
+    while (len > 0 && name.p[len - 1] == '.')
+        len--;
+    if (len == 0 || len >= cap)
+        return 0;
+    /* The last three dots, right to left. */
+    size_t dots[3];
+    int nd = 0;
+    for (size_t i = len; i-- > 0 && nd < 3;)
+        if (name.p[i] == '.')
+            dots[nd++] = i;
+    if (nd == 0)
+        return 0; /* one label: no registered domain */
+    size_t tld_len = len - dots[0] - 1;
+    size_t sld_start = nd >= 2 ? dots[1] + 1 : 0;
+    size_t start = sld_start;
+    if (tld_len == 2 && sld_suffix(name.p + sld_start, dots[0] - sld_start)) {
+        if (nd < 2)
+            return 0; /* "co.uk" itself */
+        start = nd >= 3 ? dots[2] + 1 : 0;
+    }
+    size_t n = len - start;
+    for (size_t i = 0; i < n; i++)
+        out[i] = lower(name.p[start + i]);
+    out[n] = '\0';
+    return n;
+}
+
+static bool is_vowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
+static bool is_dig(char c) { return c >= '0' && c <= '9'; }
+static bool is_alpha_l(char c) { return c >= 'a' && c <= 'z'; }
+
+bool detect__dga_label(const char *label, size_t len)
+{
+    if (len < 8 || len > 63)
+        return false;
+    size_t vowels = 0, digits = 0, run = 0, max_run = 0, switches = 0, other = 0;
+    char buf[64];
+    for (size_t i = 0; i < len; i++) {
+        char c = lower(label[i]);
+        buf[i] = c;
+        if (is_vowel(c)) {
+            vowels++;
+            run = 0;
+        } else if (is_alpha_l(c)) {
+            if (++run > max_run)
+                max_run = run;
+        } else {
+            run = 0;
+            if (is_dig(c))
+                digits++;
+            else
+                other++;
+        }
+        if (i > 0 && is_dig(buf[i]) != is_dig(buf[i - 1]))
+            switches++;
+    }
+    if (other > 1)
+        return false; /* hyphenated names are people's choices */
+    double ent = detect__entropy(buf, len);
+    double vratio = (double)vowels / (double)len;
+    int score = 0;
+    score += len >= 12;
+    score += ent >= 3.4;
+    score += vratio < 0.22;
+    score += max_run >= 5;
+    score += switches >= 3;
+    score += digits >= 2 && digits * 3 < len * 2;
+    return score >= 3 && ent >= 2.8;
+}
+
+bool detect__exfil_label(const char *label, size_t len)
+{
+    if (len < 24)
+        return false;
+    size_t digits = 0, hyph = 0, letters = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = lower(label[i]);
+        if (is_dig(c))
+            digits++;
+        else if (is_alpha_l(c))
+            letters++;
+        else if (c == '-' || c == '_')
+            hyph++;
+    }
+    /* Encoders (hex, base32, base64) mix digits and letters and leave out
+     * the hyphens that people put between words. */
+    if (hyph > 1 || digits == 0 || letters == 0)
+        return false;
+    return detect__entropy(label, len) >= 3.2;
+}
+
+static bool aws_domain(struct sv reg)
+{
+    static const char *const l[] = { "amazonaws.com", "amazonaws.com.cn", "aws", "cloudfront.net",
+                                     "amazon.com", "awsstatic.com", "aws.dev", "amazontrust.com",
+                                     "amazon-dss.com", "api.aws", NULL };
+    for (size_t i = 0; l[i]; i++)
+        if (sv_eq_cstr(reg, l[i]))
+            return true;
+    return sv_ends_with(reg, SV(".aws"));
+}
+
+static void derive_dns(const struct event *ev, struct arena *a, struct derived *d)
+{
+    struct sv inst = leaf_sv(LEAF(ev, "srcids.instance"), a);
+    if (inst.len)
+        set_str(d, DVD_INSTANCE, inst);
+    struct sv q = leaf_sv(LEAF(ev, "query_name"), a);
+    size_t len = q.len;
+    while (len > 0 && q.p[len - 1] == '.')
+        len--;
+    if (len == 0 || len > 253)
+        return;
+    char *dom = arena_alloc(a, len + 1);
+    for (size_t i = 0; i < len; i++)
+        dom[i] = lower(q.p[i]);
+    dom[len] = '\0';
+    set_str(d, DVD_DOMAIN, sv_make(dom, len));
+    char reg[256];
+    size_t rl = detect__registered_domain(sv_make(dom, len), reg, sizeof(reg));
+    if (rl == 0)
+        return;
+    struct sv rsv = sv_make(arena_strndup(a, reg, rl), rl);
+    set_str(d, DVD_REGISTERED, rsv);
+    size_t sub_len = len > rl ? len - rl - 1 : 0;
+    set_str(d, DVD_SUBDOMAIN, sv_make(dom, sub_len));
+    /* Longest label of the subdomain and its entropy. */
+    size_t best = 0, best_at = 0, at = 0;
+    for (size_t i = 0; i <= sub_len; i++) {
+        if (i == sub_len || dom[i] == '.') {
+            if (i - at > best) {
+                best = i - at;
+                best_at = at;
+            }
+            at = i + 1;
+        }
+    }
+    set_num(d, DVD_LONGEST_LABEL, (double)best, a);
+    set_num(d, DVD_ENTROPY, floor(detect__entropy(dom + best_at, best) * 100.0 + 0.5) / 100.0, a);
+    set_bool(d, DVD_EXFIL, detect__exfil_label(dom + best_at, best));
+    /* The registered name's own label (left of the suffix). */
+    const char *dot = memchr(rsv.p, '.', rsv.len);
+    size_t sld = dot ? (size_t)(dot - rsv.p) : rsv.len;
+    bool aws = aws_domain(rsv);
+    set_bool(d, DVD_DGA, !aws && detect__dga_label(rsv.p, sld));
+    set_bool(d, DVD_AWS_DOMAIN, aws);
+}
+
+/* ---- CloudTrail ----------------------------------------------------------------- */
+
+size_t detect__ua_family(struct sv ua, char *out, size_t cap)
+{
+    size_t i = 0;
+    while (i < ua.len && (ua.p[i] == '[' || ua.p[i] == ' '))
+        i++;
+    size_t n = 0;
+    for (; i < ua.len && n + 1 < cap; i++) {
+        char c = ua.p[i];
+        if (c == '/' || c == ' ' || c == ']' || c == ',' || c == ';' || c == '(')
+            break;
+        out[n++] = lower(c);
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* i-0123abcd (8 or 17 hex digits). */
+static bool instance_id(const char *s, size_t len)
+{
+    if (len != 10 && len != 19)
+        return false;
+    if (s[0] != 'i' || s[1] != '-')
+        return false;
+    for (size_t i = 2; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static void derive_ct(const struct detect_lists *l, const struct event *ev, struct arena *a,
+                      struct derived *d)
+{
+    struct sv id = ev->principal_arn;
+    if (id.len == 0)
+        id = ev->principal_id;
+    if (id.len == 0)
+        id = leaf_sv(LEAF(ev, "userIdentity.invokedBy"), a);
+    if (id.len)
+        set_str(d, DVC_IDENTITY, id);
+    if (ev->user_agent.len) {
+        char fam[64];
+        size_t n = detect__ua_family(ev->user_agent, fam, sizeof(fam));
+        if (n)
+            set_str(d, DVC_UA_FAMILY, sv_make(arena_strndup(a, fam, n), n));
+    }
+    struct ipaddr ip;
+    if (ev->src_ip.len && ip_parse(ev->src_ip, &ip)) {
+        struct ipaddr net = ip;
+        unsigned bits = ip.v4 ? 16 : 48;
+        unsigned full = ip.v4 ? 96 + bits : bits;
+        for (unsigned b = full; b < 128; b++)
+            net.b[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+        char t[46];
+        size_t n = ip_format(&net, t);
+        char *s = arena_alloc(a, n + 5);
+        int k = snprintf(s, n + 5, "%.*s/%u", (int)n, t, bits);
+        set_str(d, DVC_NETWORK, sv_make(s, (size_t)k));
+        const char *cls;
+        if (detect__ip_internal(&ip)) {
+            cls = "internal";
+        } else {
+            const struct iplist *aws = detect__lists_aws(l);
+            cls = (aws && iplist_count(aws) && iplist_lookup(aws, &ip)) ? "aws" : "public";
+        }
+        set_cstr(d, DVC_IP_CLASS, cls);
+    } else if (ev->src_ip.len) {
+        /* "ec2.amazonaws.com", "AWS Internal": a service acting for the principal. */
+        set_str(d, DVC_NETWORK, ev->src_ip);
+        set_cstr(d, DVC_IP_CLASS, "service");
+    }
+    /* An EC2 instance profile session: principalId "AROA...:i-0abc...", the
+     * session name of the assumed-role ARN is the instance id. */
+    if (sv_eq_cstr(ev->principal_type, "AssumedRole")) {
+        struct sv pid = ev->principal_id;
+        const char *colon = pid.len ? memchr(pid.p, ':', pid.len) : NULL;
+        if (colon) {
+            const char *s = colon + 1;
+            size_t n = (size_t)(pid.p + pid.len - s);
+            if (instance_id(s, n))
+                set_str(d, DVC_INSTANCE_SESSION, sv_make(s, n));
+        }
+    }
+    if (ev->event_source.len && ev->event_name.len) {
+        const char *dot = memchr(ev->event_source.p, '.', ev->event_source.len);
+        size_t sl = dot ? (size_t)(dot - ev->event_source.p) : ev->event_source.len;
+        size_t n = sl + 1 + ev->event_name.len;
+        char *s = arena_alloc(a, n + 1);
+        memcpy(s, ev->event_source.p, sl);
+        s[sl] = ':';
+        memcpy(s + sl + 1, ev->event_name.p, ev->event_name.len);
+        s[n] = '\0';
+        set_str(d, DVC_API, sv_make(s, n));
+    }
+}
+
+/* ---- the leaves for `where` ------------------------------------------------------- */
+
+void detect__derive(const struct detect_lists *l, const struct event *ev, struct arena *a,
+                    struct derived *d)
+{
+    memset(d->v, 0, sizeof(d->v));
+    size_t n;
+    const struct dname *t = names_of(ev->source, &n);
+    d->n = n;
+    switch (ev->source) {
+    case EVENT_VPCFLOW: derive_flow(l, ev, a, d); break;
+    case EVENT_DNS: derive_dns(ev, a, d); break;
+    case EVENT_CLOUDTRAIL: derive_ct(l, ev, a, d); break;
+    default: break;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct dval *v = &d->v[i];
+        if (v->type == DV_NONE)
+            continue;
+        struct json_leaf *lf = &d->leaves[k++];
+        memset(lf, 0, sizeof(*lf));
+        lf->path = t[i].name;
+        lf->path_len = (uint32_t)strlen(t[i].name);
+        lf->path_hash = json_path_hash(lf->path, lf->path_len);
+        lf->val = v->s.p ? v->s.p : "";
+        lf->val_len = (uint32_t)v->s.len;
+        lf->type = v->type == DV_STR ? JSON_STRING
+                 : v->type == DV_NUM ? JSON_NUMBER
+                 : v->b              ? JSON_TRUE
+                                     : JSON_FALSE;
+    }
+    d->flat.leaves = d->leaves;
+    d->flat.n = k;
+    d->flat.cap = DERIVED_MAX;
+    d->done = true;
+}

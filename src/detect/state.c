@@ -1,0 +1,1026 @@
+/*
+ * The stateful stage: from candidates selected on worker threads to the
+ * kinds (kinds.c), in event-time order.
+ *
+ * Capture. detect_event hands each event that a stateful unit selected to
+ * detect__capture with the event's derived fields. The candidate is reduced
+ * to what the kinds need (key, value, number, masks) plus a snapshot of the
+ * event (snap.c), shared by every unit the event feeds.
+ *
+ * Reductions (archive mode only; every one is order-independent, so per-
+ * thread results merge into the same whole):
+ *   new_value  only the events that can change a key's history matter: the
+ *              earliest (time, id) event of each (key, value) and of each
+ *              (key, unusual field, value). Everything else would be "seen"
+ *              anyway. The kind then runs on that subset and decides exactly
+ *              what it would have decided on every event.
+ *   rate       events fold into per-(key, bucket) aggregates: count, sum, the
+ *              representative (earliest event, or the largest when summing)
+ *              and the RB_EV earliest event ids.
+ * Threshold, distinct and sequence candidates are kept one by one; their
+ * patterns and `where` filters are narrow by design (docs/rules.md).
+ *
+ * Finish (archive). The collectors of all threads are merged unit by unit,
+ * the items sorted by (time, event id, ...) with every tie broken, and fed to
+ * a fresh kind; nothing depends on which thread saw what.
+ *
+ * Stream. The same capture without reductions; items wait in a min-heap
+ * until the watermark (latest time seen minus the lateness) passes them.
+ */
+#include "detect/detect_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RB_EV 4
+#define ID_MAX 48
+
+/* ---- tables ------------------------------------------------------------------------ */
+
+/* A created item (a copy of the candidate, owning its texts and a snapshot
+ * reference). Items of the reductions are listed in `all` and freed at the
+ * end, whether a table still points at them or not. */
+struct citem {
+    struct sitem it;
+    struct citem *next;
+    bool listed; /* taken into the finish list already */
+};
+
+struct nvent {
+    uint64_t k1, k2;
+    uint32_t field; /* 0 = the value, 1 + i = unusual field i */
+    struct citem *ci;
+};
+
+struct rbent {
+    uint64_t khash;
+    int64_t bucket;
+    struct sitem rep; /* owned; rep.sn == NULL until the first event */
+    uint64_t n;
+    double sum;
+    size_t n_ev;
+    struct {
+        int64_t ms;
+        char id[ID_MAX];
+    } ev[RB_EV];
+};
+
+/* Open addressing over pointers, keyed by a 64-bit mix of the entry's key. */
+struct ptab {
+    void **v;
+    uint64_t *h;
+    size_t cap, n;
+};
+
+static uint64_t mix2(uint64_t a, uint64_t b)
+{
+    uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 29;
+    return x ? x : 1;
+}
+
+static void pt_grow(struct ptab *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 64;
+    void **v = xcalloc(cap, sizeof(*v));
+    uint64_t *h = xcalloc(cap, sizeof(*h));
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->h[i])
+            continue;
+        size_t j = (size_t)t->h[i] & (cap - 1);
+        while (h[j])
+            j = (j + 1) & (cap - 1);
+        h[j] = t->h[i];
+        v[j] = t->v[i];
+    }
+    free(t->v);
+    free(t->h);
+    t->v = v;
+    t->h = h;
+    t->cap = cap;
+}
+
+/* Slot for hash h whose entry satisfies eq (or the empty slot to fill). */
+static size_t pt_find(struct ptab *t, uint64_t h, bool (*eq)(const void *, const void *),
+                      const void *probe)
+{
+    if (2 * (t->n + 1) > t->cap)
+        pt_grow(t);
+    size_t i = (size_t)h & (t->cap - 1);
+    while (t->h[i]) {
+        if (t->h[i] == h && eq(t->v[i], probe))
+            return i;
+        i = (i + 1) & (t->cap - 1);
+    }
+    return i;
+}
+
+static void pt_free(struct ptab *t)
+{
+    free(t->v);
+    free(t->h);
+    memset(t, 0, sizeof(*t));
+}
+
+static bool nv_eq(const void *a, const void *b)
+{
+    const struct nvent *x = a, *y = b;
+    return x->k1 == y->k1 && x->k2 == y->k2 && x->field == y->field;
+}
+
+static bool rb_eq(const void *a, const void *b)
+{
+    const struct rbent *x = a, *y = b;
+    return x->khash == y->khash && x->bucket == y->bucket;
+}
+
+/* ---- collectors ---------------------------------------------------------------- */
+
+struct ucoll {
+    struct sitem *raw;
+    size_t n_raw, cap_raw;
+    struct ptab nv, rb;
+    struct citem *all;
+};
+
+struct collector {
+    bool stream;
+    struct ucoll *u;
+    size_t n_u;
+    size_t bytes, peak;
+    uint64_t candidates;
+};
+
+struct collector *detect__collector_new(void) { return xcalloc(1, sizeof(struct collector)); }
+
+static void item_release(struct sitem *it)
+{
+    detect__snap_unref(it->sn);
+    free((void *)it->key);
+    free((void *)it->val);
+    free(it->ev);
+    memset(it, 0, sizeof(*it));
+}
+
+static void ucoll_clear(struct ucoll *u)
+{
+    for (size_t i = 0; i < u->n_raw; i++)
+        item_release(&u->raw[i]);
+    u->n_raw = 0;
+    for (size_t i = 0; i < u->nv.cap; i++)
+        if (u->nv.h[i])
+            free(u->nv.v[i]);
+    for (size_t i = 0; i < u->rb.cap; i++)
+        if (u->rb.h[i]) {
+            struct rbent *b = u->rb.v[i];
+            item_release(&b->rep);
+            free(b);
+        }
+    pt_free(&u->nv);
+    pt_free(&u->rb);
+    for (struct citem *c = u->all, *next; c; c = next) {
+        next = c->next;
+        item_release(&c->it);
+        free(c);
+    }
+    u->all = NULL;
+}
+
+static void collector_clear(struct collector *c)
+{
+    for (size_t i = 0; i < c->n_u; i++)
+        ucoll_clear(&c->u[i]);
+    c->bytes = 0;
+}
+
+void detect__collector_free(struct collector *c)
+{
+    if (!c)
+        return;
+    collector_clear(c);
+    for (size_t i = 0; i < c->n_u; i++)
+        free(c->u[i].raw);
+    free(c->u);
+    free(c);
+}
+
+static struct ucoll *ucoll_of(struct collector *c, uint32_t ui)
+{
+    if (ui >= c->n_u) {
+        size_t n = ui + 1;
+        c->u = xrealloc(c->u, n * sizeof(*c->u));
+        memset(c->u + c->n_u, 0, (n - c->n_u) * sizeof(*c->u));
+        c->n_u = n;
+    }
+    return &c->u[ui];
+}
+
+size_t detect_scratch_pending(const struct detect_scratch *s, size_t *bytes_out)
+{
+    struct collector *c = detect__scratch_collector((struct detect_scratch *)s);
+    size_t n = 0;
+    for (size_t i = 0; c && i < c->n_u; i++)
+        n += c->u[i].n_raw + c->u[i].nv.n + c->u[i].rb.n;
+    if (bytes_out)
+        *bytes_out = c ? c->bytes : 0;
+    return n;
+}
+
+/* ---- capture ---------------------------------------------------------------------- */
+
+/* The value of one field reference as text (first alternative present). */
+static bool ref_text(const struct fref *f, const struct event *ev, const struct derived *dv,
+                     struct arena *tmp, struct sv *out)
+{
+    if (f->dv >= 0) {
+        const struct dval *v = &dv->v[f->dv];
+        if (v->type == DV_NONE)
+            return false;
+        *out = v->s;
+        return true;
+    }
+    for (unsigned k = 0; k < f->n_alt; k++)
+        for (size_t i = 0; i < ev->flat.n; i++) {
+            const struct json_leaf *l = &ev->flat.leaves[i];
+            if (l->path_hash != f->hash[k] || l->path_len != f->len[k] ||
+                memcmp(l->path, f->alt[k], f->len[k]) != 0)
+                continue;
+            if (l->type == JSON_STRING) {
+                *out = json_leaf_str(l, tmp);
+                if (out->len == 1 && out->p[0] == '-')
+                    continue; /* flow logs' "no value" */
+                return out->p != NULL;
+            }
+            if (l->type == JSON_NUMBER || l->type == JSON_TRUE || l->type == JSON_FALSE) {
+                *out = sv_make(l->val, l->val_len);
+                return true;
+            }
+        }
+    return false;
+}
+
+static bool ref_num(const struct fref *f, const struct event *ev, const struct derived *dv,
+                    struct arena *tmp, double *out)
+{
+    if (f->dv >= 0) {
+        const struct dval *v = &dv->v[f->dv];
+        if (v->type != DV_NUM)
+            return false;
+        *out = v->num;
+        return true;
+    }
+    struct sv s;
+    if (!ref_text(f, ev, dv, tmp, &s) || s.len == 0 || s.len > 30)
+        return false;
+    char b[32];
+    memcpy(b, s.p, s.len);
+    b[s.len] = '\0';
+    char *end = NULL;
+    double d = strtod(b, &end);
+    if (end != b + s.len || !(d >= -1e300 && d <= 1e300))
+        return false;
+    *out = d;
+    return true;
+}
+
+/* Joins refs into one text ("a | b"); false when one is missing. */
+static bool join_refs(const struct fref *f, size_t n, const struct event *ev,
+                      const struct derived *dv, struct arena *tmp, struct buf *out)
+{
+    buf_reset(out);
+    for (size_t i = 0; i < n; i++) {
+        struct sv v;
+        if (!ref_text(&f[i], ev, dv, tmp, &v))
+            return false;
+        if (i && buf_append(out, " | ", 3) != 0)
+            return false;
+        if (buf_append(out, v.p ? v.p : "", v.len) != 0)
+            return false;
+    }
+    return true;
+}
+
+static struct snap *cap_snap(struct capev *c)
+{
+    if (!c->sn) {
+        const char *extra = NULL;
+        struct sv val = SV_NULL;
+        /* A flow without instance-id whose ENI the map knows: the finding
+         * should name the instance. */
+        if (c->ev->source == EVENT_VPCFLOW && c->dv->v[DVF_INSTANCE].type == DV_STR &&
+            sv_starts_with(c->dv->v[DVF_INSTANCE].s, SV("i-")) &&
+            !json_flat_get(&c->ev->flat, "instance-id")) {
+            extra = "instance-id";
+            val = c->dv->v[DVF_INSTANCE].s;
+        }
+        c->sn = detect__snap_new(c->ev, detect__engine_snapf(c->e), extra, val);
+        if (c->bytes)
+            *c->bytes += detect__snap_size(c->sn);
+    }
+    return c->sn;
+}
+
+static char *dup_sv0(struct sv s) { return xstrndup(s.p ? s.p : "", s.len); }
+
+static void fill_item(struct sitem *it, struct capev *c, uint64_t khash, struct sv key,
+                      uint64_t vhash, struct sv val, const uint64_t *uhash, double num,
+                      uint32_t mask)
+{
+    memset(it, 0, sizeof(*it));
+    it->ms = c->ev->time_ms;
+    it->sn = detect__snap_ref(cap_snap(c));
+    it->khash = khash;
+    it->key = dup_sv0(key);
+    it->vhash = vhash;
+    it->val = val.p ? dup_sv0(val) : NULL;
+    memcpy(it->uhash, uhash, sizeof(it->uhash));
+    it->num = num;
+    it->mask = mask;
+    it->n = 1;
+}
+
+static size_t item_bytes(const struct sitem *it)
+{
+    return sizeof(*it) + (it->key ? strlen(it->key) + 1 : 0) + (it->val ? strlen(it->val) + 1 : 0);
+}
+
+static struct citem *new_citem(struct collector *col, struct ucoll *u, struct capev *c,
+                               uint64_t khash, struct sv key, uint64_t vhash, struct sv val,
+                               const uint64_t *uhash, double num, uint32_t mask)
+{
+    struct citem *ci = xcalloc(1, sizeof(*ci));
+    fill_item(&ci->it, c, khash, key, vhash, val, uhash, num, mask);
+    ci->next = u->all;
+    u->all = ci;
+    col->bytes += item_bytes(&ci->it) + sizeof(*ci);
+    return ci;
+}
+
+static bool before(const struct sitem *a, int64_t ms, struct sv id)
+{
+    return detect__cmp_at(ms, id, a->ms, detect__snap_id(a->sn)) < 0;
+}
+
+static void reduce_new_value(struct collector *col, struct ucoll *u, struct capev *c,
+                             const struct srule *cfg, uint64_t khash, struct sv key,
+                             uint64_t vhash, struct sv val, const uint64_t *uhash, uint32_t mask)
+{
+    struct citem *mine = NULL;
+    /* Entry 0 dates the key (any event); the value and unusual entries only
+     * count events some rule may fire on. */
+    for (uint32_t f = 0; f <= cfg->n_unusual + 1; f++) {
+        uint64_t k2 = f == 0 ? 0 : f == 1 ? vhash : uhash[f - 2];
+        if (f > 0 && mask == 0)
+            break;
+        if (f > 1 && k2 == 0)
+            continue;
+        struct nvent probe = { khash, k2, f, NULL };
+        uint64_t h = mix2(mix2(khash, k2), f);
+        size_t i = pt_find(&u->nv, h, nv_eq, &probe);
+        struct nvent *e = u->nv.h[i] ? u->nv.v[i] : NULL;
+        if (e && !before(&e->ci->it, c->ev->time_ms, c->ev->id))
+            continue;
+        if (!mine)
+            mine = new_citem(col, u, c, khash, key, vhash, val, uhash, 1, mask);
+        if (!e) {
+            e = xcalloc(1, sizeof(*e));
+            *e = probe;
+            u->nv.h[i] = h;
+            u->nv.v[i] = e;
+            u->nv.n++;
+            col->bytes += sizeof(*e) + 2 * sizeof(void *);
+        }
+        e->ci = mine;
+    }
+}
+
+static void rb_add_ev(struct rbent *b, int64_t ms, struct sv id)
+{
+    size_t pos = b->n_ev;
+    while (pos > 0 && detect__cmp_at(ms, id, b->ev[pos - 1].ms, sv_cstr(b->ev[pos - 1].id)) < 0)
+        pos--;
+    if (pos > 0 && detect__cmp_at(ms, id, b->ev[pos - 1].ms, sv_cstr(b->ev[pos - 1].id)) == 0)
+        return;
+    if (pos >= RB_EV)
+        return;
+    size_t last = b->n_ev < RB_EV ? b->n_ev : RB_EV - 1;
+    memmove(&b->ev[pos + 1], &b->ev[pos], (last - pos) * sizeof(b->ev[0]));
+    b->ev[pos].ms = ms;
+    size_t n = id.len < ID_MAX - 1 ? id.len : ID_MAX - 1;
+    if (n)
+        memcpy(b->ev[pos].id, id.p, n);
+    b->ev[pos].id[n] = '\0';
+    if (b->n_ev < RB_EV)
+        b->n_ev++;
+}
+
+/* Does (num, ms, id) beat the bucket's representative? Summing rules show
+ * the largest contribution, counting rules the earliest event. */
+static bool rep_better(bool by_num, double num, int64_t ms, struct sv id, const struct sitem *rep)
+{
+    if (by_num && num != rep->num)
+        return num > rep->num;
+    return before(rep, ms, id);
+}
+
+struct unit_rate_cfg {
+    int64_t bucket_ms;
+    bool by_num;
+};
+
+static void reduce_rate(struct collector *col, struct ucoll *u, struct capev *c,
+                        const struct unit_rate_cfg *rc, uint64_t khash, struct sv key,
+                        double num)
+{
+    int64_t ms = c->ev->time_ms;
+    int64_t b = ms >= 0 ? ms / rc->bucket_ms : -((-ms + rc->bucket_ms - 1) / rc->bucket_ms);
+    struct rbent probe = { .khash = khash, .bucket = b };
+    uint64_t h = mix2(khash, (uint64_t)b);
+    size_t i = pt_find(&u->rb, h, rb_eq, &probe);
+    struct rbent *e = u->rb.h[i] ? u->rb.v[i] : NULL;
+    if (!e) {
+        e = xcalloc(1, sizeof(*e));
+        e->khash = khash;
+        e->bucket = b;
+        u->rb.h[i] = h;
+        u->rb.v[i] = e;
+        u->rb.n++;
+        col->bytes += sizeof(*e) + 2 * sizeof(void *);
+    }
+    e->n++;
+    e->sum += num;
+    rb_add_ev(e, ms, c->ev->id);
+    if (!e->rep.sn || rep_better(rc->by_num, num, ms, c->ev->id, &e->rep)) {
+        static const uint64_t zero[UNUSUAL_MAX] = { 0 };
+        if (e->rep.sn)
+            col->bytes -= item_bytes(&e->rep);
+        item_release(&e->rep);
+        fill_item(&e->rep, c, khash, key, 0, SV_NULL, zero, num, 0);
+        col->bytes += item_bytes(&e->rep);
+    }
+}
+
+void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, struct capev *c,
+                     uint32_t mask, struct arena *tmp, struct buf *kb, struct buf *vb)
+{
+    const struct srule *cfg = u->first;
+    const struct event *ev = c->ev;
+    const struct derived *dv = c->dv;
+    if (!join_refs(cfg->group, cfg->n_group, ev, dv, tmp, kb))
+        return;
+    struct sv key = sv_make(kb->p ? kb->p : "", kb->len);
+    uint64_t khash = hash64(key.p, key.len, 0x6b6579);
+    struct sv val = SV_NULL;
+    uint64_t vhash = 0;
+    if (cfg->has_distinct || cfg->n_value) {
+        bool ok = cfg->has_distinct ? join_refs(&cfg->distinct, 1, ev, dv, tmp, vb)
+                                    : join_refs(cfg->value, cfg->n_value, ev, dv, tmp, vb);
+        if (!ok)
+            return;
+        val = sv_make(vb->p ? vb->p : "", vb->len);
+        vhash = hash64(val.p, val.len, 0x76616c);
+    }
+    double num = 1;
+    if (cfg->has_sum && !ref_num(&cfg->sum, ev, dv, tmp, &num))
+        return;
+    uint64_t uhash[UNUSUAL_MAX] = { 0 };
+    for (size_t i = 0; i < cfg->n_unusual; i++) {
+        struct sv uv;
+        if (ref_text(&cfg->unusual[i], ev, dv, tmp, &uv)) {
+            uhash[i] = hash64(uv.p ? uv.p : "", uv.len, 0x756e75 + i);
+            if (!uhash[i])
+                uhash[i] = 1;
+        }
+    }
+    struct ucoll *uc = ucoll_of(col, ui);
+    col->candidates++;
+    if (!col->stream && u->kind == DETECT_KIND_NEW_VALUE) {
+        reduce_new_value(col, uc, c, cfg, khash, key, vhash, val, uhash, mask);
+    } else if (!col->stream && u->kind == DETECT_KIND_RATE) {
+        struct unit_rate_cfg rc = { cfg->r->bucket_ms, cfg->has_sum };
+        reduce_rate(col, uc, c, &rc, khash, key, num);
+    } else {
+        if (uc->n_raw == uc->cap_raw) {
+            uc->cap_raw = uc->cap_raw ? 2 * uc->cap_raw : 64;
+            uc->raw = xrealloc(uc->raw, uc->cap_raw * sizeof(*uc->raw));
+        }
+        struct sitem *it = &uc->raw[uc->n_raw++];
+        fill_item(it, c, khash, key, vhash, val, uhash, num, mask);
+        col->bytes += item_bytes(it);
+    }
+    if (col->bytes > col->peak)
+        col->peak = col->bytes;
+}
+
+void detect__capev_done(struct capev *ce)
+{
+    detect__snap_unref(ce->sn);
+    ce->sn = NULL;
+}
+
+void detect__collector_set_stream(struct collector *c) { c->stream = true; }
+size_t *detect__collector_bytes(struct collector *c) { return &c->bytes; }
+size_t detect__collector_units(const struct collector *c) { return c->n_u; }
+
+struct sitem *detect__collector_take_raw(struct collector *c, uint32_t unit, size_t *n)
+{
+    *n = 0;
+    if (unit >= c->n_u || c->u[unit].n_raw == 0)
+        return NULL;
+    struct ucoll *u = &c->u[unit];
+    struct sitem *v = xmalloc(u->n_raw * sizeof(*v));
+    memcpy(v, u->raw, u->n_raw * sizeof(*v));
+    for (size_t i = 0; i < u->n_raw; i++)
+        c->bytes -= item_bytes(&u->raw[i]);
+    *n = u->n_raw;
+    u->n_raw = 0;
+    return v;
+}
+
+/* ---- ordering ---------------------------------------------------------------------- */
+
+static int cmp_u64(uint64_t a, uint64_t b) { return a < b ? -1 : a > b; }
+
+static int cmp_item(const struct sitem *a, const struct sitem *b)
+{
+    int c = detect__cmp_at(a->ms, detect__snap_id(a->sn), b->ms, detect__snap_id(b->sn));
+    if (!c)
+        c = cmp_u64(a->khash, b->khash);
+    if (!c)
+        c = cmp_u64(a->vhash, b->vhash);
+    if (!c)
+        c = cmp_u64(a->mask, b->mask);
+    if (!c && a->num != b->num)
+        c = a->num < b->num ? -1 : 1;
+    if (!c)
+        c = strcmp(a->key ? a->key : "", b->key ? b->key : "");
+    return c;
+}
+
+static int cmp_itemp(const void *a, const void *b)
+{
+    return cmp_item(*(const struct sitem *const *)a, *(const struct sitem *const *)b);
+}
+
+/* ---- archive finish ---------------------------------------------------------------- */
+
+struct itemvec {
+    struct sitem **v;
+    size_t n, cap;
+};
+
+static void iv_push(struct itemvec *iv, struct sitem *it)
+{
+    if (iv->n == iv->cap) {
+        iv->cap = iv->cap ? 2 * iv->cap : 256;
+        iv->v = xrealloc(iv->v, iv->cap * sizeof(*iv->v));
+    }
+    iv->v[iv->n++] = it;
+}
+
+/* New-value: the earliest event per table entry over all collectors. */
+static void gather_new_value(struct collector *const *cs, size_t nc, uint32_t ui,
+                             struct itemvec *out)
+{
+    struct ptab m = { 0 };
+    for (size_t c = 0; c < nc; c++) {
+        if (ui >= cs[c]->n_u)
+            continue;
+        struct ptab *t = &cs[c]->u[ui].nv;
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->h[i])
+                continue;
+            struct nvent *e = t->v[i];
+            size_t j = pt_find(&m, t->h[i], nv_eq, e);
+            if (!m.h[j]) {
+                m.h[j] = t->h[i];
+                m.v[j] = e;
+                m.n++;
+            } else {
+                struct nvent *have = m.v[j];
+                if (cmp_item(&e->ci->it, &have->ci->it) < 0)
+                    m.v[j] = e;
+            }
+        }
+    }
+    for (size_t i = 0; i < m.cap; i++) {
+        if (!m.h[i])
+            continue;
+        struct citem *ci = ((struct nvent *)m.v[i])->ci;
+        if (!ci->listed) {
+            ci->listed = true;
+            iv_push(out, &ci->it);
+        }
+    }
+    pt_free(&m);
+}
+
+/* Rate: per (key, bucket) totals over all collectors, as items the caller owns. */
+static void gather_rate(struct collector *const *cs, size_t nc, uint32_t ui, bool by_num,
+                        int64_t bucket_ms, struct itemvec *out)
+{
+    struct ptab m = { 0 };
+    for (size_t c = 0; c < nc; c++) {
+        if (ui >= cs[c]->n_u)
+            continue;
+        struct ptab *t = &cs[c]->u[ui].rb;
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->h[i])
+                continue;
+            struct rbent *e = t->v[i];
+            size_t j = pt_find(&m, t->h[i], rb_eq, e);
+            if (!m.h[j]) {
+                struct rbent *cp = xcalloc(1, sizeof(*cp));
+                *cp = *e;
+                memset(&cp->rep, 0, sizeof(cp->rep));
+                cp->rep = e->rep;
+                memset(&e->rep, 0, sizeof(e->rep)); /* moved */
+                m.h[j] = t->h[i];
+                m.v[j] = cp;
+                m.n++;
+                continue;
+            }
+            struct rbent *have = m.v[j];
+            have->n += e->n;
+            have->sum += e->sum;
+            for (size_t k = 0; k < e->n_ev; k++)
+                rb_add_ev(have, e->ev[k].ms, sv_cstr(e->ev[k].id));
+            if (e->rep.sn && rep_better(by_num, e->rep.num, e->rep.ms, detect__snap_id(e->rep.sn),
+                                        &have->rep)) {
+                item_release(&have->rep);
+                have->rep = e->rep;
+                memset(&e->rep, 0, sizeof(e->rep));
+            }
+        }
+    }
+    for (size_t i = 0; i < m.cap; i++) {
+        if (!m.h[i])
+            continue;
+        struct rbent *b = m.v[i];
+        struct sitem *it = xmalloc(sizeof(*it));
+        *it = b->rep; /* takes the snapshot and texts */
+        it->ms = b->bucket * bucket_ms;
+        it->n = b->n;
+        it->num = by_num ? b->sum : (double)b->n;
+        it->ev = xcalloc(b->n_ev ? b->n_ev : 1, sizeof(*it->ev));
+        it->n_ev = b->n_ev;
+        char *ids = xmalloc(b->n_ev * ID_MAX + 1);
+        for (size_t k = 0; k < b->n_ev; k++) {
+            memcpy(ids + k * ID_MAX, b->ev[k].id, ID_MAX);
+            it->ev[k].ms = b->ev[k].ms;
+            it->ev[k].id = sv_cstr(ids + k * ID_MAX);
+        }
+        /* The id texts ride along in one block freed with the item (see
+         * free_rate_items). */
+        it->val = ids;
+        iv_push(out, it);
+        free(b);
+    }
+    pt_free(&m);
+}
+
+static void free_rate_items(struct itemvec *iv)
+{
+    for (size_t i = 0; i < iv->n; i++) {
+        item_release(iv->v[i]);
+        free(iv->v[i]);
+    }
+}
+
+size_t detect_finish(const struct detect_engine *e, struct detect_scratch *const *s, size_t n,
+                     detect_emit_fn emit, void *ctx, struct detect_state_stats *stats)
+{
+    const struct sunit *units = NULL;
+    size_t n_units = detect__engine_units(e, &units);
+    struct collector **cs = xcalloc(n ? n : 1, sizeof(*cs));
+    size_t nc = 0;
+    struct detect_state_stats st = { 0 };
+    for (size_t i = 0; i < n; i++) {
+        struct collector *c = detect__scratch_collector(s[i]);
+        if (c) {
+            cs[nc++] = c;
+            st.candidates += c->candidates;
+            st.bytes += c->peak;
+            c->candidates = 0;
+            c->peak = 0;
+        }
+    }
+    struct semit em = { e, n ? s[0] : NULL, emit, ctx, 0 };
+    for (uint32_t ui = 0; ui < n_units && nc > 0; ui++) {
+        const struct sunit *u = &units[ui];
+        struct itemvec iv = { 0 };
+        bool rate = u->kind == DETECT_KIND_RATE;
+        if (u->kind == DETECT_KIND_NEW_VALUE) {
+            gather_new_value(cs, nc, ui, &iv);
+            for (size_t c = 0; c < nc; c++)
+                for (size_t i = 0; ui < cs[c]->n_u && i < cs[c]->u[ui].n_raw; i++)
+                    iv_push(&iv, &cs[c]->u[ui].raw[i]);
+        } else if (rate) {
+            gather_rate(cs, nc, ui, u->first->has_sum, u->first->r->bucket_ms, &iv);
+        } else {
+            for (size_t c = 0; c < nc; c++)
+                for (size_t i = 0; ui < cs[c]->n_u && i < cs[c]->u[ui].n_raw; i++)
+                    iv_push(&iv, &cs[c]->u[ui].raw[i]);
+        }
+        if (iv.n > 1) /* iv.v is NULL when empty */
+            qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
+        st.items += iv.n;
+        struct kstate *k = detect__kind_new(u);
+        for (size_t i = 0; i < iv.n; i++)
+            detect__kind_feed(k, iv.v[i], &em);
+        detect__kind_finish(k, &em);
+        detect__kind_free(k);
+        if (rate)
+            free_rate_items(&iv);
+        free(iv.v);
+        for (size_t c = 0; c < nc; c++)
+            if (ui < cs[c]->n_u)
+                ucoll_clear(&cs[c]->u[ui]);
+    }
+    for (size_t c = 0; c < nc; c++)
+        collector_clear(cs[c]);
+    free(cs);
+    st.detections = em.n;
+    if (stats)
+        *stats = st;
+    return em.n;
+}
+
+/* ---- streams ---------------------------------------------------------------------- */
+
+struct hitem {
+    struct sitem it;
+    uint32_t unit;
+};
+
+struct detect_stream {
+    const struct detect_engine *e;
+    struct detect_scratch *s;
+    int64_t lateness, max_seen, wm;
+    bool started;
+    struct hitem *h;
+    size_t n, cap;
+    const struct sunit *units;
+    size_t n_units;
+    struct kstate **k;
+    struct ptab *open;    /* per unit: open rate buckets */
+    int64_t *open_scan;   /* per unit: bucket index of the last close scan */
+    struct detect_state_stats st;
+};
+
+static int hcmp(const struct hitem *a, const struct hitem *b)
+{
+    int c = cmp_item(&a->it, &b->it);
+    return c ? c : cmp_u64(a->unit, b->unit);
+}
+
+static void h_push(struct detect_stream *st, const struct hitem *x)
+{
+    if (st->n == st->cap) {
+        st->cap = st->cap ? 2 * st->cap : 256;
+        st->h = xrealloc(st->h, st->cap * sizeof(*st->h));
+    }
+    size_t i = st->n++;
+    st->h[i] = *x;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (hcmp(&st->h[i], &st->h[p]) >= 0)
+            break;
+        struct hitem t = st->h[i];
+        st->h[i] = st->h[p];
+        st->h[p] = t;
+        i = p;
+    }
+}
+
+static struct hitem h_pop(struct detect_stream *st)
+{
+    struct hitem top = st->h[0];
+    st->h[0] = st->h[--st->n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < st->n && hcmp(&st->h[l], &st->h[m]) < 0)
+            m = l;
+        if (r < st->n && hcmp(&st->h[r], &st->h[m]) < 0)
+            m = r;
+        if (m == i)
+            break;
+        struct hitem t = st->h[i];
+        st->h[i] = st->h[m];
+        st->h[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+struct detect_stream *detect_stream_new(const struct detect_engine *e, int64_t lateness_ms)
+{
+    struct detect_stream *st = xcalloc(1, sizeof(*st));
+    st->e = e;
+    st->s = detect_scratch_new();
+    detect__collector_set_stream(detect__scratch_collector(st->s));
+    st->lateness = lateness_ms < 0 ? 0 : lateness_ms;
+    st->wm = INT64_MIN;
+    st->n_units = detect__engine_units(e, &st->units);
+    st->k = xcalloc(st->n_units ? st->n_units : 1, sizeof(*st->k));
+    st->open = xcalloc(st->n_units ? st->n_units : 1, sizeof(*st->open));
+    st->open_scan = xcalloc(st->n_units ? st->n_units : 1, sizeof(*st->open_scan));
+    for (size_t i = 0; i < st->n_units; i++) {
+        st->k[i] = detect__kind_new(&st->units[i]);
+        st->open_scan[i] = INT64_MIN;
+    }
+    return st;
+}
+
+static void free_open(struct ptab *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->h[i]) {
+            struct rbent *b = t->v[i];
+            item_release(&b->rep);
+            free(b);
+        }
+    pt_free(t);
+}
+
+void detect_stream_free(struct detect_stream *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n; i++)
+        item_release(&st->h[i].it);
+    free(st->h);
+    for (size_t i = 0; i < st->n_units; i++) {
+        detect__kind_free(st->k[i]);
+        free_open(&st->open[i]);
+    }
+    free(st->k);
+    free(st->open);
+    free(st->open_scan);
+    detect_scratch_free(st->s);
+    free(st);
+}
+
+/* Folds a streamed item into its open (key, bucket) aggregate; takes the item. */
+static void open_fold(struct ptab *t, struct sitem *it, bool by_num, int64_t bucket_ms)
+{
+    int64_t ms = it->ms;
+    int64_t b = ms >= 0 ? ms / bucket_ms : -((-ms + bucket_ms - 1) / bucket_ms);
+    struct rbent probe = { .khash = it->khash, .bucket = b };
+    uint64_t h = mix2(it->khash, (uint64_t)b);
+    size_t i = pt_find(t, h, rb_eq, &probe);
+    struct rbent *e = t->h[i] ? t->v[i] : NULL;
+    if (!e) {
+        e = xcalloc(1, sizeof(*e));
+        e->khash = it->khash;
+        e->bucket = b;
+        t->h[i] = h;
+        t->v[i] = e;
+        t->n++;
+    }
+    e->n++;
+    e->sum += it->num;
+    rb_add_ev(e, ms, detect__snap_id(it->sn));
+    if (!e->rep.sn || rep_better(by_num, it->num, ms, detect__snap_id(it->sn), &e->rep)) {
+        item_release(&e->rep);
+        e->rep = *it;
+        return;
+    }
+    item_release(it);
+}
+
+/* Feeds the rate buckets of unit ui that end at or before wm. */
+static void close_buckets(struct detect_stream *st, uint32_t ui, int64_t wm, struct semit *em)
+{
+    const struct sunit *u = &st->units[ui];
+    int64_t bms = u->first->r->bucket_ms;
+    int64_t cur = wm == INT64_MAX ? INT64_MAX : (wm >= 0 ? wm / bms : -((-wm + bms - 1) / bms));
+    if (cur == st->open_scan[ui] || st->open[ui].n == 0)
+        return;
+    st->open_scan[ui] = cur;
+    struct ptab *t = &st->open[ui];
+    struct ptab keep = { 0 };
+    struct ptab done = { 0 };
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->h[i])
+            continue;
+        struct rbent *b = t->v[i];
+        bool closed = wm == INT64_MAX || (b->bucket + 1) * bms <= wm;
+        struct ptab *dst = closed ? &done : &keep;
+        size_t j = pt_find(dst, t->h[i], rb_eq, b);
+        dst->h[j] = t->h[i];
+        dst->v[j] = b;
+        dst->n++;
+    }
+    pt_free(t);
+    *t = keep;
+    if (done.n == 0) {
+        pt_free(&done);
+        return;
+    }
+    struct collector fake = { 0 };
+    struct ucoll uc = { 0 };
+    uc.rb = done;
+    fake.u = &uc;
+    fake.n_u = 1;
+    struct collector *one = &fake;
+    struct itemvec iv = { 0 };
+    gather_rate(&one, 1, 0, u->first->has_sum, bms, &iv);
+    if (iv.n > 1) /* iv.v is NULL when empty */
+        qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
+    for (size_t i = 0; i < iv.n; i++)
+        detect__kind_feed(st->k[ui], iv.v[i], em);
+    st->st.items += iv.n;
+    free_rate_items(&iv);
+    free(iv.v);
+    free_open(&uc.rb);
+}
+
+static void release(struct detect_stream *st, int64_t wm, struct semit *em)
+{
+    while (st->n > 0 && (wm == INT64_MAX || st->h[0].it.ms < wm)) {
+        struct hitem x = h_pop(st);
+        const struct sunit *u = &st->units[x.unit];
+        if (u->kind == DETECT_KIND_RATE) {
+            open_fold(&st->open[x.unit], &x.it, u->first->has_sum, u->first->r->bucket_ms);
+            continue;
+        }
+        st->st.items++;
+        detect__kind_feed(st->k[x.unit], &x.it, em);
+        item_release(&x.it);
+    }
+    for (uint32_t ui = 0; ui < st->n_units; ui++) {
+        if (st->units[ui].kind == DETECT_KIND_RATE)
+            close_buckets(st, ui, wm, em);
+        if (wm != INT64_MAX)
+            detect__kind_advance(st->k[ui], wm, em);
+    }
+    if (wm > st->wm)
+        st->wm = wm;
+}
+
+size_t detect_stream_event(struct detect_stream *st, const struct event *ev, detect_emit_fn emit,
+                           void *ctx)
+{
+    size_t n = detect_event(st->e, st->s, ev, emit, ctx);
+    struct collector *c = detect__scratch_collector(st->s);
+    for (uint32_t ui = 0; ui < detect__collector_units(c); ui++) {
+        size_t k;
+        struct sitem *v = detect__collector_take_raw(c, ui, &k);
+        for (size_t i = 0; i < k; i++) {
+            st->st.candidates++;
+            if (st->wm != INT64_MIN && v[i].ms < st->wm) {
+                st->st.late++;
+                item_release(&v[i]);
+                continue;
+            }
+            struct hitem x = { v[i], ui };
+            h_push(st, &x);
+        }
+        free(v);
+    }
+    if (!st->started || ev->time_ms > st->max_seen) {
+        st->max_seen = ev->time_ms;
+        st->started = true;
+    }
+    struct semit em = { st->e, st->s, emit, ctx, 0 };
+    release(st, st->max_seen - st->lateness, &em);
+    st->st.detections += em.n;
+    return n + em.n;
+}
+
+size_t detect_stream_advance(struct detect_stream *st, int64_t now_ms, detect_emit_fn emit,
+                             void *ctx)
+{
+    struct semit em = { st->e, st->s, emit, ctx, 0 };
+    int64_t wm = now_ms - st->lateness;
+    if (st->wm != INT64_MIN && wm <= st->wm)
+        return 0;
+    release(st, wm, &em);
+    st->st.detections += em.n;
+    return em.n;
+}
+
+size_t detect_stream_flush(struct detect_stream *st, detect_emit_fn emit, void *ctx)
+{
+    struct semit em = { st->e, st->s, emit, ctx, 0 };
+    release(st, INT64_MAX, &em);
+    for (size_t i = 0; i < st->n_units; i++) {
+        detect__kind_finish(st->k[i], &em);
+        detect__kind_free(st->k[i]);
+        st->k[i] = detect__kind_new(&st->units[i]);
+    }
+    st->wm = INT64_MIN;
+    st->started = false;
+    st->st.detections += em.n;
+    return em.n;
+}
+
+void detect_stream_stats(const struct detect_stream *st, struct detect_state_stats *out)
+{
+    *out = st->st;
+}

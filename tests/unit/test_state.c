@@ -1,0 +1,1149 @@
+/* Unit tests for the stateful detector kinds (src/detect/kinds.c, state.c):
+ * each kind fires where it should and not on a near miss, and gives the same
+ * detections whatever the order of the records, however they are spread over
+ * threads, and in stream mode behind a watermark. */
+#include "detect/detect.h"
+#include "detect/detect_int.h"
+#include "finding/finding.h"
+#include "harness.h"
+#include "input/input.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+
+/* ---- records ------------------------------------------------------------------- */
+
+struct lines {
+    char **v;
+    int64_t *t; /* each record's time (seconds from the test epoch), for streams */
+    size_t n, cap;
+};
+
+/* Time of the next record add() appends. */
+static int64_t next_t;
+
+static void add(struct lines *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add(struct lines *l, const char *fmt, ...)
+{
+    char tmp[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+        l->t = xrealloc(l->t, l->cap * sizeof(*l->t));
+    }
+    l->t[l->n] = next_t;
+    l->v[l->n++] = xstrdup(tmp);
+}
+
+static void lines_free(struct lines *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    free(l->t);
+    memset(l, 0, sizeof(*l));
+}
+
+/* 2026-11-20T00:00:00Z + s seconds as ISO text. */
+static const char *at(int64_t s)
+{
+    static char buf[8][32];
+    static int k;
+    k = (k + 1) % 8;
+    time_format_iso8601((1795132800LL + s) * 1000, false, buf[k]);
+    return buf[k];
+}
+
+static int64_t epoch(int64_t s) { return 1795132800LL + s; }
+
+/* A CloudTrail record, one line. */
+static void ct(struct lines *l, int64_t s, const char *id, const char *arn, const char *source,
+               const char *name, const char *extra)
+{
+    next_t = s;
+    add(l,
+        "{\"eventVersion\":\"1.08\",\"eventTime\":\"%s\",\"eventID\":\"%s\",\"eventType\":\"AwsApiCall\","
+        "\"recipientAccountId\":\"111122223333\",\"awsRegion\":\"us-east-1\",\"eventSource\":\"%s\","
+        "\"eventName\":\"%s\",\"sourceIPAddress\":\"198.51.100.7\",\"userAgent\":\"aws-cli/2.13.0\","
+        "\"readOnly\":false,\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":\"%s\","
+        "\"accessKeyId\":\"AKIAEXAMPLE00000001\",\"accountId\":\"111122223333\"}%s%s}",
+        at(s), id, source, name, arn, extra ? "," : "", extra ? extra : "");
+}
+
+/* A default-format (v2) flow line. */
+static void flow(struct lines *l, int64_t s, const char *eni, const char *src, const char *dst,
+                 int sport, int dport, int proto, int packets, int bytes, const char *action)
+{
+    next_t = s;
+    add(l, "2 111122223333 %s %s %s %d %d %d %d %d %lld %lld %s OK", eni, src, dst, sport, dport,
+        proto, packets, bytes, (long long)epoch(s), (long long)epoch(s + 30), action);
+}
+
+/* ---- running ---------------------------------------------------------------------- */
+
+struct dets {
+    char **v;
+    size_t n, cap;
+};
+
+static void on_det(void *ctx, const struct detection *d)
+{
+    struct dets *ds = ctx;
+    struct buf b;
+    buf_init(&b, 0);
+    buf_printf(&b, "%s|%s|%.*s|%g|n=%llu|%lld..%lld|dir=%d|%s|", d->rule_id, d->type,
+               (int)d->key.len, d->key.p ? d->key.p : "", d->severity,
+               (unsigned long long)d->n_events, (long long)d->first_ms, (long long)d->last_ms,
+               (int)d->direction, d->title);
+    for (size_t i = 0; i < d->n_evidence; i++)
+        buf_printf(&b, "%s%.*s", i ? "," : "", (int)d->evidence[i].id.len, d->evidence[i].id.p);
+    if (ds->n == ds->cap) {
+        ds->cap = ds->cap ? 2 * ds->cap : 16;
+        ds->v = xrealloc(ds->v, ds->cap * sizeof(*ds->v));
+    }
+    ds->v[ds->n++] = buf_steal(&b);
+}
+
+static void dets_free(struct dets *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        free(d->v[i]);
+    free(d->v);
+    memset(d, 0, sizeof(*d));
+}
+
+static size_t count_rule(const struct dets *d, const char *rule)
+{
+    size_t n = 0, len = strlen(rule);
+    for (size_t i = 0; i < d->n; i++)
+        if (strncmp(d->v[i], rule, len) == 0 && d->v[i][len] == '|')
+            n++;
+    return n;
+}
+
+static struct detect_engine *engine_of(const char *yaml, struct detect_rules **rs,
+                                       const struct detect_lists *lists)
+{
+    *rs = detect_rules_new();
+    struct err err;
+    err_clear(&err);
+    int rc = detect_rules_load_text(*rs, "t.yaml", yaml, strlen(yaml), &err);
+    if (rc != 0)
+        printf("#   rules: %s\n", err.msg);
+    CHECK_INT(rc, 0);
+    struct detect_options opt = { .lists = lists };
+    struct detect_engine *e = NULL;
+    rc = detect_engine_new(*rs, &opt, &e, &err);
+    if (rc != 0)
+        printf("#   engine: %s\n", err.msg);
+    CHECK_INT(rc, 0);
+    return e;
+}
+
+static void ignore(void *ctx, const struct detection *d)
+{
+    (void)ctx;
+    (void)d;
+}
+
+static void feed_one(const struct detect_engine *e, struct detect_scratch *s, const char *line,
+                     detect_emit_fn emit, void *ctx)
+{
+    struct input_reader *r = NULL;
+    struct err err;
+    err_clear(&err);
+    if (input_open_mem("t", line, strlen(line), NULL, &r, &err) != 0) {
+        printf("#   open: %s\n", err.msg);
+        harness_failures++;
+        return;
+    }
+    struct event ev;
+    int rc;
+    while ((rc = input_next(r, &ev, &err)) != INPUT_END) {
+        if (rc == 0)
+            detect_event(e, s, &ev, emit, ctx);
+        else if (rc != INPUT_NOTE) {
+            printf("#   record: %s\n", err.msg);
+            harness_failures++;
+        }
+    }
+    input_close(r);
+}
+
+/* The records in order perm (NULL = as given), dealt round-robin to nthreads
+ * scratches, then detect_finish. */
+static void run(const struct detect_engine *e, const struct lines *l, const size_t *perm,
+                size_t nthreads, struct dets *out)
+{
+    struct detect_scratch *s[4];
+    for (size_t t = 0; t < nthreads; t++)
+        s[t] = detect_scratch_new();
+    for (size_t i = 0; i < l->n; i++)
+        feed_one(e, s[i % nthreads], l->v[perm ? perm[i] : i], ignore, NULL);
+    detect_finish(e, s, nthreads, on_det, out, NULL);
+    for (size_t t = 0; t < nthreads; t++)
+        detect_scratch_free(s[t]);
+}
+
+static uint64_t rnd(uint64_t *st)
+{
+    uint64_t z = (*st += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static bool same(const struct dets *a, const struct dets *b, const char *what)
+{
+    bool ok = a->n == b->n;
+    for (size_t i = 0; ok && i < a->n; i++)
+        ok = strcmp(a->v[i], b->v[i]) == 0;
+    if (!ok) {
+        printf("#   %s: %zu vs %zu detections differ\n", what, a->n, b->n);
+        for (size_t i = 0; i < a->n || i < b->n; i++)
+            printf("#     %s\n#   / %s\n", i < a->n ? a->v[i] : "-", i < b->n ? b->v[i] : "-");
+        harness_failures++;
+    }
+    return ok;
+}
+
+/* Runs l in order on one thread into base, then reversed, shuffled and over
+ * 2 and 3 threads, each of which must give exactly base. */
+static void run_all_orders(const struct detect_engine *e, const struct lines *l, struct dets *base)
+{
+    run(e, l, NULL, 1, base);
+    size_t *perm = xcalloc(l->n ? l->n : 1, sizeof(*perm));
+    for (size_t i = 0; i < l->n; i++)
+        perm[i] = l->n - 1 - i;
+    struct dets d = { 0 };
+    run(e, l, perm, 1, &d);
+    same(base, &d, "reversed");
+    dets_free(&d);
+    uint64_t st = 42;
+    for (int round = 0; round < 6; round++) {
+        for (size_t i = 0; i < l->n; i++)
+            perm[i] = i;
+        for (size_t i = l->n; i > 1; i--) {
+            size_t j = (size_t)(rnd(&st) % i);
+            size_t t = perm[i - 1];
+            perm[i - 1] = perm[j];
+            perm[j] = t;
+        }
+        run(e, l, perm, 1 + (size_t)round % 3, &d);
+        same(base, &d, "shuffled");
+        dets_free(&d);
+    }
+    free(perm);
+}
+
+static const struct lines *sort_lines;
+
+static int cmp_by_time(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    if (sort_lines->t[x] != sort_lines->t[y])
+        return sort_lines->t[x] < sort_lines->t[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* Stream mode: records in time order with each displaced by up to `jitter`
+ * positions; with enough lateness the result is the archive's. */
+static void run_stream(const struct detect_engine *e, const struct lines *l, int64_t lateness_ms,
+                       size_t jitter, struct dets *out, struct detect_state_stats *st)
+{
+    size_t *perm = xcalloc(l->n ? l->n : 1, sizeof(*perm));
+    for (size_t i = 0; i < l->n; i++)
+        perm[i] = i;
+    if (jitter != SIZE_MAX) {
+        sort_lines = l;
+        qsort(perm, l->n, sizeof(*perm), cmp_by_time);
+    }
+    /* Shuffle within blocks: no record moves more than jitter places. */
+    uint64_t s = 7;
+    for (size_t b = 0; jitter > 1 && jitter != SIZE_MAX && b < l->n; b += jitter) {
+        size_t m = l->n - b < jitter ? l->n - b : jitter;
+        for (size_t i = m; i > 1; i--) {
+            size_t j = (size_t)(rnd(&s) % i);
+            size_t t = perm[b + i - 1];
+            perm[b + i - 1] = perm[b + j];
+            perm[b + j] = t;
+        }
+    }
+    struct detect_stream *ds = detect_stream_new(e, lateness_ms);
+    for (size_t i = 0; i < l->n; i++) {
+        struct input_reader *r = NULL;
+        struct err err;
+        err_clear(&err);
+        const char *line = l->v[perm[i]];
+        CHECK_INT(input_open_mem("t", line, strlen(line), NULL, &r, &err), 0);
+        struct event ev;
+        int rc;
+        while ((rc = input_next(r, &ev, &err)) != INPUT_END)
+            if (rc == 0)
+                detect_stream_event(ds, &ev, on_det, out);
+        input_close(r);
+    }
+    detect_stream_flush(ds, on_det, out);
+    if (st)
+        detect_stream_stats(ds, st);
+    detect_stream_free(ds);
+    free(perm);
+}
+
+/* ---- threshold ------------------------------------------------------------------------ */
+
+static const char *const burst_rule =
+    "id: burst\n"
+    "type: CredentialAccess:IAMUser/SecretsRetrievalBurst\n"
+    "severity: medium\n"
+    "kind: threshold\n"
+    "title: \"{{$identity}} made {{$count}} calls within {{$window}}\"\n"
+    "source: cloudtrail\n"
+    "pattern: {eventName: [GetSecretValue]}\n"
+    "group_by: [$identity]\n"
+    "window: 10m\n"
+    "threshold: 5\n";
+
+static void test_threshold(void)
+{
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(burst_rule, &rs, NULL);
+    struct lines l = { 0 };
+    char id[64];
+    /* alice: 12 calls a minute apart: fires at the 5th and the 10th. */
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof(id), "a%02d", i);
+        ct(&l, 60 * i, id, "arn:aws:iam::111122223333:user/alice", "secretsmanager.amazonaws.com",
+           "GetSecretValue", NULL);
+    }
+    /* bob: 4 calls (near miss), carol: 5 calls but 3 minutes apart (never 5 within 10m). */
+    for (int i = 0; i < 4; i++) {
+        snprintf(id, sizeof(id), "b%02d", i);
+        ct(&l, 30 * i, id, "arn:aws:iam::111122223333:user/bob", "secretsmanager.amazonaws.com",
+           "GetSecretValue", NULL);
+    }
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "c%02d", i);
+        ct(&l, 180 * i, id, "arn:aws:iam::111122223333:user/carol", "secretsmanager.amazonaws.com",
+           "GetSecretValue", NULL);
+    }
+    /* Other APIs never count. */
+    for (int i = 0; i < 8; i++) {
+        snprintf(id, sizeof(id), "d%02d", i);
+        ct(&l, i, id, "arn:aws:iam::111122223333:user/bob", "secretsmanager.amazonaws.com",
+           "ListSecrets", NULL);
+    }
+    struct dets d = { 0 };
+    run_all_orders(e, &l, &d);
+    CHECK_INT(d.n, 2);
+    CHECK_INT(count_rule(&d, "burst"), 2);
+    if (d.n == 2) {
+        CHECK(strstr(d.v[0], "user/alice made 5 calls within 10m") != NULL);
+        CHECK(strstr(d.v[0], "|n=5|") != NULL);
+        CHECK(strstr(d.v[0], "|a00,a01,a02,a03,a04") != NULL);
+        char span[64];
+        snprintf(span, sizeof(span), "|%lld..%lld|", (long long)epoch(0) * 1000,
+                 (long long)epoch(240) * 1000);
+        CHECK(strstr(d.v[0], span) != NULL);
+        CHECK(strstr(d.v[1], "|a05,a06,a07,a08,a09") != NULL);
+    }
+    /* The same in a stream, records up to 3 places out of order. */
+    struct dets sd = { 0 };
+    struct detect_state_stats st;
+    run_stream(e, &l, 5 * 60000, 3, &sd, &st);
+    same(&d, &sd, "stream");
+    CHECK_INT(st.late, 0);
+    dets_free(&sd);
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+static void test_threshold_sum(void)
+{
+    static const char *const rule =
+        "id: dos\n"
+        "type: Backdoor:EC2/DenialOfService.Udp\n"
+        "severity: high\n"
+        "kind: threshold\n"
+        "title: \"{{$instance}} sent {{$sum}} packets to {{$remote_ip}}\"\n"
+        "source: vpcflow\n"
+        "pattern: {protocol: [17], packets: [{numeric: [\">=\", 5000]}]}\n"
+        "where: {direction: [outbound], remote_public: [true]}\n"
+        "group_by: [$instance, $remote_ip]\n"
+        "sum: packets\n"
+        "window: 5m\n"
+        "threshold: 200000\n";
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(rule, &rs, NULL);
+    struct lines l = { 0 };
+    /* 4 minutes of 60000 packets a minute to one victim: 240000 > 200000. */
+    for (int i = 0; i < 4; i++)
+        flow(&l, 60 * i, "eni-0a1", "10.0.1.5", "198.51.100.99", 40000 + i, 9999, 17, 60000,
+             60000 * 64, "ACCEPT");
+    /* The same volume spread over 20 minutes to another: never 200000 within 5m. */
+    for (int i = 0; i < 4; i++)
+        flow(&l, 300 * i, "eni-0a1", "10.0.1.5", "198.51.100.98", 40000 + i, 9999, 17, 60000,
+             60000 * 64, "ACCEPT");
+    /* Inbound volume is not ours to report. */
+    for (int i = 0; i < 4; i++)
+        flow(&l, 60 * i, "eni-0a1", "198.51.100.97", "10.0.1.5", 9999, 40000 + i, 17, 60000,
+             60000 * 64, "ACCEPT");
+    struct dets d = { 0 };
+    run_all_orders(e, &l, &d);
+    CHECK_INT(d.n, 1);
+    if (d.n == 1) {
+        CHECK(strstr(d.v[0], "eni-0a1 sent 240000 packets to 198.51.100.99") != NULL);
+        CHECK(strstr(d.v[0], "|dir=2|") != NULL); /* outbound: the instance acted */
+    }
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+/* ---- distinct ---------------------------------------------------------------------------- */
+
+static const char *const ssh_rule =
+    "id: ssh\n"
+    "type: UnauthorizedAccess:EC2/SSHBruteForce\n"
+    "severity: low\n"
+    "kind: distinct\n"
+    "title: \"{{$remote_ip}} -> {{$instance}}: {{$sum}} attempts\"\n"
+    "source: vpcflow\n"
+    "pattern: {protocol: [6], $or: [{dstport: [22]}, {srcport: [22]}]}\n"
+    "where: {local_port: [22], initiator: [remote], direction: [inbound, outbound]}\n"
+    "group_by: [$instance, $remote_ip]\n"
+    "distinct: $remote_port\n"
+    "window: 10m\n"
+    "threshold: 20\n";
+
+static void test_distinct(void)
+{
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(ssh_rule, &rs, NULL);
+    struct lines l = { 0 };
+    /* 25 attempts within 2.5 minutes, each with its reply: fires once (20). */
+    for (int i = 0; i < 25; i++) {
+        flow(&l, 6 * i, "eni-0b1", "203.0.113.66", "10.0.2.9", 41000 + i, 22, 6, 6, 400, "ACCEPT");
+        flow(&l, 6 * i, "eni-0b1", "10.0.2.9", "203.0.113.66", 22, 41000 + i, 6, 5, 900, "ACCEPT");
+    }
+    /* Near misses: 19 attempts from another host; 30 attempts 40s apart
+     * (15 in any 10 minutes); the same source port over and over. */
+    for (int i = 0; i < 19; i++)
+        flow(&l, 7 * i, "eni-0b1", "203.0.113.67", "10.0.2.9", 42000 + i, 22, 6, 2, 100, "REJECT");
+    for (int i = 0; i < 30; i++)
+        flow(&l, 40 * i, "eni-0b1", "203.0.113.68", "10.0.2.9", 43000 + i, 22, 6, 2, 100, "REJECT");
+    for (int i = 0; i < 30; i++)
+        flow(&l, 5 * i, "eni-0b1", "203.0.113.69", "10.0.2.9", 44444, 22, 6, 2, 100, "REJECT");
+    struct dets d = { 0 };
+    run_all_orders(e, &l, &d);
+    CHECK_INT(d.n, 1);
+    if (d.n == 1) {
+        CHECK(strstr(d.v[0], "203.0.113.66 -> eni-0b1: 20 attempts") != NULL);
+        CHECK(strstr(d.v[0], "|dir=1|") != NULL); /* inbound: the instance is the target */
+    }
+    struct dets sd = { 0 };
+    run_stream(e, &l, 60000, 4, &sd, NULL);
+    same(&d, &sd, "stream");
+    dets_free(&sd);
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+/* ---- sequence ------------------------------------------------------------------------------ */
+
+static const char *const seq_rule =
+    "id: seq\n"
+    "type: Persistence:EC2/UserDataModifiedAndRestarted\n"
+    "severity: high\n"
+    "kind: sequence\n"
+    "resource: Instance\n"
+    "key: requestParameters.instanceId|requestParameters.instancesSet.items.instanceId\n"
+    "title: \"{{$key}} restarted with new user data\"\n"
+    "source: cloudtrail\n"
+    "pattern: {eventName: [StopInstances]}\n"
+    "then:\n"
+    "  - {eventName: [ModifyInstanceAttribute], requestParameters: {userData: [{exists: true}]}}\n"
+    "  - {eventName: [StartInstances]}\n"
+    "group_by: [requestParameters.instanceId|requestParameters.instancesSet.items.instanceId]\n"
+    "window: 1h\n";
+
+static void ec2_call(struct lines *l, int64_t s, const char *id, const char *name, const char *inst)
+{
+    char extra[512];
+    if (strcmp(name, "ModifyInstanceAttribute") == 0)
+        snprintf(extra, sizeof(extra),
+                 "\"requestParameters\":{\"instanceId\":\"%s\",\"userData\":"
+                 "\"<sensitiveDataRemoved>\"}", inst);
+    else
+        snprintf(extra, sizeof(extra),
+                 "\"requestParameters\":{\"instancesSet\":{\"items\":[{\"instanceId\":\"%s\"}]}}",
+                 inst);
+    ct(l, s, id, "arn:aws:iam::111122223333:user/mallory", "ec2.amazonaws.com", name, extra);
+}
+
+static void test_sequence(void)
+{
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(seq_rule, &rs, NULL);
+    struct lines l = { 0 };
+    /* i-0aaa: stop, modify, start within 10 minutes: fires. */
+    ec2_call(&l, 0, "s1", "StopInstances", "i-0aaa");
+    ec2_call(&l, 120, "s2", "ModifyInstanceAttribute", "i-0aaa");
+    ec2_call(&l, 600, "s3", "StartInstances", "i-0aaa");
+    /* i-0bbb: modify before stop: the steps out of order never complete. */
+    ec2_call(&l, 0, "b1", "ModifyInstanceAttribute", "i-0bbb");
+    ec2_call(&l, 60, "b2", "StopInstances", "i-0bbb");
+    ec2_call(&l, 120, "b3", "StartInstances", "i-0bbb");
+    /* i-0ccc: start comes two hours later: too late. */
+    ec2_call(&l, 0, "c1", "StopInstances", "i-0ccc");
+    ec2_call(&l, 60, "c2", "ModifyInstanceAttribute", "i-0ccc");
+    ec2_call(&l, 7200, "c3", "StartInstances", "i-0ccc");
+    /* steps on different instances do not join */
+    ec2_call(&l, 0, "d1", "StopInstances", "i-0ddd");
+    ec2_call(&l, 60, "d2", "ModifyInstanceAttribute", "i-0eee");
+    ec2_call(&l, 120, "d3", "StartInstances", "i-0ddd");
+    struct dets d = { 0 };
+    run_all_orders(e, &l, &d);
+    CHECK_INT(d.n, 1);
+    if (d.n == 1) {
+        CHECK(strstr(d.v[0], "seq|Persistence:EC2/UserDataModifiedAndRestarted|i-0aaa|") != NULL);
+        CHECK(strstr(d.v[0], "i-0aaa restarted with new user data") != NULL);
+        CHECK(strstr(d.v[0], "|s1,s2,s3") != NULL);
+    }
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+/* ---- new_value --------------------------------------------------------------------------- */
+
+static const char *const nv_rules =
+    "id: nv-persist\n"
+    "type: Persistence:IAMUser/AnomalousBehavior\n"
+    "severity: medium\n"
+    "kind: new_value\n"
+    "title: \"{{$identity}} called {{$value}} for the first time\"\n"
+    "source: cloudtrail\n"
+    "pattern: {eventType: [AwsApiCall]}\n"
+    "when: {eventName: [CreateAccessKey]}\n"
+    "group_by: [$identity]\n"
+    "value: eventName\n"
+    "unusual: [$ua_family]\n"
+    "learning: 1h\n"
+    "---\n"
+    "id: nv-discovery\n"
+    "type: Discovery:IAMUser/AnomalousBehavior\n"
+    "severity: low\n"
+    "kind: new_value\n"
+    "title: \"{{$identity}} called {{$value}} for the first time\"\n"
+    "source: cloudtrail\n"
+    "pattern: {eventType: [AwsApiCall]}\n"
+    "when: {eventName: [{prefix: List}, {prefix: Describe}, CreateAccessKey]}\n"
+    "group_by: [$identity]\n"
+    "value: eventName\n"
+    "unusual: [$ua_family]\n"
+    "learning: 1h\n";
+
+static void ct_ua(struct lines *l, int64_t s, const char *id, const char *user, const char *name,
+                  const char *ua)
+{
+    next_t = s;
+    add(l,
+        "{\"eventTime\":\"%s\",\"eventID\":\"%s\",\"eventType\":\"AwsApiCall\","
+        "\"recipientAccountId\":\"111122223333\",\"awsRegion\":\"us-east-1\","
+        "\"eventSource\":\"iam.amazonaws.com\",\"eventName\":\"%s\",\"sourceIPAddress\":\"198.51.100.7\","
+        "\"userAgent\":\"%s\",\"userIdentity\":{\"type\":\"IAMUser\","
+        "\"arn\":\"arn:aws:iam::111122223333:user/%s\",\"accountId\":\"111122223333\"}}",
+        at(s), id, name, ua, user);
+}
+
+static void test_new_value(void)
+{
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(nv_rules, &rs, NULL);
+    /* The two rules share one history (one unit). */
+    const struct sunit *units;
+    CHECK_INT(detect__engine_units(e, &units), 1);
+    struct lines l = { 0 };
+    /* dave: 2 hours of ListUsers from the CLI, then CreateAccessKey from a new
+     * tool (python-requests): new API + new user agent after learning. Only
+     * the first rule in file order whose `when` matches fires. */
+    for (int i = 0; i < 12; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "l%02d", i);
+        ct_ua(&l, 600 * i, id, "dave", "ListUsers", "aws-cli/2.13.0 Python/3.11");
+    }
+    ct_ua(&l, 7300, "k1", "dave", "CreateAccessKey", "python-requests/2.31");
+    ct_ua(&l, 7400, "k2", "dave", "CreateAccessKey", "python-requests/2.31"); /* seen now */
+    ct_ua(&l, 7500, "k3", "dave", "DescribeRegions", "python-requests/2.31"); /* ua no longer new */
+    /* erin: CreateAccessKey within her first hour: still learning. */
+    ct_ua(&l, 0, "e1", "erin", "ListUsers", "aws-cli/2.13.0");
+    ct_ua(&l, 600, "e2", "erin", "CreateAccessKey", "Boto3/1.28");
+    /* frank: new API after learning but from his usual tool: not unusual enough. */
+    ct_ua(&l, 0, "f1", "frank", "ListUsers", "aws-cli/2.13.0");
+    ct_ua(&l, 9000, "f2", "frank", "ListRoles", "aws-cli/2.15.1");
+    struct dets d = { 0 };
+    run_all_orders(e, &l, &d);
+    CHECK_INT(d.n, 1);
+    if (d.n == 1) {
+        CHECK(strstr(d.v[0], "nv-persist|Persistence:IAMUser/AnomalousBehavior|") != NULL);
+        CHECK(strstr(d.v[0], "user/dave called CreateAccessKey for the first time") != NULL);
+        CHECK(strstr(d.v[0], "|k1") != NULL);
+    }
+    struct dets sd = { 0 };
+    run_stream(e, &l, 3 * 3600 * 1000, 5, &sd, NULL);
+    same(&d, &sd, "stream");
+    dets_free(&sd);
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+/* ---- rate ------------------------------------------------------------------------------------ */
+
+static const char *const rate_rule =
+    "id: rate\n"
+    "type: Behavior:IAMUser/ApiCallRateInsight\n"
+    "severity: 3.0\n"
+    "kind: rate\n"
+    "key: $api\n"
+    "title: \"{{eventName}}: {{$count}} calls against {{$baseline}} a minute\"\n"
+    "source: cloudtrail\n"
+    "pattern: {eventType: [AwsApiCall]}\n"
+    "group_by: [eventSource, eventName]\n"
+    "bucket: 1m\n"
+    "baseline: 1d\n"
+    "learning: 2h\n"
+    "threshold: 10\n"
+    "quiet: 3\n";
+
+static void test_rate(void)
+{
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(rate_rule, &rs, NULL);
+    struct lines l = { 0 };
+    char id[16];
+    int n = 0;
+    /* RunInstances: one call every 10 minutes for 4 hours, then 40 calls in
+     * one minute and 30 the next, then quiet again. */
+    for (int i = 0; i < 24; i++) {
+        snprintf(id, sizeof(id), "r%04d", n++);
+        ct(&l, 600 * i, id, "arn:aws:iam::111122223333:user/ci", "ec2.amazonaws.com",
+           "RunInstances", NULL);
+    }
+    for (int i = 0; i < 40; i++) {
+        snprintf(id, sizeof(id), "r%04d", n++);
+        ct(&l, 14400 + i, id, "arn:aws:iam::111122223333:user/ci", "ec2.amazonaws.com",
+           "RunInstances", NULL);
+    }
+    for (int i = 0; i < 30; i++) {
+        snprintf(id, sizeof(id), "r%04d", n++);
+        ct(&l, 14460 + 2 * i, id, "arn:aws:iam::111122223333:user/ci", "ec2.amazonaws.com",
+           "RunInstances", NULL);
+    }
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof(id), "r%04d", n++);
+        ct(&l, 15000 + 600 * i, id, "arn:aws:iam::111122223333:user/ci", "ec2.amazonaws.com",
+           "RunInstances", NULL);
+    }
+    /* TerminateInstances: the same burst within the learning period: nothing. */
+    for (int i = 0; i < 40; i++) {
+        snprintf(id, sizeof(id), "t%04d", i);
+        ct(&l, 600 + i, id, "arn:aws:iam::111122223333:user/ci", "ec2.amazonaws.com",
+           "TerminateInstances", NULL);
+    }
+    /* StopInstances: steady 12 a minute for 3 hours, then 14: not anomalous. */
+    for (int m = 0; m < 180; m++)
+        for (int k = 0; k < (m == 179 ? 14 : 12); k++) {
+            snprintf(id, sizeof(id), "s%05d", m * 20 + k);
+            ct(&l, 60 * m + 4 * k, id, "arn:aws:iam::111122223333:user/ci", "ec2.amazonaws.com",
+               "StopInstances", NULL);
+        }
+    struct dets d = { 0 };
+    run(e, &l, NULL, 1, &d);
+    CHECK_INT(d.n, 1);
+    if (d.n == 1) {
+        CHECK(strstr(d.v[0], "rate|Behavior:IAMUser/ApiCallRateInsight|ec2:RunInstances|") != NULL);
+        CHECK(strstr(d.v[0], "RunInstances: 70 calls against 0.") != NULL);
+        CHECK(strstr(d.v[0], "|n=70|") != NULL);
+    }
+    /* Order independence: reversed and two threads. */
+    size_t *perm = xcalloc(l.n, sizeof(*perm));
+    for (size_t i = 0; i < l.n; i++)
+        perm[i] = l.n - 1 - i;
+    struct dets d2 = { 0 };
+    run(e, &l, perm, 2, &d2);
+    same(&d, &d2, "rate reversed, 2 threads");
+    dets_free(&d2);
+    free(perm);
+    struct dets sd = { 0 };
+    struct detect_state_stats st;
+    run_stream(e, &l, 2 * 3600000, 6, &sd, &st); /* sparse calls: 6 places can be an hour */
+    CHECK_INT(st.late, 0);
+    same(&d, &sd, "stream");
+    dets_free(&sd);
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+/* ---- stream lateness ---------------------------------------------------------------------- */
+
+static void test_stream_late(void)
+{
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(burst_rule, &rs, NULL);
+    struct lines l = { 0 };
+    char id[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "x%d", i);
+        ct(&l, 3600 + 10 * i, id, "arn:aws:iam::111122223333:user/alice",
+           "secretsmanager.amazonaws.com", "GetSecretValue", NULL);
+    }
+    /* Two hours behind the others: past a 10-minute lateness. */
+    ct(&l, 0, "late", "arn:aws:iam::111122223333:user/alice", "secretsmanager.amazonaws.com",
+       "GetSecretValue", NULL);
+    struct dets d = { 0 };
+    struct detect_state_stats st;
+    run_stream(e, &l, 600000, SIZE_MAX, &d, &st); /* as given: the late one last */
+    CHECK_INT(st.late, 1);
+    CHECK_INT(d.n, 1);
+    dets_free(&d);
+    /* An idle stream still closes windows when time advances. */
+    struct detect_stream *ds = detect_stream_new(e, 60000);
+    CHECK_INT(detect_stream_advance(ds, epoch(0) * 1000, on_det, &d), 0);
+    detect_stream_free(ds);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+/* ---- findings from stateful detections --------------------------------------------------- */
+
+static void to_agg(void *ctx, const struct detection *d) { finding_agg_add(ctx, d); }
+
+static void test_findings(void)
+{
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(ssh_rule, &rs, NULL);
+    struct lines l = { 0 };
+    for (int i = 0; i < 22; i++)
+        flow(&l, 6 * i, "eni-0b1", "203.0.113.66", "10.0.2.9", 41000 + i, 22, 6, 2, 100, "REJECT");
+    struct detect_scratch *s = detect_scratch_new();
+    for (size_t i = 0; i < l.n; i++)
+        feed_one(e, s, l.v[i], ignore, NULL);
+    struct finding_agg *agg = finding_agg_new();
+    detect_finish(e, &s, 1, to_agg, agg, NULL);
+    size_t n;
+    const struct finding **fs = finding_agg_sorted(agg, &n);
+    CHECK_INT(n, 1);
+    if (n == 1) {
+        const struct finding *f = fs[0];
+        CHECK_INT(f->count, 1);
+        CHECK_INT(f->events, 20);
+        CHECK_INT(f->n_evidence, 20);
+        CHECK_INT(f->first_ms, epoch(0) * 1000);
+        CHECK_INT(f->last_ms, epoch(6 * 19) * 1000);
+        CHECK_STR(f->d.remote_ip, "203.0.113.66");
+        CHECK_STR(f->d.local_ip, "10.0.2.9");
+        CHECK_INT(f->d.local_port, 22);
+        CHECK_STR(f->d.direction, "INBOUND");
+        CHECK_STR(f->d.eni_id, "eni-0b1");
+        CHECK(f->d.blocked);
+        struct buf b;
+        buf_init(&b, 0);
+        CHECK_INT(finding_write_json(&b, fs, n, 0), 0);
+        CHECK(strstr(b.p, "\"resourceRole\":\"TARGET\"") != NULL);
+        CHECK(strstr(b.p, "\"eventCount\":20") != NULL);
+        buf_free(&b);
+    }
+    free(fs);
+    finding_agg_free(agg);
+    detect_scratch_free(s);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+/* ---- ENI map and AWS ranges ------------------------------------------------------------- */
+
+static const char *write_tmp(const char *name, const char *text)
+{
+    static char path[512];
+    snprintf(path, sizeof(path), "/tmp/vigil-test-%d-%s", (int)getpid(), name);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+    return path;
+}
+
+static void test_eni_map(void)
+{
+    struct detect_lists *l = detect_lists_new();
+    struct err err;
+    err_clear(&err);
+    const char *p = write_tmp("eni.json",
+        "{\"NetworkInterfaces\":[{\"NetworkInterfaceId\":\"eni-0b1\",\"Attachment\":"
+        "{\"InstanceId\":\"i-0123456789abcdef0\"},\"PrivateIpAddress\":\"10.0.2.9\","
+        "\"PrivateIpAddresses\":[{\"PrivateIpAddress\":\"10.0.2.9\"},{\"PrivateIpAddress\":"
+        "\"10.0.2.10\"}]},{\"NetworkInterfaceId\":\"eni-0lb\",\"PrivateIpAddress\":\"10.0.9.9\"}]}");
+    CHECK_INT(detect_lists_load_eni_map(l, p, &err), 0);
+    remove(p);
+    p = write_tmp("eni.txt", "# comment\neni-0c2 i-0fedcba9876543210 10.0.3.3 10.0.3.4\n\n"
+                             "eni-0d3 - 10.0.4.4\n");
+    CHECK_INT(detect_lists_load_eni_map(l, p, &err), 0);
+    remove(p);
+    CHECK_INT(detect_lists_eni_count(l), 4);
+    CHECK_STR(detect__lists_eni_instance(l, SV("eni-0b1")), "i-0123456789abcdef0");
+    CHECK_STR(detect__lists_eni_instance(l, SV("eni-0c2")), "i-0fedcba9876543210");
+    CHECK(detect__lists_eni_instance(l, SV("eni-0d3")) == NULL);
+    struct ipaddr ip;
+    ip_parse(SV("10.0.2.10"), &ip);
+    CHECK_INT(detect__lists_eni_has_ip(l, SV("eni-0b1"), &ip), 1);
+    CHECK_INT(detect__lists_eni_has_ip(l, SV("eni-0c2"), &ip), 0);
+    p = write_tmp("bad.txt", "eni-0c2 i-0fedcba9876543210 not-an-ip\n");
+    CHECK_INT(detect_lists_load_eni_map(l, p, &err), ERR_FORMAT);
+    CHECK(strstr(err.msg, "line 1") != NULL);
+    remove(p);
+
+    /* Flows of a mapped ENI name the instance, and the ENI's addresses say
+     * which end is ours even when both are internal. */
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(ssh_rule, &rs, l);
+    struct lines fl = { 0 };
+    for (int i = 0; i < 20; i++)
+        flow(&fl, 3 * i, "eni-0b1", "10.0.7.7", "10.0.2.10", 45000 + i, 22, 6, 2, 100, "REJECT");
+    struct dets d = { 0 };
+    run_all_orders(e, &fl, &d);
+    CHECK_INT(d.n, 1);
+    if (d.n == 1)
+        CHECK(strstr(d.v[0], "|i-0123456789abcdef0|") != NULL);
+    dets_free(&d);
+    lines_free(&fl);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+
+    p = write_tmp("ranges.json",
+                  "{\"syncToken\":\"1\",\"prefixes\":[{\"ip_prefix\":\"3.5.140.0/22\",\"region\":"
+                  "\"ap-northeast-2\",\"service\":\"AMAZON\"}],\"ipv6_prefixes\":[{\"ipv6_prefix\":"
+                  "\"2600:1f18::/33\",\"service\":\"EC2\"}]}");
+    CHECK_INT(detect_lists_load_aws_ranges(l, p, &err), 0);
+    remove(p);
+    CHECK_INT(detect_lists_aws_count(l), 2);
+    p = write_tmp("ranges-bad.json", "{\"prefixes\":[{\"ip_prefix\":\"3.5.140.0/99\"}]}");
+    CHECK_INT(detect_lists_load_aws_ranges(l, p, &err), ERR_FORMAT);
+    remove(p);
+    detect_lists_free(l);
+}
+
+/* ---- derived fields ---------------------------------------------------------------------- */
+
+static void test_dns_features(void)
+{
+    char out[256];
+    CHECK_INT(detect__registered_domain(SV("a.b.example.co.uk."), out, sizeof(out)), 13);
+    CHECK_STR(out, "example.co.uk");
+    CHECK(detect__registered_domain(SV("WWW.Example.COM"), out, sizeof(out)) > 0);
+    CHECK_STR(out, "example.com");
+    CHECK_INT(detect__registered_domain(SV("localhost."), out, sizeof(out)), 0);
+    CHECK_INT(detect__registered_domain(SV("co.uk"), out, sizeof(out)), 0);
+    CHECK(detect__entropy("aaaa", 4) == 0.0);
+    CHECK(detect__entropy("abcd", 4) == 2.0);
+    /* Generated names look generated; brands and words do not. */
+    static const char *const dga[] = { "xjwqkzvbnmpltr", "kq3bz9x1mfa7", "qwxvbnrtzplk",
+                                       "a8x7c6v5b4n3m2", NULL };
+    static const char *const human[] = { "google", "facebook", "pythonhosted", "datadoghq",
+                                         "microsoftonline", "cloudfront", "my-company-shop",
+                                         "stackoverflow", "wikipedia", NULL };
+    for (size_t i = 0; dga[i]; i++)
+        if (!detect__dga_label(dga[i], strlen(dga[i]))) {
+            printf("#   %s not judged generated\n", dga[i]);
+            harness_failures++;
+        }
+    for (size_t i = 0; human[i]; i++)
+        if (detect__dga_label(human[i], strlen(human[i]))) {
+            printf("#   %s judged generated\n", human[i]);
+            harness_failures++;
+        }
+    CHECK(detect__exfil_label("4a6f686e20536d697468207061737377", 32));
+    CHECK(detect__exfil_label("mzxw6ytboi2dqnrvgy3tmobzheztmnry", 32));
+    CHECK(!detect__exfil_label("acme-prod-user-uploads-us-east-1", 32));
+    CHECK(!detect__exfil_label("d1a2b3c4d5e6f7", 14));
+    CHECK(!detect__exfil_label("abcdefghijklmnopqrstuvwxyzabcdef", 32)); /* no digits */
+    CHECK_INT(detect__ua_family(SV("[aws-cli/2.13.5 Python/3.11]"), out, sizeof(out)), 7);
+    CHECK_STR(out, "aws-cli");
+    detect__ua_family(SV("Boto3/1.28.0 md/Botocore#1.31"), out, sizeof(out));
+    CHECK_STR(out, "boto3");
+    struct ipaddr ip;
+    ip_parse(SV("203.0.113.9"), &ip);
+    CHECK(!detect__ip_internal(&ip)); /* documentation ranges stand for the internet */
+    ip_parse(SV("172.31.4.5"), &ip);
+    CHECK(detect__ip_internal(&ip));
+    ip_parse(SV("100.64.1.1"), &ip);
+    CHECK(detect__ip_internal(&ip));
+    ip_parse(SV("fd00:ec2::254"), &ip);
+    CHECK(detect__ip_internal(&ip));
+    ip_parse(SV("2600:1f18::1"), &ip);
+    CHECK(!detect__ip_internal(&ip));
+}
+
+static const char *dv_str(const struct derived *d, enum event_source src, const char *name)
+{
+    static char out[128];
+    int i = detect__derived_find(src, name, strlen(name));
+    if (i < 0 || d->v[i].type == DV_NONE)
+        return "(none)";
+    snprintf(out, sizeof(out), "%.*s", (int)d->v[i].s.len, d->v[i].s.p);
+    return out;
+}
+
+static void derive_line(const char *line, struct derived *d, struct arena *a)
+{
+    struct input_reader *r = NULL;
+    struct err err;
+    err_clear(&err);
+    CHECK_INT(input_open_mem("t", line, strlen(line), NULL, &r, &err), 0);
+    struct event ev;
+    memset(d, 0, sizeof(*d));
+    if (r && input_next(r, &ev, &err) == 0)
+        detect__derive(NULL, &ev, a, d);
+    else
+        harness_failures++;
+    input_close(r);
+}
+
+static void test_flow_view(void)
+{
+    struct arena a;
+    arena_init(&a, 0);
+    struct derived d;
+    /* A client's request to our web server: inbound, remote opened it. */
+    derive_line("2 1 eni-1 198.51.100.4 10.0.0.5 51234 443 6 5 600 1 2 ACCEPT OK", &d, &a);
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "direction"), "inbound");
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "initiator"), "remote");
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "local_port"), "443");
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "remote_ip"), "198.51.100.4");
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "probe"), "false");
+    /* Our reply to it: outbound line, still opened by the remote. */
+    derive_line("2 1 eni-1 10.0.0.5 198.51.100.4 443 51234 6 5 6000 1 2 ACCEPT OK", &d, &a);
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "direction"), "outbound");
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "initiator"), "remote");
+    /* A scanner's rejected SYN to a high port: the sender opened it, whatever the ports. */
+    derive_line("2 1 eni-1 198.51.100.4 10.0.0.5 40000 60001 6 1 44 1 2 REJECT OK", &d, &a);
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "initiator"), "remote");
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "probe"), "true");
+    /* Our connection out to a DoH resolver. */
+    derive_line("2 1 eni-1 10.0.0.5 1.1.1.1 50000 443 6 10 2000 1 2 ACCEPT OK", &d, &a);
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "initiator"), "local");
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "doh_server"), "true");
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "protocol"), "tcp");
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "packet_size"), "200");
+    /* Both ends internal, no map: unknown direction. */
+    derive_line("2 1 eni-1 10.0.0.5 10.0.0.6 50000 5432 6 10 2000 1 2 ACCEPT OK", &d, &a);
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "direction"), "unknown");
+    /* NODATA: no ends at all. */
+    derive_line("2 1 eni-1 - - - - - - - 1 2 - NODATA", &d, &a);
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "direction"), "(none)");
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "instance"), "eni-1");
+    /* v5 flow-direction wins over addresses. */
+    derive_line("version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start "
+                "end action log-status flow-direction instance-id\n"
+                "5 eni-1 10.0.0.5 10.0.0.6 50000 22 6 3 120 1 2 ACCEPT OK egress i-0abc",
+                &d, &a);
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "direction"), "outbound");
+    CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "instance"), "i-0abc");
+    /* CloudTrail: instance-profile sessions, networks, address classes. */
+    derive_line("{\"eventTime\":\"2026-11-20T00:00:00Z\",\"eventID\":\"x\",\"eventSource\":"
+                "\"s3.amazonaws.com\",\"eventName\":\"ListBuckets\",\"sourceIPAddress\":"
+                "\"198.51.100.23\",\"userAgent\":\"aws-cli/2.1\",\"userIdentity\":{\"type\":"
+                "\"AssumedRole\",\"principalId\":\"AROAEXAMPLE:i-0123456789abcdef0\",\"arn\":"
+                "\"arn:aws:sts::111122223333:assumed-role/web/i-0123456789abcdef0\"}}",
+                &d, &a);
+    CHECK_STR(dv_str(&d, EVENT_CLOUDTRAIL, "instance_session"), "i-0123456789abcdef0");
+    CHECK_STR(dv_str(&d, EVENT_CLOUDTRAIL, "ip_class"), "public");
+    CHECK_STR(dv_str(&d, EVENT_CLOUDTRAIL, "network"), "198.51.0.0/16");
+    CHECK_STR(dv_str(&d, EVENT_CLOUDTRAIL, "api"), "s3:ListBuckets");
+    CHECK_STR(dv_str(&d, EVENT_CLOUDTRAIL, "ua_family"), "aws-cli");
+    derive_line("{\"eventTime\":\"2026-11-20T00:00:00Z\",\"eventID\":\"x\",\"sourceIPAddress\":"
+                "\"ec2.amazonaws.com\",\"userIdentity\":{\"type\":\"AssumedRole\",\"principalId\":"
+                "\"AROAEXAMPLE:botocore-session-1\",\"arn\":\"arn:aws:sts::1:assumed-role/r/s\"}}",
+                &d, &a);
+    CHECK_STR(dv_str(&d, EVENT_CLOUDTRAIL, "ip_class"), "service");
+    CHECK_STR(dv_str(&d, EVENT_CLOUDTRAIL, "instance_session"), "(none)");
+    arena_free(&a);
+}
+
+/* ---- the rule format --------------------------------------------------------------------- */
+
+static void test_rule_errors(void)
+{
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: cloudtrail\npattern: {a: [1]}\n"
+          "kind: threshold\nthreshold: 5\n", "kind threshold needs field \"window\"" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: cloudtrail\npattern: {a: [1]}\n"
+          "kind: threshold\nwindow: 10x\nthreshold: 5\n", "window: \"10x\" is not a duration" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: cloudtrail\npattern: {a: [1]}\n"
+          "window: 10m\n", "field \"window\" does not apply to kind match" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: cloudtrail\npattern: {a: [1]}\n"
+          "kind: distinct\nwindow: 1m\nthreshold: 5\ndistinct: $remote_ip\n",
+          "not a field path nor a derived field of cloudtrail" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: vpcflow\npattern: {a: [1]}\n"
+          "kind: new_value\nvalue: dstport\nwhere: {remote_prot: [22]}\n",
+          "where: \"remote_prot\" is not a derived field of vpcflow" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: vpcflow\npattern: {a: [1]}\n"
+          "kind: sequence\nwindow: 1h\nthen: {a: [2]}\n", "then: expected a list of patterns" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: vpcflow\npattern: {a: [1]}\n"
+          "kind: rate\nbucket: 1h\nbaseline: 1h\n", "baseline: from 2 to 100000 buckets" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: vpcflow\npattern: {a: [1]}\n"
+          "kind: often\n", "kind \"often\" is not match" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: \"{{$nope}}\"\nsource: vpcflow\n"
+          "pattern: {a: [1]}\n", "unknown placeholder" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: vpcflow\npattern: {a: [1]}\n"
+          "key: $instance\n", "key: derived fields and alternatives need a stateful kind" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct detect_rules *rs = detect_rules_new();
+        struct err err;
+        err_clear(&err);
+        int rc = detect_rules_load_text(rs, "t.yaml", cases[i].text, strlen(cases[i].text), &err);
+        CHECK(rc != 0);
+        if (!strstr(err.msg, cases[i].msg)) {
+            printf("#   case %zu: \"%s\" lacks \"%s\"\n", i, err.msg, cases[i].msg);
+            harness_failures++;
+        }
+        CHECK_INT(detect_rules_count(rs), 0);
+        detect_rules_free(rs);
+    }
+    int64_t ms;
+    CHECK(detect_parse_duration("90s", &ms) && ms == 90000);
+    CHECK(detect_parse_duration("7d", &ms) && ms == 7LL * 86400000);
+    CHECK(!detect_parse_duration("0s", &ms));
+    CHECK(!detect_parse_duration("400d", &ms));
+    CHECK(!detect_parse_duration("1w", &ms));
+}
+
+/* ---- the pack's own scenarios in any order ---------------------------------------- */
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct buf b;
+    buf_init(&b, 0);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        buf_append(&b, chunk, n);
+    fclose(f);
+    *len = b.len;
+    return b.p ? buf_steal(&b) : xstrdup("");
+}
+
+/* Every fire file of every stateful rule of the built-in pack, its records
+ * reversed, shuffled and spread over threads: the same detections. */
+static void test_pack_scenarios_any_order(void)
+{
+    struct detect_rules *rs = detect_rules_new();
+    struct err err;
+    err_clear(&err);
+    CHECK_INT(detect_rules_load(rs, VIGIL_SOURCE_ROOT "/rules", &err), 0);
+    struct detect_engine *e = NULL;
+    CHECK_INT(detect_engine_new(rs, NULL, &e, &err), 0);
+    size_t scenarios = 0;
+    for (size_t i = 0; e && i < detect_rules_count(rs); i++) {
+        const struct detect_rule *r = detect_rules_get(rs, i);
+        if (r->kind == DETECT_KIND_MATCH)
+            continue;
+        static const char *const exts[] = { ".json", ".log", ".jsonl" };
+        for (size_t x = 0; x < 3; x++) {
+            char path[1024];
+            snprintf(path, sizeof(path), VIGIL_SOURCE_ROOT "/tests/rules/%s", r->id);
+            struct lines l = { 0 };
+            DIR *d = opendir(path);
+            struct dirent *de;
+            while (d && (de = readdir(d)) != NULL) {
+                if (strncmp(de->d_name, "fire", 4) != 0 || !sv_ends_with(sv_cstr(de->d_name), sv_cstr(exts[x])) ||
+                    (x == 0 && sv_ends_with(sv_cstr(de->d_name), SV(".jsonl"))))
+                    continue;
+                char file[1400];
+                snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+                size_t len = 0;
+                char *data = slurp(file, &len);
+                if (!data)
+                    continue;
+                struct input_reader *rd = NULL;
+                CHECK_INT(input_open_mem(file, data, len, NULL, &rd, &err), 0);
+                struct event ev;
+                int rc;
+                while (rd && (rc = input_next(rd, &ev, &err)) != INPUT_END)
+                    if (rc == 0) {
+                        next_t = ev.time_ms / 1000 - epoch(0);
+                        add(&l, "%.*s", (int)ev.raw.len, ev.raw.p);
+                    }
+                input_close(rd);
+                free(data);
+            }
+            if (d)
+                closedir(d);
+            if (l.n == 0) {
+                lines_free(&l);
+                continue;
+            }
+            struct dets base = { 0 };
+            run_all_orders(e, &l, &base);
+            if (count_rule(&base, r->id) == 0) {
+                printf("#   %s: its fire scenario did not fire\n", r->id);
+                harness_failures++;
+            }
+            scenarios++;
+            dets_free(&base);
+            lines_free(&l);
+        }
+    }
+    printf("# %zu stateful scenarios, each in 8 orders\n", scenarios);
+    CHECK(scenarios >= 40);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+static const struct harness_test tests[] = {
+    { "pack_scenarios_any_order", test_pack_scenarios_any_order },
+    { "threshold", test_threshold },
+    { "threshold_sum", test_threshold_sum },
+    { "distinct", test_distinct },
+    { "sequence", test_sequence },
+    { "new_value", test_new_value },
+    { "rate", test_rate },
+    { "stream_late", test_stream_late },
+    { "findings", test_findings },
+    { "eni_map", test_eni_map },
+    { "dns_features", test_dns_features },
+    { "flow_view", test_flow_view },
+    { "rule_errors", test_rule_errors },
+};
+
+HARNESS_MAIN(tests)
