@@ -3,6 +3,10 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON      ?= meson
 
+# The game-day test's summary and the scenarios still waiting for a detector,
+# which meson would otherwise only show on failure.
+GAME_DAYS = grep -h '^\# simulate:\|^\# PENDING\|^\# GAP' $(BUILD)/meson-logs/testlog.txt 2>/dev/null || true
+
 .PHONY: all deps demo test test-fast test-asan bench clean
 
 all: $(BUILD)/build.ninja
@@ -26,11 +30,13 @@ demo: deps all
 test: deps all $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	$(MESON) test -C $(BUILD) --print-errorlogs
+	@$(GAME_DAYS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(MESON) test -C $(ASAN_BUILD) --print-errorlogs --timeout-multiplier=4
 
 test-fast: all
 	$(MESON) test -C $(BUILD) --print-errorlogs
+	@$(GAME_DAYS)
 
 bench: all
 	bench/run.sh

@@ -11,7 +11,10 @@
  *   - a path set's leaves are a subsequence of the unfiltered ones;
  *   - parse -> json_write_value -> parse gives the same tree, and writing it
  *     again gives the same bytes;
- *   - any bytes written with jw_str come back intact through json_parse.
+ *   - any bytes written with jw_str come back intact through json_parse;
+ *   - json_flatten_next (one pass) agrees with json_skip_value followed by
+ *     json_flatten on the value's bytes: same result, same end, same leaves
+ *     (with and without a path set), and the same error as skip_value.
  */
 #include "json/json.h"
 
@@ -150,6 +153,57 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
             abort();
         buf_free(&b1);
         buf_free(&b2);
+    }
+
+    /* one pass (json_flatten_next) == skip_value + flatten of the value */
+    {
+        struct json_pathset *ps = json_pathset_new();
+        if (rf == 0 && f.n > 1)
+            json_pathset_add(ps, f.leaves[f.n - 1].path, f.leaves[f.n - 1].path_len);
+        for (int with_ps = 0; with_ps < 2; with_ps++) {
+            const struct json_pathset *want = with_ps ? ps : NULL;
+            struct json_flat h, k;
+            struct err e4, e5;
+            json_flat_init(&h);
+            json_flat_init(&k);
+            err_clear(&e4);
+            err_clear(&e5);
+            size_t at = 0;
+            int rn = json_flatten_next(p, n, &at, want, &a, &h, &e4);
+            if (rs != 0) {
+                /* flatten_next fails where skip_value does, the same way;
+                 * it may also hit a flatten limit first */
+                if (rn == 0 || at != 0 || h.n != 0)
+                    abort();
+                if (rn != ERR_LIMIT && (rn != rs || e4.offset != e3.offset ||
+                                        strcmp(e4.msg, e3.msg) != 0))
+                    abort();
+            } else {
+                size_t vs = 0;
+                while (vs < n && (p[vs] == ' ' || p[vs] == '\t' || p[vs] == '\n' || p[vs] == '\r'))
+                    vs++;
+                int rv = json_flatten(p + vs, pos - vs, want, &a, &k, &e5);
+                if (rn != rv)
+                    abort();
+                if (rn == 0) {
+                    if (at != pos || h.n != k.n)
+                        abort();
+                    for (size_t q = 0; q < h.n; q++) {
+                        const struct json_leaf *x = &h.leaves[q], *y = &k.leaves[q];
+                        if (x->type != y->type || x->val != y->val || x->val_len != y->val_len ||
+                            x->path_len != y->path_len || x->path_hash != y->path_hash ||
+                            memcmp(x->path, y->path, x->path_len) != 0 || x->n_arr != y->n_arr ||
+                            (x->n_arr && memcmp(x->arr, y->arr, x->n_arr * sizeof(*x->arr)) != 0))
+                            abort();
+                    }
+                } else if (at != 0 || h.n != 0 || strcmp(e4.msg, e5.msg) != 0) {
+                    abort();
+                }
+            }
+            json_flat_free(&h);
+            json_flat_free(&k);
+        }
+        json_pathset_free(ps);
     }
 
     /* arbitrary bytes through the writer come back as they went in */

@@ -1,8 +1,9 @@
 #!/bin/sh
-# Installs the Debian packages Vigil needs to build, test and benchmark.
+# Installs the Debian packages Vigil needs to build, test and benchmark
+# (chromium: the HTML report test renders the page headless).
 # --check: exit 0 when everything is present, 1 otherwise (installs nothing).
 set -eu
-PKGS="gcc pkg-config meson ninja-build libdeflate-dev libyaml-dev libsqlite3-dev libmaxminddb-dev libcurl4-openssl-dev libssl-dev jq hyperfine"
+PKGS="gcc pkg-config meson ninja-build libdeflate-dev libyaml-dev libsqlite3-dev libmaxminddb-dev libcurl4-openssl-dev libssl-dev jq hyperfine chromium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -129,6 +129,8 @@ def vpcflow():
     late = 36 * 3600 + 600
     flows("spambot", "fire-smtp.log", learned + [fl(late, ME, "198.51.100.40", 41234, 25, 6, 30, 9000)])
     flows("spambot", "miss-learning.log", learned[:2] + [fl(1800, ME, "198.51.100.40", 41234, 25, 6, 30, 9000)])
+    # a port scan's bare SYN to port 25 is no mail
+    flows("spambot", "miss-syn-probe.log", learned + [fl(late, ME, "198.51.100.40", 41234, 25, 6, 1, 44)])
     flows("network-port-unusual", "fire-irc.log", learned + [fl(late, ME, "198.51.100.41", 41235, 6667, 6, 30, 9000)])
     flows("network-port-unusual", "miss-usual-port.log", learned + [fl(late, ME, "198.51.100.41", 41235, 443, 6, 30, 9000)])
     flows("network-port-unusual-ldap", "fire-1389.log", learned + [fl(late, ME, "198.51.100.42", 41236, 1389, 6, 8, 900)])
@@ -136,10 +138,12 @@ def vpcflow():
           [fl(0, ME, "198.51.100.42", 41000, 1389, 6, 8, 900)] + learned + [fl(late, ME, "198.51.100.42", 41236, 1389, 6, 8, 900)])
     flows("unusual-dns-resolver", "fire-public-resolver.log", learned + [fl(late, ME, "198.51.100.53", 51000, 53, 17, 2, 140)])
     flows("unusual-dns-resolver", "miss-vpc-resolver.log", learned + [fl(late, ME, "10.0.0.2", 51000, 53, 17, 2, 140)])
+    flows("unusual-dns-resolver", "miss-tcp-syn-probe.log", learned + [fl(late, ME, "198.51.100.53", 51000, 53, 6, 1, 44)])
     flows("unusual-doh-activity", "fire-cloudflare.log", learned + [fl(late, ME, "1.1.1.1", 51001, 443, 6, 12, 3000)])
     flows("unusual-doh-activity", "miss-plain-https.log", learned + [fl(late, ME, "198.51.100.81", 51001, 443, 6, 12, 3000)])
     flows("unusual-dot-activity", "fire-quad9.log", learned + [fl(late, ME, "9.9.9.9", 51002, 853, 6, 12, 3000)])
     flows("unusual-dot-activity", "miss-learning.log", learned[:2] + [fl(1800, ME, "9.9.9.9", 51002, 853, 6, 12, 3000)])
+    flows("unusual-dot-activity", "miss-syn-probe.log", learned + [fl(late, ME, "9.9.9.9", 51002, 853, 6, 2, 88)])
     vol = [fl(3600 * h, ME, "198.51.100.200", 40000 + h, 443, 6, 8000, 10_000_000) for h in range(40)]
     flows("traffic-volume-unusual", "fire-5gb.log", vol + [fl(40 * 3600 + 60, ME, "198.51.100.201", 42000, 443, 6, 3_500_000, 5_000_000_000)])
     flows("traffic-volume-unusual", "miss-under-floor.log", vol + [fl(40 * 3600 + 60, ME, "198.51.100.201", 42000, 443, 6, 600_000, 900_000_000)])
@@ -272,6 +276,14 @@ def cloudtrail():
           [ev(5 * i, "GetParameters", "ssm.amazonaws.com",
               req={"names": names[10 * i:10 * i + 10], "withDecryption": True}, readonly=True)
            for i in range(3)])
+    def walk(pages, decrypt=True):
+        return [ev(3 * i, "GetParametersByPath", "ssm.amazonaws.com",
+                   req=dict({"path": "/acme/prod/", "recursive": True, "withDecryption": decrypt},
+                            **({"nextToken": f"page-{i}"} if i else {})), readonly=True)
+                for i in range(pages)]
+    trail("ssm-parameters-path-walk", "fire-8-pages.json", walk(8))
+    trail("ssm-parameters-path-walk", "miss-4-pages.json", walk(4))
+    trail("ssm-parameters-path-walk", "miss-plain.json", walk(8, decrypt=False))
     trail("ssm-secure-parameters-burst", "miss-same-few.json",
           [ev(5 * i, "GetParameters", "ssm.amazonaws.com",
               req={"names": names[:5], "withDecryption": True}, readonly=True) for i in range(12)])

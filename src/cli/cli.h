@@ -14,5 +14,10 @@ int cmd_queue(int argc, char **argv);
 int cmd_bus(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_investigate(int argc, char **argv);
+int cmd_timeline(int argc, char **argv);
+/* vigil findings list|get|update|archive|unarchive|purge (cmd_findings_store.c). */
+int cmd_findings_store(int argc, char **argv);
 
 #endif

@@ -5,7 +5,8 @@
  *                [--threat-list FILE]... [--tor-list FILE]... [--trusted-list FILE]...
  *                [--threads N] [--vpcflow-format FIELDS] [--stats]
  *                [--bus FILE [--bus-wait SECONDS]]
- *                [--geoip-db FILE] [--asn-db FILE] [--suppress FILE]... [--show-archived] PATH...
+ *                [--geoip-db FILE] [--asn-db FILE] [--suppress FILE]... [--show-archived]
+ *                [--db FILE] PATH...
  *
  * PATH is a file, a directory (walked recursively, S3 layout understood) or
  * "-" for standard input. Files are spread over worker threads (largest first,
@@ -19,6 +20,9 @@
  * (docs/bus.md); detect then waits up to --bus-wait seconds (default 60) for
  * the deliveries. Without it nothing changes.
  *
+ * With --db, the findings are also upserted into the store FILE with their
+ * workflow status (docs/investigate.md: vigil findings list/get/update).
+ *
  * Exit status: 0 all input read, 1 some input was bad (or a usage error),
  * 2 internal error.
  */
@@ -28,6 +32,7 @@
 #include "detect/detect.h"
 #include "finding/finding.h"
 #include "input/input.h"
+#include "investigate/investigate.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -81,10 +86,12 @@ struct args {
     bool stats;
     const char *bus;
     double bus_wait;
-    const char *geoip_db, *asn_db; /* enrichment (finding_agg_enrich) */
+    const char **geo_dbs;          /* --geoip-db then --asn-db files (finding_agg_enrich) */
+    size_t n_geo_dbs, n_city_dbs;
     const char **suppress;         /* suppression rule files (finding_filters_load) */
     size_t n_suppress;
     bool show_archived;
+    const char *db; /* --db: store the findings there too */
     const char **paths;
     size_t n_paths;
 };
@@ -118,12 +125,13 @@ static void usage(FILE *out)
           "                        configured in FILE (EventBridge rules and targets)\n"
           "  --bus-wait SECONDS    how long to wait for the bus's deliveries (default 60)\n"
           "  --geoip-db FILE       MaxMind-format city/country database: adds country, city and\n"
-          "                        geoLocation to remoteIpDetails\n"
+          "                        geoLocation to remoteIpDetails (repeatable: IPv4 and IPv6 files)\n"
           "  --asn-db FILE         MaxMind-format ASN/ISP database: adds organization (asn, asnOrg,\n"
-          "                        isp, org) to remoteIpDetails\n"
+          "                        isp, org) to remoteIpDetails (repeatable)\n"
           "  --suppress FILE       suppression rules: GuardDuty filters (FindingCriteria, JSON or\n"
           "                        YAML) whose matching findings are archived (repeatable)\n"
-          "  --show-archived       also print archived findings (service.archived = true)\n",
+          "  --show-archived       also print archived findings (service.archived = true)\n"
+          "  --db FILE             also store the findings in the store FILE (vigil findings list)\n",
           out);
 }
 
@@ -206,10 +214,17 @@ static int parse_args(int argc, char **argv, struct args *a)
                 fprintf(stderr, "vigil detect: --learning wants a duration like 30m, 6h, 2d\n");
                 return 1;
             }
-        } else if (strcmp(o, "--geoip-db") == 0) {
-            a->geoip_db = val;
-        } else if (strcmp(o, "--asn-db") == 0) {
-            a->asn_db = val;
+        } else if (strcmp(o, "--geoip-db") == 0 || strcmp(o, "--asn-db") == 0) {
+            /* City databases are asked first; the order only matters when two
+             * databases answer the same field. */
+            push(&a->geo_dbs, &a->n_geo_dbs, val);
+            if (o[2] == 'g') {
+                memmove(&a->geo_dbs[a->n_city_dbs + 1], &a->geo_dbs[a->n_city_dbs],
+                        (a->n_geo_dbs - 1 - a->n_city_dbs) * sizeof(*a->geo_dbs));
+                a->geo_dbs[a->n_city_dbs++] = val;
+            }
+        } else if (strcmp(o, "--db") == 0) {
+            a->db = val;
         } else if (strcmp(o, "--suppress") == 0) {
             push(&a->suppress, &a->n_suppress, val);
         } else {
@@ -307,7 +322,7 @@ static int load_noise_control(const struct args *a, struct geo_db **geo, struct 
 {
     struct err e;
     err_clear(&e);
-    if ((a->geoip_db || a->asn_db) && geo_open(a->geoip_db, a->asn_db, geo, &e) != 0) {
+    if (a->n_geo_dbs > 0 && geo_open_all(a->geo_dbs, a->n_geo_dbs, geo, &e) != 0) {
         print_err("vigil detect: ", &e);
         return 1;
     }
@@ -578,10 +593,9 @@ static int run(const struct args *a, const char *exe)
     }
     detect_engine_paths(engine, want);
     event_add_common_paths(want);
-    /* Flow log lines always give every field. The DNS details (transport,
-     * srcport, vpc_id, firewall_rule_action) were never in the set: adding
-     * them would change DNS findings, a decision of its own. */
+    /* What the finding details read (flow lines always give every field). */
     finding_add_paths(want, EVENT_CLOUDTRAIL);
+    finding_add_paths(want, EVENT_DNS);
     if (input_collect(a->paths, a->n_paths, &files, &e) != 0) {
         /* A missing path is bad input; the others are still read. */
         print_err("vigil detect: ", &e);
@@ -652,6 +666,10 @@ static int run(const struct args *a, const char *exe)
         fprintf(stderr, "vigil detect: cannot write the findings\n");
         status = 2;
     }
+    if (a->db && investigate_findings_save(a->db, total, (int64_t)time(NULL) * 1000, NULL, &e) != 0) {
+        print_err("vigil detect: storing findings: ", &e);
+        status = 2;
+    }
     if (bus) {
         int bs = bus_findings(bus, total, a->bus_wait);
         if (bs > status)
@@ -707,6 +725,7 @@ int cmd_detect(int argc, char **argv)
     free(a.rules);
     free(a.paths);
     free(a.suppress);
+    free(a.geo_dbs);
     for (int k = 0; k < 3; k++)
         free(a.lists[k]);
     return status;

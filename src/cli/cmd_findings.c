@@ -5,6 +5,7 @@
  *                         [--account ID] [--region R] [--time ISO8601]
  *                         [--rules PATH]... [--no-builtin]
  *   vigil findings types  [--output table|json] [--rules PATH]... [--no-builtin]
+ *   vigil findings list|get|update|archive|unarchive|purge ...  (cmd_findings_store.c)
  *
  * "sample" is GuardDuty's CreateSampleFindings: one finding per supported type
  * (every type a loaded rule or a list detector raises), marked
@@ -52,6 +53,8 @@ static void usage(FILE *out)
 {
     fputs("usage: vigil findings sample [options]   one sample finding per supported type\n"
           "       vigil findings types  [options]   the finding types Vigil can raise\n"
+          "       vigil findings list|get|update|archive|unarchive|purge --db FILE ...\n"
+          "                                         findings stored by vigil detect --db\n"
           "\n"
           "  --types T1,T2,...     only these finding types (sample)\n"
           "  --output FORMAT       table (default on a terminal), json (default otherwise),\n"
@@ -160,15 +163,31 @@ static int load_rules(const struct args *a, struct detect_rules *rs)
     return 0;
 }
 
-/* The first plain string a pattern lists for key ("eventName": ["StopLogging", ...]). */
-static char *pattern_first(const struct json_value *root, const char *key)
+/* The first value a pattern gives for key, wherever it sits ($or branches,
+ * nested objects): a plain string, or the text of a {"prefix": ...}. */
+static char *pattern_first(const struct json_value *v, const char *key, int depth)
 {
-    const struct json_value *v = root ? json_get(root, key) : NULL;
-    if (v == NULL || v->type != JSON_ARRAY)
+    if (v == NULL || depth > 16)
         return NULL;
-    for (size_t i = 0; i < v->n; i++)
-        if (v->items[i].type == JSON_STRING)
-            return xstrndup(v->items[i].str, v->items[i].len);
+    if (v->type == JSON_OBJECT) {
+        const struct json_value *k = json_get(v, key);
+        if (k != NULL && k->type == JSON_ARRAY) {
+            for (size_t i = 0; i < k->n; i++) {
+                const struct json_value *it = &k->items[i];
+                if (it->type == JSON_STRING)
+                    return xstrndup(it->str, it->len);
+                const struct json_value *pre = it->type == JSON_OBJECT ? json_get(it, "prefix") : NULL;
+                if (pre != NULL && pre->type == JSON_STRING && pre->len > 0)
+                    return xstrndup(pre->str, pre->len);
+            }
+        }
+    }
+    if (v->type == JSON_OBJECT || v->type == JSON_ARRAY)
+        for (size_t i = 0; i < v->n; i++) {
+            char *r = pattern_first(&v->items[i], key, depth + 1);
+            if (r != NULL)
+                return r;
+        }
     return NULL;
 }
 
@@ -201,8 +220,8 @@ static struct ftype *collect_types(const struct detect_rules *rs, size_t *n_out)
             struct json_value *root = NULL;
             arena_init(&ar, 0);
             if (json_parse(r->pattern, strlen(r->pattern), &ar, &root, NULL) == 0) {
-                f->api = pattern_first(root, "eventName");
-                f->service = pattern_first(root, "eventSource");
+                f->api = pattern_first(root, "eventName", 0);
+                f->service = pattern_first(root, "eventSource", 0);
             }
             arena_free(&ar);
         }
@@ -371,6 +390,10 @@ static int print_samples(const struct args *a, const struct ftype *t, size_t n)
 
 int cmd_findings(int argc, char **argv)
 {
+    static const char *const stored[] = { "list", "get", "update", "archive", "unarchive", "purge" };
+    for (size_t i = 0; argc >= 2 && i < sizeof(stored) / sizeof(stored[0]); i++)
+        if (strcmp(argv[1], stored[i]) == 0)
+            return cmd_findings_store(argc, argv);
     struct args a;
     memset(&a, 0, sizeof(a));
     int status = parse_args(argc, argv, &a);

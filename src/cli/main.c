@@ -18,7 +18,10 @@ static void usage(FILE *out)
           "  ingest      load AWS logs into a SQLite store (idempotent, resumable)\n"
           "  queue       the bus's local queues (receive, delete, send, purge, redrive, list)\n"
           "  bus         deliver what the bus's store holds (drain), or show it (status)\n"
-          "  findings    sample findings and the finding types Vigil raises\n"
+          "  findings    stored findings (list, get, update, archive, purge), samples, types\n"
+          "  investigate incident playbooks over the store (credentials, bucket)\n"
+          "  timeline    the events of a principal, resource or address in time order\n"
+          "  query       Athena (Trino) SQL over the store's CloudTrail, VPC flow and DNS views\n"
           "  logs        CloudWatch Logs operations (test-metric-filter, filter-log-events)\n"
           "  simulate    write a game-day scenario's logs and the findings they should raise\n"
           "  version     print the version\n",
@@ -53,10 +56,16 @@ int main(int argc, char **argv)
         return cmd_queue(argc - 1, argv + 1);
     if (strcmp(argv[1], "bus") == 0)
         return cmd_bus(argc - 1, argv + 1);
+    if (strcmp(argv[1], "query") == 0)
+        return cmd_query(argc - 1, argv + 1);
     if (strcmp(argv[1], "logs") == 0)
         return cmd_logs(argc - 1, argv + 1);
     if (strcmp(argv[1], "findings") == 0)
         return cmd_findings(argc - 1, argv + 1);
+    if (strcmp(argv[1], "investigate") == 0)
+        return cmd_investigate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "timeline") == 0)
+        return cmd_timeline(argc - 1, argv + 1);
     if (strcmp(argv[1], "simulate") == 0)
         return cmd_simulate(argc - 1, argv + 1);
     fprintf(stderr, "vigil: unknown command '%s'\n", argv[1]);

@@ -762,9 +762,9 @@ size_t detect_finish(const struct detect_engine *e, struct detect_scratch *const
                 for (size_t i = 0; ui < cs[c]->n_u && i < cs[c]->u[ui].n_raw; i++)
                     iv_push(&iv, &cs[c]->u[ui].raw[i]);
         }
-        qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
+        if (iv.n > 1) /* iv.v is NULL when empty */
+            qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
         st.items += iv.n;
-        if (getenv("VIGIL_DEBUG_STATE")) { size_t sb = 0; for (size_t q = 0; q < iv.n; q++) sb += detect__snap_size(iv.v[q]->sn); fprintf(stderr, "DEBUG unit %u %s: %zu items, snap avg %zu\n", ui, u->first->r->id, iv.n, iv.n ? sb / iv.n : 0); }
         struct kstate *k = detect__kind_new(u);
         for (size_t i = 0; i < iv.n; i++)
             detect__kind_feed(k, iv.v[i], &em);
@@ -948,7 +948,8 @@ static void close_buckets(struct detect_stream *st, uint32_t ui, int64_t wm, str
     struct ptab *one = &done;
     struct itemvec iv = { 0 };
     gather_rate_tabs(&one, 1, u->first->has_sum, bms, &iv);
-    qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
+    if (iv.n > 1) /* iv.v is NULL when empty */
+        qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
     for (size_t i = 0; i < iv.n; i++)
         detect__kind_feed(st->k[ui], iv.v[i], em);
     st->st.items += iv.n;

@@ -69,7 +69,9 @@ static void kv(struct json_writer *w, const char *key, const char *val)
     jw_str(w, val);
 }
 
-static void ip_obj(struct json_writer *w, const char *key, const char *ip)
+/* ASFF's ActionRemoteIpDetails / ActionLocalIpDetails; geo may be NULL. */
+static void ip_obj(struct json_writer *w, const char *key, const char *ip,
+                   const struct finding_geo *geo)
 {
     struct ipaddr a;
     if (ip == NULL || !ip_parse(sv_cstr(ip), &a))
@@ -77,6 +79,43 @@ static void ip_obj(struct json_writer *w, const char *key, const char *ip)
     jw_key(w, key);
     jw_object_begin(w);
     kv(w, a.v4 ? "IpAddressV4" : "IpAddressV6", ip);
+    if (geo != NULL) {
+        if (geo->asn || geo->asn_org || geo->isp || geo->org) {
+            int64_t asn;
+            jw_key(w, "Organization");
+            jw_object_begin(w);
+            if (geo->asn && sv_to_i64(sv_cstr(geo->asn), &asn)) {
+                jw_key(w, "Asn");
+                jw_int(w, asn);
+            }
+            kv(w, "AsnOrg", geo->asn_org);
+            kv(w, "Isp", geo->isp);
+            kv(w, "Org", geo->org);
+            jw_object_end(w);
+        }
+        if (geo->country_code || geo->country_name) {
+            jw_key(w, "Country");
+            jw_object_begin(w);
+            kv(w, "CountryCode", geo->country_code);
+            kv(w, "CountryName", geo->country_name);
+            jw_object_end(w);
+        }
+        if (geo->city) {
+            jw_key(w, "City");
+            jw_object_begin(w);
+            kv(w, "CityName", geo->city);
+            jw_object_end(w);
+        }
+        if (geo->has_location) {
+            jw_key(w, "GeoLocation");
+            jw_object_begin(w);
+            jw_key(w, "Lon");
+            jw_double(w, geo->lon);
+            jw_key(w, "Lat");
+            jw_double(w, geo->lat);
+            jw_object_end(w);
+        }
+    }
     jw_object_end(w);
 }
 
@@ -194,7 +233,7 @@ static void write_action(struct json_writer *w, const struct finding *f, const c
         kv(w, "ServiceName", d->service_name);
         if (d->remote_ip) {
             kv(w, "CallerType", "remoteip");
-            ip_obj(w, "RemoteIpDetails", d->remote_ip);
+            ip_obj(w, "RemoteIpDetails", d->remote_ip, &d->remote_geo);
         } else if (d->caller_domain) {
             kv(w, "CallerType", "domain");
             jw_key(w, "DomainDetails");
@@ -210,7 +249,7 @@ static void write_action(struct json_writer *w, const struct finding *f, const c
         jw_key(w, "NetworkConnectionAction");
         jw_object_begin(w);
         kv(w, "ConnectionDirection", in ? "IN" : "OUT");
-        ip_obj(w, "RemoteIpDetails", d->remote_ip);
+        ip_obj(w, "RemoteIpDetails", d->remote_ip, &d->remote_geo);
         port_obj(w, "RemotePortDetails", d->remote_port);
         port_obj(w, "LocalPortDetails", d->local_port);
         kv(w, "Protocol", d->protocol);
@@ -225,8 +264,8 @@ static void write_action(struct json_writer *w, const struct finding *f, const c
         jw_array_begin(w);
         jw_object_begin(w);
         port_obj(w, "LocalPortDetails", d->local_port);
-        ip_obj(w, "LocalIpDetails", d->local_ip);
-        ip_obj(w, "RemoteIpDetails", d->remote_ip);
+        ip_obj(w, "LocalIpDetails", d->local_ip, NULL);
+        ip_obj(w, "RemoteIpDetails", d->remote_ip, &d->remote_geo);
         jw_object_end(w);
         jw_array_end(w);
         jw_key(w, "Blocked");

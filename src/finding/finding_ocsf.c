@@ -32,15 +32,43 @@ static int severity_id(double s)
     return s >= 9.0 ? 5 : s >= 7.0 ? 4 : s >= 4.0 ? 3 : 2;
 }
 
-static void endpoint(struct json_writer *w, const char *key, const char *ip, int port)
+/* OCSF Network Endpoint; geo (the remote end's, or NULL) gives its location
+ * and autonomous system. */
+static void endpoint(struct json_writer *w, const char *key, const char *ip, int port,
+                     const char *domain, const struct finding_geo *geo)
 {
-    if (ip == NULL && port < 0)
+    if (ip == NULL && port < 0 && domain == NULL)
         return;
     jw_key(w, key);
     jw_object_begin(w);
     kv(w, "ip", ip);
+    kv(w, "domain", domain);
     if (port >= 0)
         kint(w, "port", port);
+    if (geo != NULL && (geo->country_code || geo->city || geo->has_location)) {
+        jw_key(w, "location");
+        jw_object_begin(w);
+        kv(w, "city", geo->city);
+        kv(w, "country", geo->country_code);
+        if (geo->has_location) {
+            /* GeoJSON order: longitude first. */
+            jw_key(w, "coordinates");
+            jw_array_begin(w);
+            jw_double(w, geo->lon);
+            jw_double(w, geo->lat);
+            jw_array_end(w);
+        }
+        jw_object_end(w);
+    }
+    if (geo != NULL && (geo->asn || geo->asn_org)) {
+        int64_t asn;
+        jw_key(w, "autonomous_system");
+        jw_object_begin(w);
+        kv(w, "name", geo->asn_org);
+        if (geo->asn && sv_to_i64(sv_cstr(geo->asn), &asn))
+            kint(w, "number", asn);
+        jw_object_end(w);
+    }
     jw_object_end(w);
 }
 
@@ -97,20 +125,14 @@ static void write_evidence(struct json_writer *w, const struct finding *f)
             jw_object_end(w);
             jw_object_end(w);
         }
-        if (d->remote_ip || d->caller_domain) {
-            jw_key(w, "src_endpoint");
-            jw_object_begin(w);
-            kv(w, "ip", d->remote_ip);
-            kv(w, "domain", d->caller_domain);
-            jw_object_end(w);
-        }
+        endpoint(w, "src_endpoint", d->remote_ip, -1, d->caller_domain, &d->remote_geo);
         break;
     case FINDING_ACTION_NETWORK:
     case FINDING_ACTION_PORT_PROBE:
         endpoint(w, "src_endpoint", in ? d->remote_ip : d->local_ip,
-                 in ? d->remote_port : d->local_port);
+                 in ? d->remote_port : d->local_port, NULL, in ? &d->remote_geo : NULL);
         endpoint(w, "dst_endpoint", in ? d->local_ip : d->remote_ip,
-                 in ? d->local_port : d->remote_port);
+                 in ? d->local_port : d->remote_port, NULL, in ? NULL : &d->remote_geo);
         jw_key(w, "connection_info");
         jw_object_begin(w);
         kv(w, "protocol_name", d->protocol);
@@ -119,7 +141,7 @@ static void write_evidence(struct json_writer *w, const struct finding *f)
         jw_object_end(w);
         break;
     case FINDING_ACTION_DNS:
-        endpoint(w, "src_endpoint", d->local_ip, d->local_port);
+        endpoint(w, "src_endpoint", d->local_ip, d->local_port, NULL, NULL);
         if (d->domain) {
             jw_key(w, "query");
             jw_object_begin(w);

@@ -57,6 +57,8 @@ static struct net_shape net_shape(const char *t)
         s = (struct net_shape){ "INBOUND", "TCP", has(t, "EMR") ? 8088 : 22, 44321, false, true };
     } else if (has(t, "Portscan") || has(t, "PortSweep")) {
         s.remote_port = 22;
+    } else if (has(t, "DenialOfService.Tcp")) {
+        s.remote_port = 80;
     } else if (has(t, "DenialOfService.Udp") || has(t, "DenialOfService.UdpOnTcpPorts")) {
         s.protocol = "UDP";
         s.remote_port = has(t, "OnTcpPorts") ? 80 : 19;

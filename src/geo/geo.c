@@ -12,9 +12,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#define GEO_MAX_DBS 16
+
 struct geo_db {
-    MMDB_s db[2]; /* city, asn */
-    bool open[2];
+    MMDB_s db[GEO_MAX_DBS];
+    size_t n;
 };
 
 static int open_one(MMDB_s *db, const char *path, struct err *err)
@@ -33,19 +35,19 @@ static int open_one(MMDB_s *db, const char *path, struct err *err)
     return err_set(err, ERR_FORMAT, "not a MaxMind DB: %s", MMDB_strerror(rc));
 }
 
-int geo_open(const char *city_path, const char *asn_path, struct geo_db **out, struct err *err)
+int geo_open_all(const char *const *paths, size_t n, struct geo_db **out, struct err *err)
 {
     *out = NULL;
-    if (city_path == NULL && asn_path == NULL)
+    if (n == 0)
         return err_set(err, ERR_USAGE, "no GeoIP database given");
+    if (n > GEO_MAX_DBS)
+        return err_set(err, ERR_LIMIT, "more than %d GeoIP databases", GEO_MAX_DBS);
     struct geo_db *g = xcalloc(1, sizeof(*g));
-    const char *paths[2] = { city_path, asn_path };
     int rc = 0;
-    for (int i = 0; i < 2 && rc == 0; i++) {
-        if (paths[i] == NULL)
-            continue;
-        rc = open_one(&g->db[i], paths[i], err);
-        g->open[i] = rc == 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = open_one(&g->db[g->n], paths[i], err);
+        if (rc == 0)
+            g->n++;
     }
     if (rc != 0) {
         geo_close(g);
@@ -55,13 +57,23 @@ int geo_open(const char *city_path, const char *asn_path, struct geo_db **out, s
     return 0;
 }
 
+int geo_open(const char *city_path, const char *asn_path, struct geo_db **out, struct err *err)
+{
+    const char *paths[2];
+    size_t n = 0;
+    if (city_path != NULL)
+        paths[n++] = city_path;
+    if (asn_path != NULL)
+        paths[n++] = asn_path;
+    return geo_open_all(paths, n, out, err);
+}
+
 void geo_close(struct geo_db *g)
 {
     if (g == NULL)
         return;
-    for (int i = 0; i < 2; i++)
-        if (g->open[i])
-            MMDB_close(&g->db[i]);
+    for (size_t i = 0; i < g->n; i++)
+        MMDB_close(&g->db[i]);
     free(g);
 }
 
@@ -201,8 +213,8 @@ bool geo_lookup(const struct geo_db *g, const struct ipaddr *ip, struct geo_info
     if (g == NULL)
         return false;
     bool any = false;
-    for (int i = 0; i < 2; i++)
-        if (g->open[i] && lookup_one(&g->db[i], ip, out))
+    for (size_t i = 0; i < g->n; i++)
+        if (lookup_one(&g->db[i], ip, out))
             any = true;
     if (!any)
         return false;

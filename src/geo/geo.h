@@ -1,8 +1,8 @@
 /*
  * geo: where an IP address is, from MaxMind-format (MMDB) databases.
  *
- * Two databases may be given, a city (or country) one and an ASN (or ISP)
- * one; each lookup asks both and merges what they know. The record layouts
+ * Several databases may be given, typically a city (or country) one and an
+ * ASN (or ISP) one; each lookup asks them all and merges what they know. The record layouts
  * read are the ones the free databases ship:
  *   - MaxMind GeoLite2/GeoIP2 and DB-IP lite: country.iso_code,
  *     country.names.en, city.names.en, location.latitude/longitude;
@@ -34,6 +34,10 @@ struct geo_db;
  * On failure nothing stays open.
  */
 int geo_open(const char *city_path, const char *asn_path, struct geo_db **out, struct err *err);
+/* The same for any number of databases (at most 16; ERR_LIMIT beyond), e.g.
+ * the separate IPv4 and IPv6 files some providers ship. Every lookup asks
+ * them in this order; for each field the first database that has it wins. */
+int geo_open_all(const char *const *paths, size_t n, struct geo_db **out, struct err *err);
 /* NULL is fine. */
 void geo_close(struct geo_db *g);
 
@@ -52,8 +56,8 @@ struct geo_info {
 };
 
 /*
- * Looks ip up in both databases. Returns true and fills out when either knows
- * anything about it; false (out cleared) when neither does, including IPv6
+ * Looks ip up in every database. Returns true and fills out when any knows
+ * anything about it; false (out cleared) when none does, including IPv6
  * addresses asked of an IPv4-only database. A corrupt record counts as
  * unknown: one bad entry must not stop a detection run.
  */

@@ -268,13 +268,18 @@ struct json_pathset {
     size_t n, cap;
     int32_t *table; /* open addressing over nodes by hash; -1 = empty */
     size_t tcap;    /* power of two */
+    unsigned shift; /* 64 - log2(tcap): json__ps_slot takes the hash's top bits */
     struct buf segs; /* segment bytes */
     struct buf paths; /* whole paths of the nodes */
 };
 
 /* Hash of one key segment under a parent node: only used inside a path set,
  * so it need not match anything else. Reads the key's first and last words,
- * which is enough to tell keys apart (matches are confirmed with memcmp). */
+ * which is enough to tell keys apart (matches are confirmed with memcmp). It
+ * sits on the critical path of every object key the scanner meets, so it is
+ * two independent multiplies and an add (a short dependency chain), and the
+ * table is indexed by the product's top bits, which depend on every input
+ * bit (json__ps_slot). */
 static inline uint64_t json__seg_hash(uint32_t parent, const char *seg, size_t len)
 {
     uint64_t a = 0, b = 0;
@@ -291,11 +296,14 @@ static inline uint64_t json__seg_hash(uint32_t parent, const char *seg, size_t l
         const unsigned char *u = (const unsigned char *)seg;
         a = u[0] | (uint64_t)u[len / 2] << 8 | (uint64_t)u[len - 1] << 16;
     }
-    uint64_t h = (a ^ ((uint64_t)parent << 32) ^ len) * 0x9e3779b97f4a7c15ULL;
-    h ^= (b + len) * 0xc2b2ae3d27d4eb4fULL;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    return h ^ (h >> 32);
+    return (a ^ ((uint64_t)parent << 32) ^ len) * 0x9e3779b97f4a7c15ULL +
+           (b ^ ((uint64_t)len << 48)) * 0xc2b2ae3d27d4eb4fULL;
+}
+
+/* First table slot for hash h: its top bits. */
+static inline size_t json__ps_slot(const struct json_pathset *ps, uint64_t h)
+{
+    return (size_t)(h >> ps->shift);
 }
 
 /* a[0..len) == b[0..len) for short keys without a call: the first and last
@@ -332,7 +340,7 @@ static inline int32_t json__ps_child(const struct json_pathset *ps, int32_t pare
 {
     uint64_t h = json__seg_hash((uint32_t)parent, seg, len);
     size_t mask = ps->tcap - 1;
-    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+    for (size_t i = json__ps_slot(ps, h);; i = (i + 1) & mask) {
         int32_t id = ps->table[i];
         if (id < 0)
             return JSON__NODE_NONE;

@@ -704,8 +704,11 @@ static void ps_rehash(struct json_pathset *ps, size_t tcap)
     for (size_t i = 0; i < tcap; i++)
         ps->table[i] = -1;
     ps->tcap = tcap;
+    ps->shift = 64;
+    for (size_t c = tcap; c > 1; c >>= 1)
+        ps->shift--;
     for (size_t id = 1; id < ps->n; id++) {
-        size_t i = (size_t)ps->nodes[id].hash & (tcap - 1);
+        size_t i = json__ps_slot(ps, ps->nodes[id].hash);
         while (ps->table[i] >= 0)
             i = (i + 1) & (tcap - 1);
         ps->table[i] = (int32_t)id;
@@ -769,7 +772,7 @@ static int32_t ps_intern(struct json_pathset *ps, int32_t parent, const char *se
     if (ps->n * 2 > ps->tcap)
         ps_rehash(ps, ps->tcap * 2);
     else {
-        size_t i = (size_t)nd->hash & (ps->tcap - 1);
+        size_t i = json__ps_slot(ps, nd->hash);
         while (ps->table[i] >= 0)
             i = (i + 1) & (ps->tcap - 1);
         ps->table[i] = id;

@@ -181,4 +181,55 @@ size_t query_format_cli_time(int64_t ms, bool local, char out[48]);
  * without an offset are UTC, as botocore takes them. */
 bool query_parse_cli_time(const char *s, int64_t *ms_out);
 
+
+/* ---- SQL: the Athena (Trino) dialect over the store --------------------------
+ *
+ * query_sql_rewrite turns one Athena statement into SQLite SQL over the views
+ * query_sql_setup creates (cloudtrail_logs, vpc_flow_logs, vpcflow, r53_rlogs;
+ * docs/sql.md lists them and what is supported). It is a tokenizer and
+ * targeted rewrites, not a parser: what it does not know it passes through,
+ * and SQLite's error is then translated back to the line of the input.
+ */
+
+struct sqlite3_stmt;
+
+#define QUERY_SQL_MAX_INPUT (1u << 20) /* bytes of one statement */
+
+enum query_sql_kind {
+    QUERY_SQL_SELECT = 0, /* sql holds the statement to run */
+    QUERY_SQL_NOOP        /* DDL with nothing to do locally; note says why */
+};
+
+struct query_sql {
+    enum query_sql_kind kind;
+    char *sql;          /* owned, NUL-terminated; NULL for NOOP */
+    size_t len;
+    char note[256];     /* NOOP: the message to show */
+    /* Input line of each emitted token, by output offset (ascending). */
+    uint32_t *map_off, *map_line;
+    size_t n_map;
+};
+
+/* Rewrites in[0..len). On success *out is filled (query_sql_free). ERR_USAGE
+ * when the statement uses something unsupported or is not a query; err says
+ * what and at which line ("unsupported: MAP_AGG at line 3"). ERR_LIMIT past
+ * QUERY_SQL_MAX_INPUT. */
+int query_sql_rewrite(const char *in, size_t len, struct query_sql *out, struct err *err);
+void query_sql_free(struct query_sql *q); /* zeroed or half-built is fine */
+
+/* The input line (1-based) of the output byte offset off, 0 when unknown. */
+unsigned query_sql_line_at(const struct query_sql *q, size_t off);
+
+/* Prepares db (a store connection) for rewritten SQL: the Athena functions,
+ * case-sensitive LIKE, no double-quoted string literals, and the TEMP views.
+ * ERR_DB when SQLite refuses. Call once per connection. */
+int query_sql_setup(struct sqlite3 *db, struct err *err);
+
+/* Rewrites and prepares one statement on a db set up by query_sql_setup.
+ * *stmt_out is NULL for a NOOP statement (note_out, 256 bytes, says why).
+ * Errors as query_sql_rewrite, plus ERR_USAGE with SQLite's complaint
+ * translated to the input ("unknown column evenname at line 5"). */
+int query_sql_prepare(struct sqlite3 *db, const char *in, size_t len, struct sqlite3_stmt **stmt_out,
+                      char note_out[256], struct err *err);
+
 #endif

@@ -147,4 +147,11 @@ bool query__delim_match(const struct query__delim *d, const char *msg, size_t le
 /* Slot name ("$name", owned by d) of a field after a match, or SV_NULL if unnamed. */
 struct sv query__delim_slot_name(const struct query__delim *d, int32_t slot);
 
+
+/* ---- SQL (sql_funcs.c) ------------------------------------------------------ */
+
+struct sqlite3;
+int query__sql_functions(struct sqlite3 *db, struct err *err);
+int query__sql_views(struct sqlite3 *db, struct err *err);
+
 #endif

@@ -8,7 +8,7 @@
  *   203.0.113.0/24 {"country":{"iso_code":"RU","names":{"en":"Russia"}}}
  * Blank lines and lines starting with '#' are ignored.
  */
-#include "mmdb_writer.h"
+#include "sim/sim.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: mkmmdb OUT.mmdb DATABASE_TYPE < SPEC\n");
         return 1;
     }
-    struct mmdbw *w = mmdbw_new(argv[2]);
+    struct sim_mmdb *w = sim_mmdb_new(argv[2]);
     char line[8192];
     unsigned no = 0;
     int status = 0;
@@ -43,7 +43,7 @@ int main(int argc, char **argv)
         *sp++ = '\0';
         struct err e;
         err_clear(&e);
-        if (mmdbw_insert(w, p, sp, &e) != 0) {
+        if (sim_mmdb_insert(w, p, sp, &e) != 0) {
             fprintf(stderr, "mkmmdb: line %u: %s\n", no, e.msg);
             status = 1;
         }
@@ -51,11 +51,11 @@ int main(int argc, char **argv)
     if (status == 0) {
         struct err e;
         err_clear(&e);
-        if (mmdbw_write(w, argv[1], &e) != 0) {
+        if (sim_mmdb_write(w, argv[1], &e) != 0) {
             fprintf(stderr, "mkmmdb: %s\n", e.msg);
             status = 1;
         }
     }
-    mmdbw_free(w);
+    sim_mmdb_free(w);
     return status;
 }

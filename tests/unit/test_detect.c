@@ -7,7 +7,7 @@
 #include "input/input.h"
 #include "geo/geo.h"
 #include "json/json.h"
-#include "mmdb_writer.h"
+#include "sim/sim.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -610,13 +610,13 @@ static struct geo_db *test_geo(void)
     const char *const *specs[2] = { city, asn };
     const char *paths[2] = { cp, ap };
     for (int k = 0; k < 2; k++) {
-        struct mmdbw *w = mmdbw_new(k ? "GeoLite2-ASN" : "GeoLite2-City");
+        struct sim_mmdb *w = sim_mmdb_new(k ? "GeoLite2-ASN" : "GeoLite2-City");
         struct err e;
         err_clear(&e);
         for (size_t i = 0; specs[k][i]; i += 2)
-            CHECK_INT(mmdbw_insert(w, specs[k][i], specs[k][i + 1], &e), 0);
-        CHECK_INT(mmdbw_write(w, paths[k], &e), 0);
-        mmdbw_free(w);
+            CHECK_INT(sim_mmdb_insert(w, specs[k][i], specs[k][i + 1], &e), 0);
+        CHECK_INT(sim_mmdb_write(w, paths[k], &e), 0);
+        sim_mmdb_free(w);
     }
     struct geo_db *g = NULL;
     struct err e;

@@ -1,7 +1,7 @@
 /* Unit tests for src/finding: ids, aggregation, GuardDuty JSON, table. */
 #include "finding/finding.h"
 #include "harness.h"
-#include "mmdb_writer.h"
+#include "sim/sim.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -1264,24 +1264,24 @@ static void test_enrich(void)
     tmp_name(asn, sizeof(asn), "asn.mmdb");
     struct err e;
     err_clear(&e);
-    struct mmdbw *w = mmdbw_new("GeoLite2-City");
-    CHECK_INT(mmdbw_insert(w, "198.51.100.0/24",
+    struct sim_mmdb *w = sim_mmdb_new("GeoLite2-City");
+    CHECK_INT(sim_mmdb_insert(w, "198.51.100.0/24",
                            "{\"city\":{\"names\":{\"en\":\"Lyon\"}},\"country\":{\"iso_code\":\"FR\","
                            "\"names\":{\"en\":\"France\"}},\"location\":{\"latitude\":45.75,"
                            "\"longitude\":4.85}}",
                            &e),
               0);
-    CHECK_INT(mmdbw_insert(w, "2001:db8::/32", "{\"country_code\":\"JP\"}", &e), 0);
-    CHECK_INT(mmdbw_write(w, city, &e), 0);
-    mmdbw_free(w);
-    w = mmdbw_new("GeoLite2-ASN");
-    CHECK_INT(mmdbw_insert(w, "198.51.100.0/24",
+    CHECK_INT(sim_mmdb_insert(w, "2001:db8::/32", "{\"country_code\":\"JP\"}", &e), 0);
+    CHECK_INT(sim_mmdb_write(w, city, &e), 0);
+    sim_mmdb_free(w);
+    w = sim_mmdb_new("GeoLite2-ASN");
+    CHECK_INT(sim_mmdb_insert(w, "198.51.100.0/24",
                            "{\"autonomous_system_number\":64511,"
                            "\"autonomous_system_organization\":\"Example Net\"}",
                            &e),
               0);
-    CHECK_INT(mmdbw_write(w, asn, &e), 0);
-    mmdbw_free(w);
+    CHECK_INT(sim_mmdb_write(w, asn, &e), 0);
+    sim_mmdb_free(w);
     struct geo_db *g = NULL;
     CHECK_INT(geo_open(city, asn, &g, &e), 0);
 
@@ -1316,6 +1316,30 @@ static void test_enrich(void)
             CHECK_STR(jstr(r, RIP("organization.isp")), "Example Net");
             CHECK_STR(jstr(r, RIP("organization.org")), "Example Net");
 #undef RIP
+            /* The same in Security Hub's format and in OCSF. */
+            struct buf ab;
+            struct json_writer jw;
+            struct json_value *ar = NULL;
+            buf_init(&ab, 0);
+            jw_init(&jw, &ab, 0);
+            finding_to_asff(&jw, all[i]);
+            CHECK_INT(json_parse(ab.p, ab.len, &a, &ar, NULL), 0);
+            const struct json_value *rid = jpath(ar, "Action.AwsApiCallAction.RemoteIpDetails");
+            CHECK_STR(jstr(rid, "Country.CountryName"), "France");
+            CHECK_STR(jstr(rid, "City.CityName"), "Lyon");
+            CHECK(jnum(rid, "Organization.Asn") == 64511);
+            CHECK(jnum(rid, "GeoLocation.Lat") == 45.75);
+            buf_reset(&ab);
+            jw_init(&jw, &ab, 0);
+            finding_to_ocsf(&jw, all[i]);
+            CHECK_INT(json_parse(ab.p, ab.len, &a, &ar, NULL), 0);
+            const struct json_value *src = jpath(ar, "evidences[0].src_endpoint");
+            CHECK_STR(jstr(src, "location.country"), "FR");
+            CHECK_STR(jstr(src, "location.city"), "Lyon");
+            CHECK(jnum(src, "location.coordinates[0]") == 4.85);
+            CHECK(jnum(src, "autonomous_system.number") == 64511);
+            CHECK_STR(jstr(src, "autonomous_system.name"), "Example Net");
+            buf_free(&ab);
         } else if (strcmp(all[i]->key, "i-0v6") == 0) {
             const char *p = "service.action.networkConnectionAction.remoteIpDetails";
             char path[160];

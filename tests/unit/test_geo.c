@@ -1,7 +1,7 @@
 /* Unit tests for src/geo: lookups over MMDB files written by the test writer. */
 #include "geo/geo.h"
 #include "harness.h"
-#include "mmdb_writer.h"
+#include "sim/sim.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -34,18 +34,18 @@ static void test_cleanup(void)
 
 static void write_db(const char *path, const char *type, const char *const *spec)
 {
-    struct mmdbw *w = mmdbw_new(type);
+    struct sim_mmdb *w = sim_mmdb_new(type);
     struct err e;
     for (size_t i = 0; spec[i] != NULL; i += 2) {
         err_clear(&e);
-        int rc = mmdbw_insert(w, spec[i], spec[i + 1], &e);
+        int rc = sim_mmdb_insert(w, spec[i], spec[i + 1], &e);
         CHECK_INT(rc, 0);
         if (rc != 0)
             printf("#   insert %s: %s\n", spec[i], e.msg);
     }
     err_clear(&e);
-    CHECK_INT(mmdbw_write(w, path, &e), 0);
-    mmdbw_free(w);
+    CHECK_INT(sim_mmdb_write(w, path, &e), 0);
+    sim_mmdb_free(w);
 }
 
 static struct ipaddr ip(const char *s)
@@ -191,18 +191,18 @@ static void test_large_tree(void)
 {
     /* Enough networks to need 28-bit records is too slow for a unit test;
      * a few thousand still exercise deep trees and many data records. */
-    struct mmdbw *w = mmdbw_new("Test");
+    struct sim_mmdb *w = sim_mmdb_new("Test");
     struct err e;
     char cidr[32], rec[64];
     for (int i = 0; i < 4000; i++) {
         snprintf(cidr, sizeof(cidr), "10.%d.%d.0/24", i / 256, i % 256);
         snprintf(rec, sizeof(rec), "{\"autonomous_system_number\":%d}", 1000 + i);
-        CHECK_INT(mmdbw_insert(w, cidr, rec, &e), 0);
+        CHECK_INT(sim_mmdb_insert(w, cidr, rec, &e), 0);
     }
     char path[300];
     tmp_path(path, sizeof(path), "large.mmdb");
-    CHECK_INT(mmdbw_write(w, path, &e), 0);
-    mmdbw_free(w);
+    CHECK_INT(sim_mmdb_write(w, path, &e), 0);
+    sim_mmdb_free(w);
     struct geo_db *g = NULL;
     CHECK_INT(geo_open(NULL, path, &g, &e), 0);
     if (g == NULL)
@@ -215,6 +215,56 @@ static void test_large_tree(void)
         CHECK_INT(gi.asn, 1000 + i);
     }
     geo_close(g);
+}
+
+/* Several databases: each field comes from the first one that has it. */
+static void test_open_all(void)
+{
+    static const char *const V4[] = {
+        "192.0.2.0/24", "{\"country_code\":\"FR\",\"city\":\"Lyon\"}", NULL,
+    };
+    static const char *const V6[] = {
+        "2001:db8::/32", "{\"country_code\":\"DE\",\"city\":\"Berlin\"}", NULL,
+    };
+    static const char *const AS[] = {
+        "192.0.2.0/24", "{\"autonomous_system_number\":64496,\"country_code\":\"ZZ\"}",
+        "2001:db8::/32", "{\"autonomous_system_number\":64497}", NULL,
+    };
+    char p4[300], p6[300], pa[300];
+    tmp_path(p4, sizeof(p4), "v4.mmdb");
+    tmp_path(p6, sizeof(p6), "v6.mmdb");
+    tmp_path(pa, sizeof(pa), "as.mmdb");
+    write_db(p4, "dbip-city-ipv4", V4);
+    write_db(p6, "dbip-city-ipv6", V6);
+    write_db(pa, "asn", AS);
+    const char *paths[] = { p4, p6, pa };
+    struct geo_db *g = NULL;
+    struct err e;
+    err_clear(&e);
+    CHECK_INT(geo_open_all(paths, 3, &g, &e), 0);
+    if (g == NULL)
+        return;
+    struct geo_info gi;
+    struct ipaddr a = ip("192.0.2.1");
+    CHECK(geo_lookup(g, &a, &gi));
+    CHECK_STR(gi.city, "Lyon");
+    CHECK_STR(gi.country_code, "FR"); /* not the later database's ZZ */
+    CHECK_INT(gi.asn, 64496);
+    a = ip("2001:db8::1");
+    CHECK(geo_lookup(g, &a, &gi));
+    CHECK_STR(gi.city, "Berlin");
+    CHECK_STR(gi.country_name, "Germany");
+    CHECK_INT(gi.asn, 64497);
+    geo_close(g);
+    const char *many[17];
+    for (int i = 0; i < 17; i++)
+        many[i] = p4;
+    CHECK_INT(geo_open_all(many, 17, &g, &e), ERR_LIMIT);
+    CHECK_INT(geo_open_all(many, 0, &g, &e), ERR_USAGE);
+    /* a bad one among good ones: nothing stays open (ASan checks the rest) */
+    const char *bad[] = { p4, "/nonexistent.mmdb" };
+    CHECK_INT(geo_open_all(bad, 2, &g, &e), ERR_IO);
+    CHECK(g == NULL);
 }
 
 static void test_open_errors(void)
@@ -238,12 +288,12 @@ static void test_open_errors(void)
     CHECK(strstr(e.msg, "MaxMind") != NULL);
 
     /* A truncated real database: the metadata marker is gone. */
-    struct mmdbw *w = mmdbw_new("Test");
-    CHECK_INT(mmdbw_insert(w, "192.0.2.0/24", "{\"city\":\"x\"}", &e), 0);
+    struct sim_mmdb *w = sim_mmdb_new("Test");
+    CHECK_INT(sim_mmdb_insert(w, "192.0.2.0/24", "{\"city\":\"x\"}", &e), 0);
     uint8_t *p;
     size_t n;
-    mmdbw_build(w, &p, &n);
-    mmdbw_free(w);
+    sim_mmdb_build(w, &p, &n);
+    sim_mmdb_free(w);
     f = fopen(path, "wb");
     fwrite(p, 1, n / 2, f);
     fclose(f);
@@ -282,6 +332,7 @@ static const struct harness_test tests[] = {
     { "flat_layout", test_flat_layout },
     { "traits_layout", test_traits_layout },
     { "large_tree", test_large_tree },
+    { "open_all", test_open_all },
     { "open_errors", test_open_errors },
     { "country_names", test_country_names },
     { "distance", test_distance },

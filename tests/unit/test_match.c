@@ -329,9 +329,19 @@ static void test_wildcard_search(void)
         const char *at = strstr(hay, n1);
         want = at != NULL && strstr(at + l1, n2) != NULL;
         CHECK_INT(run(pat, ev), want);
-        checked += 2;
+        /* not starting and ending with '*': matched on the quoted value */
+        snprintf(pat, sizeof(pat), "{\"a\":[{\"wildcard\":\"*%s*%s\"}]}", n1, n2);
+        want = 0;
+        if (hl >= l2 && memcmp(hay + hl - l2, n2, l2) == 0) {
+            char head[200];
+            memcpy(head, hay, hl - l2);
+            head[hl - l2] = '\0';
+            want = strstr(head, n1) != NULL;
+        }
+        CHECK_INT(run(pat, ev), want);
+        checked += 3;
     }
-    CHECK_INT(checked, 8000);
+    CHECK_INT(checked, 12000);
 }
 
 static void test_or_and_arrays(void)

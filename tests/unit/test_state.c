@@ -6,7 +6,7 @@
 #include "detect/detect_int.h"
 #include "finding/finding.h"
 #include "geo/geo.h"
-#include "mmdb_writer.h"
+#include "sim/sim.h"
 #include "harness.h"
 #include "input/input.h"
 #include "match/match.h"
@@ -1084,13 +1084,13 @@ static struct geo_db *test_geo(void)
         "198.51.100.0/24", "{\"country\":{\"iso_code\":\"FR\"}}", NULL };
     char cp[256];
     snprintf(cp, sizeof(cp), "/tmp/vigil-state-city-%d.mmdb", (int)getpid());
-    struct mmdbw *w = mmdbw_new("GeoLite2-City");
+    struct sim_mmdb *w = sim_mmdb_new("GeoLite2-City");
     struct err e;
     err_clear(&e);
     for (size_t i = 0; city[i]; i += 2)
-        CHECK_INT(mmdbw_insert(w, city[i], city[i + 1], &e), 0);
-    CHECK_INT(mmdbw_write(w, cp, &e), 0);
-    mmdbw_free(w);
+        CHECK_INT(sim_mmdb_insert(w, city[i], city[i + 1], &e), 0);
+    CHECK_INT(sim_mmdb_write(w, cp, &e), 0);
+    sim_mmdb_free(w);
     struct geo_db *g = NULL;
     CHECK_INT(geo_open(cp, NULL, &g, &e), 0);
     unlink(cp);

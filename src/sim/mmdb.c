@@ -1,10 +1,12 @@
 /*
- * Minimal MMDB writer for tests; the format is MaxMind DB 2.0
- * (https://maxmind.github.io/MaxMind-DB/): a binary trie of nodes holding
- * two records each, 16 zero bytes, the data section, then the metadata map
- * after "\xAB\xCD\xEFMaxMind.com".
+ * A minimal MaxMind DB writer: game days ship GeoIP/ASN databases for the
+ * addresses they use, so enrichment and impossible-travel detection work on
+ * them without downloading anything, and tests write the few networks they
+ * need. The format is MaxMind DB 2.0 (https://maxmind.github.io/MaxMind-DB/):
+ * a binary trie of nodes holding two records each, 16 zero bytes, the data
+ * section, then the metadata map after "\xAB\xCD\xEFMaxMind.com".
  */
-#include "mmdb_writer.h"
+#include "sim/sim.h"
 
 #include "json/json.h"
 
@@ -24,16 +26,16 @@ struct node {
     struct rec r[2];
 };
 
-struct mmdbw {
+struct sim_mmdb {
     char *type;
     struct node *nodes;
     size_t n, cap;
     struct buf data;
 };
 
-struct mmdbw *mmdbw_new(const char *database_type)
+struct sim_mmdb *sim_mmdb_new(const char *database_type)
 {
-    struct mmdbw *w = xcalloc(1, sizeof(*w));
+    struct sim_mmdb *w = xcalloc(1, sizeof(*w));
     w->type = xstrdup(database_type ? database_type : "Vigil-Test");
     w->cap = 16;
     w->nodes = xcalloc(w->cap, sizeof(*w->nodes));
@@ -42,7 +44,7 @@ struct mmdbw *mmdbw_new(const char *database_type)
     return w;
 }
 
-void mmdbw_free(struct mmdbw *w)
+void sim_mmdb_free(struct sim_mmdb *w)
 {
     if (w == NULL)
         return;
@@ -52,7 +54,7 @@ void mmdbw_free(struct mmdbw *w)
     free(w);
 }
 
-static uint32_t new_node(struct mmdbw *w, struct rec fill)
+static uint32_t new_node(struct sim_mmdb *w, struct rec fill)
 {
     if (w->n == w->cap) {
         w->cap *= 2;
@@ -166,7 +168,7 @@ static int put_value(struct buf *b, const struct json_value *v)
 
 static int bit_at(const uint8_t *a, unsigned i) { return (a[i / 8] >> (7 - i % 8)) & 1; }
 
-int mmdbw_insert(struct mmdbw *w, const char *cidr, const char *json, struct err *err)
+int sim_mmdb_insert(struct sim_mmdb *w, const char *cidr, const char *json, struct err *err)
 {
     struct ipaddr net;
     unsigned bits;
@@ -217,7 +219,7 @@ static void put_be(uint8_t *p, uint64_t v, int n)
         p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
-void mmdbw_build(const struct mmdbw *w, uint8_t **out, size_t *len)
+void sim_mmdb_build(const struct sim_mmdb *w, uint8_t **out, size_t *len)
 {
     uint64_t nc = w->n;
     uint64_t maxv = nc + 16 + w->data.len;
@@ -281,11 +283,11 @@ void mmdbw_build(const struct mmdbw *w, uint8_t **out, size_t *len)
     *out = (uint8_t *)buf_steal(&f);
 }
 
-int mmdbw_write(const struct mmdbw *w, const char *path, struct err *err)
+int sim_mmdb_write(const struct sim_mmdb *w, const char *path, struct err *err)
 {
     uint8_t *p;
     size_t n;
-    mmdbw_build(w, &p, &n);
+    sim_mmdb_build(w, &p, &n);
     FILE *fp = fopen(path, "wb");
     int rc = 0;
     if (fp == NULL || fwrite(p, 1, n, fp) != n)

@@ -1,0 +1,1 @@
+select element_at(split('a.b.c', '.'), -2), cardinality(json_array(1,2)), contains(ARRAY['a','b'], 'a'), array_distinct(ARRAY[1,1,2]), array_join(ARRAY['x',NULL,'y'], ','), transform(ARRAY[1,2], x -> x + 1), filter(ARRAY[1,2], x -> x > 1), any_match(ARRAY['a'], y -> y like 'a%'), m['k'] from (select '{"k":1}' as m)

@@ -1,0 +1,1 @@
+select contains('10.0.0.0/8', cast('10.1.2.3' as IPADDRESS)), CAST('::1' AS IPADDRESS) > IPADDRESS '10.0.0.0', regexp_like('1.2.3.4', '^\d+\.'), regexp_extract('user/x1', 'user/(\w+)', 1), json_extract_scalar('{"a":{"b":[1,true]}}', '$.a.b[1]'), json_extract('{"x-y":{"z":1}}', '$["x-y"]'), split_part('a:b', ':', 2), strpos('abc','c'), try(cast('x' as bigint))

@@ -1,0 +1,1 @@
+DESCRIBE "db"."cloudtrail_000000000000"

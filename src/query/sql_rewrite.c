@@ -1,0 +1,1535 @@
+/*
+ * Athena (Trino/Presto) SQL -> SQLite SQL over the views of sql_funcs.c.
+ *
+ * A tokenizer and targeted rewrites, not a parser: SQLite parses the result,
+ * and its errors are mapped back to input lines through the offset map kept
+ * here. What is rewritten:
+ *   tables      cloudtrail, cloudtrail_<account>, "db"."table", vpcflow, r53dns, ...
+ *               -> the view they stand for, keeping the name as the alias
+ *   struct      useridentity.sessioncontext.sessionissuer.arn, t.useridentity.arn
+ *               -> vq_get(useridentity, 'sessioncontext.sessionissuer.arn')
+ *               dot access on a STRING column (requestparameters.bucketName) is
+ *               refused as Athena refuses it
+ *   literals    DATE '..', TIMESTAMP '..', IPADDRESS '..', current_timestamp,
+ *               current_date, now(), x +/- INTERVAL 'n' unit
+ *   functions   CAST/TRY_CAST to varchar/bigint/double/timestamp/date/ipaddress,
+ *               try(), approx_distinct, arbitrary, concat, if, array_agg(... ORDER BY),
+ *               filter/transform/any_match/all_match/none_match lambdas, UNNEST
+ *   ORDER BY    ascending keys get NULLS LAST (Trino's default; SQLite's is first)
+ *   DDL         CREATE EXTERNAL TABLE, ALTER TABLE ADD PARTITION, MSCK REPAIR:
+ *               recognised, nothing to do (QUERY_SQL_NOOP)
+ * Comments are dropped; a trailing ';' is dropped; one statement per call.
+ */
+#include "query/query_int.h"
+
+#include <ctype.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum tok_type { T_IDENT, T_QIDENT, T_STRING, T_NUMBER, T_OP };
+
+struct tok {
+    uint8_t type;
+    bool space; /* whitespace or a comment before it */
+    const char *p;
+    size_t len;
+    unsigned line;
+};
+
+#define MAX_TOKENS 200000
+#define MAX_NAMES 64
+#define NAME_LEN 64
+#define MAX_DEPTH 64
+
+struct unnest {
+    char alias[NAME_LEN], col[NAME_LEN], ord[NAME_LEN];
+};
+
+struct rw {
+    const struct tok *t;
+    size_t n;
+    struct buf out;
+    struct query_sql *q;
+    size_t map_cap;
+    struct err *err;
+    int rc;
+    char aliases[MAX_NAMES][NAME_LEN]; /* table names and aliases in scope (any) */
+    size_t n_aliases;
+    struct unnest un[MAX_NAMES];
+    size_t n_un;
+    char lam_var[MAX_DEPTH][NAME_LEN]; /* lambda parameters, innermost last */
+    size_t n_lam;
+    unsigned lam_seq;
+    size_t operand_start; /* output offset where the last primary expression began */
+    int depth;
+    /* ORDER BY state per paren depth */
+    bool ob_on[MAX_DEPTH];
+    bool ob_desc[MAX_DEPTH], ob_nulls[MAX_DEPTH];
+    bool sel_on[MAX_DEPTH]; /* inside a SELECT list at this depth */
+    bool derived;           /* a FROM (subquery): column names may be redefined */
+};
+
+/* ---- tokenizer --------------------------------------------------------------- */
+
+static int tokenize(const char *s, size_t len, struct tok **out, size_t *n_out, struct err *err)
+{
+    size_t cap = 64, n = 0;
+    struct tok *t = xmalloc(cap * sizeof(*t));
+    unsigned line = 1;
+    bool space = false;
+    size_t i = 0;
+    int rc = 0;
+    while (i < len) {
+        char c = s[i];
+        if (c == '\0') { /* SQLite would silently stop there */
+            rc = err_set(err, ERR_USAGE, "NUL byte in the statement at line %u", line);
+            break;
+        }
+        if (c == '\n') {
+            line++;
+            space = true;
+            i++;
+            continue;
+        }
+        if (isspace((unsigned char)c)) {
+            space = true;
+            i++;
+            continue;
+        }
+        if (c == '-' && i + 1 < len && s[i + 1] == '-') {
+            while (i < len && s[i] != '\n')
+                i++;
+            space = true;
+            continue;
+        }
+        if (c == '/' && i + 1 < len && s[i + 1] == '*') {
+            unsigned l0 = line;
+            i += 2;
+            while (i + 1 < len && !(s[i] == '*' && s[i + 1] == '/')) {
+                if (s[i] == '\n')
+                    line++;
+                i++;
+            }
+            if (i + 1 >= len) {
+                rc = err_set(err, ERR_USAGE, "unterminated comment at line %u", l0);
+                break;
+            }
+            i += 2;
+            space = true;
+            continue;
+        }
+        if (n == cap) {
+            if (cap >= MAX_TOKENS) {
+                rc = err_set(err, ERR_LIMIT, "statement too long (over %d tokens)", MAX_TOKENS);
+                break;
+            }
+            cap *= 2;
+            t = xrealloc(t, cap * sizeof(*t));
+        }
+        struct tok *k = &t[n];
+        k->space = space;
+        k->line = line;
+        k->p = s + i;
+        space = false;
+        size_t st = i;
+        if (c == '\'' || c == '"' || c == '`') {
+            unsigned l0 = line;
+            i++;
+            for (;;) {
+                if (i >= len) {
+                    rc = err_set(err, ERR_USAGE, "unterminated %s at line %u",
+                                 c == '\'' ? "string" : "quoted identifier", l0);
+                    break;
+                }
+                if (s[i] == '\n')
+                    line++;
+                if (s[i] == '\0') {
+                    rc = err_set(err, ERR_USAGE, "NUL byte in the statement at line %u", line);
+                    break;
+                }
+                if (s[i] == c) {
+                    if (i + 1 < len && s[i + 1] == c) {
+                        i += 2;
+                        continue;
+                    }
+                    i++;
+                    break;
+                }
+                i++;
+            }
+            if (rc != 0)
+                break;
+            k->type = c == '\'' ? T_STRING : T_QIDENT;
+        } else if (isalpha((unsigned char)c) || c == '_' || (unsigned char)c >= 0x80) {
+            while (i < len && (isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '$' ||
+                               (unsigned char)s[i] >= 0x80))
+                i++;
+            k->type = T_IDENT;
+        } else if (isdigit((unsigned char)c) ||
+                   (c == '.' && i + 1 < len && isdigit((unsigned char)s[i + 1]))) {
+            while (i < len && (isalnum((unsigned char)s[i]) || s[i] == '.'))
+                i++;
+            k->type = T_NUMBER;
+        } else {
+            static const char *const two[] = { "<>", "!=", "<=", ">=", "||", "->", "==" };
+            k->type = T_OP;
+            i++;
+            for (size_t m = 0; m < sizeof(two) / sizeof(two[0]); m++)
+                if (st + 1 < len && s[st] == two[m][0] && s[st + 1] == two[m][1]) {
+                    i = st + 2;
+                    break;
+                }
+        }
+        k->len = i - st;
+        n++;
+    }
+    if (rc != 0) {
+        free(t);
+        return rc;
+    }
+    *out = t;
+    *n_out = n;
+    return 0;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static bool is(const struct tok *k, const char *word)
+{
+    size_t l = strlen(word);
+    if (k->type == T_OP)
+        return k->len == l && memcmp(k->p, word, l) == 0;
+    return k->type == T_IDENT && k->len == l && strncasecmp(k->p, word, l) == 0;
+}
+
+static bool at(const struct rw *r, size_t i, const char *word)
+{
+    return i < r->n && is(&r->t[i], word);
+}
+
+/* The token's name lower-cased, quotes removed, truncated to NAME_LEN-1. */
+static void name_of(const struct tok *k, char out[NAME_LEN])
+{
+    const char *p = k->p;
+    size_t len = k->len;
+    if (k->type == T_QIDENT && len >= 2) {
+        p++;
+        len -= 2;
+    }
+    if (len >= NAME_LEN)
+        len = NAME_LEN - 1;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (char)tolower((unsigned char)p[i]);
+    out[len] = '\0';
+}
+
+static const char *const keywords[] = {
+    "where", "join",  "cross",  "inner",  "left",   "right",  "full",   "outer",     "on",
+    "group", "order", "limit",  "having", "union",  "natural", "using", "as",        "window",
+    "offset", "fetch", "except", "intersect", "lateral", "tablesample", "select", "from",
+    "and",   "or",    "not",    "with",   "by",     "desc",   "asc",    "nulls",     "in",
+    "is",    "like",  "between", "case",  "when",   "then",   "else",   "end",       "null",
+    "distinct", "all", "exists", "interval", "over", "partition", "rows", "range", "escape",
+    "cast", "try_cast", "unnest", "ordinality", "values", "first", "last", "true", "false",
+};
+
+static bool is_keyword(const struct tok *k)
+{
+    if (k->type != T_IDENT)
+        return false;
+    for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+        if (is(k, keywords[i]))
+            return true;
+    return false;
+}
+
+static bool in_list(const char *name, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(name, *list) == 0)
+            return true;
+    return false;
+}
+
+/* Columns holding a ROW or an ARRAY of ROWs (JSON text in the views). */
+static const char *const struct_cols[] = {
+    "useridentity", "tlsdetails", "addendum", "edgedevicedetails", "srcids", "httprequest",
+    /* OCSF */
+    "metadata", "cloud", "api", "actor", "http_request", "src_endpoint", "dst_endpoint",
+    "connection_info", "traffic", "query", "user", "unmapped", NULL
+};
+/* Columns the DDL declares STRING although they hold JSON. */
+static const char *const json_string_cols[] = { "requestparameters", "responseelements",
+                                                "additionaleventdata", "serviceeventdetails",
+                                                NULL };
+
+static size_t match_paren(const struct rw *r, size_t open)
+{
+    int d = 0;
+    for (size_t i = open; i < r->n; i++) {
+        if (is(&r->t[i], "(") || is(&r->t[i], "["))
+            d++;
+        else if (is(&r->t[i], ")") || is(&r->t[i], "]")) {
+            if (--d == 0)
+                return i;
+        }
+    }
+    return r->n;
+}
+
+static int fail(struct rw *r, const struct tok *k, const char *what)
+{
+    if (r->rc == 0)
+        r->rc = err_set(r->err, ERR_USAGE, "unsupported: %s at line %u", what,
+                        k ? k->line : 0);
+    return r->rc;
+}
+
+static void map_add(struct rw *r, unsigned line)
+{
+    struct query_sql *q = r->q;
+    if (q->n_map == r->map_cap) {
+        r->map_cap = r->map_cap ? r->map_cap * 2 : 256;
+        q->map_off = xrealloc(q->map_off, r->map_cap * sizeof(*q->map_off));
+        q->map_line = xrealloc(q->map_line, r->map_cap * sizeof(*q->map_line));
+    }
+    q->map_off[q->n_map] = (uint32_t)r->out.len;
+    q->map_line[q->n_map] = line;
+    q->n_map++;
+}
+
+static void put(struct rw *r, const char *s) { buf_append_cstr(&r->out, s); }
+
+/* Emits text attributed to token k's line, with a space before it. */
+static void put_at(struct rw *r, const struct tok *k, const char *s)
+{
+    buf_putc(&r->out, ' ');
+    map_add(r, k->line);
+    put(r, s);
+}
+
+static void put_tok(struct rw *r, const struct tok *k)
+{
+    if (k->space)
+        buf_putc(&r->out, ' ');
+    map_add(r, k->line);
+    if (k->type == T_QIDENT && k->p[0] == '`') {
+        /* backticks: SQLite takes them, but normalise to standard quoting */
+        buf_putc(&r->out, '"');
+        buf_append(&r->out, k->p + 1, k->len - 2);
+        buf_putc(&r->out, '"');
+        return;
+    }
+    buf_append(&r->out, k->p, k->len);
+}
+
+static void emit_range(struct rw *r, size_t i, size_t end);
+static size_t emit_time_filter(struct rw *r, size_t first, size_t i);
+
+/* ---- prescan: table aliases and UNNEST columns --------------------------------- */
+
+static void add_alias(struct rw *r, const char *name)
+{
+    if (r->n_aliases < MAX_NAMES && name[0]) {
+        memcpy(r->aliases[r->n_aliases], name, NAME_LEN);
+        r->n_aliases++;
+    }
+}
+
+static bool is_alias(const struct rw *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_aliases; i++)
+        if (strcmp(r->aliases[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Index after "[AS] alias [(c1, c2)]" starting at i; fills what it finds. */
+static size_t scan_alias(const struct rw *r, size_t i, char alias[NAME_LEN], char c1[NAME_LEN],
+                         char c2[NAME_LEN])
+{
+    alias[0] = c1[0] = c2[0] = '\0';
+    if (at(r, i, "as"))
+        i++;
+    if (i < r->n && (r->t[i].type == T_IDENT || r->t[i].type == T_QIDENT) &&
+        !is_keyword(&r->t[i])) {
+        name_of(&r->t[i], alias);
+        i++;
+        if (at(r, i, "(") && i + 1 < r->n && r->t[i + 1].type != T_OP) {
+            name_of(&r->t[i + 1], c1);
+            if (at(r, i + 2, ",") && i + 3 < r->n) {
+                name_of(&r->t[i + 3], c2);
+                i += 5;
+            } else {
+                i += 3;
+            }
+        }
+    }
+    return i;
+}
+
+static void prescan(struct rw *r)
+{
+    for (size_t i = 0; i + 1 < r->n; i++)
+        if (((at(r, i, "from") || at(r, i, "join")) && at(r, i + 1, "(")) ||
+            (at(r, i, "as") && at(r, i + 1, "(") && i + 2 < r->n &&
+             (at(r, i + 2, "select") || at(r, i + 2, "with")))) /* a CTE */
+            r->derived = true;
+    for (size_t i = 0; i + 1 < r->n; i++) {
+        if (at(r, i, "unnest") && at(r, i + 1, "(")) {
+            size_t k = match_paren(r, i + 1) + 1;
+            bool ord = false;
+            if (at(r, k, "with") && at(r, k + 1, "ordinality")) {
+                ord = true;
+                k += 2;
+            }
+            if (r->n_un < MAX_NAMES) {
+                struct unnest *u = &r->un[r->n_un];
+                scan_alias(r, k, u->alias, u->col, u->ord);
+                if (!ord)
+                    u->ord[0] = '\0';
+                if (u->alias[0]) {
+                    add_alias(r, u->alias);
+                    r->n_un++;
+                }
+            }
+            continue;
+        }
+        if (!(at(r, i, "from") || at(r, i, "join")))
+            continue;
+        size_t k = i + 1;
+        if (k >= r->n || (r->t[k].type != T_IDENT && r->t[k].type != T_QIDENT) ||
+            is_keyword(&r->t[k]))
+            continue;
+        char last[NAME_LEN];
+        name_of(&r->t[k], last);
+        while (at(r, k + 1, ".") && k + 2 < r->n) {
+            k += 2;
+            name_of(&r->t[k], last);
+        }
+        add_alias(r, last);
+        char alias[NAME_LEN], c1[NAME_LEN], c2[NAME_LEN];
+        scan_alias(r, k + 1, alias, c1, c2);
+        add_alias(r, alias);
+    }
+    /* subquery aliases: ") [AS] name" */
+    for (size_t i = 0; i + 1 < r->n; i++)
+        if (is(&r->t[i], ")")) {
+            char alias[NAME_LEN], c1[NAME_LEN], c2[NAME_LEN];
+            size_t k = i + 1;
+            if (at(r, k, "as") || (k < r->n && r->t[k].type == T_IDENT && !is_keyword(&r->t[k]))) {
+                scan_alias(r, k, alias, c1, c2);
+                add_alias(r, alias);
+            }
+        }
+}
+
+/* ---- tables ------------------------------------------------------------------ */
+
+static bool digits_suffix(const char *s, const char *prefix)
+{
+    size_t l = strlen(prefix);
+    if (strncmp(s, prefix, l) != 0 || s[l] == '\0')
+        return false;
+    for (s += l; *s; s++)
+        if (!isdigit((unsigned char)*s) && *s != 'x' && *s != '#')
+            return false;
+    return true;
+}
+
+/* The view a table name of the corpus stands for, or NULL. */
+static const char *view_for(const char *name, bool qualified)
+{
+    if (strcmp(name, "cloudtrail_logs") == 0 || strcmp(name, "cloudtrail") == 0 ||
+        strcmp(name, "cloudtrail_table") == 0 || strcmp(name, "cloudtrail_logs_table") == 0 ||
+        digits_suffix(name, "cloudtrail_") || digits_suffix(name, "cloudtrail_logs_") ||
+        strcmp(name, "irworkshopgluetablecloudtrail") == 0 ||
+        (qualified && (strcmp(name, "table") == 0 || strcmp(name, "<table>") == 0)))
+        return "cloudtrail_logs";
+    if (strstr(name, "amazon_security_lake_table") != NULL) {
+        if (strstr(name, "cloud_trail_mgmt") != NULL)
+            return "ocsf_cloudtrail";
+        if (strstr(name, "lambda_execution") != NULL)
+            return "ocsf_lambda_execution";
+        if (strstr(name, "vpc_flow") != NULL)
+            return "ocsf_vpc_flow";
+        if (strstr(name, "route53") != NULL)
+            return "ocsf_route53";
+        return NULL;
+    }
+    if (strcmp(name, "vpc_flow_logs") == 0 || strcmp(name, "test_table_vpclogs") == 0)
+        return "vpc_flow_logs";
+    if (strcmp(name, "vpcflow") == 0 || digits_suffix(name, "vpc_flow_logs_") ||
+        strcmp(name, "irworkshopgluetablevpcflow") == 0)
+        return "vpcflow";
+    if (strcmp(name, "r53_rlogs") == 0 || strcmp(name, "r53dns") == 0 ||
+        strcmp(name, "irworkshopgluetabledns") == 0)
+        return "r53_rlogs";
+    return NULL;
+}
+
+/* FROM/JOIN table reference at i; returns the index after it (and its alias). */
+static size_t emit_table(struct rw *r, size_t i)
+{
+    size_t first = i;
+    char last[NAME_LEN];
+    name_of(&r->t[i], last);
+    while (at(r, i + 1, ".") && i + 2 < r->n) {
+        i += 2;
+        name_of(&r->t[i], last);
+    }
+    const char *view = view_for(last, i > first);
+    if (view != NULL && (strcmp(last, "table") == 0 || strcmp(last, "<table>") == 0)) {
+        /* a placeholder name: the columns say which log it is */
+        for (size_t k = 0; k < r->n; k++) {
+            if (is(&r->t[k], "sourceaddress") || is(&r->t[k], "numbytes"))
+                view = "vpcflow";
+            else if (is(&r->t[k], "srcaddr") || is(&r->t[k], "dstaddr"))
+                view = "vpc_flow_logs";
+            else if (is(&r->t[k], "query_name"))
+                view = "r53_rlogs";
+        }
+    }
+    if (view == NULL && strstr(last, "amazon_security_lake_table") != NULL) {
+        fail(r, &r->t[first], "this Security Lake (OCSF) table (vigil query has CloudTrail "
+                              "management and Lambda data events, VPC flow and Route 53)");
+        return i + 1;
+    }
+    if (view == NULL) {
+        for (size_t k = first; k <= i; k++)
+            put_tok(r, &r->t[k]);
+        return i + 1;
+    }
+    if (r->t[first].space)
+        buf_putc(&r->out, ' ');
+    map_add(r, r->t[first].line);
+    put(r, view);
+    size_t k = i + 1;
+    bool has_alias = at(r, k, "as") ||
+                     (k < r->n && (r->t[k].type == T_IDENT || r->t[k].type == T_QIDENT) &&
+                      !is_keyword(&r->t[k]));
+    if (!has_alias && strcmp(view, last) != 0 && strchr(last, '<') == NULL) {
+        put(r, " AS \"");
+        put(r, last);
+        put(r, "\"");
+    }
+    return k;
+}
+
+/* ---- identifiers -------------------------------------------------------------- */
+
+static const struct unnest *unnest_col(const struct rw *r, const char *name, bool *ord)
+{
+    for (size_t i = 0; i < r->n_un; i++) {
+        if (strcmp(r->un[i].col, name) == 0) {
+            *ord = false;
+            return &r->un[i];
+        }
+        if (r->un[i].ord[0] && strcmp(r->un[i].ord, name) == 0) {
+            *ord = true;
+            return &r->un[i];
+        }
+    }
+    return NULL;
+}
+
+static int lambda_index(const struct rw *r, const char *name)
+{
+    for (size_t i = r->n_lam; i-- > 0;)
+        if (strcmp(r->lam_var[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* useridentity fields the cloudtrail_logs view also has as indexed columns. */
+static const char *const indexed_ui[] = { "arn", "type", "principalid", "accesskeyid",
+                                          "sessioncontext.sessionissuer.arn", NULL };
+
+/* The public columns of cloudtrail_logs, what SELECT * lists (Athena: the
+ * DDL's columns, then the partition columns). */
+static const char ct_star[] =
+    "eventversion, useridentity, eventtime, eventsource, eventname, awsregion, "
+    "sourceipaddress, useragent, errorcode, errormessage, requestparameters, responseelements, "
+    "additionaleventdata, requestid, eventid, resources, eventtype, apiversion, readonly, "
+    "recipientaccountid, serviceeventdetails, sharedeventid, vpcendpointid, "
+    "vpcendpointaccountid, eventcategory, addendum, sessioncredentialfromconsole, "
+    "edgedevicedetails, tlsdetails, region, year, month, day, \"timestamp\", account, "
+    "account_partition, region_partition, date_partition";
+
+/* An identifier chain a.b.c at i; returns the index after it. */
+static size_t emit_chain(struct rw *r, size_t i)
+{
+    size_t idx[16], n = 0;
+    idx[n++] = i;
+    while (n < 16 && at(r, idx[n - 1] + 1, ".") && idx[n - 1] + 2 < r->n &&
+           (r->t[idx[n - 1] + 2].type == T_IDENT || r->t[idx[n - 1] + 2].type == T_QIDENT))
+        idx[n] = idx[n - 1] + 2, n++;
+    size_t next = idx[n - 1] + 1;
+    char names[16][NAME_LEN];
+    for (size_t k = 0; k < n; k++)
+        name_of(&r->t[idx[k]], names[k]);
+
+    size_t p = 0; /* first part after a table qualifier */
+    bool un_ord = false;
+    if (n >= 2 && is_alias(r, names[0]) &&
+        (in_list(names[1], struct_cols) || in_list(names[1], json_string_cols) ||
+         unnest_col(r, names[1], &un_ord) != NULL))
+        p = 1;
+    const struct tok *k0 = &r->t[idx[0]];
+    struct buf base;
+    buf_init(&base, 4096);
+    bool ord = false;
+    const struct unnest *u = unnest_col(r, names[p], &ord);
+    int lam = lambda_index(r, names[p]);
+    if (lam >= 0) {
+        buf_printf(&base, "_l%d.value", lam);
+    } else if (u != NULL) {
+        if (ord)
+            buf_printf(&base, "(\"%s\".key + 1)", u->alias);
+        else
+            buf_printf(&base, "\"%s\".value", u->alias);
+    } else if ((in_list(names[p], struct_cols) || in_list(names[p], json_string_cols)) &&
+               n > p + 1) {
+        /* JSON text STRING columns too: Athena refuses requestparameters.bucketname
+         * ("not of type ROW"); we read it as the field, a documented extension. */
+        for (size_t q = 0; q <= p; q++) {
+            if (q)
+                buf_putc(&base, '.');
+            buf_append(&base, r->t[idx[q]].p, r->t[idx[q]].len);
+        }
+    } else {
+        buf_free(&base);
+        if (strcmp(names[n - 1], "eventtime") == 0 && n <= 2 &&
+            (n == 1 || is_alias(r, names[0]))) {
+            size_t after = emit_time_filter(r, idx[0], idx[n - 1]);
+            if (after != 0)
+                return after;
+        }
+        for (size_t q = 0; q < n; q++) {
+            if (q)
+                put_tok(r, &r->t[idx[q] - 1]);
+            put_tok(r, &r->t[idx[q]]);
+        }
+        return next;
+    }
+    if (k0->space)
+        buf_putc(&r->out, ' ');
+    map_add(r, k0->line);
+    char path[NAME_LEN * 4] = "";
+    for (size_t q = p + 1, l = 0; q < n; q++) {
+        size_t nl = strlen(names[q]);
+        if (l + nl + 2 >= sizeof(path))
+            break;
+        if (q > p + 1)
+            path[l++] = '.';
+        memcpy(path + l, names[q], nl + 1);
+        l += nl;
+    }
+    if (n > p + 1 && strcmp(names[p], "useridentity") == 0 && u == NULL && lam < 0 && !r->derived &&
+        in_list(path, indexed_ui)) {
+        /* same value, but an indexed column of the store */
+        if (p == 1) {
+            buf_append(&r->out, r->t[idx[0]].p, r->t[idx[0]].len);
+            buf_putc(&r->out, '.');
+        }
+        buf_printf(&r->out, "\"useridentity.%s\"", path);
+    } else if (n > p + 1 && u == NULL && lam < 0 && !r->derived &&
+               (strcmp(names[p], "useridentity") == 0 ||
+                in_list(names[p], json_string_cols))) {
+        /* cloudtrail_logs columns: walk the stored record itself, once,
+         * rather than have SQLite cut the column out of it first */
+        put(r, "vq_get(");
+        if (p == 1) {
+            buf_append(&r->out, r->t[idx[0]].p, r->t[idx[0]].len);
+            buf_putc(&r->out, '.');
+        }
+        put(r, "\"$raw\", '");
+        put(r, names[p]);
+        put(r, ".");
+        put(r, path);
+        put(r, "')");
+    } else if (n > p + 1) {
+        put(r, "vq_get(");
+        buf_append(&r->out, base.p, base.len);
+        put(r, ", '");
+        put(r, path);
+        put(r, "')");
+    }
+    if (n > p + 1) {
+        /* A bare select item is named after its last field, as Athena names it. */
+        const struct tok *prev = idx[0] > 0 ? &r->t[idx[0] - 1] : NULL;
+        int d = r->depth;
+        if (d >= 0 && d < MAX_DEPTH && r->sel_on[d] && prev &&
+            (is(prev, ",") || is(prev, "select") || is(prev, "distinct")) &&
+            (next >= r->n || is(&r->t[next], ",") || is(&r->t[next], "from"))) {
+            put(r, " AS \"");
+            put(r, names[n - 1]);
+            put(r, "\"");
+        }
+    } else {
+        buf_append(&r->out, base.p, base.len);
+    }
+    buf_free(&base);
+    return next;
+}
+
+/* The epoch milliseconds of an ISO-8601 string literal token, if it is one. */
+static bool literal_ms(const struct tok *k, int64_t *ms)
+{
+    if (k->type != T_STRING || k->len < 12 || k->len > 40 ||
+        memchr(k->p + 1, '\'', k->len - 2) != NULL)
+        return false;
+    return time_parse_iso8601(sv_make(k->p + 1, k->len - 2), ms);
+}
+
+/* eventtime <op> 'ISO' and eventtime BETWEEN 'ISO' AND 'ISO' at i (the column
+ * token, maybe qualified: first is the qualifier). The string comparison stays
+ * (it is the semantics); a range on the indexed epoch column is added, widened
+ * by a second so it can only keep more rows than the string test (fractional
+ * seconds, date-only bounds). Returns the index after, or 0 when not this shape. */
+static size_t emit_time_filter(struct rw *r, size_t first, size_t i)
+{
+    const struct tok *op = i + 1 < r->n ? &r->t[i + 1] : NULL;
+    int64_t a, b;
+    size_t end;
+    char range[200];
+    if (op == NULL || r->derived)
+        return 0;
+    char qual[NAME_LEN + 4] = "";
+    if (i > first) {
+        char q[NAME_LEN];
+        name_of(&r->t[first], q);
+        snprintf(qual, sizeof(qual), "\"%s\".", q);
+    }
+    if (is(op, "between") && i + 4 < r->n && literal_ms(&r->t[i + 2], &a) &&
+        at(r, i + 3, "and") && literal_ms(&r->t[i + 4], &b)) {
+        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" BETWEEN %lld AND %lld)", qual,
+                 (long long)(a - 1000), (long long)(b + 1000));
+        end = i + 5;
+    } else if ((is(op, ">") || is(op, ">=")) && i + 2 < r->n && literal_ms(&r->t[i + 2], &a)) {
+        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" >= %lld)", qual,
+                 (long long)(a - 1000));
+        end = i + 3;
+    } else if (is(op, "=") && i + 2 < r->n && literal_ms(&r->t[i + 2], &a)) {
+        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" BETWEEN %lld AND %lld)", qual,
+                 (long long)(a - 1000), (long long)(a + 1000));
+        end = i + 3;
+    } else if ((is(op, "<") || is(op, "<=")) && i + 2 < r->n && literal_ms(&r->t[i + 2], &a)) {
+        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" <= %lld)", qual,
+                 (long long)(a + 1000));
+        end = i + 3;
+    } else {
+        return 0;
+    }
+    if (r->t[first].space)
+        buf_putc(&r->out, ' ');
+    map_add(r, r->t[first].line);
+    put(r, "(");
+    for (size_t k = first; k < end; k++)
+        put_tok(r, &r->t[k]);
+    put(r, range);
+    return end;
+}
+
+/* ---- functions ----------------------------------------------------------------- */
+
+/* Top-level (depth 0 inside the call) index of word in (open, close), or close. */
+static size_t find_top(const struct rw *r, size_t open, size_t close, const char *word)
+{
+    int d = 0;
+    for (size_t i = open + 1; i < close; i++) {
+        if (is(&r->t[i], "(") || is(&r->t[i], "["))
+            d++;
+        else if (is(&r->t[i], ")") || is(&r->t[i], "]"))
+            d--;
+        else if (d == 0 && is(&r->t[i], word))
+            return i;
+    }
+    return close;
+}
+
+static bool same_tokens(const struct rw *r, size_t a, size_t a_end, size_t b, size_t b_end)
+{
+    /* strip one level of parentheses: array_agg(DISTINCT(x) ORDER BY x) */
+    if (a_end > a + 2 && is(&r->t[a], "(") && match_paren(r, a) == a_end - 1) {
+        a++;
+        a_end--;
+    }
+    if (a_end - a != b_end - b)
+        return false;
+    for (size_t i = 0; i < a_end - a; i++) {
+        const struct tok *x = &r->t[a + i], *y = &r->t[b + i];
+        if (x->len != y->len || strncasecmp(x->p, y->p, x->len) != 0)
+            return false;
+    }
+    return true;
+}
+
+static size_t emit_cast(struct rw *r, size_t i, size_t open, size_t close)
+{
+    size_t as = find_top(r, open, close, "as");
+    if (as == close) {
+        fail(r, &r->t[i], "CAST without AS");
+        return close + 1;
+    }
+    char type[NAME_LEN];
+    name_of(&r->t[as + 1], type);
+    const char *sql_type = NULL, *fn = NULL;
+    if (strcmp(type, "varchar") == 0 || strcmp(type, "char") == 0 || strcmp(type, "string") == 0)
+        sql_type = "TEXT";
+    else if (strcmp(type, "bigint") == 0 || strcmp(type, "integer") == 0 ||
+             strcmp(type, "int") == 0 || strcmp(type, "smallint") == 0 ||
+             strcmp(type, "tinyint") == 0)
+        sql_type = "INTEGER";
+    else if (strcmp(type, "double") == 0 || strcmp(type, "real") == 0 ||
+             strcmp(type, "decimal") == 0 || strcmp(type, "float") == 0)
+        sql_type = "REAL";
+    else if (strcmp(type, "timestamp") == 0)
+        fn = "vq_timestamp";
+    else if (strcmp(type, "date") == 0)
+        fn = "vq_date";
+    else if (strcmp(type, "ipaddress") == 0)
+        fn = "vq_ip";
+    else if (strcmp(type, "json") == 0)
+        fn = "";
+    if (sql_type == NULL && fn == NULL) {
+        char what[96];
+        snprintf(what, sizeof(what), "CAST to %s", type);
+        for (char *c = what + 8; *c; c++)
+            *c = (char)toupper((unsigned char)*c);
+        fail(r, &r->t[as + 1], what);
+        return close + 1;
+    }
+    size_t start = r->out.len;
+    if (sql_type) {
+        put_at(r, &r->t[i], "CAST(");
+        emit_range(r, open + 1, as);
+        put(r, " AS ");
+        put(r, sql_type);
+        put(r, ")");
+    } else {
+        put_at(r, &r->t[i], fn);
+        put(r, "(");
+        emit_range(r, open + 1, as);
+        put(r, ")");
+    }
+    r->operand_start = start;
+    return close + 1;
+}
+
+static size_t emit_lambda_fn(struct rw *r, size_t i, size_t open, size_t close, const char *kind)
+{
+    size_t comma = find_top(r, open, close, ",");
+    size_t p = comma + 1;
+    bool paren = at(r, p, "(");
+    if (paren)
+        p++;
+    if (comma == close || p >= close || r->t[p].type != T_IDENT ||
+        !at(r, p + (paren ? 2 : 1), "->") || r->n_lam >= MAX_DEPTH) {
+        char what[64];
+        snprintf(what, sizeof(what), "%s without a one-parameter lambda", kind);
+        fail(r, &r->t[i], what);
+        return close + 1;
+    }
+    size_t body = p + (paren ? 3 : 2);
+    int l = (int)r->n_lam;
+    size_t start = r->out.len;
+    char head[160];
+    if (strcmp(kind, "filter") == 0)
+        snprintf(head, sizeof(head), "(SELECT json_group_array(_l%d.value) FROM json_each(", l);
+    else if (strcmp(kind, "transform") == 0)
+        snprintf(head, sizeof(head), "(SELECT json_group_array(");
+    else if (strcmp(kind, "any_match") == 0)
+        snprintf(head, sizeof(head), "EXISTS(SELECT 1 FROM json_each(");
+    else
+        snprintf(head, sizeof(head), "NOT EXISTS(SELECT 1 FROM json_each(");
+    put_at(r, &r->t[i], head);
+    if (strcmp(kind, "transform") == 0) {
+        name_of(&r->t[p], r->lam_var[r->n_lam]);
+        r->n_lam++;
+        emit_range(r, body, close);
+        r->n_lam--;
+        put(r, ") FROM json_each(");
+        emit_range(r, open + 1, comma);
+        buf_printf(&r->out, ") AS _l%d)", l);
+    } else {
+        emit_range(r, open + 1, comma);
+        buf_printf(&r->out, ") AS _l%d WHERE ", l);
+        if (strcmp(kind, "all_match") == 0)
+            put(r, "NOT (");
+        /* named only now: the array argument may hold lambdas of its own */
+        name_of(&r->t[p], r->lam_var[r->n_lam]);
+        r->n_lam++;
+        emit_range(r, body, close);
+        r->n_lam--;
+        put(r, strcmp(kind, "all_match") == 0 ? "))" : ")");
+    }
+    r->operand_start = start;
+    return close + 1;
+}
+
+static const char *const unsupported_fns[] = {
+    "map_agg", "multimap_agg", "approx_percentile", "approx_most_frequent", "histogram",
+    "numeric_histogram", "map", "map_keys", "map_values", "map_filter", "reduce", "zip",
+    "zip_with", "sequence", "array_sort", "flatten", "slice", "ngrams", "max_by", "min_by",
+    "json_array_contains", "json_size", "url_extract_host", "url_extract_path",
+    "url_extract_parameter", "to_utf8", "from_utf8", "md5", "sha256", "to_hex", "from_hex",
+    "levenshtein_distance", "hamming_distance", "regexp_replace", "regexp_split",
+    "with_timezone", "at_timezone", "from_base64", "to_base64", NULL
+};
+
+/* A function call name( at i. */
+static size_t emit_call(struct rw *r, size_t i)
+{
+    size_t open = i + 1, close = match_paren(r, open);
+    if (close >= r->n) {
+        fail(r, &r->t[i], "unbalanced parentheses");
+        return r->n;
+    }
+    char name[NAME_LEN];
+    name_of(&r->t[i], name);
+    size_t start = r->out.len;
+    if (strcmp(name, "cast") == 0 || strcmp(name, "try_cast") == 0)
+        return emit_cast(r, i, open, close);
+    if (strcmp(name, "filter") == 0 || strcmp(name, "transform") == 0 ||
+        strcmp(name, "any_match") == 0 || strcmp(name, "all_match") == 0 ||
+        strcmp(name, "none_match") == 0)
+        return emit_lambda_fn(r, i, open, close, name);
+    if (in_list(name, unsupported_fns)) {
+        char what[NAME_LEN + 16];
+        size_t l = strlen(name);
+        for (size_t k = 0; k <= l; k++)
+            what[k] = (char)toupper((unsigned char)name[k]);
+        fail(r, &r->t[i], what);
+        return close + 1;
+    }
+    if (strcmp(name, "unnest") == 0) {
+        if (find_top(r, open, close, ",") != close) {
+            fail(r, &r->t[i], "UNNEST of several arrays");
+            return close + 1;
+        }
+        put_at(r, &r->t[i], "json_each(");
+        emit_range(r, open + 1, close);
+        put(r, ")");
+        size_t k = close + 1;
+        if (at(r, k, "with") && at(r, k + 1, "ordinality"))
+            k += 2;
+        char alias[NAME_LEN], c1[NAME_LEN], c2[NAME_LEN];
+        size_t after = scan_alias(r, k, alias, c1, c2);
+        if (alias[0]) {
+            put(r, " AS \"");
+            put(r, alias);
+            put(r, "\"");
+        }
+        return after;
+    }
+    if (strcmp(name, "try") == 0) {
+        put_at(r, &r->t[i], "(");
+        emit_range(r, open + 1, close);
+        put(r, ")");
+    } else if (strcmp(name, "now") == 0 || strcmp(name, "localtimestamp") == 0) {
+        put_at(r, &r->t[i], "vq_now()");
+    } else if (strcmp(name, "date") == 0) {
+        put_at(r, &r->t[i], "vq_date(");
+        emit_range(r, open + 1, close);
+        put(r, ")");
+    } else if (strcmp(name, "approx_distinct") == 0) {
+        size_t comma = find_top(r, open, close, ",");
+        put_at(r, &r->t[i], "count(DISTINCT ");
+        emit_range(r, open + 1, comma);
+        put(r, ")");
+    } else if (strcmp(name, "arbitrary") == 0 || strcmp(name, "any_value") == 0) {
+        put_at(r, &r->t[i], "min(");
+        emit_range(r, open + 1, close);
+        put(r, ")");
+    } else if (strcmp(name, "replace") == 0 && find_top(r, open, close, ",") != close &&
+               find_top(r, find_top(r, open, close, ","), close, ",") == close) {
+        /* Trino's two-argument replace removes the search string */
+        put_at(r, &r->t[i], "replace(");
+        emit_range(r, open + 1, close);
+        put(r, ", '')");
+    } else if (strcmp(name, "if") == 0) {
+        put_at(r, &r->t[i], "iif(");
+        emit_range(r, open + 1, close);
+        put(r, ")");
+    } else if (strcmp(name, "json_parse") == 0 || strcmp(name, "json_format") == 0) {
+        put_at(r, &r->t[i], "(");
+        emit_range(r, open + 1, close);
+        put(r, ")");
+    } else if (strcmp(name, "concat") == 0) {
+        put_at(r, &r->t[i], "(");
+        size_t a = open + 1;
+        for (;;) {
+            size_t c;
+            int d = 0;
+            for (c = a; c < close; c++) {
+                if (is(&r->t[c], "(") || is(&r->t[c], "["))
+                    d++;
+                else if (is(&r->t[c], ")") || is(&r->t[c], "]"))
+                    d--;
+                else if (d == 0 && is(&r->t[c], ","))
+                    break;
+            }
+            put(r, "(");
+            emit_range(r, a, c);
+            put(r, ")");
+            if (c >= close)
+                break;
+            put(r, " || ");
+            a = c + 1;
+        }
+        put(r, ")");
+    } else if (strcmp(name, "array_agg") == 0) {
+        size_t ob = find_top(r, open, close, "order");
+        if (ob == close) {
+            put_at(r, &r->t[i], "array_agg(");
+            emit_range(r, open + 1, close);
+            put(r, ")");
+        } else {
+            size_t a = open + 1;
+            bool distinct = at(r, a, "distinct");
+            if (distinct)
+                a++;
+            size_t key = ob + 2, key_end = close;
+            if (key_end > key && at(r, key_end - 1, "asc"))
+                key_end--;
+            if (!at(r, ob + 1, "by") || !same_tokens(r, a, ob, key, key_end)) {
+                fail(r, &r->t[ob], "array_agg(... ORDER BY) on another expression than the "
+                                   "aggregated one, or DESC");
+                return close + 1;
+            }
+            put_at(r, &r->t[i], distinct ? "vq_array_agg_sorted(DISTINCT " : "vq_array_agg_sorted(");
+            emit_range(r, a, ob);
+            put(r, ")");
+        }
+    } else {
+        put_tok(r, &r->t[i]);
+        put_tok(r, &r->t[open]);
+        emit_range(r, open + 1, close);
+        put_tok(r, &r->t[close]);
+    }
+    r->operand_start = start;
+    return close + 1;
+}
+
+/* ---- ORDER BY null ordering ------------------------------------------------------- */
+
+static void ob_item_end(struct rw *r)
+{
+    int d = r->depth;
+    if (d >= 0 && d < MAX_DEPTH && r->ob_on[d]) {
+        if (!r->ob_desc[d] && !r->ob_nulls[d])
+            put(r, " NULLS LAST");
+        r->ob_desc[d] = r->ob_nulls[d] = false;
+    }
+}
+
+static void ob_end(struct rw *r)
+{
+    ob_item_end(r);
+    if (r->depth >= 0 && r->depth < MAX_DEPTH)
+        r->ob_on[r->depth] = false;
+}
+
+/* True when the table reference at i is the one table of its FROM clause and
+ * stands for cloudtrail_logs: SELECT * then lists only the public columns. */
+static bool star_is_cloudtrail(const struct rw *r, size_t i)
+{
+    if (i >= r->n || (r->t[i].type != T_IDENT && r->t[i].type != T_QIDENT) || is_keyword(&r->t[i]))
+        return false;
+    char last[NAME_LEN];
+    size_t first = i;
+    name_of(&r->t[i], last);
+    while (at(r, i + 1, ".") && i + 2 < r->n) {
+        i += 2;
+        name_of(&r->t[i], last);
+    }
+    const char *view = view_for(last, i > first);
+    if (view == NULL || strcmp(view, "cloudtrail_logs") != 0)
+        return false;
+    if (strcmp(last, "table") == 0 || strcmp(last, "<table>") == 0)
+        for (size_t k = 0; k < r->n; k++)
+            if (is(&r->t[k], "sourceaddress") || is(&r->t[k], "numbytes") ||
+                is(&r->t[k], "srcaddr") || is(&r->t[k], "dstaddr") || is(&r->t[k], "query_name"))
+                return false;
+    char alias[NAME_LEN], c1[NAME_LEN], c2[NAME_LEN];
+    size_t k = scan_alias(r, i + 1, alias, c1, c2);
+    return !(k < r->n && (is(&r->t[k], ",") || is(&r->t[k], "join") || is(&r->t[k], "cross") ||
+                          is(&r->t[k], "inner") || is(&r->t[k], "left") || is(&r->t[k], "right") ||
+                          is(&r->t[k], "full") || is(&r->t[k], "natural")));
+}
+
+/* ---- main loop ------------------------------------------------------------------ */
+
+static size_t emit_one(struct rw *r, size_t i, size_t end)
+{
+    const struct tok *k = &r->t[i];
+    int d = r->depth;
+    bool ob = d >= 0 && d < MAX_DEPTH && r->ob_on[d];
+
+    if (ob) {
+        if (is(k, ",")) {
+            ob_item_end(r);
+            put_tok(r, k);
+            return i + 1;
+        }
+        if (is(k, "limit") || is(k, "offset") || is(k, "fetch") || is(k, "union") ||
+            is(k, "except") || is(k, "intersect") || is(k, ";") || is(k, ")"))
+            ob_end(r);
+        else if (is(k, "desc"))
+            r->ob_desc[d] = true;
+        else if (is(k, "nulls"))
+            r->ob_nulls[d] = true;
+    }
+
+    if (k->type == T_OP) {
+        if (is(k, "*") && i > 0 && (is(&r->t[i - 1], "select") || is(&r->t[i - 1], "distinct")) &&
+            at(r, i + 1, "from") && star_is_cloudtrail(r, i + 2)) {
+            put_at(r, k, ct_star);
+            return i + 1;
+        }
+        if (is(k, ";")) {
+            if (i + 1 < r->n)
+                fail(r, k, "several statements (run one at a time)");
+            return i + 1;
+        }
+        if (is(k, "(")) {
+            size_t close = match_paren(r, i);
+            if (close >= end) {
+                fail(r, k, "unbalanced parentheses");
+                return end;
+            }
+            size_t start = r->out.len;
+            put_tok(r, k);
+            r->depth++;
+            if (r->depth < MAX_DEPTH)
+                r->ob_on[r->depth] = false;
+            emit_range(r, i + 1, close);
+            if (r->depth < MAX_DEPTH && r->ob_on[r->depth])
+                ob_end(r);
+            r->depth--;
+            put_tok(r, &r->t[close]);
+            r->operand_start = start;
+            return close + 1;
+        }
+        if ((is(k, "+") || is(k, "-")) && at(r, i + 1, "interval")) {
+            if (i + 3 >= r->n || r->t[i + 2].type != T_STRING || r->t[i + 3].type != T_IDENT) {
+                fail(r, &r->t[i + 1], "INTERVAL other than 'n' unit");
+                return i + 2;
+            }
+            char unit[NAME_LEN];
+            name_of(&r->t[i + 3], unit);
+            struct buf head;
+            buf_init(&head, 4096);
+            const struct tok *num = &r->t[i + 2];
+            buf_printf(&head, "date_add('%s', %s(%.*s), ", unit, is(k, "-") ? "-" : "",
+                       (int)(num->len - 2), num->p + 1);
+            size_t at_ = r->operand_start;
+            while (at_ < r->out.len && r->out.p[at_] == ' ')
+                at_++;
+            if (buf_reserve(&r->out, head.len) == 0) {
+                memmove(r->out.p + at_ + head.len, r->out.p + at_, r->out.len - at_);
+                memcpy(r->out.p + at_, head.p, head.len);
+                r->out.len += head.len;
+                /* later map entries shift with the text */
+                for (size_t m = 0; m < r->q->n_map; m++)
+                    if (r->q->map_off[m] >= at_)
+                        r->q->map_off[m] += (uint32_t)head.len;
+            }
+            buf_free(&head);
+            put(r, ")");
+            return i + 4;
+        }
+        if (is(k, "->")) {
+            fail(r, k, "lambda outside filter/transform/any_match");
+            return i + 1;
+        }
+        if (is(k, "[")) {
+            /* x[i] / m['key'] -> element_at(x, ...), spliced around the operand */
+            size_t close = match_paren(r, i);
+            if (close >= end || i == 0) {
+                fail(r, k, "subscript []");
+                return end;
+            }
+            static const char head[] = "element_at(";
+            size_t at_ = r->operand_start, hl = sizeof(head) - 1;
+            while (at_ < r->out.len && r->out.p[at_] == ' ')
+                at_++;
+            if (buf_reserve(&r->out, hl) == 0) {
+                memmove(r->out.p + at_ + hl, r->out.p + at_, r->out.len - at_);
+                memcpy(r->out.p + at_, head, hl);
+                r->out.len += hl;
+                for (size_t m = 0; m < r->q->n_map; m++)
+                    if (r->q->map_off[m] >= at_)
+                        r->q->map_off[m] += (uint32_t)hl;
+            }
+            size_t start = at_;
+            put(r, ", ");
+            emit_range(r, i + 1, close);
+            put(r, ")");
+            r->operand_start = start;
+            return close + 1;
+        }
+        put_tok(r, k);
+        return i + 1;
+    }
+
+    if (k->type == T_STRING || k->type == T_NUMBER) {
+        r->operand_start = r->out.len;
+        put_tok(r, k);
+        return i + 1;
+    }
+
+    /* identifiers and keywords */
+    if (is(k, "from") || is(k, "join")) {
+        put_tok(r, k);
+        if (i + 1 < end && (r->t[i + 1].type == T_IDENT || r->t[i + 1].type == T_QIDENT) &&
+            !is_keyword(&r->t[i + 1]))
+            return emit_table(r, i + 1);
+        return i + 1;
+    }
+    if (is(k, "select") && d >= 0 && d < MAX_DEPTH)
+        r->sel_on[d] = true;
+    else if ((is(k, "from") || is(k, "where") || is(k, "group") || is(k, "order") ||
+              is(k, "limit")) && d >= 0 && d < MAX_DEPTH)
+        r->sel_on[d] = false;
+    if (is(k, "order") && at(r, i + 1, "by") && d >= 0 && d < MAX_DEPTH) {
+        put_tok(r, k);
+        put_tok(r, &r->t[i + 1]);
+        r->ob_on[d] = true;
+        r->ob_desc[d] = r->ob_nulls[d] = false;
+        return i + 2;
+    }
+    if (k->type == T_IDENT && at(r, i + 1, "(") && !is_keyword(k))
+        return emit_call(r, i);
+    if (k->type == T_IDENT && (is(k, "cast") || is(k, "try_cast") || is(k, "unnest")) &&
+        at(r, i + 1, "("))
+        return emit_call(r, i);
+    if (is(k, "current_timestamp") || is(k, "localtimestamp")) {
+        r->operand_start = r->out.len;
+        put_at(r, k, "vq_now()");
+        return i + 1;
+    }
+    if (is(k, "current_date")) {
+        r->operand_start = r->out.len;
+        put_at(r, k, "vq_date(vq_now())");
+        return i + 1;
+    }
+    if ((is(k, "date") || is(k, "timestamp") || is(k, "ipaddress")) && i + 1 < end &&
+        r->t[i + 1].type == T_STRING) {
+        r->operand_start = r->out.len;
+        put_at(r, k, is(k, "date") ? "vq_date(" : is(k, "timestamp") ? "vq_timestamp(" : "vq_ip(");
+        put_tok(r, &r->t[i + 1]);
+        put(r, ")");
+        return i + 2;
+    }
+    if (is(k, "interval")) {
+        fail(r, k, "INTERVAL outside date +/- INTERVAL 'n' unit");
+        return i + 1;
+    }
+    if (is(k, "array") && at(r, i + 1, "[")) {
+        size_t close = match_paren(r, i + 1);
+        r->operand_start = r->out.len;
+        put_at(r, k, "json_array(");
+        emit_range(r, i + 2, close);
+        put(r, ")");
+        return close + 1;
+    }
+    if (is(k, "ilike")) {
+        fail(r, k, "ILIKE (not Trino SQL; use lower(x) LIKE ...)");
+        return i + 1;
+    }
+    if ((k->type == T_IDENT && !is_keyword(k)) || k->type == T_QIDENT) {
+        r->operand_start = r->out.len;
+        return emit_chain(r, i);
+    }
+    put_tok(r, k);
+    return i + 1;
+}
+
+static void emit_range(struct rw *r, size_t i, size_t end)
+{
+    while (i < end && r->rc == 0)
+        i = emit_one(r, i, end);
+}
+
+/* ---- statements -------------------------------------------------------------- */
+
+static int classify_ddl(const struct rw *r, struct query_sql *q, struct err *err)
+{
+    const struct tok *t = r->t;
+    size_t n = r->n;
+    if (n == 0)
+        return err_set(err, ERR_USAGE, "empty statement");
+    if (is(&t[0], "create")) {
+        size_t i = 1;
+        if (at(r, i, "or") && at(r, i + 1, "replace"))
+            i += 2;
+        bool external = at(r, i, "external");
+        if (external)
+            i++;
+        if (at(r, i, "view"))
+            return err_set(err, ERR_USAGE,
+                           "unsupported: CREATE VIEW at line %u (the store is read-only; run "
+                           "the view's SELECT instead)", t[0].line);
+        if (!at(r, i, "table") && !at(r, i, "database") && !at(r, i, "schema"))
+            return err_set(err, ERR_USAGE, "unsupported: CREATE at line %u", t[0].line);
+        if (at(r, i, "database") || at(r, i, "schema")) {
+            q->kind = QUERY_SQL_NOOP;
+            snprintf(q->note, sizeof(q->note), "CREATE DATABASE: nothing to do (the store is "
+                                               "the database)");
+            return 0;
+        }
+        for (size_t k = i; k < n; k++)
+            if (is(&t[k], "select"))
+                return err_set(err, ERR_USAGE,
+                               "unsupported: CREATE TABLE AS SELECT at line %u (the store is "
+                               "read-only; run the SELECT instead)", t[0].line);
+        i++;
+        if (at(r, i, "if") && at(r, i + 1, "not") && at(r, i + 2, "exists"))
+            i += 3;
+        char last[NAME_LEN] = "";
+        if (i < n) {
+            name_of(&t[i], last);
+            while (at(r, i + 1, ".") && i + 2 < n) {
+                i += 2;
+                name_of(&t[i], last);
+            }
+        }
+        const char *view = view_for(last, true);
+        q->kind = QUERY_SQL_NOOP;
+        if (view)
+            snprintf(q->note, sizeof(q->note),
+                     "CREATE TABLE %s: nothing to do; vigil query serves it as the view %s over "
+                     "the store (partition columns come from the data)", last, view);
+        else
+            snprintf(q->note, sizeof(q->note),
+                     "CREATE TABLE %s: nothing to do, and no local data for it (the store has "
+                     "cloudtrail_logs, vpc_flow_logs, vpcflow and r53_rlogs)", last);
+        return 0;
+    }
+    if (is(&t[0], "alter") || is(&t[0], "msck")) {
+        bool partition = false;
+        for (size_t k = 0; k < n; k++)
+            partition |= is(&t[k], "partition") || is(&t[k], "repair");
+        if (!partition)
+            return err_set(err, ERR_USAGE, "unsupported: %.*s at line %u (the store is read-only)",
+                           (int)t[0].len, t[0].p, t[0].line);
+        q->kind = QUERY_SQL_NOOP;
+        snprintf(q->note, sizeof(q->note),
+                 "%s: nothing to do; partition columns (year, month, day, region, "
+                 "date_partition, ...) come from the data", is(&t[0], "msck") ? "MSCK REPAIR TABLE"
+                                                                               : "ALTER TABLE ADD PARTITION");
+        return 0;
+    }
+    if (is(&t[0], "insert") || is(&t[0], "delete") || is(&t[0], "update") ||
+        is(&t[0], "drop") || is(&t[0], "merge") || is(&t[0], "truncate"))
+        return err_set(err, ERR_USAGE, "unsupported: %.*s at line %u (the store is read-only)",
+                       (int)t[0].len, t[0].p, t[0].line);
+    /* SHOW TABLES, DESCRIBE t, SHOW COLUMNS FROM|IN t: answered from the views. */
+    if (is(&t[0], "show") && at(r, 1, "tables")) {
+        q->kind = QUERY_SQL_SELECT;
+        q->sql = xstrdup("SELECT name AS tab_name FROM temp.sqlite_master WHERE type = 'view' "
+                         "ORDER BY name");
+        q->len = strlen(q->sql);
+        return 0;
+    }
+    size_t ti = 0;
+    if (is(&t[0], "describe") || is(&t[0], "desc"))
+        ti = 1;
+    else if (is(&t[0], "show") && at(r, 1, "columns") && (at(r, 2, "from") || at(r, 2, "in")))
+        ti = 3;
+    if (ti != 0) {
+        if (ti >= n || (t[ti].type != T_IDENT && t[ti].type != T_QIDENT))
+            return err_set(err, ERR_USAGE, "%.*s: which table? (line %u)", (int)t[0].len, t[0].p,
+                           t[0].line);
+        char last[NAME_LEN];
+        size_t k = ti;
+        name_of(&t[k], last);
+        while (at(r, k + 1, ".") && k + 2 < n) {
+            k += 2;
+            name_of(&t[k], last);
+        }
+        const char *view = view_for(last, k > ti);
+        if (view == NULL)
+            return err_set(err, ERR_USAGE, "unknown table %s at line %u (vigil query has "
+                           "cloudtrail_logs, vpc_flow_logs, vpcflow, r53_rlogs and their aliases)",
+                           last, t[ti].line);
+        struct buf b;
+        buf_init(&b, 0);
+        /* hidden helper columns have a '.' or '$' in their names */
+        buf_printf(&b, "SELECT name AS col_name FROM pragma_table_info('%s', 'temp') "
+                       "WHERE instr(name, '.') = 0 AND instr(name, '$') = 0 ORDER BY cid", view);
+        q->kind = QUERY_SQL_SELECT;
+        q->len = b.len;
+        q->sql = buf_steal(&b);
+        return 0;
+    }
+    if (!is(&t[0], "select") && !is(&t[0], "with") && !is(&t[0], "(") && !is(&t[0], "values"))
+        return err_set(err, ERR_USAGE, "unsupported: statement %.*s at line %u (only queries)",
+                       (int)t[0].len, t[0].p, t[0].line);
+    return 1; /* a query */
+}
+
+int query_sql_rewrite(const char *in, size_t len, struct query_sql *out, struct err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (len > QUERY_SQL_MAX_INPUT)
+        return err_set(err, ERR_LIMIT, "statement longer than %u bytes", QUERY_SQL_MAX_INPUT);
+    struct tok *toks = NULL;
+    size_t n = 0;
+    int rc = tokenize(in, len, &toks, &n, err);
+    if (rc != 0)
+        return rc;
+    struct rw *r = xcalloc(1, sizeof(*r));
+    r->t = toks;
+    r->n = n;
+    r->q = out;
+    r->err = err;
+    buf_init(&r->out, 8u * QUERY_SQL_MAX_INPUT);
+    rc = classify_ddl(r, out, err);
+    if (rc == 0 && out->kind == QUERY_SQL_SELECT && out->sql != NULL)
+        map_add(r, 1); /* SHOW / DESCRIBE: one line */
+    if (rc == 1) {
+        rc = 0;
+        prescan(r);
+        emit_range(r, 0, n);
+        if (r->rc == 0 && r->depth == 0 && r->ob_on[0])
+            ob_end(r);
+        rc = r->rc;
+        if (rc == 0 && buf_putc(&r->out, '\0') != 0)
+            rc = err_set(err, ERR_LIMIT, "rewritten statement too long");
+        if (rc == 0) {
+            out->kind = QUERY_SQL_SELECT;
+            out->len = r->out.len - 1;
+            out->sql = buf_steal(&r->out);
+        }
+    }
+    buf_free(&r->out);
+    free(r);
+    free(toks);
+    if (rc != 0)
+        query_sql_free(out);
+    return rc;
+}
+
+void query_sql_free(struct query_sql *q)
+{
+    if (q == NULL)
+        return;
+    free(q->sql);
+    free(q->map_off);
+    free(q->map_line);
+    memset(q, 0, sizeof(*q));
+}
+
+unsigned query_sql_line_at(const struct query_sql *q, size_t off)
+{
+    unsigned line = 0;
+    for (size_t i = 0; i < q->n_map && q->map_off[i] <= off; i++)
+        line = q->map_line[i];
+    return line;
+}
+
+/* ---- running ----------------------------------------------------------------------- */
+
+int query_sql_setup(struct sqlite3 *db, struct err *err)
+{
+    int on = 0;
+    /* "x" must be an identifier, never a string: a misspelt quoted column would
+     * otherwise compare against its own name. */
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, &on);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, &on);
+    char *msg = NULL;
+    if (sqlite3_exec(db, "PRAGMA case_sensitive_like = ON", NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = err_set(err, ERR_DB, "case_sensitive_like: %s", msg ? msg : "?");
+        sqlite3_free(msg);
+        return rc;
+    }
+    int rc = query__sql_functions(db, err);
+    if (rc == 0)
+        rc = query__sql_views(db, err);
+    return rc;
+}
+
+/* Line of the first whole-word occurrence of word in the rewritten SQL. */
+static unsigned line_of_word(const struct query_sql *q, const char *word, size_t wl)
+{
+    if (wl == 0)
+        return 0;
+    for (size_t i = 0; i + wl <= q->len; i++) {
+        if (strncasecmp(q->sql + i, word, wl) != 0)
+            continue;
+        bool left = i == 0 || !(isalnum((unsigned char)q->sql[i - 1]) || q->sql[i - 1] == '_');
+        bool right = i + wl == q->len ||
+                     !(isalnum((unsigned char)q->sql[i + wl]) || q->sql[i + wl] == '_');
+        if (left && right)
+            return query_sql_line_at(q, i);
+    }
+    return 0;
+}
+
+int query_sql_prepare(struct sqlite3 *db, const char *in, size_t len, struct sqlite3_stmt **stmt_out,
+                      char note_out[256], struct err *err)
+{
+    struct query_sql q;
+    *stmt_out = NULL;
+    note_out[0] = '\0';
+    int rc = query_sql_rewrite(in, len, &q, err);
+    if (rc != 0)
+        return rc;
+    if (q.kind == QUERY_SQL_NOOP) {
+        memcpy(note_out, q.note, sizeof(q.note));
+        query_sql_free(&q);
+        return 0;
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, q.sql, (int)q.len + 1, &st, NULL) != SQLITE_OK) {
+        const char *msg = sqlite3_errmsg(db);
+        int off = sqlite3_error_offset(db);
+        unsigned line = off >= 0 ? query_sql_line_at(&q, (size_t)off) : 0;
+        static const struct {
+            const char *prefix, *what;
+        } known[] = { { "no such column: ", "unknown column" },
+                      { "no such function: ", "unsupported: function" },
+                      { "no such table: ", "unknown table" },
+                      { "wrong number of arguments to function ", "wrong number of arguments to" } };
+        rc = ERR_USAGE;
+        bool done = false;
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]) && !done; i++) {
+            size_t pl = strlen(known[i].prefix);
+            if (strncmp(msg, known[i].prefix, pl) != 0)
+                continue;
+            const char *name = msg + pl;
+            size_t nl = strcspn(name, "(");
+            const char *dot = memchr(name, '.', nl);
+            const char *word = dot ? dot + 1 : name;
+            if (line == 0)
+                line = line_of_word(&q, word, nl - (size_t)(word - name));
+            if (i == 2)
+                err_set(err, rc, "%s %.*s at line %u (vigil query has cloudtrail_logs, "
+                                 "vpc_flow_logs, vpcflow, r53_rlogs and their aliases)",
+                        known[i].what, (int)nl, name, line);
+            else
+                err_set(err, rc, "%s %.*s at line %u", known[i].what, (int)nl, name, line);
+            done = true;
+        }
+        if (!done) {
+            const char *near = strstr(msg, "near \"");
+            if (line == 0 && near != NULL) {
+                const char *w = near + 6;
+                line = line_of_word(&q, w, strcspn(w, "\""));
+            }
+            err_set(err, rc, "%s at line %u", msg, line);
+        }
+        sqlite3_finalize(st);
+        query_sql_free(&q);
+        return rc;
+    }
+    query_sql_free(&q);
+    *stmt_out = st;
+    return 0;
+}

@@ -1,0 +1,526 @@
+/*
+ * Tests of the Athena SQL front-end (src/query/sql_rewrite.c, sql_funcs.c):
+ * each rewrite on its own, then whole statements run on a small store
+ * ingested from hand-written CloudTrail, VPC flow and Resolver records, with
+ * results compared to what Athena returns for the same rows.
+ */
+#include "harness.h"
+#include "query/query.h"
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static char tmpdir[256];
+
+static const char *tmp_path(const char *name, char *out, size_t cap)
+{
+    if (tmpdir[0] == '\0') {
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/vigil-test-sql-XXXXXX");
+        if (mkdtemp(tmpdir) == NULL) {
+            perror("mkdtemp");
+            exit(2);
+        }
+    }
+    snprintf(out, cap, "%s/%s", tmpdir, name);
+    return out;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        perror(path);
+        exit(2);
+    }
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The rewritten SQL of in, or the error message prefixed with "ERR: ". */
+static char out_buf[8192];
+static const char *rw(const char *in)
+{
+    struct query_sql q;
+    struct err e;
+    err_clear(&e);
+    if (query_sql_rewrite(in, strlen(in), &q, &e) != 0) {
+        snprintf(out_buf, sizeof(out_buf), "ERR: %s", e.msg);
+        return out_buf;
+    }
+    if (q.kind == QUERY_SQL_NOOP)
+        snprintf(out_buf, sizeof(out_buf), "NOOP: %s", q.note);
+    else
+        snprintf(out_buf, sizeof(out_buf), "%s", q.sql);
+    query_sql_free(&q);
+    return out_buf;
+}
+
+static bool has(const char *hay, const char *needle)
+{
+    if (strstr(hay, needle) != NULL)
+        return true;
+    printf("#   expected \"%s\" in \"%s\"\n", needle, hay);
+    return false;
+}
+
+/* ---- rewrites -------------------------------------------------------------------- */
+
+static void test_struct_access(void)
+{
+    CHECK(has(rw("select useridentity.username from cloudtrail_logs"),
+              "vq_get(\"$raw\", 'useridentity.username') AS \"username\""));
+    /* fields the store indexes map to their columns */
+    CHECK(has(rw("select useridentity.arn from cloudtrail_logs where userIdentity.accessKeyId = 'A'"),
+              "select \"useridentity.arn\" AS \"arn\" from cloudtrail_logs where "
+              "\"useridentity.accesskeyid\" = 'A'"));
+    CHECK(has(rw("select ct.useridentity.sessioncontext.sessionissuer.arn from cloudtrail_logs ct"),
+              "ct.\"useridentity.sessioncontext.sessionissuer.arn\""));
+    /* SELECT * lists the public columns only */
+    CHECK(has(rw("select * from cloudtrail_logs where x = 1"),
+              "select eventversion, useridentity, eventtime,"));
+    CHECK(has(rw("select * from cloudtrail_logs t cross join unnest(t.resources) u (r)"), "select *"));
+    CHECK(has(rw("select x from t where userIdentity.sessionContext.sessionIssuer.userName = 'a'"),
+              "vq_get(\"$raw\", 'useridentity.sessioncontext.sessionissuer.username') = 'a'"));
+    /* a table alias in front */
+    CHECK(has(rw("select ct.useridentity.invokedby a from cloudtrail_logs ct"),
+              "vq_get(ct.\"$raw\", 'useridentity.invokedby') a"));
+    /* plain table.column is left alone */
+    CHECK(has(rw("select ct.eventname from cloudtrail_logs ct"), "ct.eventname"));
+    /* group by keeps no alias */
+    CHECK(has(rw("select count(*) from cloudtrail group by useridentity.username, eventname"),
+              "group by vq_get(\"$raw\", 'useridentity.username'), eventname"));
+    /* the requestParameters.x extension */
+    CHECK(has(rw("select requestParameters.bucketName from cloudtrail_logs"),
+              "vq_get(\"$raw\", 'requestparameters.bucketname')"));
+}
+
+static void test_tables(void)
+{
+    CHECK(has(rw("select * from cloudtrail_000000000000 where year = '2020'"),
+              "from cloudtrail_logs AS \"cloudtrail_000000000000\""));
+    CHECK(has(rw("select * from cloudtrail"), "from cloudtrail_logs AS \"cloudtrail\""));
+    CHECK(has(rw("SELECT * FROM DATABASE.TABLE WHERE eventname = 'x'"), "FROM cloudtrail_logs"));
+    CHECK(has(rw("select * from \"<database>\".\"<table>\" where sourceaddress = 'x'"),
+              "from vpcflow"));
+    CHECK(has(rw("select * from r53dns limit 1"), "from r53_rlogs AS \"r53dns\""));
+    CHECK(has(rw("select * from vpc_flow_logs_000000000000 v"), "from vpcflow v"));
+    CHECK(has(rw("SELECT * FROM \"db\".\"amazon_security_lake_table_us_east_1_vpc_flow_1_0\""),
+              "FROM ocsf_vpc_flow"));
+    CHECK(has(rw("SELECT * FROM \"db\".\"amazon_security_lake_table_us_east_1_sh_findings_1_0\""),
+              "ERR: unsupported: this Security Lake (OCSF) table"));
+}
+
+static void test_literals_and_time(void)
+{
+    CHECK(has(rw("select 1 from t where d = DATE '2020-01-02'"), "vq_date( '2020-01-02')"));
+    CHECK(has(rw("select TIMESTAMP '2020-01-02 03:04:05'"), "vq_timestamp( '2020-01-02 03:04:05')"));
+    CHECK(has(rw("select 1 where x > IPADDRESS '10.0.0.0'"), "vq_ip( '10.0.0.0')"));
+    CHECK(has(rw("select current_timestamp, now()"), "vq_now(), vq_now()"));
+    CHECK(has(rw("select 1 where d > current_date - interval '7' day"),
+              "date_add('day', -(7), vq_date(vq_now()))"));
+    CHECK(has(rw("select 1 where d > from_iso8601_timestamp(x) + interval '2' hour"),
+              "date_add('hour', (2), from_iso8601_timestamp(x))"));
+}
+
+static void test_functions(void)
+{
+    CHECK(has(rw("select cast(x as varchar), cast(y AS BIGINT), try_cast(z as double)"),
+              "CAST(x AS TEXT), CAST(y AS INTEGER), CAST(z AS REAL)"));
+    CHECK(has(rw("select cast(ip as IPADDRESS), cast(t as timestamp), cast(t as date)"),
+              "vq_ip(ip), vq_timestamp(t), vq_date(t)"));
+    CHECK(has(rw("select cast(m as map(varchar, varchar))"), "ERR: unsupported: CAST to MAP at line 1"));
+    CHECK(has(rw("select approx_distinct(x), arbitrary(y), try(z)"),
+              "count(DISTINCT x), min(y), (z)"));
+    CHECK(has(rw("select array_agg(DISTINCT(ip) ORDER BY ip) as s"),
+              "vq_array_agg_sorted(DISTINCT (ip))"));
+    CHECK(has(rw("select array_agg(ip ORDER BY t)"), "ERR: unsupported: array_agg(... ORDER BY)"));
+    CHECK(has(rw("select concat(a, 'x', b)"), "((a) || ( 'x') || ( b))"));
+    CHECK(has(rw("select replace(a, 'x')"), "replace(a, 'x', '')"));
+    CHECK(has(rw("select m['k'], a[1] from t"), "element_at(m, 'k'), element_at(a, 1)"));
+    CHECK(has(rw("select\nmap_agg(a, b)"), "ERR: unsupported: MAP_AGG at line 2"));
+}
+
+static void test_lambdas_unnest(void)
+{
+    CHECK(has(rw("select filter(a, x -> x.b IS NOT NULL)"),
+              "(SELECT json_group_array(_l0.value) FROM json_each(a) AS _l0 WHERE  vq_get(_l0.value, 'b') IS NOT NULL)"));
+    CHECK(has(rw("select transform(a, x -> x.rdata)"),
+              "(SELECT json_group_array( vq_get(_l0.value, 'rdata')) FROM json_each(a) AS _l0)"));
+    CHECK(has(rw("select 1 where any_match(transform(r, x -> x.uid), y -> y like '%f%')"),
+              "EXISTS(SELECT 1 FROM json_each( (SELECT json_group_array( vq_get(_l0.value, 'uid')) "
+              "FROM json_each(r) AS _l0)) AS _l0 WHERE  _l0.value like '%f%')"));
+    CHECK(has(rw("select e.arn from cloudtrail_logs t CROSS JOIN UNNEST(t.resources) u (e)"),
+              "select vq_get(\"u\".value, 'arn') AS \"arn\" from cloudtrail_logs t CROSS JOIN json_each(t.resources) AS \"u\""));
+    CHECK(has(rw("select u.e.arn from t CROSS JOIN UNNEST(r) AS u (e)"), "vq_get(\"u\".value, 'arn')"));
+    CHECK(has(rw("select x -> 1"), "ERR: unsupported: lambda"));
+}
+
+static void test_order_by_nulls(void)
+{
+    CHECK(has(rw("select a from t order by a, b desc, c asc limit 3"),
+              "order by a NULLS LAST, b desc, c asc NULLS LAST limit 3"));
+    CHECK(has(rw("select a from (select a from t order by a) order by a nulls first"),
+              "(select a from t order by a NULLS LAST) order by a nulls first"));
+}
+
+static void test_ddl_and_errors(void)
+{
+    CHECK(has(rw("CREATE EXTERNAL TABLE cloudtrail_logs (a string) LOCATION 's3://x/'"),
+              "NOOP: CREATE TABLE cloudtrail_logs: nothing to do"));
+    CHECK(has(rw("ALTER TABLE t ADD PARTITION (year='2020') LOCATION 's3://x'"),
+              "NOOP: ALTER TABLE ADD PARTITION"));
+    CHECK(has(rw("MSCK REPAIR TABLE t"), "NOOP: MSCK"));
+    CHECK(has(rw("CREATE VIEW v AS SELECT 1"), "ERR: unsupported: CREATE VIEW"));
+    CHECK(has(rw("INSERT INTO t SELECT 1"), "ERR: unsupported: INSERT"));
+    CHECK(has(rw("select 1; select 2"), "ERR: unsupported: several statements"));
+    CHECK(has(rw("select 'abc"), "ERR: unterminated string at line 1"));
+    CHECK(has(rw("select a -- comment\nfrom t;"), "select a from t"));
+    CHECK(has(rw(""), "ERR: empty statement"));
+}
+
+/* ---- running on a store ------------------------------------------------------------ */
+
+static const char *ct_json =
+    "{\"Records\":["
+    "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"principalId\":\"AIDA1\","
+    "\"arn\":\"arn:aws:iam::111122223333:user/alice\",\"accountId\":\"111122223333\","
+    "\"accessKeyId\":\"AKIA1\",\"userName\":\"alice\"},\"eventTime\":\"2024-01-02T03:04:05Z\","
+    "\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\",\"awsRegion\":\"us-east-1\","
+    "\"sourceIPAddress\":\"203.0.113.9\",\"userAgent\":\"aws-cli\",\"requestParameters\":"
+    "{\"bucketName\":\"b1\",\"key\":\"k1\"},\"responseElements\":null,\"additionalEventData\":"
+    "{\"bytesTransferredOut\":100},\"requestID\":\"r1\",\"eventID\":\"e1\",\"readOnly\":true,"
+    "\"resources\":[{\"type\":\"AWS::S3::Object\",\"ARN\":\"arn:aws:s3:::b1/k1\"},"
+    "{\"accountId\":\"111122223333\",\"type\":\"AWS::S3::Bucket\",\"ARN\":\"arn:aws:s3:::b1\"}],"
+    "\"eventType\":\"AwsApiCall\",\"managementEvent\":false,\"recipientAccountId\":\"111122223333\","
+    "\"eventCategory\":\"Data\"},"
+    "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"AssumedRole\",\"principalId\":"
+    "\"AROA1:sess\",\"arn\":\"arn:aws:sts::111122223333:assumed-role/r/sess\",\"accountId\":"
+    "\"111122223333\",\"accessKeyId\":\"ASIA1\",\"sessionContext\":{\"sessionIssuer\":{\"type\":"
+    "\"Role\",\"arn\":\"arn:aws:iam::111122223333:role/r\",\"userName\":\"r\"},\"attributes\":"
+    "{\"mfaAuthenticated\":\"false\"}}},\"eventTime\":\"2024-01-03T10:00:00Z\",\"eventSource\":"
+    "\"iam.amazonaws.com\",\"eventName\":\"CreateAccessKey\",\"awsRegion\":\"us-east-1\","
+    "\"sourceIPAddress\":\"10.1.2.3\",\"userAgent\":\"boto3\",\"requestParameters\":{\"userName\":"
+    "\"bob\"},\"responseElements\":{\"accessKey\":{\"userName\":\"bob\",\"accessKeyId\":"
+    "\"AKIA2\",\"status\":\"Active\"}},\"requestID\":\"r2\",\"eventID\":\"e2\",\"readOnly\":false,"
+    "\"eventType\":\"AwsApiCall\",\"managementEvent\":true,\"recipientAccountId\":\"111122223333\"},"
+    "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"AWSService\",\"invokedBy\":"
+    "\"ec2.amazonaws.com\"},\"eventTime\":\"2024-01-03T11:00:00Z\",\"eventSource\":"
+    "\"sts.amazonaws.com\",\"eventName\":\"AssumeRole\",\"awsRegion\":\"eu-west-1\","
+    "\"sourceIPAddress\":\"ec2.amazonaws.com\",\"userAgent\":\"ec2.amazonaws.com\","
+    "\"errorCode\":\"AccessDenied\",\"requestParameters\":null,\"requestID\":\"r3\",\"eventID\":"
+    "\"e3\",\"readOnly\":true,\"eventType\":\"AwsApiCall\",\"managementEvent\":true,"
+    "\"recipientAccountId\":\"111122223333\"}"
+    "]}";
+
+static const char *flow_txt =
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
+    "start end action log-status\n"
+    "2 111122223333 eni-1 10.0.0.1 198.51.100.7 49152 443 6 10 1000 1700000000 1700000060 ACCEPT OK\n"
+    "2 111122223333 eni-1 198.51.100.7 10.0.0.1 443 49152 6 8 5000 1700000000 1700000060 ACCEPT OK\n"
+    "2 111122223333 eni-1 172.16.0.5 172.20.0.9 5555 22 6 1 40 1700000100 1700000160 REJECT OK\n"
+    "2 111122223333 eni-1 - - - - - - - 1700000060 1700000120 - NODATA\n";
+
+static const char *dns_json =
+    "{\"version\":\"1.100000\",\"account_id\":\"111122223333\",\"region\":\"us-east-1\","
+    "\"vpc_id\":\"vpc-1\",\"query_timestamp\":\"2024-01-02T00:00:01Z\",\"query_name\":"
+    "\"evil.example.com.\",\"query_type\":\"A\",\"query_class\":\"IN\",\"rcode\":\"NOERROR\","
+    "\"answers\":[{\"Rdata\":\"203.0.113.2\",\"Type\":\"A\",\"Class\":\"IN\"}],\"srcaddr\":"
+    "\"10.0.0.1\",\"srcport\":\"5353\",\"transport\":\"UDP\",\"srcids\":{\"instance\":\"i-1\"}}\n"
+    "{\"version\":\"1.100000\",\"account_id\":\"111122223333\",\"region\":\"us-east-1\","
+    "\"vpc_id\":\"vpc-1\",\"query_timestamp\":\"2024-01-02T00:00:02Z\",\"query_name\":"
+    "\"good.example.org.\",\"query_type\":\"AAAA\",\"query_class\":\"IN\",\"rcode\":\"NOERROR\","
+    "\"answers\":[],\"srcaddr\":\"10.0.0.2\",\"srcport\":\"5354\",\"transport\":\"UDP\","
+    "\"srcids\":{\"instance\":\"i-2\"}}\n";
+
+static struct store *test_store;
+
+static struct store *get_store(void)
+{
+    if (test_store != NULL)
+        return test_store;
+    char dir[512], p[600], db[600];
+    tmp_path("in", dir, sizeof(dir));
+    mkdir(dir, 0700);
+    snprintf(p, sizeof(p), "%s/ct.json", dir);
+    write_file(p, ct_json);
+    snprintf(p, sizeof(p), "%s/flow.log", dir);
+    write_file(p, flow_txt);
+    snprintf(p, sizeof(p), "%s/resolver.log", dir);
+    write_file(p, dns_json);
+    tmp_path("t.db", db, sizeof(db));
+    struct err e;
+    err_clear(&e);
+    CHECK_INT(store_open(db, &test_store, &e), 0);
+    const char *paths[] = { dir };
+    struct store_ingest_stats s;
+    CHECK_INT(store_ingest(test_store, paths, 1, NULL, &s, &e), 0);
+    CHECK_INT(s.bad, 0);
+    CHECK_INT(query_sql_setup(store_db(test_store), &e), 0);
+    return test_store;
+}
+
+/* Runs sql; returns rows as "a|b\n" lines (NULL as "N"), or "ERR: ..." */
+static char res_buf[16384];
+static const char *run(const char *sql)
+{
+    struct store *st = get_store();
+    sqlite3_stmt *stmt = NULL;
+    char note[256];
+    struct err e;
+    err_clear(&e);
+    if (query_sql_prepare(store_db(st), sql, strlen(sql), &stmt, note, &e) != 0) {
+        snprintf(res_buf, sizeof(res_buf), "ERR: %s", e.msg);
+        return res_buf;
+    }
+    if (stmt == NULL) {
+        snprintf(res_buf, sizeof(res_buf), "NOOP: %s", note);
+        return res_buf;
+    }
+    size_t len = 0;
+    res_buf[0] = '\0';
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(stmt); c++) {
+            const char *v = (const char *)sqlite3_column_text(stmt, c);
+            len += (size_t)snprintf(res_buf + len, sizeof(res_buf) - len, "%s%s", c ? "|" : "",
+                                    v ? v : "N");
+            if (len >= sizeof(res_buf) - 2)
+                break;
+        }
+        if (len < sizeof(res_buf) - 2)
+            res_buf[len++] = '\n', res_buf[len] = '\0';
+    }
+    if (rc != SQLITE_DONE)
+        snprintf(res_buf, sizeof(res_buf), "ERR: %s", sqlite3_errmsg(store_db(st)));
+    sqlite3_finalize(stmt);
+    return res_buf;
+}
+
+static void test_run_cloudtrail(void)
+{
+    CHECK_STR(run("select eventname, useridentity.arn, useridentity.sessioncontext.sessionissuer.username "
+                  "from cloudtrail_logs order by eventtime"),
+              "GetObject|arn:aws:iam::111122223333:user/alice|N\n"
+              "CreateAccessKey|arn:aws:sts::111122223333:assumed-role/r/sess|r\n"
+              "AssumeRole|N|N\n");
+    /* the streaming field walk agrees with the tree lookup on every record */
+    static const char *const paths[] = { "useridentity.arn", "useridentity.sessioncontext",
+        "useridentity.sessioncontext.attributes.mfaauthenticated", "requestparameters.bucketname",
+        "additionaleventdata.bytestransferredout", "resources", "readonly", "nosuch.field",
+        "responseelements.accesskey.status", "eventtime" };
+    for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
+        char q[512];
+        snprintf(q, sizeof(q), "select count(*) from cloudtrail_logs where vq_get(\"$raw\", '%s') "
+                 "IS NOT DISTINCT FROM vq_get_tree(\"$raw\", '%s')", paths[k], paths[k]);
+        CHECK_STR(run(q), "3\n");
+    }
+    CHECK_STR(run("select vq_get('{\"a\":{\"B\":\"x\\u0041\"},\"a\":{\"b\":[1,2]}}', 'A.b'), "
+                  "vq_get('{\"n\":1.5,\"i\":-3,\"t\":true}', 'n'), vq_get('{\"i\":-3}', 'i'), "
+                  "vq_get('[1]', 'x'), vq_get('{\"a\":', 'a')"), "[1,2]|1.5|-3|N|N\n");
+    /* the indexed copies agree with the record, and the lookup uses the index */
+    CHECK_STR(run("select count(*) from cloudtrail_logs where useridentity.arn IS NOT DISTINCT FROM "
+                  "vq_get(useridentity, 'arn') and useridentity.accesskeyid IS NOT DISTINCT FROM "
+                  "vq_get(useridentity, 'accessKeyId') and useridentity.type IS NOT DISTINCT FROM "
+                  "vq_get(useridentity, 'type') and useridentity.principalid IS NOT DISTINCT FROM "
+                  "vq_get(useridentity, 'principalId') and "
+                  "useridentity.sessioncontext.sessionissuer.arn IS NOT DISTINCT FROM "
+                  "vq_get(useridentity, 'sessionContext.sessionIssuer.arn')"), "3\n");
+    {
+        struct query_sql q;
+        struct err e;
+        const char *in = "select eventname from cloudtrail_logs where useridentity.accesskeyid = 'ASIA1'";
+        CHECK_INT(query_sql_rewrite(in, strlen(in), &q, &e), 0);
+        char plan[4096], detail[4096] = "";
+        snprintf(plan, sizeof(plan), "EXPLAIN QUERY PLAN %s", q.sql);
+        query_sql_free(&q);
+        sqlite3_stmt *stmt = NULL;
+        CHECK_INT(sqlite3_prepare_v2(store_db(get_store()), plan, -1, &stmt, NULL), SQLITE_OK);
+        while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(stmt, 3);
+            snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s;", d ? d : "");
+        }
+        sqlite3_finalize(stmt);
+        CHECK(has(detail, "cloudtrail_key"));
+    }
+    CHECK_STR(run("select count(*) from (select * from cloudtrail_logs)"), "3\n");
+    /* derived tables and CTEs may redefine names: no indexed-column rewrites there */
+    CHECK_STR(run("WITH x AS (SELECT eventtime, useridentity FROM cloudtrail_logs) SELECT count(*) "
+                  "FROM x WHERE eventtime > '2024-01-03' AND useridentity.arn IS NOT NULL"), "1\n");
+    CHECK_STR(run("SELECT count(*) FROM (SELECT eventtime, useridentity FROM cloudtrail) t "
+                  "WHERE t.eventtime >= '2024-01-02T03:04:05Z' AND t.useridentity.accesskeyid LIKE 'A%'"),
+              "2\n");
+    /* eventtime against ISO literals also bounds the indexed epoch column, and
+     * agrees with the plain string comparison (date-only bounds included) */
+    CHECK(has(rw("select 1 from cloudtrail_logs t where t.eventtime >= '2024-01-03'"),
+              "( t.eventtime >= '2024-01-03' AND \"t\".\"eventtime.ms\" >= 1704239999000)"));
+    static const char *const conds[] = {
+        "> '2024-01-03'", ">= '2024-01-03T10:00:00Z'", "> '2024-01-03T10:00:00Z'",
+        "< '2024-01-03'", "<= '2024-01-03T10:00:00Z'", "< '2024-01-03T10:00:00Z'",
+        "= '2024-01-03T10:00:00Z'", "BETWEEN '2024-01-02' AND '2024-01-03'",
+        "BETWEEN '2024-01-02T03:04:05Z' AND '2024-01-03T10:00:00Z'",
+    };
+    for (size_t c = 0; c < sizeof(conds) / sizeof(conds[0]); c++) {
+        char a[256], b[256], want[64];
+        snprintf(a, sizeof(a), "select count(*) from cloudtrail_logs where eventtime %s", conds[c]);
+        snprintf(b, sizeof(b), "select count(*) from cloudtrail_logs where eventtime || '' %s", conds[c]);
+        snprintf(want, sizeof(want), "%s", run(b));
+        CHECK_STR(run(a), want);
+    }
+    /* case-insensitive identifiers and struct fields; ISO string compare */
+    CHECK_STR(run("SELECT eventName FROM cloudtrail_000000000000 WHERE userIdentity.accessKeyId = 'ASIA1' "
+                  "AND eventTime BETWEEN '2024-01-03T00:00:00Z' AND '2024-01-04T00:00:00Z'"),
+              "CreateAccessKey\n");
+    /* LIKE is case-sensitive; NOT LIKE drops NULLs */
+    CHECK_STR(run("select count(*) from cloudtrail where eventname like 'get%'"), "0\n");
+    CHECK_STR(run("select count(*) from cloudtrail where errorcode not like 'X%'"), "1\n");
+    CHECK_STR(run("select count(errorcode), count(*) from cloudtrail"), "1|3\n");
+    /* partitions from the data */
+    CHECK_STR(run("select count(*) from cloudtrail_logs where year = '2024' and month = '01' and "
+                  "day = '03' and region = 'us-east-1'"), "1\n");
+    CHECK_STR(run("select count(*) from cloudtrail where date_partition >= '2024/01/03' and "
+                  "account_partition = '111122223333'"), "2\n");
+    /* JSON functions */
+    CHECK_STR(run("SELECT JSON_EXTRACT_SCALAR(JSON_EXTRACT(responseelements, '$.accessKey'), "
+                  "'$.accessKeyId'), json_extract_scalar(requestparameters, '$.userName'), "
+                  "json_extract_scalar(responseelements, '$.accessKey') FROM cloudtrail "
+                  "WHERE eventname = 'CreateAccessKey'"),
+              "AKIA2|bob|N\n");
+    CHECK_STR(run("SELECT SUM(CAST(additionalEventData.bytesTransferredOut AS BIGINT)), "
+                  "requestParameters.bucketName FROM cloudtrail_logs WHERE eventName = 'GetObject' "
+                  "GROUP BY requestParameters.bucketName"), "100|b1\n");
+    /* UNNEST resources */
+    CHECK_STR(run("SELECT eventid, unnested.resources_entry.ARN FROM cloudtrail_logs CROSS JOIN "
+                  "UNNEST(resources) unnested (resources_entry) ORDER BY 2"),
+              "e1|arn:aws:s3:::b1\ne1|arn:aws:s3:::b1/k1\n");
+    /* array functions, sorted distinct aggregation, lambdas */
+    CHECK_STR(run("select array_agg(DISTINCT(awsregion) ORDER BY awsregion), cardinality(array_agg(eventname)) "
+                  "from cloudtrail"),
+              "[\"eu-west-1\",\"us-east-1\"]|3\n");
+    CHECK_STR(run("select contains(array_agg(eventname), 'AssumeRole'), contains(array_agg(eventname), 'x') "
+                  "from cloudtrail"), "1|0\n");
+    CHECK_STR(run("select eventid from cloudtrail_logs where any_match(transform(resources, x -> x.arn), "
+                  "y -> y like '%b1/%')"), "e1\n");
+    /* time functions */
+    CHECK_STR(run("select date_trunc('hour', from_iso8601_timestamp(eventtime)), "
+                  "date_format(from_iso8601_timestamp(eventtime), '%Y/%m/%d %H:%i:%s'), "
+                  "to_iso8601(from_iso8601_timestamp(eventtime)) from cloudtrail where eventid = 'e1'"),
+              "2024-01-02 03:00:00.000|2024/01/02 03:04:05|2024-01-02T03:04:05.000Z\n");
+    CHECK_STR(run("select date_add('day', -30, TIMESTAMP '2024-03-01 00:00:00'), "
+                  "date_add('month', 1, DATE '2024-01-31'), "
+                  "date_diff('hour', from_iso8601_timestamp('2024-01-01T00:00:00Z'), "
+                  "from_iso8601_timestamp('2024-01-02T06:30:00Z')), "
+                  "date_diff('month', DATE '2024-01-31', DATE '2024-02-29'), " /* Joda: Jan 31 + 1 month = Feb 29 */
+                  "day_of_week(DATE '2024-01-01'), from_unixtime(1700000000)"),
+              "2024-01-31 00:00:00.000|2024-02-29|30|1|1|2023-11-14 22:13:20.000\n");
+    CHECK_STR(run("select parse_datetime('2024-01-02T03:04:05Z', 'yyyy-MM-dd''T''HH:mm:ss''Z'''), "
+                  "date_parse('2024/01/02 03:04', '%Y/%m/%d %H:%i')"),
+              "2024-01-02 03:04:05.000|2024-01-02 03:04:00.000\n");
+    CHECK_STR(run("select TIMESTAMP '2024-01-02 00:00:00' - interval '1' day"), "2024-01-01 00:00:00.000\n");
+    /* regexp, strings */
+    CHECK_STR(run("select eventid from cloudtrail where regexp_like(sourceipaddress, '^\\d') order by 1"),
+              "e1\ne2\n");
+    CHECK_STR(run("select regexp_extract('arn:aws:iam::1:user/x', 'user/(\\w+)', 1), "
+                  "element_at(split('a.b.c.', '.'), -2), split_part('a:b:c', ':', 2), strpos('abc', 'c')"),
+              "x|c|b|3\n");
+    /* IP addresses: public (non-RFC 1918) sources */
+    CHECK_STR(run("SELECT eventid FROM cloudtrail WHERE regexp_like(sourceipaddress, '^\\d') "
+                  "AND NOT ((CAST(sourceipaddress AS IPADDRESS) > IPADDRESS '10.0.0.0' "
+                  "AND CAST(sourceipaddress AS IPADDRESS) < IPADDRESS '10.255.255.255'))"),
+              "e1\n");
+    /* Trino orders NULLs last */
+    CHECK_STR(run("select errorcode from cloudtrail order by errorcode"), "AccessDenied\nN\nN\n");
+    /* SHOW TABLES, DESCRIBE, SHOW COLUMNS: the public columns only */
+    CHECK(has(run("SHOW TABLES"), "cloudtrail_logs\nocsf_cloudtrail\n"));
+    CHECK(has(run("DESCRIBE cloudtrail_000000000000"), "eventversion\nuseridentity\neventtime\n"));
+    CHECK(strstr(run("show columns from \"db\".\"cloudtrail\""), "useridentity.arn") == NULL);
+    CHECK(strstr(run("show columns in vpcflow"), "sourceaddress\n") != NULL);
+    CHECK_STR(run("describe nosuch"), "ERR: unknown table nosuch at line 1 (vigil query has "
+                                      "cloudtrail_logs, vpc_flow_logs, vpcflow, r53_rlogs and their aliases)");
+    /* errors name the construct and the line */
+    CHECK_STR(run("select evenname\nfrom cloudtrail"), "ERR: unknown column evenname at line 1");
+    CHECK_STR(run("select *\nfrom cloudtrail\nwhere nosuchfn(eventname)"),
+              "ERR: unsupported: function nosuchfn at line 3");
+    CHECK_STR(run("select *\nfrom cloudtrail_000000000000\nand year = '2020'"),
+              "ERR: near \"and\": syntax error at line 3");
+    CHECK_STR(run("select * from cloudfront_logs"),
+              "ERR: unknown table cloudfront_logs at line 1 (vigil query has cloudtrail_logs, "
+              "vpc_flow_logs, vpcflow, r53_rlogs and their aliases)");
+    CHECK_STR(run("select \"nosuch\" from cloudtrail"), "ERR: unknown column nosuch at line 1");
+}
+
+static void test_run_flow_dns(void)
+{
+    CHECK_STR(run("select destinationport, sum(numbytes) as b from vpcflow where action = 'ACCEPT' "
+                  "group by destinationport order by b desc"),
+              "49152|5000\n443|1000\n");
+    CHECK_STR(run("SELECT count(*) FROM vpcflow WHERE logstatus = 'OK' AND "
+                  "contains('172.16.0.0/12', cast(sourceaddress as IPADDRESS)) AND "
+                  "contains('172.16.0.0/12', cast(destinationaddress as IPADDRESS))"), "1\n");
+    /* '-' fields are NULL: the CAST yields NULL instead of failing */
+    CHECK_STR(run("SELECT count(*) FROM vpc_flow_logs WHERE CAST(srcaddr AS IPADDRESS) IS NULL"), "1\n");
+    CHECK_STR(run("select count(*) from vpc_flow_logs where \"date\" = DATE('2023-11-14') and "
+                  "\"end\" <= 1700000060 and start >= 1700000000"), "2\n");
+    CHECK_STR(run("SELECT query_name FROM r53dns WHERE contains(transform(answers, x-> x.rdata), "
+                  "'203.0.113.2')"), "evil.example.com.\n");
+    CHECK_STR(run("SELECT element_at(split(query_name,'.'),-2) AS tld, srcids.instance FROM r53_rlogs "
+                  "ORDER BY 1"), "com|i-1\norg|i-2\n");
+    CHECK_STR(run("SELECT cardinality(array_distinct(filter(array_agg(srcids), q -> q.instance IS "
+                  "NOT NULL))) FROM r53dns"), "2\n");
+    CHECK_STR(run("SELECT q.query_name FROM r53_rlogs q CROSS JOIN UNNEST(q.answers) as st(answer) "
+                  "WHERE answer.rdata = '203.0.113.2'"), "evil.example.com.\n");
+}
+
+static void test_run_ocsf(void)
+{
+    const char *ct = "\"amazon_security_lake_glue_db_us_east_1\"."
+                     "\"amazon_security_lake_table_us_east_1_cloud_trail_mgmt_1_0\"";
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "SELECT api.operation, actor.user.uuid, unmapped['responseElements.accessKey.accessKeyId'], "
+             "src_endpoint.ip, user.name FROM %s WHERE eventday >= '20240101' ORDER BY time", ct);
+    CHECK_STR(run(sql), "CreateAccessKey|arn:aws:sts::111122223333:assumed-role/r/sess|AKIA2|10.1.2.3|bob\n"
+                        "AssumeRole|N|N|N|N\n");
+    snprintf(sql, sizeof(sql),
+             "SELECT src_endpoint.ip, sum(traffic.bytes) FROM \"db\"."
+             "\"amazon_security_lake_table_us_east_1_vpc_flow_1_0\" WHERE src_endpoint.ip <> '-' "
+             "AND contains('10.0.0.0/8', CAST(src_endpoint.ip AS IPADDRESS)) GROUP BY 1");
+    CHECK_STR(run(sql), "10.0.0.1|1000\n");
+    snprintf(sql, sizeof(sql),
+             "SELECT query.hostname FROM \"db\".\"amazon_security_lake_table_us_east_1_route53_1_0\" "
+             "WHERE contains(transform(answers, x-> x.rdata), '203.0.113.2')");
+    CHECK_STR(run(sql), "evil.example.com.\n");
+}
+
+static void test_cleanup(void)
+{
+    store_close(test_store);
+    test_store = NULL;
+    char cmd[400];
+    if (tmpdir[0] != '\0') {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+        CHECK_INT(system(cmd), 0);
+    }
+}
+
+static const struct harness_test tests[] = {
+    { "struct_access", test_struct_access },
+    { "tables", test_tables },
+    { "literals_and_time", test_literals_and_time },
+    { "functions", test_functions },
+    { "lambdas_unnest", test_lambdas_unnest },
+    { "order_by_nulls", test_order_by_nulls },
+    { "ddl_and_errors", test_ddl_and_errors },
+    { "run_cloudtrail", test_run_cloudtrail },
+    { "run_flow_dns", test_run_flow_dns },
+    { "run_ocsf", test_run_ocsf },
+    { "cleanup", test_cleanup },
+};
+
+HARNESS_MAIN(tests)
