@@ -650,7 +650,9 @@ static int run(const struct args *a, const char *exe)
     for (int t = 0; t < nthreads; t++)
         scr[t] = ws[t].scratch;
     struct detect_state_stats sst;
+    double t_finish = now_s();
     detect_finish(engine, scr, (size_t)nthreads, on_detection, total, &sst);
+    t_finish = now_s() - t_finish;
     qsort(all, n_all, sizeof(*all), cmp_msg);
     for (size_t i = 0; i < n_all; i++) {
         fprintf(stderr, "%s\n", all[i].text);
@@ -685,10 +687,10 @@ static int run(const struct args *a, const char *exe)
                 nthreads);
         fprintf(stderr,
                 "vigil detect: stateful rules: %zu, %llu candidates, %llu items, %llu detections, "
-                "%.1f MB held\n",
+                "%.1f MB held, %.3f s in event-time order\n",
                 detect_engine_stateful_count(engine), (unsigned long long)sst.candidates,
                 (unsigned long long)sst.items, (unsigned long long)sst.detections,
-                sst.bytes / 1e6);
+                sst.bytes / 1e6, t_finish);
     }
 out:
     for (int t = 0; t < a->threads; t++) {

@@ -337,6 +337,104 @@ int detect__flow_raw_find(const char *name, size_t len)
     return -1;
 }
 
+/* ---- flow facts ---------------------------------------------------------------------- */
+
+#define FACT_RAW(i) (DVF_N + (i))
+
+int detect__flow_fact_type(int f)
+{
+    switch (f) {
+    case DVF_DIRECTION:
+    case DVF_INITIATOR:
+    case FACT_RAW(DVR_ACTION):
+        return FT_ENUM;
+    case DVF_LOCAL_PORT:
+    case DVF_REMOTE_PORT:
+    case DVF_PACKET_SIZE:
+    case FACT_RAW(DVR_SRCPORT):
+    case FACT_RAW(DVR_DSTPORT):
+    case FACT_RAW(DVR_PROTOCOL):
+    case FACT_RAW(DVR_PACKETS):
+    case FACT_RAW(DVR_BYTES):
+        return FT_NUM;
+    case DVF_REMOTE_PUBLIC:
+    case DVF_REMOTE_AWS:
+    case DVF_PROBE:
+    case DVF_IPV6:
+    case DVF_DOH:
+        return FT_BOOL;
+    default:
+        return FT_NONE;
+    }
+}
+
+static const char *const dir_codes[] = { NULL, "inbound", "outbound", "unknown" };
+static const char *const init_codes[] = { NULL, "local", "remote", "unknown" };
+static const char *const action_codes[] = { NULL, "ACCEPT", "REJECT" };
+
+int detect__flow_fact_code(int f, const char *s, size_t len)
+{
+    const char *const *t = f == DVF_DIRECTION ? dir_codes
+                         : f == DVF_INITIATOR ? init_codes
+                         : f == FACT_RAW(DVR_ACTION) ? action_codes
+                                                      : NULL;
+    size_t n = t == action_codes ? 3 : 4;
+    for (size_t i = 1; t && i < n; i++)
+        if (strlen(t[i]) == len && memcmp(t[i], s, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void fact(struct derived *d, int f, double v)
+{
+    d->ff[f] = v;
+    d->ffmask |= 1u << f;
+}
+
+/* A raw flow leaf as a fact: numbers typed as such, the action as its code. */
+static void raw_fact(struct derived *d, int r, const struct json_leaf *l)
+{
+    if (!l)
+        return;
+    if (r == DVR_ACTION) {
+        if (l->type == JSON_STRING && !l->escaped) {
+            int c = detect__flow_fact_code(FACT_RAW(r), l->val, l->val_len);
+            if (c > 0)
+                fact(d, FACT_RAW(r), c);
+        }
+        return;
+    }
+    if (l->type != JSON_NUMBER || l->val_len == 0 || l->val_len > 15)
+        return;
+    int64_t v = 0;
+    for (uint32_t i = 0; i < l->val_len; i++) {
+        char ch = l->val[i];
+        if (ch < '0' || ch > '9')
+            return;
+        v = v * 10 + (ch - '0');
+    }
+    fact(d, FACT_RAW(r), (double)v);
+}
+
+/* A port: its text is the leaf's when that is the number written plainly. */
+static void set_port(struct derived *d, int i, int64_t v, const struct json_leaf *l,
+                     struct arena *a)
+{
+    if (l && l->val_len > 0 && l->val_len <= 15 && (l->val[0] != '0' || l->val_len == 1)) {
+        bool digits = true;
+        for (uint32_t k = 0; k < l->val_len && digits; k++)
+            digits = l->val[k] >= '0' && l->val[k] <= '9';
+        if (digits) {
+            d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v,
+                                     .s = sv_make(l->val, l->val_len) };
+            fact(d, i, (double)v);
+            return;
+        }
+    }
+    set_num(d, i, (double)v, a);
+    fact(d, i, (double)v);
+}
+
 static void derive_flow(const struct dctx *c, const struct event *ev, struct arena *a,
                         struct derived *d)
 {
@@ -354,6 +452,12 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     d->raw[DVR_INSTANCE] = fl.inst;
     d->raw[DVR_ENI] = fl.eni;
     d->raw[DVR_FDIR] = fl.fdir;
+    raw_fact(d, DVR_SRCPORT, fl.sport);
+    raw_fact(d, DVR_DSTPORT, fl.dport);
+    raw_fact(d, DVR_PROTOCOL, fl.proto);
+    raw_fact(d, DVR_PACKETS, fl.packets);
+    raw_fact(d, DVR_BYTES, fl.bytes);
+    raw_fact(d, DVR_ACTION, fl.action);
     struct sv eni = leaf_sv(fl.eni, a);
     struct sv inst = leaf_sv(fl.inst, a);
     if (inst.len == 0 || sv_eq_cstr(inst, "-")) {
@@ -409,29 +513,43 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
         init = (lport > rport) ? "local" : "remote";
 
     set_cstr(d, DVF_DIRECTION, direction);
+    fact(d, DVF_DIRECTION, local_is_dst < 0 ? 3 : local_is_dst ? 1 : 2);
     set_cstr(d, DVF_INITIATOR, init);
+    fact(d, DVF_INITIATOR, init[0] == 'l' ? 1 : init[0] == 'r' ? 2 : 3);
     set_str(d, DVF_LOCAL_IP, lip);
     set_str(d, DVF_REMOTE_IP, rip);
     if (lport >= 0)
-        set_num(d, DVF_LOCAL_PORT, (double)lport, a);
+        set_port(d, DVF_LOCAL_PORT, lport, ldst ? fl.dport : fl.sport, a);
     if (rport >= 0)
-        set_num(d, DVF_REMOTE_PORT, (double)rport, a);
-    set_bool(d, DVF_REMOTE_PUBLIC, !detect__ip_internal(remote));
+        set_port(d, DVF_REMOTE_PORT, rport, ldst ? fl.sport : fl.dport, a);
+    bool pub = !detect__ip_internal(remote);
+    set_bool(d, DVF_REMOTE_PUBLIC, pub);
+    fact(d, DVF_REMOTE_PUBLIC, pub);
     const struct iplist *aws = detect__lists_aws(l);
-    if (aws && iplist_count(aws))
-        set_bool(d, DVF_REMOTE_AWS, iplist_lookup(aws, remote) != NULL);
+    if (aws && iplist_count(aws)) {
+        bool in_aws = iplist_lookup(aws, remote) != NULL;
+        set_bool(d, DVF_REMOTE_AWS, in_aws);
+        fact(d, DVF_REMOTE_AWS, in_aws);
+    }
     if (proto >= 0) {
         char tmp[24];
         const char *pn = proto_name(proto, tmp, sizeof(tmp));
-        set_str(d, DVF_PROTOCOL, sv_make(arena_strndup(a, pn, strlen(pn)), strlen(pn)));
+        set_str(d, DVF_PROTOCOL, pn == tmp ? sv_make(arena_strndup(a, pn, strlen(pn)), strlen(pn))
+                                           : sv_cstr(pn));
     }
     bool probe = rejected ||
                  (packets > 0 && packets <= 3 && bytes >= 0 && bytes <= packets * 80);
     set_bool(d, DVF_PROBE, probe);
+    fact(d, DVF_PROBE, probe);
     set_bool(d, DVF_IPV6, !src.v4);
-    set_bool(d, DVF_DOH, doh_server(remote));
-    if (packets > 0 && bytes >= 0)
+    fact(d, DVF_IPV6, !src.v4);
+    bool doh = doh_server(remote);
+    set_bool(d, DVF_DOH, doh);
+    fact(d, DVF_DOH, doh);
+    if (packets > 0 && bytes >= 0) {
         set_num(d, DVF_PACKET_SIZE, (double)(bytes / packets), a);
+        fact(d, DVF_PACKET_SIZE, (double)(bytes / packets));
+    }
 }
 
 /* ---- DNS -------------------------------------------------------------------------- */
@@ -792,8 +910,11 @@ void detect__derive(const struct dctx *c, const struct event *ev, struct arena *
 {
     memset(d->v, 0, sizeof(d->v));
     memset(d->raw, 0, sizeof(d->raw));
+    d->ffmask = 0;
+    d->flat_done = false;
+    d->flat.n = 0;
     size_t n;
-    const struct dname *t = names_of(ev->source, &n);
+    (void)names_of(ev->source, &n);
     d->n = n;
     switch (ev->source) {
     case EVENT_VPCFLOW: derive_flow(c, ev, a, d); break;
@@ -801,6 +922,15 @@ void detect__derive(const struct dctx *c, const struct event *ev, struct arena *
     case EVENT_CLOUDTRAIL: derive_ct(c, ev, a, d); break;
     default: break;
     }
+    d->done = true;
+}
+
+const struct json_flat *detect__derived_flat(struct derived *d, enum event_source src)
+{
+    if (d->flat_done)
+        return &d->flat;
+    size_t n;
+    const struct dname *t = names_of(src, &n);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const struct dval *v = &d->v[i];
@@ -811,10 +941,10 @@ void detect__derive(const struct dctx *c, const struct event *ev, struct arena *
         lf->path = t[i].name;
         lf->path_len = (uint32_t)strlen(t[i].name);
         /* Names hash the same every time: once per source per struct. */
-        if (d->hash_src != (int)ev->source + 1) {
+        if (d->hash_src != (int)src + 1) {
             for (size_t j = 0; j < n; j++)
                 d->hash[j] = json_path_hash(t[j].name, strlen(t[j].name));
-            d->hash_src = (int)ev->source + 1;
+            d->hash_src = (int)src + 1;
         }
         lf->path_hash = d->hash[i];
         lf->val = v->s.p ? v->s.p : "";
@@ -827,5 +957,6 @@ void detect__derive(const struct dctx *c, const struct event *ev, struct arena *
     d->flat.leaves = d->leaves;
     d->flat.n = k;
     d->flat.cap = DERIVED_MAX;
-    d->done = true;
+    d->flat_done = true;
+    return &d->flat;
 }

@@ -177,6 +177,12 @@ struct derived {
     /* Flow records: the leaves derivation found (DVR_*), so filters on
      * record fields need not search the leaves again; NULL = absent. */
     const struct json_leaf *raw[16];
+    /* Flow records: the fields the direct `where` tests as numbers (facts:
+     * a derived index, or DVF_N + a DVR_* index), valid where ffmask has
+     * their bit; enumerations by detect__flow_fact_code. */
+    double ff[32];
+    uint32_t ffmask;
+    bool flat_done;
 };
 
 /* Flow record fields derive.c locates (derived.raw), by name (-1 if none). */
@@ -204,6 +210,15 @@ void detect__geocache_free(struct geocache *gc);
 /* Fills out for ev (strings in a). */
 void detect__derive(const struct dctx *c, const struct event *ev, struct arena *a,
                     struct derived *out);
+/* out's present values as leaves named like the fields (built on first use). */
+const struct json_flat *detect__derived_flat(struct derived *d, enum event_source src);
+
+/* Flow facts: FT_NONE when fact f (see struct derived) has no numeric form,
+ * else what its values are; the code of string s for an enumerated fact, or
+ * -1 (no value of the fact is s). */
+enum { FT_NONE = 0, FT_ENUM, FT_NUM, FT_BOOL };
+int detect__flow_fact_type(int f);
+int detect__flow_fact_code(int f, const char *s, size_t len);
 
 /* Derived flow field indices, used by the engine. */
 enum { DVF_INSTANCE = 0, DVF_DIRECTION, DVF_INITIATOR, DVF_LOCAL_IP, DVF_LOCAL_PORT, DVF_REMOTE_IP,
@@ -396,6 +411,21 @@ void detect__fwhere_free(struct fwhere *w);
  * for decoded strings. */
 bool detect__fwhere_eval(const struct fwhere *w, const struct event *ev, const struct derived *dv,
                          struct arena *a);
+/* Fields equal across patterns (same source, name and alternatives) share an
+ * atom id, so that an event tests each at most once: fwcache holds, per atom,
+ * stamp << 1 | result for the event whose stamp it is. */
+struct fwatoms;
+struct fwatoms *detect__fwatoms_new(void);
+void detect__fwatoms_free(struct fwatoms *s);
+size_t detect__fwatoms_count(const struct fwatoms *s);
+void detect__fwhere_share(struct fwhere *w, struct fwatoms *s, enum event_source src);
+struct fwcache {
+    uint64_t *v;
+    size_t n;
+    uint64_t stamp; /* the current event's, nonzero */
+};
+bool detect__fwhere_eval_cached(const struct fwhere *w, const struct event *ev,
+                                const struct derived *dv, struct arena *a, struct fwcache *c);
 
 /* Engine internals the stateful stage reads. */
 size_t detect__engine_units(const struct detect_engine *e, const struct sunit **out);

@@ -45,6 +45,7 @@ struct detect_engine {
     struct sunit *units;
     size_t n_units;
     struct match_set *where_ms; /* `where` patterns over derived leaves; id = srule index */
+    struct fwatoms *atoms;      /* the fields of all direct `where`/`when` forms */
     struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
     struct snap_filter *snapf;
     int64_t learning_override;
@@ -73,6 +74,7 @@ struct detect_scratch {
      * the srule whose `where` held. */
     uint64_t stamp, where_stamp, when_stamp;
     uint64_t *ustamp, *wstamp, *wok, *whstamp;
+    struct fwcache fwc;           /* fields of the direct `where`/`when` forms tested */
 };
 
 /* ---- build ----------------------------------------------------------------- */
@@ -268,6 +270,10 @@ static int build_stateful(struct detect_engine *e, struct err *err)
         }
         sr->fwhere = detect__fwhere_compile(r->source, r->where);
         sr->fwhen = detect__fwhere_compile(r->source, r->when);
+        if (!e->atoms)
+            e->atoms = detect__fwatoms_new();
+        detect__fwhere_share(sr->fwhere, e->atoms, r->source);
+        detect__fwhere_share(sr->fwhen, e->atoms, r->source);
         sr->where_class = si;
         for (uint32_t k = 0; k < si; k++)
             if (e->sr[k].r->source == r->source && r->where && e->sr[k].r->where &&
@@ -353,6 +359,7 @@ void detect_engine_free(struct detect_engine *e)
         detect__fwhere_free(e->sr[i].fwhere);
         detect__fwhere_free(e->sr[i].fwhen);
     }
+    detect__fwatoms_free(e->atoms);
     free(e->srule_of);
     free(e->sr);
     free(e->units);
@@ -482,6 +489,7 @@ void detect_scratch_free(struct detect_scratch *s)
     free(s->ustamp);
     free(s->wstamp);
     free(s->wok);
+    free(s->fwc.v);
     free(s->whstamp);
     free(s);
 }
@@ -835,6 +843,12 @@ static void size_marks(const struct detect_engine *e, struct detect_scratch *s)
         memset(s->whstamp + s->n_umask, 0, add * sizeof(*s->whstamp));
         s->n_umask = e->n_sr;
     }
+    size_t na = detect__fwatoms_count(e->atoms);
+    if (s->fwc.n < na) {
+        s->fwc.v = xrealloc(s->fwc.v, na * sizeof(*s->fwc.v));
+        memset(s->fwc.v + s->fwc.n, 0, (na - s->fwc.n) * sizeof(*s->fwc.v));
+        s->fwc.n = na;
+    }
 }
 
 static bool mark(struct detect_scratch *s, uint32_t si, uint32_t bits)
@@ -851,15 +865,18 @@ static const struct json_flat *both_flat(struct detect_scratch *s, const struct 
 {
     if (s->both_done)
         return &s->both;
-    size_t n = ev->flat.n + dv->flat.n;
+    /* dv is the scratch's own (derived_of), whose leaves are built on demand. */
+    const struct json_flat *df = detect__derived_flat(&s->dv, ev->source);
+    (void)dv;
+    size_t n = ev->flat.n + df->n;
     if (s->both.cap < n) {
         s->both.leaves = xrealloc(s->both.leaves, n * sizeof(*s->both.leaves));
         s->both.cap = n;
     }
     if (ev->flat.n)
         memcpy(s->both.leaves, ev->flat.leaves, ev->flat.n * sizeof(*s->both.leaves));
-    if (dv->flat.n)
-        memcpy(s->both.leaves + ev->flat.n, dv->flat.leaves, dv->flat.n * sizeof(*s->both.leaves));
+    if (df->n)
+        memcpy(s->both.leaves + ev->flat.n, df->leaves, df->n * sizeof(*s->both.leaves));
     s->both.n = n;
     s->both_done = true;
     return &s->both;
@@ -897,7 +914,8 @@ static bool where_holds(const struct detect_engine *e, struct detect_scratch *s,
         return false;
     bool ok;
     if (e->sr[c].fwhere) {
-        ok = detect__fwhere_eval(e->sr[c].fwhere, ev, dv, &s->arena);
+        s->fwc.stamp = s->stamp;
+        ok = detect__fwhere_eval_cached(e->sr[c].fwhere, ev, dv, &s->arena, &s->fwc);
     } else {
         run_where(e, s, ev, dv);
         ok = s->wstamp[c] == s->stamp;
@@ -910,8 +928,10 @@ static bool where_holds(const struct detect_engine *e, struct detect_scratch *s,
 static bool when_holds(const struct detect_engine *e, struct detect_scratch *s,
                        const struct srule *x, const struct event *ev, const struct derived *dv)
 {
-    if (x->fwhen)
-        return detect__fwhere_eval(x->fwhen, ev, dv, &s->arena);
+    if (x->fwhen) {
+        s->fwc.stamp = s->stamp;
+        return detect__fwhere_eval_cached(x->fwhen, ev, dv, &s->arena, &s->fwc);
+    }
     if (s->when_stamp != s->stamp) {
         const uint32_t *wids = NULL;
         size_t nw = match_event(e->when_ms, both_flat(s, ev, dv), s->whs, &wids);

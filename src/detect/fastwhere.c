@@ -8,9 +8,15 @@
  * {"anything-but": value or list}, {"numeric": [op, n (, op, n)]},
  * {"exists": bool} and {"prefix": string}. The fields are derived fields or
  * record fields of flow and DNS records (one leaf each, never inside an
- * array). Anything else ($or, nested objects, wildcards, CIDRs, CloudTrail
- * record paths, which may sit in arrays) is left to the automaton: compile
- * says no and the engine keeps using match_event for that rule.
+ * array), and "$or" of such conjunctions. Anything else (nested objects,
+ * wildcards, CIDRs, CloudTrail record paths, which may sit in arrays) is left
+ * to the automaton: compile says no and the engine keeps using match_event
+ * for that rule.
+ *
+ * Flow fields with a numeric form (ports, sizes, protocol, the booleans, and
+ * direction, initiator and action as codes: struct derived's facts) are
+ * tested as numbers; fields equal across patterns share an atom, tested once
+ * per event.
  *
  * The semantics are EventBridge's as the match module implements them;
  * test_state cross-checks the two on the whole rule pack.
@@ -18,6 +24,7 @@
 #include "detect/detect_int.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +44,26 @@ struct fcond {
     double lo, hi;
 };
 
+/* An alternative over a flow fact (its numeric form, see struct derived). */
+enum { T_EQ, T_RANGE, T_NOTIN, T_NEVER };
+struct tcond {
+    uint8_t op;
+    double x;             /* T_EQ */
+    const struct fcond *c; /* T_RANGE: the range */
+    double *in;           /* T_NOTIN: the excluded values that can occur */
+    size_t n_in;
+};
+
+struct fwhere;
+
 struct ffield {
+    struct fwhere **sub;  /* "$or": the alternatives, each a conjunction */
+    size_t n_sub;
+    int fact;             /* flow fact tested as a number, or -1 */
+    struct tcond *t;      /* per alternative, when fact >= 0 */
+    int atom;             /* id shared by equal fields of all patterns (detect__fwhere_share), or -1 */
+    int rank;             /* evaluation order within a pattern: selective first */
+    const char *ckey;     /* canonical text: field and alternatives */
     int dv;               /* derived index, or -1 */
     int raw;              /* flow field located by derivation (DVR_*), or -1 */
     int cost;             /* evaluation order: cheap and selective first */
@@ -58,6 +84,11 @@ void detect__fwhere_free(struct fwhere *w)
 {
     if (!w)
         return;
+    for (size_t i = 0; i < w->n; i++) {
+        for (size_t k = 0; k < w->f[i].n_sub; k++)
+            detect__fwhere_free(w->f[i].sub[k]);
+        free(w->f[i].sub);
+    }
     arena_free(&w->a);
     free(w->f);
     free(w);
@@ -146,10 +177,171 @@ static bool cond(const struct json_value *v, struct fcond *c, struct arena *a)
             const struct json_value *x = m->type == JSON_ARRAY ? &m->items[i] : m;
             if (!literal(x, &c->list[i], a) || (c->list[i].kind != C_STR && c->list[i].kind != C_NUM))
                 return false;
+            /* a list mixing strings and numbers is the automaton's call */
+            if (i > 0 && c->list[i].kind != c->list[0].kind)
+                return false;
         }
         return true;
     }
     return false;
+}
+
+/* A literal as a value of fact f, or false when no value of f equals it. */
+static bool fact_literal(int f, const struct fcond *c, double *x)
+{
+    int ft = detect__flow_fact_type(f);
+    switch (c->kind) {
+    case C_STR: {
+        int code = ft == FT_ENUM ? detect__flow_fact_code(f, c->s, c->len) : -1;
+        *x = code;
+        return code > 0;
+    }
+    case C_NUM: *x = c->num; return ft == FT_NUM;
+    case C_TRUE: *x = 1; return ft == FT_BOOL;
+    case C_FALSE: *x = 0; return ft == FT_BOOL;
+    default: return false;
+    }
+}
+
+/* The numeric form of a flow field's alternatives, when every one has one
+ * (exists, prefix and null keep the general test). */
+static void typed(enum event_source src, struct ffield *f, struct arena *a)
+{
+    f->fact = -1;
+    if (src != EVENT_VPCFLOW)
+        return;
+    int fc = f->dv >= 0 ? f->dv : f->raw >= 0 ? DVF_N + f->raw : -1;
+    if (fc < 0 || fc >= 32 || detect__flow_fact_type(fc) == FT_NONE)
+        return;
+    struct tcond *t = arena_zalloc(a, f->n_alt * sizeof(*t));
+    for (size_t k = 0; k < f->n_alt; k++) {
+        const struct fcond *c = &f->alt[k];
+        switch (c->kind) {
+        case C_STR:
+        case C_NUM:
+        case C_TRUE:
+        case C_FALSE:
+            t[k].op = fact_literal(fc, c, &t[k].x) ? T_EQ : T_NEVER;
+            break;
+        case C_RANGE:
+            t[k].op = detect__flow_fact_type(fc) == FT_NUM ? T_RANGE : T_NEVER;
+            t[k].c = c;
+            break;
+        case C_ABUT:
+            t[k].op = T_NOTIN;
+            t[k].in = arena_zalloc(a, (c->n_list ? c->n_list : 1) * sizeof(*t[k].in));
+            for (size_t i = 0; i < c->n_list; i++)
+                if (fact_literal(fc, &c->list[i], &t[k].in[t[k].n_in]))
+                    t[k].n_in++;
+            break;
+        default:
+            return; /* exists, prefix, null: the general test */
+        }
+    }
+    f->t = t;
+    f->fact = fc;
+}
+
+/* How early a field is tested: equality with a few literals (a port, an
+ * action) rules out most records; a number range (packets) many; booleans
+ * (remote_public, ipv6) and anything-but few. Record paths cost a search. */
+static int rank_of(const struct ffield *f)
+{
+    int r = 0;
+    bool eq = true, range = false, boolean = false;
+    for (size_t k = 0; k < f->n_alt; k++) {
+        uint8_t kd = f->alt[k].kind;
+        if (kd == C_RANGE)
+            range = true;
+        else if (kd == C_TRUE || kd == C_FALSE)
+            boolean = true;
+        else if (kd != C_STR && kd != C_NUM)
+            eq = false;
+    }
+    if (!eq)
+        r = 40;
+    else if (boolean)
+        r = 30;
+    else if (range)
+        r = 10;
+    else
+        r = f->n_alt <= 4 ? 0 : 20;
+    return r + f->cost;
+}
+
+static bool compile_obj(enum event_source src, const struct json_value *root, struct fwhere *w);
+
+/* "$or": [{...}, {...}]: each alternative a conjunction of its own. */
+static bool compile_or(enum event_source src, const struct json_value *m, struct ffield *f)
+{
+    if (m->type != JSON_ARRAY || m->n == 0)
+        return false;
+    f->sub = xcalloc(m->n, sizeof(*f->sub));
+    for (size_t k = 0; k < m->n; k++) {
+        const struct json_value *o = &m->items[k];
+        if (o->type != JSON_OBJECT || o->n == 0)
+            return false;
+        struct fwhere *sw = xcalloc(1, sizeof(*sw));
+        arena_init(&sw->a, 512);
+        f->sub[f->n_sub++] = sw;
+        if (!compile_obj(src, o, sw))
+            return false;
+    }
+    f->dv = f->raw = f->fact = -1;
+    f->cost = 3;
+    return true;
+}
+
+static bool compile_obj(enum event_source src, const struct json_value *root, struct fwhere *w)
+{
+    w->f = xcalloc(root->n, sizeof(*w->f));
+    w->n = root->n;
+    for (size_t i = 0; i < root->n; i++) {
+        const struct json_value *m = &root->items[i];
+        struct ffield *f = &w->f[i];
+        f->atom = -1;
+        f->fact = -1;
+        if (strcmp(m->key, "$or") == 0) {
+            if (!compile_or(src, m, f))
+                return false;
+        } else {
+            if (m->type != JSON_ARRAY || m->n == 0)
+                return false;
+            f->dv = detect__derived_find(src, m->key, m->key_len);
+            f->raw = f->dv < 0 && src == EVENT_VPCFLOW ? detect__flow_raw_find(m->key, m->key_len) : -1;
+            f->cost = f->dv >= 0 ? 0 : f->raw >= 0 ? 1 : 2;
+            if (f->dv < 0 && f->raw < 0) {
+                if (memchr(m->key, '.', m->key_len) && src != EVENT_DNS)
+                    return false;
+                f->path = arena_strndup(&w->a, m->key, m->key_len);
+                f->path_len = (uint32_t)m->key_len;
+                f->path_hash = json_path_hash(m->key, m->key_len);
+            }
+            f->alt = arena_zalloc(&w->a, m->n * sizeof(*f->alt));
+            f->n_alt = m->n;
+            for (size_t k = 0; k < m->n; k++)
+                if (!cond(&m->items[k], &f->alt[k], &w->a))
+                    return false;
+            typed(src, f, &w->a);
+        }
+        struct buf b;
+        buf_init(&b, 64);
+        buf_append(&b, m->key, m->key_len);
+        buf_append(&b, "=", 1);
+        json_write_value(&b, m);
+        f->ckey = arena_strndup(&w->a, b.p, b.len);
+        buf_free(&b);
+        f->rank = f->n_sub ? 100 : rank_of(f);
+    }
+    /* A conjunction: test the selective fields first, then the cheap ones
+     * (stable, so equal ranks keep the rule's own order). */
+    for (size_t i = 1; i < w->n; i++)
+        for (size_t j = i; j > 0 && w->f[j - 1].rank > w->f[j].rank; j--) {
+            struct ffield t = w->f[j];
+            w->f[j] = w->f[j - 1];
+            w->f[j - 1] = t;
+        }
+    return true;
 }
 
 struct fwhere *detect__fwhere_compile(enum event_source src, const char *pattern)
@@ -160,47 +352,11 @@ struct fwhere *detect__fwhere_compile(enum event_source src, const char *pattern
     arena_init(&w->a, 4096);
     struct json_value *root = NULL;
     bool ok = json_parse(pattern, strlen(pattern), &w->a, &root, NULL) == 0 &&
-              root->type == JSON_OBJECT && root->n > 0;
-    if (ok) {
-        w->f = xcalloc(root->n, sizeof(*w->f));
-        w->n = root->n;
-    }
-    for (size_t i = 0; ok && i < root->n; i++) {
-        const struct json_value *m = &root->items[i];
-        struct ffield *f = &w->f[i];
-        if (m->type != JSON_ARRAY || m->n == 0 || strcmp(m->key, "$or") == 0) {
-            ok = false;
-            break;
-        }
-        f->dv = detect__derived_find(src, m->key, m->key_len);
-        f->raw = f->dv < 0 && src == EVENT_VPCFLOW ? detect__flow_raw_find(m->key, m->key_len) : -1;
-        f->cost = f->dv >= 0 ? 0 : f->raw >= 0 ? 1 : 2;
-        if (f->dv < 0 && f->raw < 0) {
-            if (memchr(m->key, '.', m->key_len) && src != EVENT_DNS) {
-                ok = false;
-                break;
-            }
-            f->path = m->key;
-            f->path_len = (uint32_t)m->key_len;
-            f->path_hash = json_path_hash(m->key, m->key_len);
-        }
-        f->alt = arena_zalloc(&w->a, m->n * sizeof(*f->alt));
-        f->n_alt = m->n;
-        for (size_t k = 0; ok && k < m->n; k++)
-            ok = cond(&m->items[k], &f->alt[k], &w->a);
-    }
+              root->type == JSON_OBJECT && root->n > 0 && compile_obj(src, root, w);
     if (!ok) {
         detect__fwhere_free(w);
         return NULL;
     }
-    /* A conjunction: test the cheap fields first (stable, so equal costs keep
-     * the rule's own order, which authors write most selective first). */
-    for (size_t i = 1; i < w->n; i++)
-        for (size_t j = i; j > 0 && w->f[j - 1].cost > w->f[j].cost; j--) {
-            struct ffield t = w->f[j];
-            w->f[j] = w->f[j - 1];
-            w->f[j - 1] = t;
-        }
     return w;
 }
 
@@ -337,17 +493,138 @@ static bool holds(const struct fval *v, const struct fcond *c, struct arena *a)
     }
 }
 
+static bool fact_holds(const struct ffield *f, double x)
+{
+    for (size_t k = 0; k < f->n_alt; k++) {
+        const struct tcond *t = &f->t[k];
+        switch (t->op) {
+        case T_EQ:
+            if (x == t->x)
+                return true;
+            break;
+        case T_RANGE: {
+            const struct fcond *c = t->c;
+            if (c->has_lo && (c->lo_incl ? x < c->lo : x <= c->lo))
+                break;
+            if (c->has_hi && (c->hi_incl ? x > c->hi : x >= c->hi))
+                break;
+            return true;
+        }
+        case T_NOTIN: {
+            bool in = false;
+            for (size_t i = 0; i < t->n_in && !in; i++)
+                in = x == t->in[i];
+            if (!in)
+                return true;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return false;
+}
+
+bool detect__fwhere_eval(const struct fwhere *w, const struct event *ev, const struct derived *dv,
+                         struct arena *a);
+
+static bool field_holds(const struct ffield *f, const struct event *ev, const struct derived *dv,
+                        struct arena *a)
+{
+    if (f->fact >= 0 && (dv->ffmask >> f->fact & 1))
+        return fact_holds(f, dv->ff[f->fact]);
+    if (f->n_sub) {
+        for (size_t k = 0; k < f->n_sub; k++)
+            if (detect__fwhere_eval(f->sub[k], ev, dv, a))
+                return true;
+        return false;
+    }
+    struct fval v;
+    get(f, ev, dv, &v);
+    for (size_t k = 0; k < f->n_alt; k++)
+        if (holds(&v, &f->alt[k], a))
+            return true;
+    return false;
+}
+
 bool detect__fwhere_eval(const struct fwhere *w, const struct event *ev, const struct derived *dv,
                          struct arena *a)
 {
+    for (size_t i = 0; i < w->n; i++)
+        if (!field_holds(&w->f[i], ev, dv, a))
+            return false;
+    return true;
+}
+
+/* ---- shared fields ------------------------------------------------------------------ */
+
+struct fwatoms {
+    char **keys;
+    size_t n, cap;
+};
+
+struct fwatoms *detect__fwatoms_new(void) { return xcalloc(1, sizeof(struct fwatoms)); }
+
+void detect__fwatoms_free(struct fwatoms *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        free(s->keys[i]);
+    free(s->keys);
+    free(s);
+}
+
+size_t detect__fwatoms_count(const struct fwatoms *s) { return s ? s->n : 0; }
+
+void detect__fwhere_share(struct fwhere *w, struct fwatoms *s, enum event_source src)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->n; i++) {
+        struct ffield *f = &w->f[i];
+        char pre[8];
+        snprintf(pre, sizeof(pre), "%d:", (int)src);
+        size_t k;
+        for (k = 0; k < s->n; k++)
+            if (strncmp(s->keys[k], pre, strlen(pre)) == 0 && strcmp(s->keys[k] + strlen(pre), f->ckey) == 0)
+                break;
+        if (k == s->n) {
+            if (s->n == s->cap) {
+                s->cap = s->cap ? 2 * s->cap : 32;
+                s->keys = xrealloc(s->keys, s->cap * sizeof(*s->keys));
+            }
+            struct buf b;
+            buf_init(&b, 64);
+            buf_append(&b, pre, strlen(pre));
+            buf_append(&b, f->ckey, strlen(f->ckey));
+            s->keys[s->n++] = xstrndup(b.p, b.len);
+            buf_free(&b);
+        }
+        f->atom = (int)k;
+    }
+}
+
+bool detect__fwhere_eval_cached(const struct fwhere *w, const struct event *ev,
+                                const struct derived *dv, struct arena *a, struct fwcache *c)
+{
     for (size_t i = 0; i < w->n; i++) {
         const struct ffield *f = &w->f[i];
-        struct fval v;
-        get(f, ev, dv, &v);
-        bool any = false;
-        for (size_t k = 0; k < f->n_alt && !any; k++)
-            any = holds(&v, &f->alt[k], a);
-        if (!any)
+        bool ok;
+        if (f->fact >= 0 && (dv->ffmask >> f->fact & 1)) {
+            ok = fact_holds(f, dv->ff[f->fact]);
+        } else if (f->atom >= 0 && (size_t)f->atom < c->n) {
+            uint64_t *slot = &c->v[f->atom];
+            if ((*slot >> 1) == c->stamp) {
+                ok = *slot & 1;
+            } else {
+                ok = field_holds(f, ev, dv, a);
+                *slot = c->stamp << 1 | (ok ? 1 : 0);
+            }
+        } else {
+            ok = field_holds(f, ev, dv, a);
+        }
+        if (!ok)
             return false;
     }
     return true;

@@ -1184,6 +1184,7 @@ static void test_fast_where_agrees(void)
     /* Every simple pattern of the pack, compiled both ways. */
     struct fwhere *fw[256];
     struct match_set *ms[256];
+    const char *txt[256];
     enum event_source src[256];
     size_t n = 0;
     for (size_t i = 0; i < detect_rules_count(rs) && n < 250; i++) {
@@ -1194,6 +1195,7 @@ static void test_fast_where_agrees(void)
             if (!w)
                 continue;
             fw[n] = w;
+            txt[n] = pats[k];
             src[n] = r->source;
             ms[n] = match_set_new();
             CHECK_INT(match_set_add(ms[n], pats[k], strlen(pats[k]), 1, &err), 0);
@@ -1202,6 +1204,41 @@ static void test_fast_where_agrees(void)
         }
     }
     CHECK(n >= 20);
+    /* Corners of the numeric forms: literals of the wrong type, anything-but
+     * mixing them, codes that are no value, null, exists, $or. */
+    static const char *const corners[] = {
+        "{\"remote_port\":[{\"anything-but\":[\"22\",\"80\"]}]}",
+        "{\"direction\":[\"inbound\",5,true]}",
+        "{\"action\":[\"ACCEPT\"],\"protocol\":[\"6\"]}",
+        "{\"action\":[{\"anything-but\":\"REJECT\"}],\"protocol\":[6,17]}",
+        "{\"probe\":[true,\"x\",1]}",
+        "{\"packets\":[{\"numeric\":[\">\",3,\"<=\",100]}]}",
+        "{\"packet_size\":[{\"numeric\":[\">=\",40]}],\"initiator\":[\"unknown\",\"nobody\"]}",
+        "{\"$or\":[{\"protocol\":[17]},{\"probe\":[false]}],\"remote_port\":[53,853]}",
+        "{\"local_port\":[null]}",
+        "{\"remote_aws\":[false]}",
+        "{\"dstport\":[{\"exists\":true}],\"srcport\":[{\"anything-but\":[80,443]}]}",
+        "{\"direction\":[{\"prefix\":\"in\"}],\"ipv6\":[false]}",
+        "{\"action\":[{\"anything-but\":[\"ACCEPT\",\"nope\"]}]}",
+        "{\"bytes\":[{\"numeric\":[\"=\",120]}],\"protocol\":[{\"anything-but\":[1,6,17,58]}]}",
+    };
+    /* (A list mixing the two is left to the automaton.) */
+    struct fwhere *mixed = detect__fwhere_compile(EVENT_VPCFLOW, "{\"remote_port\":[{\"anything-but\":[\"22\",22]}]}");
+    CHECK(mixed == NULL);
+    detect__fwhere_free(mixed);
+    for (size_t k = 0; k < sizeof(corners) / sizeof(corners[0]); k++) {
+        struct fwhere *w = detect__fwhere_compile(EVENT_VPCFLOW, corners[k]);
+        CHECK(w != NULL);
+        if (!w)
+            continue;
+        fw[n] = w;
+        txt[n] = corners[k];
+        src[n] = EVENT_VPCFLOW;
+        ms[n] = match_set_new();
+        CHECK_INT(match_set_add(ms[n], corners[k], strlen(corners[k]), 1, &err), 0);
+        match_set_build(ms[n]);
+        n++;
+    }
     static const char *const addrs[] = { "10.0.2.9", "198.51.100.7", "1.1.1.1", "172.16.4.4",
                                          "203.0.113.5", "2600:1f18::5", "9.9.9.9" };
     static const int ports[] = { 22, 25, 53, 80, 443, 853, 3389, 5985, 9200, 1389, 41000, 60001 };
@@ -1240,6 +1277,7 @@ static void test_fast_where_agrees(void)
         arena_reset(&a);
         struct dctx none = { 0 };
         detect__derive(&none, &ev, &a, &dv);
+        detect__derived_flat(&dv, ev.source);
         size_t nl = ev.flat.n + dv.flat.n;
         both.leaves = xrealloc(both.leaves, nl * sizeof(*both.leaves));
         both.cap = nl;
@@ -1254,7 +1292,7 @@ static void test_fast_where_agrees(void)
             bool fast = detect__fwhere_eval(fw[k], &ev, &dv, &a);
             checks++;
             if (slow != fast) {
-                printf("#   pattern %zu: automaton %d, direct %d on %s\n", k, slow, fast, l.v[i]);
+                printf("#   pattern %s: automaton %d, direct %d on %s\n", txt[k], slow, fast, l.v[i]);
                 harness_failures++;
             }
         }
