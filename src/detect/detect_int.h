@@ -426,6 +426,13 @@ struct fwcache {
 };
 bool detect__fwhere_eval_cached(const struct fwhere *w, const struct event *ev,
                                 const struct derived *dv, struct arena *a, struct fwcache *c);
+/* For up to 64 flow patterns (NULL: not direct), a table from the flow's
+ * direction, initiator, remote_public, ipv6, probe, action and protocol to
+ * the patterns that can hold (bit i: w[i]); ~0 when a fact is missing. */
+struct fwgate;
+struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n);
+void detect__fwgate_free(struct fwgate *g);
+uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv);
 
 /* Engine internals the stateful stage reads. */
 size_t detect__engine_units(const struct detect_engine *e, const struct sunit **out);

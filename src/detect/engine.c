@@ -46,6 +46,8 @@ struct detect_engine {
     size_t n_units;
     struct match_set *where_ms; /* `where` patterns over derived leaves; id = srule index */
     struct fwatoms *atoms;      /* the fields of all direct `where`/`when` forms */
+    struct fwgate *gate[EVENT_SOURCE_COUNT]; /* over the classes of `always` (flows) */
+    int8_t *gate_bit;           /* per srule: its class's bit in the gate, or -1 */
     struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
     struct snap_filter *snapf;
     int64_t learning_override;
@@ -291,9 +293,38 @@ static int build_stateful(struct detect_engine *e, struct err *err)
             sr->where_id = (int)si;
         }
     }
-    /* The new_value feeds' configuration must agree with its first rule;
-     * sequence, rate, ... units have one rule each. Fix units' first
-     * pointers now that sr no longer moves. */
+    /* Rules without a pattern in order of their `where` class, so that one
+     * test serves a run of rules sharing it (run_rules). */
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++) {
+        uint32_t *v = e->always[k];
+        for (size_t i = 1; i < e->n_always[k]; i++)
+            for (size_t j = i; j > 0 && e->sr[v[j - 1]].where_class > e->sr[v[j]].where_class; j--) {
+                uint32_t t = v[j];
+                v[j] = v[j - 1];
+                v[j - 1] = t;
+            }
+    }
+    /* Flows: the gate over those classes. */
+    e->gate_bit = xcalloc(e->n_sr ? e->n_sr : 1, sizeof(*e->gate_bit));
+    memset(e->gate_bit, -1, (e->n_sr ? e->n_sr : 1) * sizeof(*e->gate_bit));
+    const struct fwhere *gw[64];
+    size_t ng = 0;
+    uint32_t last = UINT32_MAX;
+    for (size_t i = 0; i < e->n_always[EVENT_VPCFLOW]; i++) {
+        uint32_t si = e->always[EVENT_VPCFLOW][i];
+        uint32_t c = e->sr[si].where_class;
+        if (c != last) {
+            if (ng == 64)
+                break;
+            gw[ng++] = e->sr[c].where_id >= 0 ? e->sr[c].fwhere : NULL;
+            last = c;
+        }
+        e->gate_bit[si] = (int8_t)(ng - 1);
+    }
+    if (ng == 64 && e->n_always[EVENT_VPCFLOW] > 0) /* too many classes: no gate */
+        memset(e->gate_bit, -1, e->n_sr * sizeof(*e->gate_bit));
+    else
+        e->gate[EVENT_VPCFLOW] = detect__fwgate_build(gw, ng);
     return 0;
 }
 
@@ -360,6 +391,9 @@ void detect_engine_free(struct detect_engine *e)
         detect__fwhere_free(e->sr[i].fwhen);
     }
     detect__fwatoms_free(e->atoms);
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        detect__fwgate_free(e->gate[k]);
+    free(e->gate_bit);
     free(e->srule_of);
     free(e->sr);
     free(e->units);
@@ -1017,9 +1051,17 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
      * and its derived fields) is what selects for them. */
     if (e->n_always[ev->source] > 0) {
         const struct derived *dv = derived_of(e, s, ev);
+        uint32_t cls = UINT32_MAX;
+        bool ok = false;
+        uint64_t gate = detect__fwgate_mask(e->gate[ev->source], dv);
         for (size_t k = 0; k < e->n_always[ev->source]; k++) {
             uint32_t si = e->always[ev->source][k];
-            if (!where_holds(e, s, si, ev, dv))
+            if (e->sr[si].where_class != cls) {
+                cls = e->sr[si].where_class;
+                int gb = e->gate_bit[si];
+                ok = (gb < 0 || (gate >> gb & 1)) && where_holds(e, s, si, ev, dv);
+            }
+            if (!ok)
                 continue;
             if (mark(s, si, M_PATTERN))
                 s->utouched[nt++] = si;

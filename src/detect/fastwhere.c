@@ -629,3 +629,102 @@ bool detect__fwhere_eval_cached(const struct fwhere *w, const struct event *ev,
     }
     return true;
 }
+
+/* ---- the gate: which flow patterns can hold, from the small facts ---------------------- */
+
+/* Facts with few values, and those values: a flow's combination of them
+ * indexes a table of the patterns whose tests on these facts pass (a test on
+ * another field, or a value outside the list, leaves the pattern in). */
+static const struct {
+    int fact;
+    double v[5];
+    unsigned n;
+    bool other; /* the last slot stands for any other value: no test */
+} GATE[] = {
+    { DVF_DIRECTION, { 1, 2, 3 }, 3, false },
+    { DVF_INITIATOR, { 1, 2, 3 }, 3, false },
+    { DVF_REMOTE_PUBLIC, { 0, 1 }, 2, false },
+    { DVF_IPV6, { 0, 1 }, 2, false },
+    { DVF_PROBE, { 0, 1 }, 2, false },
+    { DVF_N + DVR_ACTION, { 1, 2 }, 2, false },
+    { DVF_N + DVR_PROTOCOL, { 6, 17, 1, 58, 0 }, 5, true },
+};
+#define GATE_N (sizeof(GATE) / sizeof(GATE[0]))
+
+struct fwgate {
+    uint64_t *mask;
+    size_t n;
+    uint32_t need; /* facts the index needs */
+};
+
+void detect__fwgate_free(struct fwgate *g)
+{
+    if (!g)
+        return;
+    free(g->mask);
+    free(g);
+}
+
+static bool gate_holds(const struct fwhere *w, const double *val, const bool *any)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        const struct ffield *f = &w->f[i];
+        if (f->fact < 0)
+            continue;
+        for (size_t k = 0; k < GATE_N; k++)
+            if (GATE[k].fact == f->fact && !any[k] && !fact_holds(f, val[k]))
+                return false;
+    }
+    return true;
+}
+
+struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
+{
+    if (n == 0 || n > 64)
+        return NULL;
+    struct fwgate *g = xcalloc(1, sizeof(*g));
+    g->n = 1;
+    for (size_t k = 0; k < GATE_N; k++) {
+        g->n *= GATE[k].n;
+        g->need |= 1u << GATE[k].fact;
+    }
+    g->mask = xcalloc(g->n, sizeof(*g->mask));
+    for (size_t idx = 0; idx < g->n; idx++) {
+        double val[GATE_N];
+        bool any[GATE_N];
+        size_t r = idx;
+        for (size_t k = GATE_N; k-- > 0;) {
+            unsigned slot = (unsigned)(r % GATE[k].n);
+            r /= GATE[k].n;
+            val[k] = GATE[k].v[slot];
+            any[k] = GATE[k].other && slot == GATE[k].n - 1;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (!w[i] || gate_holds(w[i], val, any))
+                g->mask[idx] |= 1ULL << i;
+    }
+    return g;
+}
+
+uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv)
+{
+    if (!g || (dv->ffmask & g->need) != g->need)
+        return ~0ULL;
+    size_t idx = 0;
+    for (size_t k = 0; k < GATE_N; k++) {
+        double x = dv->ff[GATE[k].fact];
+        unsigned slot = GATE[k].n;
+        for (unsigned j = 0; j < GATE[k].n; j++)
+            if (x == GATE[k].v[j] && !(GATE[k].other && j == GATE[k].n - 1)) {
+                slot = j;
+                break;
+            }
+        if (slot == GATE[k].n) {
+            if (!GATE[k].other)
+                return ~0ULL;
+            slot = GATE[k].n - 1;
+        }
+        idx = idx * GATE[k].n + slot;
+    }
+    return g->mask[idx];
+}

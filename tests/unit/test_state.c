@@ -1239,6 +1239,20 @@ static void test_fast_where_agrees(void)
         match_set_build(ms[n]);
         n++;
     }
+    /* The gate over the flow patterns never rules out one that holds. */
+    const struct fwhere *gw[64];
+    int gbit[256];
+    size_t ng = 0;
+    for (size_t k = 0; k < n; k++) {
+        gbit[k] = -1;
+        if (src[k] == EVENT_VPCFLOW && ng < 64) {
+            gbit[k] = (int)ng;
+            gw[ng++] = fw[k];
+        }
+    }
+    struct fwgate *gate = detect__fwgate_build(gw, ng);
+    CHECK(gate != NULL);
+    size_t gated = 0, gate_checks = 0;
     static const char *const addrs[] = { "10.0.2.9", "198.51.100.7", "1.1.1.1", "172.16.4.4",
                                          "203.0.113.5", "2600:1f18::5", "9.9.9.9" };
     static const int ports[] = { 22, 25, 53, 80, 443, 853, 3389, 5985, 9200, 1389, 41000, 60001 };
@@ -1291,6 +1305,15 @@ static void test_fast_where_agrees(void)
             bool slow = match_event(ms[k], &both, msc, &ids) > 0;
             bool fast = detect__fwhere_eval(fw[k], &ev, &dv, &a);
             checks++;
+            if (gbit[k] >= 0) {
+                bool open = detect__fwgate_mask(gate, &dv) >> gbit[k] & 1;
+                gate_checks++;
+                gated += !open;
+                if (fast && !open) {
+                    printf("#   gate shuts %s on %s\n", txt[k], l.v[i]);
+                    harness_failures++;
+                }
+            }
             if (slow != fast) {
                 printf("#   pattern %s: automaton %d, direct %d on %s\n", txt[k], slow, fast, l.v[i]);
                 harness_failures++;
@@ -1298,7 +1321,9 @@ static void test_fast_where_agrees(void)
         }
         input_close(r);
     }
-    printf("# %zu pattern checks\n", checks);
+    printf("# %zu pattern checks; the gate ruled out %zu of %zu\n", checks, gated, gate_checks);
+    CHECK(gated > gate_checks / 4);
+    detect__fwgate_free(gate);
     CHECK(checks > 30000);
     match_scratch_free(msc);
     json_flat_free(&both);
