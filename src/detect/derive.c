@@ -171,6 +171,35 @@ static void set_num(struct derived *d, int i, double v, struct arena *a)
     d->v[i] = (struct dval){ .type = DV_NUM, .num = v, .s = sv_make(arena_strndup(a, tmp, n), n) };
 }
 
+/* A number of hundredths k >= 0, written as its shortest decimal (3, 3.5,
+ * 3.45) without printf. */
+static void set_hundredths(struct derived *d, int i, int64_t k, struct arena *a)
+{
+    if (k < 0 || k > 100000000) {
+        set_num(d, i, (double)k / 100.0, a);
+        return;
+    }
+    char tmp[24];
+    int n = 0;
+    char r[24];
+    int64_t ip = k / 100, fr = k % 100;
+    int m = 0;
+    do {
+        r[m++] = (char)('0' + ip % 10);
+        ip /= 10;
+    } while (ip);
+    while (m)
+        tmp[n++] = r[--m];
+    if (fr) {
+        tmp[n++] = '.';
+        tmp[n++] = (char)('0' + fr / 10);
+        if (fr % 10)
+            tmp[n++] = (char)('0' + fr % 10);
+    }
+    d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)k / 100.0,
+                             .s = sv_make(arena_strndup(a, tmp, (size_t)n), (size_t)n) };
+}
+
 static void set_bool(struct derived *d, int i, bool b)
 {
     d->v[i] = (struct dval){ .type = DV_BOOL, .b = b, .s = b ? SV("true") : SV("false") };
@@ -241,6 +270,10 @@ static const uint8_t doh_v6[][16] = {
 static bool doh_server(const struct ipaddr *ip)
 {
     if (ip->v4) {
+        switch (ip->b[12]) {
+        case 1: case 8: case 9: case 45: case 76: case 94: case 149: case 185: case 208: break;
+        default: return false;
+        }
         for (size_t i = 0; i < sizeof(doh_v4) / sizeof(doh_v4[0]); i++)
             if (memcmp(ip->b + 12, doh_v4[i], 4) == 0)
                 return true;
@@ -274,7 +307,54 @@ struct flow_leaves {
 
 #define IS(l, lit) ((l)->path_len == sizeof(lit) - 1 && memcmp((l)->path, lit, sizeof(lit) - 1) == 0)
 
+/* The leaves of one file's lines come in its header's order: where the last
+ * line had them, this one has them too when the paths (hashes, in order) are
+ * the same. Per thread. */
+static _Thread_local struct {
+    size_t n;
+    uint64_t sig;
+    uint64_t path[11];
+    int16_t at[11];
+    bool ok;
+} flow_layout;
+
+static void flow_find_slow(const struct event *ev, struct flow_leaves *f);
+
 static void flow_find(const struct event *ev, struct flow_leaves *f)
+{
+    const struct json_leaf **slot[11] = { &f->eni, &f->inst, &f->src, &f->dst, &f->sport,
+                                          &f->dport, &f->proto, &f->packets, &f->bytes,
+                                          &f->action, &f->fdir };
+    uint64_t sig = 0;
+    for (size_t i = 0; i < ev->flat.n; i++)
+        sig = (sig ^ ev->flat.leaves[i].path_hash) * 0x100000001b3ULL;
+    if (flow_layout.ok && flow_layout.n == ev->flat.n && flow_layout.sig == sig) {
+        bool same = true;
+        for (int k = 0; k < 11 && same; k++) {
+            int i = flow_layout.at[k];
+            if (i < 0) {
+                *slot[k] = NULL;
+            } else {
+                const struct json_leaf *l = &ev->flat.leaves[i];
+                same = l->path_hash == flow_layout.path[k];
+                *slot[k] = l;
+            }
+        }
+        if (same)
+            return;
+    }
+    flow_find_slow(ev, f);
+    flow_layout.n = ev->flat.n;
+    flow_layout.sig = sig;
+    for (int k = 0; k < 11; k++) {
+        const struct json_leaf *l = *slot[k];
+        flow_layout.at[k] = l ? (int16_t)(l - ev->flat.leaves) : -1;
+        flow_layout.path[k] = l ? l->path_hash : 0;
+    }
+    flow_layout.ok = ev->flat.n < INT16_MAX;
+}
+
+static void flow_find_slow(const struct event *ev, struct flow_leaves *f)
 {
     memset(f, 0, sizeof(*f));
     for (size_t i = 0; i < ev->flat.n; i++) {
@@ -391,8 +471,10 @@ static void fact(struct derived *d, int f, double v)
     d->ffmask |= 1u << f;
 }
 
-/* A raw flow leaf as a fact: numbers typed as such, the action as its code. */
-static void raw_fact(struct derived *d, int r, const struct json_leaf *l)
+/* A raw flow leaf as a fact: numbers typed as such, the action as its code;
+ * *out (if not NULL) the leaf's integer value, numbers or strings, as
+ * leaf_num reads it (left alone when it has none). */
+static void raw_fact(struct derived *d, int r, const struct json_leaf *l, int64_t *out)
 {
     if (!l)
         return;
@@ -404,16 +486,25 @@ static void raw_fact(struct derived *d, int r, const struct json_leaf *l)
         }
         return;
     }
-    if (l->type != JSON_NUMBER || l->val_len == 0 || l->val_len > 15)
-        return;
-    int64_t v = 0;
-    for (uint32_t i = 0; i < l->val_len; i++) {
-        char ch = l->val[i];
-        if (ch < '0' || ch > '9')
+    if (l->val_len > 0 && l->val_len <= 15) {
+        int64_t v = 0;
+        uint32_t i = 0;
+        for (; i < l->val_len; i++) {
+            char ch = l->val[i];
+            if (ch < '0' || ch > '9')
+                break;
+            v = v * 10 + (ch - '0');
+        }
+        if (i == l->val_len) {
+            if (l->type == JSON_NUMBER)
+                fact(d, FACT_RAW(r), (double)v);
+            if (out && (l->type == JSON_NUMBER || l->type == JSON_STRING))
+                *out = v;
             return;
-        v = v * 10 + (ch - '0');
+        }
     }
-    fact(d, FACT_RAW(r), (double)v);
+    if (out)
+        leaf_num(l, out);
 }
 
 /* A port: its text is the leaf's when that is the number written plainly. */
@@ -452,12 +543,13 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     d->raw[DVR_INSTANCE] = fl.inst;
     d->raw[DVR_ENI] = fl.eni;
     d->raw[DVR_FDIR] = fl.fdir;
-    raw_fact(d, DVR_SRCPORT, fl.sport);
-    raw_fact(d, DVR_DSTPORT, fl.dport);
-    raw_fact(d, DVR_PROTOCOL, fl.proto);
-    raw_fact(d, DVR_PACKETS, fl.packets);
-    raw_fact(d, DVR_BYTES, fl.bytes);
-    raw_fact(d, DVR_ACTION, fl.action);
+    int64_t sport = -1, dport = -1, proto = -1, packets = -1, bytes = -1;
+    raw_fact(d, DVR_SRCPORT, fl.sport, &sport);
+    raw_fact(d, DVR_DSTPORT, fl.dport, &dport);
+    raw_fact(d, DVR_PROTOCOL, fl.proto, &proto);
+    raw_fact(d, DVR_PACKETS, fl.packets, &packets);
+    raw_fact(d, DVR_BYTES, fl.bytes, &bytes);
+    raw_fact(d, DVR_ACTION, fl.action, NULL);
     struct sv eni = leaf_sv(fl.eni, a);
     struct sv inst = leaf_sv(fl.inst, a);
     if (inst.len == 0 || sv_eq_cstr(inst, "-")) {
@@ -471,12 +563,6 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     struct ipaddr src, dst;
     if (!ip_parse(ssrc, &src) || !ip_parse(sdst, &dst))
         return; /* NODATA/SKIPDATA lines: nothing to say about ends */
-    int64_t sport = -1, dport = -1, proto = -1, packets = -1, bytes = -1;
-    leaf_num(fl.sport, &sport);
-    leaf_num(fl.dport, &dport);
-    leaf_num(fl.proto, &proto);
-    leaf_num(fl.packets, &packets);
-    leaf_num(fl.bytes, &bytes);
 
     /* Which end is ours. */
     int local_is_dst = -1;
@@ -554,21 +640,37 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
 
 /* ---- DNS -------------------------------------------------------------------------- */
 
+/* c * log2(c) for the counts a DNS name can have. */
+static double xlog2x(unsigned c)
+{
+    static _Thread_local double t[256];
+    static _Thread_local bool init;
+    if (!init) {
+        for (unsigned k = 1; k < 256; k++)
+            t[k] = (double)k * log2((double)k);
+        init = true;
+    }
+    return c < 256 ? t[c] : (double)c * log2((double)c);
+}
+
+/* Shannon entropy in bits per character: log2(n) - sum(c log2 c) / n. */
 double detect__entropy(const char *s, size_t len)
 {
     if (len == 0)
         return 0;
     unsigned counts[256] = { 0 };
-    for (size_t i = 0; i < len; i++)
-        counts[(unsigned char)s[i]]++;
-    double h = 0;
-    for (int c = 0; c < 256; c++) {
-        if (!counts[c])
-            continue;
-        double p = (double)counts[c] / (double)len;
-        h -= p * log2(p);
+    unsigned char seen[256];
+    size_t ns = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (counts[c]++ == 0)
+            seen[ns++] = c;
     }
-    return h;
+    double acc = 0;
+    for (size_t k = 0; k < ns; k++)
+        acc += xlog2x(counts[seen[k]]);
+    double h = log2((double)len) - acc / (double)len;
+    return h < 0 ? 0 : h;
 }
 
 static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
@@ -725,7 +827,7 @@ static void derive_dns(const struct event *ev, struct arena *a, struct derived *
         }
     }
     set_num(d, DVD_LONGEST_LABEL, (double)best, a);
-    set_num(d, DVD_ENTROPY, floor(detect__entropy(dom + best_at, best) * 100.0 + 0.5) / 100.0, a);
+    set_hundredths(d, DVD_ENTROPY, (int64_t)floor(detect__entropy(dom + best_at, best) * 100.0 + 0.5), a);
     set_bool(d, DVD_EXFIL, detect__exfil_label(dom + best_at, best));
     /* The registered name's own label (left of the suffix). */
     const char *dot = memchr(rsv.p, '.', rsv.len);
@@ -908,13 +1010,14 @@ static void derive_ct(const struct dctx *c, const struct event *ev, struct arena
 void detect__derive(const struct dctx *c, const struct event *ev, struct arena *a,
                     struct derived *d)
 {
-    memset(d->v, 0, sizeof(d->v));
-    memset(d->raw, 0, sizeof(d->raw));
+    size_t n;
+    (void)names_of(ev->source, &n);
+    memset(d->v, 0, n * sizeof(d->v[0]));
+    if (ev->source == EVENT_VPCFLOW)
+        memset(d->raw, 0, sizeof(d->raw));
     d->ffmask = 0;
     d->flat_done = false;
     d->flat.n = 0;
-    size_t n;
-    (void)names_of(ev->source, &n);
     d->n = n;
     switch (ev->source) {
     case EVENT_VPCFLOW: derive_flow(c, ev, a, d); break;

@@ -47,6 +47,8 @@ struct detect_engine {
     struct match_set *where_ms; /* `where` patterns over derived leaves; id = srule index */
     struct fwatoms *atoms;      /* the fields of all direct `where`/`when` forms */
     struct fwgate *gate[EVENT_SOURCE_COUNT]; /* over the classes of `always` (flows) */
+    uint32_t *always_cls[EVENT_SOURCE_COUNT];   /* always[k]'s where class */
+    int8_t *always_gb[EVENT_SOURCE_COUNT];      /* always[k]'s gate bit */
     int8_t *gate_bit;           /* per srule: its class's bit in the gate, or -1 */
     struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
     struct snap_filter *snapf;
@@ -325,6 +327,15 @@ static int build_stateful(struct detect_engine *e, struct err *err)
         memset(e->gate_bit, -1, e->n_sr * sizeof(*e->gate_bit));
     else
         e->gate[EVENT_VPCFLOW] = detect__fwgate_build(gw, ng);
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++) {
+        size_t na = e->n_always[k] ? e->n_always[k] : 1;
+        e->always_cls[k] = xcalloc(na, sizeof(uint32_t));
+        e->always_gb[k] = xcalloc(na, sizeof(int8_t));
+        for (size_t i = 0; i < e->n_always[k]; i++) {
+            e->always_cls[k][i] = e->sr[e->always[k][i]].where_class;
+            e->always_gb[k][i] = e->gate_bit[e->always[k][i]];
+        }
+    }
     return 0;
 }
 
@@ -391,8 +402,11 @@ void detect_engine_free(struct detect_engine *e)
         detect__fwhere_free(e->sr[i].fwhen);
     }
     detect__fwatoms_free(e->atoms);
-    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++) {
         detect__fwgate_free(e->gate[k]);
+        free(e->always_cls[k]);
+        free(e->always_gb[k]);
+    }
     free(e->gate_bit);
     free(e->srule_of);
     free(e->sr);
@@ -1054,13 +1068,16 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
         uint32_t cls = UINT32_MAX;
         bool ok = false;
         uint64_t gate = detect__fwgate_mask(e->gate[ev->source], dv);
+        const uint32_t *acls = e->always_cls[ev->source];
+        const int8_t *agb = e->always_gb[ev->source];
         for (size_t k = 0; k < e->n_always[ev->source]; k++) {
-            uint32_t si = e->always[ev->source][k];
-            if (e->sr[si].where_class != cls) {
-                cls = e->sr[si].where_class;
-                int gb = e->gate_bit[si];
-                ok = (gb < 0 || (gate >> gb & 1)) && where_holds(e, s, si, ev, dv);
+            if (acls[k] != cls) {
+                cls = acls[k];
+                int gb = agb[k];
+                ok = (gb < 0 || (gate >> gb & 1)) &&
+                     where_holds(e, s, e->always[ev->source][k], ev, dv);
             }
+            uint32_t si = e->always[ev->source][k];
             if (!ok)
                 continue;
             if (mark(s, si, M_PATTERN))

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <dirent.h>
 #include <unistd.h>
@@ -878,6 +879,45 @@ static void test_dns_features(void)
     CHECK_INT(detect__registered_domain(SV("co.uk"), out, sizeof(out)), 0);
     CHECK(detect__entropy("aaaa", 4) == 0.0);
     CHECK(detect__entropy("abcd", 4) == 2.0);
+    CHECK(fabs(detect__entropy("aab", 3) - 0.9182958340544896) < 1e-12);
+    /* The entropy's text is the shortest form of its value, as JSON writes it. */
+    uint64_t st = 7;
+    size_t texts = 0;
+    struct arena ta;
+    arena_init(&ta, 0);
+    for (int i = 0; i < 400; i++) {
+        char name[80], line[256];
+        size_t n = 1 + rnd(&st) % 40;
+        for (size_t k = 0; k < n; k++)
+            name[k] = "abcdefghijklmnopqrstuvwxyz0123456789"[rnd(&st) % (i % 2 ? 36 : 4)];
+        name[n] = '\0';
+        snprintf(line, sizeof(line), "{\"query_timestamp\":\"2026-11-20T00:00:00Z\",\"query_name\":"
+                 "\"%s.example.com.\",\"account_id\":\"1\",\"region\":\"r\"}", name);
+        struct input_reader *r = NULL;
+        struct err e;
+        err_clear(&e);
+        struct event ev;
+        if (input_open_mem("t", line, strlen(line), NULL, &r, &e) != 0 || input_next(r, &ev, &e) != 0) {
+            input_close(r);
+            continue;
+        }
+        struct derived dv;
+        memset(&dv, 0, sizeof(dv));
+        struct dctx none = { 0 };
+        arena_reset(&ta);
+        detect__derive(&none, &ev, &ta, &dv);
+        const struct dval *v = &dv.v[DVD_ENTROPY];
+        char want[32];
+        size_t wl = json_format_double(v->num, want);
+        if (v->type != DV_NUM || v->s.len != wl || memcmp(v->s.p, want, wl) != 0) {
+            printf("#   entropy of %s: %.*s, want %.*s\n", name, (int)v->s.len, v->s.p, (int)wl, want);
+            harness_failures++;
+        }
+        texts++;
+        input_close(r);
+    }
+    arena_free(&ta);
+    CHECK(texts == 400);
     /* Generated names look generated; brands and words do not. */
     static const char *const dga[] = { "xjwqkzvbnmpltr", "kq3bz9x1mfa7", "qwxvbnrtzplk",
                                        "a8x7c6v5b4n3m2", NULL };
