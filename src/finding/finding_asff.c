@@ -61,14 +61,6 @@ static void asff_type(struct buf *b, const char *type)
         buf_putc(b, *p == '/' ? '-' : *p);
 }
 
-static void kv(struct json_writer *w, const char *key, const char *val)
-{
-    if (val == NULL)
-        return;
-    jw_key(w, key);
-    jw_str(w, val);
-}
-
 /* ASFF's ActionRemoteIpDetails / ActionLocalIpDetails; geo may be NULL. */
 static void ip_obj(struct json_writer *w, const char *key, const char *ip,
                    const struct finding_geo *geo)
@@ -78,7 +70,7 @@ static void ip_obj(struct json_writer *w, const char *key, const char *ip,
         return;
     jw_key(w, key);
     jw_object_begin(w);
-    kv(w, a.v4 ? "IpAddressV4" : "IpAddressV6", ip);
+    finding__kv(w, a.v4 ? "IpAddressV4" : "IpAddressV6", ip);
     if (geo != NULL) {
         if (geo->asn || geo->asn_org || geo->isp || geo->org) {
             int64_t asn;
@@ -88,22 +80,22 @@ static void ip_obj(struct json_writer *w, const char *key, const char *ip,
                 jw_key(w, "Asn");
                 jw_int(w, asn);
             }
-            kv(w, "AsnOrg", geo->asn_org);
-            kv(w, "Isp", geo->isp);
-            kv(w, "Org", geo->org);
+            finding__kv(w, "AsnOrg", geo->asn_org);
+            finding__kv(w, "Isp", geo->isp);
+            finding__kv(w, "Org", geo->org);
             jw_object_end(w);
         }
         if (geo->country_code || geo->country_name) {
             jw_key(w, "Country");
             jw_object_begin(w);
-            kv(w, "CountryCode", geo->country_code);
-            kv(w, "CountryName", geo->country_name);
+            finding__kv(w, "CountryCode", geo->country_code);
+            finding__kv(w, "CountryName", geo->country_name);
             jw_object_end(w);
         }
         if (geo->city) {
             jw_key(w, "City");
             jw_object_begin(w);
-            kv(w, "CityName", geo->city);
+            finding__kv(w, "CityName", geo->city);
             jw_object_end(w);
         }
         if (geo->has_location) {
@@ -127,7 +119,7 @@ static void port_obj(struct json_writer *w, const char *key, int port)
     jw_object_begin(w);
     jw_key(w, "Port");
     jw_int(w, port);
-    kv(w, "PortName", finding__port_name(port));
+    finding__kv(w, "PortName", finding__port_name(port));
     jw_object_end(w);
 }
 
@@ -141,35 +133,35 @@ static void write_resources(struct json_writer *w, const struct finding *f, cons
     jw_object_begin(w);
     switch (f->resource) {
     case DETECT_RES_ACCESS_KEY:
-        kv(w, "Type", "AwsIamAccessKey");
+        finding__kv(w, "Type", "AwsIamAccessKey");
         buf_append_cstr(&id, d->access_key_id ? d->access_key_id : f->key ? f->key : "unknown");
         break;
     case DETECT_RES_INSTANCE:
-        kv(w, "Type", "AwsEc2Instance");
+        finding__kv(w, "Type", "AwsEc2Instance");
         buf_printf(&id, "arn:%s:ec2:%s:%s:instance/%s", part, f->region ? f->region : "",
                    f->account ? f->account : "",
                    d->instance_id ? d->instance_id : f->key ? f->key : "unknown");
         break;
     case DETECT_RES_S3_BUCKET:
-        kv(w, "Type", "AwsS3Bucket");
+        finding__kv(w, "Type", "AwsS3Bucket");
         buf_printf(&id, "arn:%s:s3:::%s", part,
                    d->bucket_name ? d->bucket_name : f->key ? f->key : "unknown");
         break;
     }
-    kv(w, "Id", id.p);
-    kv(w, "Partition", part);
-    kv(w, "Region", f->region ? f->region : "");
+    finding__kv(w, "Id", id.p);
+    finding__kv(w, "Partition", part);
+    finding__kv(w, "Region", f->region ? f->region : "");
     jw_key(w, "Details");
     jw_object_begin(w);
     switch (f->resource) {
     case DETECT_RES_ACCESS_KEY:
         jw_key(w, "AwsIamAccessKey");
         jw_object_begin(w);
-        kv(w, "AccessKeyId", d->access_key_id);
-        kv(w, "PrincipalId", d->principal_id);
-        kv(w, "PrincipalName", d->user_name);
-        kv(w, "PrincipalType", d->user_type);
-        kv(w, "AccountId", f->account);
+        finding__kv(w, "AccessKeyId", d->access_key_id);
+        finding__kv(w, "PrincipalId", d->principal_id);
+        finding__kv(w, "PrincipalName", d->user_name);
+        finding__kv(w, "PrincipalType", d->user_type);
+        finding__kv(w, "AccountId", f->account);
         jw_object_end(w);
         break;
     case DETECT_RES_INSTANCE:
@@ -183,13 +175,13 @@ static void write_resources(struct json_writer *w, const struct finding *f, cons
             jw_str(w, d->local_ip);
             jw_array_end(w);
         }
-        kv(w, "VpcId", d->vpc_id);
-        kv(w, "SubnetId", d->subnet_id);
+        finding__kv(w, "VpcId", d->vpc_id);
+        finding__kv(w, "SubnetId", d->subnet_id);
         if (d->eni_id) {
             jw_key(w, "NetworkInterfaces");
             jw_array_begin(w);
             jw_object_begin(w);
-            kv(w, "NetworkInterfaceId", d->eni_id);
+            finding__kv(w, "NetworkInterfaceId", d->eni_id);
             jw_object_end(w);
             jw_array_end(w);
         }
@@ -198,7 +190,7 @@ static void write_resources(struct json_writer *w, const struct finding *f, cons
     case DETECT_RES_S3_BUCKET:
         jw_key(w, "AwsS3Bucket");
         jw_object_begin(w);
-        kv(w, "Name", d->bucket_name ? d->bucket_name : f->key);
+        finding__kv(w, "Name", d->bucket_name ? d->bucket_name : f->key);
         jw_object_end(w);
         break;
     }
@@ -207,10 +199,10 @@ static void write_resources(struct json_writer *w, const struct finding *f, cons
     /* The caller's key is a resource of an S3 finding too, as GuardDuty lists it. */
     if (f->resource == DETECT_RES_S3_BUCKET && d->access_key_id) {
         jw_object_begin(w);
-        kv(w, "Type", "AwsIamAccessKey");
-        kv(w, "Id", d->access_key_id);
-        kv(w, "Partition", part);
-        kv(w, "Region", f->region ? f->region : "");
+        finding__kv(w, "Type", "AwsIamAccessKey");
+        finding__kv(w, "Id", d->access_key_id);
+        finding__kv(w, "Partition", part);
+        finding__kv(w, "Region", f->region ? f->region : "");
         jw_object_end(w);
     }
     jw_array_end(w);
@@ -224,35 +216,35 @@ static void write_action(struct json_writer *w, const struct finding *f, const c
     bool in = d->direction && strcmp(d->direction, "INBOUND") == 0;
     jw_key(w, "Action");
     jw_object_begin(w);
-    kv(w, "ActionType", finding_action_name(d->action));
+    finding__kv(w, "ActionType", finding_action_name(d->action));
     switch (d->action) {
     case FINDING_ACTION_API_CALL:
         jw_key(w, "AwsApiCallAction");
         jw_object_begin(w);
-        kv(w, "Api", d->api);
-        kv(w, "ServiceName", d->service_name);
+        finding__kv(w, "Api", d->api);
+        finding__kv(w, "ServiceName", d->service_name);
         if (d->remote_ip) {
-            kv(w, "CallerType", "remoteip");
+            finding__kv(w, "CallerType", "remoteip");
             ip_obj(w, "RemoteIpDetails", d->remote_ip, &d->remote_geo);
         } else if (d->caller_domain) {
-            kv(w, "CallerType", "domain");
+            finding__kv(w, "CallerType", "domain");
             jw_key(w, "DomainDetails");
             jw_object_begin(w);
-            kv(w, "Domain", d->caller_domain);
+            finding__kv(w, "Domain", d->caller_domain);
             jw_object_end(w);
         }
-        kv(w, "FirstSeen", first);
-        kv(w, "LastSeen", last);
+        finding__kv(w, "FirstSeen", first);
+        finding__kv(w, "LastSeen", last);
         jw_object_end(w);
         break;
     case FINDING_ACTION_NETWORK:
         jw_key(w, "NetworkConnectionAction");
         jw_object_begin(w);
-        kv(w, "ConnectionDirection", in ? "IN" : "OUT");
+        finding__kv(w, "ConnectionDirection", in ? "IN" : "OUT");
         ip_obj(w, "RemoteIpDetails", d->remote_ip, &d->remote_geo);
         port_obj(w, "RemotePortDetails", d->remote_port);
         port_obj(w, "LocalPortDetails", d->local_port);
-        kv(w, "Protocol", d->protocol);
+        finding__kv(w, "Protocol", d->protocol);
         jw_key(w, "Blocked");
         jw_bool(w, d->blocked);
         jw_object_end(w);
@@ -275,8 +267,8 @@ static void write_action(struct json_writer *w, const struct finding *f, const c
     case FINDING_ACTION_DNS:
         jw_key(w, "DnsRequestAction");
         jw_object_begin(w);
-        kv(w, "Domain", d->domain);
-        kv(w, "Protocol", d->protocol);
+        finding__kv(w, "Domain", d->domain);
+        finding__kv(w, "Protocol", d->protocol);
         jw_key(w, "Blocked");
         jw_bool(w, d->blocked);
         jw_object_end(w);
@@ -297,16 +289,16 @@ static void write_network(struct json_writer *w, const struct finding *f)
     struct ipaddr a;
     jw_key(w, "Network");
     jw_object_begin(w);
-    kv(w, "Direction", in || d->action == FINDING_ACTION_PORT_PROBE ? "IN" : "OUT");
-    kv(w, "Protocol", d->protocol);
+    finding__kv(w, "Direction", in || d->action == FINDING_ACTION_PORT_PROBE ? "IN" : "OUT");
+    finding__kv(w, "Protocol", d->protocol);
     if (src && ip_parse(sv_cstr(src), &a))
-        kv(w, a.v4 ? "SourceIpV4" : "SourceIpV6", src);
+        finding__kv(w, a.v4 ? "SourceIpV4" : "SourceIpV6", src);
     if (sport >= 0) {
         jw_key(w, "SourcePort");
         jw_int(w, sport);
     }
     if (dst && ip_parse(sv_cstr(dst), &a))
-        kv(w, a.v4 ? "DestinationIpV4" : "DestinationIpV6", dst);
+        finding__kv(w, a.v4 ? "DestinationIpV4" : "DestinationIpV6", dst);
     if (dport >= 0) {
         jw_key(w, "DestinationPort");
         jw_int(w, dport);
@@ -326,39 +318,39 @@ void finding_to_asff(struct json_writer *w, const struct finding *f)
     buf_init(&b, 0);
 
     jw_object_begin(w);
-    kv(w, "SchemaVersion", "2018-10-08");
+    finding__kv(w, "SchemaVersion", "2018-10-08");
     buf_printf(&b, "arn:%s:guardduty:%s:%s:detector/%s/finding/%s", part, region, account,
                f->detector_id, f->id);
-    kv(w, "Id", b.p);
+    finding__kv(w, "Id", b.p);
     buf_reset(&b);
     buf_printf(&b, "arn:%s:securityhub:%s:%s:product/%s/default", part, region, account, account);
-    kv(w, "ProductArn", b.p);
-    kv(w, "ProductName", "Vigil");
-    kv(w, "CompanyName", "Vigil");
-    kv(w, "Region", region);
+    finding__kv(w, "ProductArn", b.p);
+    finding__kv(w, "ProductName", "Vigil");
+    finding__kv(w, "CompanyName", "Vigil");
+    finding__kv(w, "Region", region);
     buf_reset(&b);
     buf_printf(&b, "vigil/%s", f->rule_id ? f->rule_id : f->type ? f->type : "");
-    kv(w, "GeneratorId", b.p);
-    kv(w, "AwsAccountId", account);
+    finding__kv(w, "GeneratorId", b.p);
+    finding__kv(w, "AwsAccountId", account);
     jw_key(w, "Types");
     jw_array_begin(w);
     buf_reset(&b);
     asff_type(&b, f->type ? f->type : "");
     jw_str(w, b.p);
     jw_array_end(w);
-    kv(w, "FirstObservedAt", first);
-    kv(w, "LastObservedAt", last);
-    kv(w, "CreatedAt", first);
-    kv(w, "UpdatedAt", last);
+    finding__kv(w, "FirstObservedAt", first);
+    finding__kv(w, "LastObservedAt", last);
+    finding__kv(w, "CreatedAt", first);
+    finding__kv(w, "UpdatedAt", last);
     jw_key(w, "Severity");
     jw_object_begin(w);
     const char *label = finding_severity_label(f->severity);
     buf_reset(&b);
     for (const char *p = label; *p; p++)
         buf_putc(&b, (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p));
-    kv(w, "Label", b.p);
+    finding__kv(w, "Label", b.p);
     snprintf(num, sizeof(num), "%g", f->severity);
-    kv(w, "Original", num);
+    finding__kv(w, "Original", num);
     jw_object_end(w);
     /* ASFF caps these: Title at 256 characters, Description at 1024. */
     const char *title = f->title ? f->title : "", *desc = f->description ? f->description : "";
@@ -372,20 +364,20 @@ void finding_to_asff(struct json_writer *w, const struct finding *f)
 
     jw_key(w, "ProductFields");
     jw_object_begin(w);
-    kv(w, "aws/guardduty/service/archived", "false");
+    finding__kv(w, "aws/guardduty/service/archived", "false");
     snprintf(num, sizeof(num), "%llu", (unsigned long long)f->count);
-    kv(w, "aws/guardduty/service/count", num);
-    kv(w, "aws/guardduty/service/detectorId", f->detector_id);
-    kv(w, "aws/guardduty/service/additionalInfo/threatListName", f->threat_list);
-    kv(w, "vigil/ruleId", f->rule_id);
-    kv(w, "vigil/key", f->key);
+    finding__kv(w, "aws/guardduty/service/count", num);
+    finding__kv(w, "aws/guardduty/service/detectorId", f->detector_id);
+    finding__kv(w, "aws/guardduty/service/additionalInfo/threatListName", f->threat_list);
+    finding__kv(w, "vigil/ruleId", f->rule_id);
+    finding__kv(w, "vigil/key", f->key);
     snprintf(num, sizeof(num), "%llu", (unsigned long long)f->events);
-    kv(w, "vigil/eventCount", num);
+    finding__kv(w, "vigil/eventCount", num);
     buf_reset(&b);
     for (size_t i = 0; i < f->n_evidence; i++)
         buf_printf(&b, "%s%s", i ? "," : "", f->evidence[i]);
     if (f->n_evidence)
-        kv(w, "vigil/eventIds", b.p);
+        finding__kv(w, "vigil/eventIds", b.p);
     jw_object_end(w);
     if (f->threat_list != NULL) {
         jw_key(w, "ThreatIntelIndicators");
@@ -393,16 +385,16 @@ void finding_to_asff(struct json_writer *w, const struct finding *f)
         jw_object_begin(w);
         struct ipaddr a;
         bool ip = f->indicator && ip_parse(sv_cstr(f->indicator), &a);
-        kv(w, "Type", ip ? (a.v4 ? "IPV4_ADDRESS" : "IPV6_ADDRESS") : "DOMAIN");
-        kv(w, "Value", f->indicator);
-        kv(w, "Source", f->threat_list);
+        finding__kv(w, "Type", ip ? (a.v4 ? "IPV4_ADDRESS" : "IPV6_ADDRESS") : "DOMAIN");
+        finding__kv(w, "Value", f->indicator);
+        finding__kv(w, "Source", f->threat_list);
         jw_object_end(w);
         jw_array_end(w);
     }
-    kv(w, "RecordState", "ACTIVE");
+    finding__kv(w, "RecordState", "ACTIVE");
     jw_key(w, "Workflow");
     jw_object_begin(w);
-    kv(w, "Status", "NEW");
+    finding__kv(w, "Status", "NEW");
     jw_object_end(w);
     jw_object_end(w);
     buf_free(&b);

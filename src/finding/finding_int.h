@@ -31,4 +31,14 @@ int finding__append(struct buf *out, const struct finding *f, int indent, int de
 int finding__write_list(struct buf *out, const struct finding *const *f, size_t n, int indent,
                         void (*fn)(struct json_writer *w, const struct finding *f));
 
+/* Writes "key": "val" when val is set; nothing when it is NULL (absent fields
+ * are left out of every output format). */
+static inline void finding__kv(struct json_writer *w, const char *key, const char *val)
+{
+    if (val == NULL)
+        return;
+    jw_key(w, key);
+    jw_str(w, val);
+}
+
 #endif

@@ -12,14 +12,6 @@
 
 #include <string.h>
 
-static void kv(struct json_writer *w, const char *key, const char *val)
-{
-    if (val == NULL)
-        return;
-    jw_key(w, key);
-    jw_str(w, val);
-}
-
 static void kint(struct json_writer *w, const char *key, int64_t v)
 {
     jw_key(w, key);
@@ -41,15 +33,15 @@ static void endpoint(struct json_writer *w, const char *key, const char *ip, int
         return;
     jw_key(w, key);
     jw_object_begin(w);
-    kv(w, "ip", ip);
-    kv(w, "domain", domain);
+    finding__kv(w, "ip", ip);
+    finding__kv(w, "domain", domain);
     if (port >= 0)
         kint(w, "port", port);
     if (geo != NULL && (geo->country_code || geo->city || geo->has_location)) {
         jw_key(w, "location");
         jw_object_begin(w);
-        kv(w, "city", geo->city);
-        kv(w, "country", geo->country_code);
+        finding__kv(w, "city", geo->city);
+        finding__kv(w, "country", geo->country_code);
         if (geo->has_location) {
             /* GeoJSON order: longitude first. */
             jw_key(w, "coordinates");
@@ -64,7 +56,7 @@ static void endpoint(struct json_writer *w, const char *key, const char *ip, int
         int64_t asn;
         jw_key(w, "autonomous_system");
         jw_object_begin(w);
-        kv(w, "name", geo->asn_org);
+        finding__kv(w, "name", geo->asn_org);
         if (geo->asn && sv_to_i64(sv_cstr(geo->asn), &asn))
             kint(w, "number", asn);
         jw_object_end(w);
@@ -77,9 +69,9 @@ static void observable(struct json_writer *w, const char *name, int type_id, con
     if (value == NULL)
         return;
     jw_object_begin(w);
-    kv(w, "name", name);
+    finding__kv(w, "name", name);
     kint(w, "type_id", type_id);
-    kv(w, "value", value);
+    finding__kv(w, "value", value);
     jw_object_end(w);
 }
 
@@ -95,17 +87,17 @@ static void write_evidence(struct json_writer *w, const struct finding *f)
         if (d->api || d->service_name) {
             jw_key(w, "api");
             jw_object_begin(w);
-            kv(w, "operation", d->api);
+            finding__kv(w, "operation", d->api);
             if (d->service_name) {
                 jw_key(w, "service");
                 jw_object_begin(w);
-                kv(w, "name", d->service_name);
+                finding__kv(w, "name", d->service_name);
                 jw_object_end(w);
             }
             if (d->error_code) {
                 jw_key(w, "response");
                 jw_object_begin(w);
-                kv(w, "error", d->error_code);
+                finding__kv(w, "error", d->error_code);
                 jw_object_end(w);
             }
             jw_object_end(w);
@@ -115,9 +107,9 @@ static void write_evidence(struct json_writer *w, const struct finding *f)
             jw_object_begin(w);
             jw_key(w, "user");
             jw_object_begin(w);
-            kv(w, "uid", d->principal_id);
-            kv(w, "name", d->user_name);
-            kv(w, "type", d->user_type);
+            finding__kv(w, "uid", d->principal_id);
+            finding__kv(w, "name", d->user_name);
+            finding__kv(w, "type", d->user_type);
             if (d->access_key_id) {
                 jw_key(w, "credential_uid");
                 jw_str(w, d->access_key_id);
@@ -135,7 +127,7 @@ static void write_evidence(struct json_writer *w, const struct finding *f)
                  in ? d->local_port : d->remote_port, NULL, in ? NULL : &d->remote_geo);
         jw_key(w, "connection_info");
         jw_object_begin(w);
-        kv(w, "protocol_name", d->protocol);
+        finding__kv(w, "protocol_name", d->protocol);
         /* OCSF direction_id: 1 Inbound, 2 Outbound, 0 Unknown. */
         kint(w, "direction_id", in ? 1 : d->direction && strcmp(d->direction, "OUTBOUND") == 0 ? 2 : 0);
         jw_object_end(w);
@@ -145,7 +137,7 @@ static void write_evidence(struct json_writer *w, const struct finding *f)
         if (d->domain) {
             jw_key(w, "query");
             jw_object_begin(w);
-            kv(w, "hostname", d->domain);
+            finding__kv(w, "hostname", d->domain);
             jw_object_end(w);
         }
         break;
@@ -163,45 +155,45 @@ void finding_to_ocsf(struct json_writer *w, const struct finding *f)
 
     jw_object_begin(w);
     kint(w, "activity_id", 1);
-    kv(w, "activity_name", "Create");
+    finding__kv(w, "activity_name", "Create");
     kint(w, "category_uid", 2);
-    kv(w, "category_name", "Findings");
+    finding__kv(w, "category_name", "Findings");
     kint(w, "class_uid", 2004);
-    kv(w, "class_name", "Detection Finding");
+    finding__kv(w, "class_name", "Detection Finding");
     kint(w, "type_uid", 200401);
-    kv(w, "type_name", "Detection Finding: Create");
+    finding__kv(w, "type_name", "Detection Finding: Create");
     kint(w, "severity_id", severity_id(f->severity));
-    kv(w, "severity", finding_severity_label(f->severity));
+    finding__kv(w, "severity", finding_severity_label(f->severity));
     kint(w, "status_id", 1);
-    kv(w, "status", "New");
+    finding__kv(w, "status", "New");
     kint(w, "time", f->last_ms);
     kint(w, "start_time", f->first_ms);
     kint(w, "end_time", f->last_ms);
     kint(w, "count", (int64_t)(f->count > INT32_MAX ? INT32_MAX : f->count));
-    kv(w, "message", f->title ? f->title : "");
+    finding__kv(w, "message", f->title ? f->title : "");
 
     jw_key(w, "metadata");
     jw_object_begin(w);
-    kv(w, "version", "1.1.0");
+    finding__kv(w, "version", "1.1.0");
     jw_key(w, "profiles");
     jw_array_begin(w);
     jw_str(w, "cloud");
     jw_array_end(w);
     jw_key(w, "product");
     jw_object_begin(w);
-    kv(w, "name", "Vigil");
-    kv(w, "vendor_name", "Vigil");
+    finding__kv(w, "name", "Vigil");
+    finding__kv(w, "vendor_name", "Vigil");
     jw_object_end(w);
-    kv(w, "uid", f->id);
+    finding__kv(w, "uid", f->id);
     jw_object_end(w);
 
     jw_key(w, "cloud");
     jw_object_begin(w);
-    kv(w, "provider", "AWS");
-    kv(w, "region", f->region ? f->region : "");
+    finding__kv(w, "provider", "AWS");
+    finding__kv(w, "region", f->region ? f->region : "");
     jw_key(w, "account");
     jw_object_begin(w);
-    kv(w, "uid", f->account ? f->account : "");
+    finding__kv(w, "uid", f->account ? f->account : "");
     jw_object_end(w);
     jw_object_end(w);
 
@@ -209,9 +201,9 @@ void finding_to_ocsf(struct json_writer *w, const struct finding *f)
     jw_object_begin(w);
     buf_printf(&b, "arn:%s:guardduty:%s:%s:detector/%s/finding/%s", part,
                f->region ? f->region : "", f->account ? f->account : "", f->detector_id, f->id);
-    kv(w, "uid", b.p);
-    kv(w, "title", f->title ? f->title : "");
-    kv(w, "desc", f->description);
+    finding__kv(w, "uid", b.p);
+    finding__kv(w, "title", f->title ? f->title : "");
+    finding__kv(w, "desc", f->description);
     jw_key(w, "types");
     jw_array_begin(w);
     jw_str(w, f->type ? f->type : "");
@@ -223,10 +215,10 @@ void finding_to_ocsf(struct json_writer *w, const struct finding *f)
     if (f->rule_id) {
         jw_key(w, "analytic");
         jw_object_begin(w);
-        kv(w, "uid", f->rule_id);
-        kv(w, "name", f->rule_id);
+        finding__kv(w, "uid", f->rule_id);
+        finding__kv(w, "name", f->rule_id);
         kint(w, "type_id", 1);
-        kv(w, "type", "Rule");
+        finding__kv(w, "type", "Rule");
         jw_object_end(w);
     }
     jw_object_end(w);
@@ -237,26 +229,26 @@ void finding_to_ocsf(struct json_writer *w, const struct finding *f)
     buf_reset(&b);
     switch (f->resource) {
     case DETECT_RES_ACCESS_KEY:
-        kv(w, "type", "AwsIamAccessKey");
-        kv(w, "uid", d->access_key_id ? d->access_key_id : f->key);
-        kv(w, "name", d->user_name);
+        finding__kv(w, "type", "AwsIamAccessKey");
+        finding__kv(w, "uid", d->access_key_id ? d->access_key_id : f->key);
+        finding__kv(w, "name", d->user_name);
         break;
     case DETECT_RES_INSTANCE:
-        kv(w, "type", "AwsEc2Instance");
+        finding__kv(w, "type", "AwsEc2Instance");
         buf_printf(&b, "arn:%s:ec2:%s:%s:instance/%s", part, f->region ? f->region : "",
                    f->account ? f->account : "", d->instance_id ? d->instance_id : f->key ? f->key : "");
-        kv(w, "uid", b.p);
-        kv(w, "name", d->instance_id ? d->instance_id : f->key);
+        finding__kv(w, "uid", b.p);
+        finding__kv(w, "name", d->instance_id ? d->instance_id : f->key);
         break;
     case DETECT_RES_S3_BUCKET:
-        kv(w, "type", "AwsS3Bucket");
+        finding__kv(w, "type", "AwsS3Bucket");
         buf_printf(&b, "arn:%s:s3:::%s", part, d->bucket_name ? d->bucket_name : f->key ? f->key : "");
-        kv(w, "uid", b.p);
-        kv(w, "name", d->bucket_name ? d->bucket_name : f->key);
+        finding__kv(w, "uid", b.p);
+        finding__kv(w, "name", d->bucket_name ? d->bucket_name : f->key);
         break;
     }
-    kv(w, "region", f->region);
-    kv(w, "cloud_partition", part);
+    finding__kv(w, "region", f->region);
+    finding__kv(w, "cloud_partition", part);
     jw_object_end(w);
     jw_array_end(w);
 
@@ -278,9 +270,9 @@ void finding_to_ocsf(struct json_writer *w, const struct finding *f)
     jw_object_begin(w);
     jw_key(w, "vigil");
     jw_object_begin(w);
-    kv(w, "ruleId", f->rule_id);
-    kv(w, "key", f->key);
-    kv(w, "threatListName", f->threat_list);
+    finding__kv(w, "ruleId", f->rule_id);
+    finding__kv(w, "key", f->key);
+    finding__kv(w, "threatListName", f->threat_list);
     jw_key(w, "eventIds");
     jw_array_begin(w);
     for (size_t i = 0; i < f->n_evidence; i++)

@@ -83,14 +83,6 @@ const char *finding__port_name(int port)
     }
 }
 
-static void kv(struct json_writer *w, const char *key, const char *val)
-{
-    if (val == NULL)
-        return;
-    jw_key(w, key);
-    jw_str(w, val);
-}
-
 /* GuardDuty's RemoteIpDetails / LocalIpDetails; geo may be NULL. */
 static void ip_details(struct json_writer *w, const char *key, const char *ip,
                        const struct finding_geo *geo)
@@ -106,14 +98,14 @@ static void ip_details(struct json_writer *w, const char *key, const char *ip,
         if (geo->city) {
             jw_key(w, "city");
             jw_object_begin(w);
-            kv(w, "cityName", geo->city);
+            finding__kv(w, "cityName", geo->city);
             jw_object_end(w);
         }
         if (geo->country_code || geo->country_name) {
             jw_key(w, "country");
             jw_object_begin(w);
-            kv(w, "countryCode", geo->country_code);
-            kv(w, "countryName", geo->country_name);
+            finding__kv(w, "countryCode", geo->country_code);
+            finding__kv(w, "countryName", geo->country_name);
             jw_object_end(w);
         }
         if (geo->has_location) {
@@ -128,10 +120,10 @@ static void ip_details(struct json_writer *w, const char *key, const char *ip,
         if (geo->asn || geo->asn_org || geo->isp || geo->org) {
             jw_key(w, "organization");
             jw_object_begin(w);
-            kv(w, "asn", geo->asn);
-            kv(w, "asnOrg", geo->asn_org);
-            kv(w, "isp", geo->isp);
-            kv(w, "org", geo->org);
+            finding__kv(w, "asn", geo->asn);
+            finding__kv(w, "asnOrg", geo->asn_org);
+            finding__kv(w, "isp", geo->isp);
+            finding__kv(w, "org", geo->org);
             jw_object_end(w);
         }
     }
@@ -157,10 +149,10 @@ static void access_key_details(struct json_writer *w, const struct finding_detai
         return;
     jw_key(w, "accessKeyDetails");
     jw_object_begin(w);
-    kv(w, "accessKeyId", d->access_key_id);
-    kv(w, "principalId", d->principal_id);
-    kv(w, "userName", d->user_name);
-    kv(w, "userType", d->user_type);
+    finding__kv(w, "accessKeyId", d->access_key_id);
+    finding__kv(w, "principalId", d->principal_id);
+    finding__kv(w, "userName", d->user_name);
+    finding__kv(w, "userType", d->user_type);
     jw_object_end(w);
 }
 
@@ -180,7 +172,7 @@ static void write_resource(struct json_writer *w, const struct finding *f)
         jw_str(w, "Instance");
         jw_key(w, "instanceDetails");
         jw_object_begin(w);
-        kv(w, "instanceId", d->instance_id);
+        finding__kv(w, "instanceId", d->instance_id);
         if (d->eni_id || d->vpc_id || d->subnet_id || d->local_ip) {
             struct ipaddr a;
             bool v4 = d->local_ip && ip_parse(sv_cstr(d->local_ip), &a) && a.v4;
@@ -193,11 +185,11 @@ static void write_resource(struct json_writer *w, const struct finding *f)
                 jw_str(w, d->local_ip);
                 jw_array_end(w);
             }
-            kv(w, "networkInterfaceId", d->eni_id);
+            finding__kv(w, "networkInterfaceId", d->eni_id);
             if (v4)
-                kv(w, "privateIpAddress", d->local_ip);
-            kv(w, "subnetId", d->subnet_id);
-            kv(w, "vpcId", d->vpc_id);
+                finding__kv(w, "privateIpAddress", d->local_ip);
+            finding__kv(w, "subnetId", d->subnet_id);
+            finding__kv(w, "vpcId", d->vpc_id);
             jw_object_end(w);
             jw_array_end(w);
         }
@@ -215,9 +207,9 @@ static void write_resource(struct json_writer *w, const struct finding *f)
             jw_key(w, "s3BucketDetails");
             jw_array_begin(w);
             jw_object_begin(w);
-            kv(w, "arn", arn.p);
-            kv(w, "name", d->bucket_name);
-            kv(w, "type", "Destination");
+            finding__kv(w, "arn", arn.p);
+            finding__kv(w, "name", d->bucket_name);
+            finding__kv(w, "type", "Destination");
             jw_object_end(w);
             jw_array_end(w);
             buf_free(&arn);
@@ -238,27 +230,27 @@ static void write_action(struct json_writer *w, const struct finding *f)
     case FINDING_ACTION_API_CALL:
         jw_key(w, "awsApiCallAction");
         jw_object_begin(w);
-        kv(w, "api", d->api);
-        kv(w, "serviceName", d->service_name);
+        finding__kv(w, "api", d->api);
+        finding__kv(w, "serviceName", d->service_name);
         if (d->remote_ip) {
-            kv(w, "callerType", "Remote IP");
+            finding__kv(w, "callerType", "Remote IP");
             ip_details(w, "remoteIpDetails", d->remote_ip, &d->remote_geo);
         } else if (d->caller_domain) {
-            kv(w, "callerType", "Domain");
+            finding__kv(w, "callerType", "Domain");
             jw_key(w, "domainDetails");
             jw_object_begin(w);
-            kv(w, "domain", d->caller_domain);
+            finding__kv(w, "domain", d->caller_domain);
             jw_object_end(w);
         }
-        kv(w, "errorCode", d->error_code);
-        kv(w, "userAgent", d->user_agent);
+        finding__kv(w, "errorCode", d->error_code);
+        finding__kv(w, "userAgent", d->user_agent);
         if (f->resource == DETECT_RES_S3_BUCKET && d->bucket_name) {
             struct buf arn;
             buf_init(&arn, 0);
             buf_printf(&arn, "arn:%s:s3:::%s", finding__partition(f->region), d->bucket_name);
             jw_key(w, "affectedResources");
             jw_object_begin(w);
-            kv(w, "AWS::S3::Bucket", arn.p);
+            finding__kv(w, "AWS::S3::Bucket", arn.p);
             jw_object_end(w);
             buf_free(&arn);
         }
@@ -269,11 +261,11 @@ static void write_action(struct json_writer *w, const struct finding *f)
         jw_object_begin(w);
         jw_key(w, "blocked");
         jw_bool(w, d->blocked);
-        kv(w, "connectionDirection", d->direction);
+        finding__kv(w, "connectionDirection", d->direction);
         ip_details(w, "localIpDetails", d->local_ip, NULL);
-        kv(w, "localNetworkInterface", d->eni_id);
+        finding__kv(w, "localNetworkInterface", d->eni_id);
         port_details(w, "localPortDetails", d->local_port);
-        kv(w, "protocol", d->protocol);
+        finding__kv(w, "protocol", d->protocol);
         ip_details(w, "remoteIpDetails", d->remote_ip, &d->remote_geo);
         port_details(w, "remotePortDetails", d->remote_port);
         jw_object_end(w);
@@ -296,8 +288,8 @@ static void write_action(struct json_writer *w, const struct finding *f)
     case FINDING_ACTION_DNS:
         jw_key(w, "dnsRequestAction");
         jw_object_begin(w);
-        kv(w, "domain", d->domain);
-        kv(w, "protocol", d->protocol);
+        finding__kv(w, "domain", d->domain);
+        finding__kv(w, "protocol", d->protocol);
         jw_key(w, "blocked");
         jw_bool(w, d->blocked);
         jw_object_end(w);
@@ -328,40 +320,40 @@ void finding_to_json(struct json_writer *w, const struct finding *f)
     const char *region = f->region ? f->region : "";
 
     jw_object_begin(w);
-    kv(w, "schemaVersion", "2.0");
+    finding__kv(w, "schemaVersion", "2.0");
     jw_key(w, "accountId");
     jw_str(w, account);
     jw_key(w, "region");
     jw_str(w, region);
-    kv(w, "partition", finding__partition(f->region));
-    kv(w, "id", f->id);
+    finding__kv(w, "partition", finding__partition(f->region));
+    finding__kv(w, "id", f->id);
     struct buf arn;
     buf_init(&arn, 0);
     buf_printf(&arn, "arn:%s:guardduty:%s:%s:detector/%s/finding/%s", finding__partition(f->region),
                region, account, f->detector_id, f->id);
-    kv(w, "arn", arn.p);
+    finding__kv(w, "arn", arn.p);
     buf_free(&arn);
-    kv(w, "type", f->type ? f->type : "");
+    finding__kv(w, "type", f->type ? f->type : "");
     write_resource(w, f);
 
     jw_key(w, "service");
     jw_object_begin(w);
-    kv(w, "serviceName", "guardduty");
-    kv(w, "detectorId", f->detector_id);
+    finding__kv(w, "serviceName", "guardduty");
+    finding__kv(w, "detectorId", f->detector_id);
     write_action(w, f);
-    kv(w, "resourceRole", resource_role(f));
+    finding__kv(w, "resourceRole", resource_role(f));
     jw_key(w, "additionalInfo");
     jw_object_begin(w);
-    kv(w, "threatListName", f->threat_list);
+    finding__kv(w, "threatListName", f->threat_list);
     if (f->sample) {
         jw_key(w, "sample");
         jw_bool(w, true);
     }
     jw_key(w, "vigil");
     jw_object_begin(w);
-    kv(w, "ruleId", f->rule_id);
-    kv(w, "key", f->key);
-    kv(w, "archivedBy", f->archived_by);
+    finding__kv(w, "ruleId", f->rule_id);
+    finding__kv(w, "key", f->key);
+    finding__kv(w, "archivedBy", f->archived_by);
     jw_key(w, "eventIds");
     jw_array_begin(w);
     for (size_t i = 0; i < f->n_evidence; i++)
@@ -377,7 +369,7 @@ void finding_to_json(struct json_writer *w, const struct finding *f)
         jw_key(w, "threatIntelligenceDetails");
         jw_array_begin(w);
         jw_object_begin(w);
-        kv(w, "threatListName", f->threat_list);
+        finding__kv(w, "threatListName", f->threat_list);
         jw_key(w, "threatNames");
         jw_array_begin(w);
         if (f->indicator != NULL)
@@ -387,8 +379,8 @@ void finding_to_json(struct json_writer *w, const struct finding *f)
         jw_array_end(w);
         jw_object_end(w);
     }
-    kv(w, "eventFirstSeen", first);
-    kv(w, "eventLastSeen", last);
+    finding__kv(w, "eventFirstSeen", first);
+    finding__kv(w, "eventLastSeen", last);
     jw_key(w, "archived");
     jw_bool(w, f->archived);
     jw_key(w, "count");
@@ -397,10 +389,10 @@ void finding_to_json(struct json_writer *w, const struct finding *f)
 
     jw_key(w, "severity");
     jw_double(w, f->severity);
-    kv(w, "createdAt", first);
-    kv(w, "updatedAt", last);
-    kv(w, "title", f->title ? f->title : "");
-    kv(w, "description", f->description ? f->description : "");
+    finding__kv(w, "createdAt", first);
+    finding__kv(w, "updatedAt", last);
+    finding__kv(w, "title", f->title ? f->title : "");
+    finding__kv(w, "description", f->description ? f->description : "");
     jw_object_end(w);
 }
 
