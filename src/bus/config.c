@@ -307,17 +307,6 @@ static char *resolve_path(const char *base, const char *p)
     return buf_steal(&b);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* exec:PROGRAM ARG... split at blanks; %XX decodes (%20 for a blank in an argument). */
 static int parse_exec(struct bus_target *t, const char *spec, const char *base, struct err *err)
 {
@@ -332,8 +321,8 @@ static int parse_exec(struct bus_target *t, const char *spec, const char *base, 
         struct buf a;
         buf_init(&a, 0);
         while (*p && *p != ' ' && *p != '\t') {
-            if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-                buf_putc(&a, (char)(hexval(p[1]) * 16 + hexval(p[2])));
+            if (*p == '%' && core_hexval(p[1]) >= 0 && core_hexval(p[2]) >= 0) {
+                buf_putc(&a, (char)(core_hexval(p[1]) * 16 + core_hexval(p[2])));
                 p += 3;
             } else {
                 buf_putc(&a, *p++);
