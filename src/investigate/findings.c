@@ -5,30 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char findings_schema[] =
-    "CREATE TABLE IF NOT EXISTS findings("
-    " id TEXT PRIMARY KEY,"
-    " type TEXT NOT NULL,"
-    " severity REAL NOT NULL,"
-    " account TEXT, region TEXT, resource TEXT, title TEXT,"
-    " first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
-    " count INTEGER NOT NULL,"
-    " json TEXT NOT NULL,"
-    " workflow_status TEXT NOT NULL DEFAULT 'NEW',"
-    " record_state TEXT NOT NULL DEFAULT 'ACTIVE',"
-    " note TEXT,"
-    " created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS findings_severity ON findings(severity, last_seen_ms);"
-    "CREATE INDEX IF NOT EXISTS findings_last ON findings(last_seen_ms);"
-    "CREATE INDEX IF NOT EXISTS findings_updated ON findings(updated_ms);";
-
-int investigate_findings_init(struct store *st, struct err *err)
-{
-    sqlite3 *db = store_db(st);
-    if (sqlite3_exec(db, findings_schema, NULL, NULL, NULL) != SQLITE_OK)
-        return investigate__db_err(db, err, "findings table");
-    return 0;
-}
+/* The findings table is part of the store's schema (src/store/store.c,
+ * migration 2): every store opened through store_open has it. */
 
 /* A re-run over the same logs reports the same counts: keep the larger. Only
  * activity wholly after what is stored is new, and adds up. Security Hub
@@ -56,9 +34,7 @@ int investigate_findings_put(struct store *st, const struct finding *const *fs, 
     struct buf js;
     buf_init(&js, 0);
     size_t added = 0;
-    int rc = investigate_findings_init(st, err);
-    if (rc == 0)
-        rc = store_begin(st, err);
+    int rc = store_begin(st, err);
     if (rc == 0 && (sqlite3_prepare_v2(db, upsert_sql, -1, &ins, NULL) != SQLITE_OK ||
                     sqlite3_prepare_v2(db, "SELECT 1 FROM findings WHERE id = ?1", -1, &probe,
                                        NULL) != SQLITE_OK))
@@ -160,9 +136,7 @@ int investigate_findings_list(struct store *st, const struct investigate_finding
                               investigate_finding_fn fn, void *ctx, struct err *err)
 {
     sqlite3 *db = store_db(st);
-    int rc = investigate_findings_init(st, err);
-    if (rc != 0)
-        return rc;
+    int rc = 0;
     const char *state = q->record_state ? q->record_state : "ACTIVE";
     struct buf sql;
     buf_init(&sql, 0);
@@ -196,9 +170,7 @@ int investigate_findings_get(struct store *st, const char *id, investigate_findi
                              void *ctx, struct err *err)
 {
     sqlite3 *db = store_db(st);
-    int rc = investigate_findings_init(st, err);
-    if (rc != 0)
-        return rc;
+    int rc = 0;
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(db, "SELECT " ROW_COLS " FROM findings WHERE id = ?1", -1, &s, NULL) !=
         SQLITE_OK)
@@ -217,9 +189,7 @@ static int exec_change(struct store *st, const char *sql, const char *a, const c
                        const char *c, int64_t ms, int64_t *changed_out, struct err *err)
 {
     sqlite3 *db = store_db(st);
-    int rc = investigate_findings_init(st, err);
-    if (rc != 0)
-        return rc;
+    int rc = 0;
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
         return investigate__db_err(db, err, "findings");

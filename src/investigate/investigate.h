@@ -139,9 +139,8 @@ int investigate_timeline(struct store *st, const struct investigate_timeline_opt
 
 /* ---- findings in the store ---------------------------------------------------- */
 
-/* Creates the findings table and its indexes if missing. The other findings
- * functions call it; exposed for tests. */
-int investigate_findings_init(struct store *st, struct err *err);
+/* The findings table is the store's (schema version 2 and later), shared by
+ * `vigil detect --db`, `vigil findings` and the playbooks. */
 
 /* Upserts fs[0..n) by id in one transaction: a new finding gets workflow
  * status NEW and record state ARCHIVED when a suppression rule archived it,

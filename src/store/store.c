@@ -107,6 +107,26 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX dns_key ON dns(query_time_ms, ifnull(srcaddr,''), ifnull(srcport,-1),"
     " ifnull(query_name,''), ifnull(query_type,''), ifnull(rcode,''), ifnull(transport,''),"
     " ifnull(vpc_id,''), ifnull(srcids_instance,''), ifnull(account_id,''));",
+
+    /* 2: findings (vigil detect --db, vigil findings), with Security Hub's
+     * workflow status and record state. Stores from before this migration
+     * may already hold the table, made on first use by the investigate
+     * module with this very definition: IF NOT EXISTS keeps their rows. */
+    "CREATE TABLE IF NOT EXISTS findings("
+    " id TEXT PRIMARY KEY,"
+    " type TEXT NOT NULL,"
+    " severity REAL NOT NULL,"
+    " account TEXT, region TEXT, resource TEXT, title TEXT,"
+    " first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
+    " count INTEGER NOT NULL,"
+    " json TEXT NOT NULL,"
+    " workflow_status TEXT NOT NULL DEFAULT 'NEW',"
+    " record_state TEXT NOT NULL DEFAULT 'ACTIVE',"
+    " note TEXT,"
+    " created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS findings_severity ON findings(severity, last_seen_ms);"
+    "CREATE INDEX IF NOT EXISTS findings_last ON findings(last_seen_ms);"
+    "CREATE INDEX IF NOT EXISTS findings_updated ON findings(updated_ms);",
 };
 
 /* The secondary indexes, kept apart from the tables so a bulk load can build
@@ -135,6 +155,10 @@ static const char *const secondary[][2] = {
 #define N_SECONDARY (sizeof(secondary) / sizeof(secondary[0]))
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+/* migrate()'s answer for a read-only connection to an older store: not an
+ * enum err_code (store_open_flags turns it into a migration or ERR_DB). */
+#define ERR_AGAIN_MIGRATE 1000
 
 static const char *const stmt_sql[STMT_N] = {
     [STMT_INS_CT] =
@@ -296,7 +320,7 @@ static int migrate(struct store *st, struct err *err)
     if (v == (int)N_MIGRATIONS)
         return 0;
     if (st->readonly)
-        return err_set(err, ERR_DB,
+        return err_set(err, v > 0 ? ERR_AGAIN_MIGRATE : ERR_DB,
                        "the store has schema version %d and needs migrating to %d: run an ingest "
                        "first",
                        v, (int)N_MIGRATIONS);
@@ -368,6 +392,25 @@ int store_open_flags(const char *path, unsigned flags, struct store **out, struc
     int rc = open_db(st, path, flags, err);
     if (rc == 0)
         rc = migrate(st, err);
+    if (rc == ERR_AGAIN_MIGRATE) {
+        /* A store written by an older Vigil: readers migrate it once through
+         * a writable connection (the migrations are small: tables, and
+         * indexes made from sorted scans), then read it as asked. A file
+         * they cannot write stays refused. */
+        store_close(st);
+        st = NULL;
+        struct store *w = NULL;
+        struct err e2;
+        err_clear(&e2);
+        rc = store_open_flags(path, flags & ~STORE_OPEN_READONLY, &w, &e2);
+        store_close(w);
+        if (rc != 0) {
+            char msg[ERR_MSG_MAX];
+            snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
+            return err_set(err, ERR_DB, "%s (migrating: %s)", msg, e2.msg);
+        }
+        return store_open_flags(path, flags, out, err);
+    }
     if (rc != 0) {
         store_close(st);
         return rc;

@@ -23,7 +23,12 @@
  *                  rcode, transport, VPC, instance, account).
  *   ingest_ledger  one row per input file ingested: path, size, mtime, SHA-256
  *                  of its bytes, records read / inserted / bad, finished_at.
- *   schema_version the schema version, migrated forward on open.
+ *   findings       findings of `vigil detect --db` (GuardDuty JSON, stable id
+ *                  as key) with Security Hub's workflow status and record
+ *                  state; written and read by the investigate module.
+ *   schema_version the schema version, migrated forward on open (a read-only
+ *                  open of an older store migrates it first when the file is
+ *                  writable).
  *
  * Column names follow the Athena DDLs' spellings where they exist (vpcflow and
  * dns use the AWS documentation's account_id, srcaddr, log_status,
@@ -48,7 +53,7 @@
 #include "event/event.h"
 #include "input/input.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 struct sqlite3;

@@ -227,7 +227,7 @@ static void test_schema(void)
     st = NULL;
     CHECK_INT(store_open(path, &st, &e), 0);
     CHECK_INT(store_schema_version(st, &v, &e), 0);
-    CHECK_INT(v, 1);
+    CHECK_INT(v, STORE_SCHEMA_VERSION);
     CHECK_INT(sqlite3_exec(store_db(st), "INSERT INTO schema_version VALUES(99,'x')", NULL, NULL,
                            NULL),
               SQLITE_OK);
@@ -236,6 +236,69 @@ static void test_schema(void)
     CHECK_INT(store_open(path, &st, &e), ERR_DB);
     CHECK(strstr(e.msg, "99") != NULL);
     CHECK(st == NULL);
+}
+
+static int64_t count_sql(struct store *st, const char *sql)
+{
+    sqlite3_stmt *s;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}
+
+/* Stores written before the findings table joined the schema (version 1):
+ * with the table the investigate module used to create on first use, rows
+ * kept; without it, created. A read-only open migrates them too. */
+static void test_migration(void)
+{
+    char path[512];
+    tmp_path("migrate.db", path, sizeof(path));
+    for (int had_findings = 1; had_findings >= 0; had_findings--) {
+        rm_db(path);
+        struct store *st = NULL;
+        struct err e;
+        err_clear(&e);
+        CHECK_INT(store_open(path, &st, &e), 0);
+        CHECK_INT(count_sql(st, "SELECT count(*) FROM sqlite_master WHERE name='findings'"), 1);
+        const char *to_v1 =
+            had_findings
+                ? "INSERT INTO findings(id, type, severity, first_seen_ms, last_seen_ms, count,"
+                  " json, created_ms, updated_ms) VALUES('f1','Recon:IAMUser/X',5,1,2,3,'{}',4,4);"
+                  "DELETE FROM schema_version WHERE version > 1"
+                : "DROP TABLE findings; DELETE FROM schema_version WHERE version > 1";
+        CHECK_INT(sqlite3_exec(store_db(st), to_v1, NULL, NULL, NULL), SQLITE_OK);
+        int v = 0;
+        CHECK_INT(store_schema_version(st, &v, &e), 0);
+        CHECK_INT(v, 1);
+        store_close(st);
+        st = NULL;
+        CHECK_INT(store_open_flags(path, STORE_OPEN_READONLY, &st, &e), 0);
+        CHECK(st != NULL);
+        if (st == NULL)
+            continue;
+        CHECK_INT(store_schema_version(st, &v, &e), 0);
+        CHECK_INT(v, STORE_SCHEMA_VERSION);
+        CHECK_INT(count_sql(st, "SELECT count(*) FROM findings"), had_findings ? 1 : 0);
+        CHECK_INT(count_sql(st, "SELECT count(*) FROM sqlite_master WHERE type='index' AND"
+                                " name IN ('findings_severity','findings_last','findings_updated')"),
+                  3);
+        store_close(st);
+    }
+    /* An empty file is not an old store: a reader still refuses it. */
+    rm_db(path);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    struct store *st = NULL;
+    struct err e;
+    err_clear(&e);
+    CHECK_INT(store_open_flags(path, STORE_OPEN_READONLY, &st, &e), ERR_DB);
+    CHECK(st == NULL);
+    rm_db(path);
 }
 
 static void test_sha256(void)
@@ -1340,6 +1403,7 @@ static void test_cleanup(void)
 
 static const struct harness_test tests[] = {
     { "schema", test_schema },
+    { "migration", test_migration },
     { "sha256", test_sha256 },
     { "compact_json", test_compact_json },
     { "username", test_username },
