@@ -70,6 +70,7 @@ struct rw {
     bool ob_desc[MAX_DEPTH], ob_nulls[MAX_DEPTH];
     bool sel_on[MAX_DEPTH]; /* inside a SELECT list at this depth */
     bool derived;           /* a FROM (subquery): column names may be redefined */
+    bool ct_only;           /* every FROM/JOIN table is cloudtrail_logs, no comma joins */
 };
 
 /* ---- tokenizer --------------------------------------------------------------- */
@@ -328,6 +329,8 @@ static void put_tok(struct rw *r, const struct tok *k)
 
 static void emit_range(struct rw *r, size_t i, size_t end);
 static size_t emit_time_filter(struct rw *r, size_t first, size_t i);
+static size_t emit_partition_filter(struct rw *r, size_t first, size_t i);
+static const char *view_for(const char *name, bool qualified);
 
 /* ---- prescan: table aliases and UNNEST columns --------------------------------- */
 
@@ -373,6 +376,7 @@ static size_t scan_alias(const struct rw *r, size_t i, char alias[NAME_LEN], cha
 
 static void prescan(struct rw *r)
 {
+    size_t n_tables = 0;
     for (size_t i = 0; i + 1 < r->n; i++)
         if (((at(r, i, "from") || at(r, i, "join")) && at(r, i + 1, "(")) ||
             (at(r, i, "as") && at(r, i + 1, "(") && i + 2 < r->n &&
@@ -405,6 +409,7 @@ static void prescan(struct rw *r)
             is_keyword(&r->t[k]))
             continue;
         char last[NAME_LEN];
+        size_t first = k;
         name_of(&r->t[k], last);
         while (at(r, k + 1, ".") && k + 2 < r->n) {
             k += 2;
@@ -412,8 +417,16 @@ static void prescan(struct rw *r)
         }
         add_alias(r, last);
         char alias[NAME_LEN], c1[NAME_LEN], c2[NAME_LEN];
-        scan_alias(r, k + 1, alias, c1, c2);
+        size_t after = scan_alias(r, k + 1, alias, c1, c2);
         add_alias(r, alias);
+        /* Placeholders ("<table>") pick their view from the columns later:
+         * not counted as CloudTrail here. */
+        const char *view = view_for(last, k > first);
+        if (!n_tables++)
+            r->ct_only = true;
+        if (view == NULL || strcmp(view, "cloudtrail_logs") != 0 || strcmp(last, "table") == 0 ||
+            strchr(last, '<') != NULL || at(r, after, ","))
+            r->ct_only = false;
     }
     /* subquery aliases: ") [AS] name" */
     for (size_t i = 0; i + 1 < r->n; i++)
@@ -608,6 +621,11 @@ static size_t emit_chain(struct rw *r, size_t i)
             if (after != 0)
                 return after;
         }
+        if (n <= 2 && (n == 1 || is_alias(r, names[0]))) {
+            size_t after = emit_partition_filter(r, idx[0], idx[n - 1]);
+            if (after != 0)
+                return after;
+        }
         for (size_t q = 0; q < n; q++) {
             if (q)
                 put_tok(r, &r->t[idx[q] - 1]);
@@ -724,6 +742,214 @@ static size_t emit_time_filter(struct rw *r, size_t first, size_t i)
     } else {
         return 0;
     }
+    if (r->t[first].space)
+        buf_putc(&r->out, ' ');
+    map_add(r, r->t[first].line);
+    put(r, "(");
+    for (size_t k = first; k < end; k++)
+        put_tok(r, &r->t[k]);
+    put(r, range);
+    return end;
+}
+
+/* The partition columns of cloudtrail_logs (year, month, day, date_partition,
+ * "timestamp") are cut from the eventtime text, so a predicate on them alone
+ * reads every row. Compared with literals, they bound the event's UTC time:
+ * that bound is added as a range on the indexed epoch column, the text test
+ * staying as the semantics. CloudTrail writes eventTime in UTC ('Z'), so the
+ * two agree; the range is widened by a second like emit_time_filter's. */
+
+#define DAY_MS ((int64_t)86400000)
+
+/* A string literal of exactly `digits` digits (then its value), else false. */
+static bool digits_lit(const struct rw *r, size_t i, size_t digits, int *out)
+{
+    if (i >= r->n || r->t[i].type != T_STRING || r->t[i].len != digits + 2)
+        return false;
+    int v = 0;
+    for (size_t k = 1; k <= digits; k++) {
+        char c = r->t[i].p[k];
+        if (c < '0' || c > '9')
+            return false;
+        v = v * 10 + (c - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* 'YYYY/MM/DD' -> the epoch ms of that day's start. */
+static bool day_lit(const struct rw *r, size_t i, int64_t *ms)
+{
+    if (i >= r->n || r->t[i].type != T_STRING || r->t[i].len != 12)
+        return false;
+    const char *p = r->t[i].p + 1;
+    int y = 0, m = 0, d = 0;
+    for (int k = 0; k < 10; k++) {
+        if (k == 4 || k == 7) {
+            if (p[k] != '/')
+                return false;
+            continue;
+        }
+        if (p[k] < '0' || p[k] > '9')
+            return false;
+        int *f = k < 4 ? &y : k < 7 ? &m : &d;
+        *f = *f * 10 + (p[k] - '0');
+    }
+    if (m < 1 || m > 12 || d < 1 || d > 31)
+        return false;
+    *ms = time_days_from_civil(y, (unsigned)m, (unsigned)d) * DAY_MS;
+    return true;
+}
+
+/* Tokens that end an AND chain: anything binding looser than AND, and the
+ * clause keywords around an expression. */
+static bool ends_chain(const struct tok *k)
+{
+    static const char *const stop[] = { "or",   "where", "on",    "having", "when",  "then",
+                                        "else", "end",   "select", "from",  "group", "order",
+                                        "limit", "union", "except", "intersect", "join", ",",
+                                        "case", "by",    NULL };
+    for (size_t i = 0; stop[i]; i++)
+        if (is(k, stop[i]))
+            return true;
+    return false;
+}
+
+/* [*b, *e): the AND chain, at the paren depth of token i, that holds i. */
+static void and_chain(const struct rw *r, size_t i, size_t *b, size_t *e)
+{
+    int d = 0;
+    size_t k = i;
+    while (k > 0) {
+        const struct tok *t = &r->t[k - 1];
+        if (is(t, ")") || is(t, "]"))
+            d++;
+        else if (is(t, "(") || is(t, "[")) {
+            if (d == 0)
+                break;
+            d--;
+        } else if (d == 0 && ends_chain(t))
+            break;
+        k--;
+    }
+    *b = k;
+    d = 0;
+    for (k = i; k < r->n; k++) {
+        const struct tok *t = &r->t[k];
+        if (is(t, "(") || is(t, "["))
+            d++;
+        else if (is(t, ")") || is(t, "]")) {
+            if (d == 0)
+                break;
+            d--;
+        } else if (d == 0 && ends_chain(t))
+            break;
+    }
+    *e = k;
+}
+
+/* In the chain [b, e) at its own depth, a conjunct `[qual.]col = 'NN'` (NN of
+ * `digits` digits): its value, else -1. */
+static int chain_eq(const struct rw *r, size_t b, size_t e, const char *qual, const char *col,
+                    size_t digits)
+{
+    int d = 0;
+    for (size_t k = b; k < e; k++) {
+        if (is(&r->t[k], "(") || is(&r->t[k], "["))
+            d++;
+        else if (is(&r->t[k], ")") || is(&r->t[k], "]"))
+            d--;
+        if (d != 0 || (r->t[k].type != T_IDENT && r->t[k].type != T_QIDENT))
+            continue;
+        char nm[NAME_LEN];
+        name_of(&r->t[k], nm);
+        size_t c = k;
+        if (qual[0]) {
+            if (strcmp(nm, qual) != 0 || !at(r, k + 1, ".") || k + 2 >= e)
+                continue;
+            c = k + 2;
+            name_of(&r->t[c], nm);
+        } else if (k > b && at(r, k - 1, ".")) {
+            continue;
+        }
+        /* a conjunct of its own: first in the chain or right after AND */
+        bool alone = k == b || (at(r, k - 1, "and") && !(k >= b + 3 && at(r, k - 3, "between")));
+        int v;
+        if (alone && strcmp(nm, col) == 0 && at(r, c + 1, "=") && c + 2 < e &&
+            digits_lit(r, c + 2, digits, &v) && !(c + 3 < e && (at(r, c + 3, "||"))))
+            return v;
+    }
+    return -1;
+}
+
+static size_t emit_partition_filter(struct rw *r, size_t first, size_t i)
+{
+    if (r->derived || i + 2 >= r->n)
+        return 0;
+    char col[NAME_LEN], qual[NAME_LEN] = "";
+    name_of(&r->t[i], col);
+    if (i > first)
+        name_of(&r->t[first], qual);
+    /* NOT binds tighter than AND: NOT year = 'x' cannot take a conjunct. */
+    if (first > 0 && at(r, first - 1, "not"))
+        return 0;
+    int64_t lo, hi; /* [lo, hi) */
+    size_t end;
+    int v;
+    if (strcmp(col, "year") == 0 && r->t[i].type == T_IDENT && at(r, i + 1, "=") &&
+        digits_lit(r, i + 2, 4, &v)) {
+        end = i + 3;
+        if (end < r->n && (at(r, end, "||") || at(r, end, "=")))
+            return 0;
+        size_t b, e;
+        and_chain(r, first, &b, &e);
+        int mo = chain_eq(r, b, e, qual, "month", 2);
+        int dd = mo >= 1 && mo <= 12 ? chain_eq(r, b, e, qual, "day", 2) : -1;
+        if (mo >= 1 && mo <= 12 && dd >= 1 && dd <= 31) {
+            lo = time_days_from_civil(v, (unsigned)mo, (unsigned)dd) * DAY_MS;
+            hi = lo + DAY_MS;
+        } else if (mo >= 1 && mo <= 12) {
+            lo = time_days_from_civil(v, (unsigned)mo, 1) * DAY_MS;
+            hi = mo == 12 ? time_days_from_civil(v + 1, 1, 1) * DAY_MS
+                          : time_days_from_civil(v, (unsigned)mo + 1, 1) * DAY_MS;
+        } else {
+            lo = time_days_from_civil(v, 1, 1) * DAY_MS;
+            hi = time_days_from_civil(v + 1, 1, 1) * DAY_MS;
+        }
+    } else if (r->ct_only && (strcmp(col, "date_partition") == 0 ||
+                              (strcmp(col, "timestamp") == 0 && r->t[i].type == T_QIDENT))) {
+        const struct tok *op = &r->t[i + 1];
+        int64_t a, c;
+        if (is(op, "between") && i + 4 < r->n && day_lit(r, i + 2, &a) && at(r, i + 3, "and") &&
+            day_lit(r, i + 4, &c)) {
+            lo = a, hi = c + DAY_MS, end = i + 5;
+        } else if (is(op, "=") && day_lit(r, i + 2, &a)) {
+            lo = a, hi = a + DAY_MS, end = i + 3;
+        } else if ((is(op, ">=") || is(op, ">")) && day_lit(r, i + 2, &a)) {
+            lo = a, hi = INT64_MAX, end = i + 3;
+        } else if ((is(op, "<=") || is(op, "<")) && day_lit(r, i + 2, &a)) {
+            lo = INT64_MIN, hi = a + DAY_MS, end = i + 3;
+        } else {
+            return 0;
+        }
+        if (end < r->n && (at(r, end, "||") || at(r, end, "=")))
+            return 0;
+    } else {
+        return 0;
+    }
+    char q[NAME_LEN + 4] = "";
+    if (qual[0])
+        snprintf(q, sizeof(q), "\"%s\".", qual);
+    char range[200];
+    if (lo == INT64_MIN)
+        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" < %lld)", q,
+                 (long long)(hi + 1000));
+    else if (hi == INT64_MAX)
+        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" >= %lld)", q,
+                 (long long)(lo - 1000));
+    else
+        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" >= %lld AND %s\"eventtime.ms\" < %lld)",
+                 q, (long long)(lo - 1000), q, (long long)(hi + 1000));
     if (r->t[first].space)
         buf_putc(&r->out, ' ');
     map_add(r, r->t[first].line);

@@ -373,6 +373,56 @@ static void test_run_cloudtrail(void)
         snprintf(want, sizeof(want), "%s", run(b));
         CHECK_STR(run(a), want);
     }
+    /* partition columns compared with literals bound the epoch column too
+     * (same results as the text alone), inside their own AND chain only */
+    CHECK(has(rw("select 1 from cloudtrail_1 where year = '2024' and month = '01' and day = '03'"),
+              "( year = '2024' AND \"eventtime.ms\" >= 1704239999000 AND \"eventtime.ms\" < "
+              "1704326401000) and month"));
+    CHECK(has(rw("select 1 from cloudtrail c where c.month = '01' and c.year = '2024'"),
+              "( c.year = '2024' AND \"c\".\"eventtime.ms\" >= 1704067199000 AND "
+              "\"c\".\"eventtime.ms\" < 1706745601000)"));
+    CHECK(has(rw("select 1 from cloudtrail where (month = '01' or x = 1) and year = '2024'"),
+              "( year = '2024' AND \"eventtime.ms\" >= 1704067199000 AND \"eventtime.ms\" < "
+              "1735689601000)"));
+    CHECK(has(rw("select 1 from cloudtrail where not year = '2024' and month = '01'"),
+              "not year = '2024' and"));
+    CHECK(has(rw("select 1 from cloudtrail where date_partition between '2024/01/02' and '2024/01/03'"),
+              "( date_partition between '2024/01/02' and '2024/01/03' AND \"eventtime.ms\" >= "
+              "1704153599000 AND \"eventtime.ms\" < 1704326401000)"));
+    CHECK(has(rw("select 1 from vpc_flow_logs where date_partition >= '2024/01/02'"),
+              "where date_partition >= '2024/01/02'"));
+    CHECK(has(rw("select 1 from cloudtrail where year = '####' and month = '##'"),
+              "where year = '####' and month"));
+    static const char *const parts[] = {
+        "year = '2024'", "year = '2024' and month = '01'", "year = '2024' and month = '01' and day = '03'",
+        "day = '02' and month = '01' and year = '2024'", "year = '2024' and month = '01' or day = '03'",
+        "year = '2024' and month = '01' and day = '02' or eventname = 'AssumeRole'",
+        "year = '2023' or (year = '2024' and day = '03')", "not (year = '2024' and day = '02')",
+        "date_partition = '2024/01/03'", "date_partition >= '2024/01/03'", "date_partition > '2024/01/02'",
+        "date_partition <= '2024/01/02'", "date_partition < '2024/01/03'",
+        "\"timestamp\" between '2024/01/02' and '2024/01/02'",
+    };
+    for (size_t c = 0; c < sizeof(parts) / sizeof(parts[0]); c++) {
+        char a[256], b[300], want[64];
+        snprintf(a, sizeof(a), "select count(*) from cloudtrail_logs where %s", parts[c]);
+        /* the same predicate with every partition column hidden behind || '' */
+        char nb[256];
+        size_t o = 0;
+        for (const char *p = parts[c]; *p && o + 8 < sizeof(nb); p++) {
+            nb[o++] = *p;
+            if ((p[1] == ' ') && (strncmp(p - 3, "year", 4) == 0 || strncmp(p - 4, "month", 5) == 0 ||
+                                  (strncmp(p - 2, "day", 3) == 0) || strncmp(p - 13, "date_partition", 14) == 0 ||
+                                  strncmp(p - 10, "\"timestamp\"", 11) == 0)) {
+                memcpy(nb + o, " || ''", 6);
+                o += 6;
+            }
+        }
+        nb[o] = '\0';
+        snprintf(b, sizeof(b), "select count(*) from cloudtrail_logs where %s", nb);
+        CHECK(strstr(rw(b), "eventtime.ms") == NULL);
+        snprintf(want, sizeof(want), "%s", run(b));
+        CHECK_STR(run(a), want);
+    }
     /* case-insensitive identifiers and struct fields; ISO string compare */
     CHECK_STR(run("SELECT eventName FROM cloudtrail_000000000000 WHERE userIdentity.accessKeyId = 'ASIA1' "
                   "AND eventTime BETWEEN '2024-01-03T00:00:00Z' AND '2024-01-04T00:00:00Z'"),
