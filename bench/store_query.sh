@@ -21,7 +21,8 @@
 # WHERE) is repaired the way its author meant. Everything else is verbatim.
 #
 # Environment: VIGIL (build/vigil), RUNS (5), WARMUP (1), OUT (bench/out-query),
-# ONLY (run only the cases whose name contains this string).
+# ONLY (run only the cases whose name contains this string), TIMEOUT (seconds
+# per run, 120: a case over it is reported as such and not repeated).
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +32,7 @@ RUNS=${RUNS:-5}
 WARMUP=${WARMUP:-1}
 OUT=${OUT:-$root/bench/out-query}
 ONLY=${ONLY:-}
+TIMEOUT=${TIMEOUT:-120}
 command -v sqlite3 >/dev/null || { echo "bench: sqlite3 not installed" >&2; exit 1; }
 [ -x "$VIGIL" ] || { echo "bench: $VIGIL missing (make)" >&2; exit 1; }
 mkdir -p "$OUT"
@@ -87,11 +89,18 @@ run() {
     n=$((n + 1))
     case "$name" in *"$ONLY"*) ;; *) return 0 ;; esac
     i=0
-    while [ $i -lt "$WARMUP" ]; do "$@" >"$OUT/out" 2>"$OUT/err" || true; i=$((i + 1)); done
+    while [ $i -lt "$WARMUP" ]; do
+        if ! timeout "$TIMEOUT" "$@" >"$OUT/out" 2>"$OUT/err"; then
+            printf '%-4s %-50s %-34s %8s\n' "$n" "$name" "$src" ">$TIMEOUT s"
+            over=$((over + 1))
+            return 0
+        fi
+        i=$((i + 1))
+    done
     : >"$OUT/times"
     i=0
     while [ $i -lt "$RUNS" ]; do
-        if ! /usr/bin/time -f "%e %U %S" -o "$OUT/t1" "$@" >"$OUT/out" 2>"$OUT/err"; then
+        if ! /usr/bin/time -f "%e %U %S" -o "$OUT/t1" timeout "$TIMEOUT" "$@" >"$OUT/out" 2>"$OUT/err"; then
             echo "bench: case $name failed:" >&2
             cat "$OUT/err" >&2
             exit 1
@@ -111,9 +120,6 @@ run() {
     printf '%-4s %-50s %-34s %8s %8s %10s%s\n' "$n" "$name" "$src" "$w" "$c" "$o" "$flag"
 }
 
-lookup() {
-    "$VIGIL" cloudtrail lookup-events --db "$DB" --output json "$@"
-}
 
 # ---- lookup-events: the eight keys, page of 50 / every event, with and without a window
 for kv in "EventId=$EVENT_ID" "EventName=$EVENT_NAME" "ReadOnly=false" "Username=$USERNAME" \
@@ -121,15 +127,15 @@ for kv in "EventId=$EVENT_ID" "EventName=$EVENT_NAME" "ReadOnly=false" "Username
           "AccessKeyId=$KEY"; do
     k=${kv%%=*} v=${kv#*=}
     a="AttributeKey=$k,AttributeValue=$v"
-    run "lookup $k --max-results 50" lookup-events lookup --lookup-attributes "$a" --max-results 50
-    run "lookup $k --max-results 50, one day" lookup-events lookup --lookup-attributes "$a" \
+    run "lookup $k --max-results 50" lookup-events "$VIGIL" cloudtrail lookup-events --db "$DB" --output json --lookup-attributes "$a" --max-results 50
+    run "lookup $k --max-results 50, one day" lookup-events "$VIGIL" cloudtrail lookup-events --db "$DB" --output json --lookup-attributes "$a" \
         --max-results 50 --start-time "$START" --end-time "$END"
-    run "lookup $k (every event), one day" lookup-events lookup --lookup-attributes "$a" \
+    run "lookup $k (every event), one day" lookup-events "$VIGIL" cloudtrail lookup-events --db "$DB" --output json --lookup-attributes "$a" \
         --start-time "$START" --end-time "$END"
-    run "lookup $k (every event)" lookup-events lookup --lookup-attributes "$a"
+    run "lookup $k (every event)" lookup-events "$VIGIL" cloudtrail lookup-events --db "$DB" --output json --lookup-attributes "$a"
 done
-run "lookup no attribute --max-results 50" lookup-events lookup --max-results 50
-run "lookup no attribute --max-results 50, one day" lookup-events lookup --max-results 50 \
+run "lookup no attribute --max-results 50" lookup-events "$VIGIL" cloudtrail lookup-events --db "$DB" --output json --max-results 50
+run "lookup no attribute --max-results 50, one day" lookup-events "$VIGIL" cloudtrail lookup-events --db "$DB" --output json --max-results 50 \
     --start-time "$START" --end-time "$END"
 
 # ---- timeline and playbooks

@@ -143,6 +143,14 @@ struct access {
     int64_t first, last;
 };
 
+/* A field of the record of a configuration change (is_config_change), NULL
+ * for other events: object access, the bulk of a busy bucket's events, never
+ * reads the record (cloudtrail_raw). */
+#define CONFIG                                                                           \
+    "CASE WHEN c.event_name GLOB 'PutBucket*' OR c.event_name GLOB 'DeleteBucket*' OR"  \
+    " c.event_name = 'CreateBucket' THEN (SELECT json_extract(x.raw,"
+#define END_CONFIG " FROM cloudtrail_raw x WHERE x.id = c.id) END"
+
 int investigate_bucket(struct store *st, const char *bucket, int64_t since_ms,
                        struct investigate_report **out, struct err *err)
 {
@@ -153,11 +161,11 @@ int investigate_bucket(struct store *st, const char *bucket, int64_t since_ms,
         "SELECT c.event_id, c.event_time_ms, ifnull(c.event_source,''), ifnull(c.event_name,''),"
         " ifnull(c.error_code,''), coalesce(c.principal_arn, c.user_name, ''), c.source_ip,"
         " c.user_agent, c.event_category,"
-        " ifnull(json_extract(c.raw,'$.requestParameters'),''),"
-        " ifnull(json_extract(c.raw,'$.requestParameters.bucketPolicy'),''),"
-        " json_extract(c.raw,'$.requestParameters.PublicAccessBlockConfiguration.RestrictPublicBuckets'),"
-        " json_extract(c.raw,'$.requestParameters.PublicAccessBlockConfiguration.IgnorePublicAcls'),"
-        " json_extract(c.raw,'$.requestParameters.BucketLoggingStatus.LoggingEnabled')"
+        " ifnull(" CONFIG "'$.requestParameters')" END_CONFIG ",''),"
+        " ifnull(" CONFIG "'$.requestParameters.bucketPolicy')" END_CONFIG ",''),"
+        " " CONFIG "'$.requestParameters.PublicAccessBlockConfiguration.RestrictPublicBuckets')" END_CONFIG ","
+        " " CONFIG "'$.requestParameters.PublicAccessBlockConfiguration.IgnorePublicAcls')" END_CONFIG ","
+        " " CONFIG "'$.requestParameters.BucketLoggingStatus.LoggingEnabled')" END_CONFIG
         " FROM cloudtrail c WHERE c.id IN (SELECT event FROM resources WHERE resource_name IN"
         " (?1, 'arn:aws:s3:::' || ?1) OR (resource_name >= 'arn:aws:s3:::' || ?1 || '/'"
         " AND resource_name < 'arn:aws:s3:::' || ?1 || '0'))"

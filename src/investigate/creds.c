@@ -152,19 +152,21 @@ static char *user_name_of(const char *arn)
 #define MINTS "('CreateAccessKey','CreateUser','CreateLoginProfile','UpdateLoginProfile'," \
               "'AssumeRole','GetSessionToken','GetFederationToken')"
 
+/* The record (cloudtrail_raw) is read only for the calls that mint
+ * credentials, through the CASE. */
 static const char select_cols[] =
     "SELECT event_id, event_time_ms, ifnull(event_source,''), ifnull(event_name,''),"
     " ifnull(error_code,''), ifnull(read_only,-1), source_ip, user_agent, principal_arn,"
     " access_key_id, user_name, principal_type, account, session_issuer_arn,"
-    " CASE WHEN event_name IN " MINTS " THEN json_extract(raw,'$.responseElements.accessKey.accessKeyId') END,"
-    " CASE WHEN event_name IN " MINTS " THEN json_extract(raw,'$.responseElements.accessKey.userName') END,"
-    " CASE WHEN event_name IN " MINTS " THEN json_extract(raw,'$.responseElements.credentials.accessKeyId') END,"
-    " CASE WHEN event_name IN " MINTS " THEN json_extract(raw,'$.responseElements.assumedRoleUser.arn') END,"
-    " CASE WHEN event_name IN " MINTS " THEN json_extract(raw,'$.responseElements.federatedUser.arn') END,"
-    " CASE WHEN event_name IN " MINTS " THEN json_extract(raw,'$.responseElements.user.arn') END,"
-    " CASE WHEN event_name IN " MINTS " THEN json_extract(raw,'$.requestParameters.userName') END,"
-    " CASE WHEN event_name IN " MINTS " THEN json_extract(raw,'$.requestParameters.roleArn') END,"
-    " CASE WHEN event_name IN " MINTS " THEN json_extract(raw,'$.userIdentity.userName') END"
+    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.accessKey.accessKeyId') FROM cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
+    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.accessKey.userName') FROM cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
+    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.credentials.accessKeyId') FROM cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
+    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.assumedRoleUser.arn') FROM cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
+    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.federatedUser.arn') FROM cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
+    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.user.arn') FROM cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
+    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.requestParameters.userName') FROM cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
+    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.requestParameters.roleArn') FROM cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
+    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.userIdentity.userName') FROM cloudtrail_raw r WHERE r.id = cloudtrail.id) END"
     " FROM cloudtrail WHERE ";
 
 static char *dup_col(sqlite3_stmt *s, int i)

@@ -1293,7 +1293,7 @@ static const char *const views[] = {
     " event_time AS eventtime,"
     " event_source AS eventsource,"
     " event_name AS eventname,"
-    " raw->>'$.awsRegion' AS awsregion,"
+    " region AS awsregion," /* the store's copy of awsRegion: no JSON walk */
     " source_ip AS sourceipaddress,"
     " user_agent AS useragent,"
     " error_code AS errorcode,"
@@ -1325,7 +1325,7 @@ static const char *const views[] = {
     " access_key_id AS \"useridentity.accesskeyid\","
     " session_issuer_arn AS \"useridentity.sessioncontext.sessionissuer.arn\","
     " event_time_ms AS \"eventtime.ms\""
-    " FROM main.cloudtrail",
+    " FROM main.cloudtrail LEFT JOIN main.cloudtrail_raw USING (id)",
 
     /* AWS documentation naming (vpc-flow-logs.md). */
     "CREATE TEMP VIEW vpc_flow_logs AS SELECT"
@@ -1420,10 +1420,12 @@ static const char *const views[] = {
     " replace(substr(event_time,1,10),'-','') AS eventday"
 
     "CREATE TEMP VIEW ocsf_cloudtrail AS SELECT" OCSF_API
-    " FROM main.cloudtrail WHERE event_category NOT IN ('Data', 'NetworkActivity')",
+    " FROM main.cloudtrail LEFT JOIN main.cloudtrail_raw USING (id)"
+    " WHERE event_category NOT IN ('Data', 'NetworkActivity')",
 
     "CREATE TEMP VIEW ocsf_lambda_execution AS SELECT" OCSF_API
-    " FROM main.cloudtrail WHERE event_category = 'Data' AND event_source = 'lambda.amazonaws.com'",
+    " FROM main.cloudtrail LEFT JOIN main.cloudtrail_raw USING (id)"
+    " WHERE event_category = 'Data' AND event_source = 'lambda.amazonaws.com'",
 
     "CREATE TEMP VIEW ocsf_vpc_flow AS SELECT"
     " json_object('product', json_object('name','Amazon VPC','vendor_name','AWS'),"

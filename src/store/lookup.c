@@ -76,7 +76,7 @@ int store_lookup_events(struct store *st, const struct store_lookup *q, store_lo
     char sql[1400];
     snprintf(sql, sizeof(sql),
              "SELECT c.id, c.event_id, c.event_name, c.read_only, c.access_key_id,"
-             " c.event_time_ms, c.event_source, c.user_name, c.raw %s"
+             " c.event_time_ms, c.event_source, c.user_name %s"
              " AND %s BETWEEN ?2 AND ?3%s%s"
              " ORDER BY %s DESC, c.event_id DESC",
              where, tcol, q->region ? " AND c.region=?4" : "",
@@ -97,7 +97,10 @@ int store_lookup_events(struct store *st, const struct store_lookup *q, store_lo
         sqlite3_bind_text(s, 6, q->after_event_id ? q->after_event_id : "", -1, SQLITE_STATIC);
     }
 
+    sqlite3_stmt *raw = NULL;
     int rc = store__stmt(st, STMT_RES_OF_EVENT, &rs, err);
+    if (rc == 0)
+        rc = store__stmt(st, STMT_RAW_OF_EVENT, &raw, err);
     size_t n = 0;
     int64_t prev_id = 0;
     struct store_resource res[STORE_MAX_RESOURCES];
@@ -129,8 +132,16 @@ int store_lookup_events(struct store *st, const struct store_lookup *q, store_lo
         row.time_ms = sqlite3_column_int64(s, 5);
         row.event_source = col_text(s, 6);
         row.username = col_text(s, 7);
-        row.cloudtrail_event = col_text(s, 8);
-        row.cloudtrail_event_len = (size_t)sqlite3_column_bytes(s, 8);
+        /* The record is read only for the events returned. */
+        sqlite3_reset(raw);
+        sqlite3_bind_int64(raw, 1, id);
+        int rawstep = sqlite3_step(raw);
+        if (rawstep != SQLITE_ROW && rawstep != SQLITE_DONE) {
+            rc = store__db_err(st, err, "reading a record");
+            break;
+        }
+        row.cloudtrail_event = rawstep == SQLITE_ROW ? col_text(raw, 0) : "{}";
+        row.cloudtrail_event_len = rawstep == SQLITE_ROW ? (size_t)sqlite3_column_bytes(raw, 0) : 2;
 
         sqlite3_reset(rs);
         sqlite3_bind_int64(rs, 1, id);
@@ -161,5 +172,7 @@ int store_lookup_events(struct store *st, const struct store_lookup *q, store_lo
     sqlite3_finalize(s);
     if (rs != NULL)
         sqlite3_reset(rs);
+    if (raw != NULL)
+        sqlite3_reset(raw);
     return rc;
 }

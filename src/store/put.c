@@ -477,7 +477,6 @@ static int put_cloudtrail(struct store *st, const struct event *ev, int64_t file
         sqlite3_bind_null(s, 21);
     if (file_id > 0)
         sqlite3_bind_int64(s, 22, file_id);
-    sqlite3_bind_text(s, 23, raw.p, (int)raw.len, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE) {
         rc = store__db_err(st, err, "inserting a CloudTrail event");
         sqlite3_reset(s);
@@ -488,7 +487,20 @@ static int put_cloudtrail(struct store *st, const struct event *ev, int64_t file
     if (!*inserted)
         return 0;
 
+    /* The record goes in the same transaction as its row, so both or
+     * neither survive a kill. */
     int64_t row = sqlite3_last_insert_rowid(st->db);
+    rc = store__stmt(st, STMT_INS_RAW, &s, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, row);
+    sqlite3_bind_text(s, 2, raw.p, (int)raw.len, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        rc = store__db_err(st, err, "inserting a CloudTrail record");
+        sqlite3_reset(s);
+        return rc;
+    }
+    sqlite3_reset(s);
     struct store_resource res[STORE_MAX_RESOURCES];
     size_t nres = store_event_resources(ev, a, res, STORE_MAX_RESOURCES);
     for (size_t i = 0; i < nres; i++) {

@@ -127,6 +127,17 @@ static const char *const migrations[] = {
     "CREATE INDEX IF NOT EXISTS findings_severity ON findings(severity, last_seen_ms);"
     "CREATE INDEX IF NOT EXISTS findings_last ON findings(last_seen_ms);"
     "CREATE INDEX IF NOT EXISTS findings_updated ON findings(updated_ms);",
+
+    /* 3: the record itself moves to a table of its own, keyed by the row id.
+     * A CloudTrail row was ~1.6 KB with it and ~250 bytes without: scans,
+     * index builds and the row reads behind every index lookup touch a
+     * sixth of the pages, so a 10-million-event store's working set fits in
+     * memory; the record is read only for the rows that show it. On a
+     * large older store this copies every record once (minutes); the file
+     * keeps its size until a VACUUM. */
+    "CREATE TABLE cloudtrail_raw(id INTEGER PRIMARY KEY, raw TEXT NOT NULL);"
+    "INSERT INTO cloudtrail_raw(id, raw) SELECT id, raw FROM cloudtrail;"
+    "ALTER TABLE cloudtrail DROP COLUMN raw;",
 };
 
 /* The secondary indexes, kept apart from the tables so a bulk load can build
@@ -138,6 +149,7 @@ static const char *const secondary[][2] = {
     { "cloudtrail_name", "cloudtrail(event_name, event_category, event_time_ms)" },
     { "cloudtrail_source", "cloudtrail(event_source, event_category, event_time_ms)" },
     { "cloudtrail_principal", "cloudtrail(principal_arn, event_time_ms)" },
+    { "cloudtrail_principal_id", "cloudtrail(principal_id, event_time_ms)" },
     { "cloudtrail_user", "cloudtrail(user_name, event_category, event_time_ms)" },
     { "cloudtrail_key", "cloudtrail(access_key_id, event_category, event_time_ms)" },
     { "cloudtrail_issuer", "cloudtrail(session_issuer_arn, event_time_ms)" },
@@ -156,6 +168,11 @@ static const char *const secondary[][2] = {
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
+const char *store__migration_sql(int version)
+{
+    return version >= 1 && version <= (int)N_MIGRATIONS ? migrations[version - 1] : NULL;
+}
+
 /* migrate()'s answer for a read-only connection to an older store: not an
  * enum err_code (store_open_flags turns it into a migration or ERR_DB). */
 #define ERR_AGAIN_MIGRATE 1000
@@ -165,8 +182,10 @@ static const char *const stmt_sql[STMT_N] = {
         "INSERT OR IGNORE INTO cloudtrail(event_id, event_time_ms, event_time, account, region,"
         " event_source, event_name, event_type, event_category, principal_arn, principal_type,"
         " principal_id, user_name, access_key_id, session_issuer_arn, session_issuer_name,"
-        " source_ip, user_agent, error_code, error_message, read_only, file_id, raw)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)",
+        " source_ip, user_agent, error_code, error_message, read_only, file_id)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
+    [STMT_INS_RAW] = "INSERT INTO cloudtrail_raw(id, raw) VALUES(?1,?2)",
+    [STMT_RAW_OF_EVENT] = "SELECT raw FROM cloudtrail_raw WHERE id=?1",
     [STMT_INS_RES] =
         "INSERT OR IGNORE INTO resources(event, seq, resource_type, resource_name,"
         " event_time_ms, mgmt) VALUES(?1,?2,?3,?4,?5,?6)",

@@ -53,7 +53,7 @@
 #include "event/event.h"
 #include "input/input.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 struct sqlite3;

@@ -28,6 +28,8 @@ void store__sha256_hex(struct store_sha256 *s, char out[65]);
 /* Prepared statements, made on first use and kept until close. */
 enum store_stmt {
     STMT_INS_CT,
+    STMT_INS_RAW,           /* the record of the row just inserted */
+    STMT_RAW_OF_EVENT,      /* the record of a cloudtrail row */
     STMT_INS_RES,
     STMT_INS_FLOW,
     STMT_INS_DNS,
@@ -62,6 +64,10 @@ int store__stmt(struct store *st, enum store_stmt id, sqlite3_stmt **out, struct
 int store__ensure_indexes(struct store *st, struct err *err);
 int store__drop_indexes(struct store *st, struct err *err);
 int store__missing_indexes(struct store *st, int *out, struct err *err);
+
+/* The SQL of migration `version` (1-based), NULL past the last: tests build
+ * stores as older Vigils wrote them. */
+const char *store__migration_sql(int version);
 
 /* True when a JSON text has no whitespace between tokens. */
 bool store__json_is_compact(struct sv in);

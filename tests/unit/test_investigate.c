@@ -750,7 +750,8 @@ static void test_dataset_stratus(void)
                 store_db(st),
                 "SELECT DISTINCT coalesce(json_extract(raw,'$.responseElements.credentials.accessKeyId'),"
                 " json_extract(raw,'$.responseElements.accessKey.accessKeyId'),"
-                " json_extract(raw,'$.responseElements.user.arn')) FROM cloudtrail"
+                " json_extract(raw,'$.responseElements.user.arn')) FROM cloudtrail JOIN cloudtrail_raw"
+                " USING (id)"
                 " WHERE access_key_id = ?1 AND error_code IS NULL AND event_name IN"
                 " ('AssumeRole','CreateAccessKey','CreateUser','GetSessionToken','GetFederationToken')",
                 -1, &m, NULL) == SQLITE_OK) {
