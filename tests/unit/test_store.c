@@ -275,7 +275,9 @@ static void test_migration(void)
                  " event_name, user_name, raw) VALUES(7, 'e-1', 1700000000000,"
                  " '2023-11-14T22:13:20Z', 'Management', 'CreateUser', 'alice',"
                  " '{\"eventID\":\"e-1\",\"eventName\":\"CreateUser\"}');"
-                 "INSERT INTO resources VALUES(7, 0, 'AWS::IAM::User', 'bob', 1700000000000, 1);",
+                 "INSERT INTO resources VALUES(7, 0, 'AWS::IAM::User', 'bob', 1700000000000, 1);"
+                 "CREATE INDEX cloudtrail_key ON cloudtrail(access_key_id, event_category,"
+                 " event_time_ms);",
                  from == 3 ? "INSERT INTO schema_version VALUES(2, 'x');" : "");
         CHECK_INT(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
         if (had_findings)
@@ -318,6 +320,10 @@ static void test_migration(void)
                                 " raw LIKE '{\"eventID\":\"e-1\"%'"),
                   1);
         CHECK_INT(lookup_count(st, "ResourceName", "bob"), 1);
+        /* the key index in its version-3 shape: time before category */
+        CHECK_INT(count_sql(st, "SELECT count(*) FROM pragma_index_info('cloudtrail_key') WHERE"
+                                " seqno = 1 AND name = 'event_time_ms'"),
+                  1);
         store_close(st);
     }
     /* An empty file is not an old store: a reader still refuses it. */
