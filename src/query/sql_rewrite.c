@@ -940,7 +940,7 @@ static size_t emit_partition_filter(struct rw *r, size_t first, size_t i)
     char q[NAME_LEN + 4] = "";
     if (qual[0])
         snprintf(q, sizeof(q), "\"%s\".", qual);
-    char range[200];
+    char range[2 * NAME_LEN + 120];
     if (lo == INT64_MIN)
         snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" < %lld)", q,
                  (long long)(hi + 1000));
