@@ -1286,6 +1286,15 @@ static void agg_final_sorted(sqlite3_context *ctx) { agg_final(ctx, true); }
     " account AS account, account AS account_partition, region AS region_partition,"      \
     " substr(event_time,1,4)||'/'||substr(event_time,6,2)||'/'||substr(event_time,9,2) AS date_partition"
 
+/* The CloudTrail rows with their record (cloudtrail_raw) as the column raw: a
+ * correlated subquery, not a join, so SQLite (which flattens it into each
+ * query) reads the record only for the rows and columns that use it. A LEFT
+ * JOIN would be read for every row of an aggregate query, where SQLite does
+ * not drop unused joins. */
+#define CT_WITH_RAW                                                                       \
+    "(SELECT c.*, (SELECT x.raw FROM main.cloudtrail_raw x WHERE x.id = c.id) AS raw"    \
+    " FROM main.cloudtrail c)"
+
 static const char *const views[] = {
     "CREATE TEMP VIEW cloudtrail_logs AS SELECT"
     " raw->>'$.eventVersion' AS eventversion,"
@@ -1325,7 +1334,7 @@ static const char *const views[] = {
     " access_key_id AS \"useridentity.accesskeyid\","
     " session_issuer_arn AS \"useridentity.sessioncontext.sessionissuer.arn\","
     " event_time_ms AS \"eventtime.ms\""
-    " FROM main.cloudtrail LEFT JOIN main.cloudtrail_raw USING (id)",
+    " FROM " CT_WITH_RAW,
 
     /* AWS documentation naming (vpc-flow-logs.md). */
     "CREATE TEMP VIEW vpc_flow_logs AS SELECT"
@@ -1420,11 +1429,11 @@ static const char *const views[] = {
     " replace(substr(event_time,1,10),'-','') AS eventday"
 
     "CREATE TEMP VIEW ocsf_cloudtrail AS SELECT" OCSF_API
-    " FROM main.cloudtrail LEFT JOIN main.cloudtrail_raw USING (id)"
+    " FROM " CT_WITH_RAW
     " WHERE event_category NOT IN ('Data', 'NetworkActivity')",
 
     "CREATE TEMP VIEW ocsf_lambda_execution AS SELECT" OCSF_API
-    " FROM main.cloudtrail LEFT JOIN main.cloudtrail_raw USING (id)"
+    " FROM " CT_WITH_RAW
     " WHERE event_category = 'Data' AND event_source = 'lambda.amazonaws.com'",
 
     "CREATE TEMP VIEW ocsf_vpc_flow AS SELECT"
