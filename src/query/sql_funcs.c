@@ -1278,13 +1278,16 @@ static void agg_final_sorted(sqlite3_context *ctx) { agg_final(ctx, true); }
 /* ---- views ------------------------------------------------------------------ */
 
 /* Partition columns come from the data (the event time, region and account),
- * which is what the S3 layout they stand for is made of. */
+ * which is what the S3 layout they stand for is made of: the date is the
+ * event's UTC date (the date of the S3 key CloudTrail delivers it under), from
+ * the indexed epoch column, so the rewriter can turn a predicate on them into
+ * an exact range of that index (sql_rewrite.c, emit_partition_filter). */
+#define CT_DATE(fmt) "strftime('" fmt "', event_time_ms / 1000, 'unixepoch')"
 #define CT_PARTS                                                                            \
-    " region AS region, substr(event_time,1,4) AS year, substr(event_time,6,2) AS month,"  \
-    " substr(event_time,9,2) AS day,"                                                      \
-    " substr(event_time,1,4)||'/'||substr(event_time,6,2)||'/'||substr(event_time,9,2) AS \"timestamp\"," \
+    " region AS region, " CT_DATE("%Y") " AS year, " CT_DATE("%m") " AS month,"            \
+    " " CT_DATE("%d") " AS day, " CT_DATE("%Y/%m/%d") " AS \"timestamp\","               \
     " account AS account, account AS account_partition, region AS region_partition,"      \
-    " substr(event_time,1,4)||'/'||substr(event_time,6,2)||'/'||substr(event_time,9,2) AS date_partition"
+    " " CT_DATE("%Y/%m/%d") " AS date_partition"
 
 /* The CloudTrail rows with their record (cloudtrail_raw) as the column raw: a
  * correlated subquery, not a join, so SQLite (which flattens it into each

@@ -753,11 +753,14 @@ static size_t emit_time_filter(struct rw *r, size_t first, size_t i)
 }
 
 /* The partition columns of cloudtrail_logs (year, month, day, date_partition,
- * "timestamp") are cut from the eventtime text, so a predicate on them alone
- * reads every row. Compared with literals, they bound the event's UTC time:
- * that bound is added as a range on the indexed epoch column, the text test
- * staying as the semantics. CloudTrail writes eventTime in UTC ('Z'), so the
- * two agree; the range is widened by a second like emit_time_filter's. */
+ * "timestamp") are the event's UTC date, computed from the epoch column; a
+ * predicate on them alone would compute them for every row. Compared with
+ * literals they are a time range, so they are rewritten as that range of the
+ * indexed column, exactly: `year = '2026' AND month = '11' AND day = '23'` (in
+ * one AND chain, any order) becomes the day's range with the month and day
+ * tests replaced by 1; `date_partition >= '2026/11/01'` its bound. Literals
+ * that are not dates (placeholders such as '####', '2021/02/31') are left to
+ * the column's own comparison. */
 
 #define DAY_MS ((int64_t)86400000)
 
@@ -774,6 +777,18 @@ static bool digits_lit(const struct rw *r, size_t i, size_t digits, int *out)
         v = v * 10 + (c - '0');
     }
     *out = v;
+    return true;
+}
+
+/* The epoch ms of y-m-d's start when it is a real date (2021-02-31 is not). */
+static bool civil_ms(int y, int m, int d, int64_t *ms)
+{
+    static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return false;
+    if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return false;
+    *ms = time_days_from_civil(y, (unsigned)m, (unsigned)d) * DAY_MS;
     return true;
 }
 
@@ -795,10 +810,7 @@ static bool day_lit(const struct rw *r, size_t i, int64_t *ms)
         int *f = k < 4 ? &y : k < 7 ? &m : &d;
         *f = *f * 10 + (p[k] - '0');
     }
-    if (m < 1 || m > 12 || d < 1 || d > 31)
-        return false;
-    *ms = time_days_from_civil(y, (unsigned)m, (unsigned)d) * DAY_MS;
-    return true;
+    return civil_ms(y, m, d, ms);
 }
 
 /* Tokens that end an AND chain: anything binding looser than AND, and the
@@ -848,10 +860,11 @@ static void and_chain(const struct rw *r, size_t i, size_t *b, size_t *e)
     *e = k;
 }
 
-/* In the chain [b, e) at its own depth, a conjunct `[qual.]col = 'NN'` (NN of
- * `digits` digits): its value, else -1. */
+/* In the chain [b, e) at its own depth, the first conjunct `[qual.]col = 'N..'`
+ * (of `digits` digits, standing alone between ANDs): its value and the index
+ * of its first token (the qualifier or the column), else -1. */
 static int chain_eq(const struct rw *r, size_t b, size_t e, const char *qual, const char *col,
-                    size_t digits)
+                    size_t digits, size_t *at_out)
 {
     int d = 0;
     for (size_t k = b; k < e; k++) {
@@ -872,52 +885,80 @@ static int chain_eq(const struct rw *r, size_t b, size_t e, const char *qual, co
         } else if (k > b && at(r, k - 1, ".")) {
             continue;
         }
-        /* a conjunct of its own: first in the chain or right after AND */
-        bool alone = k == b || (at(r, k - 1, "and") && !(k >= b + 3 && at(r, k - 3, "between")));
+        bool alone = (k == b || (at(r, k - 1, "and") && !(k >= b + 3 && at(r, k - 3, "between")))) &&
+                     (c + 3 >= e || at(r, c + 3, "and"));
         int v;
-        if (alone && strcmp(nm, col) == 0 && at(r, c + 1, "=") && c + 2 < e &&
-            digits_lit(r, c + 2, digits, &v) && !(c + 3 < e && (at(r, c + 3, "||"))))
+        if (alone && r->t[c].type == T_IDENT && strcmp(nm, col) == 0 && at(r, c + 1, "=") &&
+            c + 2 < e && digits_lit(r, c + 2, digits, &v)) {
+            *at_out = k;
             return v;
+        }
     }
     return -1;
 }
 
+/* The year/month/day conjuncts of the chain holding token `first` (qualified
+ * by qual or not): which of them fold into one range, and that range. */
+struct ymd {
+    size_t at[3]; /* first token of the year, month, day conjuncts folded */
+    int n;        /* how many fold: 0 (none), 1 (year), 2 (+month), 3 (+day) */
+    int64_t lo, hi;
+};
+
+static void chain_ymd(const struct rw *r, size_t first, const char *qual, struct ymd *out)
+{
+    size_t b, e;
+    and_chain(r, first, &b, &e);
+    out->n = 0;
+    int y = chain_eq(r, b, e, qual, "year", 4, &out->at[0]);
+    if (y < 1)
+        return;
+    int m = chain_eq(r, b, e, qual, "month", 2, &out->at[1]);
+    int d = m >= 1 ? chain_eq(r, b, e, qual, "day", 2, &out->at[2]) : -1;
+    if (m >= 1 && d >= 1 && civil_ms(y, m, d, &out->lo)) {
+        out->hi = out->lo + DAY_MS;
+        out->n = 3;
+    } else if (m >= 1 && m <= 12 && civil_ms(y, m, 1, &out->lo)) {
+        civil_ms(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1, &out->hi);
+        out->n = 2;
+    } else if (civil_ms(y, 1, 1, &out->lo) && civil_ms(y + 1, 1, 1, &out->hi)) {
+        out->n = 1;
+    }
+}
+
 static size_t emit_partition_filter(struct rw *r, size_t first, size_t i)
 {
-    if (r->derived || i + 2 >= r->n)
+    if (r->derived || !r->ct_only || i + 2 >= r->n)
         return 0;
     char col[NAME_LEN], qual[NAME_LEN] = "";
     name_of(&r->t[i], col);
     if (i > first)
         name_of(&r->t[first], qual);
-    /* NOT binds tighter than AND: NOT year = 'x' cannot take a conjunct. */
-    if (first > 0 && at(r, first - 1, "not"))
-        return 0;
-    int64_t lo, hi; /* [lo, hi) */
+    char q[NAME_LEN + 4] = "";
+    if (qual[0])
+        snprintf(q, sizeof(q), "\"%s\".", qual);
+    int64_t lo = INT64_MIN, hi = INT64_MAX; /* [lo, hi) */
     size_t end;
-    int v;
-    if (strcmp(col, "year") == 0 && r->t[i].type == T_IDENT && at(r, i + 1, "=") &&
-        digits_lit(r, i + 2, 4, &v)) {
-        end = i + 3;
-        if (end < r->n && (at(r, end, "||") || at(r, end, "=")))
+    if (r->t[i].type == T_IDENT &&
+        (strcmp(col, "year") == 0 || strcmp(col, "month") == 0 || strcmp(col, "day") == 0)) {
+        struct ymd f;
+        chain_ymd(r, first, qual, &f);
+        int which = col[0] == 'y' ? 0 : col[0] == 'm' ? 1 : 2;
+        if (which >= f.n || f.at[which] != first)
             return 0;
-        size_t b, e;
-        and_chain(r, first, &b, &e);
-        int mo = chain_eq(r, b, e, qual, "month", 2);
-        int dd = mo >= 1 && mo <= 12 ? chain_eq(r, b, e, qual, "day", 2) : -1;
-        if (mo >= 1 && mo <= 12 && dd >= 1 && dd <= 31) {
-            lo = time_days_from_civil(v, (unsigned)mo, (unsigned)dd) * DAY_MS;
-            hi = lo + DAY_MS;
-        } else if (mo >= 1 && mo <= 12) {
-            lo = time_days_from_civil(v, (unsigned)mo, 1) * DAY_MS;
-            hi = mo == 12 ? time_days_from_civil(v + 1, 1, 1) * DAY_MS
-                          : time_days_from_civil(v, (unsigned)mo + 1, 1) * DAY_MS;
-        } else {
-            lo = time_days_from_civil(v, 1, 1) * DAY_MS;
-            hi = time_days_from_civil(v + 1, 1, 1) * DAY_MS;
+        end = i + 3;
+        if (which > 0) {
+            /* folded into the range the year's conjunct stands for */
+            if (r->t[first].space)
+                buf_putc(&r->out, ' ');
+            map_add(r, r->t[first].line);
+            put(r, "1");
+            return end;
         }
-    } else if (r->ct_only && (strcmp(col, "date_partition") == 0 ||
-                              (strcmp(col, "timestamp") == 0 && r->t[i].type == T_QIDENT))) {
+        lo = f.lo;
+        hi = f.hi;
+    } else if (strcmp(col, "date_partition") == 0 ||
+               (strcmp(col, "timestamp") == 0 && r->t[i].type == T_QIDENT)) {
         const struct tok *op = &r->t[i + 1];
         int64_t a, c;
         if (is(op, "between") && i + 4 < r->n && day_lit(r, i + 2, &a) && at(r, i + 3, "and") &&
@@ -925,38 +966,40 @@ static size_t emit_partition_filter(struct rw *r, size_t first, size_t i)
             lo = a, hi = c + DAY_MS, end = i + 5;
         } else if (is(op, "=") && day_lit(r, i + 2, &a)) {
             lo = a, hi = a + DAY_MS, end = i + 3;
-        } else if ((is(op, ">=") || is(op, ">")) && day_lit(r, i + 2, &a)) {
-            lo = a, hi = INT64_MAX, end = i + 3;
-        } else if ((is(op, "<=") || is(op, "<")) && day_lit(r, i + 2, &a)) {
-            lo = INT64_MIN, hi = a + DAY_MS, end = i + 3;
+        } else if (is(op, ">=") && day_lit(r, i + 2, &a)) {
+            lo = a, end = i + 3;
+        } else if (is(op, ">") && day_lit(r, i + 2, &a)) {
+            lo = a + DAY_MS, end = i + 3;
+        } else if (is(op, "<=") && day_lit(r, i + 2, &a)) {
+            hi = a + DAY_MS, end = i + 3;
+        } else if (is(op, "<") && day_lit(r, i + 2, &a)) {
+            hi = a, end = i + 3;
         } else {
             return 0;
         }
-        if (end < r->n && (at(r, end, "||") || at(r, end, "=")))
+        if (first > 0 && (at(r, first - 1, "||") || at(r, first - 1, "+") || at(r, first - 1, "-")))
             return 0;
     } else {
         return 0;
     }
-    char q[NAME_LEN + 4] = "";
-    if (qual[0])
-        snprintf(q, sizeof(q), "\"%s\".", qual);
+    /* an operand of something binding tighter than the comparison */
+    if (end < r->n && (at(r, end, "||") || at(r, end, "=") || at(r, end, "+") ||
+                       at(r, end, "-") || at(r, end, "*") || at(r, end, "/")))
+        return 0;
     char range[2 * NAME_LEN + 120];
     if (lo == INT64_MIN)
-        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" < %lld)", q,
-                 (long long)(hi + 1000));
+        snprintf(range, sizeof(range), "%s\"eventtime.ms\" < %lld", q, (long long)hi);
     else if (hi == INT64_MAX)
-        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" >= %lld)", q,
-                 (long long)(lo - 1000));
+        snprintf(range, sizeof(range), "%s\"eventtime.ms\" >= %lld", q, (long long)lo);
     else
-        snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" >= %lld AND %s\"eventtime.ms\" < %lld)",
-                 q, (long long)(lo - 1000), q, (long long)(hi + 1000));
+        snprintf(range, sizeof(range), "%s\"eventtime.ms\" >= %lld AND %s\"eventtime.ms\" < %lld",
+                 q, (long long)lo, q, (long long)hi);
     if (r->t[first].space)
         buf_putc(&r->out, ' ');
     map_add(r, r->t[first].line);
     put(r, "(");
-    for (size_t k = first; k < end; k++)
-        put_tok(r, &r->t[k]);
     put(r, range);
+    put(r, ")");
     return end;
 }
 
