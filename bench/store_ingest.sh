@@ -5,7 +5,8 @@
 #
 #   vigil ingest   gzip files -> decompress, parse, normalise, resources, user
 #                  names -> INSERT OR IGNORE (10k rows per transaction)
-#   sqlite3        CSV of the rows vigil stored -> `.import --csv` (one
+#   sqlite3        CSV of the rows vigil stored (cloudtrail, cloudtrail_raw,
+#                  resources; vpcflow; dns) -> `.import --csv` (one
 #                  transaction), the floor for loading those rows into SQLite
 #
 # Each timing is the median of BENCH_RUNS runs into a fresh database, pinned to
@@ -64,7 +65,7 @@ timed() {
 
 printf '%-11s %9s | %-28s | %-28s | %s\n' kind records "vigil ingest: s (cpu) rec/s" \
     "sqlite3 .import: s (cpu) rows/s" "speed vigil/import"
-for kind in CloudTrail:cloudtrail,resources vpcflowlogs:vpcflow vpcdnsquerylogs:dns; do
+for kind in CloudTrail:cloudtrail,cloudtrail_raw,resources vpcflowlogs:vpcflow vpcdnsquerylogs:dns; do
     dirname=${kind%%:*}
     tables=$(echo "${kind#*:}" | tr ',' ' ')
     dirs=$(find "$corpus/AWSLogs" -type d -name "$dirname" | sort)
@@ -96,7 +97,7 @@ for kind in CloudTrail:cloudtrail,resources vpcflowlogs:vpcflow vpcdnsquerylogs:
         "$vw" "$vc" "$(echo "$recs $vw" | awk '{print $1/$2}')" "$iw" "$ic" \
         "$(echo "$recs $iw" | awk '{print $1/$2}')" "$(echo "$vw $iw" | awk '{print $2/$1}')"
     if [ "$rows" != "$recs" ]; then
-        echo "            ($rows rows counting the resources table)"
+        echo "            ($rows rows counting the records and resources tables)"
     fi
 done
 rmdb "$OUT/vigil.db"
