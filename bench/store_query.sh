@@ -20,7 +20,7 @@
 # dates and values of this store; a statement broken as published (a missing
 # WHERE) is repaired the way its author meant. Everything else is verbatim.
 #
-# Environment: VIGIL (build/vigil), RUNS (5), WARMUP (1), OUT (bench/out-query),
+# Environment: VIGIL (build/vigil), RUNS (5), WARMUP (1), OUT (bench/out/query),
 # ONLY (run only the cases whose name contains this string), TIMEOUT (seconds
 # per run, 120: a case over it is reported as such and not repeated).
 set -eu
@@ -30,7 +30,7 @@ DB=${1:?usage: bench/store_query.sh DB}
 VIGIL=${VIGIL:-$root/build/vigil}
 RUNS=${RUNS:-5}
 WARMUP=${WARMUP:-1}
-OUT=${OUT:-$root/bench/out-query}
+OUT=${OUT:-$root/bench/out/query}
 ONLY=${ONLY:-}
 TIMEOUT=${TIMEOUT:-120}
 command -v sqlite3 >/dev/null || { echo "bench: sqlite3 not installed" >&2; exit 1; }
