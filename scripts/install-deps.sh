@@ -5,7 +5,7 @@
 # python3 serves the loopback webhook of the bus tests; valgrind and sqlite3 are
 # the benchmarks' references (callgrind counts, sqlite3 .import).
 set -eu
-PKGS="gcc pkg-config meson ninja-build libdeflate-dev libyaml-dev libsqlite3-dev libmaxminddb-dev libcurl4-openssl-dev libssl-dev python3 jq hyperfine valgrind sqlite3 chromium"
+PKGS="gcc pkg-config meson ninja-build libdeflate-dev libyaml-dev libsqlite3-dev libmaxminddb-dev libcurl4-openssl-dev libssl-dev libpcre2-dev python3 jq hyperfine valgrind sqlite3 chromium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

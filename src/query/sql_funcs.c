@@ -20,7 +20,6 @@
  */
 #include "query/query_int.h"
 
-#include <regex.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1081,107 +1080,6 @@ static void fn_date_parse(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     parse_time_common(ctx, argv, false);
 }
 
-/* ---- regular expressions (POSIX ERE with Java/PCRE class escapes) ---------- */
-
-/* Translates \d \w \s (and negations) to bracket classes POSIX ERE knows. */
-static int translate_regex(struct sv re, struct buf *out)
-{
-    for (size_t i = 0; i < re.len; i++) {
-        char c = re.p[i];
-        if (c == '\\' && i + 1 < re.len) {
-            char e = re.p[++i];
-            const char *cls = NULL;
-            switch (e) {
-            case 'd': cls = "[0-9]"; break;
-            case 'D': cls = "[^0-9]"; break;
-            case 'w': cls = "[[:alnum:]_]"; break;
-            case 'W': cls = "[^[:alnum:]_]"; break;
-            case 's': cls = "[[:space:]]"; break;
-            case 'S': cls = "[^[:space:]]"; break;
-            default: break;
-            }
-            if (cls)
-                buf_append_cstr(out, cls);
-            else {
-                buf_putc(out, '\\');
-                buf_putc(out, e);
-            }
-            continue;
-        }
-        buf_putc(out, c);
-    }
-    return buf_putc(out, '\0');
-}
-
-static void free_regex(void *p)
-{
-    regfree(p);
-    free(p);
-}
-
-/* The compiled pattern of argument 1, cached by SQLite while the pattern is
- * the same constant. NULL after reporting an error. */
-static regex_t *get_regex(sqlite3_context *ctx, sqlite3_value *pat)
-{
-    regex_t *re = sqlite3_get_auxdata(ctx, 1);
-    if (re != NULL)
-        return re;
-    struct buf b;
-    buf_init(&b, 65536);
-    struct sv p = arg_sv(pat);
-    if (p.p == NULL || translate_regex(p, &b) != 0) {
-        buf_free(&b);
-        sqlite3_result_error(ctx, "regular expression too long", -1);
-        return NULL;
-    }
-    re = xmalloc(sizeof(*re));
-    int rc = regcomp(re, b.p, REG_EXTENDED);
-    buf_free(&b);
-    if (rc != 0) {
-        free(re);
-        sqlite3_result_error(ctx, "invalid regular expression", -1);
-        return NULL;
-    }
-    sqlite3_set_auxdata(ctx, 1, re, free_regex);
-    return sqlite3_get_auxdata(ctx, 1);
-}
-
-static void fn_regexp_like(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    if (arg_null(argv[0]) || arg_null(argv[1])) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    regex_t *re = get_regex(ctx, argv[1]);
-    if (re == NULL)
-        return;
-    const char *s = (const char *)sqlite3_value_text(argv[0]);
-    sqlite3_result_int(ctx, regexec(re, s, 0, NULL, 0) == 0);
-}
-
-static void fn_regexp_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    if (arg_null(argv[0]) || arg_null(argv[1])) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    regex_t *re = get_regex(ctx, argv[1]);
-    if (re == NULL)
-        return;
-    sqlite3_int64 g = argc > 2 ? sqlite3_value_int64(argv[2]) : 0;
-    if (g < 0 || g > 9) {
-        sqlite3_result_error(ctx, "regexp_extract: bad group", -1);
-        return;
-    }
-    regmatch_t m[10];
-    const char *s = (const char *)sqlite3_value_text(argv[0]);
-    if (regexec(re, s, 10, m, 0) != 0 || m[g].rm_so < 0) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    sqlite3_result_text(ctx, s + m[g].rm_so, (int)(m[g].rm_eo - m[g].rm_so), SQLITE_TRANSIENT);
-}
-
 /* strpos(s, sub): 1-based, 0 when absent. */
 static void fn_strpos(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -1274,6 +1172,169 @@ static void agg_final(sqlite3_context *ctx, bool sorted)
 
 static void agg_final_plain(sqlite3_context *ctx) { agg_final(ctx, false); }
 static void agg_final_sorted(sqlite3_context *ctx) { agg_final(ctx, true); }
+
+/* ---- approx_percentile --------------------------------------------------------- */
+
+/* approx_percentile(x, p), approx_percentile(x, w, p), and either with an
+ * ARRAY of percentages (an array result). Computed exactly over the group's
+ * values, nearest rank: the smallest value with at least p of the (weighted)
+ * rows at or below it. Athena's digest answer lies within about 1% of rank
+ * of this one. The result keeps x's type (BIGINT stays an integer). */
+
+#define PCT_MAX_VALUES (1u << 26)
+#define PCT_MAX_LIST 64
+
+struct pct {
+    double *v, *w;
+    size_t n, cap;
+    bool all_int, weighted, is_list, have_p, failed;
+    double p[PCT_MAX_LIST];
+    size_t np;
+};
+
+static bool pct_read_p(sqlite3_context *ctx, struct pct *a, sqlite3_value *arg)
+{
+    int t = sqlite3_value_type(arg);
+    if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) {
+        a->p[0] = sqlite3_value_double(arg);
+        a->np = 1;
+    } else {
+        struct jarg j;
+        bool ok = parse_json(arg, &j) && j.v->type == JSON_ARRAY && j.v->n > 0 &&
+                  j.v->n <= PCT_MAX_LIST;
+        for (size_t i = 0; ok && i < j.v->n; i++) {
+            const struct json_value *e = &j.v->items[i];
+            ok = e->type == JSON_NUMBER;
+            if (ok)
+                a->p[i] = e->num;
+        }
+        if (ok)
+            a->np = j.v->n;
+        free_json(&j);
+        if (!ok) {
+            sqlite3_result_error(ctx, "approx_percentile: the percentage must be a number or "
+                                      "an ARRAY of numbers", -1);
+            return false;
+        }
+        a->is_list = true;
+    }
+    for (size_t i = 0; i < a->np; i++)
+        if (!(a->p[i] >= 0 && a->p[i] <= 1)) {
+            sqlite3_result_error(ctx, "approx_percentile: Percentile must be between 0 and 1", -1);
+            return false;
+        }
+    a->have_p = true;
+    return true;
+}
+
+static void pct_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct pct *a = sqlite3_aggregate_context(ctx, sizeof(*a));
+    if (a == NULL || a->failed)
+        return;
+    if (a->n == 0 && a->cap == 0)
+        a->all_int = true;
+    sqlite3_value *pv = argv[argc - 1];
+    if (!a->have_p && !arg_null(pv) && !pct_read_p(ctx, a, pv)) {
+        a->failed = true;
+        return;
+    }
+    if (arg_null(argv[0]))
+        return;
+    double w = 1;
+    if (argc == 3) {
+        if (arg_null(argv[1]))
+            return;
+        w = sqlite3_value_double(argv[1]);
+        if (w <= 0)
+            return;
+        a->weighted = true;
+    }
+    int t = sqlite3_value_numeric_type(argv[0]);
+    if (t != SQLITE_INTEGER && t != SQLITE_FLOAT)
+        return; /* not a number: Athena would refuse the column's type */
+    if (a->n == a->cap) {
+        if (a->cap >= PCT_MAX_VALUES) {
+            sqlite3_result_error(ctx, "approx_percentile: too many values in one group", -1);
+            a->failed = true;
+            return;
+        }
+        a->cap = a->cap ? a->cap * 2 : 64;
+        a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+        a->w = xrealloc(a->w, a->cap * sizeof(*a->w));
+    }
+    a->all_int &= t == SQLITE_INTEGER;
+    a->v[a->n] = sqlite3_value_double(argv[0]);
+    a->w[a->n] = w;
+    a->n++;
+}
+
+struct vw {
+    double v, w;
+};
+
+static int cmp_vw(const void *x, const void *y)
+{
+    double a = ((const struct vw *)x)->v, b = ((const struct vw *)y)->v;
+    return (a > b) - (a < b);
+}
+
+static void pct_final(sqlite3_context *ctx)
+{
+    struct pct *a = sqlite3_aggregate_context(ctx, 0);
+    if (a == NULL || a->failed || a->n == 0 || !a->have_p) {
+        if (a != NULL) {
+            free(a->v);
+            free(a->w);
+        }
+        if (a == NULL || !a->failed)
+            sqlite3_result_null(ctx);
+        return;
+    }
+    struct vw *s = xmalloc(a->n * sizeof(*s));
+    double total = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        s[i].v = a->v[i];
+        s[i].w = a->w[i];
+        total += a->w[i];
+    }
+    qsort(s, a->n, sizeof(*s), cmp_vw);
+    double res[PCT_MAX_LIST];
+    for (size_t k = 0; k < a->np; k++) {
+        double need = a->p[k] * total, cum = 0;
+        size_t i = 0;
+        for (; i + 1 < a->n; i++) {
+            cum += s[i].w;
+            if (cum >= need)
+                break;
+        }
+        res[k] = s[i].v;
+    }
+    free(s);
+    if (!a->is_list) {
+        if (a->all_int)
+            sqlite3_result_int64(ctx, (sqlite3_int64)res[0]);
+        else
+            sqlite3_result_double(ctx, res[0]);
+    } else {
+        struct buf b;
+        struct json_writer w;
+        buf_init(&b, 0);
+        jw_init(&w, &b, 0);
+        jw_array_begin(&w);
+        for (size_t k = 0; k < a->np; k++) {
+            if (a->all_int)
+                jw_int(&w, (int64_t)res[k]);
+            else
+                jw_double(&w, res[k]);
+        }
+        jw_array_end(&w);
+        sqlite3_result_text(ctx, b.p, (int)b.len, SQLITE_TRANSIENT);
+        buf_free(&b);
+    }
+    free(a->v);
+    free(a->w);
+}
 
 /* ---- views ------------------------------------------------------------------ */
 
@@ -1527,9 +1588,6 @@ static const struct fn_def fns[] = {
     { "hour", 1, fn_part, 3, false },
     { "minute", 1, fn_part, 4, false },
     { "second", 1, fn_part, 5, false },
-    { "regexp_like", 2, fn_regexp_like, 0, false },
-    { "regexp_extract", 2, fn_regexp_extract, 0, false },
-    { "regexp_extract", 3, fn_regexp_extract, 0, false },
     { "strpos", 2, fn_strpos, 0, false },
 };
 
@@ -1546,5 +1604,9 @@ int query__sql_functions(sqlite3 *db, struct err *err)
         sqlite3_create_function(db, "vq_array_agg_sorted", 1, SQLITE_UTF8, NULL, NULL, agg_step,
                                 agg_final_sorted) != SQLITE_OK)
         return err_set(err, ERR_DB, "registering array_agg: %s", sqlite3_errmsg(db));
-    return 0;
+    for (int n = 2; n <= 3; n++)
+        if (sqlite3_create_function(db, "approx_percentile", n, SQLITE_UTF8, NULL, NULL, pct_step,
+                                    pct_final) != SQLITE_OK)
+            return err_set(err, ERR_DB, "registering approx_percentile: %s", sqlite3_errmsg(db));
+    return query__sql_regex_functions(db, err);
 }

@@ -872,12 +872,12 @@ static size_t emit_lambda_fn(struct rw *r, size_t i, size_t open, size_t close, 
 }
 
 static const char *const unsupported_fns[] = {
-    "map_agg", "multimap_agg", "approx_percentile", "approx_most_frequent", "histogram",
+    "map_agg", "multimap_agg", "approx_most_frequent", "histogram",
     "numeric_histogram", "map", "map_keys", "map_values", "map_filter", "reduce", "zip",
     "zip_with", "sequence", "array_sort", "flatten", "slice", "ngrams", "max_by", "min_by",
     "json_array_contains", "json_size", "url_extract_host", "url_extract_path",
     "url_extract_parameter", "to_utf8", "from_utf8", "md5", "sha256", "to_hex", "from_hex",
-    "levenshtein_distance", "hamming_distance", "regexp_replace", "regexp_split",
+    "levenshtein_distance", "hamming_distance",
     "with_timezone", "at_timezone", "from_base64", "to_base64", NULL
 };
 

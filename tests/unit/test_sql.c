@@ -498,6 +498,71 @@ static void test_run_ocsf(void)
     CHECK_STR(run(sql), "evil.example.com.\n");
 }
 
+/* Java regex semantics (Trino) that POSIX ERE lacked, each against what
+ * Athena returns. */
+static void test_regex(void)
+{
+    /* \d \w \s, (?i), lazy quantifiers, look-ahead / look-behind */
+    CHECK_STR(run("select regexp_like('abc123', '^\\w+\\d{3}$'), regexp_like('a b', '\\S\\s\\S'), "
+                  "regexp_extract('User: Bob', '(?i)user:\\s*(\\w+)', 1), "
+                  "regexp_extract('aaa<b>c</b>', '<.+?>'), regexp_extract('aaa<b>c</b>', '<.+>')"),
+              "1|1|Bob|<b>|<b>c</b>\n");
+    CHECK_STR(run("select regexp_like('foobar', 'foo(?=bar)'), regexp_like('foobaz', 'foo(?=bar)'), "
+                  "regexp_extract('price: $42', '(?<=\\$)\\d+'), regexp_like('x', '(?!y)x')"),
+              "1|0|42|1\n");
+    /* \w is ASCII in Java; (?i) folds any letter */
+    CHECK_STR(run("select regexp_like('é', '^\\w$'), regexp_like('ÉCOLE', '(?i)école'), "
+                  "regexp_extract('AKIAEXAMPLE123 ASIAX', '\\b(A[KS]IA)\\w+', 1)"),
+              "0|1|AKIA\n");
+    /* named groups, non-capturing groups, \Q...\E, a group that took no part */
+    CHECK_STR(run("select regexp_extract('i-0abc', '(?<kind>[a-z]+)-(?:0)(\\w+)', 2), "
+                  "regexp_like('a.b', '^\\Qa.b\\E$'), regexp_like('axb', '^\\Qa.b\\E$'), "
+                  "regexp_extract('b', '(a)?b', 1)"),
+              "abc|1|0|N\n");
+    /* regexp_replace: removal, $n, ${name}, \$, empty matches between characters */
+    CHECK_STR(run("select regexp_replace('a1b22c', '\\d+'), regexp_replace('a1b22c', '\\d+', '#'), "
+                  "regexp_replace('John Smith', '(\\w+) (\\w+)', '$2, $1'), "
+                  "regexp_replace('k=v', '(?<k>\\w)=(?<v>\\w)', '${v}=${k}'), "
+                  "regexp_replace('5', '\\d', '\\$$0'), regexp_replace('abc', 'x*', '-'), "
+                  "regexp_replace('abc', 'b*', '-')"),
+              "abc|a#b#c|Smith, John|v=k|$5|-a-b-c-|-a--c-\n");
+    CHECK_STR(run("select regexp_replace('abc', 'b', '$2')"), "ERR: regexp_replace: no group 2");
+    /* the other regexp functions */
+    CHECK_STR(run("select regexp_count('a1b2c3', '\\d'), regexp_extract_all('a1b22c', '\\d+'), "
+                  "regexp_extract_all('a1b22c', '([a-z])\\d', 1), regexp_split('a1b22c', '\\d+'), "
+                  "regexp_position('héllo', 'l'), regexp_position('héllo', 'l', 1, 2), "
+                  "regexp_position('abc', 'z')"),
+              "3|[\"1\",\"22\"]|[\"a\",\"b\"]|[\"a\",\"b\",\"c\"]|3|4|-1\n");
+    /* NULL in, NULL out; errors name the problem */
+    CHECK_STR(run("select regexp_like(NULL, 'a'), regexp_extract('a', NULL), regexp_replace('a', 'a', NULL)"),
+              "N|N|N\n");
+    CHECK_STR(run("select regexp_extract('abc', '(b)', 2)"),
+              "ERR: Pattern has 1 groups. Cannot access group 2");
+    CHECK(has(run("select regexp_like('a', '(')"),
+              "ERR: invalid regular expression '(': missing closing parenthesis"));
+    /* catastrophic backtracking is an error, not a hang */
+    CHECK(has(run("select regexp_like('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab', '^(a|aa)+$')"),
+              "ERR: regular expression too complex"));
+    /* a column pattern (not constant) works row by row */
+    CHECK_STR(run("select count(*) from cloudtrail where regexp_like(eventname, eventname)"), "3\n");
+}
+
+/* approx_percentile: computed exactly (nearest rank), Athena's type kept. */
+static void test_approx_percentile(void)
+{
+    static const char *five = "(select 1 x, 2 w union all select 2, 1 union all select 3, 1 "
+                              "union all select 4, 1 union all select 100, 1)";
+    char sql[512];
+    snprintf(sql, sizeof(sql), "select approx_percentile(x, 0.5), approx_percentile(x, 0.95), "
+             "approx_percentile(x, 0), approx_percentile(x * 1.5, 0.5), "
+             "approx_percentile(x, ARRAY[0.25, 1.0]), approx_percentile(x, w, 0.5) from %s", five);
+    CHECK_STR(run(sql), "3|100|1|4.5|[2,100]|2\n");
+    snprintf(sql, sizeof(sql), "select approx_percentile(x, 1.5) from %s", five);
+    CHECK_STR(run(sql), "ERR: approx_percentile: Percentile must be between 0 and 1");
+    CHECK_STR(run("select approx_percentile(srcport, 0.5) from vpc_flow_logs where 1 = 0"), "N\n");
+    CHECK_STR(run("select approx_distinct(eventname) from cloudtrail"), "3\n");
+}
+
 static void test_cleanup(void)
 {
     store_close(test_store);
@@ -520,6 +585,8 @@ static const struct harness_test tests[] = {
     { "run_cloudtrail", test_run_cloudtrail },
     { "run_flow_dns", test_run_flow_dns },
     { "run_ocsf", test_run_ocsf },
+    { "regex", test_regex },
+    { "approx_percentile", test_approx_percentile },
     { "cleanup", test_cleanup },
 };
 
