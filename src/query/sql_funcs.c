@@ -576,6 +576,17 @@ static void fn_vq_ip(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, out, IPKEY_LEN, SQLITE_TRANSIENT);
 }
 
+/* vq_private(addr): 1 for a private address (RFC 1918, unique-local, ...),
+ * 0 for another address, NULL for what is not one. */
+static void fn_vq_private(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct ipaddr ip;
+    if (!ip_from_value(argv[0], &ip))
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_int(ctx, ip_is_private(&ip));
+}
+
 /* contains(array, value) on JSON arrays; contains('cidr', ip) for networks. */
 static void fn_contains(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -1417,6 +1428,30 @@ static const char *const views[] = {
     " strftime('%Y/%m/%d', start, 'unixepoch') AS date_partition"
     " FROM main.vpcflow",
 
+    /* The customer-playbook framework's JSON flow layout (one row per flow
+     * seen from the interface: the peer `ip`, local and remote ports, bytes
+     * in and out), derived from the same records. The peer is the source of
+     * an ingress flow and the destination of an egress one; records without
+     * flow-direction (v2-v4) take the address that is not private, else the
+     * source. */
+    "CREATE TEMP VIEW vpc_flow_json AS SELECT"
+    " CASE action WHEN 'REJECT' THEN 'true' WHEN 'ACCEPT' THEN 'false' END AS is_rejected_packet,"
+    " CASE WHEN NOT egress AND packets > 0 THEN bytes / packets END AS avg_in_packet_size,"
+    " vpc_id, CASE WHEN egress THEN srcport ELSE dstport END AS local_port,"
+    " NULL AS source_dc, CASE WHEN egress THEN dstaddr ELSE srcaddr END AS ip,"
+    " strftime('%Y-%m-%dT%H:%M:%SZ', \"end\", 'unixepoch') AS end_time,"
+    " CASE WHEN egress THEN dstport ELSE srcport END AS remote_port,"
+    " strftime('%Y-%m-%dT%H:%M:%SZ', start, 'unixepoch') AS start_time, protocol,"
+    " CASE WHEN egress THEN 0 ELSE bytes END AS in_bytes, NULL AS source_tag, account_id,"
+    " instance_id, NULL AS interface_public_ips, CASE WHEN egress THEN bytes ELSE 0 END AS out_bytes,"
+    " CASE log_status WHEN 'SKIPDATA' THEN 'true' ELSE 'false' END AS is_skipped_rejected_packets,"
+    " az_id AS source_az, region AS source_region,"
+    " CASE WHEN egress AND packets > 0 THEN bytes / packets END AS avg_out_packet_size,"
+    " NULL AS instance_type, CASE WHEN egress THEN srcaddr ELSE dstaddr END AS interface_local_ips"
+    " FROM (SELECT *, CASE flow_direction WHEN 'egress' THEN 1 WHEN 'ingress' THEN 0"
+    "  ELSE coalesce(vq_private(srcaddr) AND NOT vq_private(dstaddr), 0) END AS egress"
+    "  FROM main.vpcflow WHERE srcaddr IS NOT NULL)",
+
     "CREATE TEMP VIEW r53_rlogs AS SELECT"
     " version, account_id, region, vpc_id, query_timestamp, query_name, query_type,"
     " query_class, rcode, answers, srcaddr, srcport, transport,"
@@ -1563,6 +1598,7 @@ static const struct fn_def fns[] = {
     { "array_distinct", 1, fn_array_distinct, 0, false },
     { "array_join", 2, fn_array_join, 0, false },
     { "vq_ip", 1, fn_vq_ip, 0, false },
+    { "vq_private", 1, fn_vq_private, 0, false },
     { "contains", 2, fn_contains, 0, false },
     { "vq_timestamp", 1, fn_timestamp, 0, false },
     { "from_iso8601_timestamp", 1, fn_timestamp, 0, false },

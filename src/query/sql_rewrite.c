@@ -471,6 +471,38 @@ static const char *view_for(const char *name, bool qualified)
     return NULL;
 }
 
+/* Columns only the customer-playbook JSON flow layout has, and columns only
+ * the AWS documentation's layout has: both are declared as vpc_flow_logs. */
+static const char *const flow_json_only[] = {
+    "ip", "start_time", "end_time", "local_port", "remote_port", "in_bytes", "out_bytes",
+    "is_rejected_packet", "is_skipped_rejected_packets", "avg_in_packet_size",
+    "avg_out_packet_size", "source_az", "source_region", "interface_local_ips",
+    "interface_public_ips", "source_dc", "source_tag", "instance_type", NULL
+};
+static const char *const flow_doc_only[] = {
+    "srcaddr", "dstaddr", "srcport", "dstport", "packets", "bytes", "start", "end",
+    "interface_id", "log_status", "action", "tcp_flags", "flow_direction", NULL
+};
+
+/* True when the statement names columns of the JSON flow layout and none of
+ * the documentation layout's: vpc_flow_logs then means the former. */
+static bool flow_json_layout(const struct rw *r)
+{
+    bool json = false;
+    for (size_t k = 0; k < r->n; k++) {
+        if (r->t[k].type != T_IDENT && r->t[k].type != T_QIDENT)
+            continue;
+        char name[NAME_LEN];
+        name_of(&r->t[k], name);
+        if (r->t[k].type == T_IDENT && strcmp(name, "end") == 0)
+            continue; /* CASE ... END */
+        if (in_list(name, flow_doc_only))
+            return false;
+        json |= in_list(name, flow_json_only);
+    }
+    return json;
+}
+
 /* FROM/JOIN table reference at i; returns the index after it (and its alias). */
 static size_t emit_table(struct rw *r, size_t i)
 {
@@ -493,6 +525,8 @@ static size_t emit_table(struct rw *r, size_t i)
                 view = "r53_rlogs";
         }
     }
+    if (view != NULL && strcmp(view, "vpc_flow_logs") == 0 && flow_json_layout(r))
+        view = "vpc_flow_json";
     if (view == NULL && strstr(last, "amazon_security_lake_table") != NULL) {
         fail(r, &r->t[first], "this Security Lake (OCSF) table (vigil query has CloudTrail "
                               "management and Lambda data events, VPC flow and Route 53)");
@@ -1300,6 +1334,8 @@ static int classify_ddl(const struct rw *r, struct query_sql *q, struct err *err
             }
         }
         const char *view = view_for(last, true);
+        if (view != NULL && strcmp(view, "vpc_flow_logs") == 0 && flow_json_layout(r))
+            view = "vpc_flow_json";
         q->kind = QUERY_SQL_NOOP;
         if (view)
             snprintf(q->note, sizeof(q->note),

@@ -222,8 +222,8 @@ static const char *ct_json =
 static const char *flow_txt =
     "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
     "start end action log-status\n"
-    "2 111122223333 eni-1 10.0.0.1 198.51.100.7 49152 443 6 10 1000 1700000000 1700000060 ACCEPT OK\n"
-    "2 111122223333 eni-1 198.51.100.7 10.0.0.1 443 49152 6 8 5000 1700000000 1700000060 ACCEPT OK\n"
+    "2 111122223333 eni-1 10.0.0.1 52.94.76.7 49152 443 6 10 1000 1700000000 1700000060 ACCEPT OK\n"
+    "2 111122223333 eni-1 52.94.76.7 10.0.0.1 443 49152 6 8 5000 1700000000 1700000060 ACCEPT OK\n"
     "2 111122223333 eni-1 172.16.0.5 172.20.0.9 5555 22 6 1 40 1700000100 1700000160 REJECT OK\n"
     "2 111122223333 eni-1 - - - - - - - 1700000060 1700000120 - NODATA\n";
 
@@ -475,6 +475,17 @@ static void test_run_flow_dns(void)
                   "NOT NULL))) FROM r53dns"), "2\n");
     CHECK_STR(run("SELECT q.query_name FROM r53_rlogs q CROSS JOIN UNNEST(q.answers) as st(answer) "
                   "WHERE answer.rdata = '203.0.113.2'"), "evil.example.com.\n");
+    /* the customer-playbook JSON layout under the same name: the peer address
+     * (the public end of v2 records), local/remote ports, bytes in and out */
+    CHECK(has(rw("select ip, count(*) cnt from vpc_flow_logs group by ip"), "from vpc_flow_json"));
+    CHECK(has(rw("select srcaddr as ip from vpc_flow_logs"), "from vpc_flow_logs"));
+    CHECK(has(rw("CREATE EXTERNAL TABLE vpc_flow_logs (ip STRING, local_port INT) LOCATION 's3://b/'"),
+              "serves it as the view vpc_flow_json"));
+    CHECK_STR(run("select ip, local_port, remote_port, in_bytes, out_bytes, start_time, "
+                  "is_rejected_packet from vpc_flow_logs order by start_time, ip"),
+              "52.94.76.7|49152|443|0|1000|2023-11-14T22:13:20Z|false\n"
+              "52.94.76.7|49152|443|5000|0|2023-11-14T22:13:20Z|false\n"
+              "172.16.0.5|22|5555|40|0|2023-11-14T22:15:00Z|true\n");
 }
 
 static void test_run_ocsf(void)
