@@ -39,7 +39,7 @@
 /* Internal step results, beside 0 / INPUT_NOTE / enum err_code. */
 enum { STEP_AGAIN = -10, STEP_DONE = -11 };
 
-enum mode { M_JSON_LINES, M_JSON_STREAM, M_FLOW };
+enum mode { M_JSON_LINES, M_JSON_STREAM, M_FLOW, M_S3ACCESS, M_W3C };
 
 /* What the elements of a container array are. */
 enum elem {
@@ -57,7 +57,7 @@ enum key {
     K_DIGEST_OBJ, K_DIGEST_FP, K_SNS_TYPE, K_SNS_MESSAGE, K_SNS_TOPIC,
     K_EVVERSION, K_EVTIME, K_EVNAME, K_EVSOURCE, K_EVID, K_EVTYPE,
     K_QNAME, K_QTS, K_CFG_ITEMS, K_CFG_ITEM, K_CFG_FILEVER,
-    K_CTEVENT, K_MESSAGE,
+    K_CTEVENT, K_MESSAGE, K_WEBACL,
     K_N
 };
 
@@ -72,7 +72,7 @@ static const struct {
     KEY("Message"), KEY("TopicArn"), KEY("eventVersion"), KEY("eventTime"), KEY("eventName"),
     KEY("eventSource"), KEY("eventID"), KEY("eventType"), KEY("query_name"),
     KEY("query_timestamp"), KEY("configurationItems"), KEY("configurationItem"),
-    KEY("fileVersion"), KEY("CloudTrailEvent"), KEY("message"),
+    KEY("fileVersion"), KEY("CloudTrailEvent"), KEY("message"), KEY("webaclId"),
 };
 #undef KEY
 
@@ -119,6 +119,7 @@ struct input_reader {
      * not searched for its newline twice. */
     size_t eol_for, eol_at;
     struct flow_format flow;
+    struct w3c_format w3c;
 
     /* The container being iterated, if any. */
     size_t lstart, lpos, lend; /* line mode: the current line, its unread rest */
@@ -434,6 +435,8 @@ static int emit_walked(struct input_reader *r, struct event *ev, const char *p, 
     }
     if (has(t, K_QNAME) || has(t, K_QTS))
         return emit_json(r, ev, EVENT_DNS, p, t->start, t->end, NULL, off, err);
+    if (has(t, K_WEBACL))
+        return emit_json(r, ev, EVENT_WAF, p, t->start, t->end, NULL, off, err);
     if (has(t, K_EVVERSION) || has(t, K_EVTIME) || has(t, K_EVNAME) || has(t, K_EVSOURCE) ||
         has(t, K_EVID) || has(t, K_EVTYPE))
         return emit_json(r, ev, EVENT_CLOUDTRAIL, p, t->start, t->end, NULL, off, err);
@@ -448,8 +451,8 @@ static int emit_walked(struct input_reader *r, struct event *ev, const char *p, 
     if (has(t, K_MSGTYPE))
         return STEP_AGAIN; /* a CloudWatch Logs CONTROL_MESSAGE: carries no data */
     return err_set(err, ERR_FORMAT,
-                   "JSON object is not a CloudTrail record, a Resolver query log record or an "
-                   "EventBridge event");
+                   "JSON object is not a CloudTrail record, a Resolver query log record, a WAF "
+                   "log record or an EventBridge event");
 }
 
 /* A record given as text (a CloudWatch Logs message, a CloudTrailEvent string):
@@ -578,6 +581,17 @@ static int sniff(struct input_reader *r, struct err *err)
     if (sv_eq_cstr(sv_make(p + i, te - i), "Permission Check Successful"))
         return err_set(err, INPUT_NOTE,
                        "CloudWatch Logs export permission check object (no events): skipped");
+    if (!r->cwl_prefix && input__w3c_is(p + i, te - i)) {
+        r->mode = M_W3C; /* CloudFront standard logs */
+        r->w3c.n = 0;
+        r->active = true;
+        return 0;
+    }
+    if (!r->cwl_prefix && input__s3access_is(p + i, te - i)) {
+        r->mode = M_S3ACCESS;
+        r->active = true;
+        return 0;
+    }
     r->mode = M_FLOW;
     if (input__flow_is_header(p + c, te - c)) {
         int rc = input__flow_format(&r->flow, p + c, te - c, err);
@@ -729,6 +743,43 @@ static int next_flow(struct input_reader *r, struct event *ev, struct err *err)
     }
     r->rec_no++;
     int rc = emit_flow(r, ev, p + ls, le - ls, err);
+    if (rc != 0) {
+        err_where(err, NULL, r->rec_no, ls);
+        prefix_line(err, r->line_no);
+    }
+    return rc;
+}
+
+/* S3 server access logs and CloudFront logs: one record per line; CloudFront's
+ * '#' lines are headers (#Fields sets the field names). */
+static int next_web(struct input_reader *r, struct event *ev, struct err *err)
+{
+    size_t ls, le;
+    if (!next_line(r, &ls, &le))
+        return STEP_DONE;
+    const char *p = r->data;
+    int rc;
+    if (r->mode == M_W3C && p[ls] == '#') {
+        if (le - ls < 8 || memcmp(p + ls, "#Fields:", 8) != 0)
+            return STEP_AGAIN;
+        rc = input__w3c_fields(&r->w3c, p + ls, le - ls, err);
+        if (rc != 0) {
+            err_where(err, NULL, r->line_no, ls);
+            prefix_line(err, r->line_no);
+        }
+        return rc != 0 ? rc : STEP_AGAIN;
+    }
+    r->rec_no++;
+    if (le - ls > r->opt.max_record)
+        rc = err_set(err, ERR_LIMIT, "line of %zu bytes exceeds the cap of %zu bytes", le - ls,
+                     r->opt.max_record);
+    else if (r->mode == M_W3C)
+        rc = input__w3c_line(&r->w3c, p + ls, le - ls, &r->flat, err);
+    else
+        rc = input__s3access_line(p + ls, le - ls, &r->flat, err);
+    if (rc == 0)
+        rc = emit_flat(r, ev, r->mode == M_W3C ? EVENT_CLOUDFRONT : EVENT_S3ACCESS,
+                       sv_make(p + ls, le - ls), NULL, err);
     if (rc != 0) {
         err_where(err, NULL, r->rec_no, ls);
         prefix_line(err, r->line_no);
@@ -902,6 +953,8 @@ static bool path_is(const struct json_leaf *l, const char *lit, size_t n)
 static bool fast_kind_ok(const struct json_flat *f, int src)
 {
     bool mine = false;
+    if (src != EVENT_DNS + 1 && src != EVENT_CLOUDTRAIL + 1)
+        return false; /* WAF records: always walked (their key is not flattened) */
     for (size_t i = 0; i < f->n; i++) {
         const struct json_leaf *l = &f->leaves[i];
         if (l->n_arr != 0 || l->path_len < 9 || l->path_len > 15)
@@ -1105,7 +1158,9 @@ int input_next(struct input_reader *r, struct event *ev, struct err *err)
             if (rc == 0)
                 continue;
         } else {
-            rc = r->mode == M_FLOW ? next_flow(r, ev, err) : next_json(r, ev, err);
+            rc = r->mode == M_FLOW                                  ? next_flow(r, ev, err)
+                 : r->mode == M_S3ACCESS || r->mode == M_W3C ? next_web(r, ev, err)
+                                                             : next_json(r, ev, err);
             if (rc == STEP_AGAIN)
                 continue;
             if (rc == STEP_DONE) {

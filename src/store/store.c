@@ -107,6 +107,78 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX dns_key ON dns(query_time_ms, ifnull(srcaddr,''), ifnull(srcport,-1),"
     " ifnull(query_name,''), ifnull(query_type,''), ifnull(rcode,''), ifnull(transport,''),"
     " ifnull(vpc_id,''), ifnull(srcids_instance,''), ifnull(account_id,''));",
+    /* 2: web access logs, one table each: S3 server access logs (the Athena
+     * DDL's column names), CloudFront standard logs (the W3C field names with
+     * '_' for '-' and cs(X) as cs_x), WAF logs (the record as JSON). rec_id is
+     * the record's hash (event.id): a line read twice is stored once. */
+    "CREATE TABLE s3access("
+    " id INTEGER PRIMARY KEY, rec_id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL,"
+    " bucketowner TEXT,"
+    " bucket_name TEXT,"
+    " requestdatetime TEXT,"
+    " remoteip TEXT,"
+    " requester TEXT,"
+    " requestid TEXT,"
+    " operation TEXT,"
+    " \"key\" TEXT,"
+    " request_uri TEXT,"
+    " httpstatus INTEGER,"
+    " errorcode TEXT,"
+    " bytessent INTEGER,"
+    " objectsize INTEGER,"
+    " totaltime INTEGER,"
+    " turnaroundtime INTEGER,"
+    " referrer TEXT,"
+    " useragent TEXT,"
+    " versionid TEXT,"
+    " hostid TEXT,"
+    " sigv TEXT,"
+    " ciphersuite TEXT,"
+    " authtype TEXT,"
+    " endpoint TEXT,"
+    " tlsversion TEXT,"
+    " accesspointarn TEXT,"
+    " aclrequired TEXT,"
+    " file_id INTEGER);"
+    "CREATE TABLE cloudfront("
+    " id INTEGER PRIMARY KEY, rec_id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL,"
+    " \"date\" TEXT,"
+    " \"time\" TEXT,"
+    " x_edge_location TEXT,"
+    " sc_bytes INTEGER,"
+    " c_ip TEXT,"
+    " cs_method TEXT,"
+    " cs_host TEXT,"
+    " cs_uri_stem TEXT,"
+    " sc_status INTEGER,"
+    " cs_referer TEXT,"
+    " cs_user_agent TEXT,"
+    " cs_uri_query TEXT,"
+    " cs_cookie TEXT,"
+    " x_edge_result_type TEXT,"
+    " x_edge_request_id TEXT,"
+    " x_host_header TEXT,"
+    " cs_protocol TEXT,"
+    " cs_bytes INTEGER,"
+    " time_taken REAL,"
+    " x_forwarded_for TEXT,"
+    " ssl_protocol TEXT,"
+    " ssl_cipher TEXT,"
+    " x_edge_response_result_type TEXT,"
+    " cs_protocol_version TEXT,"
+    " fle_status TEXT,"
+    " fle_encrypted_fields INTEGER,"
+    " c_port INTEGER,"
+    " time_to_first_byte REAL,"
+    " x_edge_detailed_result_type TEXT,"
+    " sc_content_type TEXT,"
+    " sc_content_len INTEGER,"
+    " sc_range_start INTEGER,"
+    " sc_range_end INTEGER,"
+    " file_id INTEGER);"
+    "CREATE TABLE waf("
+    " id INTEGER PRIMARY KEY, rec_id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL,"
+    " action TEXT, client_ip TEXT, raw TEXT NOT NULL, file_id INTEGER);",
 };
 
 /* The secondary indexes, kept apart from the tables so a bulk load can build
@@ -130,6 +202,11 @@ static const char *const secondary[][2] = {
     { "vpcflow_dst", "vpcflow(dstaddr, start)" },
     { "dns_name", "dns(query_name, query_time_ms)" },
     { "dns_src", "dns(srcaddr, query_time_ms)" },
+    { "s3access_bucket", "s3access(bucket_name, time_ms)" },
+    { "s3access_time", "s3access(time_ms)" },
+    { "cloudfront_time", "cloudfront(time_ms)" },
+    { "cloudfront_ip", "cloudfront(c_ip, time_ms)" },
+    { "waf_time", "waf(time_ms)" },
 };
 
 #define N_SECONDARY (sizeof(secondary) / sizeof(secondary[0]))
@@ -163,6 +240,25 @@ static const char *const stmt_sql[STMT_N] = {
         " transport, srcids_instance, srcids_resolver_endpoint, firewall_rule_action,"
         " firewall_rule_group_id, firewall_domain_list_id, file_id)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+    [STMT_INS_S3] =
+        "INSERT OR IGNORE INTO s3access(rec_id, time_ms, file_id, bucketowner, bucket_name, "
+        "requestdatetime, remoteip, requester, requestid, operation, \"key\", request_uri, "
+        "httpstatus, errorcode, bytessent, objectsize, totaltime, turnaroundtime, referrer, "
+        "useragent, versionid, hostid, sigv, ciphersuite, authtype, endpoint, tlsversion, "
+        "accesspointarn, "
+        "aclrequired) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29)",
+    [STMT_INS_CF] =
+        "INSERT OR IGNORE INTO cloudfront(rec_id, time_ms, file_id, \"date\", \"time\", "
+        "x_edge_location, sc_bytes, c_ip, cs_method, cs_host, cs_uri_stem, sc_status, "
+        "cs_referer, cs_user_agent, cs_uri_query, cs_cookie, x_edge_result_type, "
+        "x_edge_request_id, x_host_header, cs_protocol, cs_bytes, time_taken, x_forwarded_for, "
+        "ssl_protocol, ssl_cipher, x_edge_response_result_type, cs_protocol_version, fle_status, "
+        "fle_encrypted_fields, c_port, time_to_first_byte, x_edge_detailed_result_type, "
+        "sc_content_type, sc_content_len, sc_range_start, "
+        "sc_range_end) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36)",
+    [STMT_INS_WAF] =
+        "INSERT OR IGNORE INTO waf(rec_id, time_ms, file_id, action, client_ip, raw)"
+        " VALUES(?1,?2,?3,?4,?5,?6)",
     [STMT_LEDGER_DONE_PATH] =
         "SELECT id FROM ingest_ledger WHERE path=?1 AND size=?2 AND mtime_ns=?3"
         " AND finished_at IS NOT NULL LIMIT 1",
