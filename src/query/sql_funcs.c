@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define JSON_ARG_MAX (16u << 20) /* bigger JSON arguments are refused */
@@ -992,8 +993,47 @@ static bool take_num(struct sv s, size_t *i, size_t n, size_t max, int *v)
 
 /* parse_datetime(s, joda) and date_parse(s, mysql): the numeric fields
  * (year, month, day, hour, minute, second, fraction) and literals. */
+/* An English month name at s[*i]: 3 letters, or the whole name when full. */
+static bool take_month_name(struct sv s, size_t *i, bool full, int *out)
+{
+    static const char *const names[] = { "January", "February", "March", "April", "May",
+                                         "June", "July", "August", "September", "October",
+                                         "November", "December" };
+    for (int m = 0; m < 12; m++) {
+        size_t n = full ? strlen(names[m]) : 3;
+        if (*i + n <= s.len && strncasecmp(s.p + *i, names[m], n) == 0) {
+            *i += n;
+            *out = m + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A zone offset at s[*i]: Z, +hhmm, +hh:mm (or -); *ms_out is the offset. */
+static bool take_offset(struct sv s, size_t *i, int64_t *ms_out)
+{
+    *ms_out = 0;
+    if (*i < s.len && (s.p[*i] == 'Z' || s.p[*i] == 'z')) {
+        (*i)++;
+        return true;
+    }
+    if (*i >= s.len || (s.p[*i] != '+' && s.p[*i] != '-'))
+        return false;
+    int sign = s.p[(*i)++] == '-' ? -1 : 1, hh = 0, mm = 0;
+    if (!take_num(s, i, 2, 2, &hh))
+        return false;
+    if (*i < s.len && s.p[*i] == ':')
+        (*i)++;
+    if (!take_num(s, i, 2, 2, &mm) || hh > 23 || mm > 59)
+        return false;
+    *ms_out = sign * ((int64_t)hh * 3600 + mm * 60) * 1000;
+    return true;
+}
+
 static void parse_time_common(sqlite3_context *ctx, sqlite3_value **argv, bool joda)
 {
+    int64_t zone_ms = 0;
     struct sv s = arg_sv(argv[0]), fmt = arg_sv(argv[1]);
     if (s.p == NULL || fmt.p == NULL) {
         sqlite3_result_null(ctx);
@@ -1025,16 +1065,20 @@ static void parse_time_common(sqlite3_context *ctx, sqlite3_value **argv, bool j
             int v = 0;
             switch (c) {
             case 'y': case 'Y': case 'x': ok = take_num(s, &i, run == 2 ? 2 : 0, 9, &v); y = v; break;
-            case 'M': ok = take_num(s, &i, run >= 2 ? 2 : 0, 2, &v); mo = v; break;
+            case 'M':
+                if (run >= 3)
+                    ok = take_month_name(s, &i, run >= 4, &mo);
+                else {
+                    ok = take_num(s, &i, run >= 2 ? 2 : 0, 2, &v);
+                    mo = v;
+                }
+                break;
             case 'd': ok = take_num(s, &i, run >= 2 ? 2 : 0, 2, &v); d = v; break;
             case 'H': case 'k': ok = take_num(s, &i, run >= 2 ? 2 : 0, 2, &v); h = v; break;
             case 'm': ok = take_num(s, &i, run >= 2 ? 2 : 0, 2, &v); mi = v; break;
             case 's': ok = take_num(s, &i, run >= 2 ? 2 : 0, 2, &v); sec = v; break;
             case 'S': ok = take_num(s, &i, 0, run, &v); for (size_t z = run; z < 3; z++) v *= 10; ms = v; break;
-            case 'Z':
-                if (i < s.len && (s.p[i] == 'Z' || s.p[i] == 'z'))
-                    i++;
-                break;
+            case 'Z': ok = take_offset(s, &i, &zone_ms); break;
             default:
                 if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
                     sqlite3_result_error(ctx, "parse_datetime: unsupported pattern letter", -1);
@@ -1061,6 +1105,8 @@ static void parse_time_common(sqlite3_context *ctx, sqlite3_value **argv, bool j
             case 'i': ok = take_num(s, &i, 0, 2, &v); mi = v; break;
             case 's': case 'S': ok = take_num(s, &i, 0, 2, &v); sec = v; break;
             case 'f': ok = take_num(s, &i, 0, 9, &v); while (v >= 1000) v /= 10; ms = v; break;
+            case 'b': ok = take_month_name(s, &i, false, &mo); break;
+            case 'M': ok = take_month_name(s, &i, true, &mo); break;
             case 'T':
                 ok = take_num(s, &i, 0, 2, &h) && i < s.len && s.p[i++] == ':' &&
                      take_num(s, &i, 0, 2, &mi) && i < s.len && s.p[i++] == ':' &&
@@ -1078,7 +1124,7 @@ static void parse_time_common(sqlite3_context *ctx, sqlite3_value **argv, bool j
         sqlite3_result_null(ctx);
         return;
     }
-    result_ts(ctx, make_ms(y, mo, d, ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + ms));
+    result_ts(ctx, make_ms(y, mo, d, ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + ms) - zone_ms);
 }
 
 static void fn_parse_datetime(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -1461,6 +1507,77 @@ static const char *const views[] = {
     " account_id AS account_partition, vpc_id AS vpc_partition,"
     " replace(substr(query_timestamp,1,10),'-','/') AS date_partition"
     " FROM main.dns",
+
+    /* S3 server access logs: the Athena documentation's DDL columns (every
+     * field, with requestdatetime as S3 writes it), then the names of the
+     * incident-response playbooks' table (bucket, request_datetime as ISO
+     * 8601 so text ranges work, remote_ip, http_status, ...), then the
+     * date-projection partition "timestamp" (yyyy/MM/dd). */
+    "CREATE TEMP VIEW s3_access_logs AS SELECT"
+    " bucketowner, bucket_name, requestdatetime, remoteip, requester, requestid, operation,"
+    " \"key\", request_uri, httpstatus, errorcode, bytessent, objectsize, totaltime,"
+    " turnaroundtime, referrer, useragent, versionid, hostid, sigv, ciphersuite, authtype,"
+    " endpoint, tlsversion, accesspointarn, aclrequired,"
+    " bucketowner AS bucket_owner, bucket_name AS bucket,"
+    " strftime('%Y-%m-%dT%H:%M:%SZ', time_ms / 1000, 'unixepoch') AS request_datetime,"
+    " remoteip AS remote_ip, requestid AS request_id, httpstatus AS http_status,"
+    " errorcode AS error_code, bytessent AS bytes_sent, objectsize AS object_size,"
+    " totaltime AS total_time, turnaroundtime AS turn_around_time, useragent AS user_agent,"
+    " versionid AS version_id, hostid AS host_id, sigv AS signature_version,"
+    " ciphersuite AS cipher_suite, authtype AS auth_type, endpoint AS host_header,"
+    " tlsversion AS tls_version, accesspointarn AS access_point_arn, aclrequired AS acl_required,"
+    " strftime('%Y/%m/%d', time_ms / 1000, 'unixepoch') AS \"timestamp\""
+    " FROM main.s3access",
+
+    /* CloudFront standard logs: the Athena documentation's DDL columns, then
+     * the W3C field names of the log file itself ("c-ip", "cs(User-Agent)",
+     * "time-taken", ...), which the DDoS playbook queries use. */
+    "CREATE TEMP VIEW cloudfront_logs AS SELECT"
+    " \"date\", \"time\", x_edge_location AS location, sc_bytes AS bytes, c_ip AS request_ip,"
+    " cs_method AS method, cs_host AS host, cs_uri_stem AS uri, sc_status AS status,"
+    " cs_referer AS referrer, cs_user_agent AS user_agent, cs_uri_query AS query_string,"
+    " cs_cookie AS cookie, x_edge_result_type AS result_type, x_edge_request_id AS request_id,"
+    " x_host_header AS host_header, cs_protocol AS request_protocol, cs_bytes AS request_bytes,"
+    " time_taken, x_forwarded_for AS xforwarded_for, ssl_protocol, ssl_cipher,"
+    " x_edge_response_result_type AS response_result_type, cs_protocol_version AS http_version,"
+    " fle_status, fle_encrypted_fields, c_port, time_to_first_byte, x_edge_detailed_result_type,"
+    " sc_content_type, sc_content_len, sc_range_start, sc_range_end,"
+    " x_edge_location AS \"x-edge-location\", sc_bytes AS \"sc-bytes\", c_ip AS \"c-ip\","
+    " cs_method AS \"cs-method\", cs_host AS \"cs(Host)\", cs_uri_stem AS \"cs-uri-stem\","
+    " sc_status AS \"sc-status\", cs_referer AS \"cs(Referer)\","
+    " cs_user_agent AS \"cs(User-Agent)\", cs_uri_query AS \"cs-uri-query\","
+    " cs_cookie AS \"cs(Cookie)\", x_edge_result_type AS \"x-edge-result-type\","
+    " x_edge_request_id AS \"x-edge-request-id\", x_host_header AS \"x-host-header\","
+    " cs_protocol AS \"cs-protocol\", cs_bytes AS \"cs-bytes\", time_taken AS \"time-taken\","
+    " x_forwarded_for AS \"x-forwarded-for\", ssl_protocol AS \"ssl-protocol\","
+    " ssl_cipher AS \"ssl-cipher\", x_edge_response_result_type AS \"x-edge-response-result-type\","
+    " cs_protocol_version AS \"cs-protocol-version\", fle_status AS \"fle-status\","
+    " fle_encrypted_fields AS \"fle-encrypted-fields\", c_port AS \"c-port\","
+    " time_to_first_byte AS \"time-to-first-byte\","
+    " x_edge_detailed_result_type AS \"x-edge-detailed-result-type\","
+    " sc_content_type AS \"sc-content-type\", sc_content_len AS \"sc-content-len\","
+    " sc_range_start AS \"sc-range-start\", sc_range_end AS \"sc-range-end\""
+    " FROM main.cloudfront",
+
+    /* WAF logs: the Athena documentation's DDL columns, read from the record
+     * (httprequest, labels and the rule lists stay structured). */
+    "CREATE TEMP VIEW waf_logs AS SELECT"
+    " time_ms AS \"timestamp\", raw->>'$.formatVersion' AS formatversion,"
+    " raw->>'$.webaclId' AS webaclid, raw->>'$.terminatingRuleId' AS terminatingruleid,"
+    " raw->>'$.terminatingRuleType' AS terminatingruletype, action,"
+    " raw->'$.terminatingRuleMatchDetails' AS terminatingrulematchdetails,"
+    " raw->>'$.httpSourceName' AS httpsourcename, raw->>'$.httpSourceId' AS httpsourceid,"
+    " raw->'$.ruleGroupList' AS rulegrouplist, raw->'$.rateBasedRuleList' AS ratebasedrulelist,"
+    " raw->'$.nonTerminatingMatchingRules' AS nonterminatingmatchingrules,"
+    " nullif(raw->'$.requestHeadersInserted','null') AS requestheadersinserted,"
+    " raw->>'$.responseCodeSent' AS responsecodesent, raw->'$.httpRequest' AS httprequest,"
+    " raw->'$.labels' AS labels, raw->'$.captchaResponse' AS captcharesponse,"
+    " raw->'$.challengeResponse' AS challengeresponse, raw->>'$.ja3Fingerprint' AS ja3fingerprint,"
+    " raw->>'$.ja4Fingerprint' AS ja4fingerprint, raw->'$.oversizeFields' AS oversizefields,"
+    " raw->>'$.requestBodySize' AS requestbodysize,"
+    " raw->>'$.requestBodySizeInspectedByWAF' AS requestbodysizeinspectedbywaf,"
+    " strftime('%Y/%m/%d', time_ms / 1000, 'unixepoch') AS log_time"
+    " FROM main.waf",
 
     /* Security Lake (OCSF 1.0.0-rc.2) tables, derived from the same rows: API
      * Activity for CloudTrail management events and Lambda data events,

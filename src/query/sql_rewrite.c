@@ -429,6 +429,10 @@ static void prescan(struct rw *r)
 
 /* ---- tables ------------------------------------------------------------------ */
 
+#define TABLES_HINT                                                                         \
+    "cloudtrail_logs, vpc_flow_logs, vpcflow, r53_rlogs, s3_access_logs, cloudfront_logs, " \
+    "waf_logs, the Security Lake tables and their aliases"
+
 static bool digits_suffix(const char *s, const char *prefix)
 {
     size_t l = strlen(prefix);
@@ -468,6 +472,15 @@ static const char *view_for(const char *name, bool qualified)
     if (strcmp(name, "r53_rlogs") == 0 || strcmp(name, "r53dns") == 0 ||
         strcmp(name, "irworkshopgluetabledns") == 0)
         return "r53_rlogs";
+    if (strcmp(name, "s3_access_logs") == 0 || strcmp(name, "s3_server_access_logs") == 0 ||
+        strcmp(name, "s3_access_logs_db") == 0 || strcmp(name, "s3access") == 0)
+        return "s3_access_logs";
+    if (strcmp(name, "cloudfront_logs") == 0 || strcmp(name, "cloudfront_standard_logs") == 0 ||
+        strcmp(name, "cloudfront_access_logs") == 0)
+        return "cloudfront_logs";
+    if (strcmp(name, "waf_logs") == 0 || strcmp(name, "waf") == 0 ||
+        strcmp(name, "aws_waf_logs") == 0)
+        return "waf_logs";
     return NULL;
 }
 
@@ -530,6 +543,14 @@ static size_t emit_table(struct rw *r, size_t i)
     if (view == NULL && strstr(last, "amazon_security_lake_table") != NULL) {
         fail(r, &r->t[first], "this Security Lake (OCSF) table (vigil query has CloudTrail "
                               "management and Lambda data events, VPC flow and Route 53)");
+        return i + 1;
+    }
+    if (view == NULL && (strstr(last, "alb") != NULL || strstr(last, "elb") != NULL ||
+                         strstr(last, "nlb") != NULL)) {
+        char what[NAME_LEN + 120];
+        snprintf(what, sizeof(what), "table %s (load balancer access logs: vigil ingest does "
+                 "not read ALB/ELB/NLB logs)", last);
+        fail(r, &r->t[first], what);
         return i + 1;
     }
     if (view == NULL) {
@@ -1344,7 +1365,7 @@ static int classify_ddl(const struct rw *r, struct query_sql *q, struct err *err
         else
             snprintf(q->note, sizeof(q->note),
                      "CREATE TABLE %s: nothing to do, and no local data for it (the store has "
-                     "cloudtrail_logs, vpc_flow_logs, vpcflow and r53_rlogs)", last);
+                     TABLES_HINT ")", last);
         return 0;
     }
     if (is(&t[0], "alter") || is(&t[0], "msck")) {
@@ -1392,7 +1413,7 @@ static int classify_ddl(const struct rw *r, struct query_sql *q, struct err *err
         const char *view = view_for(last, k > ti);
         if (view == NULL)
             return err_set(err, ERR_USAGE, "unknown table %s at line %u (vigil query has "
-                           "cloudtrail_logs, vpc_flow_logs, vpcflow, r53_rlogs and their aliases)",
+                           TABLES_HINT ")",
                            last, t[ti].line);
         struct buf b;
         buf_init(&b, 0);
@@ -1546,8 +1567,7 @@ int query_sql_prepare(struct sqlite3 *db, const char *in, size_t len, struct sql
             if (line == 0)
                 line = line_of_word(&q, word, nl - (size_t)(word - name));
             if (i == 2)
-                err_set(err, rc, "%s %.*s at line %u (vigil query has cloudtrail_logs, "
-                                 "vpc_flow_logs, vpcflow, r53_rlogs and their aliases)",
+                err_set(err, rc, "%s %.*s at line %u (vigil query has " TABLES_HINT ")",
                         known[i].what, (int)nl, name, line);
             else
                 err_set(err, rc, "%s %.*s at line %u", known[i].what, (int)nl, name, line);
