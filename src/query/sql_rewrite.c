@@ -1364,8 +1364,8 @@ static int classify_ddl(const struct rw *r, struct query_sql *q, struct err *err
                      "the store (partition columns come from the data)", last, view);
         else
             snprintf(q->note, sizeof(q->note),
-                     "CREATE TABLE %s: nothing to do, and no local data for it (the store has "
-                     TABLES_HINT ")", last);
+                     "CREATE TABLE %s: nothing to do, and no local data for it (SHOW TABLES "
+                     "lists what the store serves)", last);
         return 0;
     }
     if (is(&t[0], "alter") || is(&t[0], "msck")) {
