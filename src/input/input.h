@@ -35,6 +35,11 @@
  *                     input_options.vpcflow_fields. Parquet is reported, not read.
  *   Route 53 Resolver query logs - JSON lines (answers[], srcids{}, DNS
  *                     Firewall fields), as delivered to S3 under vpcdnsquerylogs.
+ *   S3 server access logs - space-delimited records with "quoted" and [time]
+ *                     fields (EVENT_S3ACCESS; see weblog.c).
+ *   CloudFront standard logs - #Version/#Fields header, tab-separated
+ *                     records (EVENT_CLOUDFRONT).
+ *   AWS WAF logs    - JSON lines with webaclId (EVENT_WAF).
  *
  * Bad input is expected. Each bad record or file yields one error naming the
  * file, the record (1-based) and what was wrong; the reader then resynchronises
