@@ -195,8 +195,8 @@ static void test_schema(void)
     int v = 0;
     CHECK_INT(store_schema_version(st, &v, &e), 0);
     CHECK_INT(v, STORE_SCHEMA_VERSION);
-    const char *tables[] = { "cloudtrail", "resources", "vpcflow", "dns", "ingest_ledger",
-                             "schema_version" };
+    const char *tables[] = { "cloudtrail", "resources", "vpcflow",  "dns",          "s3access",
+                             "cloudfront", "waf",       "ingest_ledger", "schema_version" };
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         sqlite3_stmt *s;
         sqlite3_prepare_v2(store_db(st), "SELECT count(*) FROM sqlite_master WHERE name=?1", -1,
@@ -227,7 +227,7 @@ static void test_schema(void)
     st = NULL;
     CHECK_INT(store_open(path, &st, &e), 0);
     CHECK_INT(store_schema_version(st, &v, &e), 0);
-    CHECK_INT(v, 1);
+    CHECK_INT(v, STORE_SCHEMA_VERSION);
     CHECK_INT(sqlite3_exec(store_db(st), "INSERT INTO schema_version VALUES(99,'x')", NULL, NULL,
                            NULL),
               SQLITE_OK);
