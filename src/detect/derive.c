@@ -526,6 +526,71 @@ static void set_port(struct derived *d, int i, int64_t v, const struct json_leaf
     fact(d, i, (double)v);
 }
 
+/* A flow leaf's text: flow lines hold no escapes, so a view. */
+static struct sv flow_sv(const struct json_leaf *l, struct arena *a)
+{
+    if (l == NULL || (l->type != JSON_STRING && l->type != JSON_NUMBER))
+        return SV_NULL;
+    if (l->type == JSON_STRING && l->escaped)
+        return json_leaf_str(l, a);
+    return sv_make(l->val, l->val_len);
+}
+
+/* ip_parse for the dotted quads flow lines are made of, without a call or a
+ * scan for ':'; anything else goes to ip_parse. Same results. */
+static bool flow_ip(struct sv s, struct ipaddr *out)
+{
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    const char *p = s.p;
+    size_t len = s.len, i = 0;
+    if (p == NULL || len < 7 || len > 15)
+        return ip_parse(s, out);
+    uint8_t q[4];
+    for (int part = 0; part < 4; part++) {
+        if (part > 0) {
+            if (i >= len || p[i] != '.')
+                return ip_parse(s, out);
+            i++;
+        }
+        size_t st = i;
+        unsigned v = 0;
+        while (i < len && i - st < 3 && (unsigned)(p[i] - '0') < 10u)
+            v = v * 10 + (unsigned)(p[i++] - '0');
+        if (i == st || v > 255)
+            return ip_parse(s, out);
+        q[part] = (uint8_t)v;
+    }
+    if (i != len)
+        return ip_parse(s, out);
+    memcpy(out->b, mapped, 12);
+    memcpy(out->b + 12, q, 4);
+    out->v4 = true;
+    return true;
+}
+
+static bool sv_is(struct sv s, const char *lit, size_t n)
+{
+    return s.len == n && memcmp(s.p, lit, n) == 0;
+}
+#define SV_IS(s, lit) sv_is((s), (lit), sizeof(lit) - 1)
+
+/* An integer as text in the struct's own buffer (no arena: this runs for
+ * every flow). */
+static void set_num_own(struct derived *d, int i, int64_t v)
+{
+    char r[24];
+    size_t k = 0;
+    uint64_t u = (uint64_t)v;
+    do {
+        r[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u && k < sizeof(r));
+    char *o = d->numtxt[i];
+    for (size_t n = 0; n < k; n++)
+        o[n] = r[k - 1 - n];
+    d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v, .s = sv_make(o, k) };
+}
+
 static void derive_flow(const struct dctx *c, const struct event *ev, struct arena *a,
                         struct derived *d)
 {
@@ -549,29 +614,36 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     raw_fact(d, DVR_PROTOCOL, fl.proto, &proto);
     raw_fact(d, DVR_PACKETS, fl.packets, &packets);
     raw_fact(d, DVR_BYTES, fl.bytes, &bytes);
-    raw_fact(d, DVR_ACTION, fl.action, NULL);
-    struct sv eni = leaf_sv(fl.eni, a);
-    struct sv inst = leaf_sv(fl.inst, a);
-    if (inst.len == 0 || sv_eq_cstr(inst, "-")) {
-        const char *m = eni.len ? detect__lists_eni_instance(l, eni) : NULL;
+    struct sv action = flow_sv(fl.action, a);
+    bool rejected = SV_IS(action, "REJECT");
+    if (fl.action && fl.action->type == JSON_STRING && !fl.action->escaped) {
+        if (rejected)
+            fact(d, FACT_RAW(DVR_ACTION), 2);
+        else if (SV_IS(action, "ACCEPT"))
+            fact(d, FACT_RAW(DVR_ACTION), 1);
+    }
+    struct sv eni = flow_sv(fl.eni, a);
+    struct sv inst = flow_sv(fl.inst, a);
+    if (inst.len == 0 || SV_IS(inst, "-")) {
+        const char *m = eni.len && l ? detect__lists_eni_instance(l, eni) : NULL;
         inst = m ? sv_cstr(m) : eni;
     }
     if (inst.len)
         set_str(d, DVF_INSTANCE, inst);
 
-    struct sv ssrc = leaf_sv(fl.src, a), sdst = leaf_sv(fl.dst, a);
+    struct sv ssrc = flow_sv(fl.src, a), sdst = flow_sv(fl.dst, a);
     struct ipaddr src, dst;
-    if (!ip_parse(ssrc, &src) || !ip_parse(sdst, &dst))
+    if (!flow_ip(ssrc, &src) || !flow_ip(sdst, &dst))
         return; /* NODATA/SKIPDATA lines: nothing to say about ends */
 
     /* Which end is ours. */
     int local_is_dst = -1;
-    struct sv fdir = leaf_sv(fl.fdir, a);
-    if (sv_eq_cstr(fdir, "ingress"))
+    struct sv fdir = flow_sv(fl.fdir, a);
+    if (SV_IS(fdir, "ingress"))
         local_is_dst = 1;
-    else if (sv_eq_cstr(fdir, "egress"))
+    else if (SV_IS(fdir, "egress"))
         local_is_dst = 0;
-    if (local_is_dst < 0 && eni.len) {
+    if (local_is_dst < 0 && eni.len && l) {
         if (detect__lists_eni_has_ip(l, eni, &dst) == 1)
             local_is_dst = 1;
         else if (detect__lists_eni_has_ip(l, eni, &src) == 1)
@@ -580,7 +652,6 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     bool si = detect__ip_internal(&src), di = detect__ip_internal(&dst);
     if (local_is_dst < 0 && si != di)
         local_is_dst = di ? 1 : 0;
-    const char *direction = local_is_dst < 0 ? "unknown" : local_is_dst ? "inbound" : "outbound";
     /* Unknown: take the line's own view, the sender as local. */
     bool ldst = local_is_dst == 1;
     struct sv lip = ldst ? sdst : ssrc, rip = ldst ? ssrc : sdst;
@@ -590,38 +661,49 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     /* Who opened it: security groups are stateful, so a rejected flow is
      * always its sender's attempt; otherwise the end with the higher port
      * (clients use ephemeral ports, servers listen on lower ones). */
-    const char *init = "unknown";
-    struct sv action = leaf_sv(fl.action, a);
-    bool rejected = sv_eq_cstr(action, "REJECT");
+    int init = 3; /* unknown */
     if (rejected && local_is_dst >= 0)
-        init = ldst ? "remote" : "local";
+        init = ldst ? 2 : 1;
     else if ((proto == 6 || proto == 17) && sport >= 0 && dport >= 0 && sport != dport)
-        init = (lport > rport) ? "local" : "remote";
+        init = (lport > rport) ? 1 : 2;
 
-    set_cstr(d, DVF_DIRECTION, direction);
+    d->v[DVF_DIRECTION] = (struct dval){ .type = DV_STR,
+                                         .s = local_is_dst < 0 ? SV("unknown")
+                                            : local_is_dst     ? SV("inbound")
+                                                               : SV("outbound") };
     fact(d, DVF_DIRECTION, local_is_dst < 0 ? 3 : local_is_dst ? 1 : 2);
-    set_cstr(d, DVF_INITIATOR, init);
-    fact(d, DVF_INITIATOR, init[0] == 'l' ? 1 : init[0] == 'r' ? 2 : 3);
+    d->v[DVF_INITIATOR] = (struct dval){ .type = DV_STR,
+                                         .s = init == 1 ? SV("local")
+                                            : init == 2 ? SV("remote")
+                                                        : SV("unknown") };
+    fact(d, DVF_INITIATOR, init);
     set_str(d, DVF_LOCAL_IP, lip);
     set_str(d, DVF_REMOTE_IP, rip);
     if (lport >= 0)
         set_port(d, DVF_LOCAL_PORT, lport, ldst ? fl.dport : fl.sport, a);
     if (rport >= 0)
         set_port(d, DVF_REMOTE_PORT, rport, ldst ? fl.sport : fl.dport, a);
-    bool pub = !detect__ip_internal(remote);
+    bool pub = !(ldst ? si : di);
     set_bool(d, DVF_REMOTE_PUBLIC, pub);
     fact(d, DVF_REMOTE_PUBLIC, pub);
-    const struct iplist *aws = detect__lists_aws(l);
+    const struct iplist *aws = l ? detect__lists_aws(l) : NULL;
     if (aws && iplist_count(aws)) {
         bool in_aws = iplist_lookup(aws, remote) != NULL;
         set_bool(d, DVF_REMOTE_AWS, in_aws);
         fact(d, DVF_REMOTE_AWS, in_aws);
     }
     if (proto >= 0) {
-        char tmp[24];
-        const char *pn = proto_name(proto, tmp, sizeof(tmp));
-        set_str(d, DVF_PROTOCOL, pn == tmp ? sv_make(arena_strndup(a, pn, strlen(pn)), strlen(pn))
-                                           : sv_cstr(pn));
+        switch (proto) {
+        case 1: set_str(d, DVF_PROTOCOL, SV("icmp")); break;
+        case 6: set_str(d, DVF_PROTOCOL, SV("tcp")); break;
+        case 17: set_str(d, DVF_PROTOCOL, SV("udp")); break;
+        case 58: set_str(d, DVF_PROTOCOL, SV("icmpv6")); break;
+        default: {
+            char tmp[24];
+            const char *pn = proto_name(proto, tmp, sizeof(tmp));
+            set_str(d, DVF_PROTOCOL, sv_make(arena_strndup(a, pn, strlen(pn)), strlen(pn)));
+        }
+        }
     }
     bool probe = rejected ||
                  (packets > 0 && packets <= 3 && bytes >= 0 && bytes <= packets * 80);
@@ -633,7 +715,7 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     set_bool(d, DVF_DOH, doh);
     fact(d, DVF_DOH, doh);
     if (packets > 0 && bytes >= 0) {
-        set_num(d, DVF_PACKET_SIZE, (double)(bytes / packets), a);
+        set_num_own(d, DVF_PACKET_SIZE, bytes / packets);
         fact(d, DVF_PACKET_SIZE, (double)(bytes / packets));
     }
 }

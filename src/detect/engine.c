@@ -47,6 +47,8 @@ struct detect_engine {
     struct match_set *where_ms; /* `where` patterns over derived leaves; id = srule index */
     struct fwatoms *atoms;      /* the fields of all direct `where`/`when` forms */
     struct fwgate *gate[EVENT_SOURCE_COUNT]; /* over the classes of `always` (flows) */
+    /* With a gate: always[gate_lo[b] .. gate_lo[b + 1]) are the rules of gate bit b. */
+    size_t gate_lo[EVENT_SOURCE_COUNT][65];
     uint32_t *always_cls[EVENT_SOURCE_COUNT];   /* always[k]'s where class */
     int8_t *always_gb[EVENT_SOURCE_COUNT];      /* always[k]'s gate bit */
     int8_t *gate_bit;           /* per srule: its class's bit in the gate, or -1 */
@@ -323,10 +325,16 @@ static int build_stateful(struct detect_engine *e, struct err *err)
         }
         e->gate_bit[si] = (int8_t)(ng - 1);
     }
-    if (ng == 64 && e->n_always[EVENT_VPCFLOW] > 0) /* too many classes: no gate */
+    if (ng == 64 && e->n_always[EVENT_VPCFLOW] > 0) { /* too many classes: no gate */
         memset(e->gate_bit, -1, e->n_sr * sizeof(*e->gate_bit));
-    else
+    } else {
         e->gate[EVENT_VPCFLOW] = detect__fwgate_build(gw, ng);
+        size_t *lo = e->gate_lo[EVENT_VPCFLOW];
+        for (size_t b = 0; b <= ng; b++)
+            lo[b] = e->n_always[EVENT_VPCFLOW];
+        for (size_t i = e->n_always[EVENT_VPCFLOW]; i-- > 0;)
+            lo[e->gate_bit[e->always[EVENT_VPCFLOW][i]]] = i;
+    }
     for (int k = 0; k < EVENT_SOURCE_COUNT; k++) {
         size_t na = e->n_always[k] ? e->n_always[k] : 1;
         e->always_cls[k] = xcalloc(na, sizeof(uint32_t));
@@ -1063,11 +1071,34 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
     s->where_stamp = s->when_stamp = 0;
     /* Rules without a pattern: `where` (one automaton visit over the record
      * and its derived fields) is what selects for them. */
-    if (e->n_always[ev->source] > 0) {
+    if (e->n_always[ev->source] > 0 && e->gate[ev->source]) {
+        /* The gate names the `where` classes that can hold and decides the
+         * ones made of fact tests; only the others are evaluated. */
+        const struct derived *dv = derived_of(e, s, ev);
+        uint64_t exact;
+        uint64_t gate = detect__fwgate_mask(e->gate[ev->source], dv, &exact);
+        const size_t *lo = e->gate_lo[ev->source];
+        const uint32_t *al = e->always[ev->source];
+        for (uint64_t m = gate; m; m &= m - 1) {
+            int b = __builtin_ctzll(m);
+            if (lo[b] >= lo[b + 1])
+                continue;
+            uint32_t first = al[lo[b]];
+            if (exact >> b & 1) {
+                if (e->sr[first].where_id >= 0)
+                    s->wok[e->sr[first].where_class] = s->stamp;
+            } else if (!where_holds(e, s, first, ev, dv)) {
+                continue;
+            }
+            for (size_t k = lo[b]; k < lo[b + 1]; k++)
+                if (mark(s, al[k], M_PATTERN))
+                    s->utouched[nt++] = al[k];
+        }
+    } else if (e->n_always[ev->source] > 0) {
         const struct derived *dv = derived_of(e, s, ev);
         uint32_t cls = UINT32_MAX;
         bool ok = false;
-        uint64_t gate = detect__fwgate_mask(e->gate[ev->source], dv);
+        uint64_t gate = detect__fwgate_mask(e->gate[ev->source], dv, NULL);
         const uint32_t *acls = e->always_cls[ev->source];
         const int8_t *agb = e->always_gb[ev->source];
         for (size_t k = 0; k < e->n_always[ev->source]; k++) {
