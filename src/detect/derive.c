@@ -473,54 +473,51 @@ static void fact(struct derived *d, int f, double v)
 
 /* A raw flow leaf as a fact: numbers typed as such, the action as its code;
  * *out (if not NULL) the leaf's integer value, numbers or strings, as
- * leaf_num reads it (left alone when it has none). */
-static void raw_fact(struct derived *d, int r, const struct json_leaf *l, int64_t *out)
+ * leaf_num reads it (left alone when it has none). True when the leaf is
+ * 1 to 15 plain digits. */
+static bool raw_fact(struct derived *d, int r, const struct json_leaf *l, int64_t *out)
 {
     if (!l)
-        return;
+        return false;
     if (r == DVR_ACTION) {
         if (l->type == JSON_STRING && !l->escaped) {
             int c = detect__flow_fact_code(FACT_RAW(r), l->val, l->val_len);
             if (c > 0)
                 fact(d, FACT_RAW(r), c);
         }
-        return;
+        return false;
     }
     if (l->val_len > 0 && l->val_len <= 15) {
         int64_t v = 0;
         uint32_t i = 0;
         for (; i < l->val_len; i++) {
-            char ch = l->val[i];
-            if (ch < '0' || ch > '9')
+            unsigned dg = (unsigned)(l->val[i] - '0');
+            if (dg > 9)
                 break;
-            v = v * 10 + (ch - '0');
+            v = v * 10 + dg;
         }
         if (i == l->val_len) {
             if (l->type == JSON_NUMBER)
                 fact(d, FACT_RAW(r), (double)v);
             if (out && (l->type == JSON_NUMBER || l->type == JSON_STRING))
                 *out = v;
-            return;
+            return true;
         }
     }
     if (out)
         leaf_num(l, out);
+    return false;
 }
 
-/* A port: its text is the leaf's when that is the number written plainly. */
-static void set_port(struct derived *d, int i, int64_t v, const struct json_leaf *l,
+/* A port: its text is the leaf's when that is the number written plainly
+ * (plain: the leaf is digits only, raw_fact says). */
+static void set_port(struct derived *d, int i, int64_t v, const struct json_leaf *l, bool plain,
                      struct arena *a)
 {
-    if (l && l->val_len > 0 && l->val_len <= 15 && (l->val[0] != '0' || l->val_len == 1)) {
-        bool digits = true;
-        for (uint32_t k = 0; k < l->val_len && digits; k++)
-            digits = l->val[k] >= '0' && l->val[k] <= '9';
-        if (digits) {
-            d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v,
-                                     .s = sv_make(l->val, l->val_len) };
-            fact(d, i, (double)v);
-            return;
-        }
+    if (plain && (l->val[0] != '0' || l->val_len == 1)) {
+        d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v, .s = sv_make(l->val, l->val_len) };
+        fact(d, i, (double)v);
+        return;
     }
     set_num(d, i, (double)v, a);
     fact(d, i, (double)v);
@@ -609,8 +606,8 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     d->raw[DVR_ENI] = fl.eni;
     d->raw[DVR_FDIR] = fl.fdir;
     int64_t sport = -1, dport = -1, proto = -1, packets = -1, bytes = -1;
-    raw_fact(d, DVR_SRCPORT, fl.sport, &sport);
-    raw_fact(d, DVR_DSTPORT, fl.dport, &dport);
+    bool splain = raw_fact(d, DVR_SRCPORT, fl.sport, &sport);
+    bool dplain = raw_fact(d, DVR_DSTPORT, fl.dport, &dport);
     raw_fact(d, DVR_PROTOCOL, fl.proto, &proto);
     raw_fact(d, DVR_PACKETS, fl.packets, &packets);
     raw_fact(d, DVR_BYTES, fl.bytes, &bytes);
@@ -680,9 +677,9 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     set_str(d, DVF_LOCAL_IP, lip);
     set_str(d, DVF_REMOTE_IP, rip);
     if (lport >= 0)
-        set_port(d, DVF_LOCAL_PORT, lport, ldst ? fl.dport : fl.sport, a);
+        set_port(d, DVF_LOCAL_PORT, lport, ldst ? fl.dport : fl.sport, ldst ? dplain : splain, a);
     if (rport >= 0)
-        set_port(d, DVF_REMOTE_PORT, rport, ldst ? fl.sport : fl.dport, a);
+        set_port(d, DVF_REMOTE_PORT, rport, ldst ? fl.sport : fl.dport, ldst ? splain : dplain, a);
     bool pub = !(ldst ? si : di);
     set_bool(d, DVF_REMOTE_PUBLIC, pub);
     fact(d, DVF_REMOTE_PUBLIC, pub);
@@ -1029,11 +1026,29 @@ static void derive_ct(const struct dctx *c, const struct event *ev, struct arena
         unsigned full = ip.v4 ? 96 + bits : bits;
         for (unsigned b = full; b < 128; b++)
             net.b[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
-        char t[46];
-        size_t n = ip_format(&net, t);
-        char *s = arena_alloc(a, n + 5);
-        int k = snprintf(s, n + 5, "%.*s/%u", (int)n, t, bits);
-        set_str(d, DVC_NETWORK, sv_make(s, (size_t)k));
+        if (ip.v4) {
+            /* "a.b.0.0/16" written directly: this runs for every record. */
+            char *s = arena_alloc(a, 16);
+            size_t k = 0;
+            for (int q = 0; q < 2; q++) {
+                unsigned v = ip.b[12 + q];
+                if (v >= 100)
+                    s[k++] = (char)('0' + v / 100);
+                if (v >= 10)
+                    s[k++] = (char)('0' + v / 10 % 10);
+                s[k++] = (char)('0' + v % 10);
+                s[k++] = '.';
+            }
+            memcpy(s + k, "0.0/16", 7);
+            k += 6;
+            set_str(d, DVC_NETWORK, sv_make(s, k));
+        } else {
+            char t[46];
+            size_t n = ip_format(&net, t);
+            char *s = arena_alloc(a, n + 5);
+            int k = snprintf(s, n + 5, "%.*s/%u", (int)n, t, bits);
+            set_str(d, DVC_NETWORK, sv_make(s, (size_t)k));
+        }
         if (c->geo && !detect__ip_internal(&ip)) {
             struct geoslot tmp;
             const struct geoslot *g = geo_of(c, &ip, &tmp);

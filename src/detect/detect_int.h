@@ -455,6 +455,9 @@ struct capev {
     struct snap *sn;  /* reference owned by the capev until detect__capev_done */
     size_t *bytes;    /* the collector's byte count, or NULL */
     bool by_ref;      /* keep the record by reference (file, record number) */
+    /* Key hashes of single derived-field keys, by field (bit set: valid). */
+    uint32_t kvalid;
+    uint64_t khash[DERIVED_MAX];
 };
 
 /* Whether candidates of ev may be kept by reference (detect_options.input). */

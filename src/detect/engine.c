@@ -52,6 +52,9 @@ struct detect_engine {
     uint32_t *always_cls[EVENT_SOURCE_COUNT];   /* always[k]'s where class */
     int8_t *always_gb[EVENT_SOURCE_COUNT];      /* always[k]'s gate bit */
     int8_t *gate_bit;           /* per srule: its class's bit in the gate, or -1 */
+    /* Per unit (flow new_value units): a gate over its rules' `when`, bit k
+     * for the unit's rule k; NULL entries: none. */
+    struct fwgate **ugate;
     struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
     struct snap_filter *snapf;
     int64_t learning_override;
@@ -335,6 +338,20 @@ static int build_stateful(struct detect_engine *e, struct err *err)
         for (size_t i = e->n_always[EVENT_VPCFLOW]; i-- > 0;)
             lo[e->gate_bit[e->always[EVENT_VPCFLOW][i]]] = i;
     }
+    e->ugate = xcalloc(e->n_units ? e->n_units : 1, sizeof(*e->ugate));
+    for (size_t ui = 0; ui < e->n_units; ui++) {
+        const struct sunit *u = &e->units[ui];
+        if (u->kind != DETECT_KIND_NEW_VALUE || u->first->r->source != EVENT_VPCFLOW)
+            continue;
+        const struct fwhere *uw[UNIT_RULES_MAX];
+        bool any = false;
+        for (size_t k = 0; k < u->n_rules; k++) {
+            uw[k] = u->rules[k]->has_when ? u->rules[k]->fwhen : NULL;
+            any = any || uw[k];
+        }
+        if (any)
+            e->ugate[ui] = detect__fwgate_build(uw, u->n_rules);
+    }
     for (int k = 0; k < EVENT_SOURCE_COUNT; k++) {
         size_t na = e->n_always[k] ? e->n_always[k] : 1;
         e->always_cls[k] = xcalloc(na, sizeof(uint32_t));
@@ -416,6 +433,9 @@ void detect_engine_free(struct detect_engine *e)
         free(e->always_gb[k]);
     }
     free(e->gate_bit);
+    for (size_t i = 0; e->ugate && i < e->n_units; i++)
+        detect__fwgate_free(e->ugate[i]);
+    free(e->ugate);
     free(e->srule_of);
     free(e->sr);
     free(e->units);
@@ -1042,12 +1062,20 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
             if (!cx.rec || !c->fn(&cx))
                 continue;
         }
-        if (need_when)
+        if (need_when) {
+            /* The unit's gate rules out most `when`s and decides the
+             * fact-only ones; the rest are evaluated. */
+            uint64_t wg = ~0ULL, wex = 0;
+            if (e->ugate[sr->unit])
+                wg = detect__fwgate_mask(e->ugate[sr->unit], dv, &wex);
             for (size_t k = 0; k < u->n_rules; k++) {
                 const struct srule *x = u->rules[k];
-                if (x->has_when && (s->umask[x - e->sr] & M_PATTERN) && when_holds(e, s, x, ev, dv))
+                if (!x->has_when || !(s->umask[x - e->sr] & M_PATTERN) || !(wg >> k & 1))
+                    continue;
+                if ((wex >> k & 1) || when_holds(e, s, x, ev, dv))
                     mask |= 1u << x->bit;
             }
+        }
         ce.dv = dv;
         struct collector *col = detect__scratch_collector(s);
         ce.bytes = detect__collector_bytes(col);

@@ -279,6 +279,18 @@ static bool ref_num(const struct fref *f, const struct event *ev, const struct d
     struct sv s;
     if (!ref_text(f, ev, dv, tmp, &s) || s.len == 0 || s.len > 30)
         return false;
+    if (s.len <= 15) {
+        /* Plain digits (flow logs' bytes and packets): what strtod would
+         * say, exactly, without its cost on every flow. */
+        uint64_t v = 0;
+        size_t i = 0;
+        while (i < s.len && (unsigned)(s.p[i] - '0') < 10u)
+            v = v * 10 + (uint64_t)(s.p[i++] - '0');
+        if (i == s.len) {
+            *out = (double)v;
+            return true;
+        }
+    }
     char b[32];
     memcpy(b, s.p, s.len);
     b[s.len] = '\0';
@@ -290,20 +302,30 @@ static bool ref_num(const struct fref *f, const struct event *ev, const struct d
     return true;
 }
 
-/* Joins refs into one text ("a | b"); false when one is missing. */
-static bool join_refs(const struct fref *f, size_t n, const struct event *ev,
-                      const struct derived *dv, struct arena *tmp, struct buf *out)
+/* Joins refs into one text ("a | b"); false when one is missing. One ref
+ * is its own text: *out points at it (valid for the event), no copy. */
+static bool join_refs_sv(const struct fref *f, size_t n, const struct event *ev,
+                         const struct derived *dv, struct arena *tmp, struct buf *b,
+                         struct sv *out)
 {
-    buf_reset(out);
+    if (n == 1) {
+        if (!ref_text(f, ev, dv, tmp, out))
+            return false;
+        if (!out->p)
+            *out = sv_make("", 0);
+        return true;
+    }
+    buf_reset(b);
     for (size_t i = 0; i < n; i++) {
         struct sv v;
         if (!ref_text(&f[i], ev, dv, tmp, &v))
             return false;
-        if (i && buf_append(out, " | ", 3) != 0)
+        if (i && buf_append(b, " | ", 3) != 0)
             return false;
-        if (buf_append(out, v.p ? v.p : "", v.len) != 0)
+        if (buf_append(b, v.p ? v.p : "", v.len) != 0)
             return false;
     }
+    *out = sv_make(b->p ? b->p : "", b->len);
     return true;
 }
 
@@ -471,18 +493,28 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
     const struct srule *cfg = u->first;
     const struct event *ev = c->ev;
     const struct derived *dv = c->dv;
-    if (!join_refs(cfg->group, cfg->n_group, ev, dv, tmp, kb))
+    struct sv key;
+    if (!join_refs_sv(cfg->group, cfg->n_group, ev, dv, tmp, kb, &key))
         return;
-    struct sv key = sv_make(kb->p ? kb->p : "", kb->len);
-    uint64_t khash = hash64(key.p, key.len, 0x6b6579);
+    uint64_t khash;
+    int kdv = cfg->n_group == 1 ? cfg->group[0].dv : -1;
+    /* Units that group by the same derived field ($instance) hash it once. */
+    if (kdv >= 0 && (c->kvalid >> kdv & 1)) {
+        khash = c->khash[kdv];
+    } else {
+        khash = hash64(key.p, key.len, 0x6b6579);
+        if (kdv >= 0) {
+            c->khash[kdv] = khash;
+            c->kvalid |= 1u << kdv;
+        }
+    }
     struct sv val = SV_NULL;
     uint64_t vhash = 0;
     if (cfg->has_distinct || cfg->n_value) {
-        bool ok = cfg->has_distinct ? join_refs(&cfg->distinct, 1, ev, dv, tmp, vb)
-                                    : join_refs(cfg->value, cfg->n_value, ev, dv, tmp, vb);
+        bool ok = cfg->has_distinct ? join_refs_sv(&cfg->distinct, 1, ev, dv, tmp, vb, &val)
+                                    : join_refs_sv(cfg->value, cfg->n_value, ev, dv, tmp, vb, &val);
         if (!ok)
             return;
-        val = sv_make(vb->p ? vb->p : "", vb->len);
         vhash = hash64(val.p, val.len, 0x76616c);
     }
     double num = 1;
