@@ -870,7 +870,8 @@ static bool aws_domain(struct sv reg)
     return sv_ends_with(reg, SV(".aws"));
 }
 
-static void derive_dns(const struct event *ev, struct arena *a, struct derived *d)
+static void derive_dns(const struct dctx *c, const struct event *ev, struct arena *a,
+                       struct derived *d)
 {
     struct sv inst = leaf_sv(LEAF(ev, "srcids.instance"), a);
     if (inst.len)
@@ -906,7 +907,9 @@ static void derive_dns(const struct event *ev, struct arena *a, struct derived *
         }
     }
     set_num(d, DVD_LONGEST_LABEL, (double)best, a);
-    set_hundredths(d, DVD_ENTROPY, (int64_t)floor(detect__entropy(dom + best_at, best) * 100.0 + 0.5), a);
+    if (!c->skip_entropy)
+        set_hundredths(d, DVD_ENTROPY,
+                       (int64_t)floor(detect__entropy(dom + best_at, best) * 100.0 + 0.5), a);
     set_bool(d, DVD_EXFIL, detect__exfil_label(dom + best_at, best));
     /* The registered name's own label (left of the suffix). */
     const char *dot = memchr(rsv.p, '.', rsv.len);
@@ -1118,7 +1121,7 @@ void detect__derive(const struct dctx *c, const struct event *ev, struct arena *
     d->n = n;
     switch (ev->source) {
     case EVENT_VPCFLOW: derive_flow(c, ev, a, d); break;
-    case EVENT_DNS: derive_dns(ev, a, d); break;
+    case EVENT_DNS: derive_dns(c, ev, a, d); break;
     case EVENT_CLOUDTRAIL: derive_ct(c, ev, a, d); break;
     default: break;
     }

@@ -205,6 +205,9 @@ struct dctx {
     const struct detect_lists *lists;
     const struct geo_db *geo;
     struct geocache *gc;
+    /* DNS: no loaded rule reads $entropy, so it is not computed (it costs a
+     * pass over the longest label of every query). */
+    bool skip_entropy;
 };
 struct geocache *detect__geocache_new(void);
 void detect__geocache_free(struct geocache *gc);

@@ -55,6 +55,7 @@ struct detect_engine {
     /* Per unit (flow new_value units): a gate over its rules' `when`, bit k
      * for the unit's rule k; NULL entries: none. */
     struct fwgate **ugate;
+    bool dns_entropy;           /* some DNS rule reads $entropy */
     struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
     struct snap_filter *snapf;
     int64_t learning_override;
@@ -182,6 +183,27 @@ static int add_pat(struct detect_engine *e, const struct detect_rule *r, const c
         return ERR_USAGE;
     }
     return 0;
+}
+
+static bool has_word(const char *s, const char *w) { return s && strstr(s, w); }
+
+static bool list_has_word(const char *const *v, size_t n, const char *w)
+{
+    for (size_t i = 0; i < n; i++)
+        if (has_word(v[i], w))
+            return true;
+    return false;
+}
+
+/* Whether any text of r that can name a derived field contains w (a
+ * superset of the rules that read it: good enough to skip computing it). */
+static bool rule_mentions(const struct detect_rule *r, const char *w)
+{
+    return has_word(r->where, w) || has_word(r->when, w) || has_word(r->sum, w) ||
+           has_word(r->distinct, w) || has_word(r->key, w) || has_word(r->title, w) ||
+           has_word(r->description, w) || has_word(r->pattern, w) ||
+           list_has_word(r->group_by, r->n_group_by, w) || list_has_word(r->value, r->n_value, w) ||
+           list_has_word(r->unusual, r->n_unusual, w) || list_has_word(r->then, r->n_then, w);
 }
 
 static int build_stateful(struct detect_engine *e, struct err *err)
@@ -338,6 +360,9 @@ static int build_stateful(struct detect_engine *e, struct err *err)
         for (size_t i = e->n_always[EVENT_VPCFLOW]; i-- > 0;)
             lo[e->gate_bit[e->always[EVENT_VPCFLOW][i]]] = i;
     }
+    for (size_t i = 0; i < e->n; i++)
+        if (e->rule[i]->source == EVENT_DNS && rule_mentions(e->rule[i], "entropy"))
+            e->dns_entropy = true;
     e->ugate = xcalloc(e->n_units ? e->n_units : 1, sizeof(*e->ugate));
     for (size_t ui = 0; ui < e->n_units; ui++) {
         const struct sunit *u = &e->units[ui];
@@ -890,7 +915,7 @@ static const struct derived *derived_of(const struct detect_engine *e, struct de
     if (!s->dv.done) {
         if (e->geo && !s->gc)
             s->gc = detect__geocache_new();
-        struct dctx c = { e->lists, e->geo, s->gc };
+        struct dctx c = { e->lists, e->geo, s->gc, !e->dns_entropy };
         detect__derive(&c, ev, &s->arena, &s->dv);
     }
     return &s->dv;
@@ -1213,7 +1238,7 @@ static void emit_event(struct semit *em, const struct srule *sr, const struct sv
     const struct detect_rule *r = sr->r;
     struct derived dv;
     dv.hash_src = 0;
-    struct dctx dc = { em->e->lists, em->e->geo, s->gc };
+    struct dctx dc = { em->e->lists, em->e->geo, s->gc, !em->e->dns_entropy };
     detect__derive(&dc, ev0, &s->arena, &dv);
     struct event evc = *ev0;
     struct event *ev = &evc;

@@ -61,6 +61,7 @@ struct rbent {
     uint64_t n;
     double sum;
     double rep_num;
+    int64_t rep_ms; /* rep's time, kept here so comparisons stay in the entry */
     struct snap *rep;
     char *key;
 };
@@ -392,6 +393,10 @@ static struct citem *new_citem(struct collector *col, struct ucoll *u, struct ca
 
 static bool before(const struct sitem *a, int64_t ms, struct sv id)
 {
+    /* Times differ for nearly every pair: the snapshot (another cache
+     * line) is read only on a tie. */
+    if (ms != a->ms)
+        return ms < a->ms;
     return detect__cmp_at(ms, id, a->ms, detect__snap_id(a->sn)) < 0;
 }
 
@@ -436,6 +441,8 @@ static bool rep_better(bool by_num, double num, int64_t ms, struct sv id, const 
         return true;
     if (by_num && num != b->rep_num)
         return num > b->rep_num;
+    if (ms != b->rep_ms)
+        return ms < b->rep_ms;
     return detect__cmp_at(ms, id, detect__snap_ms(b->rep), detect__snap_id(b->rep)) < 0;
 }
 
@@ -483,6 +490,7 @@ static void reduce_rate(struct collector *col, struct ucoll *u, struct capev *c,
         detect__snap_unref(e->rep);
         e->rep = detect__snap_ref(cap_snap(c));
         e->rep_num = num;
+        e->rep_ms = ms;
         col->bytes += detect__snap_size(e->rep);
     }
 }
@@ -716,6 +724,7 @@ static void gather_rate_tabs(struct ptab *const *tabs, size_t nt, bool by_num, i
                 detect__snap_unref(have->rep);
                 have->rep = e->rep;
                 have->rep_num = e->rep_num;
+                have->rep_ms = e->rep_ms;
                 e->rep = NULL;
             }
         }
@@ -944,6 +953,7 @@ static void open_fold(struct ptab *t, struct sitem *it, bool by_num, int64_t buc
         detect__snap_unref(e->rep);
         e->rep = detect__snap_ref(it->sn);
         e->rep_num = it->num;
+        e->rep_ms = ms;
     }
     item_release(it);
 }
