@@ -183,6 +183,8 @@ struct derived {
     double ff[32];
     uint32_t ffmask;
     bool flat_done;
+    /* Texts of numbers derivation writes itself (no arena per flow). */
+    char numtxt[DERIVED_MAX][24];
 };
 
 /* Flow record fields derive.c locates (derived.raw), by name (-1 if none). */
@@ -203,6 +205,9 @@ struct dctx {
     const struct detect_lists *lists;
     const struct geo_db *geo;
     struct geocache *gc;
+    /* DNS: no loaded rule reads $entropy, so it is not computed (it costs a
+     * pass over the longest label of every query). */
+    bool skip_entropy;
 };
 struct geocache *detect__geocache_new(void);
 void detect__geocache_free(struct geocache *gc);
@@ -426,13 +431,16 @@ struct fwcache {
 };
 bool detect__fwhere_eval_cached(const struct fwhere *w, const struct event *ev,
                                 const struct derived *dv, struct arena *a, struct fwcache *c);
-/* For up to 64 flow patterns (NULL: not direct), a table from the flow's
- * direction, initiator, remote_public, ipv6, probe, action and protocol to
- * the patterns that can hold (bit i: w[i]); ~0 when a fact is missing. */
+/* For up to 64 flow patterns (NULL: not direct), per fact a table from the
+ * fact's value to the patterns whose tests on it pass: the patterns that can
+ * hold for a flow (bit i: w[i]), found with a few lookups. *exact (may be
+ * NULL) gets the bits the mask decides: patterns made only of fact tests
+ * whose facts the flow has; a set bit there holds, without evaluation. NULL
+ * gate: ~0, nothing exact. */
 struct fwgate;
 struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n);
 void detect__fwgate_free(struct fwgate *g);
-uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv);
+uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, uint64_t *exact);
 
 /* Engine internals the stateful stage reads. */
 size_t detect__engine_units(const struct detect_engine *e, const struct sunit **out);
@@ -450,6 +458,9 @@ struct capev {
     struct snap *sn;  /* reference owned by the capev until detect__capev_done */
     size_t *bytes;    /* the collector's byte count, or NULL */
     bool by_ref;      /* keep the record by reference (file, record number) */
+    /* Key hashes of single derived-field keys, by field (bit set: valid). */
+    uint32_t kvalid;
+    uint64_t khash[DERIVED_MAX];
 };
 
 /* Whether candidates of ev may be kept by reference (detect_options.input). */

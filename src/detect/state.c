@@ -61,6 +61,7 @@ struct rbent {
     uint64_t n;
     double sum;
     double rep_num;
+    int64_t rep_ms; /* rep's time, kept here so comparisons stay in the entry */
     struct snap *rep;
     char *key;
 };
@@ -279,6 +280,18 @@ static bool ref_num(const struct fref *f, const struct event *ev, const struct d
     struct sv s;
     if (!ref_text(f, ev, dv, tmp, &s) || s.len == 0 || s.len > 30)
         return false;
+    if (s.len <= 15) {
+        /* Plain digits (flow logs' bytes and packets): what strtod would
+         * say, exactly, without its cost on every flow. */
+        uint64_t v = 0;
+        size_t i = 0;
+        while (i < s.len && (unsigned)(s.p[i] - '0') < 10u)
+            v = v * 10 + (uint64_t)(s.p[i++] - '0');
+        if (i == s.len) {
+            *out = (double)v;
+            return true;
+        }
+    }
     char b[32];
     memcpy(b, s.p, s.len);
     b[s.len] = '\0';
@@ -290,20 +303,30 @@ static bool ref_num(const struct fref *f, const struct event *ev, const struct d
     return true;
 }
 
-/* Joins refs into one text ("a | b"); false when one is missing. */
-static bool join_refs(const struct fref *f, size_t n, const struct event *ev,
-                      const struct derived *dv, struct arena *tmp, struct buf *out)
+/* Joins refs into one text ("a | b"); false when one is missing. One ref
+ * is its own text: *out points at it (valid for the event), no copy. */
+static bool join_refs_sv(const struct fref *f, size_t n, const struct event *ev,
+                         const struct derived *dv, struct arena *tmp, struct buf *b,
+                         struct sv *out)
 {
-    buf_reset(out);
+    if (n == 1) {
+        if (!ref_text(f, ev, dv, tmp, out))
+            return false;
+        if (!out->p)
+            *out = sv_make("", 0);
+        return true;
+    }
+    buf_reset(b);
     for (size_t i = 0; i < n; i++) {
         struct sv v;
         if (!ref_text(&f[i], ev, dv, tmp, &v))
             return false;
-        if (i && buf_append(out, " | ", 3) != 0)
+        if (i && buf_append(b, " | ", 3) != 0)
             return false;
-        if (buf_append(out, v.p ? v.p : "", v.len) != 0)
+        if (buf_append(b, v.p ? v.p : "", v.len) != 0)
             return false;
     }
+    *out = sv_make(b->p ? b->p : "", b->len);
     return true;
 }
 
@@ -370,6 +393,10 @@ static struct citem *new_citem(struct collector *col, struct ucoll *u, struct ca
 
 static bool before(const struct sitem *a, int64_t ms, struct sv id)
 {
+    /* Times differ for nearly every pair: the snapshot (another cache
+     * line) is read only on a tie. */
+    if (ms != a->ms)
+        return ms < a->ms;
     return detect__cmp_at(ms, id, a->ms, detect__snap_id(a->sn)) < 0;
 }
 
@@ -414,6 +441,8 @@ static bool rep_better(bool by_num, double num, int64_t ms, struct sv id, const 
         return true;
     if (by_num && num != b->rep_num)
         return num > b->rep_num;
+    if (ms != b->rep_ms)
+        return ms < b->rep_ms;
     return detect__cmp_at(ms, id, detect__snap_ms(b->rep), detect__snap_id(b->rep)) < 0;
 }
 
@@ -461,6 +490,7 @@ static void reduce_rate(struct collector *col, struct ucoll *u, struct capev *c,
         detect__snap_unref(e->rep);
         e->rep = detect__snap_ref(cap_snap(c));
         e->rep_num = num;
+        e->rep_ms = ms;
         col->bytes += detect__snap_size(e->rep);
     }
 }
@@ -471,18 +501,28 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
     const struct srule *cfg = u->first;
     const struct event *ev = c->ev;
     const struct derived *dv = c->dv;
-    if (!join_refs(cfg->group, cfg->n_group, ev, dv, tmp, kb))
+    struct sv key;
+    if (!join_refs_sv(cfg->group, cfg->n_group, ev, dv, tmp, kb, &key))
         return;
-    struct sv key = sv_make(kb->p ? kb->p : "", kb->len);
-    uint64_t khash = hash64(key.p, key.len, 0x6b6579);
+    uint64_t khash;
+    int kdv = cfg->n_group == 1 ? cfg->group[0].dv : -1;
+    /* Units that group by the same derived field ($instance) hash it once. */
+    if (kdv >= 0 && (c->kvalid >> kdv & 1)) {
+        khash = c->khash[kdv];
+    } else {
+        khash = hash64(key.p, key.len, 0x6b6579);
+        if (kdv >= 0) {
+            c->khash[kdv] = khash;
+            c->kvalid |= 1u << kdv;
+        }
+    }
     struct sv val = SV_NULL;
     uint64_t vhash = 0;
     if (cfg->has_distinct || cfg->n_value) {
-        bool ok = cfg->has_distinct ? join_refs(&cfg->distinct, 1, ev, dv, tmp, vb)
-                                    : join_refs(cfg->value, cfg->n_value, ev, dv, tmp, vb);
+        bool ok = cfg->has_distinct ? join_refs_sv(&cfg->distinct, 1, ev, dv, tmp, vb, &val)
+                                    : join_refs_sv(cfg->value, cfg->n_value, ev, dv, tmp, vb, &val);
         if (!ok)
             return;
-        val = sv_make(vb->p ? vb->p : "", vb->len);
         vhash = hash64(val.p, val.len, 0x76616c);
     }
     double num = 1;
@@ -684,6 +724,7 @@ static void gather_rate_tabs(struct ptab *const *tabs, size_t nt, bool by_num, i
                 detect__snap_unref(have->rep);
                 have->rep = e->rep;
                 have->rep_num = e->rep_num;
+                have->rep_ms = e->rep_ms;
                 e->rep = NULL;
             }
         }
@@ -912,6 +953,7 @@ static void open_fold(struct ptab *t, struct sitem *it, bool by_num, int64_t buc
         detect__snap_unref(e->rep);
         e->rep = detect__snap_ref(it->sn);
         e->rep_num = it->num;
+        e->rep_ms = ms;
     }
     item_release(it);
 }
