@@ -355,14 +355,15 @@ static void distinct_feed(struct kstate *k, const struct sitem *it, struct semit
     struct evrec *recs = xcalloc(d->n, sizeof(*recs));
     struct buf vals;
     buf_init(&vals, 1024);
+    /* The values' text is capped (the buffer's 1 KiB); the evidence is not:
+     * every value's first event goes in whatever the text holds. */
+    bool full = false;
     for (size_t i = 0; i < d->n; i++) {
         recs[i] = d->v[i].first;
-        if (i < 20) {
-            if (i && buf_append(&vals, ", ", 2) != 0)
-                break;
-            if (buf_append_cstr(&vals, d->v[i].val) != 0)
-                break;
-        } else if (i == 20) {
+        if (i < 20 && !full) {
+            full = (i && buf_append(&vals, ", ", 2) != 0) ||
+                   buf_append_cstr(&vals, d->v[i].val) != 0;
+        } else if (i == 20 && !full) {
             buf_printf(&vals, " and %zu more", d->n - 20);
         }
     }

@@ -10,10 +10,17 @@
 # tests/e2e/simulate-gaps.txt lists known detector gaps the game days expose (a
 # finding missing, or raised where it should not be): those are reported as
 # TAP TODO lines, which do not fail, and the test says when one is fixed.
+# Contents (when EVIDS, tests/support/evids, is given): every finding of every
+# game day has a type in GuardDuty's form that vigil lists, the remote address
+# or domain its action has, the affected resource, and evidence ids that are
+# records of the scenario's logs, among which the remote end and the resource
+# appear (tests/e2e/finding-contents.jq).
 # Also: a scenario written twice is byte-identical, and misuse is refused.
 set -u
 VIGIL=$1
 GAPS=${2:-$(dirname "$0")/simulate-gaps.txt}
+EVIDS=${3:-}
+CONTENTS=$(dirname "$0")/finding-contents.jq
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0 failed=0 found=0 pending=0 gaps=0 fixed=0
@@ -125,6 +132,20 @@ EOF
     fi
     if [ $unexpected = 0 ]; then
         ok "$s: precision (no unexpected Medium/High finding among $(jq '.Findings | length' "$dir/findings.json"); $unexpected_known known gaps)"
+    fi
+    if [ -n "$EVIDS" ]; then
+        # The records the evidence names, "id<TAB>record".
+        jq -r '.Findings[].service.additionalInfo.vigil.eventIds[]?' "$dir/findings.json" | sort -u >"$tmp/want"
+        "$EVIDS" --raw "$dir/AWSLogs" | awk -F'\t' 'NR == FNR { w[$1] = 1; next } ($1 in w)' "$tmp/want" - >"$tmp/evidence"
+        jq -r -n --rawfile ev "$tmp/evidence" --slurpfile f "$dir/findings.json" --argjson types "$types" \
+            -f "$CONTENTS" >"$tmp/contents" || echo "-	jq failed" >"$tmp/contents"
+        if [ -s "$tmp/contents" ]; then
+            while IFS="$(printf '\t')" read -r type what; do
+                notok "$s: $type: $what"
+            done <"$tmp/contents"
+        else
+            ok "$s: contents of its $(jq '.Findings | length' "$dir/findings.json") findings (type, remote end, resource, evidence in the logs)"
+        fi
     fi
 done
 

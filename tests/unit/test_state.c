@@ -468,6 +468,51 @@ static void test_distinct(void)
     detect_rules_free(rs);
 }
 
+/* Values longer than the text {{$value}} shows: the evidence still names
+ * every value's first event (the text once stopped the evidence at 1 KiB). */
+static void test_distinct_long_values(void)
+{
+    static const char *const rule =
+        "id: long\n"
+        "type: CredentialAccess:IAMUser/ParameterRetrievalBurst\n"
+        "severity: medium\n"
+        "kind: distinct\n"
+        "title: \"{{$sum}} names: {{$value}}\"\n"
+        "source: cloudtrail\n"
+        "pattern: {eventName: [GetParameter]}\n"
+        "group_by: [$identity]\n"
+        "distinct: requestParameters.name\n"
+        "window: 10m\n"
+        "threshold: 20\n";
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(rule, &rs, NULL);
+    struct lines l = { 0 };
+    for (int i = 0; i < 20; i++) {
+        char id[16], extra[256];
+        snprintf(id, sizeof(id), "p%02d", i);
+        snprintf(extra, sizeof(extra),
+                 "\"requestParameters\":{\"name\":\"/prod/%02d/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", i);
+        ct(&l, 10 * i, id, "arn:aws:iam::111122223333:user/mallory", "ssm.amazonaws.com",
+           "GetParameter", extra);
+    }
+    struct dets d = { 0 };
+    run_all_orders(e, &l, &d);
+    CHECK_INT(d.n, 1);
+    if (d.n == 1) {
+        char want[512] = "|p00";
+        for (int i = 1; i < 20; i++) {
+            size_t at = strlen(want);
+            snprintf(want + at, sizeof(want) - at, ",p%02d", i);
+        }
+        CHECK(strstr(d.v[0], want) != NULL);
+    }
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
 /* ---- sequence ------------------------------------------------------------------------------ */
 
 static const char *const seq_rule =
@@ -1756,6 +1801,7 @@ static const struct harness_test tests[] = {
     { "threshold", test_threshold },
     { "threshold_sum", test_threshold_sum },
     { "distinct", test_distinct },
+    { "distinct_long_values", test_distinct_long_values },
     { "sequence", test_sequence },
     { "new_value", test_new_value },
     { "rate", test_rate },
