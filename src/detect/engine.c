@@ -1189,6 +1189,7 @@ static void emit_event(struct semit *em, const struct srule *sr, const struct sv
         .n_events = v->count ? v->count : 1,
         .first_ms = v->first_ms,
         .last_ms = v->last_ms,
+        .insight = v->insight,
     };
     d.title = render_ex(s, detect__rule_title(r), ev, NULL, &dv, v);
     d.description = render_ex(s, detect__rule_desc(r), ev, NULL, &dv, v);
@@ -1260,6 +1261,7 @@ void detect__semit(struct semit *em, const struct srule *sr, const struct svars 
         p->v.it = NULL;
         p->v.key = dup0(v->key);
         p->v.value = dup0(v->value);
+        p->v.insight = detect_insight_dup(v->insight);
         size_t bytes = 0;
         for (size_t i = 0; i < v->n_evidence; i++)
             bytes += v->evidence[i].id.len + 1;
@@ -1299,6 +1301,7 @@ static void pending_free(struct pending *p)
     detect__snap_unref(p->sn);
     free((void *)p->v.key);
     free((void *)p->v.value);
+    detect_insight_free((struct detect_insight *)p->v.insight);
     free(p->evidence);
     free(p->ids);
 }
