@@ -165,6 +165,53 @@ for s in denial-of-service s3-anomalous-behavior; do
     fi
 done
 
+# CloudTrail Insights records (--insights-out): the api-call-rate game day's
+# two anomalies as Start/End pairs in CloudTrail's trail format, the same
+# bytes on 1 and 3 threads, and read back by vigil as Insights events.
+dir=$tmp/api-call-rate
+if [ -f "$dir/findings.json" ]; then
+    args=$(jq -r '.detect.args + [.detect.optionalArgs[]?.args[]] | join(" ")' "$dir/ground-truth.json")
+    # shellcheck disable=SC2086
+    (cd "$dir" && "$VIGIL" detect --output json --threads 1 --insights-out ins1.jsonl $args AWSLogs >/dev/null 2>&1 &&
+        "$VIGIL" detect --output json --threads 3 --insights-out ins3.jsonl $args AWSLogs >/dev/null 2>&1)
+    if cmp -s "$dir/ins1.jsonl" "$dir/ins3.jsonl" && [ -s "$dir/ins1.jsonl" ]; then
+        ok "api-call-rate: the same Insights records with 1 and 3 threads"
+    else
+        notok "api-call-rate: Insights records differ between 1 and 3 threads (or none)"
+    fi
+    shape=$(jq -s -r '
+        def num: type == "number";
+        def pairs: group_by(.sharedEventID) | map(map(.insightDetails.state) | sort) | unique;
+        [ length == 4,
+          pairs == [["End", "Start"]],
+          all(.[]; .eventType == "AwsCloudTrailInsight" and .eventCategory == "Insight"
+              and (.eventID | test("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"))
+              and .recipientAccountId == "111122223333" and .awsRegion == "us-east-1"
+              and (.insightDetails.insightContext.statistics | (.baseline.average | num)
+                   and (.insight.average | num) and .insightDuration >= 1 and .baselineDuration >= 2160)),
+          any(.[]; .insightDetails | .insightType == "ApiCallRateInsight" and .eventSource == "ecr.amazonaws.com"
+              and .eventName == "PutImage" and ([.insightContext.attributions[].attribute] == ["userIdentityArn", "userAgent", "errorCode"])
+              and (.insightContext.attributions[0].insight[0].value | endswith(":user/ci-deploy"))),
+          any(.[]; .insightDetails | .insightType == "ApiErrorRateInsight" and .eventName == "GetParameter"
+              and .errorCode == "ParameterNotFound"
+              and ([.insightContext.attributions[].attribute] == ["userIdentityArn", "userAgent"])),
+          (map(.eventTime) == (map(.eventTime) | sort))
+        ] | map(tostring) | join(" ")' "$dir/ins1.jsonl" 2>&1)
+    if [ "$shape" = "true true true true true true" ]; then
+        ok "api-call-rate: Insights records in CloudTrail's format (type, ids, statistics, attributions, pairs, order)"
+    else
+        notok "api-call-rate: Insights records: $shape"
+    fi
+    rm -f "$dir/ins.db"
+    if "$VIGIL" ingest --db "$dir/ins.db" "$dir/ins1.jsonl" >/dev/null 2>&1 &&
+        [ "$("$VIGIL" cloudtrail lookup-events --db "$dir/ins.db" --event-category insight --output json |
+            jq -c '[.Events[].EventName] | sort')" = '["GetParameter","GetParameter","PutImage","PutImage"]' ]; then
+        ok "api-call-rate: the Insights records read back (vigil ingest, lookup-events --event-category insight)"
+    else
+        notok "api-call-rate: the Insights records do not read back as Insights events"
+    fi
+fi
+
 # Same scenario, same bytes.
 "$VIGIL" simulate public-bucket --out "$tmp/again1" 2>/dev/null
 "$VIGIL" simulate public-bucket --out "$tmp/again2" 2>/dev/null
