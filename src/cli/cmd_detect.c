@@ -656,7 +656,7 @@ static int run(const struct args *a, const char *exe)
     /* Stateful candidates keep where their record is and read it again only
      * for the detections that fire: the files stay put during the run. */
     struct input_options iopt = { .want = want, .vpcflow_fields = a->vpcflow_fields };
-    struct detect_options dopt = { lists, a->learning_ms, &iopt, geo };
+    struct detect_options dopt = { lists, a->learning_ms, &iopt, geo, a->insights_out != NULL };
     if (detect_engine_new(rules, &dopt, &engine, &e) != 0) {
         print_err("vigil detect: ", &e);
         status = e.code == ERR_INTERNAL ? 2 : 1;

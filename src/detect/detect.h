@@ -271,6 +271,10 @@ struct detect_options {
      * of CloudTrail callers, and $network by ASN instead of /16. NULL: none.
      * Borrowed; shared read-only by the threads. */
     const struct geo_db *geo;
+    /* Rate rules with `insight` give their anomalies as Insights records
+     * (detection.insight); counting who made every minute's calls costs
+     * memory, so only when asked. */
+    bool insights;
 };
 
 /* The id and time of one event behind a stateful detection. */
@@ -318,8 +322,9 @@ struct detection {
     /* For flows: who opened the connection, as the finding reports it
      * (connectionDirection); DETECT_DIR_DEFAULT lets the finding decide. */
     enum detect_direction direction;
-    /* Rate rules with `insight`: the anomaly as CloudTrail Insights reports
-     * it (its API, errorCode, account and region are ev's); else NULL. */
+    /* Rate rules with `insight`, when detect_options.insights: the anomaly as
+     * CloudTrail Insights reports it (its API, errorCode, account and region
+     * are ev's); else NULL. */
     const struct detect_insight *insight;
 };
 

@@ -284,6 +284,8 @@ bool detect__snap_is_ref(const struct snap *sn, const char **file, uint64_t *rec
 enum event_source detect__snap_source(const struct snap *sn);
 struct snap *detect__snap_ref(struct snap *sn);
 void detect__snap_unref(struct snap *sn); /* NULL is fine */
+/* Whether the caller holds the only reference (its unref frees sn). */
+bool detect__snap_last(const struct snap *sn);
 /* The event as it was; its leaves go into a (the rest points into sn). */
 void detect__snap_event(const struct snap *sn, struct event *out, struct arena *a);
 int64_t detect__snap_ms(const struct snap *sn);
@@ -336,6 +338,7 @@ struct sunit {
     const struct srule *rules[UNIT_RULES_MAX];
     size_t n_rules;
     int64_t learning_ms;       /* engine override applied */
+    bool insight;              /* rate: count callers for Insights records (detect_options.insights) */
 };
 
 /* Rate rules with `insight`: who made a bucket's calls, per attribute

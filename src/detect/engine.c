@@ -53,6 +53,7 @@ struct detect_engine {
     struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
     struct snap_filter *snapf;
     int64_t learning_override;
+    bool insights; /* detect_options.insights */
     const struct input_options *input;
     const struct geo_db *geo;
 };
@@ -253,6 +254,8 @@ static int build_stateful(struct detect_engine *e, struct err *err)
             u->first = sr;
             u->learning_ms = e->learning_override > 0 && r->learning_ms > 0 ? e->learning_override
                                                                             : r->learning_ms;
+            u->insight = e->insights && r->kind == DETECT_KIND_RATE &&
+                         r->insight != DETECT_INSIGHT_NONE;
         }
         sr->unit = ui;
         sr->bit = (uint32_t)u->n_rules;
@@ -371,6 +374,7 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
         e->rule[e->n++] = r;
     }
     e->learning_override = opt ? opt->learning_ms : 0;
+    e->insights = opt ? opt->insights : false;
     e->input = opt ? opt->input : NULL;
     e->geo = opt ? opt->geo : NULL;
     int rc = build_stateful(e, err);

@@ -1049,10 +1049,10 @@ static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em
             rk->a_rep.ev = NULL;
             rk->a_rep.n_ev = 0;
             rk->a_rep.attr = NULL;
-            if (r->insight != DETECT_INSIGHT_NONE)
+            if (k->u->insight)
                 rk->a_ins = insight_start(r, rk, it, mean, nb);
         }
-        for (int a = 0; r->insight != DETECT_INSIGHT_NONE && a < RATTR_N; a++)
+        for (int a = 0; k->u->insight && a < RATTR_N; a++)
             ct_add_attr(&rk->a_all[a], 0, it->attr, a);
         rk->a_last_bucket = b;
         rk->a_last_ms = it->ms + c.bucket_ms - 1;
@@ -1067,7 +1067,7 @@ static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em
     int64_t idx = ((slot % c.slots) + c.slots) % c.slots;
     rk->sum[idx] += x;
     rk->sq[idx] += x * x;
-    if (r->insight != DETECT_INSIGHT_NONE) {
+    if (k->u->insight) {
         int64_t cs = floordiv(it->ms, coarse_ms(r));
         for (int a = 0; a < RATTR_N; a++) {
             ct_roll(&rk->base[a], rk->base_slot, cs);

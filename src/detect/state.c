@@ -380,6 +380,8 @@ static void ci_unref(struct collector *col, struct citem *ci)
 {
     if (ci && --ci->refs == 0) {
         col->bytes -= item_bytes(&ci->it) + sizeof(*ci);
+        if (detect__snap_last(ci->it.sn)) /* counted when the snapshot was made */
+            col->bytes -= detect__snap_size(ci->it.sn);
         item_release(&ci->it);
         free(ci);
     }
@@ -584,8 +586,7 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
     } else if (!col->stream && u->kind == DETECT_KIND_NEW_VALUE) {
         reduce_new_value(col, uc, c, cfg, khash, key, vhash, val, uhash, mask);
     } else if (!col->stream && u->kind == DETECT_KIND_RATE) {
-        struct unit_rate_cfg rc = { cfg->r->bucket_ms, cfg->has_sum,
-                                    cfg->r->insight != DETECT_INSIGHT_NONE };
+        struct unit_rate_cfg rc = { cfg->r->bucket_ms, cfg->has_sum, u->insight };
         reduce_rate(col, uc, c, &rc, khash, key, num);
     } else {
         if (uc->n_raw == uc->cap_raw) {
@@ -594,7 +595,7 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
         }
         struct sitem *it = &uc->raw[uc->n_raw++];
         fill_item(it, c, khash, key, vhash, val, uhash, cfg->n_unusual, num, mask);
-        if (u->kind == DETECT_KIND_RATE && cfg->r->insight != DETECT_INSIGHT_NONE)
+        if (u->insight)
             detect__rattr_add_event(&it->attr, ev); /* streams fold it into the bucket */
         col->bytes += item_bytes(it);
     }

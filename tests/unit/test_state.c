@@ -150,7 +150,7 @@ static struct detect_engine *engine_of(const char *yaml, struct detect_rules **r
     if (rc != 0)
         printf("#   rules: %s\n", err.msg);
     CHECK_INT(rc, 0);
-    struct detect_options opt = { .lists = lists };
+    struct detect_options opt = { .lists = lists, .insights = true };
     struct detect_engine *e = NULL;
     rc = detect_engine_new(*rs, &opt, &e, &err);
     if (rc != 0)
@@ -1761,7 +1761,7 @@ static void pack_open(struct pack *p, struct detect_lists *lists)
     p->rs = detect_rules_new();
     CHECK_INT(detect_rules_load(p->rs, VIGIL_SOURCE_ROOT "/rules", &err), 0);
     p->lists = lists;
-    struct detect_options opt = { .lists = lists };
+    struct detect_options opt = { .lists = lists, .insights = true };
     p->e = NULL;
     CHECK_INT(detect_engine_new(p->rs, &opt, &p->e, &err), 0);
 }
