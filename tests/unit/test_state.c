@@ -1445,6 +1445,17 @@ static void test_rule_errors(void)
           "pattern: {a: [1]}\n", "unknown placeholder" },
         { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: vpcflow\npattern: {a: [1]}\n"
           "key: $instance\n", "key: derived fields and alternatives need a stateful kind" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: cloudtrail\npattern: {a: [1]}\n"
+          "kind: rate\ninsight: ApiWhateverInsight\n", "insight: ApiCallRateInsight or ApiErrorRateInsight" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: vpcflow\npattern: {a: [1]}\n"
+          "kind: rate\ninsight: ApiCallRateInsight\n", "insight: CloudTrail rules only" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: cloudtrail\npattern: {a: [1]}\n"
+          "kind: threshold\nwindow: 1m\nthreshold: 3\ninsight: ApiCallRateInsight\n",
+          "field \"insight\" does not apply to kind threshold" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: cloudtrail\npattern: {a: [1]}\n"
+          "kind: new_value\nvalue: eventName\nretention: 10m\n", "retention: at least 1h" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: cloudtrail\npattern: {a: [1]}\n"
+          "kind: rate\nretention: 10d\n", "field \"retention\" does not apply to kind rate" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct detect_rules *rs = detect_rules_new();
