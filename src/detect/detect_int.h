@@ -289,6 +289,8 @@ bool detect__snap_is_ref(const struct snap *sn, const char **file, uint64_t *rec
 enum event_source detect__snap_source(const struct snap *sn);
 struct snap *detect__snap_ref(struct snap *sn);
 void detect__snap_unref(struct snap *sn); /* NULL is fine */
+/* Whether the caller holds the only reference (its unref frees sn). */
+bool detect__snap_last(const struct snap *sn);
 /* The event as it was; its leaves go into a (the rest points into sn). */
 void detect__snap_event(const struct snap *sn, struct event *out, struct arena *a);
 int64_t detect__snap_ms(const struct snap *sn);
@@ -341,7 +343,39 @@ struct sunit {
     const struct srule *rules[UNIT_RULES_MAX];
     size_t n_rules;
     int64_t learning_ms;       /* engine override applied */
+    bool insight;              /* rate: count callers for Insights records (detect_options.insights) */
 };
+
+/* Rate rules with `insight`: who made a bucket's calls, per attribute
+ * (RATTR_ARN userIdentity.arn, RATTR_UA userAgent, RATTR_ERR errorCode). Each
+ * attribute keeps the RATTR_K values of smallest hash with exact counts: a
+ * bottom-k sample, the same whatever order the events came in and however
+ * partial tables are merged (a value kept in the whole is kept in every
+ * part). Values are "null" when the record has none. */
+enum { RATTR_ARN = 0, RATTR_UA, RATTR_ERR, RATTR_N };
+#define RATTR_K 32
+#define RATTR_TEXT_MAX 1024
+
+struct rattr_val {
+    uint64_t h;
+    char *s;
+    uint64_t n;
+};
+
+struct rattr {
+    struct rattr_val *v[RATTR_N];
+    uint8_t n[RATTR_N], cap[RATTR_N];
+};
+
+/* Adds n uses of value s (len bytes, copied) to attribute a of *t (created
+ * when NULL). */
+void detect__rattr_add(struct rattr **t, int a, struct sv s, uint64_t n);
+/* Folds src into *dst (which takes it over when NULL); src is consumed. */
+void detect__rattr_merge(struct rattr **dst, struct rattr *src);
+void detect__rattr_free(struct rattr *t);
+size_t detect__rattr_bytes(const struct rattr *t);
+/* The event's userIdentity.arn, userAgent and errorCode into *t. */
+void detect__rattr_add_event(struct rattr **t, const struct event *ev);
 
 /* One event (or an aggregate of events) as the kinds see it. */
 struct sitem {
@@ -357,6 +391,7 @@ struct sitem {
     uint64_t n;          /* events behind it (rate buckets: all in the bucket) */
     struct detect_evidence *ev; /* unused (rate buckets' evidence is their representative) */
     size_t n_ev;
+    struct rattr *attr;  /* rate buckets of `insight` rules: the callers; owned, or NULL */
 };
 
 /* Where detections of the kinds go: restores the snapshot, renders the rule's
@@ -391,6 +426,7 @@ struct svars {
     int64_t first_ms, last_ms;
     const struct detect_evidence *evidence;
     size_t n_evidence;
+    const struct detect_insight *insight; /* rate rules with `insight`, else NULL */
 };
 
 void detect__semit(struct semit *em, const struct srule *sr, const struct svars *v);
@@ -405,6 +441,8 @@ void detect__kind_advance(struct kstate *k, int64_t now_ms, struct semit *em);
 void detect__kind_finish(struct kstate *k, struct semit *em);
 void detect__kind_free(struct kstate *k);
 size_t detect__kind_keys(const struct kstate *k);
+/* Adds the kind's counters (state at its peak, expiries, refusals) to st. */
+void detect__kind_stats(struct kstate *k, struct detect_state_stats *st);
 
 /* ---- the direct evaluator for simple `where` / `when` (fastwhere.c) --------- */
 

@@ -59,6 +59,7 @@ struct detect_engine {
     struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
     struct snap_filter *snapf;
     int64_t learning_override;
+    bool insights; /* detect_options.insights */
     const struct input_options *input;
     const struct geo_db *geo;
 };
@@ -280,6 +281,8 @@ static int build_stateful(struct detect_engine *e, struct err *err)
             u->first = sr;
             u->learning_ms = e->learning_override > 0 && r->learning_ms > 0 ? e->learning_override
                                                                             : r->learning_ms;
+            u->insight = e->insights && r->kind == DETECT_KIND_RATE &&
+                         r->insight != DETECT_INSIGHT_NONE;
         }
         sr->unit = ui;
         sr->bit = (uint32_t)u->n_rules;
@@ -421,6 +424,7 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
         e->rule[e->n++] = r;
     }
     e->learning_override = opt ? opt->learning_ms : 0;
+    e->insights = opt ? opt->insights : false;
     e->input = opt ? opt->input : NULL;
     e->geo = opt ? opt->geo : NULL;
     int rc = build_stateful(e, err);
@@ -1273,6 +1277,7 @@ static void emit_event(struct semit *em, const struct srule *sr, const struct sv
         .n_events = v->count ? v->count : 1,
         .first_ms = v->first_ms,
         .last_ms = v->last_ms,
+        .insight = v->insight,
     };
     d.title = render_ex(s, detect__rule_title(r), ev, NULL, &dv, v);
     d.description = render_ex(s, detect__rule_desc(r), ev, NULL, &dv, v);
@@ -1344,6 +1349,7 @@ void detect__semit(struct semit *em, const struct srule *sr, const struct svars 
         p->v.it = NULL;
         p->v.key = dup0(v->key);
         p->v.value = dup0(v->value);
+        p->v.insight = detect_insight_dup(v->insight);
         size_t bytes = 0;
         for (size_t i = 0; i < v->n_evidence; i++)
             bytes += v->evidence[i].id.len + 1;
@@ -1383,6 +1389,7 @@ static void pending_free(struct pending *p)
     detect__snap_unref(p->sn);
     free((void *)p->v.key);
     free((void *)p->v.value);
+    detect_insight_free((struct detect_insight *)p->v.insight);
     free(p->evidence);
     free(p->ids);
 }
