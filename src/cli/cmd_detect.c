@@ -6,7 +6,11 @@
  *                [--threads N] [--vpcflow-format FIELDS] [--stats]
  *                [--bus FILE [--bus-wait SECONDS]]
  *                [--geoip-db FILE] [--asn-db FILE] [--suppress FILE]... [--show-archived]
- *                [--db FILE] PATH...
+ *                [--db FILE] [--insights-out FILE] PATH...
+ *
+ * With --insights-out, the anomalies of rate rules with `insight` are also
+ * written to FILE as CloudTrail Insights records (a Start and an End record
+ * each, JSON lines in event-time order; docs/rules.md).
  *
  * PATH is a file, a directory (walked recursively, S3 layout understood) or
  * "-" for standard input. Files are spread over worker threads (largest first,
@@ -92,6 +96,7 @@ struct args {
     size_t n_suppress;
     bool show_archived;
     const char *db; /* --db: store the findings there too */
+    const char *insights_out; /* --insights-out: CloudTrail Insights records there */
     const char **paths;
     size_t n_paths;
 };
@@ -132,7 +137,9 @@ static void usage(FILE *out)
           "  --suppress FILE       suppression rules: GuardDuty filters (FindingCriteria, JSON or\n"
           "                        YAML) whose matching findings are archived (repeatable)\n"
           "  --show-archived       also print archived findings (service.archived = true)\n"
-          "  --db FILE             also store the findings in the store FILE (vigil findings list)\n",
+          "  --db FILE             also store the findings in the store FILE (vigil findings list)\n"
+          "  --insights-out FILE   write the API call/error rate anomalies there as CloudTrail\n"
+          "                        Insights records (Start and End, JSON lines)\n",
           out);
 }
 
@@ -226,6 +233,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             }
         } else if (strcmp(o, "--db") == 0) {
             a->db = val;
+        } else if (strcmp(o, "--insights-out") == 0) {
+            a->insights_out = val;
         } else if (strcmp(o, "--suppress") == 0) {
             push(&a->suppress, &a->n_suppress, val);
         } else {
@@ -365,6 +374,73 @@ static size_t file_of(const struct worker *w, const struct err *e)
 static void on_detection(void *ctx, const struct detection *d)
 {
     finding_agg_add(ctx, d);
+}
+
+/* --insights-out: the records, sorted by time before they are written so
+ * that the file does not depend on the order detections come out in. */
+struct insight_line {
+    int64_t ms;
+    char *text;
+};
+
+struct finish_ctx {
+    struct finding_agg *agg;
+    bool want_insights;
+    struct insight_line *v;
+    size_t n, cap;
+    bool failed;
+};
+
+static void on_stateful(void *ctx, const struct detection *d)
+{
+    struct finish_ctx *c = ctx;
+    finding_agg_add(c->agg, d);
+    if (!c->want_insights || !d->insight)
+        return;
+    for (int end = 0; end < 2; end++) {
+        struct buf b;
+        buf_init(&b, 1 << 20);
+        int64_t ms = 0;
+        if (detect_insight_write(d, end != 0, &b, &ms) != 0) {
+            c->failed = true;
+            buf_free(&b);
+            continue;
+        }
+        if (c->n == c->cap) {
+            c->cap = c->cap ? 2 * c->cap : 16;
+            c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
+        }
+        c->v[c->n++] = (struct insight_line){ ms, buf_steal(&b) };
+    }
+}
+
+static int cmp_insight_line(const void *a, const void *b)
+{
+    const struct insight_line *x = a, *y = b;
+    if (x->ms != y->ms)
+        return x->ms < y->ms ? -1 : 1;
+    return strcmp(x->text, y->text);
+}
+
+/* Writes and frees the records; 0 or -1 (message printed). */
+static int write_insights(const char *path, struct finish_ctx *c)
+{
+    qsort(c->v, c->n, sizeof(*c->v), cmp_insight_line);
+    FILE *f = fopen(path, "w");
+    int rc = f ? 0 : -1;
+    for (size_t i = 0; i < c->n; i++) {
+        if (f && fprintf(f, "%s\n", c->v[i].text) < 0)
+            rc = -1;
+        free(c->v[i].text);
+    }
+    free(c->v);
+    c->v = NULL;
+    c->n = c->cap = 0;
+    if (f && fclose(f) != 0)
+        rc = -1;
+    if (rc != 0)
+        fprintf(stderr, "vigil detect: cannot write %s\n", path);
+    return rc;
 }
 
 /* --bus: the record as its EventBridge event, onto the bus. */
@@ -581,7 +657,7 @@ static int run(const struct args *a, const char *exe)
     /* Stateful candidates keep where their record is and read it again only
      * for the detections that fire: the files stay put during the run. */
     struct input_options iopt = { .want = want, .vpcflow_fields = a->vpcflow_fields };
-    struct detect_options dopt = { lists, a->learning_ms, &iopt, geo };
+    struct detect_options dopt = { lists, a->learning_ms, &iopt, geo, a->insights_out != NULL };
     if (detect_engine_new(rules, &dopt, &engine, &e) != 0) {
         print_err("vigil detect: ", &e);
         status = e.code == ERR_INTERNAL ? 2 : 1;
@@ -652,8 +728,12 @@ static int run(const struct args *a, const char *exe)
         scr[t] = ws[t].scratch;
     struct detect_state_stats sst;
     double t_finish = now_s();
-    detect_finish(engine, scr, (size_t)nthreads, on_detection, total, &sst);
+    struct finish_ctx fin = { .agg = total, .want_insights = a->insights_out != NULL };
+    detect_finish(engine, scr, (size_t)nthreads, on_stateful, &fin, &sst);
     t_finish = now_s() - t_finish;
+    size_t n_insights = fin.n;
+    if (a->insights_out && (write_insights(a->insights_out, &fin) != 0 || fin.failed))
+        status = 2;
     qsort(all, n_all, sizeof(*all), cmp_msg);
     for (size_t i = 0; i < n_all; i++) {
         fprintf(stderr, "%s\n", all[i].text);
@@ -692,6 +772,16 @@ static int run(const struct args *a, const char *exe)
                 detect_engine_stateful_count(engine), (unsigned long long)sst.candidates,
                 (unsigned long long)sst.items, (unsigned long long)sst.detections,
                 sst.bytes / 1e6, t_finish);
+        fprintf(stderr,
+                "vigil detect: stateful state at its peak: %llu keys, %llu values, %.2f MB; "
+                "expired %llu keys and %llu values (window, baseline, retention); "
+                "refused %llu keys and %llu values (caps)%s",
+                (unsigned long long)sst.state_keys, (unsigned long long)sst.state_values,
+                sst.state_bytes / 1e6, (unsigned long long)sst.expired_keys,
+                (unsigned long long)sst.expired_values, (unsigned long long)sst.refused_keys,
+                (unsigned long long)sst.refused_values, a->insights_out ? "" : "\n");
+        if (a->insights_out)
+            fprintf(stderr, "; %zu Insights records\n", n_insights);
     }
 out:
     for (int t = 0; t < a->threads; t++) {

@@ -473,57 +473,119 @@ static void fact(struct derived *d, int f, double v)
 
 /* A raw flow leaf as a fact: numbers typed as such, the action as its code;
  * *out (if not NULL) the leaf's integer value, numbers or strings, as
- * leaf_num reads it (left alone when it has none). */
-static void raw_fact(struct derived *d, int r, const struct json_leaf *l, int64_t *out)
+ * leaf_num reads it (left alone when it has none). True when the leaf is
+ * 1 to 15 plain digits. */
+static bool raw_fact(struct derived *d, int r, const struct json_leaf *l, int64_t *out)
 {
     if (!l)
-        return;
+        return false;
     if (r == DVR_ACTION) {
         if (l->type == JSON_STRING && !l->escaped) {
             int c = detect__flow_fact_code(FACT_RAW(r), l->val, l->val_len);
             if (c > 0)
                 fact(d, FACT_RAW(r), c);
         }
-        return;
+        return false;
     }
     if (l->val_len > 0 && l->val_len <= 15) {
         int64_t v = 0;
         uint32_t i = 0;
         for (; i < l->val_len; i++) {
-            char ch = l->val[i];
-            if (ch < '0' || ch > '9')
+            unsigned dg = (unsigned)(l->val[i] - '0');
+            if (dg > 9)
                 break;
-            v = v * 10 + (ch - '0');
+            v = v * 10 + dg;
         }
         if (i == l->val_len) {
             if (l->type == JSON_NUMBER)
                 fact(d, FACT_RAW(r), (double)v);
             if (out && (l->type == JSON_NUMBER || l->type == JSON_STRING))
                 *out = v;
-            return;
+            return true;
         }
     }
     if (out)
         leaf_num(l, out);
+    return false;
 }
 
-/* A port: its text is the leaf's when that is the number written plainly. */
-static void set_port(struct derived *d, int i, int64_t v, const struct json_leaf *l,
+/* A port: its text is the leaf's when that is the number written plainly
+ * (plain: the leaf is digits only, raw_fact says). */
+static void set_port(struct derived *d, int i, int64_t v, const struct json_leaf *l, bool plain,
                      struct arena *a)
 {
-    if (l && l->val_len > 0 && l->val_len <= 15 && (l->val[0] != '0' || l->val_len == 1)) {
-        bool digits = true;
-        for (uint32_t k = 0; k < l->val_len && digits; k++)
-            digits = l->val[k] >= '0' && l->val[k] <= '9';
-        if (digits) {
-            d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v,
-                                     .s = sv_make(l->val, l->val_len) };
-            fact(d, i, (double)v);
-            return;
-        }
+    if (plain && (l->val[0] != '0' || l->val_len == 1)) {
+        d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v, .s = sv_make(l->val, l->val_len) };
+        fact(d, i, (double)v);
+        return;
     }
     set_num(d, i, (double)v, a);
     fact(d, i, (double)v);
+}
+
+/* A flow leaf's text: flow lines hold no escapes, so a view. */
+static struct sv flow_sv(const struct json_leaf *l, struct arena *a)
+{
+    if (l == NULL || (l->type != JSON_STRING && l->type != JSON_NUMBER))
+        return SV_NULL;
+    if (l->type == JSON_STRING && l->escaped)
+        return json_leaf_str(l, a);
+    return sv_make(l->val, l->val_len);
+}
+
+/* ip_parse for the dotted quads flow lines are made of, without a call or a
+ * scan for ':'; anything else goes to ip_parse. Same results. */
+static bool flow_ip(struct sv s, struct ipaddr *out)
+{
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    const char *p = s.p;
+    size_t len = s.len, i = 0;
+    if (p == NULL || len < 7 || len > 15)
+        return ip_parse(s, out);
+    uint8_t q[4];
+    for (int part = 0; part < 4; part++) {
+        if (part > 0) {
+            if (i >= len || p[i] != '.')
+                return ip_parse(s, out);
+            i++;
+        }
+        size_t st = i;
+        unsigned v = 0;
+        while (i < len && i - st < 3 && (unsigned)(p[i] - '0') < 10u)
+            v = v * 10 + (unsigned)(p[i++] - '0');
+        if (i == st || v > 255)
+            return ip_parse(s, out);
+        q[part] = (uint8_t)v;
+    }
+    if (i != len)
+        return ip_parse(s, out);
+    memcpy(out->b, mapped, 12);
+    memcpy(out->b + 12, q, 4);
+    out->v4 = true;
+    return true;
+}
+
+static bool sv_is(struct sv s, const char *lit, size_t n)
+{
+    return s.len == n && memcmp(s.p, lit, n) == 0;
+}
+#define SV_IS(s, lit) sv_is((s), (lit), sizeof(lit) - 1)
+
+/* An integer as text in the struct's own buffer (no arena: this runs for
+ * every flow). */
+static void set_num_own(struct derived *d, int i, int64_t v)
+{
+    char r[24];
+    size_t k = 0;
+    uint64_t u = (uint64_t)v;
+    do {
+        r[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u && k < sizeof(r));
+    char *o = d->numtxt[i];
+    for (size_t n = 0; n < k; n++)
+        o[n] = r[k - 1 - n];
+    d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v, .s = sv_make(o, k) };
 }
 
 static void derive_flow(const struct dctx *c, const struct event *ev, struct arena *a,
@@ -544,34 +606,41 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     d->raw[DVR_ENI] = fl.eni;
     d->raw[DVR_FDIR] = fl.fdir;
     int64_t sport = -1, dport = -1, proto = -1, packets = -1, bytes = -1;
-    raw_fact(d, DVR_SRCPORT, fl.sport, &sport);
-    raw_fact(d, DVR_DSTPORT, fl.dport, &dport);
+    bool splain = raw_fact(d, DVR_SRCPORT, fl.sport, &sport);
+    bool dplain = raw_fact(d, DVR_DSTPORT, fl.dport, &dport);
     raw_fact(d, DVR_PROTOCOL, fl.proto, &proto);
     raw_fact(d, DVR_PACKETS, fl.packets, &packets);
     raw_fact(d, DVR_BYTES, fl.bytes, &bytes);
-    raw_fact(d, DVR_ACTION, fl.action, NULL);
-    struct sv eni = leaf_sv(fl.eni, a);
-    struct sv inst = leaf_sv(fl.inst, a);
-    if (inst.len == 0 || sv_eq_cstr(inst, "-")) {
-        const char *m = eni.len ? detect__lists_eni_instance(l, eni) : NULL;
+    struct sv action = flow_sv(fl.action, a);
+    bool rejected = SV_IS(action, "REJECT");
+    if (fl.action && fl.action->type == JSON_STRING && !fl.action->escaped) {
+        if (rejected)
+            fact(d, FACT_RAW(DVR_ACTION), 2);
+        else if (SV_IS(action, "ACCEPT"))
+            fact(d, FACT_RAW(DVR_ACTION), 1);
+    }
+    struct sv eni = flow_sv(fl.eni, a);
+    struct sv inst = flow_sv(fl.inst, a);
+    if (inst.len == 0 || SV_IS(inst, "-")) {
+        const char *m = eni.len && l ? detect__lists_eni_instance(l, eni) : NULL;
         inst = m ? sv_cstr(m) : eni;
     }
     if (inst.len)
         set_str(d, DVF_INSTANCE, inst);
 
-    struct sv ssrc = leaf_sv(fl.src, a), sdst = leaf_sv(fl.dst, a);
+    struct sv ssrc = flow_sv(fl.src, a), sdst = flow_sv(fl.dst, a);
     struct ipaddr src, dst;
-    if (!ip_parse(ssrc, &src) || !ip_parse(sdst, &dst))
+    if (!flow_ip(ssrc, &src) || !flow_ip(sdst, &dst))
         return; /* NODATA/SKIPDATA lines: nothing to say about ends */
 
     /* Which end is ours. */
     int local_is_dst = -1;
-    struct sv fdir = leaf_sv(fl.fdir, a);
-    if (sv_eq_cstr(fdir, "ingress"))
+    struct sv fdir = flow_sv(fl.fdir, a);
+    if (SV_IS(fdir, "ingress"))
         local_is_dst = 1;
-    else if (sv_eq_cstr(fdir, "egress"))
+    else if (SV_IS(fdir, "egress"))
         local_is_dst = 0;
-    if (local_is_dst < 0 && eni.len) {
+    if (local_is_dst < 0 && eni.len && l) {
         if (detect__lists_eni_has_ip(l, eni, &dst) == 1)
             local_is_dst = 1;
         else if (detect__lists_eni_has_ip(l, eni, &src) == 1)
@@ -580,7 +649,6 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     bool si = detect__ip_internal(&src), di = detect__ip_internal(&dst);
     if (local_is_dst < 0 && si != di)
         local_is_dst = di ? 1 : 0;
-    const char *direction = local_is_dst < 0 ? "unknown" : local_is_dst ? "inbound" : "outbound";
     /* Unknown: take the line's own view, the sender as local. */
     bool ldst = local_is_dst == 1;
     struct sv lip = ldst ? sdst : ssrc, rip = ldst ? ssrc : sdst;
@@ -590,38 +658,49 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     /* Who opened it: security groups are stateful, so a rejected flow is
      * always its sender's attempt; otherwise the end with the higher port
      * (clients use ephemeral ports, servers listen on lower ones). */
-    const char *init = "unknown";
-    struct sv action = leaf_sv(fl.action, a);
-    bool rejected = sv_eq_cstr(action, "REJECT");
+    int init = 3; /* unknown */
     if (rejected && local_is_dst >= 0)
-        init = ldst ? "remote" : "local";
+        init = ldst ? 2 : 1;
     else if ((proto == 6 || proto == 17) && sport >= 0 && dport >= 0 && sport != dport)
-        init = (lport > rport) ? "local" : "remote";
+        init = (lport > rport) ? 1 : 2;
 
-    set_cstr(d, DVF_DIRECTION, direction);
+    d->v[DVF_DIRECTION] = (struct dval){ .type = DV_STR,
+                                         .s = local_is_dst < 0 ? SV("unknown")
+                                            : local_is_dst     ? SV("inbound")
+                                                               : SV("outbound") };
     fact(d, DVF_DIRECTION, local_is_dst < 0 ? 3 : local_is_dst ? 1 : 2);
-    set_cstr(d, DVF_INITIATOR, init);
-    fact(d, DVF_INITIATOR, init[0] == 'l' ? 1 : init[0] == 'r' ? 2 : 3);
+    d->v[DVF_INITIATOR] = (struct dval){ .type = DV_STR,
+                                         .s = init == 1 ? SV("local")
+                                            : init == 2 ? SV("remote")
+                                                        : SV("unknown") };
+    fact(d, DVF_INITIATOR, init);
     set_str(d, DVF_LOCAL_IP, lip);
     set_str(d, DVF_REMOTE_IP, rip);
     if (lport >= 0)
-        set_port(d, DVF_LOCAL_PORT, lport, ldst ? fl.dport : fl.sport, a);
+        set_port(d, DVF_LOCAL_PORT, lport, ldst ? fl.dport : fl.sport, ldst ? dplain : splain, a);
     if (rport >= 0)
-        set_port(d, DVF_REMOTE_PORT, rport, ldst ? fl.sport : fl.dport, a);
-    bool pub = !detect__ip_internal(remote);
+        set_port(d, DVF_REMOTE_PORT, rport, ldst ? fl.sport : fl.dport, ldst ? splain : dplain, a);
+    bool pub = !(ldst ? si : di);
     set_bool(d, DVF_REMOTE_PUBLIC, pub);
     fact(d, DVF_REMOTE_PUBLIC, pub);
-    const struct iplist *aws = detect__lists_aws(l);
+    const struct iplist *aws = l ? detect__lists_aws(l) : NULL;
     if (aws && iplist_count(aws)) {
         bool in_aws = iplist_lookup(aws, remote) != NULL;
         set_bool(d, DVF_REMOTE_AWS, in_aws);
         fact(d, DVF_REMOTE_AWS, in_aws);
     }
     if (proto >= 0) {
-        char tmp[24];
-        const char *pn = proto_name(proto, tmp, sizeof(tmp));
-        set_str(d, DVF_PROTOCOL, pn == tmp ? sv_make(arena_strndup(a, pn, strlen(pn)), strlen(pn))
-                                           : sv_cstr(pn));
+        switch (proto) {
+        case 1: set_str(d, DVF_PROTOCOL, SV("icmp")); break;
+        case 6: set_str(d, DVF_PROTOCOL, SV("tcp")); break;
+        case 17: set_str(d, DVF_PROTOCOL, SV("udp")); break;
+        case 58: set_str(d, DVF_PROTOCOL, SV("icmpv6")); break;
+        default: {
+            char tmp[24];
+            const char *pn = proto_name(proto, tmp, sizeof(tmp));
+            set_str(d, DVF_PROTOCOL, sv_make(arena_strndup(a, pn, strlen(pn)), strlen(pn)));
+        }
+        }
     }
     bool probe = rejected ||
                  (packets > 0 && packets <= 3 && bytes >= 0 && bytes <= packets * 80);
@@ -633,7 +712,7 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     set_bool(d, DVF_DOH, doh);
     fact(d, DVF_DOH, doh);
     if (packets > 0 && bytes >= 0) {
-        set_num(d, DVF_PACKET_SIZE, (double)(bytes / packets), a);
+        set_num_own(d, DVF_PACKET_SIZE, bytes / packets);
         fact(d, DVF_PACKET_SIZE, (double)(bytes / packets));
     }
 }
@@ -791,7 +870,8 @@ static bool aws_domain(struct sv reg)
     return sv_ends_with(reg, SV(".aws"));
 }
 
-static void derive_dns(const struct event *ev, struct arena *a, struct derived *d)
+static void derive_dns(const struct dctx *c, const struct event *ev, struct arena *a,
+                       struct derived *d)
 {
     struct sv inst = leaf_sv(LEAF(ev, "srcids.instance"), a);
     if (inst.len)
@@ -827,7 +907,9 @@ static void derive_dns(const struct event *ev, struct arena *a, struct derived *
         }
     }
     set_num(d, DVD_LONGEST_LABEL, (double)best, a);
-    set_hundredths(d, DVD_ENTROPY, (int64_t)floor(detect__entropy(dom + best_at, best) * 100.0 + 0.5), a);
+    if (!c->skip_entropy)
+        set_hundredths(d, DVD_ENTROPY,
+                       (int64_t)floor(detect__entropy(dom + best_at, best) * 100.0 + 0.5), a);
     set_bool(d, DVD_EXFIL, detect__exfil_label(dom + best_at, best));
     /* The registered name's own label (left of the suffix). */
     const char *dot = memchr(rsv.p, '.', rsv.len);
@@ -947,11 +1029,29 @@ static void derive_ct(const struct dctx *c, const struct event *ev, struct arena
         unsigned full = ip.v4 ? 96 + bits : bits;
         for (unsigned b = full; b < 128; b++)
             net.b[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
-        char t[46];
-        size_t n = ip_format(&net, t);
-        char *s = arena_alloc(a, n + 5);
-        int k = snprintf(s, n + 5, "%.*s/%u", (int)n, t, bits);
-        set_str(d, DVC_NETWORK, sv_make(s, (size_t)k));
+        if (ip.v4) {
+            /* "a.b.0.0/16" written directly: this runs for every record. */
+            char *s = arena_alloc(a, 16);
+            size_t k = 0;
+            for (int q = 0; q < 2; q++) {
+                unsigned v = ip.b[12 + q];
+                if (v >= 100)
+                    s[k++] = (char)('0' + v / 100);
+                if (v >= 10)
+                    s[k++] = (char)('0' + v / 10 % 10);
+                s[k++] = (char)('0' + v % 10);
+                s[k++] = '.';
+            }
+            memcpy(s + k, "0.0/16", 7);
+            k += 6;
+            set_str(d, DVC_NETWORK, sv_make(s, k));
+        } else {
+            char t[46];
+            size_t n = ip_format(&net, t);
+            char *s = arena_alloc(a, n + 5);
+            int k = snprintf(s, n + 5, "%.*s/%u", (int)n, t, bits);
+            set_str(d, DVC_NETWORK, sv_make(s, (size_t)k));
+        }
         if (c->geo && !detect__ip_internal(&ip)) {
             struct geoslot tmp;
             const struct geoslot *g = geo_of(c, &ip, &tmp);
@@ -1021,7 +1121,7 @@ void detect__derive(const struct dctx *c, const struct event *ev, struct arena *
     d->n = n;
     switch (ev->source) {
     case EVENT_VPCFLOW: derive_flow(c, ev, a, d); break;
-    case EVENT_DNS: derive_dns(ev, a, d); break;
+    case EVENT_DNS: derive_dns(c, ev, a, d); break;
     case EVENT_CLOUDTRAIL: derive_ct(c, ev, a, d); break;
     default: break;
     }

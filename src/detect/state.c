@@ -9,11 +9,18 @@
  *
  * Reductions (archive mode only; every one is order-independent, so per-
  * thread results merge into the same whole):
- *   new_value  only the events that can change a key's history matter: the
- *              earliest (time, id) event of each (key, value) and of each
- *              (key, unusual field, value). Everything else would be "seen"
- *              anyway. The kind then runs on that subset and decides exactly
- *              what it would have decided on every event.
+ *   new_value  only the events that can change a key's history matter: per
+ *              retention period (the rule's `retention`, counted from the
+ *              epoch), the earliest and the latest (time, id) event of the
+ *              key, of each (key, value) and of each (key, unusual field,
+ *              value). Within a period two sightings are less than the
+ *              retention apart, so nothing expires between them; across
+ *              periods the latest of one and the earliest of the next are
+ *              kept, so every gap long enough to expire a value is seen
+ *              exactly. The kind then runs on a subset of the events that
+ *              holds those (more, when several threads each keep their own)
+ *              and decides exactly what it would have decided on every
+ *              event.
  *   rate       events fold into per-(key, bucket) aggregates: count, sum, the
  *              representative (earliest event, or the largest when summing)
  *              and the RB_EV earliest event ids.
@@ -38,18 +45,19 @@
 /* ---- tables ------------------------------------------------------------------------ */
 
 /* A created item (a copy of the candidate, owning its texts and a snapshot
- * reference). Items of the reductions are listed in `all` and freed at the
- * end, whether a table still points at them or not. */
+ * reference), shared by the table entries that point at it and freed with
+ * the last of them. */
 struct citem {
     struct sitem it;
-    struct citem *next;
+    uint32_t refs;
     bool listed; /* taken into the finish list already */
 };
 
 struct nvent {
     uint64_t k1, k2;
-    uint32_t field; /* 0 = the value, 1 + i = unusual field i */
-    struct citem *ci;
+    uint32_t field;  /* 0 = the key, 1 = the value, 2 + i = unusual field i */
+    int64_t period;  /* retention period of the events */
+    struct citem *ci, *last; /* the earliest and the latest event */
 };
 
 /* A (key, bucket) aggregate: a few words, the key text and the
@@ -61,8 +69,10 @@ struct rbent {
     uint64_t n;
     double sum;
     double rep_num;
+    int64_t rep_ms; /* rep's time, kept here so comparisons stay in the entry */
     struct snap *rep;
     char *key;
+    struct rattr *attr; /* `insight` rules: the bucket's callers */
 };
 
 /* Open addressing over pointers, keyed by a 64-bit mix of the entry's key. */
@@ -127,7 +137,7 @@ static void pt_free(struct ptab *t)
 static bool nv_eq(const void *a, const void *b)
 {
     const struct nvent *x = a, *y = b;
-    return x->k1 == y->k1 && x->k2 == y->k2 && x->field == y->field;
+    return x->k1 == y->k1 && x->k2 == y->k2 && x->field == y->field && x->period == y->period;
 }
 
 static bool rb_eq(const void *a, const void *b)
@@ -142,7 +152,6 @@ struct ucoll {
     struct sitem *raw;
     size_t n_raw, cap_raw;
     struct ptab nv, rb;
-    struct citem *all;
 };
 
 struct collector {
@@ -162,6 +171,7 @@ static void item_release(struct sitem *it)
     free((void *)it->val);
     free(it->uhash);
     free(it->ev);
+    detect__rattr_free(it->attr);
     memset(it, 0, sizeof(*it));
 }
 
@@ -169,34 +179,35 @@ static void rb_free(struct rbent *b)
 {
     detect__snap_unref(b->rep);
     free(b->key);
+    detect__rattr_free(b->attr);
     free(b);
 }
 
-static void ucoll_clear(struct ucoll *u)
+static void ci_unref(struct collector *col, struct citem *ci);
+
+static void ucoll_clear(struct collector *col, struct ucoll *u)
 {
     for (size_t i = 0; i < u->n_raw; i++)
         item_release(&u->raw[i]);
     u->n_raw = 0;
     for (size_t i = 0; i < u->nv.cap; i++)
-        if (u->nv.h[i])
-            free(u->nv.v[i]);
+        if (u->nv.h[i]) {
+            struct nvent *e = u->nv.v[i];
+            ci_unref(col, e->ci);
+            ci_unref(col, e->last);
+            free(e);
+        }
     for (size_t i = 0; i < u->rb.cap; i++)
         if (u->rb.h[i])
             rb_free(u->rb.v[i]);
     pt_free(&u->nv);
     pt_free(&u->rb);
-    for (struct citem *c = u->all, *next; c; c = next) {
-        next = c->next;
-        item_release(&c->it);
-        free(c);
-    }
-    u->all = NULL;
 }
 
 static void collector_clear(struct collector *c)
 {
     for (size_t i = 0; i < c->n_u; i++)
-        ucoll_clear(&c->u[i]);
+        ucoll_clear(c, &c->u[i]);
     c->bytes = 0;
 }
 
@@ -279,6 +290,18 @@ static bool ref_num(const struct fref *f, const struct event *ev, const struct d
     struct sv s;
     if (!ref_text(f, ev, dv, tmp, &s) || s.len == 0 || s.len > 30)
         return false;
+    if (s.len <= 15) {
+        /* Plain digits (flow logs' bytes and packets): what strtod would
+         * say, exactly, without its cost on every flow. */
+        uint64_t v = 0;
+        size_t i = 0;
+        while (i < s.len && (unsigned)(s.p[i] - '0') < 10u)
+            v = v * 10 + (uint64_t)(s.p[i++] - '0');
+        if (i == s.len) {
+            *out = (double)v;
+            return true;
+        }
+    }
     char b[32];
     memcpy(b, s.p, s.len);
     b[s.len] = '\0';
@@ -290,20 +313,30 @@ static bool ref_num(const struct fref *f, const struct event *ev, const struct d
     return true;
 }
 
-/* Joins refs into one text ("a | b"); false when one is missing. */
-static bool join_refs(const struct fref *f, size_t n, const struct event *ev,
-                      const struct derived *dv, struct arena *tmp, struct buf *out)
+/* Joins refs into one text ("a | b"); false when one is missing. One ref
+ * is its own text: *out points at it (valid for the event), no copy. */
+static bool join_refs_sv(const struct fref *f, size_t n, const struct event *ev,
+                         const struct derived *dv, struct arena *tmp, struct buf *b,
+                         struct sv *out)
 {
-    buf_reset(out);
+    if (n == 1) {
+        if (!ref_text(f, ev, dv, tmp, out))
+            return false;
+        if (!out->p)
+            *out = sv_make("", 0);
+        return true;
+    }
+    buf_reset(b);
     for (size_t i = 0; i < n; i++) {
         struct sv v;
         if (!ref_text(&f[i], ev, dv, tmp, &v))
             return false;
-        if (i && buf_append(out, " | ", 3) != 0)
+        if (i && buf_append(b, " | ", 3) != 0)
             return false;
-        if (buf_append(out, v.p ? v.p : "", v.len) != 0)
+        if (buf_append(b, v.p ? v.p : "", v.len) != 0)
             return false;
     }
+    *out = sv_make(b->p ? b->p : "", b->len);
     return true;
 }
 
@@ -356,21 +389,46 @@ static size_t item_bytes(const struct sitem *it)
            (it->uhash ? UNUSUAL_MAX * sizeof(uint64_t) : 0);
 }
 
-static struct citem *new_citem(struct collector *col, struct ucoll *u, struct capev *c,
-                               uint64_t khash, struct sv key, uint64_t vhash, struct sv val,
+static struct citem *new_citem(struct collector *col, struct capev *c, uint64_t khash,
+                               struct sv key, uint64_t vhash, struct sv val,
                                const uint64_t *uhash, size_t n_uhash, double num, uint32_t mask)
 {
     struct citem *ci = xcalloc(1, sizeof(*ci));
     fill_item(&ci->it, c, khash, key, vhash, val, uhash, n_uhash, num, mask);
-    ci->next = u->all;
-    u->all = ci;
     col->bytes += item_bytes(&ci->it) + sizeof(*ci);
     return ci;
 }
 
+static void ci_unref(struct collector *col, struct citem *ci)
+{
+    if (ci && --ci->refs == 0) {
+        col->bytes -= item_bytes(&ci->it) + sizeof(*ci);
+        if (detect__snap_last(ci->it.sn)) /* counted when the snapshot was made */
+            col->bytes -= detect__snap_size(ci->it.sn);
+        item_release(&ci->it);
+        free(ci);
+    }
+}
+
 static bool before(const struct sitem *a, int64_t ms, struct sv id)
 {
+    /* Times differ for nearly every pair: the snapshot (another cache
+     * line) is read only on a tie. */
+    if (ms != a->ms)
+        return ms < a->ms;
     return detect__cmp_at(ms, id, a->ms, detect__snap_id(a->sn)) < 0;
+}
+
+static bool after(const struct sitem *a, int64_t ms, struct sv id)
+{
+    return detect__cmp_at(ms, id, a->ms, detect__snap_id(a->sn)) > 0;
+}
+
+static int64_t period_of(int64_t ms, int64_t p)
+{
+    if (p <= 0)
+        return 0;
+    return ms >= 0 ? ms / p : -((-ms + p - 1) / p);
 }
 
 static void reduce_new_value(struct collector *col, struct ucoll *u, struct capev *c,
@@ -378,6 +436,8 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
                              uint64_t vhash, struct sv val, const uint64_t *uhash, uint32_t mask)
 {
     struct citem *mine = NULL;
+    int64_t ms = c->ev->time_ms;
+    int64_t period = period_of(ms, cfg->r->retention_ms);
     /* Entry 0 dates the key (any event); the value and unusual entries only
      * count events some rule may fire on. */
     for (uint32_t f = 0; f <= cfg->n_unusual + 1; f++) {
@@ -386,14 +446,16 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
             break;
         if (f > 1 && k2 == 0)
             continue;
-        struct nvent probe = { khash, k2, f, NULL };
-        uint64_t h = mix2(mix2(khash, k2), f);
+        struct nvent probe = { khash, k2, f, period, NULL, NULL };
+        uint64_t h = mix2(mix2(mix2(khash, k2), f), (uint64_t)period);
         size_t i = pt_find(&u->nv, h, nv_eq, &probe);
         struct nvent *e = u->nv.h[i] ? u->nv.v[i] : NULL;
-        if (e && !before(&e->ci->it, c->ev->time_ms, c->ev->id))
+        bool first = !e || before(&e->ci->it, ms, c->ev->id);
+        bool last = !e || after(&e->last->it, ms, c->ev->id);
+        if (!first && !last)
             continue;
         if (!mine)
-            mine = new_citem(col, u, c, khash, key, vhash, val, uhash, cfg->n_unusual, 1, mask);
+            mine = new_citem(col, c, khash, key, vhash, val, uhash, cfg->n_unusual, 1, mask);
         if (!e) {
             e = xcalloc(1, sizeof(*e));
             *e = probe;
@@ -402,7 +464,16 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
             u->nv.n++;
             col->bytes += sizeof(*e) + 2 * sizeof(void *);
         }
-        e->ci = mine;
+        if (first) {
+            ci_unref(col, e->ci);
+            e->ci = mine;
+            mine->refs++;
+        }
+        if (last) {
+            ci_unref(col, e->last);
+            e->last = mine;
+            mine->refs++;
+        }
     }
 }
 
@@ -414,12 +485,15 @@ static bool rep_better(bool by_num, double num, int64_t ms, struct sv id, const 
         return true;
     if (by_num && num != b->rep_num)
         return num > b->rep_num;
+    if (ms != b->rep_ms)
+        return ms < b->rep_ms;
     return detect__cmp_at(ms, id, detect__snap_ms(b->rep), detect__snap_id(b->rep)) < 0;
 }
 
 struct unit_rate_cfg {
     int64_t bucket_ms;
     bool by_num;
+    bool attr; /* `insight`: count the callers */
 };
 
 static struct rbent *rb_get(struct ptab *t, uint64_t khash, int64_t b, struct sv key,
@@ -455,12 +529,18 @@ static void reduce_rate(struct collector *col, struct ucoll *u, struct capev *c,
     struct rbent *e = rb_get(&u->rb, khash, bucket_of(ms, rc->bucket_ms), key, &col->bytes);
     e->n++;
     e->sum += num;
+    if (rc->attr) {
+        col->bytes -= detect__rattr_bytes(e->attr);
+        detect__rattr_add_event(&e->attr, c->ev);
+        col->bytes += detect__rattr_bytes(e->attr);
+    }
     if (rep_better(rc->by_num, num, ms, c->ev->id, e)) {
         if (e->rep)
             col->bytes -= detect__snap_size(e->rep);
         detect__snap_unref(e->rep);
         e->rep = detect__snap_ref(cap_snap(c));
         e->rep_num = num;
+        e->rep_ms = ms;
         col->bytes += detect__snap_size(e->rep);
     }
 }
@@ -471,18 +551,28 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
     const struct srule *cfg = u->first;
     const struct event *ev = c->ev;
     const struct derived *dv = c->dv;
-    if (!join_refs(cfg->group, cfg->n_group, ev, dv, tmp, kb))
+    struct sv key;
+    if (!join_refs_sv(cfg->group, cfg->n_group, ev, dv, tmp, kb, &key))
         return;
-    struct sv key = sv_make(kb->p ? kb->p : "", kb->len);
-    uint64_t khash = hash64(key.p, key.len, 0x6b6579);
+    uint64_t khash;
+    int kdv = cfg->n_group == 1 ? cfg->group[0].dv : -1;
+    /* Units that group by the same derived field ($instance) hash it once. */
+    if (kdv >= 0 && (c->kvalid >> kdv & 1)) {
+        khash = c->khash[kdv];
+    } else {
+        khash = hash64(key.p, key.len, 0x6b6579);
+        if (kdv >= 0) {
+            c->khash[kdv] = khash;
+            c->kvalid |= 1u << kdv;
+        }
+    }
     struct sv val = SV_NULL;
     uint64_t vhash = 0;
     if (cfg->has_distinct || cfg->n_value) {
-        bool ok = cfg->has_distinct ? join_refs(&cfg->distinct, 1, ev, dv, tmp, vb)
-                                    : join_refs(cfg->value, cfg->n_value, ev, dv, tmp, vb);
+        bool ok = cfg->has_distinct ? join_refs_sv(&cfg->distinct, 1, ev, dv, tmp, vb, &val)
+                                    : join_refs_sv(cfg->value, cfg->n_value, ev, dv, tmp, vb, &val);
         if (!ok)
             return;
-        val = sv_make(vb->p ? vb->p : "", vb->len);
         vhash = hash64(val.p, val.len, 0x76616c);
     }
     double num = 1;
@@ -536,7 +626,7 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
     } else if (!col->stream && u->kind == DETECT_KIND_NEW_VALUE) {
         reduce_new_value(col, uc, c, cfg, khash, key, vhash, val, uhash, mask);
     } else if (!col->stream && u->kind == DETECT_KIND_RATE) {
-        struct unit_rate_cfg rc = { cfg->r->bucket_ms, cfg->has_sum };
+        struct unit_rate_cfg rc = { cfg->r->bucket_ms, cfg->has_sum, u->insight };
         reduce_rate(col, uc, c, &rc, khash, key, num);
     } else {
         if (uc->n_raw == uc->cap_raw) {
@@ -545,6 +635,8 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
         }
         struct sitem *it = &uc->raw[uc->n_raw++];
         fill_item(it, c, khash, key, vhash, val, uhash, cfg->n_unusual, num, mask);
+        if (u->insight)
+            detect__rattr_add_event(&it->attr, ev); /* streams fold it into the bucket */
         col->bytes += item_bytes(it);
     }
     if (col->bytes > col->peak)
@@ -618,11 +710,11 @@ static void iv_push(struct itemvec *iv, struct sitem *it)
     iv->v[iv->n++] = it;
 }
 
-/* New-value: the earliest event per table entry over all collectors. */
+/* New-value: every collector's earliest and latest events per entry (a
+ * superset of the whole's, which decides the same: see the top). */
 static void gather_new_value(struct collector *const *cs, size_t nc, uint32_t ui,
                              struct itemvec *out)
 {
-    struct ptab m = { 0 };
     for (size_t c = 0; c < nc; c++) {
         if (ui >= cs[c]->n_u)
             continue;
@@ -631,28 +723,14 @@ static void gather_new_value(struct collector *const *cs, size_t nc, uint32_t ui
             if (!t->h[i])
                 continue;
             struct nvent *e = t->v[i];
-            size_t j = pt_find(&m, t->h[i], nv_eq, e);
-            if (!m.h[j]) {
-                m.h[j] = t->h[i];
-                m.v[j] = e;
-                m.n++;
-            } else {
-                struct nvent *have = m.v[j];
-                if (cmp_item(&e->ci->it, &have->ci->it) < 0)
-                    m.v[j] = e;
-            }
+            struct citem *two[2] = { e->ci, e->last };
+            for (int k = 0; k < 2; k++)
+                if (!two[k]->listed) {
+                    two[k]->listed = true;
+                    iv_push(out, &two[k]->it);
+                }
         }
     }
-    for (size_t i = 0; i < m.cap; i++) {
-        if (!m.h[i])
-            continue;
-        struct citem *ci = ((struct nvent *)m.v[i])->ci;
-        if (!ci->listed) {
-            ci->listed = true;
-            iv_push(out, &ci->it);
-        }
-    }
-    pt_free(&m);
 }
 
 /* Rate: per (key, bucket) totals over the tables, as items the caller owns.
@@ -679,11 +757,14 @@ static void gather_rate_tabs(struct ptab *const *tabs, size_t nt, bool by_num, i
             struct rbent *have = m.v[j];
             have->n += e->n;
             have->sum += e->sum;
+            detect__rattr_merge(&have->attr, e->attr);
+            e->attr = NULL;
             if (e->rep && rep_better(by_num, e->rep_num, detect__snap_ms(e->rep),
                                      detect__snap_id(e->rep), have)) {
                 detect__snap_unref(have->rep);
                 have->rep = e->rep;
                 have->rep_num = e->rep_num;
+                have->rep_ms = e->rep_ms;
                 e->rep = NULL;
             }
         }
@@ -701,6 +782,8 @@ static void gather_rate_tabs(struct ptab *const *tabs, size_t nt, bool by_num, i
         b->key = NULL;
         it->n = b->n;
         it->num = by_num ? b->sum : (double)b->n;
+        it->attr = b->attr;
+        b->attr = NULL;
         iv_push(out, it);
         rb_free(b);
     }
@@ -769,13 +852,14 @@ size_t detect_finish(const struct detect_engine *e, struct detect_scratch *const
         for (size_t i = 0; i < iv.n; i++)
             detect__kind_feed(k, iv.v[i], &em);
         detect__kind_finish(k, &em);
+        detect__kind_stats(k, &st);
         detect__kind_free(k);
         if (rate)
             free_rate_items(&iv);
         free(iv.v);
         for (size_t c = 0; c < nc; c++)
             if (ui < cs[c]->n_u)
-                ucoll_clear(&cs[c]->u[ui]);
+                ucoll_clear(cs[c], &cs[c]->u[ui]);
     }
     detect__semit_resolve(&em);
     for (size_t c = 0; c < nc; c++)
@@ -807,6 +891,7 @@ struct detect_stream {
     struct ptab *open;    /* per unit: open rate buckets */
     int64_t *open_scan;   /* per unit: bucket index of the last close scan */
     struct detect_state_stats st;
+    struct detect_state_stats flushed; /* the kinds' figures before each flush */
 };
 
 static int hcmp(const struct hitem *a, const struct hitem *b)
@@ -908,10 +993,13 @@ static void open_fold(struct ptab *t, struct sitem *it, bool by_num, int64_t buc
                              sv_cstr(it->key ? it->key : ""), NULL);
     e->n++;
     e->sum += it->num;
+    detect__rattr_merge(&e->attr, it->attr);
+    it->attr = NULL;
     if (rep_better(by_num, it->num, ms, detect__snap_id(it->sn), e)) {
         detect__snap_unref(e->rep);
         e->rep = detect__snap_ref(it->sn);
         e->rep_num = it->num;
+        e->rep_ms = ms;
     }
     item_release(it);
 }
@@ -1029,6 +1117,7 @@ size_t detect_stream_flush(struct detect_stream *st, detect_emit_fn emit, void *
     release(st, INT64_MAX, &em);
     for (size_t i = 0; i < st->n_units; i++) {
         detect__kind_finish(st->k[i], &em);
+        detect__kind_stats(st->k[i], &st->flushed);
         detect__kind_free(st->k[i]);
         st->k[i] = detect__kind_new(&st->units[i]);
     }
@@ -1041,4 +1130,14 @@ size_t detect_stream_flush(struct detect_stream *st, detect_emit_fn emit, void *
 void detect_stream_stats(const struct detect_stream *st, struct detect_state_stats *out)
 {
     *out = st->st;
+    const struct detect_state_stats *f = &st->flushed;
+    out->state_keys = f->state_keys;
+    out->state_values = f->state_values;
+    out->state_bytes = f->state_bytes;
+    out->expired_keys = f->expired_keys;
+    out->expired_values = f->expired_values;
+    out->refused_keys = f->refused_keys;
+    out->refused_values = f->refused_values;
+    for (size_t i = 0; i < st->n_units; i++)
+        detect__kind_stats(st->k[i], out);
 }
