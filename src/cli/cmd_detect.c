@@ -107,6 +107,7 @@ static void usage(FILE *out)
           "\n"
           "  PATH                  a log file, a directory (walked recursively) or - for stdin:\n"
           "                        CloudTrail, VPC Flow Logs, Route 53 Resolver query logs,\n"
+          "                        S3 server access, CloudFront standard and WAF logs,\n"
           "                        gzip or plain, as AWS delivers them\n"
           "  --output FORMAT       table (default on a terminal), json (default otherwise),\n"
           "                        jsonl, asff (Security Hub) or ocsf\n"

@@ -117,7 +117,7 @@ static void resolve(enum event_source src, const char *ref, struct fref *f)
 /* The key a stateful rule groups by when it names none: the resource's. */
 static const char *default_group(enum event_source src)
 {
-    return src == EVENT_CLOUDTRAIL ? "$identity" : "$instance";
+    return src == EVENT_CLOUDTRAIL ? "$identity" : src == EVENT_S3ACCESS ? "bucket_name" : "$instance";
 }
 
 static bool same_str(const char *a, const char *b)
@@ -170,7 +170,9 @@ static const char *const snap_base[] = {
     "instance-id", "interface-id", "vpc-id", "subnet-id", "flow-direction", "tcp-flags",
     "start", "end", "account-id", "region",
     "query_name", "query_type", "rcode", "transport", "srcids.instance", "vpc_id",
-    "firewall_rule_action", "answers.Rdata", "account_id", "query_timestamp", NULL
+    "firewall_rule_action", "answers.Rdata", "account_id", "query_timestamp",
+    "bucket_name", "remoteip", "requester", "operation", "key", "httpstatus", "errorcode",
+    "useragent", NULL
 };
 
 static int add_pat(struct detect_engine *e, const struct detect_rule *r, const char *pat,
@@ -889,7 +891,9 @@ static struct sv default_key(enum detect_resource res, const struct event *ev, s
             return ev->principal_arn;
         return or_unknown(value(ev, "userIdentity.arn", a));
     case DETECT_RES_S3_BUCKET:
-        return or_unknown(value(ev, "requestParameters.bucketName", a));
+        return or_unknown(value(ev, ev->source == EVENT_S3ACCESS ? "bucket_name"
+                                                                 : "requestParameters.bucketName",
+                                a));
     case DETECT_RES_INSTANCE:
         return instance_key(ev, a);
     }

@@ -103,6 +103,8 @@ static bool source_parse(struct sv s, enum event_source *out)
         *out = EVENT_VPCFLOW;
     else if (sv_eq_cstr(s, "dns"))
         *out = EVENT_DNS;
+    else if (sv_eq_cstr(s, "s3access"))
+        *out = EVENT_S3ACCESS;
     else
         return false;
     return true;
@@ -737,6 +739,14 @@ static const char *const dns_fields[] = {
     "firewall_rule_action", "firewall_rule_group_id", "firewall_domain_list_id", NULL
 };
 
+/* S3 server access log fields, by the names input/weblog.c gives them. */
+static const char *const s3access_fields[] = {
+    "bucketowner", "bucket_name", "requestdatetime", "remoteip", "requester", "requestid",
+    "operation", "key", "request_uri", "httpstatus", "errorcode", "bytessent", "objectsize",
+    "totaltime", "turnaroundtime", "referrer", "useragent", "versionid", "hostid", "sigv",
+    "ciphersuite", "authtype", "endpoint", "tlsversion", "accesspointarn", "aclrequired", NULL
+};
+
 static bool in_list(const char *const *l, const char *s, size_t len)
 {
     for (size_t i = 0; l[i]; i++)
@@ -754,6 +764,7 @@ static bool where_key_ok(enum event_source src, const char *s, size_t len)
     switch (src) {
     case EVENT_VPCFLOW: return in_list(flow_fields, s, first) || sv_starts_with(sv_make(s, first), SV("ecs-"));
     case EVENT_DNS: return in_list(dns_fields, s, first);
+    case EVENT_S3ACCESS: return in_list(s3access_fields, s, first);
     default: return memchr(s, '_', first) == NULL; /* CloudTrail names are camelCase */
     }
 }

@@ -215,16 +215,16 @@ static const char *const secondary[][2] = {
 
 static const char *const stmt_sql[STMT_N] = {
     [STMT_INS_CT] =
-        "INSERT OR IGNORE INTO cloudtrail(event_id, event_time_ms, event_time, account, region,"
+        "INSERT OR IGNORE INTO main.cloudtrail(event_id, event_time_ms, event_time, account, region,"
         " event_source, event_name, event_type, event_category, principal_arn, principal_type,"
         " principal_id, user_name, access_key_id, session_issuer_arn, session_issuer_name,"
         " source_ip, user_agent, error_code, error_message, read_only, file_id, raw)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)",
     [STMT_INS_RES] =
-        "INSERT OR IGNORE INTO resources(event, seq, resource_type, resource_name,"
+        "INSERT OR IGNORE INTO main.resources(event, seq, resource_type, resource_name,"
         " event_time_ms, mgmt) VALUES(?1,?2,?3,?4,?5,?6)",
     [STMT_INS_FLOW] =
-        "INSERT OR IGNORE INTO vpcflow(version, account_id, interface_id, srcaddr, dstaddr,"
+        "INSERT OR IGNORE INTO main.vpcflow(version, account_id, interface_id, srcaddr, dstaddr,"
         " srcport, dstport, protocol, packets, bytes, start, \"end\", action, log_status,"
         " vpc_id, subnet_id, instance_id, tcp_flags, type, pkt_srcaddr, pkt_dstaddr, region,"
         " az_id, sublocation_type, sublocation_id, pkt_src_aws_service, pkt_dst_aws_service,"
@@ -235,20 +235,20 @@ static const char *const stmt_sql[STMT_N] = {
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,"
         "?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38,?39,?40,?41)",
     [STMT_INS_DNS] =
-        "INSERT OR IGNORE INTO dns(version, account_id, region, vpc_id, query_time_ms,"
+        "INSERT OR IGNORE INTO main.dns(version, account_id, region, vpc_id, query_time_ms,"
         " query_timestamp, query_name, query_type, query_class, rcode, answers, srcaddr, srcport,"
         " transport, srcids_instance, srcids_resolver_endpoint, firewall_rule_action,"
         " firewall_rule_group_id, firewall_domain_list_id, file_id)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
     [STMT_INS_S3] =
-        "INSERT OR IGNORE INTO s3access(rec_id, time_ms, file_id, bucketowner, bucket_name, "
+        "INSERT OR IGNORE INTO main.s3access(rec_id, time_ms, file_id, bucketowner, bucket_name, "
         "requestdatetime, remoteip, requester, requestid, operation, \"key\", request_uri, "
         "httpstatus, errorcode, bytessent, objectsize, totaltime, turnaroundtime, referrer, "
         "useragent, versionid, hostid, sigv, ciphersuite, authtype, endpoint, tlsversion, "
         "accesspointarn, "
         "aclrequired) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29)",
     [STMT_INS_CF] =
-        "INSERT OR IGNORE INTO cloudfront(rec_id, time_ms, file_id, \"date\", \"time\", "
+        "INSERT OR IGNORE INTO main.cloudfront(rec_id, time_ms, file_id, \"date\", \"time\", "
         "x_edge_location, sc_bytes, c_ip, cs_method, cs_host, cs_uri_stem, sc_status, "
         "cs_referer, cs_user_agent, cs_uri_query, cs_cookie, x_edge_result_type, "
         "x_edge_request_id, x_host_header, cs_protocol, cs_bytes, time_taken, x_forwarded_for, "
@@ -257,25 +257,25 @@ static const char *const stmt_sql[STMT_N] = {
         "sc_content_type, sc_content_len, sc_range_start, "
         "sc_range_end) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36)",
     [STMT_INS_WAF] =
-        "INSERT OR IGNORE INTO waf(rec_id, time_ms, file_id, action, client_ip, raw)"
+        "INSERT OR IGNORE INTO main.waf(rec_id, time_ms, file_id, action, client_ip, raw)"
         " VALUES(?1,?2,?3,?4,?5,?6)",
     [STMT_LEDGER_DONE_PATH] =
-        "SELECT id FROM ingest_ledger WHERE path=?1 AND size=?2 AND mtime_ns=?3"
+        "SELECT id FROM main.ingest_ledger WHERE path=?1 AND size=?2 AND mtime_ns=?3"
         " AND finished_at IS NOT NULL LIMIT 1",
     [STMT_LEDGER_DONE_HASH] =
-        "SELECT path FROM ingest_ledger WHERE sha256=?1 AND size=?2"
+        "SELECT path FROM main.ingest_ledger WHERE sha256=?1 AND size=?2"
         " AND finished_at IS NOT NULL LIMIT 1",
     [STMT_LEDGER_OPEN] =
-        "SELECT id FROM ingest_ledger WHERE path=?1 AND sha256=?2"
+        "SELECT id FROM main.ingest_ledger WHERE path=?1 AND sha256=?2"
         " ORDER BY finished_at IS NOT NULL, id LIMIT 1",
     [STMT_LEDGER_INSERT] =
-        "INSERT INTO ingest_ledger(path, size, mtime_ns, sha256, started_at)"
+        "INSERT INTO main.ingest_ledger(path, size, mtime_ns, sha256, started_at)"
         " VALUES(?1,?2,?3,?4,strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
     [STMT_LEDGER_FINISH] =
-        "UPDATE ingest_ledger SET records=?2, inserted=?3, bad=?4, size=?5, mtime_ns=?6,"
+        "UPDATE main.ingest_ledger SET records=?2, inserted=?3, bad=?4, size=?5, mtime_ns=?6,"
         " finished_at=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id=?1",
     [STMT_RES_OF_EVENT] =
-        "SELECT resource_type, resource_name FROM resources WHERE event=?1 ORDER BY seq",
+        "SELECT resource_type, resource_name FROM main.resources WHERE event=?1 ORDER BY seq",
 };
 
 int store__db_err(struct store *st, struct err *err, const char *what)
@@ -549,15 +549,15 @@ static int count_of(struct store *st, const char *sql, int64_t *out, struct err 
 
 int store_counts(struct store *st, struct store_counts *out, struct err *err)
 {
-    int rc = count_of(st, "SELECT count(*) FROM cloudtrail", &out->cloudtrail, err);
+    int rc = count_of(st, "SELECT count(*) FROM main.cloudtrail", &out->cloudtrail, err);
     if (rc == 0)
-        rc = count_of(st, "SELECT count(*) FROM resources", &out->resources, err);
+        rc = count_of(st, "SELECT count(*) FROM main.resources", &out->resources, err);
     if (rc == 0)
-        rc = count_of(st, "SELECT count(*) FROM vpcflow", &out->vpcflow, err);
+        rc = count_of(st, "SELECT count(*) FROM main.vpcflow", &out->vpcflow, err);
     if (rc == 0)
-        rc = count_of(st, "SELECT count(*) FROM dns", &out->dns, err);
+        rc = count_of(st, "SELECT count(*) FROM main.dns", &out->dns, err);
     if (rc == 0)
-        rc = count_of(st, "SELECT count(*) FROM ingest_ledger WHERE finished_at IS NOT NULL",
+        rc = count_of(st, "SELECT count(*) FROM main.ingest_ledger WHERE finished_at IS NOT NULL",
                       &out->files, err);
     return rc;
 }
