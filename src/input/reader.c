@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,13 @@ struct input_reader {
     const void *mem;
     size_t mem_len;
     bool is_mem, mem_pending;
+
+    /* A stream (input_open_stream): raw[0, s_fill) holds what was read and
+     * not consumed yet; in line modes data = raw and len ends after the last
+     * complete line, so the record code never sees half a line. */
+    bool is_stream, s_started, s_eof, s_whole, s_skip;
+    int s_fd;
+    size_t s_fill;
 
     struct input_gz gz;
     char *raw;
@@ -634,6 +642,189 @@ static void reset_file(struct input_reader *r)
     input__flow_default(&r->flow);
 }
 
+
+/* ---- streams ------------------------------------------------------------- */
+
+#define STREAM_CHUNK ((size_t)64 << 10)
+
+/* Reads what the stream has now, without blocking: 0 when something was read
+ * or the end was seen (s_eof), INPUT_AGAIN when nothing is available yet. The
+ * buffer grows to what one record needs, never to the whole stream. */
+static int stream_fill(struct input_reader *r, size_t max, struct err *err)
+{
+    if (r->s_eof)
+        return 0;
+    struct pollfd pfd = { r->s_fd, POLLIN, 0 };
+    int pr = poll(&pfd, 1, 0);
+    if (pr < 0 && errno != EINTR)
+        return err_set(err, ERR_IO, "poll: %s", strerror(errno));
+    if (pr <= 0)
+        return INPUT_AGAIN;
+    if (r->raw_cap - r->s_fill < STREAM_CHUNK) {
+        size_t cap = r->raw_cap ? r->raw_cap * 2 : STREAM_CHUNK * 2;
+        while (cap - r->s_fill < STREAM_CHUNK)
+            cap *= 2;
+        if (cap > max + STREAM_CHUNK)
+            cap = max + STREAM_CHUNK;
+        if (cap > r->raw_cap) {
+            r->raw = xrealloc(r->raw, cap + 1);
+            r->raw_cap = cap;
+        }
+    }
+    if (r->s_fill == r->raw_cap)
+        return err_set(err, ERR_LIMIT, "stream buffer full");
+    ssize_t n = read(r->s_fd, r->raw + r->s_fill, r->raw_cap - r->s_fill);
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+            return INPUT_AGAIN;
+        return err_set(err, ERR_IO, "read: %s", strerror(errno));
+    }
+    if (n == 0)
+        r->s_eof = true;
+    r->s_fill += (size_t)n;
+    r->st.bytes_in += (size_t)n;
+    r->st.bytes_out += (size_t)n;
+    return 0;
+}
+
+/* End of the complete lines in raw[0, s_fill), or 0 when there is none (all of
+ * it at the end of the stream). */
+static size_t stream_lines_end(const struct input_reader *r)
+{
+    if (r->s_fill == 0)
+        return 0;
+    if (r->s_eof)
+        return r->s_fill;
+    const char *p = r->raw, *q = p + r->s_fill;
+    while (q > p && q[-1] != '\n')
+        q--;
+    return (size_t)(q - p);
+}
+
+/* The first bytes of a stream: sniffed once a whole first line is in. gzip
+ * data and whole JSON documents (a pretty-printed {"Records":[...]}) cannot
+ * be cut at line ends, so they are read to the end first (capped by max_file,
+ * like a file). */
+static int stream_open(struct input_reader *r, struct err *err)
+{
+    reset_file(r);
+    r->name = r->mem_name;
+    r->hint = INPUT_HINT_NONE;
+    err_where(err, r->name, 0, 0);
+    for (;;) {
+        bool gz = r->s_fill >= 2 && input__is_gzip(r->raw, r->s_fill);
+        if (r->s_eof || (!gz && !r->s_whole && memchr(r->raw, '\n', r->s_fill) != NULL))
+            break;
+        if (!r->s_whole && !gz && r->s_fill >= r->opt.max_record)
+            break; /* a first line over the cap: whole-document sniffing decides */
+        int rc = stream_fill(r, gz || r->s_whole ? r->opt.max_file : r->opt.max_record, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (r->s_fill == 0)
+        return INPUT_END;
+    if (input__is_gzip(r->raw, r->s_fill)) {
+        r->st.files++;
+        size_t out_len = 0;
+        r->st.bytes_out -= r->s_fill;
+        int rc = input__gunzip(&r->gz, r->raw, r->s_fill, r->opt.max_file, &out_len, err);
+        r->s_started = true;
+        r->s_whole = true;
+        if (rc != 0 && out_len == 0)
+            return rc;
+        r->data = r->gz.out;
+        r->len = out_len;
+        r->st.bytes_out += out_len;
+        struct err keep = *err;
+        int src = sniff(r, err);
+        if (rc != 0) {
+            *err = keep;
+            return rc;
+        }
+        return src;
+    }
+    r->data = r->raw;
+    r->len = r->s_whole ? r->s_fill : stream_lines_end(r);
+    if (r->len == 0)
+        r->len = r->s_fill;
+    int rc = sniff(r, err);
+    if (rc == 0 && r->mode == M_JSON_STREAM && !r->s_whole) {
+        /* Only a line that opens a document ("{", "{\"Records\": [", ...)
+         * means a whole document: a broken first record must not make a live
+         * stream wait for its end. */
+        const char *nl = memchr(r->raw, '\n', r->s_fill);
+        size_t e = nl ? (size_t)(nl - r->raw) : r->s_fill;
+        while (e > 0 && is_ws(r->raw[e - 1]))
+            e--;
+        char last = e > 0 ? r->raw[e - 1] : '{';
+        if (last != '{' && last != '[' && last != ',' && last != ':')
+            r->mode = M_JSON_LINES;
+    }
+    if (rc == 0 && r->mode == M_JSON_STREAM && !r->s_whole && !r->s_eof) {
+        r->s_whole = true; /* read on to the end, then sniff again */
+        r->active = false;
+        return STEP_AGAIN;
+    }
+    r->s_started = true;
+    r->st.files++;
+    return rc;
+}
+
+/* Line modes, when the complete lines buffered are consumed: drops them and
+ * waits for the next complete line. 0 when there is more to read,
+ * INPUT_AGAIN, INPUT_END, or ERR_LIMIT for a line over the cap (its bytes are
+ * skipped up to the next newline). */
+static int stream_refill(struct input_reader *r, struct err *err)
+{
+    if (r->s_whole || r->s_eof) {
+        if (!r->s_whole && r->len < r->s_fill) {
+            /* unreachable: at the end every byte belongs to a line */
+        }
+        return INPUT_END;
+    }
+    memmove(r->raw, r->raw + r->len, r->s_fill - r->len);
+    r->s_fill -= r->len;
+    r->pos = r->len = 0;
+    r->eol_for = r->eol_at = NOPOS;
+    r->lstart = r->lpos = r->lend = 0;
+    r->data = r->raw;
+    for (;;) {
+        if (r->s_skip) {
+            const char *nl = memchr(r->raw, '\n', r->s_fill);
+            if (nl == NULL) {
+                r->s_fill = 0;
+            } else {
+                size_t k = (size_t)(nl - r->raw) + 1;
+                memmove(r->raw, r->raw + k, r->s_fill - k);
+                r->s_fill -= k;
+                r->s_skip = false;
+            }
+        }
+        if (!r->s_skip) {
+            size_t end = stream_lines_end(r);
+            if (end > 0) {
+                r->len = end;
+                return 0;
+            }
+            if (r->s_eof)
+                return INPUT_END;
+            if (r->s_fill >= r->opt.max_record) {
+                r->rec_no++;
+                r->line_no++;
+                r->s_skip = true;
+                err_where(err, NULL, r->rec_no, 0);
+                int rc = err_set(err, ERR_LIMIT, "line %llu: longer than the cap of %zu bytes: skipped",
+                                 (unsigned long long)r->line_no, r->opt.max_record);
+                r->s_fill = 0;
+                return rc;
+            }
+        }
+        int rc = stream_fill(r, r->opt.max_record, err);
+        if (rc != 0)
+            return rc;
+    }
+}
+
 static int open_next(struct input_reader *r, struct err *err)
 {
     const void *in;
@@ -1145,6 +1336,30 @@ int input_open_mem(const char *name, const void *data, size_t len,
     return 0;
 }
 
+int input_open_stream(const char *name, int fd, const struct input_options *opt,
+                      struct input_reader **out, struct err *err)
+{
+    int rc = check_options(opt, err);
+    if (rc != 0)
+        return rc == ERR_FORMAT ? ERR_USAGE : rc;
+    struct input_reader *r = reader_new(opt);
+    r->is_stream = true;
+    r->s_fd = fd;
+    r->mem_name = name ? name : "-";
+    *out = r;
+    return 0;
+}
+
+void input_reset_mem(struct input_reader *r, const char *name, const void *data, size_t len)
+{
+    r->is_mem = true;
+    r->mem_pending = true;
+    r->active = false;
+    r->mem_name = name ? name : "(memory)";
+    r->mem = data;
+    r->mem_len = len;
+}
+
 int input_next(struct input_reader *r, struct event *ev, struct err *err)
 {
     arena_reset(&r->arena);
@@ -1152,10 +1367,12 @@ int input_next(struct input_reader *r, struct event *ev, struct err *err)
         err_clear(err);
         int rc;
         if (!r->active) {
-            rc = open_next(r, err);
-            if (rc == INPUT_END)
+            if (r->is_stream && r->s_started)
                 return INPUT_END;
-            if (rc == 0)
+            rc = r->is_stream ? stream_open(r, err) : open_next(r, err);
+            if (rc == INPUT_END || rc == INPUT_AGAIN)
+                return rc;
+            if (rc == 0 || rc == STEP_AGAIN)
                 continue;
         } else {
             rc = r->mode == M_FLOW                                  ? next_flow(r, ev, err)
@@ -1163,7 +1380,17 @@ int input_next(struct input_reader *r, struct event *ev, struct err *err)
                                                              : next_json(r, ev, err);
             if (rc == STEP_AGAIN)
                 continue;
-            if (rc == STEP_DONE) {
+            if (rc == STEP_DONE && r->is_stream) {
+                rc = stream_refill(r, err);
+                if (rc == 0)
+                    continue;
+                if (rc == INPUT_AGAIN)
+                    return rc;
+                if (rc == INPUT_END) {
+                    r->active = false;
+                    return rc;
+                }
+            } else if (rc == STEP_DONE) {
                 r->active = false;
                 continue;
             }
@@ -1180,7 +1407,8 @@ int input_next(struct input_reader *r, struct event *ev, struct err *err)
         }
         err->code = rc;
         r->st.errors++;
-        if (r->active && ++r->file_errors >= MAX_ERRORS_PER_FILE) {
+        /* A stream never ends on bad records: each costs only itself. */
+        if (r->active && !r->is_stream && ++r->file_errors >= MAX_ERRORS_PER_FILE) {
             r->active = false;
             append_msg(err, " (too many bad records: the rest of the file is skipped)");
         }
