@@ -104,6 +104,7 @@ struct input_reader {
     bool is_stream, s_started, s_eof, s_whole, s_skip;
     int s_fd;
     size_t s_fill;
+    uint64_t s_dropped; /* first lines whose format was not recognised */
 
     struct input_gz gz;
     char *raw;
@@ -701,6 +702,22 @@ static size_t stream_lines_end(const struct input_reader *r)
     return (size_t)(q - p);
 }
 
+/* Drops raw's bytes up to and including the first newline; without one,
+ * all of them, and the rest of that line as it arrives (s_skip). */
+static void stream_drop_line(struct input_reader *r)
+{
+    const char *nl = r->s_fill > 0 ? memchr(r->raw, '\n', r->s_fill) : NULL;
+    if (nl == NULL) {
+        r->s_fill = 0;
+        r->s_skip = !r->s_eof;
+        return;
+    }
+    size_t k = (size_t)(nl - r->raw) + 1;
+    memmove(r->raw, r->raw + k, r->s_fill - k);
+    r->s_fill -= k;
+    r->s_skip = false;
+}
+
 /* The first bytes of a stream: sniffed once a whole first line is in. gzip
  * data and whole JSON documents (a pretty-printed {"Records":[...]}) cannot
  * be cut at line ends, so they are read to the end first (capped by max_file,
@@ -708,12 +725,16 @@ static size_t stream_lines_end(const struct input_reader *r)
 static int stream_open(struct input_reader *r, struct err *err)
 {
     reset_file(r);
+    r->rec_no = r->line_no = r->s_dropped;
     r->name = r->mem_name;
     r->hint = INPUT_HINT_NONE;
     err_where(err, r->name, 0, 0);
     for (;;) {
+        if (r->s_skip)
+            stream_drop_line(r);
         bool gz = r->s_fill >= 2 && input__is_gzip(r->raw, r->s_fill);
-        if (r->s_eof || (!gz && !r->s_whole && memchr(r->raw, '\n', r->s_fill) != NULL))
+        if (r->s_eof || (!gz && !r->s_whole && r->s_fill > 0 &&
+                         memchr(r->raw, '\n', r->s_fill) != NULL))
             break;
         if (!r->s_whole && !gz && r->s_fill >= r->opt.max_record)
             break; /* a first line over the cap: whole-document sniffing decides */
@@ -765,6 +786,19 @@ static int stream_open(struct input_reader *r, struct err *err)
         r->active = false;
         return STEP_AGAIN;
     }
+    if (rc != 0 && !r->s_whole) {
+        /* A stream does not end on a bad first line: it is reported and the
+         * next line is sniffed instead. */
+        r->active = false;
+        r->s_dropped++;
+        stream_drop_line(r);
+        err_where(err, r->name, r->s_dropped, 0);
+        if (rc > 0) {
+            prefix_line(err, r->s_dropped);
+            return rc;
+        }
+        return STEP_AGAIN; /* a note (an empty line of blanks, ...): nothing to say */
+    }
     r->s_started = true;
     r->st.files++;
     return rc;
@@ -782,24 +816,18 @@ static int stream_refill(struct input_reader *r, struct err *err)
         }
         return INPUT_END;
     }
-    memmove(r->raw, r->raw + r->len, r->s_fill - r->len);
+    if (r->s_fill > r->len)
+        memmove(r->raw, r->raw + r->len, r->s_fill - r->len);
     r->s_fill -= r->len;
     r->pos = r->len = 0;
     r->eol_for = r->eol_at = NOPOS;
     r->lstart = r->lpos = r->lend = 0;
     r->data = r->raw;
     for (;;) {
-        if (r->s_skip) {
-            const char *nl = memchr(r->raw, '\n', r->s_fill);
-            if (nl == NULL) {
-                r->s_fill = 0;
-            } else {
-                size_t k = (size_t)(nl - r->raw) + 1;
-                memmove(r->raw, r->raw + k, r->s_fill - k);
-                r->s_fill -= k;
-                r->s_skip = false;
-            }
-        }
+        if (r->s_skip)
+            stream_drop_line(r);
+        if (r->s_skip && r->s_eof)
+            return INPUT_END;
         if (!r->s_skip) {
             size_t end = stream_lines_end(r);
             if (end > 0) {
