@@ -359,9 +359,9 @@ static void publish_usage(FILE *out)
           "  loads log files into a JetStream stream (default VIGIL_RECORDS, made when absent):\n"
           "  each record becomes one message on PREFIX.<account> (default vigil.records), the\n"
           "  partitioning vigil detect --nats-stream workers filter on; records without an\n"
-          "  account go to PREFIX.unknown. --per-file sends each file whole as one message on\n"
-          "  PREFIX.<account of its S3 key> (for flow logs in a custom format, whose lines\n"
-          "  need their header).\n",
+          "  account go to PREFIX.unknown (flow lines of a custom format travel with their\n"
+          "  header line). --per-file sends each file whole as one message on\n"
+          "  PREFIX.<account of its S3 key>.\n",
           out);
 }
 
@@ -492,7 +492,17 @@ int cmd_publish(int argc, char **argv)
             if (acct.len == 0 && (ev.flags & EVENT_F_ENVELOPE))
                 acct = ev.envelope.account;
             subject_for(&subj, prefix, acct);
-            s = js_PublishAsync(n->js, subj.p, ev.raw.p, (int)ev.raw.len, NULL);
+            /* A flow line of a custom format travels with its header line. */
+            buf_reset(&data);
+            const char *msg = ev.raw.p;
+            size_t len = ev.raw.len;
+            if (ev.source == EVENT_VPCFLOW && input_flow_header(r, &data)) {
+                buf_putc(&data, '\n');
+                buf_append(&data, ev.raw.p, ev.raw.len);
+                msg = data.p;
+                len = data.len;
+            }
+            s = js_PublishAsync(n->js, subj.p, msg, (int)len, NULL);
             if (s != NATS_OK) {
                 print_nats("publish", s);
                 status = 2;

@@ -184,6 +184,12 @@ void input_reset_mem(struct input_reader *r, const char *name, const void *data,
  */
 int input_next(struct input_reader *r, struct event *ev, struct err *err);
 
+/* For a record just read from a VPC flow log whose format is not the default
+ * v2 one: appends the format's field names (space-separated, the header line
+ * that makes the record's line readable on its own) to out and returns true.
+ * False for default-format flow lines (they stand alone) and other records. */
+bool input_flow_header(const struct input_reader *r, struct buf *out);
+
 /* Counts since the reader was opened. */
 struct input_stats {
     uint64_t files;         /* files opened (including skipped ones) */

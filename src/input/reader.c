@@ -1444,6 +1444,25 @@ int input_next(struct input_reader *r, struct event *ev, struct err *err)
     }
 }
 
+bool input_flow_header(const struct input_reader *r, struct buf *out)
+{
+    if (!r->active || r->mode != M_FLOW)
+        return false;
+    struct flow_format v2;
+    input__flow_default(&v2);
+    bool same = v2.n == r->flow.n;
+    for (size_t i = 0; same && i < v2.n; i++)
+        same = strcmp(v2.names[i], r->flow.names[i]) == 0;
+    if (same)
+        return false;
+    for (size_t i = 0; i < r->flow.n; i++) {
+        if (i > 0)
+            buf_putc(out, ' ');
+        buf_append_cstr(out, r->flow.names[i]);
+    }
+    return true;
+}
+
 void input_get_stats(const struct input_reader *r, struct input_stats *out)
 {
     *out = r->st;

@@ -124,6 +124,21 @@ nf=$(stream_msgs VIGIL_FINDINGS)
 [ "$nf" = "$nexp" ] && ok "redeliveries dropped by the duplicate window ($nf findings)" ||
     bad "dedup" "$nf messages for $nexp findings"
 
+# 3. Flow logs in a custom format (fields reordered): each record travels with
+# its header line, and a worker finds what vigil detect finds in the file.
+mkdir -p "$T/custom"
+zcat "$E"/AWSLogs/111122223333/vpcflowlogs/*/2026/11/20/*.gz |
+    awk '{ print $4, $5, $7, $6, $8, $9, $10, $11, $12, $13, $1, $2, $3, $14 }' >"$T/custom/flow.log"
+"$VIGIL" detect --output jsonl $LISTS "$T/custom/flow.log" | jq -r .id | sort -u >"$T/cexpected"
+"$VIGIL" publish --nats "$U" --stream CUSTOM --subject custom.records "$T/custom/flow.log" 2>>"$T/pub.err"
+"$VIGIL" detect --nats "$U" --nats-stream CUSTOM --nats-subject 'custom.records.>' --nats-durable c \
+    --nats-idle-exit 2s $LISTS 2>"$T/c.err" | jq -r .id | sort -u >"$T/cgot"
+if [ -s "$T/cexpected" ] && cmp -s "$T/cgot" "$T/cexpected"; then
+    ok "custom-format flow records carry their header ($(wc -l <"$T/cgot") findings)"
+else
+    bad "custom flow" "$(diff "$T/cgot" "$T/cexpected"; cat "$T/c.err")"
+fi
+
 echo "1..$((pass + fail))"
 echo "# nats: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -68,6 +68,24 @@ n_stop=$(grep -c 'CloudTrailLoggingDisabled' "$T/out")
 [ "$n_stop" -eq 1 ] && ok "each finding written once when its count does not grow" ||
     bad "duplicates" "$n_stop lines for one finding"
 
+# 1b. With --bus, the finding goes through the bus (a file target) while the
+# pipe is still open.
+printf '{"Rules": [{"Name": "findings", "EventPattern": {"source": ["aws.guardduty"]},\n  "Targets": [{"Id": "f", "Arn": "file:%s/bus-findings.jsonl"}]}]}\n' "$T" >"$T/bus.json"
+rm -f "$T/fifo"
+mkfifo "$T/fifo"
+"$VIGIL" detect --bus "$T/bus.json" - <"$T/fifo" >"$T/out3" 2>"$T/err3" &
+VP=$!
+exec 3>"$T/fifo"
+cat "$T/benign.jsonl" "$T/stop.jsonl" >&3
+if wait_grep 'CloudTrailLoggingDisabled' "$T/bus-findings.jsonl"; then
+    ok "--bus delivers the finding before the writer closes the pipe"
+else
+    bad "bus" "nothing delivered: $(cat "$T/err3")"
+fi
+exec 3>&-
+wait $VP
+VP=""
+
 # 2. Same findings (ids and final counts) as the file read in batch mode.
 cat "$T/ct.jsonl" | "$VIGIL" detect --threat-list "$E/threats.txt" - >"$T/s.jsonl" 2>"$T/s.err"
 "$VIGIL" detect --output jsonl --threat-list "$E/threats.txt" "$T/ct.jsonl" >"$T/b.jsonl" 2>>"$T/s.err"
