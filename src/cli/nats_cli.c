@@ -326,10 +326,13 @@ int nats_cli_consume(struct nats_cli *n, const struct nats_args *a,
             break;
         }
         /* Findings out first, then the acknowledgements: at least once. A
-         * failed publication leaves the batch to be redelivered. */
+         * failed publication leaves the batch to be redelivered. Acks are not
+         * waited for one by one (a round trip each): a lost one only means a
+         * redelivery, which the stable finding ids make harmless. */
         for (int i = 0; i < list.Count && ls == 0; i++)
-            natsMsg_AckSync(list.Msgs[i], NULL, &jerr);
+            natsMsg_Ack(list.Msgs[i], NULL);
         natsMsgList_Destroy(&list);
+        natsConnection_FlushTimeout(n->nc, 5000);
     }
     int fs = live_finish(l);
     if (fs > status)
