@@ -152,33 +152,56 @@ static bool bad_group(sqlite3_context *ctx, const struct re *re, sqlite3_int64 g
     return true;
 }
 
-/* The text and pattern of a call; false (result NULL set) when either is NULL. */
-static bool args(sqlite3_context *ctx, sqlite3_value **argv, const char **s, size_t *len,
-                 struct re **re)
+/* One call's text and pattern, and where the next search starts. */
+struct call {
+    const char *s;
+    size_t len;
+    struct re *re;
+    size_t at;
+};
+
+/* Fills c from the call's arguments; false (result NULL set) when either is NULL. */
+static bool args(sqlite3_context *ctx, sqlite3_value **argv, struct call *c)
 {
+    c->at = 0;
     if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
         sqlite3_result_null(ctx);
         return false;
     }
-    *re = get_re(ctx, argv, 1);
-    if (*re == NULL)
+    c->re = get_re(ctx, argv, 1);
+    if (c->re == NULL)
         return false;
-    *s = (const char *)sqlite3_value_text(argv[0]);
-    *len = (size_t)sqlite3_value_bytes(argv[0]);
-    if (*s == NULL) {
+    c->s = (const char *)sqlite3_value_text(argv[0]);
+    c->len = (size_t)sqlite3_value_bytes(argv[0]);
+    if (c->s == NULL) {
         sqlite3_result_null(ctx);
         return false;
     }
     return true;
 }
 
+/* The next match from c->at: 1 with *ov set and c->at moved past it, 0 when
+ * there is none, -1 after an error was set as the result. */
+static int next_match(sqlite3_context *ctx, struct call *c, PCRE2_SIZE **ov)
+{
+    if (c->at > c->len)
+        return 0;
+    int m = re_match(ctx, c->re, c->s, c->len, c->at, 0);
+    if (m != 1)
+        return m;
+    *ov = pcre2_get_ovector_pointer(c->re->md);
+    c->at = next_start(c->s, c->len, (*ov)[0], (*ov)[1]);
+    return 1;
+}
+
 static void fn_regexp_like(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    const char *s;
-    size_t len;
-    struct re *re;
-    if (!args(ctx, argv, &s, &len, &re))
+    struct call c;
+    if (!args(ctx, argv, &c))
         return;
+    const char *s = c.s;
+    size_t len = c.len;
+    struct re *re = c.re;
     int m = re_match(ctx, re, s, len, 0, 0);
     if (m >= 0)
         sqlite3_result_int(ctx, m);
@@ -186,11 +209,12 @@ static void fn_regexp_like(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static void fn_regexp_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    const char *s;
-    size_t len;
-    struct re *re;
-    if (!args(ctx, argv, &s, &len, &re))
+    struct call c;
+    if (!args(ctx, argv, &c))
         return;
+    const char *s = c.s;
+    size_t len = c.len;
+    struct re *re = c.re;
     sqlite3_int64 g = argc > 2 ? sqlite3_value_int64(argv[2]) : 0;
     if (bad_group(ctx, re, g))
         return;
@@ -220,11 +244,11 @@ static void result_array(sqlite3_context *ctx, struct buf *b, struct json_writer
 
 static void fn_regexp_extract_all(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    const char *s;
-    size_t len;
-    struct re *re;
-    if (!args(ctx, argv, &s, &len, &re))
+    struct call c;
+    if (!args(ctx, argv, &c))
         return;
+    const char *s = c.s;
+    struct re *re = c.re;
     sqlite3_int64 g = argc > 2 ? sqlite3_value_int64(argv[2]) : 0;
     if (bad_group(ctx, re, g))
         return;
@@ -233,15 +257,13 @@ static void fn_regexp_extract_all(sqlite3_context *ctx, int argc, sqlite3_value 
     buf_init(&b, RE_MAX_OUTPUT);
     jw_init(&w, &b, 0);
     jw_array_begin(&w);
-    size_t at = 0;
-    int m = 0;
-    while (at <= len && (m = re_match(ctx, re, s, len, at, 0)) == 1) {
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+    PCRE2_SIZE *ov;
+    int m;
+    while ((m = next_match(ctx, &c, &ov)) == 1) {
         if (ov[2 * g] == PCRE2_UNSET)
             jw_null(&w);
         else
             jw_str_sv(&w, sv_make(s + ov[2 * g], ov[2 * g + 1] - ov[2 * g]));
-        at = next_start(s, len, ov[0], ov[1]);
     }
     if (m >= 0)
         result_array(ctx, &b, &w);
@@ -250,23 +272,22 @@ static void fn_regexp_extract_all(sqlite3_context *ctx, int argc, sqlite3_value 
 
 static void fn_regexp_split(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    const char *s;
-    size_t len;
-    struct re *re;
-    if (!args(ctx, argv, &s, &len, &re))
+    struct call c;
+    if (!args(ctx, argv, &c))
         return;
+    const char *s = c.s;
+    size_t len = c.len;
     struct buf b;
     struct json_writer w;
     buf_init(&b, RE_MAX_OUTPUT);
     jw_init(&w, &b, 0);
     jw_array_begin(&w);
-    size_t at = 0, piece = 0;
-    int m = 0;
-    while (at <= len && (m = re_match(ctx, re, s, len, at, 0)) == 1) {
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+    size_t piece = 0;
+    PCRE2_SIZE *ov;
+    int m;
+    while ((m = next_match(ctx, &c, &ov)) == 1) {
         jw_str_sv(&w, sv_make(s + piece, ov[0] - piece));
         piece = ov[1];
-        at = next_start(s, len, ov[0], ov[1]);
     }
     if (m >= 0) {
         jw_str_sv(&w, sv_make(s + piece, len - piece));
@@ -277,19 +298,14 @@ static void fn_regexp_split(sqlite3_context *ctx, int argc, sqlite3_value **argv
 
 static void fn_regexp_count(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    const char *s;
-    size_t len;
-    struct re *re;
-    if (!args(ctx, argv, &s, &len, &re))
+    struct call c;
+    if (!args(ctx, argv, &c))
         return;
     sqlite3_int64 n = 0;
-    size_t at = 0;
-    int m = 0;
-    while (at <= len && (m = re_match(ctx, re, s, len, at, 0)) == 1) {
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+    PCRE2_SIZE *ov;
+    int m;
+    while ((m = next_match(ctx, &c, &ov)) == 1)
         n++;
-        at = next_start(s, len, ov[0], ov[1]);
-    }
     if (m >= 0)
         sqlite3_result_int64(ctx, n);
 }
@@ -317,26 +333,25 @@ static size_t byte_of_char(const char *s, size_t len, sqlite3_int64 pos)
 
 static void fn_regexp_position(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    const char *s;
-    size_t len;
-    struct re *re;
-    if (!args(ctx, argv, &s, &len, &re))
+    struct call c;
+    if (!args(ctx, argv, &c))
         return;
+    const char *s = c.s;
+    size_t len = c.len;
     sqlite3_int64 start = argc > 2 ? sqlite3_value_int64(argv[2]) : 1;
     sqlite3_int64 occ = argc > 3 ? sqlite3_value_int64(argv[3]) : 1;
     if (start < 1 || occ < 1) {
         sqlite3_result_error(ctx, "regexp_position: start and occurrence must be positive", -1);
         return;
     }
-    size_t at = byte_of_char(s, len, start);
-    int m = 0;
-    while (at <= len && (m = re_match(ctx, re, s, len, at, 0)) == 1) {
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+    c.at = byte_of_char(s, len, start);
+    PCRE2_SIZE *ov;
+    int m;
+    while ((m = next_match(ctx, &c, &ov)) == 1) {
         if (--occ == 0) {
             sqlite3_result_int64(ctx, (sqlite3_int64)chars_before(s, ov[0]) + 1);
             return;
         }
-        at = next_start(s, len, ov[0], ov[1]);
     }
     if (m >= 0)
         sqlite3_result_int64(ctx, -1);
@@ -417,11 +432,12 @@ static bool put_replacement(sqlite3_context *ctx, const struct re *re, const cha
 
 static void fn_regexp_replace(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    const char *s;
-    size_t len;
-    struct re *re;
-    if (!args(ctx, argv, &s, &len, &re))
+    struct call c;
+    if (!args(ctx, argv, &c))
         return;
+    const char *s = c.s;
+    size_t len = c.len;
+    struct re *re = c.re;
     struct sv repl = SV("");
     if (argc > 2) {
         if (sqlite3_value_type(argv[2]) == SQLITE_NULL) {
@@ -433,18 +449,17 @@ static void fn_regexp_replace(sqlite3_context *ctx, int argc, sqlite3_value **ar
     }
     struct buf out;
     buf_init(&out, RE_MAX_OUTPUT);
-    size_t at = 0, copied = 0;
+    size_t copied = 0;
+    PCRE2_SIZE *ov;
     int m = 0;
     bool ok = true;
-    while (ok && at <= len && (m = re_match(ctx, re, s, len, at, 0)) == 1) {
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+    while (ok && (m = next_match(ctx, &c, &ov)) == 1) {
         buf_append(&out, s + copied, ov[0] - copied);
         ok = put_replacement(ctx, re, s, repl, &out);
         copied = ov[1];
-        at = next_start(s, len, ov[0], ov[1]);
-        if (at > ov[1] && at <= len) { /* an empty match: the stepped-over character stays */
-            buf_append(&out, s + ov[1], at - ov[1]);
-            copied = at;
+        if (c.at > ov[1] && c.at <= len) { /* an empty match: the stepped-over character stays */
+            buf_append(&out, s + ov[1], c.at - ov[1]);
+            copied = c.at;
         }
     }
     if (ok && m >= 0) {
