@@ -431,13 +431,62 @@ static int64_t period_of(int64_t ms, int64_t p)
     return ms >= 0 ? ms / p : -((-ms + p - 1) / p);
 }
 
+/* Refills ci, whose only references are entries about to point at the
+ * event, with the event's candidate: what new_citem would make, without the
+ * allocations. Texts equal to the old ones (the same key, mostly the same
+ * value) are kept. */
+static void refill_citem(struct collector *col, struct citem *ci, struct capev *c, uint64_t khash,
+                         struct sv key, uint64_t vhash, struct sv val, const uint64_t *uhash,
+                         size_t n_uhash, double num, uint32_t mask)
+{
+    struct sitem *it = &ci->it;
+    col->bytes -= item_bytes(it) + sizeof(*ci);
+    struct snap *sn = detect__snap_ref(cap_snap(c));
+    if (detect__snap_last(it->sn)) /* counted when the snapshot was made */
+        col->bytes -= detect__snap_size(it->sn);
+    detect__snap_unref(it->sn);
+    it->sn = sn;
+    it->ms = c->ev->time_ms;
+    it->khash = khash;
+    if (strlen(it->key) != key.len || (key.len && memcmp(it->key, key.p, key.len) != 0)) {
+        free((void *)it->key);
+        it->key = dup_sv0(key);
+    }
+    it->vhash = vhash;
+    if (!val.p) {
+        free((void *)it->val);
+        it->val = NULL;
+    } else if (!it->val || strlen(it->val) != val.len ||
+               (val.len && memcmp(it->val, val.p, val.len) != 0)) {
+        free((void *)it->val);
+        it->val = dup_sv0(val);
+    }
+    if (n_uhash) {
+        if (!it->uhash)
+            it->uhash = xcalloc(UNUSUAL_MAX, sizeof(*it->uhash));
+        memset(it->uhash, 0, UNUSUAL_MAX * sizeof(*it->uhash));
+        memcpy(it->uhash, uhash, n_uhash * sizeof(*uhash));
+    } else {
+        free(it->uhash);
+        it->uhash = NULL;
+    }
+    it->num = num;
+    it->mask = mask;
+    it->n = 1;
+    col->bytes += item_bytes(it) + sizeof(*ci);
+}
+
 static void reduce_new_value(struct collector *col, struct ucoll *u, struct capev *c,
                              const struct srule *cfg, uint64_t khash, struct sv key,
                              uint64_t vhash, struct sv val, const uint64_t *uhash, uint32_t mask)
 {
-    struct citem *mine = NULL;
     int64_t ms = c->ev->time_ms;
     int64_t period = period_of(ms, cfg->r->retention_ms);
+    /* The entries the event becomes the earliest (bit 0) or latest (bit 1)
+     * sighting of. */
+    struct nvent *ents[UNUSUAL_MAX + 2];
+    uint8_t how[UNUSUAL_MAX + 2];
+    size_t ne = 0;
     /* Entry 0 dates the key (any event); the value and unusual entries only
      * count events some rule may fire on. */
     for (uint32_t f = 0; f <= cfg->n_unusual + 1; f++) {
@@ -454,8 +503,6 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
         bool last = !e || after(&e->last->it, ms, c->ev->id);
         if (!first && !last)
             continue;
-        if (!mine)
-            mine = new_citem(col, c, khash, key, vhash, val, uhash, cfg->n_unusual, 1, mask);
         if (!e) {
             e = xcalloc(1, sizeof(*e));
             *e = probe;
@@ -464,12 +511,34 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
             u->nv.n++;
             col->bytes += sizeof(*e) + 2 * sizeof(void *);
         }
-        if (first) {
+        ents[ne] = e;
+        how[ne++] = (uint8_t)(first | last << 1);
+    }
+    if (ne == 0)
+        return;
+    /* In time order nearly every event is its key's latest: the sighting it
+     * replaces is usually held by nothing else, and is reused. */
+    struct citem *old = NULL;
+    uint32_t drops = 0;
+    for (size_t k = 0; k < ne && !old; k++)
+        old = (how[k] & 1) && ents[k]->ci ? ents[k]->ci : (how[k] & 2) ? ents[k]->last : NULL;
+    for (size_t k = 0; old && k < ne; k++)
+        drops += ((how[k] & 1) && ents[k]->ci == old) + ((how[k] & 2) && ents[k]->last == old);
+    struct citem *mine;
+    if (old && drops == old->refs && !old->listed) {
+        refill_citem(col, old, c, khash, key, vhash, val, uhash, cfg->n_unusual, 1, mask);
+        mine = old;
+    } else {
+        mine = new_citem(col, c, khash, key, vhash, val, uhash, cfg->n_unusual, 1, mask);
+    }
+    for (size_t k = 0; k < ne; k++) {
+        struct nvent *e = ents[k];
+        if ((how[k] & 1) && e->ci != mine) {
             ci_unref(col, e->ci);
             e->ci = mine;
             mine->refs++;
         }
-        if (last) {
+        if ((how[k] & 2) && e->last != mine) {
             ci_unref(col, e->last);
             e->last = mine;
             mine->refs++;
