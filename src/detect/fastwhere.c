@@ -648,6 +648,11 @@ struct gfact {
     size_t n_pt;
     uint64_t *mask;  /* per region: 2 * n_pt + 1 */
     uint64_t tests;  /* patterns with a test on the fact */
+    /* Facts whose breakpoints are small whole numbers (ports, protocols,
+     * codes, booleans): the region of each whole value 0..tmax, so a flow's
+     * value finds its region with one load instead of a binary search. */
+    uint8_t *rt;
+    uint32_t tmax;
 };
 
 struct fwgate {
@@ -664,6 +669,7 @@ void detect__fwgate_free(struct fwgate *g)
     for (size_t i = 0; i < g->n; i++) {
         free(g->f[i].pt);
         free(g->f[i].mask);
+        free(g->f[i].rt);
     }
     free(g);
 }
@@ -696,6 +702,39 @@ static double region_value(const struct gfact *gf, size_t r)
     if (r == 2 * gf->n_pt)
         return gf->pt[gf->n_pt - 1] + 1;
     return (gf->pt[r / 2 - 1] + gf->pt[r / 2]) / 2;
+}
+
+/* The region of x: the open interval or the point of gf's breakpoints it
+ * falls in. */
+static size_t region_of(const struct gfact *gf, double x)
+{
+    size_t lo = 0, hi = gf->n_pt;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (gf->pt[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < gf->n_pt && gf->pt[lo] == x ? 2 * lo + 1 : 2 * lo;
+}
+
+#define GATE_TABLE_MAX 65535
+
+static void build_region_table(struct gfact *gf)
+{
+    if (gf->n_pt == 0 || 2 * gf->n_pt + 1 > UINT8_MAX)
+        return;
+    for (size_t k = 0; k < gf->n_pt; k++)
+        if (!(gf->pt[k] >= 0 && gf->pt[k] <= GATE_TABLE_MAX) ||
+            (double)(uint32_t)gf->pt[k] != gf->pt[k])
+            return;
+    uint32_t tmax = (uint32_t)gf->pt[gf->n_pt - 1];
+    uint8_t *rt = xmalloc((size_t)tmax + 1);
+    for (uint32_t v = 0; v <= tmax; v++)
+        rt[v] = (uint8_t)region_of(gf, v);
+    gf->rt = rt;
+    gf->tmax = tmax;
 }
 
 struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
@@ -768,6 +807,7 @@ struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
             }
             gf->mask[r] = mk;
         }
+        build_region_table(gf);
     }
     return g;
 }
@@ -788,15 +828,13 @@ uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, u
             continue;
         }
         double x = dv->ff[gf->fact];
-        size_t lo = 0, hi = gf->n_pt;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (gf->pt[mid] < x)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        size_t r = lo < gf->n_pt && gf->pt[lo] == x ? 2 * lo + 1 : 2 * lo;
+        size_t r;
+        if (gf->rt && x > gf->tmax) /* past the last breakpoint */
+            r = 2 * gf->n_pt;
+        else if (gf->rt && x >= 0 && (double)(uint32_t)x == x)
+            r = gf->rt[(uint32_t)x];
+        else
+            r = region_of(gf, x);
         m &= gf->mask[r];
     }
     if (exact)
