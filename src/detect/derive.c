@@ -308,12 +308,14 @@ struct flow_leaves {
 #define IS(l, lit) ((l)->path_len == sizeof(lit) - 1 && memcmp((l)->path, lit, sizeof(lit) - 1) == 0)
 
 /* The leaves of one file's lines come in its header's order: where the last
- * line had them, this one has them too when the paths (hashes, in order) are
- * the same. Per thread. */
+ * line had the same paths (hashes, in order), this one has the fields at the
+ * same places. Comparing the paths is a row of independent loads, unlike a
+ * hash chained over them. Per thread. */
+#define FLOW_LAYOUT_MAX 48
+
 static _Thread_local struct {
     size_t n;
-    uint64_t sig;
-    uint64_t path[11];
+    uint64_t path[FLOW_LAYOUT_MAX];
     int16_t at[11];
     bool ok;
 } flow_layout;
@@ -325,33 +327,31 @@ static void flow_find(const struct event *ev, struct flow_leaves *f)
     const struct json_leaf **slot[11] = { &f->eni, &f->inst, &f->src, &f->dst, &f->sport,
                                           &f->dport, &f->proto, &f->packets, &f->bytes,
                                           &f->action, &f->fdir };
-    uint64_t sig = 0;
-    for (size_t i = 0; i < ev->flat.n; i++)
-        sig = (sig ^ ev->flat.leaves[i].path_hash) * 0x100000001b3ULL;
-    if (flow_layout.ok && flow_layout.n == ev->flat.n && flow_layout.sig == sig) {
-        bool same = true;
-        for (int k = 0; k < 11 && same; k++) {
-            int i = flow_layout.at[k];
-            if (i < 0) {
-                *slot[k] = NULL;
-            } else {
-                const struct json_leaf *l = &ev->flat.leaves[i];
-                same = l->path_hash == flow_layout.path[k];
-                *slot[k] = l;
+    size_t n = ev->flat.n;
+    const struct json_leaf *lv = ev->flat.leaves;
+    if (flow_layout.ok && flow_layout.n == n) {
+        uint64_t diff = 0;
+        for (size_t i = 0; i < n; i++)
+            diff |= lv[i].path_hash ^ flow_layout.path[i];
+        if (diff == 0) {
+            for (int k = 0; k < 11; k++) {
+                int i = flow_layout.at[k];
+                *slot[k] = i < 0 ? NULL : &lv[i];
             }
-        }
-        if (same)
             return;
+        }
     }
     flow_find_slow(ev, f);
-    flow_layout.n = ev->flat.n;
-    flow_layout.sig = sig;
+    flow_layout.ok = n <= FLOW_LAYOUT_MAX;
+    if (!flow_layout.ok)
+        return;
+    flow_layout.n = n;
+    for (size_t i = 0; i < n; i++)
+        flow_layout.path[i] = lv[i].path_hash;
     for (int k = 0; k < 11; k++) {
         const struct json_leaf *l = *slot[k];
-        flow_layout.at[k] = l ? (int16_t)(l - ev->flat.leaves) : -1;
-        flow_layout.path[k] = l ? l->path_hash : 0;
+        flow_layout.at[k] = l ? (int16_t)(l - lv) : -1;
     }
-    flow_layout.ok = ev->flat.n < INT16_MAX;
 }
 
 static void flow_find_slow(const struct event *ev, struct flow_leaves *f)
@@ -549,11 +549,23 @@ static bool flow_ip(struct sv s, struct ipaddr *out)
                 return ip_parse(s, out);
             i++;
         }
-        size_t st = i;
-        unsigned v = 0;
-        while (i < len && i - st < 3 && (unsigned)(p[i] - '0') < 10u)
-            v = v * 10 + (unsigned)(p[i++] - '0');
-        if (i == st || v > 255)
+        /* One to three digits, unrolled: a loop's bounds tests cost more
+         * than the digits here. */
+        unsigned v = i < len ? (unsigned)(unsigned char)p[i] - '0' : 10u;
+        if (v > 9)
+            return ip_parse(s, out);
+        i++;
+        unsigned dg = i < len ? (unsigned)(unsigned char)p[i] - '0' : 10u;
+        if (dg <= 9) {
+            v = v * 10 + dg;
+            i++;
+            dg = i < len ? (unsigned)(unsigned char)p[i] - '0' : 10u;
+            if (dg <= 9) {
+                v = v * 10 + dg;
+                i++;
+            }
+        }
+        if (v > 255)
             return ip_parse(s, out);
         q[part] = (uint8_t)v;
     }
@@ -861,13 +873,20 @@ bool detect__exfil_label(const char *label, size_t len)
 
 static bool aws_domain(struct sv reg)
 {
-    static const char *const l[] = { "amazonaws.com", "amazonaws.com.cn", "aws", "cloudfront.net",
-                                     "amazon.com", "awsstatic.com", "aws.dev", "amazontrust.com",
-                                     "amazon-dss.com", "api.aws", NULL };
-    for (size_t i = 0; l[i]; i++)
-        if (sv_eq_cstr(reg, l[i]))
+#define D(s) { s, sizeof(s) - 1 }
+    /* With their lengths: this runs for every query. */
+    static const struct {
+        const char *s;
+        size_t len;
+    } l[] = { D("amazonaws.com"),  D("amazonaws.com.cn"), D("aws"),
+              D("cloudfront.net"), D("amazon.com"),       D("awsstatic.com"),
+              D("aws.dev"),        D("amazontrust.com"),  D("amazon-dss.com"),
+              D("api.aws") };
+#undef D
+    for (size_t i = 0; i < sizeof(l) / sizeof(l[0]); i++)
+        if (reg.len == l[i].len && memcmp(reg.p, l[i].s, l[i].len) == 0)
             return true;
-    return sv_ends_with(reg, SV(".aws"));
+    return reg.len >= 4 && memcmp(reg.p + reg.len - 4, ".aws", 4) == 0;
 }
 
 static void derive_dns(const struct dctx *c, const struct event *ev, struct arena *a,
@@ -906,7 +925,7 @@ static void derive_dns(const struct dctx *c, const struct event *ev, struct aren
             at = i + 1;
         }
     }
-    set_num(d, DVD_LONGEST_LABEL, (double)best, a);
+    set_num_own(d, DVD_LONGEST_LABEL, (int64_t)best);
     if (!c->skip_entropy)
         set_hundredths(d, DVD_ENTROPY,
                        (int64_t)floor(detect__entropy(dom + best_at, best) * 100.0 + 0.5), a);

@@ -1054,6 +1054,7 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
 {
     struct capev ce = { e, ev, NULL, NULL, NULL };
     uint64_t stamp = s->stamp;
+    int by_ref = -1; /* the same for every unit: decided on first use */
     for (size_t t = 0; t < nt; t++) {
         const struct srule *sr = &e->sr[s->utouched[t]];
         const struct sunit *u = &e->units[sr->unit];
@@ -1108,7 +1109,9 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
         ce.dv = dv;
         struct collector *col = detect__scratch_collector(s);
         ce.bytes = detect__collector_bytes(col);
-        ce.by_ref = detect__engine_by_ref(e, ev) && !detect__collector_is_stream(col);
+        if (by_ref < 0)
+            by_ref = detect__engine_by_ref(e, ev) && !detect__collector_is_stream(col);
+        ce.by_ref = by_ref;
         detect__capture(col, u, sr->unit, &ce, mask, &s->arena, &s->kb, &s->vb);
     }
     detect__capev_done(&ce);
