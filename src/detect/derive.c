@@ -298,13 +298,6 @@ static const char *proto_name(int64_t p, char *tmp, size_t cap)
     }
 }
 
-/* The flow fields derivation reads, found in one pass over the leaves (this
- * runs for every flow a stateful rule selects). */
-struct flow_leaves {
-    const struct json_leaf *eni, *inst, *src, *dst, *sport, *dport, *proto, *packets, *bytes,
-        *action, *fdir;
-};
-
 #define IS(l, lit) ((l)->path_len == sizeof(lit) - 1 && memcmp((l)->path, lit, sizeof(lit) - 1) == 0)
 
 /* The leaves of one file's lines come in its header's order: where the last
@@ -316,17 +309,15 @@ struct flow_leaves {
 static _Thread_local struct {
     size_t n;
     uint64_t path[FLOW_LAYOUT_MAX];
-    int16_t at[11];
+    int16_t at[DVR_N];
     bool ok;
 } flow_layout;
 
-static void flow_find_slow(const struct event *ev, struct flow_leaves *f);
+static void flow_find_slow(const struct event *ev, const struct json_leaf **raw);
 
-static void flow_find(const struct event *ev, struct flow_leaves *f)
+/* The flow fields derivation reads (raw[DVR_*], NULL = absent). */
+static void flow_find(const struct event *ev, const struct json_leaf **raw)
 {
-    const struct json_leaf **slot[11] = { &f->eni, &f->inst, &f->src, &f->dst, &f->sport,
-                                          &f->dport, &f->proto, &f->packets, &f->bytes,
-                                          &f->action, &f->fdir };
     size_t n = ev->flat.n;
     const struct json_leaf *lv = ev->flat.leaves;
     if (flow_layout.ok && flow_layout.n == n) {
@@ -334,67 +325,66 @@ static void flow_find(const struct event *ev, struct flow_leaves *f)
         for (size_t i = 0; i < n; i++)
             diff |= lv[i].path_hash ^ flow_layout.path[i];
         if (diff == 0) {
-            for (int k = 0; k < 11; k++) {
+            for (int k = 0; k < DVR_N; k++) {
                 int i = flow_layout.at[k];
-                *slot[k] = i < 0 ? NULL : &lv[i];
+                raw[k] = i < 0 ? NULL : &lv[i];
             }
             return;
         }
     }
-    flow_find_slow(ev, f);
+    flow_find_slow(ev, raw);
     flow_layout.ok = n <= FLOW_LAYOUT_MAX;
     if (!flow_layout.ok)
         return;
     flow_layout.n = n;
     for (size_t i = 0; i < n; i++)
         flow_layout.path[i] = lv[i].path_hash;
-    for (int k = 0; k < 11; k++) {
-        const struct json_leaf *l = *slot[k];
-        flow_layout.at[k] = l ? (int16_t)(l - lv) : -1;
-    }
+    for (int k = 0; k < DVR_N; k++)
+        flow_layout.at[k] = raw[k] ? (int16_t)(raw[k] - lv) : -1;
 }
 
-static void flow_find_slow(const struct event *ev, struct flow_leaves *f)
+static void flow_find_slow(const struct event *ev, const struct json_leaf **raw)
 {
-    memset(f, 0, sizeof(*f));
+    for (int k = 0; k < DVR_N; k++)
+        raw[k] = NULL;
     for (size_t i = 0; i < ev->flat.n; i++) {
         const struct json_leaf *l = &ev->flat.leaves[i];
         switch (l->path_len) {
         case 5:
             if (IS(l, "bytes"))
-                f->bytes = l;
+                raw[DVR_BYTES] = l;
             break;
         case 6:
             if (IS(l, "action"))
-                f->action = l;
+                raw[DVR_ACTION] = l;
             break;
         case 7:
             if (IS(l, "srcaddr"))
-                f->src = l;
+                raw[DVR_SRCADDR] = l;
             else if (IS(l, "dstaddr"))
-                f->dst = l;
+                raw[DVR_DSTADDR] = l;
             else if (IS(l, "srcport"))
-                f->sport = l;
+                raw[DVR_SRCPORT] = l;
             else if (IS(l, "dstport"))
-                f->dport = l;
+                raw[DVR_DSTPORT] = l;
             else if (IS(l, "packets"))
-                f->packets = l;
+                raw[DVR_PACKETS] = l;
             break;
         case 8:
             if (IS(l, "protocol"))
-                f->proto = l;
+                raw[DVR_PROTOCOL] = l;
             break;
         case 11:
             if (IS(l, "instance-id"))
-                f->inst = l;
+                raw[DVR_INSTANCE] = l;
             break;
         case 12:
             if (IS(l, "interface-id"))
-                f->eni = l;
+                raw[DVR_ENI] = l;
             break;
         case 14:
             if (IS(l, "flow-direction"))
-                f->fdir = l;
+                raw[DVR_FDIR] = l;
             break;
         default:
             break;
@@ -465,9 +455,11 @@ int detect__flow_fact_code(int f, const char *s, size_t len)
     return -1;
 }
 
-static void fact(struct derived *d, int f, double v)
+/* Every flow fact is a whole number. */
+static void fact(struct derived *d, int f, int64_t v)
 {
-    d->ff[f] = v;
+    d->ff[f] = (double)v;
+    d->ffi[f] = (uint64_t)v < UINT32_MAX ? (uint32_t)v : UINT32_MAX;
     d->ffmask |= 1u << f;
 }
 
@@ -498,7 +490,7 @@ static bool raw_fact(struct derived *d, int r, const struct json_leaf *l, int64_
         }
         if (i == l->val_len) {
             if (l->type == JSON_NUMBER)
-                fact(d, FACT_RAW(r), (double)v);
+                fact(d, FACT_RAW(r), v);
             if (out && (l->type == JSON_NUMBER || l->type == JSON_STRING))
                 *out = v;
             return true;
@@ -516,11 +508,11 @@ static void set_port(struct derived *d, int i, int64_t v, const struct json_leaf
 {
     if (plain && (l->val[0] != '0' || l->val_len == 1)) {
         d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v, .s = sv_make(l->val, l->val_len) };
-        fact(d, i, (double)v);
+        fact(d, i, v);
         return;
     }
     set_num(d, i, (double)v, a);
-    fact(d, i, (double)v);
+    fact(d, i, v);
 }
 
 /* A flow leaf's text: flow lines hold no escapes, so a view. */
@@ -604,19 +596,13 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
                         struct derived *d)
 {
     const struct detect_lists *l = c->lists;
-    struct flow_leaves fl;
-    flow_find(ev, &fl);
-    d->raw[DVR_SRCADDR] = fl.src;
-    d->raw[DVR_DSTADDR] = fl.dst;
-    d->raw[DVR_SRCPORT] = fl.sport;
-    d->raw[DVR_DSTPORT] = fl.dport;
-    d->raw[DVR_PROTOCOL] = fl.proto;
-    d->raw[DVR_PACKETS] = fl.packets;
-    d->raw[DVR_BYTES] = fl.bytes;
-    d->raw[DVR_ACTION] = fl.action;
-    d->raw[DVR_INSTANCE] = fl.inst;
-    d->raw[DVR_ENI] = fl.eni;
-    d->raw[DVR_FDIR] = fl.fdir;
+    flow_find(ev, d->raw);
+    const struct flow_leaves {
+        const struct json_leaf *eni, *inst, *src, *dst, *sport, *dport, *proto, *packets, *bytes,
+            *action, *fdir;
+    } fl = { d->raw[DVR_ENI],     d->raw[DVR_INSTANCE], d->raw[DVR_SRCADDR], d->raw[DVR_DSTADDR],
+             d->raw[DVR_SRCPORT], d->raw[DVR_DSTPORT],  d->raw[DVR_PROTOCOL], d->raw[DVR_PACKETS],
+             d->raw[DVR_BYTES],   d->raw[DVR_ACTION],   d->raw[DVR_FDIR] };
     int64_t sport = -1, dport = -1, proto = -1, packets = -1, bytes = -1;
     bool splain = raw_fact(d, DVR_SRCPORT, fl.sport, &sport);
     bool dplain = raw_fact(d, DVR_DSTPORT, fl.dport, &dport);
@@ -725,7 +711,7 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     fact(d, DVF_DOH, doh);
     if (packets > 0 && bytes >= 0) {
         set_num_own(d, DVF_PACKET_SIZE, bytes / packets);
-        fact(d, DVF_PACKET_SIZE, (double)(bytes / packets));
+        fact(d, DVF_PACKET_SIZE, bytes / packets);
     }
 }
 
@@ -1132,8 +1118,6 @@ void detect__derive(const struct dctx *c, const struct event *ev, struct arena *
     size_t n;
     (void)names_of(ev->source, &n);
     memset(d->v, 0, n * sizeof(d->v[0]));
-    if (ev->source == EVENT_VPCFLOW)
-        memset(d->raw, 0, sizeof(d->raw));
     d->ffmask = 0;
     d->flat_done = false;
     d->flat.n = 0;

@@ -827,14 +827,12 @@ uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, u
             unsure |= gf->tests;
             continue;
         }
-        double x = dv->ff[gf->fact];
+        uint32_t xi = dv->ffi[gf->fact];
         size_t r;
-        if (gf->rt && x > gf->tmax) /* past the last breakpoint */
-            r = 2 * gf->n_pt;
-        else if (gf->rt && x >= 0 && (double)(uint32_t)x == x)
-            r = gf->rt[(uint32_t)x];
+        if (gf->rt && xi != UINT32_MAX)
+            r = xi > gf->tmax ? 2 * gf->n_pt : gf->rt[xi]; /* past the last breakpoint */
         else
-            r = region_of(gf, x);
+            r = region_of(gf, dv->ff[gf->fact]);
         m &= gf->mask[r];
     }
     if (exact)
