@@ -321,13 +321,15 @@ static void flow_find(const struct event *ev, const struct json_leaf **raw)
     size_t n = ev->flat.n;
     const struct json_leaf *lv = ev->flat.leaves;
     if (flow_layout.ok && flow_layout.n == n) {
-        uint64_t diff = 0;
-        for (size_t i = 0; i < n; i++)
-            diff |= lv[i].path_hash ^ flow_layout.path[i];
-        if (diff == 0) {
+        /* An early exit, so that the compiler does not vectorize this
+         * through the stack (a store-forwarding stall per pair). */
+        size_t i = 0;
+        while (i < n && lv[i].path_hash == flow_layout.path[i])
+            i++;
+        if (i == n) {
             for (int k = 0; k < DVR_N; k++) {
-                int i = flow_layout.at[k];
-                raw[k] = i < 0 ? NULL : &lv[i];
+                int at = flow_layout.at[k];
+                raw[k] = at < 0 ? NULL : &lv[at];
             }
             return;
         }
@@ -1111,13 +1113,32 @@ static void derive_ct(const struct dctx *c, const struct event *ev, struct arena
 
 /* ---- the leaves for `where` ------------------------------------------------------- */
 
+/* Field by field: the padding is left alone, so this stays a row of stores
+ * instead of becoming a memset. */
+static inline void clear_vals(struct dval *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        v[i].type = DV_NONE;
+        v[i].b = false;
+        v[i].num = 0;
+        v[i].s = SV_NULL;
+    }
+}
+
 /* d->hash_src must be 0 or left from an earlier call on the same struct. */
 void detect__derive(const struct dctx *c, const struct event *ev, struct arena *a,
                     struct derived *d)
 {
     size_t n;
     (void)names_of(ev->source, &n);
-    memset(d->v, 0, n * sizeof(d->v[0]));
+    /* Each source's count as a constant: stores rather than a rep stos,
+     * whose start-up cost more than the clearing on every flow. */
+    switch (ev->source) {
+    case EVENT_VPCFLOW: clear_vals(d->v, DVF_N); break;
+    case EVENT_DNS: clear_vals(d->v, DVD_N); break;
+    case EVENT_CLOUDTRAIL: clear_vals(d->v, DVC_N); break;
+    default: memset(d->v, 0, n * sizeof(d->v[0])); break;
+    }
     d->ffmask = 0;
     d->flat_done = false;
     d->flat.n = 0;
