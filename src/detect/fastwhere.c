@@ -344,16 +344,35 @@ static bool compile_obj(enum event_source src, const struct json_value *root, st
     return true;
 }
 
+/* Whether every field of w (and of its "$or" alternatives) is a derived
+ * field: those are single values, so testing them directly decides exactly
+ * what the automaton would. */
+static bool only_derived(const struct fwhere *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        const struct ffield *f = &w->f[i];
+        for (size_t k = 0; k < f->n_sub; k++)
+            if (!only_derived(f->sub[k]))
+                return false;
+        if (!f->n_sub && f->dv < 0)
+            return false;
+    }
+    return true;
+}
+
 struct fwhere *detect__fwhere_compile(enum event_source src, const char *pattern)
 {
-    if (!pattern || src == EVENT_CLOUDTRAIL)
+    if (!pattern)
         return NULL;
     struct fwhere *w = xcalloc(1, sizeof(*w));
     arena_init(&w->a, 4096);
     struct json_value *root = NULL;
     bool ok = json_parse(pattern, strlen(pattern), &w->a, &root, NULL) == 0 &&
               root->type == JSON_OBJECT && root->n > 0 && compile_obj(src, root, w);
-    if (!ok) {
+    /* CloudTrail record paths can hold arrays and repeated keys, where the
+     * automaton's any-element semantics and a first-leaf test differ: only
+     * patterns over derived fields are evaluated directly. */
+    if (!ok || (src == EVENT_CLOUDTRAIL && !only_derived(w))) {
         detect__fwhere_free(w);
         return NULL;
     }
