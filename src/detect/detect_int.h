@@ -395,6 +395,7 @@ struct sitem {
     struct detect_evidence *ev; /* unused (rate buckets' evidence is their representative) */
     size_t n_ev;
     struct rattr *attr;  /* rate buckets of `insight` rules: the callers; owned, or NULL */
+    uint32_t key_len, val_len; /* set by the collectors for their own items (byte counts) */
 };
 
 /* Where detections of the kinds go: restores the snapshot, renders the rule's

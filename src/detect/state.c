@@ -376,8 +376,10 @@ static void fill_item(struct sitem *it, struct capev *c, uint64_t khash, struct 
     it->sn = detect__snap_ref(cap_snap(c));
     it->khash = khash;
     it->key = dup_sv0(key);
+    it->key_len = (uint32_t)key.len;
     it->vhash = vhash;
     it->val = val.p ? dup_sv0(val) : NULL;
+    it->val_len = val.p ? (uint32_t)val.len : 0;
     if (n_uhash) {
         it->uhash = xcalloc(UNUSUAL_MAX, sizeof(*it->uhash));
         memcpy(it->uhash, uhash, n_uhash * sizeof(*uhash));
@@ -389,7 +391,7 @@ static void fill_item(struct sitem *it, struct capev *c, uint64_t khash, struct 
 
 static size_t item_bytes(const struct sitem *it)
 {
-    return sizeof(*it) + (it->key ? strlen(it->key) + 1 : 0) + (it->val ? strlen(it->val) + 1 : 0) +
+    return sizeof(*it) + (it->key ? it->key_len + 1 : 0) + (it->val ? it->val_len + 1 : 0) +
            (it->uhash ? UNUSUAL_MAX * sizeof(uint64_t) : 0);
 }
 
@@ -452,18 +454,21 @@ static void refill_citem(struct collector *col, struct citem *ci, struct capev *
     it->sn = sn;
     it->ms = c->ev->time_ms;
     it->khash = khash;
-    if (strlen(it->key) != key.len || (key.len && memcmp(it->key, key.p, key.len) != 0)) {
+    if (it->key_len != key.len || (key.len && memcmp(it->key, key.p, key.len) != 0)) {
         free((void *)it->key);
         it->key = dup_sv0(key);
+        it->key_len = (uint32_t)key.len;
     }
     it->vhash = vhash;
     if (!val.p) {
         free((void *)it->val);
         it->val = NULL;
-    } else if (!it->val || strlen(it->val) != val.len ||
+        it->val_len = 0;
+    } else if (!it->val || it->val_len != val.len ||
                (val.len && memcmp(it->val, val.p, val.len) != 0)) {
         free((void *)it->val);
         it->val = dup_sv0(val);
+        it->val_len = (uint32_t)val.len;
     }
     if (n_uhash) {
         if (!it->uhash)
