@@ -54,6 +54,7 @@ struct citem {
 };
 
 struct nvent {
+    uint64_t h;      /* table hash of (k1, k2, field, period); 0 = empty slot */
     uint64_t k1, k2;
     uint32_t field;  /* 0 = the key, 1 = the value, 2 + i = unusual field i */
     int64_t period;  /* retention period of the events */
@@ -138,10 +139,48 @@ static void pt_free(struct ptab *t)
     memset(t, 0, sizeof(*t));
 }
 
-static bool nv_eq(const void *a, const void *b)
+/* The new_value entries live in their table's slots (open addressing): a
+ * lookup reads one entry, not a hash array, a pointer array and the entry
+ * (the lookups of every flow were mostly those cache misses). Entries move
+ * when the table grows: nvtab_reserve first, then take pointers. */
+struct nvtab {
+    struct nvent *v;
+    size_t cap, n;
+};
+
+static void nvtab_reserve(struct nvtab *t, size_t more)
 {
-    const struct nvent *x = a, *y = b;
-    return x->k1 == y->k1 && x->k2 == y->k2 && x->field == y->field && x->period == y->period;
+    if (2 * (t->n + more) <= t->cap)
+        return;
+    size_t cap = t->cap ? t->cap : 64;
+    while (2 * (t->n + more) > cap)
+        cap *= 2;
+    struct nvent *v = xcalloc(cap, sizeof(*v));
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->v[i].h)
+            continue;
+        size_t j = (size_t)t->v[i].h & (cap - 1);
+        while (v[j].h)
+            j = (j + 1) & (cap - 1);
+        v[j] = t->v[i];
+    }
+    free(t->v);
+    t->v = v;
+    t->cap = cap;
+}
+
+/* The entry equal to probe (whose h is set), or the empty slot for it;
+ * room must have been reserved. */
+static struct nvent *nvtab_find(struct nvtab *t, const struct nvent *probe)
+{
+    size_t i = (size_t)probe->h & (t->cap - 1);
+    for (;;) {
+        struct nvent *e = &t->v[i];
+        if (!e->h || (e->h == probe->h && e->k1 == probe->k1 && e->k2 == probe->k2 &&
+                      e->field == probe->field && e->period == probe->period))
+            return e;
+        i = (i + 1) & (t->cap - 1);
+    }
 }
 
 static bool rb_eq(const void *a, const void *b)
@@ -155,7 +194,8 @@ static bool rb_eq(const void *a, const void *b)
 struct ucoll {
     struct sitem *raw;
     size_t n_raw, cap_raw;
-    struct ptab nv, rb;
+    struct nvtab nv;
+    struct ptab rb;
 };
 
 struct collector {
@@ -195,16 +235,15 @@ static void ucoll_clear(struct collector *col, struct ucoll *u)
         item_release(&u->raw[i]);
     u->n_raw = 0;
     for (size_t i = 0; i < u->nv.cap; i++)
-        if (u->nv.h[i]) {
-            struct nvent *e = u->nv.v[i];
-            ci_unref(col, e->ci);
-            ci_unref(col, e->last);
-            free(e);
+        if (u->nv.v[i].h) {
+            ci_unref(col, u->nv.v[i].ci);
+            ci_unref(col, u->nv.v[i].last);
         }
+    free(u->nv.v);
+    memset(&u->nv, 0, sizeof(u->nv));
     for (size_t i = 0; i < u->rb.cap; i++)
         if (u->rb.h[i])
             rb_free(u->rb.v[i]);
-    pt_free(&u->nv);
     pt_free(&u->rb);
 }
 
@@ -496,6 +535,7 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
     struct nvent *ents[UNUSUAL_MAX + 2];
     uint8_t how[UNUSUAL_MAX + 2];
     size_t ne = 0;
+    nvtab_reserve(&u->nv, cfg->n_unusual + 2);
     /* Entry 0 dates the key (any event); the value and unusual entries only
      * count events some rule may fire on. */
     for (uint32_t f = 0; f <= cfg->n_unusual + 1; f++) {
@@ -504,20 +544,19 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
             break;
         if (f > 1 && k2 == 0)
             continue;
-        struct nvent probe = { khash, k2, f, period, NULL, NULL, 0, 0 };
         uint64_t h = mix2(mix2(mix2(khash, k2), f), (uint64_t)period);
-        size_t i = pt_find(&u->nv, h, nv_eq, &probe);
-        struct nvent *e = u->nv.h[i] ? u->nv.v[i] : NULL;
+        struct nvent probe = { h, khash, k2, f, period, NULL, NULL, 0, 0 };
+        struct nvent *slot = nvtab_find(&u->nv, &probe);
+        struct nvent *e = slot->h ? slot : NULL;
         bool first = !e || (ms != e->ci_ms ? ms < e->ci_ms : before(&e->ci->it, ms, c->ev->id));
         bool last = !e || (ms != e->last_ms ? ms > e->last_ms : after(&e->last->it, ms, c->ev->id));
         if (!first && !last)
             continue;
         if (!e) {
-            e = xcalloc(1, sizeof(*e));
+            e = slot;
             *e = probe;
-            u->nv.h[i] = h;
-            u->nv.v[i] = e;
             u->nv.n++;
+            /* As when entries were allocated one by one and pointed at. */
             col->bytes += sizeof(*e) + 2 * sizeof(void *);
         }
         ents[ne] = e;
@@ -837,11 +876,11 @@ static void gather_new_value(struct collector *const *cs, size_t nc, uint32_t ui
     for (size_t c = 0; c < nc; c++) {
         if (ui >= cs[c]->n_u)
             continue;
-        struct ptab *t = &cs[c]->u[ui].nv;
+        struct nvtab *t = &cs[c]->u[ui].nv;
         for (size_t i = 0; i < t->cap; i++) {
-            if (!t->h[i])
+            if (!t->v[i].h)
                 continue;
-            struct nvent *e = t->v[i];
+            struct nvent *e = &t->v[i];
             struct citem *two[2] = { e->ci, e->last };
             for (int k = 0; k < 2; k++)
                 if (!two[k]->listed) {
