@@ -6,9 +6,10 @@
  * "Simple" is a conjunction of top-level fields, each with a list of
  * alternatives among: a string, a number, true, false, null,
  * {"anything-but": value or list}, {"numeric": [op, n (, op, n)]},
- * {"exists": bool} and {"prefix": string}. The fields are derived fields or
- * record fields of flow and DNS records (one leaf each, never inside an
- * array), and "$or" of such conjunctions. Anything else (nested objects,
+ * {"exists": bool} and {"prefix": string}. The fields are derived fields (of
+ * any source, CloudTrail included: one value each) or record fields of flow
+ * and DNS records (one leaf each, never inside an array), and "$or" of such
+ * conjunctions. Anything else (nested objects,
  * wildcards, CIDRs, CloudTrail record paths, which may sit in arrays) is left
  * to the automaton: compile says no and the engine keeps using match_event
  * for that rule.
