@@ -182,6 +182,9 @@ struct derived {
      * their bit; enumerations by detect__flow_fact_code. */
     double ff[32];
     uint32_t ffmask;
+    /* ff as whole numbers where they are 0 .. UINT32_MAX - 1, else
+     * UINT32_MAX: what the gate's region tables are indexed by. */
+    uint32_t ffi[32];
     bool flat_done;
     /* Texts of numbers derivation writes itself (no arena per flow). */
     char numtxt[DERIVED_MAX][24];
@@ -392,6 +395,7 @@ struct sitem {
     struct detect_evidence *ev; /* unused (rate buckets' evidence is their representative) */
     size_t n_ev;
     struct rattr *attr;  /* rate buckets of `insight` rules: the callers; owned, or NULL */
+    uint32_t key_len, val_len; /* set by the collectors for their own items (byte counts) */
 };
 
 /* Where detections of the kinds go: restores the snapshot, renders the rule's

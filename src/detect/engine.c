@@ -57,6 +57,9 @@ struct detect_engine {
     struct fwgate **ugate;
     bool dns_entropy;           /* some DNS rule reads $entropy */
     struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
+    /* Per source: some rule's where / when names a derived field, so the
+     * automaton must see the derived leaves (else the record's are enough). */
+    bool where_derived[EVENT_SOURCE_COUNT], when_derived[EVENT_SOURCE_COUNT];
     struct snap_filter *snapf;
     int64_t learning_override;
     bool insights; /* detect_options.insights */
@@ -209,6 +212,38 @@ static bool rule_mentions(const struct detect_rule *r, const char *w)
            list_has_word(r->unusual, r->n_unusual, w) || list_has_word(r->then, r->n_then, w);
 }
 
+/* Whether an object of a pattern has a key naming a derived field of src
+ * (derived leaves are top-level names; "$or" holds more such objects). */
+static bool obj_names_derived(enum event_source src, const struct json_value *o)
+{
+    if (o->type != JSON_OBJECT)
+        return false;
+    for (size_t i = 0; i < o->n; i++) {
+        const struct json_value *m = &o->items[i];
+        if (strcmp(m->key, "$or") == 0 && m->type == JSON_ARRAY) {
+            for (size_t k = 0; k < m->n; k++)
+                if (obj_names_derived(src, &m->items[k]))
+                    return true;
+        } else if (detect__derived_find(src, m->key, m->key_len) >= 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether pattern (valid: the automaton accepted it) names a derived field;
+ * true when it cannot be read, to stay on the safe side. */
+static bool names_derived(enum event_source src, const char *pattern)
+{
+    struct arena a;
+    arena_init(&a, 4096);
+    struct json_value *root = NULL;
+    bool r = json_parse(pattern, strlen(pattern), &a, &root, NULL) != 0 ||
+             obj_names_derived(src, root);
+    arena_free(&a);
+    return r;
+}
+
 static int build_stateful(struct detect_engine *e, struct err *err)
 {
     e->where_ms = match_set_new();
@@ -306,6 +341,13 @@ static int build_stateful(struct detect_engine *e, struct err *err)
         }
         sr->fwhere = detect__fwhere_compile(r->source, r->where);
         sr->fwhen = detect__fwhere_compile(r->source, r->when);
+        /* Patterns left to the automata: do they need the derived leaves? */
+        if ((unsigned)r->source < EVENT_SOURCE_COUNT) {
+            if (r->where && !sr->fwhere && names_derived(r->source, r->where))
+                e->where_derived[r->source] = true;
+            if (r->when && !sr->fwhen && names_derived(r->source, r->when))
+                e->when_derived[r->source] = true;
+        }
         if (!e->atoms)
             e->atoms = detect__fwatoms_new();
         detect__fwhere_share(sr->fwhere, e->atoms, r->source);
@@ -999,7 +1041,9 @@ static void run_where(const struct detect_engine *e, struct detect_scratch *s,
     if (s->where_stamp == s->stamp)
         return;
     const uint32_t *wids = NULL;
-    size_t nw = match_event(e->where_ms, both_flat(s, ev, dv), s->wms, &wids);
+    size_t nw = match_event(e->where_ms,
+                            e->where_derived[ev->source] ? both_flat(s, ev, dv) : &ev->flat,
+                            s->wms, &wids);
     for (size_t k = 0; k < nw; k++)
         if (wids[k] < e->n_sr)
             s->wstamp[wids[k]] = s->stamp;
@@ -1043,7 +1087,9 @@ static bool when_holds(const struct detect_engine *e, struct detect_scratch *s,
     }
     if (s->when_stamp != s->stamp) {
         const uint32_t *wids = NULL;
-        size_t nw = match_event(e->when_ms, both_flat(s, ev, dv), s->whs, &wids);
+        size_t nw = match_event(e->when_ms,
+                                e->when_derived[ev->source] ? both_flat(s, ev, dv) : &ev->flat,
+                                s->whs, &wids);
         for (size_t k = 0; k < nw; k++)
             if (wids[k] < e->n_sr)
                 s->whstamp[wids[k]] = s->stamp;
@@ -1058,6 +1104,7 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
 {
     struct capev ce = { e, ev, NULL, NULL, NULL };
     uint64_t stamp = s->stamp;
+    int by_ref = -1; /* the same for every unit: decided on first use */
     for (size_t t = 0; t < nt; t++) {
         const struct srule *sr = &e->sr[s->utouched[t]];
         const struct sunit *u = &e->units[sr->unit];
@@ -1112,7 +1159,9 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
         ce.dv = dv;
         struct collector *col = detect__scratch_collector(s);
         ce.bytes = detect__collector_bytes(col);
-        ce.by_ref = detect__engine_by_ref(e, ev) && !detect__collector_is_stream(col);
+        if (by_ref < 0)
+            by_ref = detect__engine_by_ref(e, ev) && !detect__collector_is_stream(col);
+        ce.by_ref = by_ref;
         detect__capture(col, u, sr->unit, &ce, mask, &s->arena, &s->kb, &s->vb);
     }
     detect__capev_done(&ce);

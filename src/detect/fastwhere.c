@@ -6,9 +6,10 @@
  * "Simple" is a conjunction of top-level fields, each with a list of
  * alternatives among: a string, a number, true, false, null,
  * {"anything-but": value or list}, {"numeric": [op, n (, op, n)]},
- * {"exists": bool} and {"prefix": string}. The fields are derived fields or
- * record fields of flow and DNS records (one leaf each, never inside an
- * array), and "$or" of such conjunctions. Anything else (nested objects,
+ * {"exists": bool} and {"prefix": string}. The fields are derived fields (of
+ * any source, CloudTrail included: one value each) or record fields of flow
+ * and DNS records (one leaf each, never inside an array), and "$or" of such
+ * conjunctions. Anything else (nested objects,
  * wildcards, CIDRs, CloudTrail record paths, which may sit in arrays) is left
  * to the automaton: compile says no and the engine keeps using match_event
  * for that rule.
@@ -344,16 +345,35 @@ static bool compile_obj(enum event_source src, const struct json_value *root, st
     return true;
 }
 
+/* Whether every field of w (and of its "$or" alternatives) is a derived
+ * field: those are single values, so testing them directly decides exactly
+ * what the automaton would. */
+static bool only_derived(const struct fwhere *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        const struct ffield *f = &w->f[i];
+        for (size_t k = 0; k < f->n_sub; k++)
+            if (!only_derived(f->sub[k]))
+                return false;
+        if (!f->n_sub && f->dv < 0)
+            return false;
+    }
+    return true;
+}
+
 struct fwhere *detect__fwhere_compile(enum event_source src, const char *pattern)
 {
-    if (!pattern || src == EVENT_CLOUDTRAIL)
+    if (!pattern)
         return NULL;
     struct fwhere *w = xcalloc(1, sizeof(*w));
     arena_init(&w->a, 4096);
     struct json_value *root = NULL;
     bool ok = json_parse(pattern, strlen(pattern), &w->a, &root, NULL) == 0 &&
               root->type == JSON_OBJECT && root->n > 0 && compile_obj(src, root, w);
-    if (!ok) {
+    /* CloudTrail record paths can hold arrays and repeated keys, where the
+     * automaton's any-element semantics and a first-leaf test differ: only
+     * patterns over derived fields are evaluated directly. */
+    if (!ok || (src == EVENT_CLOUDTRAIL && !only_derived(w))) {
         detect__fwhere_free(w);
         return NULL;
     }
@@ -648,6 +668,11 @@ struct gfact {
     size_t n_pt;
     uint64_t *mask;  /* per region: 2 * n_pt + 1 */
     uint64_t tests;  /* patterns with a test on the fact */
+    /* Facts whose breakpoints are small whole numbers (ports, protocols,
+     * codes, booleans): the region of each whole value 0..tmax, so a flow's
+     * value finds its region with one load instead of a binary search. */
+    uint8_t *rt;
+    uint32_t tmax;
 };
 
 struct fwgate {
@@ -664,6 +689,7 @@ void detect__fwgate_free(struct fwgate *g)
     for (size_t i = 0; i < g->n; i++) {
         free(g->f[i].pt);
         free(g->f[i].mask);
+        free(g->f[i].rt);
     }
     free(g);
 }
@@ -696,6 +722,39 @@ static double region_value(const struct gfact *gf, size_t r)
     if (r == 2 * gf->n_pt)
         return gf->pt[gf->n_pt - 1] + 1;
     return (gf->pt[r / 2 - 1] + gf->pt[r / 2]) / 2;
+}
+
+/* The region of x: the open interval or the point of gf's breakpoints it
+ * falls in. */
+static size_t region_of(const struct gfact *gf, double x)
+{
+    size_t lo = 0, hi = gf->n_pt;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (gf->pt[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < gf->n_pt && gf->pt[lo] == x ? 2 * lo + 1 : 2 * lo;
+}
+
+#define GATE_TABLE_MAX 65535
+
+static void build_region_table(struct gfact *gf)
+{
+    if (gf->n_pt == 0 || 2 * gf->n_pt + 1 > UINT8_MAX)
+        return;
+    for (size_t k = 0; k < gf->n_pt; k++)
+        if (!(gf->pt[k] >= 0 && gf->pt[k] <= GATE_TABLE_MAX) ||
+            (double)(uint32_t)gf->pt[k] != gf->pt[k])
+            return;
+    uint32_t tmax = (uint32_t)gf->pt[gf->n_pt - 1];
+    uint8_t *rt = xmalloc((size_t)tmax + 1);
+    for (uint32_t v = 0; v <= tmax; v++)
+        rt[v] = (uint8_t)region_of(gf, v);
+    gf->rt = rt;
+    gf->tmax = tmax;
 }
 
 struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
@@ -768,6 +827,7 @@ struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
             }
             gf->mask[r] = mk;
         }
+        build_region_table(gf);
     }
     return g;
 }
@@ -787,16 +847,12 @@ uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, u
             unsure |= gf->tests;
             continue;
         }
-        double x = dv->ff[gf->fact];
-        size_t lo = 0, hi = gf->n_pt;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (gf->pt[mid] < x)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        size_t r = lo < gf->n_pt && gf->pt[lo] == x ? 2 * lo + 1 : 2 * lo;
+        uint32_t xi = dv->ffi[gf->fact];
+        size_t r;
+        if (gf->rt && xi != UINT32_MAX)
+            r = xi > gf->tmax ? 2 * gf->n_pt : gf->rt[xi]; /* past the last breakpoint */
+        else
+            r = region_of(gf, dv->ff[gf->fact]);
         m &= gf->mask[r];
     }
     if (exact)

@@ -54,10 +54,15 @@ struct citem {
 };
 
 struct nvent {
+    uint64_t h;      /* table hash of (k1, k2, field, period); 0 = empty slot */
     uint64_t k1, k2;
     uint32_t field;  /* 0 = the key, 1 = the value, 2 + i = unusual field i */
     int64_t period;  /* retention period of the events */
     struct citem *ci, *last; /* the earliest and the latest event */
+    /* Their times, so that comparing a candidate with them stays in the
+     * entry (the items are two more cache misses); the items' ids are read
+     * only on a tie. */
+    int64_t ci_ms, last_ms;
 };
 
 /* A (key, bucket) aggregate: a few words, the key text and the
@@ -134,10 +139,48 @@ static void pt_free(struct ptab *t)
     memset(t, 0, sizeof(*t));
 }
 
-static bool nv_eq(const void *a, const void *b)
+/* The new_value entries live in their table's slots (open addressing): a
+ * lookup reads one entry, not a hash array, a pointer array and the entry
+ * (the lookups of every flow were mostly those cache misses). Entries move
+ * when the table grows: nvtab_reserve first, then take pointers. */
+struct nvtab {
+    struct nvent *v;
+    size_t cap, n;
+};
+
+static void nvtab_reserve(struct nvtab *t, size_t more)
 {
-    const struct nvent *x = a, *y = b;
-    return x->k1 == y->k1 && x->k2 == y->k2 && x->field == y->field && x->period == y->period;
+    if (2 * (t->n + more) <= t->cap)
+        return;
+    size_t cap = t->cap ? t->cap : 64;
+    while (2 * (t->n + more) > cap)
+        cap *= 2;
+    struct nvent *v = xcalloc(cap, sizeof(*v));
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->v[i].h)
+            continue;
+        size_t j = (size_t)t->v[i].h & (cap - 1);
+        while (v[j].h)
+            j = (j + 1) & (cap - 1);
+        v[j] = t->v[i];
+    }
+    free(t->v);
+    t->v = v;
+    t->cap = cap;
+}
+
+/* The entry equal to probe (whose h is set), or the empty slot for it;
+ * room must have been reserved. */
+static struct nvent *nvtab_find(struct nvtab *t, const struct nvent *probe)
+{
+    size_t i = (size_t)probe->h & (t->cap - 1);
+    for (;;) {
+        struct nvent *e = &t->v[i];
+        if (!e->h || (e->h == probe->h && e->k1 == probe->k1 && e->k2 == probe->k2 &&
+                      e->field == probe->field && e->period == probe->period))
+            return e;
+        i = (i + 1) & (t->cap - 1);
+    }
 }
 
 static bool rb_eq(const void *a, const void *b)
@@ -151,7 +194,8 @@ static bool rb_eq(const void *a, const void *b)
 struct ucoll {
     struct sitem *raw;
     size_t n_raw, cap_raw;
-    struct ptab nv, rb;
+    struct nvtab nv;
+    struct ptab rb;
 };
 
 struct collector {
@@ -191,16 +235,15 @@ static void ucoll_clear(struct collector *col, struct ucoll *u)
         item_release(&u->raw[i]);
     u->n_raw = 0;
     for (size_t i = 0; i < u->nv.cap; i++)
-        if (u->nv.h[i]) {
-            struct nvent *e = u->nv.v[i];
-            ci_unref(col, e->ci);
-            ci_unref(col, e->last);
-            free(e);
+        if (u->nv.v[i].h) {
+            ci_unref(col, u->nv.v[i].ci);
+            ci_unref(col, u->nv.v[i].last);
         }
+    free(u->nv.v);
+    memset(&u->nv, 0, sizeof(u->nv));
     for (size_t i = 0; i < u->rb.cap; i++)
         if (u->rb.h[i])
             rb_free(u->rb.v[i]);
-    pt_free(&u->nv);
     pt_free(&u->rb);
 }
 
@@ -372,8 +415,10 @@ static void fill_item(struct sitem *it, struct capev *c, uint64_t khash, struct 
     it->sn = detect__snap_ref(cap_snap(c));
     it->khash = khash;
     it->key = dup_sv0(key);
+    it->key_len = (uint32_t)key.len;
     it->vhash = vhash;
     it->val = val.p ? dup_sv0(val) : NULL;
+    it->val_len = val.p ? (uint32_t)val.len : 0;
     if (n_uhash) {
         it->uhash = xcalloc(UNUSUAL_MAX, sizeof(*it->uhash));
         memcpy(it->uhash, uhash, n_uhash * sizeof(*uhash));
@@ -385,7 +430,7 @@ static void fill_item(struct sitem *it, struct capev *c, uint64_t khash, struct 
 
 static size_t item_bytes(const struct sitem *it)
 {
-    return sizeof(*it) + (it->key ? strlen(it->key) + 1 : 0) + (it->val ? strlen(it->val) + 1 : 0) +
+    return sizeof(*it) + (it->key ? it->key_len + 1 : 0) + (it->val ? it->val_len + 1 : 0) +
            (it->uhash ? UNUSUAL_MAX * sizeof(uint64_t) : 0);
 }
 
@@ -431,13 +476,66 @@ static int64_t period_of(int64_t ms, int64_t p)
     return ms >= 0 ? ms / p : -((-ms + p - 1) / p);
 }
 
+/* Refills ci, whose only references are entries about to point at the
+ * event, with the event's candidate: what new_citem would make, without the
+ * allocations. Texts equal to the old ones (the same key, mostly the same
+ * value) are kept. */
+static void refill_citem(struct collector *col, struct citem *ci, struct capev *c, uint64_t khash,
+                         struct sv key, uint64_t vhash, struct sv val, const uint64_t *uhash,
+                         size_t n_uhash, double num, uint32_t mask)
+{
+    struct sitem *it = &ci->it;
+    col->bytes -= item_bytes(it) + sizeof(*ci);
+    struct snap *sn = detect__snap_ref(cap_snap(c));
+    if (detect__snap_last(it->sn)) /* counted when the snapshot was made */
+        col->bytes -= detect__snap_size(it->sn);
+    detect__snap_unref(it->sn);
+    it->sn = sn;
+    it->ms = c->ev->time_ms;
+    it->khash = khash;
+    if (it->key_len != key.len || (key.len && memcmp(it->key, key.p, key.len) != 0)) {
+        free((void *)it->key);
+        it->key = dup_sv0(key);
+        it->key_len = (uint32_t)key.len;
+    }
+    it->vhash = vhash;
+    if (!val.p) {
+        free((void *)it->val);
+        it->val = NULL;
+        it->val_len = 0;
+    } else if (!it->val || it->val_len != val.len ||
+               (val.len && memcmp(it->val, val.p, val.len) != 0)) {
+        free((void *)it->val);
+        it->val = dup_sv0(val);
+        it->val_len = (uint32_t)val.len;
+    }
+    if (n_uhash) {
+        if (!it->uhash)
+            it->uhash = xcalloc(UNUSUAL_MAX, sizeof(*it->uhash));
+        memset(it->uhash, 0, UNUSUAL_MAX * sizeof(*it->uhash));
+        memcpy(it->uhash, uhash, n_uhash * sizeof(*uhash));
+    } else {
+        free(it->uhash);
+        it->uhash = NULL;
+    }
+    it->num = num;
+    it->mask = mask;
+    it->n = 1;
+    col->bytes += item_bytes(it) + sizeof(*ci);
+}
+
 static void reduce_new_value(struct collector *col, struct ucoll *u, struct capev *c,
                              const struct srule *cfg, uint64_t khash, struct sv key,
                              uint64_t vhash, struct sv val, const uint64_t *uhash, uint32_t mask)
 {
-    struct citem *mine = NULL;
     int64_t ms = c->ev->time_ms;
     int64_t period = period_of(ms, cfg->r->retention_ms);
+    /* The entries the event becomes the earliest (bit 0) or latest (bit 1)
+     * sighting of. */
+    struct nvent *ents[UNUSUAL_MAX + 2];
+    uint8_t how[UNUSUAL_MAX + 2];
+    size_t ne = 0;
+    nvtab_reserve(&u->nv, cfg->n_unusual + 2);
     /* Entry 0 dates the key (any event); the value and unusual entries only
      * count events some rule may fire on. */
     for (uint32_t f = 0; f <= cfg->n_unusual + 1; f++) {
@@ -446,34 +544,57 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
             break;
         if (f > 1 && k2 == 0)
             continue;
-        struct nvent probe = { khash, k2, f, period, NULL, NULL };
         uint64_t h = mix2(mix2(mix2(khash, k2), f), (uint64_t)period);
-        size_t i = pt_find(&u->nv, h, nv_eq, &probe);
-        struct nvent *e = u->nv.h[i] ? u->nv.v[i] : NULL;
-        bool first = !e || before(&e->ci->it, ms, c->ev->id);
-        bool last = !e || after(&e->last->it, ms, c->ev->id);
+        struct nvent probe = { h, khash, k2, f, period, NULL, NULL, 0, 0 };
+        struct nvent *slot = nvtab_find(&u->nv, &probe);
+        struct nvent *e = slot->h ? slot : NULL;
+        bool first = !e || (ms != e->ci_ms ? ms < e->ci_ms : before(&e->ci->it, ms, c->ev->id));
+        bool last = !e || (ms != e->last_ms ? ms > e->last_ms : after(&e->last->it, ms, c->ev->id));
         if (!first && !last)
             continue;
-        if (!mine)
-            mine = new_citem(col, c, khash, key, vhash, val, uhash, cfg->n_unusual, 1, mask);
         if (!e) {
-            e = xcalloc(1, sizeof(*e));
+            e = slot;
             *e = probe;
-            u->nv.h[i] = h;
-            u->nv.v[i] = e;
             u->nv.n++;
+            /* As when entries were allocated one by one and pointed at. */
             col->bytes += sizeof(*e) + 2 * sizeof(void *);
         }
-        if (first) {
+        ents[ne] = e;
+        how[ne++] = (uint8_t)(first | last << 1);
+    }
+    if (ne == 0)
+        return;
+    /* In time order nearly every event is its key's latest: the sighting it
+     * replaces is usually held by nothing else, and is reused. */
+    struct citem *old = NULL;
+    uint32_t drops = 0;
+    for (size_t k = 0; k < ne && !old; k++)
+        old = (how[k] & 1) && ents[k]->ci ? ents[k]->ci : (how[k] & 2) ? ents[k]->last : NULL;
+    for (size_t k = 0; old && k < ne; k++)
+        drops += ((how[k] & 1) && ents[k]->ci == old) + ((how[k] & 2) && ents[k]->last == old);
+    struct citem *mine;
+    if (old && drops == old->refs && !old->listed) {
+        refill_citem(col, old, c, khash, key, vhash, val, uhash, cfg->n_unusual, 1, mask);
+        mine = old;
+    } else {
+        mine = new_citem(col, c, khash, key, vhash, val, uhash, cfg->n_unusual, 1, mask);
+    }
+    for (size_t k = 0; k < ne; k++) {
+        struct nvent *e = ents[k];
+        if ((how[k] & 1) && e->ci != mine) {
             ci_unref(col, e->ci);
             e->ci = mine;
             mine->refs++;
         }
-        if (last) {
+        if (how[k] & 1)
+            e->ci_ms = ms;
+        if ((how[k] & 2) && e->last != mine) {
             ci_unref(col, e->last);
             e->last = mine;
             mine->refs++;
         }
+        if (how[k] & 2)
+            e->last_ms = ms;
     }
 }
 
@@ -689,9 +810,46 @@ static int cmp_item(const struct sitem *a, const struct sitem *b)
     return c;
 }
 
-static int cmp_itemp(const void *a, const void *b)
+/* Sorting in cmp_item's order with the time and the id's first 8 bytes
+ * beside each item: rate buckets share their start time, so most
+ * comparisons fall to the ids, and reading them from the snapshots was a
+ * cache miss per comparison. The prefix (big-endian, zero-padded) orders as
+ * the ids do wherever it differs; equal prefixes go to cmp_item. */
+struct skey {
+    int64_t ms;
+    uint64_t idp;
+    struct sitem *it;
+};
+
+static uint64_t id_prefix(struct sv id)
 {
-    return cmp_item(*(const struct sitem *const *)a, *(const struct sitem *const *)b);
+    uint64_t x = 0;
+    for (size_t i = 0; i < 8; i++)
+        x = x << 8 | (i < id.len ? (uint8_t)id.p[i] : 0);
+    return x;
+}
+
+static int cmp_skey(const void *a, const void *b)
+{
+    const struct skey *x = a, *y = b;
+    if (x->ms != y->ms)
+        return x->ms < y->ms ? -1 : 1;
+    if (x->idp != y->idp)
+        return x->idp < y->idp ? -1 : 1;
+    return cmp_item(x->it, y->it);
+}
+
+static void sort_items(struct sitem **v, size_t n)
+{
+    if (n < 2) /* v is NULL when empty */
+        return;
+    struct skey *k = xmalloc(n * sizeof(*k));
+    for (size_t i = 0; i < n; i++)
+        k[i] = (struct skey){ v[i]->ms, id_prefix(detect__snap_id(v[i]->sn)), v[i] };
+    qsort(k, n, sizeof(*k), cmp_skey);
+    for (size_t i = 0; i < n; i++)
+        v[i] = k[i].it;
+    free(k);
 }
 
 /* ---- archive finish ---------------------------------------------------------------- */
@@ -718,11 +876,11 @@ static void gather_new_value(struct collector *const *cs, size_t nc, uint32_t ui
     for (size_t c = 0; c < nc; c++) {
         if (ui >= cs[c]->n_u)
             continue;
-        struct ptab *t = &cs[c]->u[ui].nv;
+        struct nvtab *t = &cs[c]->u[ui].nv;
         for (size_t i = 0; i < t->cap; i++) {
-            if (!t->h[i])
+            if (!t->v[i].h)
                 continue;
-            struct nvent *e = t->v[i];
+            struct nvent *e = &t->v[i];
             struct citem *two[2] = { e->ci, e->last };
             for (int k = 0; k < 2; k++)
                 if (!two[k]->listed) {
@@ -845,8 +1003,7 @@ size_t detect_finish(const struct detect_engine *e, struct detect_scratch *const
                 for (size_t i = 0; ui < cs[c]->n_u && i < cs[c]->u[ui].n_raw; i++)
                     iv_push(&iv, &cs[c]->u[ui].raw[i]);
         }
-        if (iv.n > 1) /* iv.v is NULL when empty */
-            qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
+        sort_items(iv.v, iv.n);
         st.items += iv.n;
         struct kstate *k = detect__kind_new(u);
         for (size_t i = 0; i < iv.n; i++)
@@ -1036,8 +1193,7 @@ static void close_buckets(struct detect_stream *st, uint32_t ui, int64_t wm, str
     struct ptab *one = &done;
     struct itemvec iv = { 0 };
     gather_rate_tabs(&one, 1, u->first->has_sum, bms, &iv);
-    if (iv.n > 1) /* iv.v is NULL when empty */
-        qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
+    sort_items(iv.v, iv.n);
     for (size_t i = 0; i < iv.n; i++)
         detect__kind_feed(st->k[ui], iv.v[i], em);
     st->st.items += iv.n;
