@@ -49,6 +49,12 @@
 #define BUS_DETAIL_TYPE_VPCFLOW "VPC Flow Log Record"
 #define BUS_SOURCE_DNS "vigil.dns"
 #define BUS_DETAIL_TYPE_DNS "Route 53 Resolver Query Log"
+#define BUS_SOURCE_S3ACCESS "vigil.s3access"
+#define BUS_DETAIL_TYPE_S3ACCESS "S3 Server Access Log Record"
+#define BUS_SOURCE_CLOUDFRONT "vigil.cloudfront"
+#define BUS_DETAIL_TYPE_CLOUDFRONT "CloudFront Access Log Record"
+#define BUS_SOURCE_WAF "vigil.waf"
+#define BUS_DETAIL_TYPE_WAF "AWS WAF Log Record"
 
 /*
  * Appends to out the EventBridge event for one record:
@@ -65,6 +71,16 @@
  *     detail the record's fields with numbers typed.
  *   DNS: source vigil.dns, detail-type "Route 53 Resolver Query Log", detail
  *     the query log record.
+ *   S3 server access: source vigil.s3access, detail-type "S3 Server Access
+ *     Log Record", resources the bucket's ARN, account and region empty,
+ *     detail the record's fields by their Athena column names (bucket_name,
+ *     remoteip, requester, operation, key, httpstatus, ...), numbers typed,
+ *     "-" fields left out.
+ *   CloudFront: source vigil.cloudfront, detail-type "CloudFront Access Log
+ *     Record", account and region empty, detail the fields by their #Fields
+ *     names ("c-ip", "sc-status", ...).
+ *   WAF: source vigil.waf, detail-type "AWS WAF Log Record", resources the
+ *     webaclId ARN, account and region from it, detail the record.
  * The id is a name-based UUID (RFC 4122 version 5) of the record's identity,
  * so the same record always gets the same event id (archives and retried
  * runs deduplicate on it). ERR_LIMIT when out's cap is hit.

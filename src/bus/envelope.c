@@ -10,6 +10,15 @@
  *
  * GuardDuty -> EventBridge (GuardDuty user guide, "GuardDuty Finding" event
  * format): source aws.guardduty, resources empty, detail one finding object.
+ *
+ * Log records AWS never publishes to EventBridge (VPC flow, Resolver queries,
+ * S3 server access, CloudFront standard and WAF logs) get Vigil's own
+ * "vigil.*" sources, so a rule written for a real aws.* event never matches a
+ * record of a different shape. Where the record names its resource (the
+ * bucket of an S3 access log record, the web ACL of a WAF record) it goes in
+ * resources as an ARN, as AWS does for its own events; account and region
+ * come from the web ACL's ARN for WAF, and stay empty for S3 access and
+ * CloudFront logs, whose records do not carry them.
  */
 #include "bus/bus_int.h"
 
@@ -215,8 +224,12 @@ static int envelope_cloudtrail(const struct event *ev, struct json_writer *w)
     return 0;
 }
 
-static void envelope_head(struct json_writer *w, const char *source, const char *dt,
-                          const struct event *ev)
+/* The envelope up to "detail": (its value and the closing brace are the
+ * caller's). account and region default to the event's; resource, when
+ * given, is the one entry of resources. */
+static void envelope_head_with(struct json_writer *w, const char *source, const char *dt,
+                               const struct event *ev, struct sv account, struct sv region,
+                               struct sv resource)
 {
     struct buf name;
     buf_init(&name, 0);
@@ -235,15 +248,89 @@ static void envelope_head(struct json_writer *w, const char *source, const char 
     jw_key(w, "source");
     jw_str(w, source);
     jw_key(w, "account");
-    jw_str_sv(w, ev->account);
+    jw_str_sv(w, account.p ? account : ev->account);
     jw_key(w, "time");
     jw_str_sv(w, sv_make(ts, n));
     jw_key(w, "region");
-    jw_str_sv(w, ev->region);
+    jw_str_sv(w, region.p ? region : ev->region);
     jw_key(w, "resources");
     jw_array_begin(w);
+    if (resource.len)
+        jw_str_sv(w, resource);
     jw_array_end(w);
     jw_key(w, "detail");
+}
+
+static void envelope_head(struct json_writer *w, const char *source, const char *dt,
+                          const struct event *ev)
+{
+    envelope_head_with(w, source, dt, ev, SV_NULL, SV_NULL, SV_NULL);
+}
+
+/* The record's leaves as a flat object, numbers typed (flow, S3 access and
+ * CloudFront records, which are not JSON). */
+static void leaves_object(struct json_writer *w, const struct event *ev)
+{
+    jw_object_begin(w);
+    for (size_t i = 0; i < ev->flat.n; i++) {
+        const struct json_leaf *l = &ev->flat.leaves[i];
+        jw_key_sv(w, sv_make(l->path, l->path_len));
+        if (l->type == JSON_NUMBER)
+            jw_raw(w, sv_make(l->val, l->val_len));
+        else
+            jw_str_sv(w, sv_make(l->val, l->val_len));
+    }
+    jw_object_end(w);
+}
+
+static void envelope_s3access(const struct event *ev, struct json_writer *w)
+{
+    const struct json_leaf *b = json_flat_get(&ev->flat, "bucket_name");
+    struct buf arn;
+    buf_init(&arn, 0);
+    if (b != NULL && b->type == JSON_STRING) {
+        buf_append_cstr(&arn, "arn:aws:s3:::");
+        buf_append(&arn, b->val, b->val_len);
+    }
+    envelope_head_with(w, BUS_SOURCE_S3ACCESS, BUS_DETAIL_TYPE_S3ACCESS, ev, SV(""), SV(""),
+                       sv_make(arn.p, arn.len));
+    buf_free(&arn);
+    leaves_object(w, ev);
+    jw_object_end(w);
+}
+
+/* Field i (0-based) of an ARN "arn:partition:service:region:account:..."; empty
+ * when s is not one. */
+static struct sv arn_field(struct sv s, int i)
+{
+    if (!sv_starts_with(s, SV("arn:")))
+        return SV("");
+    size_t start = 0;
+    for (int f = 0; f < i; f++) {
+        const char *c = memchr(s.p + start, ':', s.len - start);
+        if (c == NULL)
+            return SV("");
+        start = (size_t)(c - s.p) + 1;
+    }
+    const char *c = memchr(s.p + start, ':', s.len - start);
+    if (c == NULL)
+        return SV("");
+    return sv_make(s.p + start, (size_t)(c - s.p) - start);
+}
+
+static void envelope_waf(const struct event *ev, struct json_writer *w)
+{
+    struct top t[] = { { "webaclId", SV_NULL, false } };
+    scan_top(ev->raw.p, ev->raw.len, t, 1);
+    /* an ARN has no characters JSON escapes, so the raw body is the value */
+    bool arn = sv_starts_with(t[0].val, SV("arn:")) && memchr(t[0].val.p, '\\', t[0].val.len) == NULL;
+    struct sv acl = arn ? t[0].val : SV("");
+    envelope_head_with(w, BUS_SOURCE_WAF, BUS_DETAIL_TYPE_WAF, ev, arn_field(acl, 4),
+                       arn_field(acl, 3), acl);
+    struct sv raw = ev->raw;
+    trimmed(&raw);
+    jw_raw(w, raw);
+    jw_object_end(w);
 }
 
 int bus_envelope_event(const struct event *ev, struct buf *out, struct err *err)
@@ -264,17 +351,19 @@ int bus_envelope_event(const struct event *ev, struct buf *out, struct err *err)
         break;
     case EVENT_VPCFLOW:
         envelope_head(&w, BUS_SOURCE_VPCFLOW, BUS_DETAIL_TYPE_VPCFLOW, ev);
-        jw_object_begin(&w);
-        for (size_t i = 0; i < ev->flat.n; i++) {
-            const struct json_leaf *l = &ev->flat.leaves[i];
-            jw_key_sv(&w, sv_make(l->path, l->path_len));
-            if (l->type == JSON_NUMBER)
-                jw_raw(&w, sv_make(l->val, l->val_len));
-            else
-                jw_str_sv(&w, sv_make(l->val, l->val_len));
-        }
+        leaves_object(&w, ev);
         jw_object_end(&w);
+        break;
+    case EVENT_S3ACCESS:
+        envelope_s3access(ev, &w);
+        break;
+    case EVENT_CLOUDFRONT:
+        envelope_head(&w, BUS_SOURCE_CLOUDFRONT, BUS_DETAIL_TYPE_CLOUDFRONT, ev);
+        leaves_object(&w, ev);
         jw_object_end(&w);
+        break;
+    case EVENT_WAF:
+        envelope_waf(ev, &w);
         break;
     case EVENT_DNS: {
         envelope_head(&w, BUS_SOURCE_DNS, BUS_DETAIL_TYPE_DNS, ev);

@@ -6,7 +6,11 @@
  *                [--threads N] [--vpcflow-format FIELDS] [--stats]
  *                [--bus FILE [--bus-wait SECONDS]]
  *                [--geoip-db FILE] [--asn-db FILE] [--suppress FILE]... [--show-archived]
- *                [--db FILE] PATH...
+ *                [--db FILE] [--insights-out FILE] PATH...
+ *
+ * With --insights-out, the anomalies of rate rules with `insight` are also
+ * written to FILE as CloudTrail Insights records (a Start and an End record
+ * each, JSON lines in event-time order; docs/rules.md).
  *
  * PATH is a file, a directory (walked recursively, S3 layout understood) or
  * "-" for standard input. Files are spread over worker threads (largest first,
@@ -28,6 +32,8 @@
  */
 #include "cli/bus_cli.h"
 #include "cli/cli.h"
+#include "cli/live.h"
+#include "cli/nats_cli.h"
 #include "core/core.h"
 #include "detect/detect.h"
 #include "finding/finding.h"
@@ -38,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -92,6 +99,11 @@ struct args {
     size_t n_suppress;
     bool show_archived;
     const char *db; /* --db: store the findings there too */
+    const char *insights_out; /* --insights-out: CloudTrail Insights records there */
+    bool live;                /* stream mode: "-" on a pipe, --follow, --nats */
+    bool follow;              /* --follow: "-" is a stream even when stdin is a file */
+    int64_t lateness_ms;      /* --lateness: stream mode's allowed disorder */
+    struct nats_args nats;    /* --nats...: JetStream in and out */
     const char **paths;
     size_t n_paths;
 };
@@ -102,6 +114,7 @@ static void usage(FILE *out)
           "\n"
           "  PATH                  a log file, a directory (walked recursively) or - for stdin:\n"
           "                        CloudTrail, VPC Flow Logs, Route 53 Resolver query logs,\n"
+          "                        S3 server access, CloudFront standard and WAF logs,\n"
           "                        gzip or plain, as AWS delivers them\n"
           "  --output FORMAT       table (default on a terminal), json (default otherwise),\n"
           "                        jsonl, asff (Security Hub) or ocsf\n"
@@ -131,8 +144,18 @@ static void usage(FILE *out)
           "  --suppress FILE       suppression rules: GuardDuty filters (FindingCriteria, JSON or\n"
           "                        YAML) whose matching findings are archived (repeatable)\n"
           "  --show-archived       also print archived findings (service.archived = true)\n"
-          "  --db FILE             also store the findings in the store FILE (vigil findings list)\n",
+          "  --db FILE             also store the findings in the store FILE (vigil findings list)\n"
+          "  --insights-out FILE   write the API call/error rate anomalies there as CloudTrail\n"
+          "                        Insights records (Start and End, JSON lines)\n"
+          "\n"
+          "  Streams: with - on a pipe or a terminal (or --follow), records are read as they\n"
+          "  arrive and each finding is written as a JSON line (GuardDuty JSON, or --output\n"
+          "  ocsf) as soon as the record completing it is read, again when its count grows;\n"
+          "  stateful rules run behind a watermark (the latest event time minus --lateness).\n"
+          "  --follow              treat - as a stream even when stdin is a file\n"
+          "  --lateness DURATION   disorder allowed in a stream (default 5m)\n",
           out);
+    nats_cli_usage(out);
 }
 
 static void push(const char ***v, size_t *n, const char *s)
@@ -162,6 +185,11 @@ static int parse_args(int argc, char **argv, struct args *a)
         } else if (strcmp(o, "--show-archived") == 0) {
             a->show_archived = true;
             takes = false;
+        } else if (strcmp(o, "--follow") == 0) {
+            a->follow = true;
+            takes = false;
+        } else if (val != NULL && nats_cli_parse_arg(o, val, &a->nats)) {
+            /* a --nats... option with its value */
         } else if (o[0] != '-' || o[1] == '\0') {
             push(&a->paths, &a->n_paths, o);
             takes = false;
@@ -225,6 +253,13 @@ static int parse_args(int argc, char **argv, struct args *a)
             }
         } else if (strcmp(o, "--db") == 0) {
             a->db = val;
+        } else if (strcmp(o, "--insights-out") == 0) {
+            a->insights_out = val;
+        } else if (strcmp(o, "--lateness") == 0) {
+            if (!detect_parse_duration(val, &a->lateness_ms)) {
+                fprintf(stderr, "vigil detect: --lateness wants a duration like 30s, 5m, 1h\n");
+                return 1;
+            }
         } else if (strcmp(o, "--suppress") == 0) {
             push(&a->suppress, &a->n_suppress, val);
         } else {
@@ -235,13 +270,36 @@ static int parse_args(int argc, char **argv, struct args *a)
         if (takes)
             i++;
     }
-    if (a->n_paths == 0) {
+    if (nats_cli_check(&a->nats, a->n_paths) != 0)
+        return 1;
+    if (a->n_paths == 0 && !a->nats.url) {
         fprintf(stderr, "vigil detect: no input (give a file, a directory or -)\n");
         usage(stderr);
         return 1;
     }
+    if (a->lateness_ms == 0)
+        a->lateness_ms = 5 * 60 * 1000;
+    if (a->follow && !(a->n_paths == 1 && strcmp(a->paths[0], "-") == 0)) {
+        fprintf(stderr, "vigil detect: --follow reads standard input: give - as the only PATH\n");
+        return 1;
+    }
+    bool live = a->follow || a->nats.url;
+    if (!live && a->n_paths == 1 && strcmp(a->paths[0], "-") == 0) {
+        struct stat st;
+        live = fstat(STDIN_FILENO, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) &&
+               (!a->format_set || a->format == OUT_JSONL || a->format == OUT_OCSF);
+    }
+    if (live && a->format_set && a->format != OUT_JSONL && a->format != OUT_OCSF) {
+        fprintf(stderr, "vigil detect: a stream writes findings as JSON lines: --output jsonl or ocsf\n");
+        return 1;
+    }
+    if (live && a->insights_out) {
+        fprintf(stderr, "vigil detect: --insights-out is for files, not streams\n");
+        return 1;
+    }
+    a->live = live;
     if (!a->format_set)
-        a->format = isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_JSON;
+        a->format = live ? OUT_JSONL : isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_JSON;
     return 0;
 }
 
@@ -364,6 +422,73 @@ static size_t file_of(const struct worker *w, const struct err *e)
 static void on_detection(void *ctx, const struct detection *d)
 {
     finding_agg_add(ctx, d);
+}
+
+/* --insights-out: the records, sorted by time before they are written so
+ * that the file does not depend on the order detections come out in. */
+struct insight_line {
+    int64_t ms;
+    char *text;
+};
+
+struct finish_ctx {
+    struct finding_agg *agg;
+    bool want_insights;
+    struct insight_line *v;
+    size_t n, cap;
+    bool failed;
+};
+
+static void on_stateful(void *ctx, const struct detection *d)
+{
+    struct finish_ctx *c = ctx;
+    finding_agg_add(c->agg, d);
+    if (!c->want_insights || !d->insight)
+        return;
+    for (int end = 0; end < 2; end++) {
+        struct buf b;
+        buf_init(&b, 1 << 20);
+        int64_t ms = 0;
+        if (detect_insight_write(d, end != 0, &b, &ms) != 0) {
+            c->failed = true;
+            buf_free(&b);
+            continue;
+        }
+        if (c->n == c->cap) {
+            c->cap = c->cap ? 2 * c->cap : 16;
+            c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
+        }
+        c->v[c->n++] = (struct insight_line){ ms, buf_steal(&b) };
+    }
+}
+
+static int cmp_insight_line(const void *a, const void *b)
+{
+    const struct insight_line *x = a, *y = b;
+    if (x->ms != y->ms)
+        return x->ms < y->ms ? -1 : 1;
+    return strcmp(x->text, y->text);
+}
+
+/* Writes and frees the records; 0 or -1 (message printed). */
+static int write_insights(const char *path, struct finish_ctx *c)
+{
+    qsort(c->v, c->n, sizeof(*c->v), cmp_insight_line);
+    FILE *f = fopen(path, "w");
+    int rc = f ? 0 : -1;
+    for (size_t i = 0; i < c->n; i++) {
+        if (f && fprintf(f, "%s\n", c->v[i].text) < 0)
+            rc = -1;
+        free(c->v[i].text);
+    }
+    free(c->v);
+    c->v = NULL;
+    c->n = c->cap = 0;
+    if (f && fclose(f) != 0)
+        rc = -1;
+    if (rc != 0)
+        fprintf(stderr, "vigil detect: cannot write %s\n", path);
+    return rc;
 }
 
 /* --bus: the record as its EventBridge event, onto the bus. */
@@ -551,6 +676,101 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Emits after this many records even when input keeps coming. */
+#define LIVE_BURST 256
+
+/* Stream mode over standard input: records as their lines arrive, findings
+ * as soon as they are final, the watermark flushed at EOF. */
+static int run_stdin(const struct args *a, const struct input_options *iopt, struct live *l)
+{
+    struct input_reader *r = NULL;
+    struct err e;
+    err_clear(&e);
+    if (input_open_stream("-", STDIN_FILENO, iopt, &r, &e) != 0) {
+        print_err("vigil detect: ", &e);
+        return 1;
+    }
+    int status = 0;
+    uint64_t errors = 0;
+    unsigned since = 0;
+    for (;;) {
+        struct event ev;
+        err_clear(&e);
+        int rc = input_next(r, &ev, &e);
+        if (rc == 0) {
+            live_event(l, &ev);
+            if (++since < LIVE_BURST)
+                continue;
+        } else if (rc == INPUT_NOTE) {
+            print_err("vigil: note: ", &e);
+            continue;
+        } else if (rc != INPUT_AGAIN && rc != INPUT_END) {
+            print_err("vigil: ", &e);
+            errors++;
+            continue;
+        }
+        since = 0;
+        int s = rc == INPUT_END ? live_finish(l) : live_emit(l);
+        if (s > status)
+            status = s;
+        if (rc == INPUT_END || status == 2)
+            break;
+        if (rc == INPUT_AGAIN) {
+            struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
+            while (poll(&p, 1, -1) < 0)
+                ;
+        }
+    }
+    if (a->stats) {
+        uint64_t records, late;
+        size_t findings;
+        live_counts(l, &records, &findings, &late);
+        fprintf(stderr,
+                "vigil detect: stream: %llu records, %llu bad, %zu findings, %llu late for the "
+                "stateful rules (lateness %lld ms)\n",
+                (unsigned long long)records, (unsigned long long)errors, findings,
+                (unsigned long long)late, (long long)a->lateness_ms);
+    }
+    input_close(r);
+    if (errors > 0 && status == 0)
+        status = 1;
+    return status;
+}
+
+/* Stream mode: standard input or JetStream, findings out as they come. */
+static int run_live(const struct args *a, const struct detect_engine *engine,
+                    const struct input_options *iopt, const struct geo_db *geo,
+                    const struct finding_filters *filters, struct bus *bus)
+{
+    struct nats_cli *nc = NULL;
+    if (a->nats.url && nats_cli_open(&a->nats, &nc) != 0)
+        return 1;
+    struct live_opts lo = {
+        .cmd = "detect",
+        .engine = engine,
+        .lateness_ms = a->lateness_ms,
+        .geo = geo,
+        .filters = filters,
+        .show_archived = a->show_archived,
+        .ocsf = a->format == OUT_OCSF,
+        .out = stdout,
+        .bus = bus,
+        .publish = a->nats.findings_subject ? nats_cli_publish_finding : NULL,
+        .publish_ctx = nc,
+    };
+    struct live *l = live_new(&lo);
+    int status = a->nats.stream ? nats_cli_consume(nc, &a->nats, iopt, l, a->stats)
+                                : run_stdin(a, iopt, l);
+    if (bus) {
+        int bs = bus_cli_drain("detect", bus, a->bus_wait, true);
+        if (bs > status)
+            status = bs;
+    }
+    live_free(l);
+    nats_cli_close(nc);
+    return status;
+}
+
 static int run(const struct args *a, const char *exe)
 {
     struct detect_rules *rules = detect_rules_new();
@@ -580,7 +800,8 @@ static int run(const struct args *a, const char *exe)
     /* Stateful candidates keep where their record is and read it again only
      * for the detections that fire: the files stay put during the run. */
     struct input_options iopt = { .want = want, .vpcflow_fields = a->vpcflow_fields };
-    struct detect_options dopt = { lists, a->learning_ms, &iopt, geo };
+    struct detect_options dopt = { lists, a->learning_ms, a->live ? NULL : &iopt, geo,
+                                   a->insights_out != NULL };
     if (detect_engine_new(rules, &dopt, &engine, &e) != 0) {
         print_err("vigil detect: ", &e);
         status = e.code == ERR_INTERNAL ? 2 : 1;
@@ -596,6 +817,10 @@ static int run(const struct args *a, const char *exe)
     /* What the finding details read (flow lines always give every field). */
     finding_add_paths(want, EVENT_CLOUDTRAIL);
     finding_add_paths(want, EVENT_DNS);
+    if (a->live) {
+        status = run_live(a, engine, &iopt, geo, filters, bus);
+        goto out;
+    }
     if (input_collect(a->paths, a->n_paths, &files, &e) != 0) {
         /* A missing path is bad input; the others are still read. */
         print_err("vigil detect: ", &e);
@@ -651,8 +876,12 @@ static int run(const struct args *a, const char *exe)
         scr[t] = ws[t].scratch;
     struct detect_state_stats sst;
     double t_finish = now_s();
-    detect_finish(engine, scr, (size_t)nthreads, on_detection, total, &sst);
+    struct finish_ctx fin = { .agg = total, .want_insights = a->insights_out != NULL };
+    detect_finish(engine, scr, (size_t)nthreads, on_stateful, &fin, &sst);
     t_finish = now_s() - t_finish;
+    size_t n_insights = fin.n;
+    if (a->insights_out && (write_insights(a->insights_out, &fin) != 0 || fin.failed))
+        status = 2;
     qsort(all, n_all, sizeof(*all), cmp_msg);
     for (size_t i = 0; i < n_all; i++) {
         fprintf(stderr, "%s\n", all[i].text);
@@ -691,6 +920,16 @@ static int run(const struct args *a, const char *exe)
                 detect_engine_stateful_count(engine), (unsigned long long)sst.candidates,
                 (unsigned long long)sst.items, (unsigned long long)sst.detections,
                 sst.bytes / 1e6, t_finish);
+        fprintf(stderr,
+                "vigil detect: stateful state at its peak: %llu keys, %llu values, %.2f MB; "
+                "expired %llu keys and %llu values (window, baseline, retention); "
+                "refused %llu keys and %llu values (caps)%s",
+                (unsigned long long)sst.state_keys, (unsigned long long)sst.state_values,
+                sst.state_bytes / 1e6, (unsigned long long)sst.expired_keys,
+                (unsigned long long)sst.expired_values, (unsigned long long)sst.refused_keys,
+                (unsigned long long)sst.refused_values, a->insights_out ? "" : "\n");
+        if (a->insights_out)
+            fprintf(stderr, "; %zu Insights records\n", n_insights);
     }
 out:
     for (int t = 0; t < a->threads; t++) {

@@ -1,5 +1,6 @@
 /* vigil: command-line entry point. Dispatches to one file per subcommand. */
 #include "cli/cli.h"
+#include "cli/nats_cli.h"
 #include "core/core.h"
 
 #include <stdio.h>
@@ -13,6 +14,7 @@ static void usage(FILE *out)
           "  cloudtrail  CloudTrail operations over the store (lookup-events)\n"
           "  detect      read AWS logs and print GuardDuty-format findings\n"
           "  watch       follow directories as logs land: detect and route through the bus\n"
+          "  publish     load log files into a NATS JetStream stream (vigil detect --nats-stream)\n"
           "  events      EventBridge operations (test-event-pattern, put-rule, list-rules,\n"
           "              describe-rule, put-targets, put-events, start-replay, ...)\n"
           "  ingest      load AWS logs into a SQLite store (idempotent, resumable)\n"
@@ -48,6 +50,8 @@ int main(int argc, char **argv)
         return cmd_events(argc - 1, argv + 1);
     if (strcmp(argv[1], "watch") == 0)
         return cmd_watch(argc - 1, argv + 1);
+    if (strcmp(argv[1], "publish") == 0)
+        return cmd_publish(argc - 1, argv + 1);
     if (strcmp(argv[1], "ingest") == 0)
         return cmd_ingest(argc - 1, argv + 1);
     if (strcmp(argv[1], "cloudtrail") == 0)

@@ -298,103 +298,95 @@ static const char *proto_name(int64_t p, char *tmp, size_t cap)
     }
 }
 
-/* The flow fields derivation reads, found in one pass over the leaves (this
- * runs for every flow a stateful rule selects). */
-struct flow_leaves {
-    const struct json_leaf *eni, *inst, *src, *dst, *sport, *dport, *proto, *packets, *bytes,
-        *action, *fdir;
-};
-
 #define IS(l, lit) ((l)->path_len == sizeof(lit) - 1 && memcmp((l)->path, lit, sizeof(lit) - 1) == 0)
 
 /* The leaves of one file's lines come in its header's order: where the last
- * line had them, this one has them too when the paths (hashes, in order) are
- * the same. Per thread. */
+ * line had the same paths (hashes, in order), this one has the fields at the
+ * same places. Comparing the paths is a row of independent loads, unlike a
+ * hash chained over them. Per thread. */
+#define FLOW_LAYOUT_MAX 48
+
 static _Thread_local struct {
     size_t n;
-    uint64_t sig;
-    uint64_t path[11];
-    int16_t at[11];
+    uint64_t path[FLOW_LAYOUT_MAX];
+    int16_t at[DVR_N];
     bool ok;
 } flow_layout;
 
-static void flow_find_slow(const struct event *ev, struct flow_leaves *f);
+static void flow_find_slow(const struct event *ev, const struct json_leaf **raw);
 
-static void flow_find(const struct event *ev, struct flow_leaves *f)
+/* The flow fields derivation reads (raw[DVR_*], NULL = absent). */
+static void flow_find(const struct event *ev, const struct json_leaf **raw)
 {
-    const struct json_leaf **slot[11] = { &f->eni, &f->inst, &f->src, &f->dst, &f->sport,
-                                          &f->dport, &f->proto, &f->packets, &f->bytes,
-                                          &f->action, &f->fdir };
-    uint64_t sig = 0;
-    for (size_t i = 0; i < ev->flat.n; i++)
-        sig = (sig ^ ev->flat.leaves[i].path_hash) * 0x100000001b3ULL;
-    if (flow_layout.ok && flow_layout.n == ev->flat.n && flow_layout.sig == sig) {
-        bool same = true;
-        for (int k = 0; k < 11 && same; k++) {
-            int i = flow_layout.at[k];
-            if (i < 0) {
-                *slot[k] = NULL;
-            } else {
-                const struct json_leaf *l = &ev->flat.leaves[i];
-                same = l->path_hash == flow_layout.path[k];
-                *slot[k] = l;
+    size_t n = ev->flat.n;
+    const struct json_leaf *lv = ev->flat.leaves;
+    if (flow_layout.ok && flow_layout.n == n) {
+        /* An early exit, so that the compiler does not vectorize this
+         * through the stack (a store-forwarding stall per pair). */
+        size_t i = 0;
+        while (i < n && lv[i].path_hash == flow_layout.path[i])
+            i++;
+        if (i == n) {
+            for (int k = 0; k < DVR_N; k++) {
+                int at = flow_layout.at[k];
+                raw[k] = at < 0 ? NULL : &lv[at];
             }
-        }
-        if (same)
             return;
+        }
     }
-    flow_find_slow(ev, f);
-    flow_layout.n = ev->flat.n;
-    flow_layout.sig = sig;
-    for (int k = 0; k < 11; k++) {
-        const struct json_leaf *l = *slot[k];
-        flow_layout.at[k] = l ? (int16_t)(l - ev->flat.leaves) : -1;
-        flow_layout.path[k] = l ? l->path_hash : 0;
-    }
-    flow_layout.ok = ev->flat.n < INT16_MAX;
+    flow_find_slow(ev, raw);
+    flow_layout.ok = n <= FLOW_LAYOUT_MAX;
+    if (!flow_layout.ok)
+        return;
+    flow_layout.n = n;
+    for (size_t i = 0; i < n; i++)
+        flow_layout.path[i] = lv[i].path_hash;
+    for (int k = 0; k < DVR_N; k++)
+        flow_layout.at[k] = raw[k] ? (int16_t)(raw[k] - lv) : -1;
 }
 
-static void flow_find_slow(const struct event *ev, struct flow_leaves *f)
+static void flow_find_slow(const struct event *ev, const struct json_leaf **raw)
 {
-    memset(f, 0, sizeof(*f));
+    for (int k = 0; k < DVR_N; k++)
+        raw[k] = NULL;
     for (size_t i = 0; i < ev->flat.n; i++) {
         const struct json_leaf *l = &ev->flat.leaves[i];
         switch (l->path_len) {
         case 5:
             if (IS(l, "bytes"))
-                f->bytes = l;
+                raw[DVR_BYTES] = l;
             break;
         case 6:
             if (IS(l, "action"))
-                f->action = l;
+                raw[DVR_ACTION] = l;
             break;
         case 7:
             if (IS(l, "srcaddr"))
-                f->src = l;
+                raw[DVR_SRCADDR] = l;
             else if (IS(l, "dstaddr"))
-                f->dst = l;
+                raw[DVR_DSTADDR] = l;
             else if (IS(l, "srcport"))
-                f->sport = l;
+                raw[DVR_SRCPORT] = l;
             else if (IS(l, "dstport"))
-                f->dport = l;
+                raw[DVR_DSTPORT] = l;
             else if (IS(l, "packets"))
-                f->packets = l;
+                raw[DVR_PACKETS] = l;
             break;
         case 8:
             if (IS(l, "protocol"))
-                f->proto = l;
+                raw[DVR_PROTOCOL] = l;
             break;
         case 11:
             if (IS(l, "instance-id"))
-                f->inst = l;
+                raw[DVR_INSTANCE] = l;
             break;
         case 12:
             if (IS(l, "interface-id"))
-                f->eni = l;
+                raw[DVR_ENI] = l;
             break;
         case 14:
             if (IS(l, "flow-direction"))
-                f->fdir = l;
+                raw[DVR_FDIR] = l;
             break;
         default:
             break;
@@ -465,113 +457,224 @@ int detect__flow_fact_code(int f, const char *s, size_t len)
     return -1;
 }
 
-static void fact(struct derived *d, int f, double v)
+/* Every flow fact is a whole number. */
+static void fact(struct derived *d, int f, int64_t v)
 {
-    d->ff[f] = v;
+    d->ff[f] = (double)v;
+    d->ffi[f] = (uint64_t)v < UINT32_MAX ? (uint32_t)v : UINT32_MAX;
     d->ffmask |= 1u << f;
+}
+
+/* 1 to 8 ASCII digits at p (n of them; 8 bytes readable from p) as their
+ * value, without a loop: the lengths of flow fields vary from line to
+ * line, so a digit loop's exit is a branch mispredicted on most numbers.
+ * False when one of the n bytes is not a digit. */
+static bool digits8(const char *p, uint32_t n, int64_t *out)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    unsigned sh = 8 * (8 - n);
+    uint64_t keep = ~0ULL << sh;
+    /* Little-endian: shifted up, the n digits fill the top bytes in reading
+     * order below 8 - n zero bytes, which count as leading zeros. */
+    uint64_t x = (w << sh) ^ 0x3030303030303030ULL;
+    if ((((x + 0x7676767676767676ULL) | x) & 0x8080808080808080ULL & keep) != 0)
+        return false;
+    x &= keep;
+    x = (x * 2561) >> 8;
+    x = ((x & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
+    x = ((x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
+    *out = (int64_t)x;
+    return true;
 }
 
 /* A raw flow leaf as a fact: numbers typed as such, the action as its code;
  * *out (if not NULL) the leaf's integer value, numbers or strings, as
- * leaf_num reads it (left alone when it has none). */
-static void raw_fact(struct derived *d, int r, const struct json_leaf *l, int64_t *out)
+ * leaf_num reads it (left alone when it has none). True when the leaf is
+ * 1 to 15 plain digits. line: the bytes around the leaf that may be read
+ * (the flow line), or SV_NULL. */
+static bool raw_fact(struct derived *d, int r, const struct json_leaf *l, struct sv line,
+                     int64_t *out)
 {
     if (!l)
-        return;
+        return false;
     if (r == DVR_ACTION) {
         if (l->type == JSON_STRING && !l->escaped) {
             int c = detect__flow_fact_code(FACT_RAW(r), l->val, l->val_len);
             if (c > 0)
                 fact(d, FACT_RAW(r), c);
         }
-        return;
+        return false;
     }
     if (l->val_len > 0 && l->val_len <= 15) {
         int64_t v = 0;
-        uint32_t i = 0;
-        for (; i < l->val_len; i++) {
-            char ch = l->val[i];
-            if (ch < '0' || ch > '9')
-                break;
-            v = v * 10 + (ch - '0');
+        bool plain;
+        uintptr_t at = (uintptr_t)l->val, lo = (uintptr_t)line.p;
+        if (l->val_len <= 8 && line.p && at >= lo && at - lo + 8 <= line.len) {
+            plain = digits8(l->val, l->val_len, &v);
+        } else {
+            uint32_t i = 0;
+            for (; i < l->val_len; i++) {
+                unsigned dg = (unsigned)(l->val[i] - '0');
+                if (dg > 9)
+                    break;
+                v = v * 10 + dg;
+            }
+            plain = i == l->val_len;
         }
-        if (i == l->val_len) {
+        if (plain) {
             if (l->type == JSON_NUMBER)
-                fact(d, FACT_RAW(r), (double)v);
+                fact(d, FACT_RAW(r), v);
             if (out && (l->type == JSON_NUMBER || l->type == JSON_STRING))
                 *out = v;
-            return;
+            return true;
         }
     }
     if (out)
         leaf_num(l, out);
+    return false;
 }
 
-/* A port: its text is the leaf's when that is the number written plainly. */
-static void set_port(struct derived *d, int i, int64_t v, const struct json_leaf *l,
+/* A port: its text is the leaf's when that is the number written plainly
+ * (plain: the leaf is digits only, raw_fact says). */
+static void set_port(struct derived *d, int i, int64_t v, const struct json_leaf *l, bool plain,
                      struct arena *a)
 {
-    if (l && l->val_len > 0 && l->val_len <= 15 && (l->val[0] != '0' || l->val_len == 1)) {
-        bool digits = true;
-        for (uint32_t k = 0; k < l->val_len && digits; k++)
-            digits = l->val[k] >= '0' && l->val[k] <= '9';
-        if (digits) {
-            d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v,
-                                     .s = sv_make(l->val, l->val_len) };
-            fact(d, i, (double)v);
-            return;
-        }
+    if (plain && (l->val[0] != '0' || l->val_len == 1)) {
+        d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v, .s = sv_make(l->val, l->val_len) };
+        fact(d, i, v);
+        return;
     }
     set_num(d, i, (double)v, a);
-    fact(d, i, (double)v);
+    fact(d, i, v);
+}
+
+/* A flow leaf's text: flow lines hold no escapes, so a view. */
+static struct sv flow_sv(const struct json_leaf *l, struct arena *a)
+{
+    if (l == NULL || (l->type != JSON_STRING && l->type != JSON_NUMBER))
+        return SV_NULL;
+    if (l->type == JSON_STRING && l->escaped)
+        return json_leaf_str(l, a);
+    return sv_make(l->val, l->val_len);
+}
+
+/* ip_parse for the dotted quads flow lines are made of, without a call or a
+ * scan for ':'; anything else goes to ip_parse. Same results. */
+static bool flow_ip(struct sv s, struct ipaddr *out)
+{
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    const char *p = s.p;
+    size_t len = s.len, i = 0;
+    if (p == NULL || len < 7 || len > 15)
+        return ip_parse(s, out);
+    uint8_t q[4];
+    for (int part = 0; part < 4; part++) {
+        if (part > 0) {
+            if (i >= len || p[i] != '.')
+                return ip_parse(s, out);
+            i++;
+        }
+        /* One to three digits, unrolled: a loop's bounds tests cost more
+         * than the digits here. */
+        unsigned v = i < len ? (unsigned)(unsigned char)p[i] - '0' : 10u;
+        if (v > 9)
+            return ip_parse(s, out);
+        i++;
+        unsigned dg = i < len ? (unsigned)(unsigned char)p[i] - '0' : 10u;
+        if (dg <= 9) {
+            v = v * 10 + dg;
+            i++;
+            dg = i < len ? (unsigned)(unsigned char)p[i] - '0' : 10u;
+            if (dg <= 9) {
+                v = v * 10 + dg;
+                i++;
+            }
+        }
+        if (v > 255)
+            return ip_parse(s, out);
+        q[part] = (uint8_t)v;
+    }
+    if (i != len)
+        return ip_parse(s, out);
+    memcpy(out->b, mapped, 12);
+    memcpy(out->b + 12, q, 4);
+    out->v4 = true;
+    return true;
+}
+
+static bool sv_is(struct sv s, const char *lit, size_t n)
+{
+    return s.len == n && memcmp(s.p, lit, n) == 0;
+}
+#define SV_IS(s, lit) sv_is((s), (lit), sizeof(lit) - 1)
+
+/* An integer as text in the struct's own buffer (no arena: this runs for
+ * every flow). */
+static void set_num_own(struct derived *d, int i, int64_t v)
+{
+    char r[24];
+    size_t k = 0;
+    uint64_t u = (uint64_t)v;
+    do {
+        r[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u && k < sizeof(r));
+    char *o = d->numtxt[i];
+    for (size_t n = 0; n < k; n++)
+        o[n] = r[k - 1 - n];
+    d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v, .s = sv_make(o, k) };
 }
 
 static void derive_flow(const struct dctx *c, const struct event *ev, struct arena *a,
                         struct derived *d)
 {
     const struct detect_lists *l = c->lists;
-    struct flow_leaves fl;
-    flow_find(ev, &fl);
-    d->raw[DVR_SRCADDR] = fl.src;
-    d->raw[DVR_DSTADDR] = fl.dst;
-    d->raw[DVR_SRCPORT] = fl.sport;
-    d->raw[DVR_DSTPORT] = fl.dport;
-    d->raw[DVR_PROTOCOL] = fl.proto;
-    d->raw[DVR_PACKETS] = fl.packets;
-    d->raw[DVR_BYTES] = fl.bytes;
-    d->raw[DVR_ACTION] = fl.action;
-    d->raw[DVR_INSTANCE] = fl.inst;
-    d->raw[DVR_ENI] = fl.eni;
-    d->raw[DVR_FDIR] = fl.fdir;
+    flow_find(ev, d->raw);
+    const struct flow_leaves {
+        const struct json_leaf *eni, *inst, *src, *dst, *sport, *dport, *proto, *packets, *bytes,
+            *action, *fdir;
+    } fl = { d->raw[DVR_ENI],     d->raw[DVR_INSTANCE], d->raw[DVR_SRCADDR], d->raw[DVR_DSTADDR],
+             d->raw[DVR_SRCPORT], d->raw[DVR_DSTPORT],  d->raw[DVR_PROTOCOL], d->raw[DVR_PACKETS],
+             d->raw[DVR_BYTES],   d->raw[DVR_ACTION],   d->raw[DVR_FDIR] };
     int64_t sport = -1, dport = -1, proto = -1, packets = -1, bytes = -1;
-    raw_fact(d, DVR_SRCPORT, fl.sport, &sport);
-    raw_fact(d, DVR_DSTPORT, fl.dport, &dport);
-    raw_fact(d, DVR_PROTOCOL, fl.proto, &proto);
-    raw_fact(d, DVR_PACKETS, fl.packets, &packets);
-    raw_fact(d, DVR_BYTES, fl.bytes, &bytes);
-    raw_fact(d, DVR_ACTION, fl.action, NULL);
-    struct sv eni = leaf_sv(fl.eni, a);
-    struct sv inst = leaf_sv(fl.inst, a);
-    if (inst.len == 0 || sv_eq_cstr(inst, "-")) {
-        const char *m = eni.len ? detect__lists_eni_instance(l, eni) : NULL;
+    /* The line's own bytes: the numbers are read 8 bytes at a time where
+     * that stays inside it. */
+    bool splain = raw_fact(d, DVR_SRCPORT, fl.sport, ev->raw, &sport);
+    bool dplain = raw_fact(d, DVR_DSTPORT, fl.dport, ev->raw, &dport);
+    raw_fact(d, DVR_PROTOCOL, fl.proto, ev->raw, &proto);
+    raw_fact(d, DVR_PACKETS, fl.packets, ev->raw, &packets);
+    raw_fact(d, DVR_BYTES, fl.bytes, ev->raw, &bytes);
+    struct sv action = flow_sv(fl.action, a);
+    bool rejected = SV_IS(action, "REJECT");
+    if (fl.action && fl.action->type == JSON_STRING && !fl.action->escaped) {
+        if (rejected)
+            fact(d, FACT_RAW(DVR_ACTION), 2);
+        else if (SV_IS(action, "ACCEPT"))
+            fact(d, FACT_RAW(DVR_ACTION), 1);
+    }
+    struct sv eni = flow_sv(fl.eni, a);
+    struct sv inst = flow_sv(fl.inst, a);
+    if (inst.len == 0 || SV_IS(inst, "-")) {
+        const char *m = eni.len && l ? detect__lists_eni_instance(l, eni) : NULL;
         inst = m ? sv_cstr(m) : eni;
     }
     if (inst.len)
         set_str(d, DVF_INSTANCE, inst);
 
-    struct sv ssrc = leaf_sv(fl.src, a), sdst = leaf_sv(fl.dst, a);
+    struct sv ssrc = flow_sv(fl.src, a), sdst = flow_sv(fl.dst, a);
     struct ipaddr src, dst;
-    if (!ip_parse(ssrc, &src) || !ip_parse(sdst, &dst))
+    if (!flow_ip(ssrc, &src) || !flow_ip(sdst, &dst))
         return; /* NODATA/SKIPDATA lines: nothing to say about ends */
 
     /* Which end is ours. */
     int local_is_dst = -1;
-    struct sv fdir = leaf_sv(fl.fdir, a);
-    if (sv_eq_cstr(fdir, "ingress"))
+    struct sv fdir = flow_sv(fl.fdir, a);
+    if (SV_IS(fdir, "ingress"))
         local_is_dst = 1;
-    else if (sv_eq_cstr(fdir, "egress"))
+    else if (SV_IS(fdir, "egress"))
         local_is_dst = 0;
-    if (local_is_dst < 0 && eni.len) {
+    if (local_is_dst < 0 && eni.len && l) {
         if (detect__lists_eni_has_ip(l, eni, &dst) == 1)
             local_is_dst = 1;
         else if (detect__lists_eni_has_ip(l, eni, &src) == 1)
@@ -580,7 +683,6 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     bool si = detect__ip_internal(&src), di = detect__ip_internal(&dst);
     if (local_is_dst < 0 && si != di)
         local_is_dst = di ? 1 : 0;
-    const char *direction = local_is_dst < 0 ? "unknown" : local_is_dst ? "inbound" : "outbound";
     /* Unknown: take the line's own view, the sender as local. */
     bool ldst = local_is_dst == 1;
     struct sv lip = ldst ? sdst : ssrc, rip = ldst ? ssrc : sdst;
@@ -590,38 +692,49 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     /* Who opened it: security groups are stateful, so a rejected flow is
      * always its sender's attempt; otherwise the end with the higher port
      * (clients use ephemeral ports, servers listen on lower ones). */
-    const char *init = "unknown";
-    struct sv action = leaf_sv(fl.action, a);
-    bool rejected = sv_eq_cstr(action, "REJECT");
+    int init = 3; /* unknown */
     if (rejected && local_is_dst >= 0)
-        init = ldst ? "remote" : "local";
+        init = ldst ? 2 : 1;
     else if ((proto == 6 || proto == 17) && sport >= 0 && dport >= 0 && sport != dport)
-        init = (lport > rport) ? "local" : "remote";
+        init = (lport > rport) ? 1 : 2;
 
-    set_cstr(d, DVF_DIRECTION, direction);
+    d->v[DVF_DIRECTION] = (struct dval){ .type = DV_STR,
+                                         .s = local_is_dst < 0 ? SV("unknown")
+                                            : local_is_dst     ? SV("inbound")
+                                                               : SV("outbound") };
     fact(d, DVF_DIRECTION, local_is_dst < 0 ? 3 : local_is_dst ? 1 : 2);
-    set_cstr(d, DVF_INITIATOR, init);
-    fact(d, DVF_INITIATOR, init[0] == 'l' ? 1 : init[0] == 'r' ? 2 : 3);
+    d->v[DVF_INITIATOR] = (struct dval){ .type = DV_STR,
+                                         .s = init == 1 ? SV("local")
+                                            : init == 2 ? SV("remote")
+                                                        : SV("unknown") };
+    fact(d, DVF_INITIATOR, init);
     set_str(d, DVF_LOCAL_IP, lip);
     set_str(d, DVF_REMOTE_IP, rip);
     if (lport >= 0)
-        set_port(d, DVF_LOCAL_PORT, lport, ldst ? fl.dport : fl.sport, a);
+        set_port(d, DVF_LOCAL_PORT, lport, ldst ? fl.dport : fl.sport, ldst ? dplain : splain, a);
     if (rport >= 0)
-        set_port(d, DVF_REMOTE_PORT, rport, ldst ? fl.sport : fl.dport, a);
-    bool pub = !detect__ip_internal(remote);
+        set_port(d, DVF_REMOTE_PORT, rport, ldst ? fl.sport : fl.dport, ldst ? splain : dplain, a);
+    bool pub = !(ldst ? si : di);
     set_bool(d, DVF_REMOTE_PUBLIC, pub);
     fact(d, DVF_REMOTE_PUBLIC, pub);
-    const struct iplist *aws = detect__lists_aws(l);
+    const struct iplist *aws = l ? detect__lists_aws(l) : NULL;
     if (aws && iplist_count(aws)) {
         bool in_aws = iplist_lookup(aws, remote) != NULL;
         set_bool(d, DVF_REMOTE_AWS, in_aws);
         fact(d, DVF_REMOTE_AWS, in_aws);
     }
     if (proto >= 0) {
-        char tmp[24];
-        const char *pn = proto_name(proto, tmp, sizeof(tmp));
-        set_str(d, DVF_PROTOCOL, pn == tmp ? sv_make(arena_strndup(a, pn, strlen(pn)), strlen(pn))
-                                           : sv_cstr(pn));
+        switch (proto) {
+        case 1: set_str(d, DVF_PROTOCOL, SV("icmp")); break;
+        case 6: set_str(d, DVF_PROTOCOL, SV("tcp")); break;
+        case 17: set_str(d, DVF_PROTOCOL, SV("udp")); break;
+        case 58: set_str(d, DVF_PROTOCOL, SV("icmpv6")); break;
+        default: {
+            char tmp[24];
+            const char *pn = proto_name(proto, tmp, sizeof(tmp));
+            set_str(d, DVF_PROTOCOL, sv_make(arena_strndup(a, pn, strlen(pn)), strlen(pn)));
+        }
+        }
     }
     bool probe = rejected ||
                  (packets > 0 && packets <= 3 && bytes >= 0 && bytes <= packets * 80);
@@ -633,8 +746,8 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     set_bool(d, DVF_DOH, doh);
     fact(d, DVF_DOH, doh);
     if (packets > 0 && bytes >= 0) {
-        set_num(d, DVF_PACKET_SIZE, (double)(bytes / packets), a);
-        fact(d, DVF_PACKET_SIZE, (double)(bytes / packets));
+        set_num_own(d, DVF_PACKET_SIZE, bytes / packets);
+        fact(d, DVF_PACKET_SIZE, bytes / packets);
     }
 }
 
@@ -782,16 +895,24 @@ bool detect__exfil_label(const char *label, size_t len)
 
 static bool aws_domain(struct sv reg)
 {
-    static const char *const l[] = { "amazonaws.com", "amazonaws.com.cn", "aws", "cloudfront.net",
-                                     "amazon.com", "awsstatic.com", "aws.dev", "amazontrust.com",
-                                     "amazon-dss.com", "api.aws", NULL };
-    for (size_t i = 0; l[i]; i++)
-        if (sv_eq_cstr(reg, l[i]))
+#define D(s) { s, sizeof(s) - 1 }
+    /* With their lengths: this runs for every query. */
+    static const struct {
+        const char *s;
+        size_t len;
+    } l[] = { D("amazonaws.com"),  D("amazonaws.com.cn"), D("aws"),
+              D("cloudfront.net"), D("amazon.com"),       D("awsstatic.com"),
+              D("aws.dev"),        D("amazontrust.com"),  D("amazon-dss.com"),
+              D("api.aws") };
+#undef D
+    for (size_t i = 0; i < sizeof(l) / sizeof(l[0]); i++)
+        if (reg.len == l[i].len && memcmp(reg.p, l[i].s, l[i].len) == 0)
             return true;
-    return sv_ends_with(reg, SV(".aws"));
+    return reg.len >= 4 && memcmp(reg.p + reg.len - 4, ".aws", 4) == 0;
 }
 
-static void derive_dns(const struct event *ev, struct arena *a, struct derived *d)
+static void derive_dns(const struct dctx *c, const struct event *ev, struct arena *a,
+                       struct derived *d)
 {
     struct sv inst = leaf_sv(LEAF(ev, "srcids.instance"), a);
     if (inst.len)
@@ -826,8 +947,10 @@ static void derive_dns(const struct event *ev, struct arena *a, struct derived *
             at = i + 1;
         }
     }
-    set_num(d, DVD_LONGEST_LABEL, (double)best, a);
-    set_hundredths(d, DVD_ENTROPY, (int64_t)floor(detect__entropy(dom + best_at, best) * 100.0 + 0.5), a);
+    set_num_own(d, DVD_LONGEST_LABEL, (int64_t)best);
+    if (!c->skip_entropy)
+        set_hundredths(d, DVD_ENTROPY,
+                       (int64_t)floor(detect__entropy(dom + best_at, best) * 100.0 + 0.5), a);
     set_bool(d, DVD_EXFIL, detect__exfil_label(dom + best_at, best));
     /* The registered name's own label (left of the suffix). */
     const char *dot = memchr(rsv.p, '.', rsv.len);
@@ -947,11 +1070,29 @@ static void derive_ct(const struct dctx *c, const struct event *ev, struct arena
         unsigned full = ip.v4 ? 96 + bits : bits;
         for (unsigned b = full; b < 128; b++)
             net.b[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
-        char t[46];
-        size_t n = ip_format(&net, t);
-        char *s = arena_alloc(a, n + 5);
-        int k = snprintf(s, n + 5, "%.*s/%u", (int)n, t, bits);
-        set_str(d, DVC_NETWORK, sv_make(s, (size_t)k));
+        if (ip.v4) {
+            /* "a.b.0.0/16" written directly: this runs for every record. */
+            char *s = arena_alloc(a, 16);
+            size_t k = 0;
+            for (int q = 0; q < 2; q++) {
+                unsigned v = ip.b[12 + q];
+                if (v >= 100)
+                    s[k++] = (char)('0' + v / 100);
+                if (v >= 10)
+                    s[k++] = (char)('0' + v / 10 % 10);
+                s[k++] = (char)('0' + v % 10);
+                s[k++] = '.';
+            }
+            memcpy(s + k, "0.0/16", 7);
+            k += 6;
+            set_str(d, DVC_NETWORK, sv_make(s, k));
+        } else {
+            char t[46];
+            size_t n = ip_format(&net, t);
+            char *s = arena_alloc(a, n + 5);
+            int k = snprintf(s, n + 5, "%.*s/%u", (int)n, t, bits);
+            set_str(d, DVC_NETWORK, sv_make(s, (size_t)k));
+        }
         if (c->geo && !detect__ip_internal(&ip)) {
             struct geoslot tmp;
             const struct geoslot *g = geo_of(c, &ip, &tmp);
@@ -1006,22 +1147,39 @@ static void derive_ct(const struct dctx *c, const struct event *ev, struct arena
 
 /* ---- the leaves for `where` ------------------------------------------------------- */
 
+/* Field by field: the padding is left alone, so this stays a row of stores
+ * instead of becoming a memset. */
+static inline void clear_vals(struct dval *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        v[i].type = DV_NONE;
+        v[i].b = false;
+        v[i].num = 0;
+        v[i].s = SV_NULL;
+    }
+}
+
 /* d->hash_src must be 0 or left from an earlier call on the same struct. */
 void detect__derive(const struct dctx *c, const struct event *ev, struct arena *a,
                     struct derived *d)
 {
     size_t n;
     (void)names_of(ev->source, &n);
-    memset(d->v, 0, n * sizeof(d->v[0]));
-    if (ev->source == EVENT_VPCFLOW)
-        memset(d->raw, 0, sizeof(d->raw));
+    /* Each source's count as a constant: stores rather than a rep stos,
+     * whose start-up cost more than the clearing on every flow. */
+    switch (ev->source) {
+    case EVENT_VPCFLOW: clear_vals(d->v, DVF_N); break;
+    case EVENT_DNS: clear_vals(d->v, DVD_N); break;
+    case EVENT_CLOUDTRAIL: clear_vals(d->v, DVC_N); break;
+    default: memset(d->v, 0, n * sizeof(d->v[0])); break;
+    }
     d->ffmask = 0;
     d->flat_done = false;
     d->flat.n = 0;
     d->n = n;
     switch (ev->source) {
     case EVENT_VPCFLOW: derive_flow(c, ev, a, d); break;
-    case EVENT_DNS: derive_dns(ev, a, d); break;
+    case EVENT_DNS: derive_dns(c, ev, a, d); break;
     case EVENT_CLOUDTRAIL: derive_ct(c, ev, a, d); break;
     default: break;
     }

@@ -62,6 +62,19 @@ enum detect_kind {
 /* "match", "threshold", "distinct", "new_value", "rate", "sequence". */
 const char *detect_kind_name(enum detect_kind k);
 
+/* A rate rule that reproduces CloudTrail Insights (its `insight` field):
+ * besides its finding, each anomaly gives a Start and an End Insights record
+ * (detection.insight, detect_insight_write). */
+enum detect_insight_type {
+    DETECT_INSIGHT_NONE = 0,
+    DETECT_INSIGHT_CALL_RATE, /* "ApiCallRateInsight" */
+    DETECT_INSIGHT_ERROR_RATE /* "ApiErrorRateInsight" */
+};
+
+/* How long a new_value rule keeps a key's history, and each value of it,
+ * after its last sighting unless the rule says otherwise (`retention`). */
+#define DETECT_RETENTION_DEFAULT_MS (30LL * 86400 * 1000)
+
 /* One loaded rule, read-only. Every string is owned by the rule set and lives
  * as long as it. */
 struct detect_rule {
@@ -106,6 +119,8 @@ struct detect_rule {
     int64_t baseline_ms;          /* rate: rolling baseline length */
     double sigma;                 /* rate: standard deviations above the baseline */
     unsigned quiet;               /* rate: normal buckets that end an anomaly */
+    enum detect_insight_type insight; /* rate: the Insights records it also gives */
+    int64_t retention_ms;         /* new_value: history kept past a key's (value's) last use */
 };
 
 struct detect_rules;
@@ -256,6 +271,10 @@ struct detect_options {
      * of CloudTrail callers, and $network by ASN instead of /16. NULL: none.
      * Borrowed; shared read-only by the threads. */
     const struct geo_db *geo;
+    /* Rate rules with `insight` give their anomalies as Insights records
+     * (detection.insight); counting who made every minute's calls costs
+     * memory, so only when asked. */
+    bool insights;
 };
 
 /* The id and time of one event behind a stateful detection. */
@@ -303,7 +322,72 @@ struct detection {
     /* For flows: who opened the connection, as the finding reports it
      * (connectionDirection); DETECT_DIR_DEFAULT lets the finding decide. */
     enum detect_direction direction;
+    /* Rate rules with `insight`, when detect_options.insights: the anomaly as
+     * CloudTrail Insights reports it (its API, errorCode, account and region
+     * are ev's); else NULL. */
+    const struct detect_insight *insight;
 };
+
+/* ---- CloudTrail Insights records ---------------------------------------------- */
+
+#define DETECT_INSIGHT_TOP 5 /* contributors per attribute, as CloudTrail gives */
+
+/* One contributor of an attribution: a value and its calls (or errors) per
+ * minute. value is "null" for a missing one (a call without errorCode). */
+struct detect_insight_contrib {
+    char *value;
+    double average;
+};
+
+/* attribute: "userIdentityArn", "userAgent" or "errorCode" (call-rate
+ * insights only); the top contributors during the insight and over the
+ * baseline, largest first (ties by value). */
+struct detect_insight_attr {
+    const char *attribute; /* static */
+    struct detect_insight_contrib insight[DETECT_INSIGHT_TOP];
+    size_t n_insight;
+    struct detect_insight_contrib baseline[DETECT_INSIGHT_TOP];
+    size_t n_baseline;
+};
+
+/* What the Start or the End record says: Start covers the first anomalous
+ * minute, End the whole anomaly. */
+struct detect_insight_side {
+    double insight_average; /* calls (errors) per minute */
+    struct detect_insight_attr attr[3];
+    size_t n_attr;
+};
+
+/* An anomaly of a rate rule with `insight`. Owns its strings
+ * (detect_insight_free). */
+struct detect_insight {
+    enum detect_insight_type type;
+    char *rule_id;
+    int64_t start_ms, end_ms;      /* the first anomalous minute's start, the last's end */
+    double baseline_average;       /* per minute, over the baseline before the start */
+    int64_t insight_duration_min;  /* end - start, in minutes */
+    int64_t baseline_duration_min; /* history the baseline covers, in minutes */
+    struct detect_insight_side start, end;
+};
+
+void detect_insight_free(struct detect_insight *in); /* NULL is fine */
+/* A deep copy, for a caller that keeps an insight past the emit callback. */
+struct detect_insight *detect_insight_dup(const struct detect_insight *in);
+
+/*
+ * Appends the Start (end = false) or End record of d's insight to out, as
+ * CloudTrail writes Insights records to a trail (one compact JSON object, no
+ * newline): eventVersion, eventTime, awsRegion, eventID, eventType
+ * "AwsCloudTrailInsight", recipientAccountId, sharedEventID, insightDetails
+ * {state, eventSource, eventName, insightType, errorCode (error rate),
+ * insightContext {statistics {baseline, insight, insightDuration,
+ * baselineDuration}, attributions[]}}, eventCategory "Insight". The ids are
+ * GUID-shaped hashes of the rule, key and start, so a run over the same logs
+ * writes the same records. *time_ms_out (may be NULL) gets the eventTime.
+ * ERR_LIMIT when out's cap is reached.
+ */
+int detect_insight_write(const struct detection *d, bool end, struct buf *out,
+                         int64_t *time_ms_out);
 
 typedef void (*detect_emit_fn)(void *ctx, const struct detection *d);
 
@@ -372,6 +456,15 @@ struct detect_state_stats {
     uint64_t detections;   /* stateful detections emitted */
     uint64_t late;         /* stream: candidates behind the watermark, ignored */
     size_t bytes;          /* memory the candidates held at their peak */
+    /* The kinds' own state (baselines, windows): at its peak over the run, and
+     * what was let go to keep it bounded. */
+    uint64_t state_keys;       /* keys held at the peak (sum over the rules) */
+    uint64_t state_values;     /* new_value: values held at the peak */
+    size_t state_bytes;        /* bytes the kinds held at the peak */
+    uint64_t expired_keys;     /* keys idle past their window, baseline or retention */
+    uint64_t expired_values;   /* new_value: values unused for the retention period */
+    uint64_t refused_keys;     /* keys not created past the per-rule cap */
+    uint64_t refused_values;   /* new_value: values not kept past the per-key cap */
 };
 
 /* Number of enabled stateful rules. */

@@ -182,7 +182,12 @@ struct derived {
      * their bit; enumerations by detect__flow_fact_code. */
     double ff[32];
     uint32_t ffmask;
+    /* ff as whole numbers where they are 0 .. UINT32_MAX - 1, else
+     * UINT32_MAX: what the gate's region tables are indexed by. */
+    uint32_t ffi[32];
     bool flat_done;
+    /* Texts of numbers derivation writes itself (no arena per flow). */
+    char numtxt[DERIVED_MAX][24];
 };
 
 /* Flow record fields derive.c locates (derived.raw), by name (-1 if none). */
@@ -203,6 +208,9 @@ struct dctx {
     const struct detect_lists *lists;
     const struct geo_db *geo;
     struct geocache *gc;
+    /* DNS: no loaded rule reads $entropy, so it is not computed (it costs a
+     * pass over the longest label of every query). */
+    bool skip_entropy;
 };
 struct geocache *detect__geocache_new(void);
 void detect__geocache_free(struct geocache *gc);
@@ -284,6 +292,8 @@ bool detect__snap_is_ref(const struct snap *sn, const char **file, uint64_t *rec
 enum event_source detect__snap_source(const struct snap *sn);
 struct snap *detect__snap_ref(struct snap *sn);
 void detect__snap_unref(struct snap *sn); /* NULL is fine */
+/* Whether the caller holds the only reference (its unref frees sn). */
+bool detect__snap_last(const struct snap *sn);
 /* The event as it was; its leaves go into a (the rest points into sn). */
 void detect__snap_event(const struct snap *sn, struct event *out, struct arena *a);
 int64_t detect__snap_ms(const struct snap *sn);
@@ -336,7 +346,39 @@ struct sunit {
     const struct srule *rules[UNIT_RULES_MAX];
     size_t n_rules;
     int64_t learning_ms;       /* engine override applied */
+    bool insight;              /* rate: count callers for Insights records (detect_options.insights) */
 };
+
+/* Rate rules with `insight`: who made a bucket's calls, per attribute
+ * (RATTR_ARN userIdentity.arn, RATTR_UA userAgent, RATTR_ERR errorCode). Each
+ * attribute keeps the RATTR_K values of smallest hash with exact counts: a
+ * bottom-k sample, the same whatever order the events came in and however
+ * partial tables are merged (a value kept in the whole is kept in every
+ * part). Values are "null" when the record has none. */
+enum { RATTR_ARN = 0, RATTR_UA, RATTR_ERR, RATTR_N };
+#define RATTR_K 32
+#define RATTR_TEXT_MAX 1024
+
+struct rattr_val {
+    uint64_t h;
+    char *s;
+    uint64_t n;
+};
+
+struct rattr {
+    struct rattr_val *v[RATTR_N];
+    uint8_t n[RATTR_N], cap[RATTR_N];
+};
+
+/* Adds n uses of value s (len bytes, copied) to attribute a of *t (created
+ * when NULL). */
+void detect__rattr_add(struct rattr **t, int a, struct sv s, uint64_t n);
+/* Folds src into *dst (which takes it over when NULL); src is consumed. */
+void detect__rattr_merge(struct rattr **dst, struct rattr *src);
+void detect__rattr_free(struct rattr *t);
+size_t detect__rattr_bytes(const struct rattr *t);
+/* The event's userIdentity.arn, userAgent and errorCode into *t. */
+void detect__rattr_add_event(struct rattr **t, const struct event *ev);
 
 /* One event (or an aggregate of events) as the kinds see it. */
 struct sitem {
@@ -352,6 +394,8 @@ struct sitem {
     uint64_t n;          /* events behind it (rate buckets: all in the bucket) */
     struct detect_evidence *ev; /* unused (rate buckets' evidence is their representative) */
     size_t n_ev;
+    struct rattr *attr;  /* rate buckets of `insight` rules: the callers; owned, or NULL */
+    uint32_t key_len, val_len; /* set by the collectors for their own items (byte counts) */
 };
 
 /* Where detections of the kinds go: restores the snapshot, renders the rule's
@@ -386,6 +430,7 @@ struct svars {
     int64_t first_ms, last_ms;
     const struct detect_evidence *evidence;
     size_t n_evidence;
+    const struct detect_insight *insight; /* rate rules with `insight`, else NULL */
 };
 
 void detect__semit(struct semit *em, const struct srule *sr, const struct svars *v);
@@ -400,6 +445,8 @@ void detect__kind_advance(struct kstate *k, int64_t now_ms, struct semit *em);
 void detect__kind_finish(struct kstate *k, struct semit *em);
 void detect__kind_free(struct kstate *k);
 size_t detect__kind_keys(const struct kstate *k);
+/* Adds the kind's counters (state at its peak, expiries, refusals) to st. */
+void detect__kind_stats(struct kstate *k, struct detect_state_stats *st);
 
 /* ---- the direct evaluator for simple `where` / `when` (fastwhere.c) --------- */
 
@@ -426,13 +473,16 @@ struct fwcache {
 };
 bool detect__fwhere_eval_cached(const struct fwhere *w, const struct event *ev,
                                 const struct derived *dv, struct arena *a, struct fwcache *c);
-/* For up to 64 flow patterns (NULL: not direct), a table from the flow's
- * direction, initiator, remote_public, ipv6, probe, action and protocol to
- * the patterns that can hold (bit i: w[i]); ~0 when a fact is missing. */
+/* For up to 64 flow patterns (NULL: not direct), per fact a table from the
+ * fact's value to the patterns whose tests on it pass: the patterns that can
+ * hold for a flow (bit i: w[i]), found with a few lookups. *exact (may be
+ * NULL) gets the bits the mask decides: patterns made only of fact tests
+ * whose facts the flow has; a set bit there holds, without evaluation. NULL
+ * gate: ~0, nothing exact. */
 struct fwgate;
 struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n);
 void detect__fwgate_free(struct fwgate *g);
-uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv);
+uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, uint64_t *exact);
 
 /* Engine internals the stateful stage reads. */
 size_t detect__engine_units(const struct detect_engine *e, const struct sunit **out);
@@ -450,6 +500,9 @@ struct capev {
     struct snap *sn;  /* reference owned by the capev until detect__capev_done */
     size_t *bytes;    /* the collector's byte count, or NULL */
     bool by_ref;      /* keep the record by reference (file, record number) */
+    /* Key hashes of single derived-field keys, by field (bit set: valid). */
+    uint32_t kvalid;
+    uint64_t khash[DERIVED_MAX];
 };
 
 /* Whether candidates of ev may be kept by reference (detect_options.input). */

@@ -47,12 +47,22 @@ struct detect_engine {
     struct match_set *where_ms; /* `where` patterns over derived leaves; id = srule index */
     struct fwatoms *atoms;      /* the fields of all direct `where`/`when` forms */
     struct fwgate *gate[EVENT_SOURCE_COUNT]; /* over the classes of `always` (flows) */
+    /* With a gate: always[gate_lo[b] .. gate_lo[b + 1]) are the rules of gate bit b. */
+    size_t gate_lo[EVENT_SOURCE_COUNT][65];
     uint32_t *always_cls[EVENT_SOURCE_COUNT];   /* always[k]'s where class */
     int8_t *always_gb[EVENT_SOURCE_COUNT];      /* always[k]'s gate bit */
     int8_t *gate_bit;           /* per srule: its class's bit in the gate, or -1 */
+    /* Per unit (flow new_value units): a gate over its rules' `when`, bit k
+     * for the unit's rule k; NULL entries: none. */
+    struct fwgate **ugate;
+    bool dns_entropy;           /* some DNS rule reads $entropy */
     struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
+    /* Per source: some rule's where / when names a derived field, so the
+     * automaton must see the derived leaves (else the record's are enough). */
+    bool where_derived[EVENT_SOURCE_COUNT], when_derived[EVENT_SOURCE_COUNT];
     struct snap_filter *snapf;
     int64_t learning_override;
+    bool insights; /* detect_options.insights */
     const struct input_options *input;
     const struct geo_db *geo;
 };
@@ -110,7 +120,7 @@ static void resolve(enum event_source src, const char *ref, struct fref *f)
 /* The key a stateful rule groups by when it names none: the resource's. */
 static const char *default_group(enum event_source src)
 {
-    return src == EVENT_CLOUDTRAIL ? "$identity" : "$instance";
+    return src == EVENT_CLOUDTRAIL ? "$identity" : src == EVENT_S3ACCESS ? "bucket_name" : "$instance";
 }
 
 static bool same_str(const char *a, const char *b)
@@ -163,7 +173,9 @@ static const char *const snap_base[] = {
     "instance-id", "interface-id", "vpc-id", "subnet-id", "flow-direction", "tcp-flags",
     "start", "end", "account-id", "region",
     "query_name", "query_type", "rcode", "transport", "srcids.instance", "vpc_id",
-    "firewall_rule_action", "answers.Rdata", "account_id", "query_timestamp", NULL
+    "firewall_rule_action", "answers.Rdata", "account_id", "query_timestamp",
+    "bucket_name", "remoteip", "requester", "operation", "key", "httpstatus", "errorcode",
+    "useragent", NULL
 };
 
 static int add_pat(struct detect_engine *e, const struct detect_rule *r, const char *pat,
@@ -177,6 +189,59 @@ static int add_pat(struct detect_engine *e, const struct detect_rule *r, const c
         return ERR_USAGE;
     }
     return 0;
+}
+
+static bool has_word(const char *s, const char *w) { return s && strstr(s, w); }
+
+static bool list_has_word(const char *const *v, size_t n, const char *w)
+{
+    for (size_t i = 0; i < n; i++)
+        if (has_word(v[i], w))
+            return true;
+    return false;
+}
+
+/* Whether any text of r that can name a derived field contains w (a
+ * superset of the rules that read it: good enough to skip computing it). */
+static bool rule_mentions(const struct detect_rule *r, const char *w)
+{
+    return has_word(r->where, w) || has_word(r->when, w) || has_word(r->sum, w) ||
+           has_word(r->distinct, w) || has_word(r->key, w) || has_word(r->title, w) ||
+           has_word(r->description, w) || has_word(r->pattern, w) ||
+           list_has_word(r->group_by, r->n_group_by, w) || list_has_word(r->value, r->n_value, w) ||
+           list_has_word(r->unusual, r->n_unusual, w) || list_has_word(r->then, r->n_then, w);
+}
+
+/* Whether an object of a pattern has a key naming a derived field of src
+ * (derived leaves are top-level names; "$or" holds more such objects). */
+static bool obj_names_derived(enum event_source src, const struct json_value *o)
+{
+    if (o->type != JSON_OBJECT)
+        return false;
+    for (size_t i = 0; i < o->n; i++) {
+        const struct json_value *m = &o->items[i];
+        if (strcmp(m->key, "$or") == 0 && m->type == JSON_ARRAY) {
+            for (size_t k = 0; k < m->n; k++)
+                if (obj_names_derived(src, &m->items[k]))
+                    return true;
+        } else if (detect__derived_find(src, m->key, m->key_len) >= 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether pattern (valid: the automaton accepted it) names a derived field;
+ * true when it cannot be read, to stay on the safe side. */
+static bool names_derived(enum event_source src, const char *pattern)
+{
+    struct arena a;
+    arena_init(&a, 4096);
+    struct json_value *root = NULL;
+    bool r = json_parse(pattern, strlen(pattern), &a, &root, NULL) != 0 ||
+             obj_names_derived(src, root);
+    arena_free(&a);
+    return r;
 }
 
 static int build_stateful(struct detect_engine *e, struct err *err)
@@ -253,6 +318,8 @@ static int build_stateful(struct detect_engine *e, struct err *err)
             u->first = sr;
             u->learning_ms = e->learning_override > 0 && r->learning_ms > 0 ? e->learning_override
                                                                             : r->learning_ms;
+            u->insight = e->insights && r->kind == DETECT_KIND_RATE &&
+                         r->insight != DETECT_INSIGHT_NONE;
         }
         sr->unit = ui;
         sr->bit = (uint32_t)u->n_rules;
@@ -274,6 +341,13 @@ static int build_stateful(struct detect_engine *e, struct err *err)
         }
         sr->fwhere = detect__fwhere_compile(r->source, r->where);
         sr->fwhen = detect__fwhere_compile(r->source, r->when);
+        /* Patterns left to the automata: do they need the derived leaves? */
+        if ((unsigned)r->source < EVENT_SOURCE_COUNT) {
+            if (r->where && !sr->fwhere && names_derived(r->source, r->where))
+                e->where_derived[r->source] = true;
+            if (r->when && !sr->fwhen && names_derived(r->source, r->when))
+                e->when_derived[r->source] = true;
+        }
         if (!e->atoms)
             e->atoms = detect__fwatoms_new();
         detect__fwhere_share(sr->fwhere, e->atoms, r->source);
@@ -323,10 +397,33 @@ static int build_stateful(struct detect_engine *e, struct err *err)
         }
         e->gate_bit[si] = (int8_t)(ng - 1);
     }
-    if (ng == 64 && e->n_always[EVENT_VPCFLOW] > 0) /* too many classes: no gate */
+    if (ng == 64 && e->n_always[EVENT_VPCFLOW] > 0) { /* too many classes: no gate */
         memset(e->gate_bit, -1, e->n_sr * sizeof(*e->gate_bit));
-    else
+    } else {
         e->gate[EVENT_VPCFLOW] = detect__fwgate_build(gw, ng);
+        size_t *lo = e->gate_lo[EVENT_VPCFLOW];
+        for (size_t b = 0; b <= ng; b++)
+            lo[b] = e->n_always[EVENT_VPCFLOW];
+        for (size_t i = e->n_always[EVENT_VPCFLOW]; i-- > 0;)
+            lo[e->gate_bit[e->always[EVENT_VPCFLOW][i]]] = i;
+    }
+    for (size_t i = 0; i < e->n; i++)
+        if (e->rule[i]->source == EVENT_DNS && rule_mentions(e->rule[i], "entropy"))
+            e->dns_entropy = true;
+    e->ugate = xcalloc(e->n_units ? e->n_units : 1, sizeof(*e->ugate));
+    for (size_t ui = 0; ui < e->n_units; ui++) {
+        const struct sunit *u = &e->units[ui];
+        if (u->kind != DETECT_KIND_NEW_VALUE || u->first->r->source != EVENT_VPCFLOW)
+            continue;
+        const struct fwhere *uw[UNIT_RULES_MAX];
+        bool any = false;
+        for (size_t k = 0; k < u->n_rules; k++) {
+            uw[k] = u->rules[k]->has_when ? u->rules[k]->fwhen : NULL;
+            any = any || uw[k];
+        }
+        if (any)
+            e->ugate[ui] = detect__fwgate_build(uw, u->n_rules);
+    }
     for (int k = 0; k < EVENT_SOURCE_COUNT; k++) {
         size_t na = e->n_always[k] ? e->n_always[k] : 1;
         e->always_cls[k] = xcalloc(na, sizeof(uint32_t));
@@ -371,6 +468,7 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
         e->rule[e->n++] = r;
     }
     e->learning_override = opt ? opt->learning_ms : 0;
+    e->insights = opt ? opt->insights : false;
     e->input = opt ? opt->input : NULL;
     e->geo = opt ? opt->geo : NULL;
     int rc = build_stateful(e, err);
@@ -408,6 +506,9 @@ void detect_engine_free(struct detect_engine *e)
         free(e->always_gb[k]);
     }
     free(e->gate_bit);
+    for (size_t i = 0; e->ugate && i < e->n_units; i++)
+        detect__fwgate_free(e->ugate[i]);
+    free(e->ugate);
     free(e->srule_of);
     free(e->sr);
     free(e->units);
@@ -832,7 +933,9 @@ static struct sv default_key(enum detect_resource res, const struct event *ev, s
             return ev->principal_arn;
         return or_unknown(value(ev, "userIdentity.arn", a));
     case DETECT_RES_S3_BUCKET:
-        return or_unknown(value(ev, "requestParameters.bucketName", a));
+        return or_unknown(value(ev, ev->source == EVENT_S3ACCESS ? "bucket_name"
+                                                                 : "requestParameters.bucketName",
+                                a));
     case DETECT_RES_INSTANCE:
         return instance_key(ev, a);
     }
@@ -862,7 +965,7 @@ static const struct derived *derived_of(const struct detect_engine *e, struct de
     if (!s->dv.done) {
         if (e->geo && !s->gc)
             s->gc = detect__geocache_new();
-        struct dctx c = { e->lists, e->geo, s->gc };
+        struct dctx c = { e->lists, e->geo, s->gc, !e->dns_entropy };
         detect__derive(&c, ev, &s->arena, &s->dv);
     }
     return &s->dv;
@@ -938,7 +1041,9 @@ static void run_where(const struct detect_engine *e, struct detect_scratch *s,
     if (s->where_stamp == s->stamp)
         return;
     const uint32_t *wids = NULL;
-    size_t nw = match_event(e->where_ms, both_flat(s, ev, dv), s->wms, &wids);
+    size_t nw = match_event(e->where_ms,
+                            e->where_derived[ev->source] ? both_flat(s, ev, dv) : &ev->flat,
+                            s->wms, &wids);
     for (size_t k = 0; k < nw; k++)
         if (wids[k] < e->n_sr)
             s->wstamp[wids[k]] = s->stamp;
@@ -982,7 +1087,9 @@ static bool when_holds(const struct detect_engine *e, struct detect_scratch *s,
     }
     if (s->when_stamp != s->stamp) {
         const uint32_t *wids = NULL;
-        size_t nw = match_event(e->when_ms, both_flat(s, ev, dv), s->whs, &wids);
+        size_t nw = match_event(e->when_ms,
+                                e->when_derived[ev->source] ? both_flat(s, ev, dv) : &ev->flat,
+                                s->whs, &wids);
         for (size_t k = 0; k < nw; k++)
             if (wids[k] < e->n_sr)
                 s->whstamp[wids[k]] = s->stamp;
@@ -997,6 +1104,7 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
 {
     struct capev ce = { e, ev, NULL, NULL, NULL };
     uint64_t stamp = s->stamp;
+    int by_ref = -1; /* the same for every unit: decided on first use */
     for (size_t t = 0; t < nt; t++) {
         const struct srule *sr = &e->sr[s->utouched[t]];
         const struct sunit *u = &e->units[sr->unit];
@@ -1034,16 +1142,26 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
             if (!cx.rec || !c->fn(&cx))
                 continue;
         }
-        if (need_when)
+        if (need_when) {
+            /* The unit's gate rules out most `when`s and decides the
+             * fact-only ones; the rest are evaluated. */
+            uint64_t wg = ~0ULL, wex = 0;
+            if (e->ugate[sr->unit])
+                wg = detect__fwgate_mask(e->ugate[sr->unit], dv, &wex);
             for (size_t k = 0; k < u->n_rules; k++) {
                 const struct srule *x = u->rules[k];
-                if (x->has_when && (s->umask[x - e->sr] & M_PATTERN) && when_holds(e, s, x, ev, dv))
+                if (!x->has_when || !(s->umask[x - e->sr] & M_PATTERN) || !(wg >> k & 1))
+                    continue;
+                if ((wex >> k & 1) || when_holds(e, s, x, ev, dv))
                     mask |= 1u << x->bit;
             }
+        }
         ce.dv = dv;
         struct collector *col = detect__scratch_collector(s);
         ce.bytes = detect__collector_bytes(col);
-        ce.by_ref = detect__engine_by_ref(e, ev) && !detect__collector_is_stream(col);
+        if (by_ref < 0)
+            by_ref = detect__engine_by_ref(e, ev) && !detect__collector_is_stream(col);
+        ce.by_ref = by_ref;
         detect__capture(col, u, sr->unit, &ce, mask, &s->arena, &s->kb, &s->vb);
     }
     detect__capev_done(&ce);
@@ -1063,11 +1181,34 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
     s->where_stamp = s->when_stamp = 0;
     /* Rules without a pattern: `where` (one automaton visit over the record
      * and its derived fields) is what selects for them. */
-    if (e->n_always[ev->source] > 0) {
+    if (e->n_always[ev->source] > 0 && e->gate[ev->source]) {
+        /* The gate names the `where` classes that can hold and decides the
+         * ones made of fact tests; only the others are evaluated. */
+        const struct derived *dv = derived_of(e, s, ev);
+        uint64_t exact;
+        uint64_t gate = detect__fwgate_mask(e->gate[ev->source], dv, &exact);
+        const size_t *lo = e->gate_lo[ev->source];
+        const uint32_t *al = e->always[ev->source];
+        for (uint64_t m = gate; m; m &= m - 1) {
+            int b = __builtin_ctzll(m);
+            if (lo[b] >= lo[b + 1])
+                continue;
+            uint32_t first = al[lo[b]];
+            if (exact >> b & 1) {
+                if (e->sr[first].where_id >= 0)
+                    s->wok[e->sr[first].where_class] = s->stamp;
+            } else if (!where_holds(e, s, first, ev, dv)) {
+                continue;
+            }
+            for (size_t k = lo[b]; k < lo[b + 1]; k++)
+                if (mark(s, al[k], M_PATTERN))
+                    s->utouched[nt++] = al[k];
+        }
+    } else if (e->n_always[ev->source] > 0) {
         const struct derived *dv = derived_of(e, s, ev);
         uint32_t cls = UINT32_MAX;
         bool ok = false;
-        uint64_t gate = detect__fwgate_mask(e->gate[ev->source], dv);
+        uint64_t gate = detect__fwgate_mask(e->gate[ev->source], dv, NULL);
         const uint32_t *acls = e->always_cls[ev->source];
         const int8_t *agb = e->always_gb[ev->source];
         for (size_t k = 0; k < e->n_always[ev->source]; k++) {
@@ -1154,7 +1295,7 @@ static void emit_event(struct semit *em, const struct srule *sr, const struct sv
     const struct detect_rule *r = sr->r;
     struct derived dv;
     dv.hash_src = 0;
-    struct dctx dc = { em->e->lists, em->e->geo, s->gc };
+    struct dctx dc = { em->e->lists, em->e->geo, s->gc, !em->e->dns_entropy };
     detect__derive(&dc, ev0, &s->arena, &dv);
     struct event evc = *ev0;
     struct event *ev = &evc;
@@ -1189,6 +1330,7 @@ static void emit_event(struct semit *em, const struct srule *sr, const struct sv
         .n_events = v->count ? v->count : 1,
         .first_ms = v->first_ms,
         .last_ms = v->last_ms,
+        .insight = v->insight,
     };
     d.title = render_ex(s, detect__rule_title(r), ev, NULL, &dv, v);
     d.description = render_ex(s, detect__rule_desc(r), ev, NULL, &dv, v);
@@ -1260,6 +1402,7 @@ void detect__semit(struct semit *em, const struct srule *sr, const struct svars 
         p->v.it = NULL;
         p->v.key = dup0(v->key);
         p->v.value = dup0(v->value);
+        p->v.insight = detect_insight_dup(v->insight);
         size_t bytes = 0;
         for (size_t i = 0; i < v->n_evidence; i++)
             bytes += v->evidence[i].id.len + 1;
@@ -1299,6 +1442,7 @@ static void pending_free(struct pending *p)
     detect__snap_unref(p->sn);
     free((void *)p->v.key);
     free((void *)p->v.value);
+    detect_insight_free((struct detect_insight *)p->v.insight);
     free(p->evidence);
     free(p->ids);
 }

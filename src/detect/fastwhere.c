@@ -6,9 +6,10 @@
  * "Simple" is a conjunction of top-level fields, each with a list of
  * alternatives among: a string, a number, true, false, null,
  * {"anything-but": value or list}, {"numeric": [op, n (, op, n)]},
- * {"exists": bool} and {"prefix": string}. The fields are derived fields or
- * record fields of flow and DNS records (one leaf each, never inside an
- * array), and "$or" of such conjunctions. Anything else (nested objects,
+ * {"exists": bool} and {"prefix": string}. The fields are derived fields (of
+ * any source, CloudTrail included: one value each) or record fields of flow
+ * and DNS records (one leaf each, never inside an array), and "$or" of such
+ * conjunctions. Anything else (nested objects,
  * wildcards, CIDRs, CloudTrail record paths, which may sit in arrays) is left
  * to the automaton: compile says no and the engine keeps using match_event
  * for that rule.
@@ -344,16 +345,35 @@ static bool compile_obj(enum event_source src, const struct json_value *root, st
     return true;
 }
 
+/* Whether every field of w (and of its "$or" alternatives) is a derived
+ * field: those are single values, so testing them directly decides exactly
+ * what the automaton would. */
+static bool only_derived(const struct fwhere *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        const struct ffield *f = &w->f[i];
+        for (size_t k = 0; k < f->n_sub; k++)
+            if (!only_derived(f->sub[k]))
+                return false;
+        if (!f->n_sub && f->dv < 0)
+            return false;
+    }
+    return true;
+}
+
 struct fwhere *detect__fwhere_compile(enum event_source src, const char *pattern)
 {
-    if (!pattern || src == EVENT_CLOUDTRAIL)
+    if (!pattern)
         return NULL;
     struct fwhere *w = xcalloc(1, sizeof(*w));
     arena_init(&w->a, 4096);
     struct json_value *root = NULL;
     bool ok = json_parse(pattern, strlen(pattern), &w->a, &root, NULL) == 0 &&
               root->type == JSON_OBJECT && root->n > 0 && compile_obj(src, root, w);
-    if (!ok) {
+    /* CloudTrail record paths can hold arrays and repeated keys, where the
+     * automaton's any-element semantics and a first-leaf test differ: only
+     * patterns over derived fields are evaluated directly. */
+    if (!ok || (src == EVENT_CLOUDTRAIL && !only_derived(w))) {
         detect__fwhere_free(w);
         return NULL;
     }
@@ -630,52 +650,111 @@ bool detect__fwhere_eval_cached(const struct fwhere *w, const struct event *ev,
     return true;
 }
 
-/* ---- the gate: which flow patterns can hold, from the small facts ---------------------- */
+/* ---- the gate: which flow patterns can hold, from the facts ------------------------------ */
 
-/* Facts with few values, and those values: a flow's combination of them
- * indexes a table of the patterns whose tests on these facts pass (a test on
- * another field, or a value outside the list, leaves the pattern in). */
-static const struct {
+/* Every test on a fact (equality, anything-but, a range) compares its value
+ * with a few constants. Those constants cut the number line into points and
+ * open intervals, within each of which every test gives one answer: per fact,
+ * a table from the region a value falls in to the patterns whose tests on that
+ * fact pass (patterns that do not test it included). A flow's AND over its
+ * facts is exactly the set of patterns whose fact tests all pass; for a
+ * pattern made only of fact tests ("typed") that decides it. */
+
+#define GATE_FACTS 32
+
+struct gfact {
     int fact;
-    double v[5];
-    unsigned n;
-    bool other; /* the last slot stands for any other value: no test */
-} GATE[] = {
-    { DVF_DIRECTION, { 1, 2, 3 }, 3, false },
-    { DVF_INITIATOR, { 1, 2, 3 }, 3, false },
-    { DVF_REMOTE_PUBLIC, { 0, 1 }, 2, false },
-    { DVF_IPV6, { 0, 1 }, 2, false },
-    { DVF_PROBE, { 0, 1 }, 2, false },
-    { DVF_N + DVR_ACTION, { 1, 2 }, 2, false },
-    { DVF_N + DVR_PROTOCOL, { 6, 17, 1, 58, 0 }, 5, true },
+    double *pt;      /* breakpoints, ascending */
+    size_t n_pt;
+    uint64_t *mask;  /* per region: 2 * n_pt + 1 */
+    uint64_t tests;  /* patterns with a test on the fact */
+    /* Facts whose breakpoints are small whole numbers (ports, protocols,
+     * codes, booleans): the region of each whole value 0..tmax, so a flow's
+     * value finds its region with one load instead of a binary search. */
+    uint8_t *rt;
+    uint32_t tmax;
 };
-#define GATE_N (sizeof(GATE) / sizeof(GATE[0]))
 
 struct fwgate {
-    uint64_t *mask;
+    struct gfact f[GATE_FACTS];
     size_t n;
-    uint32_t need; /* facts the index needs */
+    uint64_t all;    /* one bit per pattern */
+    uint64_t typed;  /* patterns decided by their fact tests alone */
 };
 
 void detect__fwgate_free(struct fwgate *g)
 {
     if (!g)
         return;
-    free(g->mask);
+    for (size_t i = 0; i < g->n; i++) {
+        free(g->f[i].pt);
+        free(g->f[i].mask);
+        free(g->f[i].rt);
+    }
     free(g);
 }
 
-static bool gate_holds(const struct fwhere *w, const double *val, const bool *any)
+static int cmp_dbl(const void *a, const void *b)
 {
-    for (size_t i = 0; i < w->n; i++) {
-        const struct ffield *f = &w->f[i];
-        if (f->fact < 0)
-            continue;
-        for (size_t k = 0; k < GATE_N; k++)
-            if (GATE[k].fact == f->fact && !any[k] && !fact_holds(f, val[k]))
-                return false;
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void add_pt(double **v, size_t *n, size_t *cap, double x)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 16;
+        *v = xrealloc(*v, *cap * sizeof(**v));
     }
-    return true;
+    (*v)[(*n)++] = x;
+}
+
+/* A value inside region r (even: the open interval before point r/2 or after
+ * the last; odd: point (r-1)/2). */
+static double region_value(const struct gfact *gf, size_t r)
+{
+    if (r & 1)
+        return gf->pt[(r - 1) / 2];
+    if (gf->n_pt == 0)
+        return 0;
+    if (r == 0)
+        return gf->pt[0] - 1;
+    if (r == 2 * gf->n_pt)
+        return gf->pt[gf->n_pt - 1] + 1;
+    return (gf->pt[r / 2 - 1] + gf->pt[r / 2]) / 2;
+}
+
+/* The region of x: the open interval or the point of gf's breakpoints it
+ * falls in. */
+static size_t region_of(const struct gfact *gf, double x)
+{
+    size_t lo = 0, hi = gf->n_pt;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (gf->pt[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < gf->n_pt && gf->pt[lo] == x ? 2 * lo + 1 : 2 * lo;
+}
+
+#define GATE_TABLE_MAX 65535
+
+static void build_region_table(struct gfact *gf)
+{
+    if (gf->n_pt == 0 || 2 * gf->n_pt + 1 > UINT8_MAX)
+        return;
+    for (size_t k = 0; k < gf->n_pt; k++)
+        if (!(gf->pt[k] >= 0 && gf->pt[k] <= GATE_TABLE_MAX) ||
+            (double)(uint32_t)gf->pt[k] != gf->pt[k])
+            return;
+    uint32_t tmax = (uint32_t)gf->pt[gf->n_pt - 1];
+    uint8_t *rt = xmalloc((size_t)tmax + 1);
+    for (uint32_t v = 0; v <= tmax; v++)
+        rt[v] = (uint8_t)region_of(gf, v);
+    gf->rt = rt;
+    gf->tmax = tmax;
 }
 
 struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
@@ -683,48 +762,100 @@ struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
     if (n == 0 || n > 64)
         return NULL;
     struct fwgate *g = xcalloc(1, sizeof(*g));
-    g->n = 1;
-    for (size_t k = 0; k < GATE_N; k++) {
-        g->n *= GATE[k].n;
-        g->need |= 1u << GATE[k].fact;
-    }
-    g->mask = xcalloc(g->n, sizeof(*g->mask));
-    for (size_t idx = 0; idx < g->n; idx++) {
-        double val[GATE_N];
-        bool any[GATE_N];
-        size_t r = idx;
-        for (size_t k = GATE_N; k-- > 0;) {
-            unsigned slot = (unsigned)(r % GATE[k].n);
-            r /= GATE[k].n;
-            val[k] = GATE[k].v[slot];
-            any[k] = GATE[k].other && slot == GATE[k].n - 1;
+    g->all = n == 64 ? ~0ULL : (1ULL << n) - 1;
+    int slot_of[GATE_FACTS];
+    for (int k = 0; k < GATE_FACTS; k++)
+        slot_of[k] = -1;
+    size_t cap[GATE_FACTS] = { 0 };
+    for (size_t i = 0; i < n; i++) {
+        if (!w[i])
+            continue;
+        bool typed_all = true;
+        for (size_t j = 0; j < w[i]->n; j++) {
+            const struct ffield *f = &w[i]->f[j];
+            if (f->fact < 0 || f->fact >= GATE_FACTS || f->n_sub) {
+                typed_all = false;
+                continue;
+            }
+            if (slot_of[f->fact] < 0) {
+                slot_of[f->fact] = (int)g->n;
+                g->f[g->n++].fact = f->fact;
+            }
+            struct gfact *gf = &g->f[slot_of[f->fact]];
+            gf->tests |= 1ULL << i;
+            size_t *c = &cap[slot_of[f->fact]];
+            for (size_t k = 0; k < f->n_alt; k++) {
+                const struct tcond *t = &f->t[k];
+                if (t->op == T_EQ)
+                    add_pt(&gf->pt, &gf->n_pt, c, t->x);
+                else if (t->op == T_NOTIN)
+                    for (size_t q = 0; q < t->n_in; q++)
+                        add_pt(&gf->pt, &gf->n_pt, c, t->in[q]);
+                else if (t->op == T_RANGE) {
+                    if (t->c->has_lo)
+                        add_pt(&gf->pt, &gf->n_pt, c, t->c->lo);
+                    if (t->c->has_hi)
+                        add_pt(&gf->pt, &gf->n_pt, c, t->c->hi);
+                }
+            }
         }
-        for (size_t i = 0; i < n; i++)
-            if (!w[i] || gate_holds(w[i], val, any))
-                g->mask[idx] |= 1ULL << i;
+        if (typed_all)
+            g->typed |= 1ULL << i;
+    }
+    for (size_t s = 0; s < g->n; s++) {
+        struct gfact *gf = &g->f[s];
+        if (gf->n_pt > 1)
+            qsort(gf->pt, gf->n_pt, sizeof(*gf->pt), cmp_dbl);
+        size_t m = 0;
+        for (size_t k = 0; k < gf->n_pt; k++)
+            if (m == 0 || gf->pt[m - 1] != gf->pt[k])
+                gf->pt[m++] = gf->pt[k];
+        gf->n_pt = m;
+        size_t nr = 2 * m + 1;
+        gf->mask = xcalloc(nr, sizeof(*gf->mask));
+        for (size_t r = 0; r < nr; r++) {
+            double x = region_value(gf, r);
+            uint64_t mk = g->all;
+            for (size_t i = 0; i < n; i++) {
+                if (!(gf->tests >> i & 1))
+                    continue;
+                for (size_t j = 0; j < w[i]->n; j++) {
+                    const struct ffield *f = &w[i]->f[j];
+                    if (f->fact == gf->fact && !f->n_sub && !fact_holds(f, x))
+                        mk &= ~(1ULL << i);
+                }
+            }
+            gf->mask[r] = mk;
+        }
+        build_region_table(gf);
     }
     return g;
 }
 
-uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv)
+uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, uint64_t *exact)
 {
-    if (!g || (dv->ffmask & g->need) != g->need)
+    if (!g) {
+        if (exact)
+            *exact = 0;
         return ~0ULL;
-    size_t idx = 0;
-    for (size_t k = 0; k < GATE_N; k++) {
-        double x = dv->ff[GATE[k].fact];
-        unsigned slot = GATE[k].n;
-        for (unsigned j = 0; j < GATE[k].n; j++)
-            if (x == GATE[k].v[j] && !(GATE[k].other && j == GATE[k].n - 1)) {
-                slot = j;
-                break;
-            }
-        if (slot == GATE[k].n) {
-            if (!GATE[k].other)
-                return ~0ULL;
-            slot = GATE[k].n - 1;
-        }
-        idx = idx * GATE[k].n + slot;
     }
-    return g->mask[idx];
+    uint64_t m = g->all, unsure = 0;
+    for (size_t s = 0; s < g->n && m; s++) {
+        const struct gfact *gf = &g->f[s];
+        if (!(dv->ffmask >> gf->fact & 1)) {
+            /* No numeric form (a missing or odd field): the full test decides. */
+            unsure |= gf->tests;
+            continue;
+        }
+        uint32_t xi = dv->ffi[gf->fact];
+        size_t r;
+        if (gf->rt && xi != UINT32_MAX)
+            r = xi > gf->tmax ? 2 * gf->n_pt : gf->rt[xi]; /* past the last breakpoint */
+        else
+            r = region_of(gf, dv->ff[gf->fact]);
+        m &= gf->mask[r];
+    }
+    if (exact)
+        *exact = g->typed & ~unsure;
+    return m;
 }

@@ -158,6 +158,11 @@ struct kstate {
     int64_t last_sweep;
     int64_t sweep_every;
     uint64_t dropped_keys; /* keys refused past KEYS_MAX */
+    /* What bounds the state (detect_state_stats): measured at each sweep and
+     * at the end, and what was let go. */
+    uint64_t peak_keys, peak_values;
+    size_t peak_bytes;
+    uint64_t expired_keys, expired_values, refused_values;
 };
 
 /* The rule that speaks for a unit of one rule. */
@@ -355,14 +360,15 @@ static void distinct_feed(struct kstate *k, const struct sitem *it, struct semit
     struct evrec *recs = xcalloc(d->n, sizeof(*recs));
     struct buf vals;
     buf_init(&vals, 1024);
+    /* The values' text is capped (the buffer's 1 KiB); the evidence is not:
+     * every value's first event goes in whatever the text holds. */
+    bool full = false;
     for (size_t i = 0; i < d->n; i++) {
         recs[i] = d->v[i].first;
-        if (i < 20) {
-            if (i && buf_append(&vals, ", ", 2) != 0)
-                break;
-            if (buf_append_cstr(&vals, d->v[i].val) != 0)
-                break;
-        } else if (i == 20) {
+        if (i < 20 && !full) {
+            full = (i && buf_append(&vals, ", ", 2) != 0) ||
+                   buf_append_cstr(&vals, d->v[i].val) != 0;
+        } else if (i == 20 && !full) {
             buf_printf(&vals, " and %zu more", d->n - 20);
         }
     }
@@ -433,93 +439,114 @@ static void sequence_feed(struct kstate *k, const struct sitem *it, struct semit
 
 /* ---- new_value ------------------------------------------------------------------- */
 
-struct hset {
+/*
+ * A key's values, each with the time it was first seen (since it last came
+ * back after the retention period) and last seen. A value unused for the
+ * rule's `retention` is forgotten: when it comes back it is new again. Every
+ * test compares times, so when the sweep actually drops expired values never
+ * changes a decision.
+ */
+struct vmap {
     uint64_t *h;
+    int64_t *first, *last;
     size_t cap, n, max;
 };
 
-/* Adds h; true when it was not there. Full sets add nothing and say "seen". */
-static bool hs_add(struct hset *s, uint64_t h)
+static void vm_free(struct vmap *m)
 {
-    h = nz(h);
-    if (s->cap) {
-        size_t i = (size_t)(h * 0x9e3779b97f4a7c15ULL >> 20) & (s->cap - 1);
-        while (s->h[i]) {
-            if (s->h[i] == h)
-                return false;
-            i = (i + 1) & (s->cap - 1);
-        }
-    }
-    if (s->n >= s->max)
-        return false;
-    if (2 * (s->n + 1) > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        uint64_t *t = xcalloc(cap, sizeof(*t));
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->h[i]) {
-                size_t j = (size_t)(s->h[i] * 0x9e3779b97f4a7c15ULL >> 20) & (cap - 1);
-                while (t[j])
-                    j = (j + 1) & (cap - 1);
-                t[j] = s->h[i];
-            }
-        free(s->h);
-        s->h = t;
-        s->cap = cap;
-    }
-    size_t i = (size_t)(h * 0x9e3779b97f4a7c15ULL >> 20) & (s->cap - 1);
-    while (s->h[i])
-        i = (i + 1) & (s->cap - 1);
-    s->h[i] = h;
-    s->n++;
-    return true;
+    free(m->h);
+    free(m->first);
+    free(m->last);
+    m->h = NULL;
+    m->first = m->last = NULL;
+    m->cap = m->n = 0;
 }
 
-/* A set that remembers when each member was first seen. */
-struct tset {
-    uint64_t *h;
-    int64_t *t;
-    size_t cap, n, max;
-};
+static size_t vm_slot(const struct vmap *m, uint64_t h)
+{
+    size_t i = (size_t)(h * 0x9e3779b97f4a7c15ULL >> 20) & (m->cap - 1);
+    while (m->h[i] && m->h[i] != h)
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
 
-/* First-seen time of h, adding it at t if absent (and the set is not full). */
-static int64_t ts_seen(struct tset *s, uint64_t h, int64_t t)
+static void vm_resize(struct vmap *m, size_t cap)
+{
+    struct vmap t = { xcalloc(cap, sizeof(uint64_t)), xcalloc(cap, sizeof(int64_t)),
+                      xcalloc(cap, sizeof(int64_t)), cap, 0, m->max };
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->h[i]) {
+            size_t j = vm_slot(&t, m->h[i]);
+            t.h[j] = m->h[i];
+            t.first[j] = m->first[i];
+            t.last[j] = m->last[i];
+            t.n++;
+        }
+    vm_free(m);
+    *m = t;
+}
+
+static bool expired(int64_t last, int64_t now, int64_t retention)
+{
+    return retention > 0 && now - last >= retention;
+}
+
+/*
+ * Value h used at t: returns when it was first seen (t itself when it is
+ * new, including back after expiring) and sets *fresh for a new value. A
+ * full map adds nothing: the value counts as long known (INT64_MIN) and
+ * *refused is counted.
+ */
+static int64_t vm_touch(struct vmap *m, uint64_t h, int64_t t, int64_t retention, bool *fresh,
+                        uint64_t *refused)
 {
     h = nz(h);
-    if (s->cap) {
-        size_t i = (size_t)(h * 0x9e3779b97f4a7c15ULL >> 20) & (s->cap - 1);
-        while (s->h[i]) {
-            if (s->h[i] == h)
-                return s->t[i];
-            i = (i + 1) & (s->cap - 1);
+    *fresh = false;
+    if (m->cap) {
+        size_t i = vm_slot(m, h);
+        if (m->h[i]) {
+            if (expired(m->last[i], t, retention)) {
+                m->first[i] = t;
+                *fresh = true;
+            }
+            m->last[i] = t;
+            return m->first[i];
         }
     }
-    if (s->n >= s->max)
-        return INT64_MIN; /* full: treated as long known */
-    if (2 * (s->n + 1) > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        uint64_t *nh = xcalloc(cap, sizeof(*nh));
-        int64_t *nt = xcalloc(cap, sizeof(*nt));
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->h[i]) {
-                size_t j = (size_t)(s->h[i] * 0x9e3779b97f4a7c15ULL >> 20) & (cap - 1);
-                while (nh[j])
-                    j = (j + 1) & (cap - 1);
-                nh[j] = s->h[i];
-                nt[j] = s->t[i];
-            }
-        free(s->h);
-        free(s->t);
-        s->h = nh;
-        s->t = nt;
-        s->cap = cap;
+    if (m->n >= m->max) {
+        (*refused)++;
+        return INT64_MIN;
     }
-    size_t i = (size_t)(h * 0x9e3779b97f4a7c15ULL >> 20) & (s->cap - 1);
-    while (s->h[i])
-        i = (i + 1) & (s->cap - 1);
-    s->h[i] = h;
-    s->t[i] = t;
-    s->n++;
+    if (2 * (m->n + 1) > m->cap)
+        vm_resize(m, m->cap ? 2 * m->cap : 8);
+    size_t i = vm_slot(m, h);
+    m->h[i] = h;
+    m->first[i] = m->last[i] = t;
+    m->n++;
+    *fresh = true;
     return t;
+}
+
+/* Drops the values unused for the retention period; returns how many. */
+static size_t vm_purge(struct vmap *m, int64_t now, int64_t retention)
+{
+    size_t gone = 0;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->h[i] && expired(m->last[i], now, retention)) {
+            m->h[i] = 0;
+            gone++;
+        }
+    if (gone) {
+        m->n -= gone;
+        size_t cap = 8;
+        while (cap < 2 * m->n)
+            cap *= 2;
+        if (m->n == 0)
+            vm_free(m);
+        else
+            vm_resize(m, cap); /* re-inserting also closes the holes the probes need */
+    }
+    return gone;
 }
 
 /* A value of an `unusual` field is unusual when it was first seen after the
@@ -531,19 +558,33 @@ static int64_t ts_seen(struct tset *s, uint64_t h, int64_t t)
 
 struct nkey {
     char *key;
-    int64_t first_ms;
-    struct hset values;
-    struct tset unusual[UNUSUAL_MAX];
+    int64_t first_ms, last_ms;
+    struct vmap values;
+    struct vmap unusual[UNUSUAL_MAX];
 };
+
+static size_t nk_values(const struct nkey *n)
+{
+    size_t v = n->values.n;
+    for (int i = 0; i < UNUSUAL_MAX; i++)
+        v += n->unusual[i].n;
+    return v;
+}
+
+static size_t nk_bytes(const struct nkey *n)
+{
+    size_t b = sizeof(*n) + strlen(n->key) + 1 + n->values.cap * 24;
+    for (int i = 0; i < UNUSUAL_MAX; i++)
+        b += n->unusual[i].cap * 24;
+    return b;
+}
 
 static void nk_free(struct nkey *n)
 {
     free(n->key);
-    free(n->values.h);
-    for (int i = 0; i < UNUSUAL_MAX; i++) {
-        free(n->unusual[i].h);
-        free(n->unusual[i].t);
-    }
+    vm_free(&n->values);
+    for (int i = 0; i < UNUSUAL_MAX; i++)
+        vm_free(&n->unusual[i]);
     free(n);
 }
 
@@ -551,7 +592,16 @@ static void new_value_feed(struct kstate *k, const struct sitem *it, struct semi
 {
     const struct sunit *u = k->u;
     const struct srule *cfg = u->first;
+    int64_t ret = cfg->r->retention_ms;
     struct nkey *n = km_get(&k->keys, it->khash);
+    /* A key unused for the retention period starts over, learning again. */
+    if (n && expired(n->last_ms, it->ms, ret)) {
+        k->expired_keys++;
+        k->expired_values += nk_values(n);
+        km_del(&k->keys, it->khash);
+        nk_free(n);
+        n = NULL;
+    }
     if (!n) {
         if (k->keys.n >= KEYS_MAX) {
             k->dropped_keys++;
@@ -565,15 +615,18 @@ static void new_value_feed(struct kstate *k, const struct sitem *it, struct semi
             n->unusual[i].max = UNUSUAL_VALUES_MAX;
         km_put(&k->keys, it->khash, n);
     }
+    n->last_ms = it->ms;
     /* An event no rule of the unit may fire on only dates the key's history
      * (new_value rules with `when`: docs/rules.md). */
     if (it->mask == 0)
         return;
-    bool fresh = hs_add(&n->values, it->vhash);
+    bool fresh, dummy;
+    vm_touch(&n->values, it->vhash, it->ms, ret, &fresh, &k->refused_values);
     bool any_unusual = cfg->n_unusual == 0;
     for (size_t i = 0; i < cfg->n_unusual; i++)
         if (it->uhash && it->uhash[i]) {
-            int64_t seen = ts_seen(&n->unusual[i], it->uhash[i], it->ms);
+            int64_t seen = vm_touch(&n->unusual[i], it->uhash[i], it->ms, ret, &dummy,
+                                    &k->refused_values);
             if (seen != INT64_MIN && seen - n->first_ms >= u->learning_ms &&
                 seen > it->ms - UNUSUAL_RECENT_MS)
                 any_unusual = true;
@@ -595,6 +648,138 @@ static void new_value_feed(struct kstate *k, const struct sitem *it, struct semi
 
 /* ---- rate ---------------------------------------------------------------------------- */
 
+/*
+ * Rules with `insight` also count who made the calls (struct rattr per
+ * bucket): per key, over the baseline in CT_SLOTS coarse slots of a seventh
+ * of the baseline each (so the baseline's attributions cover between 7 and 8
+ * sevenths of it), and over the anomaly in progress. A table keeps CT_MAX
+ * values; a newcomer to a full table replaces the least counted one if it
+ * has at least as many calls.
+ */
+#define CT_SLOTS 8
+#define CT_MAX 32
+
+struct centry {
+    uint64_t h;
+    char *s;
+    uint64_t c[CT_SLOTS];
+};
+
+struct ctab {
+    struct centry *v;
+    size_t n, cap;
+};
+
+static uint64_t ce_total(const struct centry *e)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < CT_SLOTS; i++)
+        t += e->c[i];
+    return t;
+}
+
+static void ct_add(struct ctab *t, int slot, const struct rattr_val *v)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->v[i].h == v->h) {
+            t->v[i].c[slot] += v->n;
+            return;
+        }
+    struct centry *e = NULL;
+    if (t->n < CT_MAX) {
+        if (t->n == t->cap) {
+            t->cap = t->cap ? 2 * t->cap : 4;
+            t->v = xrealloc(t->v, t->cap * sizeof(*t->v));
+        }
+        e = &t->v[t->n++];
+    } else {
+        size_t m = 0;
+        for (size_t i = 1; i < t->n; i++) {
+            uint64_t a = ce_total(&t->v[i]), b = ce_total(&t->v[m]);
+            if (a < b || (a == b && t->v[i].h > t->v[m].h))
+                m = i;
+        }
+        if (ce_total(&t->v[m]) > v->n)
+            return;
+        e = &t->v[m];
+        free(e->s);
+    }
+    memset(e, 0, sizeof(*e));
+    e->h = v->h;
+    e->s = xstrdup(v->s);
+    e->c[slot] = v->n;
+}
+
+static void ct_add_attr(struct ctab *t, int slot, const struct rattr *r, int a)
+{
+    for (size_t i = 0; r && i < r->n[a]; i++)
+        ct_add(t, slot, &r->v[a][i]);
+}
+
+/* Clears the coarse slots after `from` up to `to` and drops emptied values. */
+static void ct_roll(struct ctab *t, int64_t from, int64_t to)
+{
+    if (to <= from)
+        return;
+    for (int64_t s = from + 1; s <= to && s - from <= CT_SLOTS; s++)
+        for (size_t i = 0; i < t->n; i++)
+            t->v[i].c[((s % CT_SLOTS) + CT_SLOTS) % CT_SLOTS] = 0;
+    size_t w = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (ce_total(&t->v[i]) == 0) {
+            free(t->v[i].s);
+            continue;
+        }
+        t->v[w++] = t->v[i];
+    }
+    t->n = w;
+}
+
+static void ct_free(struct ctab *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->v[i].s);
+    free(t->v);
+    memset(t, 0, sizeof(*t));
+}
+
+static size_t ct_bytes(const struct ctab *t)
+{
+    size_t b = t->cap * sizeof(struct centry);
+    for (size_t i = 0; i < t->n; i++)
+        b += strlen(t->v[i].s) + 1;
+    return b;
+}
+
+/* The table's top contributors, per minute over `minutes`. */
+static size_t ct_top(const struct ctab *t, double minutes, struct detect_insight_contrib *out)
+{
+    size_t idx[CT_MAX];
+    for (size_t i = 0; i < t->n; i++)
+        idx[i] = i;
+    /* Largest first, ties by value; at most CT_MAX entries. */
+    for (size_t i = 1; i < t->n; i++)
+        for (size_t j = i; j > 0; j--) {
+            const struct centry *x = &t->v[idx[j]], *y = &t->v[idx[j - 1]];
+            uint64_t tx = ce_total(x), ty = ce_total(y);
+            if (tx > ty || (tx == ty && strcmp(x->s, y->s) < 0)) {
+                size_t tmp = idx[j];
+                idx[j] = idx[j - 1];
+                idx[j - 1] = tmp;
+            } else {
+                break;
+            }
+        }
+    size_t n = t->n < DETECT_INSIGHT_TOP ? t->n : DETECT_INSIGHT_TOP;
+    for (size_t i = 0; i < n; i++) {
+        out[i].value = xstrdup(t->v[idx[i]].s);
+        out[i].average = minutes > 0 ? (double)ce_total(&t->v[idx[i]]) / minutes : 0;
+    }
+    return n;
+}
+
+static const char *const attr_names[RATTR_N] = { "userIdentityArn", "userAgent", "errorCode" };
+
 struct rkey {
     char *key;
     int64_t first_ms;
@@ -611,6 +796,11 @@ struct rkey {
     struct sitem a_rep;        /* holds a snapshot reference while active */
     struct evrec *a_ev;
     size_t a_nev;
+    /* `insight` rules */
+    struct ctab base[RATTR_N]; /* callers over the baseline, in coarse slots */
+    int64_t base_slot;         /* the coarse slot last counted */
+    struct ctab a_all[RATTR_N]; /* callers during the anomaly */
+    struct detect_insight *a_ins;
 };
 
 struct rcfg {
@@ -635,6 +825,13 @@ static struct rcfg rate_cfg(const struct detect_rule *r)
 
 static int64_t floordiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+/* The coarse slot of baseline attributions: a seventh of the baseline. */
+static int64_t coarse_ms(const struct detect_rule *r)
+{
+    int64_t c = r->baseline_ms / 7;
+    return c < r->bucket_ms ? r->bucket_ms : c;
+}
+
 static void rk_free(struct rkey *rk)
 {
     free(rk->key);
@@ -642,7 +839,64 @@ static void rk_free(struct rkey *rk)
     free((void *)rk->a_rep.key);
     free((void *)rk->a_rep.val);
     free(rk->a_ev);
+    for (int a = 0; a < RATTR_N; a++) {
+        ct_free(&rk->base[a]);
+        ct_free(&rk->a_all[a]);
+    }
+    detect_insight_free(rk->a_ins);
     free(rk);
+}
+
+static size_t rk_bytes(const struct rkey *rk)
+{
+    size_t b = sizeof(*rk) + strlen(rk->key) + 1 + rk->a_nev * sizeof(struct evrec);
+    for (int a = 0; a < RATTR_N; a++)
+        b += ct_bytes(&rk->base[a]) + ct_bytes(&rk->a_all[a]);
+    return b;
+}
+
+/* Attributes an insight of type t reports: the error code is the subject of
+ * an error-rate insight, not an attribution. */
+static int insight_attrs(enum detect_insight_type t)
+{
+    return t == DETECT_INSIGHT_ERROR_RATE ? 2 : RATTR_N;
+}
+
+/* The start of an anomaly: the baseline it is measured against and its
+ * first bucket. */
+static struct detect_insight *insight_start(const struct detect_rule *r, const struct rkey *rk,
+                                            const struct sitem *it, double mean, int64_t nb)
+{
+    struct detect_insight *in = xcalloc(1, sizeof(*in));
+    double bmin = (double)r->bucket_ms / 60000.0;
+    in->type = r->insight;
+    in->rule_id = xstrdup(r->id);
+    in->start_ms = it->ms;
+    in->baseline_average = mean / bmin;
+    in->baseline_duration_min = (int64_t)((double)nb * bmin + 0.5);
+    in->start.insight_average = it->num / bmin;
+    int na = insight_attrs(r->insight);
+    for (int a = 0; a < na; a++) {
+        struct ctab first = { 0 };
+        ct_add_attr(&first, 0, it->attr, a);
+        struct detect_insight_attr *at = &in->start.attr[a];
+        at->attribute = attr_names[a];
+        at->n_insight = ct_top(&first, bmin, at->insight);
+        /* Shares of the baseline's average, so that an attribute's values add
+         * up to it as CloudTrail's do (the coarse slots cover a little more
+         * than the baseline itself). */
+        uint64_t total = 0;
+        for (size_t i = 0; i < rk->base[a].n; i++)
+            total += ce_total(&rk->base[a].v[i]);
+        double per = total && in->baseline_average > 0 ? (double)total / in->baseline_average : 0;
+        at->n_baseline = ct_top(&rk->base[a], per, at->baseline);
+        ct_free(&first);
+        struct detect_insight_attr *et = &in->end.attr[a];
+        et->attribute = attr_names[a];
+        et->n_baseline = ct_top(&rk->base[a], per, et->baseline);
+    }
+    in->start.n_attr = in->end.n_attr = (size_t)na;
+    return in;
 }
 
 /* Moves the ring forward to slot s, clearing the slots that fall out. */
@@ -669,13 +923,29 @@ static void rate_end(struct kstate *k, struct rkey *rk, struct semit *em)
     const struct srule *sr = rule0(k);
     if (!rk->active)
         return;
+    struct detect_insight *in = rk->a_ins;
+    if (in) {
+        in->end_ms = rk->a_last_ms + 1;
+        in->insight_duration_min = (in->end_ms - in->start_ms + 30000) / 60000;
+        if (in->insight_duration_min < 1)
+            in->insight_duration_min = 1;
+        double mins = (double)(in->end_ms - in->start_ms) / 60000.0;
+        in->end.insight_average = mins > 0 ? rk->a_sum / mins : 0;
+        for (size_t a = 0; a < in->end.n_attr; a++)
+            in->end.attr[a].n_insight = ct_top(&rk->a_all[a], mins, in->end.attr[a].insight);
+    }
     struct detect_evidence *ev = to_evidence(rk->a_ev, rk->a_nev, 0);
     struct svars v = { .it = &rk->a_rep, .key = rk->key, .count = rk->a_events,
                        .sum = rk->a_sum, .baseline = rk->a_baseline,
                        .window_ms = sr->r->bucket_ms, .first_ms = rk->a_first_ms,
-                       .last_ms = rk->a_last_ms, .evidence = ev, .n_evidence = rk->a_nev };
+                       .last_ms = rk->a_last_ms, .evidence = ev, .n_evidence = rk->a_nev,
+                       .insight = in };
     detect__semit(em, sr, &v);
     free(ev);
+    detect_insight_free(in);
+    rk->a_ins = NULL;
+    for (int a = 0; a < RATTR_N; a++)
+        ct_free(&rk->a_all[a]);
     rk->active = false;
     detect__snap_unref(rk->a_rep.sn);
     free((void *)rk->a_rep.key);
@@ -720,6 +990,7 @@ static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em
         km_del(&k->keys, it->khash);
         rk_free(rk);
         rk = NULL;
+        k->expired_keys++;
     }
     if (!rk) {
         if (k->keys.n >= KEYS_MAX) {
@@ -731,6 +1002,7 @@ static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em
         rk->first_ms = it->ms;
         rk->last_bucket = b - 1;
         rk->cur_slot = floordiv(b * c.bucket_ms, c.slot_ms);
+        rk->base_slot = floordiv(it->ms, coarse_ms(r));
         km_put(&k->keys, it->khash, rk);
     }
     int64_t slot = floordiv(b * c.bucket_ms, c.slot_ms);
@@ -776,7 +1048,12 @@ static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em
             rk->a_rep.uhash = NULL;
             rk->a_rep.ev = NULL;
             rk->a_rep.n_ev = 0;
+            rk->a_rep.attr = NULL;
+            if (k->u->insight)
+                rk->a_ins = insight_start(r, rk, it, mean, nb);
         }
+        for (int a = 0; k->u->insight && a < RATTR_N; a++)
+            ct_add_attr(&rk->a_all[a], 0, it->attr, a);
         rk->a_last_bucket = b;
         rk->a_last_ms = it->ms + c.bucket_ms - 1;
         rk->a_events += it->n ? it->n : 1;
@@ -790,6 +1067,15 @@ static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em
     int64_t idx = ((slot % c.slots) + c.slots) % c.slots;
     rk->sum[idx] += x;
     rk->sq[idx] += x * x;
+    if (k->u->insight) {
+        int64_t cs = floordiv(it->ms, coarse_ms(r));
+        for (int a = 0; a < RATTR_N; a++) {
+            ct_roll(&rk->base[a], rk->base_slot, cs);
+            ct_add_attr(&rk->base[a], (int)(((cs % CT_SLOTS) + CT_SLOTS) % CT_SLOTS), it->attr, a);
+        }
+        if (cs > rk->base_slot)
+            rk->base_slot = cs;
+    }
     if (rk->active && b - rk->a_last_bucket >= (int64_t)r->quiet)
         rate_end(k, rk, em);
 }
@@ -804,7 +1090,7 @@ struct kstate *detect__kind_new(const struct sunit *u)
     const struct detect_rule *r = u->first->r;
     switch (u->kind) {
     case DETECT_KIND_RATE: k->sweep_every = r->bucket_ms * 60; break;
-    case DETECT_KIND_NEW_VALUE: k->sweep_every = 0; break;
+    case DETECT_KIND_NEW_VALUE: k->sweep_every = r->retention_ms / 4; break;
     default: k->sweep_every = r->window_ms; break;
     }
     k->last_sweep = INT64_MIN;
@@ -858,6 +1144,19 @@ static void sweep(struct kstate *k, int64_t now, struct semit *em)
             drop = !rk->active && now - (rk->last_bucket + 1) * c.bucket_ms > r->baseline_ms;
             break;
         }
+        case DETECT_KIND_NEW_VALUE: {
+            struct nkey *n = s->v;
+            int64_t ret = r->retention_ms;
+            drop = expired(n->last_ms, now, ret);
+            if (drop) {
+                k->expired_values += nk_values(n);
+            } else {
+                k->expired_values += vm_purge(&n->values, now, ret);
+                for (int u = 0; u < UNUSUAL_MAX; u++)
+                    k->expired_values += vm_purge(&n->unusual[u], now, ret);
+            }
+            break;
+        }
         default:
             break;
         }
@@ -865,10 +1164,65 @@ static void sweep(struct kstate *k, int64_t now, struct semit *em)
             void *v = s->v;
             km_del(&k->keys, s->k); /* shifts a later entry into slot i: look again */
             free_key(k->kind, v);
+            k->expired_keys++;
             continue;
         }
         i++;
     }
+}
+
+/* The state's size now, for the peak figures (walks every key). */
+static void measure(struct kstate *k)
+{
+    uint64_t values = 0;
+    size_t bytes = k->keys.cap * sizeof(struct kslot);
+    for (size_t i = 0; i < k->keys.cap; i++) {
+        const void *v = k->keys.s[i].v;
+        if (!k->keys.s[i].k)
+            continue;
+        switch (k->kind) {
+        case DETECT_KIND_THRESHOLD: {
+            const struct tkey *t = v;
+            bytes += sizeof(*t) + strlen(t->key) + 1 + t->cap * sizeof(struct tentry);
+            break;
+        }
+        case DETECT_KIND_DISTINCT: {
+            const struct dkey *d = v;
+            bytes += sizeof(*d) + strlen(d->key) + 1 + d->cap * sizeof(struct dentry);
+            values += d->n;
+            break;
+        }
+        case DETECT_KIND_SEQUENCE: {
+            const struct qkey *q = v;
+            bytes += sizeof(*q) + strlen(q->key) + 1;
+            break;
+        }
+        case DETECT_KIND_NEW_VALUE:
+            bytes += nk_bytes(v);
+            values += nk_values(v);
+            break;
+        case DETECT_KIND_RATE: bytes += rk_bytes(v); break;
+        default: break;
+        }
+    }
+    if (k->keys.n > k->peak_keys)
+        k->peak_keys = k->keys.n;
+    if (values > k->peak_values)
+        k->peak_values = values;
+    if (bytes > k->peak_bytes)
+        k->peak_bytes = bytes;
+}
+
+void detect__kind_stats(struct kstate *k, struct detect_state_stats *st)
+{
+    measure(k);
+    st->state_keys += k->peak_keys;
+    st->state_values += k->peak_values;
+    st->state_bytes += k->peak_bytes;
+    st->expired_keys += k->expired_keys;
+    st->expired_values += k->expired_values;
+    st->refused_keys += k->dropped_keys;
+    st->refused_values += k->refused_values;
 }
 
 void detect__kind_advance(struct kstate *k, int64_t now, struct semit *em)
@@ -878,6 +1232,7 @@ void detect__kind_advance(struct kstate *k, int64_t now, struct semit *em)
     if (k->last_sweep != INT64_MIN && now - k->last_sweep < k->sweep_every)
         return;
     k->last_sweep = now;
+    measure(k); /* before the sweep: the peak of what the window held */
     sweep(k, now, em);
 }
 

@@ -103,6 +103,8 @@ static bool source_parse(struct sv s, enum event_source *out)
         *out = EVENT_VPCFLOW;
     else if (sv_eq_cstr(s, "dns"))
         *out = EVENT_DNS;
+    else if (sv_eq_cstr(s, "s3access"))
+        *out = EVENT_S3ACCESS;
     else
         return false;
     return true;
@@ -514,10 +516,11 @@ static const char *const known_fields[] = {
     "resource", "key", "mitre", "references", "enabled",
     /* stateful kinds */
     "kind", "where", "group_by", "window", "threshold", "sum", "distinct", "value", "when",
-    "unusual", "learning", "then", "bucket", "baseline", "sigma", "quiet", NULL
+    "unusual", "learning", "then", "bucket", "baseline", "sigma", "quiet", "insight",
+    "retention", NULL
 };
 
-#define N_FIELDS 29
+#define N_FIELDS 31
 
 const char *detect_kind_name(enum detect_kind k)
 {
@@ -736,6 +739,14 @@ static const char *const dns_fields[] = {
     "firewall_rule_action", "firewall_rule_group_id", "firewall_domain_list_id", NULL
 };
 
+/* S3 server access log fields, by the names input/weblog.c gives them. */
+static const char *const s3access_fields[] = {
+    "bucketowner", "bucket_name", "requestdatetime", "remoteip", "requester", "requestid",
+    "operation", "key", "request_uri", "httpstatus", "errorcode", "bytessent", "objectsize",
+    "totaltime", "turnaroundtime", "referrer", "useragent", "versionid", "hostid", "sigv",
+    "ciphersuite", "authtype", "endpoint", "tlsversion", "accesspointarn", "aclrequired", NULL
+};
+
 static bool in_list(const char *const *l, const char *s, size_t len)
 {
     for (size_t i = 0; l[i]; i++)
@@ -753,6 +764,7 @@ static bool where_key_ok(enum event_source src, const char *s, size_t len)
     switch (src) {
     case EVENT_VPCFLOW: return in_list(flow_fields, s, first) || sv_starts_with(sv_make(s, first), SV("ecs-"));
     case EVENT_DNS: return in_list(dns_fields, s, first);
+    case EVENT_S3ACCESS: return in_list(s3access_fields, s, first);
     default: return memchr(s, '_', first) == NULL; /* CloudTrail names are camelCase */
     }
 }
@@ -806,7 +818,8 @@ static int parse_stateful(struct loader *ld, yaml_node_t *root, yaml_node_t **f,
     }
     /* Which fields each kind takes (bit per field index from F_KIND + 1). */
     enum { K_WHERE = 14, K_GROUP, K_WINDOW, K_THRESHOLD, K_SUM, K_DISTINCT, K_VALUE, K_WHEN,
-           K_UNUSUAL, K_LEARNING, K_THEN, K_BUCKET, K_BASELINE, K_SIGMA, K_QUIET };
+           K_UNUSUAL, K_LEARNING, K_THEN, K_BUCKET, K_BASELINE, K_SIGMA, K_QUIET, K_INSIGHT,
+           K_RETENTION };
 #define B(x) (1u << ((x) - K_WHERE))
     static const unsigned takes[] = {
         [DETECT_KIND_MATCH] = 0,
@@ -814,9 +827,9 @@ static int parse_stateful(struct loader *ld, yaml_node_t *root, yaml_node_t **f,
         [DETECT_KIND_DISTINCT] = B(K_WHERE) | B(K_GROUP) | B(K_WINDOW) | B(K_THRESHOLD) |
                                  B(K_DISTINCT),
         [DETECT_KIND_NEW_VALUE] = B(K_WHERE) | B(K_GROUP) | B(K_VALUE) | B(K_WHEN) | B(K_UNUSUAL) |
-                                  B(K_LEARNING),
+                                  B(K_LEARNING) | B(K_RETENTION),
         [DETECT_KIND_RATE] = B(K_WHERE) | B(K_GROUP) | B(K_THRESHOLD) | B(K_SUM) | B(K_LEARNING) |
-                             B(K_BUCKET) | B(K_BASELINE) | B(K_SIGMA) | B(K_QUIET),
+                             B(K_BUCKET) | B(K_BASELINE) | B(K_SIGMA) | B(K_QUIET) | B(K_INSIGHT),
         [DETECT_KIND_SEQUENCE] = B(K_WHERE) | B(K_GROUP) | B(K_WINDOW) | B(K_THEN),
     };
     static const unsigned needs[] = {
@@ -827,7 +840,7 @@ static int parse_stateful(struct loader *ld, yaml_node_t *root, yaml_node_t **f,
         [DETECT_KIND_RATE] = 0,
         [DETECT_KIND_SEQUENCE] = B(K_WINDOW) | B(K_THEN),
     };
-    for (int i = K_WHERE; i <= K_QUIET; i++) {
+    for (int i = K_WHERE; i <= K_RETENTION; i++) {
         bool given = f[i] != NULL, ok = (takes[p->kind] & B(i)) != 0;
         if (given && !ok)
             return lerr(ld, f[i], ERR_FORMAT, "field \"%s\" does not apply to kind %s",
@@ -917,6 +930,30 @@ static int parse_stateful(struct loader *ld, yaml_node_t *root, yaml_node_t **f,
             return rc;
         if (f[K_QUIET])
             p->quiet = (unsigned)q;
+        if (f[K_INSIGHT]) {
+            const char *s;
+            size_t len;
+            if ((rc = want_scalar(ld, f[K_INSIGHT], "insight", 64, &s, &len)) != 0)
+                return rc;
+            if (len == 18 && memcmp(s, "ApiCallRateInsight", 18) == 0)
+                p->insight = DETECT_INSIGHT_CALL_RATE;
+            else if (len == 19 && memcmp(s, "ApiErrorRateInsight", 19) == 0)
+                p->insight = DETECT_INSIGHT_ERROR_RATE;
+            else
+                return lerr(ld, f[K_INSIGHT], ERR_FORMAT,
+                            "insight: ApiCallRateInsight or ApiErrorRateInsight");
+            if (p->source != EVENT_CLOUDTRAIL)
+                return lerr(ld, f[K_INSIGHT], ERR_FORMAT, "insight: CloudTrail rules only");
+        }
+    }
+    /* Per-key history of new_value rules lasts this long without a sighting
+     * (docs/rules.md "Bounded baselines"). */
+    p->retention_ms = p->kind == DETECT_KIND_NEW_VALUE ? DETECT_RETENTION_DEFAULT_MS : 0;
+    if (f[K_RETENTION]) {
+        if ((rc = parse_duration(ld, f[K_RETENTION], "retention", &p->retention_ms)) != 0)
+            return rc;
+        if (p->retention_ms < 3600LL * 1000)
+            return lerr(ld, f[K_RETENTION], ERR_FORMAT, "retention: at least 1h");
     }
     return 0;
 }

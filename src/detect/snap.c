@@ -225,6 +225,8 @@ struct snap *detect__snap_ref(struct snap *sn)
     return sn;
 }
 
+bool detect__snap_last(const struct snap *sn) { return sn && sn->refs == 1; }
+
 void detect__snap_unref(struct snap *sn)
 {
     if (sn && --sn->refs == 0)

@@ -9,11 +9,18 @@
  *
  * Reductions (archive mode only; every one is order-independent, so per-
  * thread results merge into the same whole):
- *   new_value  only the events that can change a key's history matter: the
- *              earliest (time, id) event of each (key, value) and of each
- *              (key, unusual field, value). Everything else would be "seen"
- *              anyway. The kind then runs on that subset and decides exactly
- *              what it would have decided on every event.
+ *   new_value  only the events that can change a key's history matter: per
+ *              retention period (the rule's `retention`, counted from the
+ *              epoch), the earliest and the latest (time, id) event of the
+ *              key, of each (key, value) and of each (key, unusual field,
+ *              value). Within a period two sightings are less than the
+ *              retention apart, so nothing expires between them; across
+ *              periods the latest of one and the earliest of the next are
+ *              kept, so every gap long enough to expire a value is seen
+ *              exactly. The kind then runs on a subset of the events that
+ *              holds those (more, when several threads each keep their own)
+ *              and decides exactly what it would have decided on every
+ *              event.
  *   rate       events fold into per-(key, bucket) aggregates: count, sum, the
  *              representative (earliest event, or the largest when summing)
  *              and the RB_EV earliest event ids.
@@ -38,18 +45,24 @@
 /* ---- tables ------------------------------------------------------------------------ */
 
 /* A created item (a copy of the candidate, owning its texts and a snapshot
- * reference). Items of the reductions are listed in `all` and freed at the
- * end, whether a table still points at them or not. */
+ * reference), shared by the table entries that point at it and freed with
+ * the last of them. */
 struct citem {
     struct sitem it;
-    struct citem *next;
+    uint32_t refs;
     bool listed; /* taken into the finish list already */
 };
 
 struct nvent {
+    uint64_t h;      /* table hash of (k1, k2, field, period); 0 = empty slot */
     uint64_t k1, k2;
-    uint32_t field; /* 0 = the value, 1 + i = unusual field i */
-    struct citem *ci;
+    uint32_t field;  /* 0 = the key, 1 = the value, 2 + i = unusual field i */
+    int64_t period;  /* retention period of the events */
+    struct citem *ci, *last; /* the earliest and the latest event */
+    /* Their times, so that comparing a candidate with them stays in the
+     * entry (the items are two more cache misses); the items' ids are read
+     * only on a tie. */
+    int64_t ci_ms, last_ms;
 };
 
 /* A (key, bucket) aggregate: a few words, the key text and the
@@ -61,8 +74,10 @@ struct rbent {
     uint64_t n;
     double sum;
     double rep_num;
+    int64_t rep_ms; /* rep's time, kept here so comparisons stay in the entry */
     struct snap *rep;
     char *key;
+    struct rattr *attr; /* `insight` rules: the bucket's callers */
 };
 
 /* Open addressing over pointers, keyed by a 64-bit mix of the entry's key. */
@@ -124,10 +139,48 @@ static void pt_free(struct ptab *t)
     memset(t, 0, sizeof(*t));
 }
 
-static bool nv_eq(const void *a, const void *b)
+/* The new_value entries live in their table's slots (open addressing): a
+ * lookup reads one entry, not a hash array, a pointer array and the entry
+ * (the lookups of every flow were mostly those cache misses). Entries move
+ * when the table grows: nvtab_reserve first, then take pointers. */
+struct nvtab {
+    struct nvent *v;
+    size_t cap, n;
+};
+
+static void nvtab_reserve(struct nvtab *t, size_t more)
 {
-    const struct nvent *x = a, *y = b;
-    return x->k1 == y->k1 && x->k2 == y->k2 && x->field == y->field;
+    if (2 * (t->n + more) <= t->cap)
+        return;
+    size_t cap = t->cap ? t->cap : 64;
+    while (2 * (t->n + more) > cap)
+        cap *= 2;
+    struct nvent *v = xcalloc(cap, sizeof(*v));
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->v[i].h)
+            continue;
+        size_t j = (size_t)t->v[i].h & (cap - 1);
+        while (v[j].h)
+            j = (j + 1) & (cap - 1);
+        v[j] = t->v[i];
+    }
+    free(t->v);
+    t->v = v;
+    t->cap = cap;
+}
+
+/* The entry equal to probe (whose h is set), or the empty slot for it;
+ * room must have been reserved. */
+static struct nvent *nvtab_find(struct nvtab *t, const struct nvent *probe)
+{
+    size_t i = (size_t)probe->h & (t->cap - 1);
+    for (;;) {
+        struct nvent *e = &t->v[i];
+        if (!e->h || (e->h == probe->h && e->k1 == probe->k1 && e->k2 == probe->k2 &&
+                      e->field == probe->field && e->period == probe->period))
+            return e;
+        i = (i + 1) & (t->cap - 1);
+    }
 }
 
 static bool rb_eq(const void *a, const void *b)
@@ -141,8 +194,8 @@ static bool rb_eq(const void *a, const void *b)
 struct ucoll {
     struct sitem *raw;
     size_t n_raw, cap_raw;
-    struct ptab nv, rb;
-    struct citem *all;
+    struct nvtab nv;
+    struct ptab rb;
 };
 
 struct collector {
@@ -162,6 +215,7 @@ static void item_release(struct sitem *it)
     free((void *)it->val);
     free(it->uhash);
     free(it->ev);
+    detect__rattr_free(it->attr);
     memset(it, 0, sizeof(*it));
 }
 
@@ -169,34 +223,34 @@ static void rb_free(struct rbent *b)
 {
     detect__snap_unref(b->rep);
     free(b->key);
+    detect__rattr_free(b->attr);
     free(b);
 }
 
-static void ucoll_clear(struct ucoll *u)
+static void ci_unref(struct collector *col, struct citem *ci);
+
+static void ucoll_clear(struct collector *col, struct ucoll *u)
 {
     for (size_t i = 0; i < u->n_raw; i++)
         item_release(&u->raw[i]);
     u->n_raw = 0;
     for (size_t i = 0; i < u->nv.cap; i++)
-        if (u->nv.h[i])
-            free(u->nv.v[i]);
+        if (u->nv.v[i].h) {
+            ci_unref(col, u->nv.v[i].ci);
+            ci_unref(col, u->nv.v[i].last);
+        }
+    free(u->nv.v);
+    memset(&u->nv, 0, sizeof(u->nv));
     for (size_t i = 0; i < u->rb.cap; i++)
         if (u->rb.h[i])
             rb_free(u->rb.v[i]);
-    pt_free(&u->nv);
     pt_free(&u->rb);
-    for (struct citem *c = u->all, *next; c; c = next) {
-        next = c->next;
-        item_release(&c->it);
-        free(c);
-    }
-    u->all = NULL;
 }
 
 static void collector_clear(struct collector *c)
 {
     for (size_t i = 0; i < c->n_u; i++)
-        ucoll_clear(&c->u[i]);
+        ucoll_clear(c, &c->u[i]);
     c->bytes = 0;
 }
 
@@ -279,6 +333,18 @@ static bool ref_num(const struct fref *f, const struct event *ev, const struct d
     struct sv s;
     if (!ref_text(f, ev, dv, tmp, &s) || s.len == 0 || s.len > 30)
         return false;
+    if (s.len <= 15) {
+        /* Plain digits (flow logs' bytes and packets): what strtod would
+         * say, exactly, without its cost on every flow. */
+        uint64_t v = 0;
+        size_t i = 0;
+        while (i < s.len && (unsigned)(s.p[i] - '0') < 10u)
+            v = v * 10 + (uint64_t)(s.p[i++] - '0');
+        if (i == s.len) {
+            *out = (double)v;
+            return true;
+        }
+    }
     char b[32];
     memcpy(b, s.p, s.len);
     b[s.len] = '\0';
@@ -290,20 +356,30 @@ static bool ref_num(const struct fref *f, const struct event *ev, const struct d
     return true;
 }
 
-/* Joins refs into one text ("a | b"); false when one is missing. */
-static bool join_refs(const struct fref *f, size_t n, const struct event *ev,
-                      const struct derived *dv, struct arena *tmp, struct buf *out)
+/* Joins refs into one text ("a | b"); false when one is missing. One ref
+ * is its own text: *out points at it (valid for the event), no copy. */
+static bool join_refs_sv(const struct fref *f, size_t n, const struct event *ev,
+                         const struct derived *dv, struct arena *tmp, struct buf *b,
+                         struct sv *out)
 {
-    buf_reset(out);
+    if (n == 1) {
+        if (!ref_text(f, ev, dv, tmp, out))
+            return false;
+        if (!out->p)
+            *out = sv_make("", 0);
+        return true;
+    }
+    buf_reset(b);
     for (size_t i = 0; i < n; i++) {
         struct sv v;
         if (!ref_text(&f[i], ev, dv, tmp, &v))
             return false;
-        if (i && buf_append(out, " | ", 3) != 0)
+        if (i && buf_append(b, " | ", 3) != 0)
             return false;
-        if (buf_append(out, v.p ? v.p : "", v.len) != 0)
+        if (buf_append(b, v.p ? v.p : "", v.len) != 0)
             return false;
     }
+    *out = sv_make(b->p ? b->p : "", b->len);
     return true;
 }
 
@@ -339,8 +415,10 @@ static void fill_item(struct sitem *it, struct capev *c, uint64_t khash, struct 
     it->sn = detect__snap_ref(cap_snap(c));
     it->khash = khash;
     it->key = dup_sv0(key);
+    it->key_len = (uint32_t)key.len;
     it->vhash = vhash;
     it->val = val.p ? dup_sv0(val) : NULL;
+    it->val_len = val.p ? (uint32_t)val.len : 0;
     if (n_uhash) {
         it->uhash = xcalloc(UNUSUAL_MAX, sizeof(*it->uhash));
         memcpy(it->uhash, uhash, n_uhash * sizeof(*uhash));
@@ -352,32 +430,112 @@ static void fill_item(struct sitem *it, struct capev *c, uint64_t khash, struct 
 
 static size_t item_bytes(const struct sitem *it)
 {
-    return sizeof(*it) + (it->key ? strlen(it->key) + 1 : 0) + (it->val ? strlen(it->val) + 1 : 0) +
+    return sizeof(*it) + (it->key ? it->key_len + 1 : 0) + (it->val ? it->val_len + 1 : 0) +
            (it->uhash ? UNUSUAL_MAX * sizeof(uint64_t) : 0);
 }
 
-static struct citem *new_citem(struct collector *col, struct ucoll *u, struct capev *c,
-                               uint64_t khash, struct sv key, uint64_t vhash, struct sv val,
+static struct citem *new_citem(struct collector *col, struct capev *c, uint64_t khash,
+                               struct sv key, uint64_t vhash, struct sv val,
                                const uint64_t *uhash, size_t n_uhash, double num, uint32_t mask)
 {
     struct citem *ci = xcalloc(1, sizeof(*ci));
     fill_item(&ci->it, c, khash, key, vhash, val, uhash, n_uhash, num, mask);
-    ci->next = u->all;
-    u->all = ci;
     col->bytes += item_bytes(&ci->it) + sizeof(*ci);
     return ci;
 }
 
+static void ci_unref(struct collector *col, struct citem *ci)
+{
+    if (ci && --ci->refs == 0) {
+        col->bytes -= item_bytes(&ci->it) + sizeof(*ci);
+        if (detect__snap_last(ci->it.sn)) /* counted when the snapshot was made */
+            col->bytes -= detect__snap_size(ci->it.sn);
+        item_release(&ci->it);
+        free(ci);
+    }
+}
+
 static bool before(const struct sitem *a, int64_t ms, struct sv id)
 {
+    /* Times differ for nearly every pair: the snapshot (another cache
+     * line) is read only on a tie. */
+    if (ms != a->ms)
+        return ms < a->ms;
     return detect__cmp_at(ms, id, a->ms, detect__snap_id(a->sn)) < 0;
+}
+
+static bool after(const struct sitem *a, int64_t ms, struct sv id)
+{
+    return detect__cmp_at(ms, id, a->ms, detect__snap_id(a->sn)) > 0;
+}
+
+static int64_t period_of(int64_t ms, int64_t p)
+{
+    if (p <= 0)
+        return 0;
+    return ms >= 0 ? ms / p : -((-ms + p - 1) / p);
+}
+
+/* Refills ci, whose only references are entries about to point at the
+ * event, with the event's candidate: what new_citem would make, without the
+ * allocations. Texts equal to the old ones (the same key, mostly the same
+ * value) are kept. */
+static void refill_citem(struct collector *col, struct citem *ci, struct capev *c, uint64_t khash,
+                         struct sv key, uint64_t vhash, struct sv val, const uint64_t *uhash,
+                         size_t n_uhash, double num, uint32_t mask)
+{
+    struct sitem *it = &ci->it;
+    col->bytes -= item_bytes(it) + sizeof(*ci);
+    struct snap *sn = detect__snap_ref(cap_snap(c));
+    if (detect__snap_last(it->sn)) /* counted when the snapshot was made */
+        col->bytes -= detect__snap_size(it->sn);
+    detect__snap_unref(it->sn);
+    it->sn = sn;
+    it->ms = c->ev->time_ms;
+    it->khash = khash;
+    if (it->key_len != key.len || (key.len && memcmp(it->key, key.p, key.len) != 0)) {
+        free((void *)it->key);
+        it->key = dup_sv0(key);
+        it->key_len = (uint32_t)key.len;
+    }
+    it->vhash = vhash;
+    if (!val.p) {
+        free((void *)it->val);
+        it->val = NULL;
+        it->val_len = 0;
+    } else if (!it->val || it->val_len != val.len ||
+               (val.len && memcmp(it->val, val.p, val.len) != 0)) {
+        free((void *)it->val);
+        it->val = dup_sv0(val);
+        it->val_len = (uint32_t)val.len;
+    }
+    if (n_uhash) {
+        if (!it->uhash)
+            it->uhash = xcalloc(UNUSUAL_MAX, sizeof(*it->uhash));
+        memset(it->uhash, 0, UNUSUAL_MAX * sizeof(*it->uhash));
+        memcpy(it->uhash, uhash, n_uhash * sizeof(*uhash));
+    } else {
+        free(it->uhash);
+        it->uhash = NULL;
+    }
+    it->num = num;
+    it->mask = mask;
+    it->n = 1;
+    col->bytes += item_bytes(it) + sizeof(*ci);
 }
 
 static void reduce_new_value(struct collector *col, struct ucoll *u, struct capev *c,
                              const struct srule *cfg, uint64_t khash, struct sv key,
                              uint64_t vhash, struct sv val, const uint64_t *uhash, uint32_t mask)
 {
-    struct citem *mine = NULL;
+    int64_t ms = c->ev->time_ms;
+    int64_t period = period_of(ms, cfg->r->retention_ms);
+    /* The entries the event becomes the earliest (bit 0) or latest (bit 1)
+     * sighting of. */
+    struct nvent *ents[UNUSUAL_MAX + 2];
+    uint8_t how[UNUSUAL_MAX + 2];
+    size_t ne = 0;
+    nvtab_reserve(&u->nv, cfg->n_unusual + 2);
     /* Entry 0 dates the key (any event); the value and unusual entries only
      * count events some rule may fire on. */
     for (uint32_t f = 0; f <= cfg->n_unusual + 1; f++) {
@@ -386,23 +544,57 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
             break;
         if (f > 1 && k2 == 0)
             continue;
-        struct nvent probe = { khash, k2, f, NULL };
-        uint64_t h = mix2(mix2(khash, k2), f);
-        size_t i = pt_find(&u->nv, h, nv_eq, &probe);
-        struct nvent *e = u->nv.h[i] ? u->nv.v[i] : NULL;
-        if (e && !before(&e->ci->it, c->ev->time_ms, c->ev->id))
+        uint64_t h = mix2(mix2(mix2(khash, k2), f), (uint64_t)period);
+        struct nvent probe = { h, khash, k2, f, period, NULL, NULL, 0, 0 };
+        struct nvent *slot = nvtab_find(&u->nv, &probe);
+        struct nvent *e = slot->h ? slot : NULL;
+        bool first = !e || (ms != e->ci_ms ? ms < e->ci_ms : before(&e->ci->it, ms, c->ev->id));
+        bool last = !e || (ms != e->last_ms ? ms > e->last_ms : after(&e->last->it, ms, c->ev->id));
+        if (!first && !last)
             continue;
-        if (!mine)
-            mine = new_citem(col, u, c, khash, key, vhash, val, uhash, cfg->n_unusual, 1, mask);
         if (!e) {
-            e = xcalloc(1, sizeof(*e));
+            e = slot;
             *e = probe;
-            u->nv.h[i] = h;
-            u->nv.v[i] = e;
             u->nv.n++;
+            /* As when entries were allocated one by one and pointed at. */
             col->bytes += sizeof(*e) + 2 * sizeof(void *);
         }
-        e->ci = mine;
+        ents[ne] = e;
+        how[ne++] = (uint8_t)(first | last << 1);
+    }
+    if (ne == 0)
+        return;
+    /* In time order nearly every event is its key's latest: the sighting it
+     * replaces is usually held by nothing else, and is reused. */
+    struct citem *old = NULL;
+    uint32_t drops = 0;
+    for (size_t k = 0; k < ne && !old; k++)
+        old = (how[k] & 1) && ents[k]->ci ? ents[k]->ci : (how[k] & 2) ? ents[k]->last : NULL;
+    for (size_t k = 0; old && k < ne; k++)
+        drops += ((how[k] & 1) && ents[k]->ci == old) + ((how[k] & 2) && ents[k]->last == old);
+    struct citem *mine;
+    if (old && drops == old->refs && !old->listed) {
+        refill_citem(col, old, c, khash, key, vhash, val, uhash, cfg->n_unusual, 1, mask);
+        mine = old;
+    } else {
+        mine = new_citem(col, c, khash, key, vhash, val, uhash, cfg->n_unusual, 1, mask);
+    }
+    for (size_t k = 0; k < ne; k++) {
+        struct nvent *e = ents[k];
+        if ((how[k] & 1) && e->ci != mine) {
+            ci_unref(col, e->ci);
+            e->ci = mine;
+            mine->refs++;
+        }
+        if (how[k] & 1)
+            e->ci_ms = ms;
+        if ((how[k] & 2) && e->last != mine) {
+            ci_unref(col, e->last);
+            e->last = mine;
+            mine->refs++;
+        }
+        if (how[k] & 2)
+            e->last_ms = ms;
     }
 }
 
@@ -414,12 +606,15 @@ static bool rep_better(bool by_num, double num, int64_t ms, struct sv id, const 
         return true;
     if (by_num && num != b->rep_num)
         return num > b->rep_num;
+    if (ms != b->rep_ms)
+        return ms < b->rep_ms;
     return detect__cmp_at(ms, id, detect__snap_ms(b->rep), detect__snap_id(b->rep)) < 0;
 }
 
 struct unit_rate_cfg {
     int64_t bucket_ms;
     bool by_num;
+    bool attr; /* `insight`: count the callers */
 };
 
 static struct rbent *rb_get(struct ptab *t, uint64_t khash, int64_t b, struct sv key,
@@ -455,12 +650,18 @@ static void reduce_rate(struct collector *col, struct ucoll *u, struct capev *c,
     struct rbent *e = rb_get(&u->rb, khash, bucket_of(ms, rc->bucket_ms), key, &col->bytes);
     e->n++;
     e->sum += num;
+    if (rc->attr) {
+        col->bytes -= detect__rattr_bytes(e->attr);
+        detect__rattr_add_event(&e->attr, c->ev);
+        col->bytes += detect__rattr_bytes(e->attr);
+    }
     if (rep_better(rc->by_num, num, ms, c->ev->id, e)) {
         if (e->rep)
             col->bytes -= detect__snap_size(e->rep);
         detect__snap_unref(e->rep);
         e->rep = detect__snap_ref(cap_snap(c));
         e->rep_num = num;
+        e->rep_ms = ms;
         col->bytes += detect__snap_size(e->rep);
     }
 }
@@ -471,18 +672,28 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
     const struct srule *cfg = u->first;
     const struct event *ev = c->ev;
     const struct derived *dv = c->dv;
-    if (!join_refs(cfg->group, cfg->n_group, ev, dv, tmp, kb))
+    struct sv key;
+    if (!join_refs_sv(cfg->group, cfg->n_group, ev, dv, tmp, kb, &key))
         return;
-    struct sv key = sv_make(kb->p ? kb->p : "", kb->len);
-    uint64_t khash = hash64(key.p, key.len, 0x6b6579);
+    uint64_t khash;
+    int kdv = cfg->n_group == 1 ? cfg->group[0].dv : -1;
+    /* Units that group by the same derived field ($instance) hash it once. */
+    if (kdv >= 0 && (c->kvalid >> kdv & 1)) {
+        khash = c->khash[kdv];
+    } else {
+        khash = hash64(key.p, key.len, 0x6b6579);
+        if (kdv >= 0) {
+            c->khash[kdv] = khash;
+            c->kvalid |= 1u << kdv;
+        }
+    }
     struct sv val = SV_NULL;
     uint64_t vhash = 0;
     if (cfg->has_distinct || cfg->n_value) {
-        bool ok = cfg->has_distinct ? join_refs(&cfg->distinct, 1, ev, dv, tmp, vb)
-                                    : join_refs(cfg->value, cfg->n_value, ev, dv, tmp, vb);
+        bool ok = cfg->has_distinct ? join_refs_sv(&cfg->distinct, 1, ev, dv, tmp, vb, &val)
+                                    : join_refs_sv(cfg->value, cfg->n_value, ev, dv, tmp, vb, &val);
         if (!ok)
             return;
-        val = sv_make(vb->p ? vb->p : "", vb->len);
         vhash = hash64(val.p, val.len, 0x76616c);
     }
     double num = 1;
@@ -536,7 +747,7 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
     } else if (!col->stream && u->kind == DETECT_KIND_NEW_VALUE) {
         reduce_new_value(col, uc, c, cfg, khash, key, vhash, val, uhash, mask);
     } else if (!col->stream && u->kind == DETECT_KIND_RATE) {
-        struct unit_rate_cfg rc = { cfg->r->bucket_ms, cfg->has_sum };
+        struct unit_rate_cfg rc = { cfg->r->bucket_ms, cfg->has_sum, u->insight };
         reduce_rate(col, uc, c, &rc, khash, key, num);
     } else {
         if (uc->n_raw == uc->cap_raw) {
@@ -545,6 +756,8 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
         }
         struct sitem *it = &uc->raw[uc->n_raw++];
         fill_item(it, c, khash, key, vhash, val, uhash, cfg->n_unusual, num, mask);
+        if (u->insight)
+            detect__rattr_add_event(&it->attr, ev); /* streams fold it into the bucket */
         col->bytes += item_bytes(it);
     }
     if (col->bytes > col->peak)
@@ -597,9 +810,46 @@ static int cmp_item(const struct sitem *a, const struct sitem *b)
     return c;
 }
 
-static int cmp_itemp(const void *a, const void *b)
+/* Sorting in cmp_item's order with the time and the id's first 8 bytes
+ * beside each item: rate buckets share their start time, so most
+ * comparisons fall to the ids, and reading them from the snapshots was a
+ * cache miss per comparison. The prefix (big-endian, zero-padded) orders as
+ * the ids do wherever it differs; equal prefixes go to cmp_item. */
+struct skey {
+    int64_t ms;
+    uint64_t idp;
+    struct sitem *it;
+};
+
+static uint64_t id_prefix(struct sv id)
 {
-    return cmp_item(*(const struct sitem *const *)a, *(const struct sitem *const *)b);
+    uint64_t x = 0;
+    for (size_t i = 0; i < 8; i++)
+        x = x << 8 | (i < id.len ? (uint8_t)id.p[i] : 0);
+    return x;
+}
+
+static int cmp_skey(const void *a, const void *b)
+{
+    const struct skey *x = a, *y = b;
+    if (x->ms != y->ms)
+        return x->ms < y->ms ? -1 : 1;
+    if (x->idp != y->idp)
+        return x->idp < y->idp ? -1 : 1;
+    return cmp_item(x->it, y->it);
+}
+
+static void sort_items(struct sitem **v, size_t n)
+{
+    if (n < 2) /* v is NULL when empty */
+        return;
+    struct skey *k = xmalloc(n * sizeof(*k));
+    for (size_t i = 0; i < n; i++)
+        k[i] = (struct skey){ v[i]->ms, id_prefix(detect__snap_id(v[i]->sn)), v[i] };
+    qsort(k, n, sizeof(*k), cmp_skey);
+    for (size_t i = 0; i < n; i++)
+        v[i] = k[i].it;
+    free(k);
 }
 
 /* ---- archive finish ---------------------------------------------------------------- */
@@ -618,41 +868,27 @@ static void iv_push(struct itemvec *iv, struct sitem *it)
     iv->v[iv->n++] = it;
 }
 
-/* New-value: the earliest event per table entry over all collectors. */
+/* New-value: every collector's earliest and latest events per entry (a
+ * superset of the whole's, which decides the same: see the top). */
 static void gather_new_value(struct collector *const *cs, size_t nc, uint32_t ui,
                              struct itemvec *out)
 {
-    struct ptab m = { 0 };
     for (size_t c = 0; c < nc; c++) {
         if (ui >= cs[c]->n_u)
             continue;
-        struct ptab *t = &cs[c]->u[ui].nv;
+        struct nvtab *t = &cs[c]->u[ui].nv;
         for (size_t i = 0; i < t->cap; i++) {
-            if (!t->h[i])
+            if (!t->v[i].h)
                 continue;
-            struct nvent *e = t->v[i];
-            size_t j = pt_find(&m, t->h[i], nv_eq, e);
-            if (!m.h[j]) {
-                m.h[j] = t->h[i];
-                m.v[j] = e;
-                m.n++;
-            } else {
-                struct nvent *have = m.v[j];
-                if (cmp_item(&e->ci->it, &have->ci->it) < 0)
-                    m.v[j] = e;
-            }
+            struct nvent *e = &t->v[i];
+            struct citem *two[2] = { e->ci, e->last };
+            for (int k = 0; k < 2; k++)
+                if (!two[k]->listed) {
+                    two[k]->listed = true;
+                    iv_push(out, &two[k]->it);
+                }
         }
     }
-    for (size_t i = 0; i < m.cap; i++) {
-        if (!m.h[i])
-            continue;
-        struct citem *ci = ((struct nvent *)m.v[i])->ci;
-        if (!ci->listed) {
-            ci->listed = true;
-            iv_push(out, &ci->it);
-        }
-    }
-    pt_free(&m);
 }
 
 /* Rate: per (key, bucket) totals over the tables, as items the caller owns.
@@ -679,11 +915,14 @@ static void gather_rate_tabs(struct ptab *const *tabs, size_t nt, bool by_num, i
             struct rbent *have = m.v[j];
             have->n += e->n;
             have->sum += e->sum;
+            detect__rattr_merge(&have->attr, e->attr);
+            e->attr = NULL;
             if (e->rep && rep_better(by_num, e->rep_num, detect__snap_ms(e->rep),
                                      detect__snap_id(e->rep), have)) {
                 detect__snap_unref(have->rep);
                 have->rep = e->rep;
                 have->rep_num = e->rep_num;
+                have->rep_ms = e->rep_ms;
                 e->rep = NULL;
             }
         }
@@ -701,6 +940,8 @@ static void gather_rate_tabs(struct ptab *const *tabs, size_t nt, bool by_num, i
         b->key = NULL;
         it->n = b->n;
         it->num = by_num ? b->sum : (double)b->n;
+        it->attr = b->attr;
+        b->attr = NULL;
         iv_push(out, it);
         rb_free(b);
     }
@@ -762,20 +1003,20 @@ size_t detect_finish(const struct detect_engine *e, struct detect_scratch *const
                 for (size_t i = 0; ui < cs[c]->n_u && i < cs[c]->u[ui].n_raw; i++)
                     iv_push(&iv, &cs[c]->u[ui].raw[i]);
         }
-        if (iv.n > 1) /* iv.v is NULL when empty */
-            qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
+        sort_items(iv.v, iv.n);
         st.items += iv.n;
         struct kstate *k = detect__kind_new(u);
         for (size_t i = 0; i < iv.n; i++)
             detect__kind_feed(k, iv.v[i], &em);
         detect__kind_finish(k, &em);
+        detect__kind_stats(k, &st);
         detect__kind_free(k);
         if (rate)
             free_rate_items(&iv);
         free(iv.v);
         for (size_t c = 0; c < nc; c++)
             if (ui < cs[c]->n_u)
-                ucoll_clear(&cs[c]->u[ui]);
+                ucoll_clear(cs[c], &cs[c]->u[ui]);
     }
     detect__semit_resolve(&em);
     for (size_t c = 0; c < nc; c++)
@@ -807,6 +1048,7 @@ struct detect_stream {
     struct ptab *open;    /* per unit: open rate buckets */
     int64_t *open_scan;   /* per unit: bucket index of the last close scan */
     struct detect_state_stats st;
+    struct detect_state_stats flushed; /* the kinds' figures before each flush */
 };
 
 static int hcmp(const struct hitem *a, const struct hitem *b)
@@ -908,10 +1150,13 @@ static void open_fold(struct ptab *t, struct sitem *it, bool by_num, int64_t buc
                              sv_cstr(it->key ? it->key : ""), NULL);
     e->n++;
     e->sum += it->num;
+    detect__rattr_merge(&e->attr, it->attr);
+    it->attr = NULL;
     if (rep_better(by_num, it->num, ms, detect__snap_id(it->sn), e)) {
         detect__snap_unref(e->rep);
         e->rep = detect__snap_ref(it->sn);
         e->rep_num = it->num;
+        e->rep_ms = ms;
     }
     item_release(it);
 }
@@ -948,8 +1193,7 @@ static void close_buckets(struct detect_stream *st, uint32_t ui, int64_t wm, str
     struct ptab *one = &done;
     struct itemvec iv = { 0 };
     gather_rate_tabs(&one, 1, u->first->has_sum, bms, &iv);
-    if (iv.n > 1) /* iv.v is NULL when empty */
-        qsort(iv.v, iv.n, sizeof(*iv.v), cmp_itemp);
+    sort_items(iv.v, iv.n);
     for (size_t i = 0; i < iv.n; i++)
         detect__kind_feed(st->k[ui], iv.v[i], em);
     st->st.items += iv.n;
@@ -1029,6 +1273,7 @@ size_t detect_stream_flush(struct detect_stream *st, detect_emit_fn emit, void *
     release(st, INT64_MAX, &em);
     for (size_t i = 0; i < st->n_units; i++) {
         detect__kind_finish(st->k[i], &em);
+        detect__kind_stats(st->k[i], &st->flushed);
         detect__kind_free(st->k[i]);
         st->k[i] = detect__kind_new(&st->units[i]);
     }
@@ -1041,4 +1286,14 @@ size_t detect_stream_flush(struct detect_stream *st, detect_emit_fn emit, void *
 void detect_stream_stats(const struct detect_stream *st, struct detect_state_stats *out)
 {
     *out = st->st;
+    const struct detect_state_stats *f = &st->flushed;
+    out->state_keys = f->state_keys;
+    out->state_values = f->state_values;
+    out->state_bytes = f->state_bytes;
+    out->expired_keys = f->expired_keys;
+    out->expired_values = f->expired_values;
+    out->refused_keys = f->refused_keys;
+    out->refused_values = f->refused_values;
+    for (size_t i = 0; i < st->n_units; i++)
+        detect__kind_stats(st->k[i], out);
 }

@@ -11,7 +11,8 @@
 
 #include <string.h>
 
-static const char *const source_names[EVENT_SOURCE_COUNT] = { "cloudtrail", "vpcflow", "dns" };
+static const char *const source_names[EVENT_SOURCE_COUNT] = { "cloudtrail", "vpcflow", "dns",
+                                                                "s3access",   "cloudfront", "waf" };
 
 const char *event_source_name(enum event_source s)
 {
@@ -92,6 +93,8 @@ static const struct path flow_paths[FL_N] = { P("start"), P("account-id"), P("re
 enum { DN_TIME, DN_ACCOUNT, DN_REGION, DN_SRCADDR, DN_N };
 static const struct path dns_paths[DN_N] = { P("query_timestamp"), P("account_id"), P("region"),
                                              P("srcaddr") };
+enum { WF_TIME, WF_CLIENT, WF_N };
+static const struct path waf_paths[WF_N] = { P("timestamp"), P("httpRequest.clientIp") };
 #undef P
 
 /* Points found[i] at the first leaf (outside arrays) whose path is paths[i]. */
@@ -329,6 +332,83 @@ static int fill_dns(struct event *ev, struct arena *arena, struct err *err)
     return rc;
 }
 
+static const struct json_leaf *leaf_at(const struct event *ev, const char *path)
+{
+    return json_flat_get(&ev->flat, path);
+}
+
+static struct sv leaf_sv(const struct json_leaf *l)
+{
+    return l != NULL && l->type == JSON_STRING ? sv_make(l->val, l->val_len) : SV_NULL;
+}
+
+/* "06/Feb/2019:00:00:38 +0000" (the brackets already stripped). */
+static bool parse_clf_time(struct sv s, int64_t *ms)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    if (s.len < 26 || s.p[2] != '/' || s.p[6] != '/' || s.p[11] != ':' || s.p[20] != ' ')
+        return false;
+    int mo = 0;
+    for (int i = 0; i < 12; i++)
+        if (memcmp(s.p + 3, months + 3 * i, 3) == 0)
+            mo = i + 1;
+    char iso[32];
+    if (mo == 0)
+        return false;
+    /* yyyy-mm-ddTHH:MM:SS+hh:mm for the ISO parser */
+    memcpy(iso, s.p + 7, 4);
+    iso[4] = '-';
+    iso[5] = (char)('0' + mo / 10);
+    iso[6] = (char)('0' + mo % 10);
+    iso[7] = '-';
+    memcpy(iso + 8, s.p, 2);
+    iso[10] = 'T';
+    memcpy(iso + 11, s.p + 12, 8);
+    iso[19] = s.p[21];
+    memcpy(iso + 20, s.p + 22, 2);
+    iso[22] = ':';
+    memcpy(iso + 23, s.p + 24, 2);
+    return time_parse_iso8601(sv_make(iso, 25), ms);
+}
+
+static int fill_web(struct event *ev, struct arena *arena, struct err *err)
+{
+    int64_t ms = 0;
+    if (ev->source == EVENT_S3ACCESS) {
+        struct sv t = leaf_sv(leaf_at(ev, "requestdatetime"));
+        if (t.p == NULL || !parse_clf_time(t, &ms))
+            return err_set(err, ERR_FORMAT, "S3 access log time \"%.*s\" is not "
+                           "dd/Mon/yyyy:HH:MM:SS +hhmm", (int)(t.len > 40 ? 40 : t.len),
+                           t.p ? t.p : "");
+        ev->src_ip = leaf_sv(leaf_at(ev, "remoteip"));
+    } else if (ev->source == EVENT_CLOUDFRONT) {
+        struct sv d = leaf_sv(leaf_at(ev, "date")), t = leaf_sv(leaf_at(ev, "time"));
+        char iso[40];
+        if (d.len != 10 || t.len < 8 || t.len > 12)
+            return err_set(err, ERR_FORMAT, "CloudFront record without a date and time");
+        memcpy(iso, d.p, 10);
+        iso[10] = 'T';
+        memcpy(iso + 11, t.p, t.len);
+        iso[11 + t.len] = 'Z';
+        if (!time_parse_iso8601(sv_make(iso, 12 + t.len), &ms))
+            return err_set(err, ERR_FORMAT, "CloudFront date/time \"%.10s %.*s\" does not parse",
+                           d.p, (int)t.len, t.p);
+        ev->src_ip = leaf_sv(leaf_at(ev, "c-ip"));
+    } else {
+        const struct json_leaf *f[WF_N];
+        find_leaves(&ev->flat, waf_paths, WF_N, f);
+        if (f[WF_TIME] == NULL || f[WF_TIME]->type != JSON_NUMBER ||
+            !sv_to_i64(sv_make(f[WF_TIME]->val, f[WF_TIME]->val_len), &ms) || ms < 0)
+            return err_set(err, ERR_FORMAT, "WAF log record without a numeric timestamp");
+        int rc = get_str(f[WF_CLIENT], arena, &ev->src_ip, err);
+        if (rc != 0)
+            return rc;
+    }
+    ev->time_ms = ms;
+    ev->id = hash_id(ev->raw, arena);
+    return 0;
+}
+
 int event_fill_common(struct event *ev, struct arena *arena, struct err *err)
 {
     clear_common(ev);
@@ -336,6 +416,9 @@ int event_fill_common(struct event *ev, struct arena *arena, struct err *err)
     case EVENT_CLOUDTRAIL: return fill_cloudtrail(ev, arena, err);
     case EVENT_VPCFLOW: return fill_flow(ev, arena, err);
     case EVENT_DNS: return fill_dns(ev, arena, err);
+    case EVENT_S3ACCESS:
+    case EVENT_CLOUDFRONT:
+    case EVENT_WAF: return fill_web(ev, arena, err);
     default: break;
     }
     return err_set(err, ERR_INTERNAL, "event source %d unknown", (int)ev->source);
@@ -357,4 +440,6 @@ void event_add_common_paths(struct json_pathset *ps)
         json_pathset_add(ps, flow_paths[i].s, flow_paths[i].len);
     for (int i = 0; i < DN_N; i++)
         json_pathset_add(ps, dns_paths[i].s, dns_paths[i].len);
+    for (int i = 0; i < WF_N; i++)
+        json_pathset_add(ps, waf_paths[i].s, waf_paths[i].len);
 }

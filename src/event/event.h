@@ -23,10 +23,14 @@ enum event_source {
     EVENT_CLOUDTRAIL = 0, /* a CloudTrail record (management, data or Insights event) */
     EVENT_VPCFLOW,        /* a VPC Flow Logs record */
     EVENT_DNS,            /* a Route 53 Resolver query log record */
+    EVENT_S3ACCESS,       /* an Amazon S3 server access log record */
+    EVENT_CLOUDFRONT,     /* a CloudFront standard (access) log record */
+    EVENT_WAF,            /* an AWS WAF web ACL traffic log record */
     EVENT_SOURCE_COUNT
 };
 
-/* Name used in rule files ("cloudtrail", "vpcflow", "dns"). */
+/* Name used in rule files ("cloudtrail", "vpcflow", "dns", "s3access",
+ * "cloudfront", "waf"). */
 const char *event_source_name(enum event_source s);
 /* Parses a rule file's source name; false if unknown. */
 bool event_source_parse(struct sv name, enum event_source *out);
@@ -86,7 +90,10 @@ struct event {
  *     envelope's time is used.
  *   VPC flow: start (Unix seconds), account-id, region, srcaddr.
  *   DNS: query_timestamp, account_id, region, srcaddr.
- * For flows and DNS, id is a hash of the raw record (16 hex digits, in arena):
+ *   S3 server access: requestdatetime ("06/Feb/2019:00:00:38 +0000"), remoteip.
+ *   CloudFront: date and time (UTC), c-ip.
+ *   WAF: timestamp (epoch ms), httpRequest.clientIp.
+ * For flows, DNS and the web logs, id is a hash of the raw record (16 hex digits, in arena):
  * the same record gives the same id in whatever file it is found.
  * Returns ERR_FORMAT when a field that must be a string is not, or a time does
  * not parse (err names the field and the value). */

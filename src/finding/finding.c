@@ -178,6 +178,8 @@ static const char *const flow_paths[] = { "srcaddr",      "dstaddr", "srcport", 
                                           "protocol",     "action",  "instance-id",
                                           "interface-id", "vpc-id",  "subnet-id",
                                           "flow-direction", NULL };
+static const char *const s3access_paths[] = { "operation", "errorcode", "useragent", "remoteip",
+                                              "bucket_name", "requester", NULL };
 static const char *const dns_paths[] = { "query_name",      "transport", "srcaddr",
                                          "srcport",         "srcids.instance",
                                          "vpc_id",          "firewall_rule_action", NULL };
@@ -187,6 +189,7 @@ void finding_add_paths(struct json_pathset *ps, enum event_source src)
     const char *const *p = src == EVENT_CLOUDTRAIL ? ct_paths
                            : src == EVENT_VPCFLOW  ? flow_paths
                            : src == EVENT_DNS      ? dns_paths
+                           : src == EVENT_S3ACCESS ? s3access_paths
                                                    : NULL;
     for (; p && *p; p++)
         json_pathset_add(ps, *p, strlen(*p));
@@ -271,6 +274,21 @@ static void fill_flow(struct finding_detail *d, const struct event *ev, const st
                                                                  : FINDING_ACTION_NETWORK;
 }
 
+/* An S3 server access log request: the API call it stands for, made by the
+ * requester (none: anonymous) from remoteip. */
+static void fill_s3access(struct finding_detail *d, const struct event *ev)
+{
+    d->action = FINDING_ACTION_API_CALL;
+    d->api = leaf_dup(ev, "operation");
+    d->service_name = xstrdup("s3.amazonaws.com");
+    d->error_code = leaf_dup(ev, "errorcode");
+    d->user_agent = leaf_dup(ev, "useragent");
+    d->remote_ip = leaf_dup(ev, "remoteip");
+    d->bucket_name = leaf_dup(ev, "bucket_name");
+    d->principal_id = leaf_dup(ev, "requester");
+    d->user_type = xstrdup(d->principal_id ? "Requester" : "Anonymous");
+}
+
 static void fill_dns(struct finding_detail *d, const struct event *ev)
 {
     d->action = FINDING_ACTION_DNS;
@@ -307,6 +325,7 @@ static void fill_detail(struct finding *f, const struct detection *det)
         switch (ev->source) {
         case EVENT_VPCFLOW: fill_flow(d, ev, det); break;
         case EVENT_DNS: fill_dns(d, ev); break;
+        case EVENT_S3ACCESS: fill_s3access(d, ev); break;
         default: fill_cloudtrail(d, ev); break;
         }
     }

@@ -35,6 +35,11 @@
  *                     input_options.vpcflow_fields. Parquet is reported, not read.
  *   Route 53 Resolver query logs - JSON lines (answers[], srcids{}, DNS
  *                     Firewall fields), as delivered to S3 under vpcdnsquerylogs.
+ *   S3 server access logs - space-delimited records with "quoted" and [time]
+ *                     fields (EVENT_S3ACCESS; see weblog.c).
+ *   CloudFront standard logs - #Version/#Fields header, tab-separated
+ *                     records (EVENT_CLOUDFRONT).
+ *   AWS WAF logs    - JSON lines with webaclId (EVENT_WAF).
  *
  * Bad input is expected. Each bad record or file yields one error naming the
  * file, the record (1-based) and what was wrong; the reader then resynchronises
@@ -115,8 +120,10 @@ struct input_reader;
 /* What input_next returns besides 0 and an enum err_code. */
 enum {
     INPUT_END = -1, /* no more input */
-    INPUT_NOTE = -2 /* err holds an informational note (a skipped digest file,
-                       an empty file, ...): report it and call again */
+    INPUT_NOTE = -2, /* err holds an informational note (a skipped digest file,
+                        an empty file, ...): report it and call again */
+    INPUT_AGAIN = -3 /* streams only: no complete record has arrived yet; wait
+                        until the fd is readable (poll) and call again */
 };
 
 /* Opens a reader over files (borrowed: the list must outlive the reader).
@@ -134,11 +141,36 @@ int input_open_mem(const char *name, const void *data, size_t len,
                    const struct input_options *opt, struct input_reader **out, struct err *err);
 
 /*
+ * Opens a reader over a live stream (a pipe, a terminal, a socket: standard
+ * input for `vigil detect -`). name is used in messages (NULL = "-"); fd is
+ * borrowed and never closed. Records come out as their lines arrive: the format
+ * is sniffed on the first line (JSON lines, CloudTrail records one per line,
+ * EventBridge envelopes, CloudWatch Logs lines, VPC flow with or without its
+ * header, Resolver, S3 access and CloudFront lines), then each complete line
+ * is read as in a file. input_next never blocks: it returns INPUT_AGAIN when no
+ * complete line is buffered. Memory is bounded by max_record (one line) plus a
+ * read chunk; a line over max_record is an ERR_LIMIT for that record and is
+ * skipped. Record numbers count from the start of the stream, and a stream never
+ * gives up after many bad records. Inputs that cannot be cut at line ends
+ * (gzip data, a whole JSON document such as a pretty-printed
+ * {"Records":[...]}) are read to the end first (capped by max_file) and then
+ * split as a file is.
+ */
+int input_open_stream(const char *name, int fd, const struct input_options *opt,
+                      struct input_reader **out, struct err *err);
+
+/* Points a reader opened by input_open_mem at another in-memory input (a
+ * message of a queue), reusing its buffers; records count from 1 again. data
+ * and name are borrowed until the input is read or the reader reset again. */
+void input_reset_mem(struct input_reader *r, const char *name, const void *data, size_t len);
+
+/*
  * Reads the next record into *ev. Returns
  *   0           an event; ev (its views, leaves, paths) is valid until the next
  *               input_next or input_close on this reader: copy what must live on;
  *   INPUT_END   no more input (*ev untouched);
  *   INPUT_NOTE  err->msg describes something skipped on purpose (with the file);
+ *   INPUT_AGAIN a stream has no complete record yet (input_open_stream);
  *   ERR_IO, ERR_FORMAT, ERR_LIMIT
  *               one bad file or record, described in err (file, record number,
  *               byte offset in the decompressed data, message; for line-based
@@ -151,6 +183,12 @@ int input_open_mem(const char *name, const void *data, size_t len,
  * err must not be NULL.
  */
 int input_next(struct input_reader *r, struct event *ev, struct err *err);
+
+/* For a record just read from a VPC flow log whose format is not the default
+ * v2 one: appends the format's field names (space-separated, the header line
+ * that makes the record's line readable on its own) to out and returns true.
+ * False for default-format flow lines (they stand alone) and other records. */
+bool input_flow_header(const struct input_reader *r, struct buf *out);
 
 /* Counts since the reader was opened. */
 struct input_stats {

@@ -56,4 +56,32 @@ size_t input__flow_count_fields(const char *line, size_t len);
 int input__flow_line(const struct flow_format *ff, const char *line, size_t len,
                      struct json_flat *out, struct err *err);
 
+/* ---- web access logs (weblog.c) ------------------------------------------ */
+
+#define W3C_MAX_FIELDS 64
+
+struct w3c_format {
+    size_t n;
+    const char *names[W3C_MAX_FIELDS]; /* NUL-terminated, in buf */
+    bool numeric[W3C_MAX_FIELDS];
+    char buf[W3C_MAX_FIELDS * 40];
+};
+
+/* True when the line starts an S3 server access log record: two fields, then
+ * a [dd/Mon/yyyy:HH:MM:SS +0000] time. */
+bool input__s3access_is(const char *line, size_t len);
+/* Splits an S3 server access log line into leaves named after the Athena
+ * DDL's columns ("-" gives none). Values point into line. ERR_FORMAT for an
+ * unterminated quoted field or fewer than 18 fields. */
+int input__s3access_line(const char *line, size_t len, struct json_flat *out, struct err *err);
+/* True for a W3C header line (#Version: or #Fields:), as CloudFront writes. */
+bool input__w3c_is(const char *line, size_t len);
+/* Reads the names of a "#Fields: a b c" line. ERR_FORMAT when empty,
+ * ERR_LIMIT past W3C_MAX_FIELDS. */
+int input__w3c_fields(struct w3c_format *wf, const char *line, size_t len, struct err *err);
+/* Splits a tab-separated record into leaves named after wf. ERR_FORMAT when
+ * the field count differs or no #Fields line came first. */
+int input__w3c_line(const struct w3c_format *wf, const char *line, size_t len,
+                    struct json_flat *out, struct err *err);
+
 #endif

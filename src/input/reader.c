@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@
 /* Internal step results, beside 0 / INPUT_NOTE / enum err_code. */
 enum { STEP_AGAIN = -10, STEP_DONE = -11 };
 
-enum mode { M_JSON_LINES, M_JSON_STREAM, M_FLOW };
+enum mode { M_JSON_LINES, M_JSON_STREAM, M_FLOW, M_S3ACCESS, M_W3C };
 
 /* What the elements of a container array are. */
 enum elem {
@@ -57,7 +58,7 @@ enum key {
     K_DIGEST_OBJ, K_DIGEST_FP, K_SNS_TYPE, K_SNS_MESSAGE, K_SNS_TOPIC,
     K_EVVERSION, K_EVTIME, K_EVNAME, K_EVSOURCE, K_EVID, K_EVTYPE,
     K_QNAME, K_QTS, K_CFG_ITEMS, K_CFG_ITEM, K_CFG_FILEVER,
-    K_CTEVENT, K_MESSAGE,
+    K_CTEVENT, K_MESSAGE, K_WEBACL,
     K_N
 };
 
@@ -72,7 +73,7 @@ static const struct {
     KEY("Message"), KEY("TopicArn"), KEY("eventVersion"), KEY("eventTime"), KEY("eventName"),
     KEY("eventSource"), KEY("eventID"), KEY("eventType"), KEY("query_name"),
     KEY("query_timestamp"), KEY("configurationItems"), KEY("configurationItem"),
-    KEY("fileVersion"), KEY("CloudTrailEvent"), KEY("message"),
+    KEY("fileVersion"), KEY("CloudTrailEvent"), KEY("message"), KEY("webaclId"),
 };
 #undef KEY
 
@@ -97,6 +98,14 @@ struct input_reader {
     size_t mem_len;
     bool is_mem, mem_pending;
 
+    /* A stream (input_open_stream): raw[0, s_fill) holds what was read and
+     * not consumed yet; in line modes data = raw and len ends after the last
+     * complete line, so the record code never sees half a line. */
+    bool is_stream, s_started, s_eof, s_whole, s_skip;
+    int s_fd;
+    size_t s_fill;
+    uint64_t s_dropped; /* first lines whose format was not recognised */
+
     struct input_gz gz;
     char *raw;
     size_t raw_cap;
@@ -119,6 +128,7 @@ struct input_reader {
      * not searched for its newline twice. */
     size_t eol_for, eol_at;
     struct flow_format flow;
+    struct w3c_format w3c;
 
     /* The container being iterated, if any. */
     size_t lstart, lpos, lend; /* line mode: the current line, its unread rest */
@@ -434,6 +444,8 @@ static int emit_walked(struct input_reader *r, struct event *ev, const char *p, 
     }
     if (has(t, K_QNAME) || has(t, K_QTS))
         return emit_json(r, ev, EVENT_DNS, p, t->start, t->end, NULL, off, err);
+    if (has(t, K_WEBACL))
+        return emit_json(r, ev, EVENT_WAF, p, t->start, t->end, NULL, off, err);
     if (has(t, K_EVVERSION) || has(t, K_EVTIME) || has(t, K_EVNAME) || has(t, K_EVSOURCE) ||
         has(t, K_EVID) || has(t, K_EVTYPE))
         return emit_json(r, ev, EVENT_CLOUDTRAIL, p, t->start, t->end, NULL, off, err);
@@ -448,8 +460,8 @@ static int emit_walked(struct input_reader *r, struct event *ev, const char *p, 
     if (has(t, K_MSGTYPE))
         return STEP_AGAIN; /* a CloudWatch Logs CONTROL_MESSAGE: carries no data */
     return err_set(err, ERR_FORMAT,
-                   "JSON object is not a CloudTrail record, a Resolver query log record or an "
-                   "EventBridge event");
+                   "JSON object is not a CloudTrail record, a Resolver query log record, a WAF "
+                   "log record or an EventBridge event");
 }
 
 /* A record given as text (a CloudWatch Logs message, a CloudTrailEvent string):
@@ -578,6 +590,17 @@ static int sniff(struct input_reader *r, struct err *err)
     if (sv_eq_cstr(sv_make(p + i, te - i), "Permission Check Successful"))
         return err_set(err, INPUT_NOTE,
                        "CloudWatch Logs export permission check object (no events): skipped");
+    if (!r->cwl_prefix && input__w3c_is(p + i, te - i)) {
+        r->mode = M_W3C; /* CloudFront standard logs */
+        r->w3c.n = 0;
+        r->active = true;
+        return 0;
+    }
+    if (!r->cwl_prefix && input__s3access_is(p + i, te - i)) {
+        r->mode = M_S3ACCESS;
+        r->active = true;
+        return 0;
+    }
     r->mode = M_FLOW;
     if (input__flow_is_header(p + c, te - c)) {
         int rc = input__flow_format(&r->flow, p + c, te - c, err);
@@ -618,6 +641,216 @@ static void reset_file(struct input_reader *r)
             0)
         return;
     input__flow_default(&r->flow);
+}
+
+
+/* ---- streams ------------------------------------------------------------- */
+
+#define STREAM_CHUNK ((size_t)64 << 10)
+
+/* Reads what the stream has now, without blocking: 0 when something was read
+ * or the end was seen (s_eof), INPUT_AGAIN when nothing is available yet. The
+ * buffer grows to what one record needs, never to the whole stream. */
+static int stream_fill(struct input_reader *r, size_t max, struct err *err)
+{
+    if (r->s_eof)
+        return 0;
+    struct pollfd pfd = { r->s_fd, POLLIN, 0 };
+    int pr = poll(&pfd, 1, 0);
+    if (pr < 0 && errno != EINTR)
+        return err_set(err, ERR_IO, "poll: %s", strerror(errno));
+    if (pr <= 0)
+        return INPUT_AGAIN;
+    if (r->raw_cap - r->s_fill < STREAM_CHUNK) {
+        size_t cap = r->raw_cap ? r->raw_cap * 2 : STREAM_CHUNK * 2;
+        while (cap - r->s_fill < STREAM_CHUNK)
+            cap *= 2;
+        if (cap > max + STREAM_CHUNK)
+            cap = max + STREAM_CHUNK;
+        if (cap > r->raw_cap) {
+            r->raw = xrealloc(r->raw, cap + 1);
+            r->raw_cap = cap;
+        }
+    }
+    if (r->s_fill == r->raw_cap)
+        return err_set(err, ERR_LIMIT, "stream buffer full");
+    ssize_t n = read(r->s_fd, r->raw + r->s_fill, r->raw_cap - r->s_fill);
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+            return INPUT_AGAIN;
+        return err_set(err, ERR_IO, "read: %s", strerror(errno));
+    }
+    if (n == 0)
+        r->s_eof = true;
+    r->s_fill += (size_t)n;
+    r->st.bytes_in += (size_t)n;
+    r->st.bytes_out += (size_t)n;
+    return 0;
+}
+
+/* End of the complete lines in raw[0, s_fill), or 0 when there is none (all of
+ * it at the end of the stream). */
+static size_t stream_lines_end(const struct input_reader *r)
+{
+    if (r->s_fill == 0)
+        return 0;
+    if (r->s_eof)
+        return r->s_fill;
+    const char *p = r->raw, *q = p + r->s_fill;
+    while (q > p && q[-1] != '\n')
+        q--;
+    return (size_t)(q - p);
+}
+
+/* Drops raw's bytes up to and including the first newline; without one,
+ * all of them, and the rest of that line as it arrives (s_skip). */
+static void stream_drop_line(struct input_reader *r)
+{
+    const char *nl = r->s_fill > 0 ? memchr(r->raw, '\n', r->s_fill) : NULL;
+    if (nl == NULL) {
+        r->s_fill = 0;
+        r->s_skip = !r->s_eof;
+        return;
+    }
+    size_t k = (size_t)(nl - r->raw) + 1;
+    memmove(r->raw, r->raw + k, r->s_fill - k);
+    r->s_fill -= k;
+    r->s_skip = false;
+}
+
+/* The first bytes of a stream: sniffed once a whole first line is in. gzip
+ * data and whole JSON documents (a pretty-printed {"Records":[...]}) cannot
+ * be cut at line ends, so they are read to the end first (capped by max_file,
+ * like a file). */
+static int stream_open(struct input_reader *r, struct err *err)
+{
+    reset_file(r);
+    r->rec_no = r->line_no = r->s_dropped;
+    r->name = r->mem_name;
+    r->hint = INPUT_HINT_NONE;
+    err_where(err, r->name, 0, 0);
+    for (;;) {
+        if (r->s_skip)
+            stream_drop_line(r);
+        bool gz = r->s_fill >= 2 && input__is_gzip(r->raw, r->s_fill);
+        if (r->s_eof || (!gz && !r->s_whole && r->s_fill > 0 &&
+                         memchr(r->raw, '\n', r->s_fill) != NULL))
+            break;
+        if (!r->s_whole && !gz && r->s_fill >= r->opt.max_record)
+            break; /* a first line over the cap: whole-document sniffing decides */
+        int rc = stream_fill(r, gz || r->s_whole ? r->opt.max_file : r->opt.max_record, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (r->s_fill == 0)
+        return INPUT_END;
+    if (input__is_gzip(r->raw, r->s_fill)) {
+        r->st.files++;
+        size_t out_len = 0;
+        r->st.bytes_out -= r->s_fill;
+        int rc = input__gunzip(&r->gz, r->raw, r->s_fill, r->opt.max_file, &out_len, err);
+        r->s_started = true;
+        r->s_whole = true;
+        if (rc != 0 && out_len == 0)
+            return rc;
+        r->data = r->gz.out;
+        r->len = out_len;
+        r->st.bytes_out += out_len;
+        struct err keep = *err;
+        int src = sniff(r, err);
+        if (rc != 0) {
+            *err = keep;
+            return rc;
+        }
+        return src;
+    }
+    r->data = r->raw;
+    r->len = r->s_whole ? r->s_fill : stream_lines_end(r);
+    if (r->len == 0)
+        r->len = r->s_fill;
+    int rc = sniff(r, err);
+    if (rc == 0 && r->mode == M_JSON_STREAM && !r->s_whole) {
+        /* Only a line that opens a document ("{", "{\"Records\": [", ...)
+         * means a whole document: a broken first record must not make a live
+         * stream wait for its end. */
+        const char *nl = memchr(r->raw, '\n', r->s_fill);
+        size_t e = nl ? (size_t)(nl - r->raw) : r->s_fill;
+        while (e > 0 && is_ws(r->raw[e - 1]))
+            e--;
+        char last = e > 0 ? r->raw[e - 1] : '{';
+        if (last != '{' && last != '[' && last != ',' && last != ':')
+            r->mode = M_JSON_LINES;
+    }
+    if (rc == 0 && r->mode == M_JSON_STREAM && !r->s_whole && !r->s_eof) {
+        r->s_whole = true; /* read on to the end, then sniff again */
+        r->active = false;
+        return STEP_AGAIN;
+    }
+    if (rc != 0 && !r->s_whole) {
+        /* A stream does not end on a bad first line: it is reported and the
+         * next line is sniffed instead. */
+        r->active = false;
+        r->s_dropped++;
+        stream_drop_line(r);
+        err_where(err, r->name, r->s_dropped, 0);
+        if (rc > 0) {
+            prefix_line(err, r->s_dropped);
+            return rc;
+        }
+        return STEP_AGAIN; /* a note (an empty line of blanks, ...): nothing to say */
+    }
+    r->s_started = true;
+    r->st.files++;
+    return rc;
+}
+
+/* Line modes, when the complete lines buffered are consumed: drops them and
+ * waits for the next complete line. 0 when there is more to read,
+ * INPUT_AGAIN, INPUT_END, or ERR_LIMIT for a line over the cap (its bytes are
+ * skipped up to the next newline). */
+static int stream_refill(struct input_reader *r, struct err *err)
+{
+    if (r->s_whole || r->s_eof) {
+        if (!r->s_whole && r->len < r->s_fill) {
+            /* unreachable: at the end every byte belongs to a line */
+        }
+        return INPUT_END;
+    }
+    if (r->s_fill > r->len)
+        memmove(r->raw, r->raw + r->len, r->s_fill - r->len);
+    r->s_fill -= r->len;
+    r->pos = r->len = 0;
+    r->eol_for = r->eol_at = NOPOS;
+    r->lstart = r->lpos = r->lend = 0;
+    r->data = r->raw;
+    for (;;) {
+        if (r->s_skip)
+            stream_drop_line(r);
+        if (r->s_skip && r->s_eof)
+            return INPUT_END;
+        if (!r->s_skip) {
+            size_t end = stream_lines_end(r);
+            if (end > 0) {
+                r->len = end;
+                return 0;
+            }
+            if (r->s_eof)
+                return INPUT_END;
+            if (r->s_fill >= r->opt.max_record) {
+                r->rec_no++;
+                r->line_no++;
+                r->s_skip = true;
+                err_where(err, NULL, r->rec_no, 0);
+                int rc = err_set(err, ERR_LIMIT, "line %llu: longer than the cap of %zu bytes: skipped",
+                                 (unsigned long long)r->line_no, r->opt.max_record);
+                r->s_fill = 0;
+                return rc;
+            }
+        }
+        int rc = stream_fill(r, r->opt.max_record, err);
+        if (rc != 0)
+            return rc;
+    }
 }
 
 static int open_next(struct input_reader *r, struct err *err)
@@ -729,6 +962,43 @@ static int next_flow(struct input_reader *r, struct event *ev, struct err *err)
     }
     r->rec_no++;
     int rc = emit_flow(r, ev, p + ls, le - ls, err);
+    if (rc != 0) {
+        err_where(err, NULL, r->rec_no, ls);
+        prefix_line(err, r->line_no);
+    }
+    return rc;
+}
+
+/* S3 server access logs and CloudFront logs: one record per line; CloudFront's
+ * '#' lines are headers (#Fields sets the field names). */
+static int next_web(struct input_reader *r, struct event *ev, struct err *err)
+{
+    size_t ls, le;
+    if (!next_line(r, &ls, &le))
+        return STEP_DONE;
+    const char *p = r->data;
+    int rc;
+    if (r->mode == M_W3C && p[ls] == '#') {
+        if (le - ls < 8 || memcmp(p + ls, "#Fields:", 8) != 0)
+            return STEP_AGAIN;
+        rc = input__w3c_fields(&r->w3c, p + ls, le - ls, err);
+        if (rc != 0) {
+            err_where(err, NULL, r->line_no, ls);
+            prefix_line(err, r->line_no);
+        }
+        return rc != 0 ? rc : STEP_AGAIN;
+    }
+    r->rec_no++;
+    if (le - ls > r->opt.max_record)
+        rc = err_set(err, ERR_LIMIT, "line of %zu bytes exceeds the cap of %zu bytes", le - ls,
+                     r->opt.max_record);
+    else if (r->mode == M_W3C)
+        rc = input__w3c_line(&r->w3c, p + ls, le - ls, &r->flat, err);
+    else
+        rc = input__s3access_line(p + ls, le - ls, &r->flat, err);
+    if (rc == 0)
+        rc = emit_flat(r, ev, r->mode == M_W3C ? EVENT_CLOUDFRONT : EVENT_S3ACCESS,
+                       sv_make(p + ls, le - ls), NULL, err);
     if (rc != 0) {
         err_where(err, NULL, r->rec_no, ls);
         prefix_line(err, r->line_no);
@@ -902,6 +1172,8 @@ static bool path_is(const struct json_leaf *l, const char *lit, size_t n)
 static bool fast_kind_ok(const struct json_flat *f, int src)
 {
     bool mine = false;
+    if (src != EVENT_DNS + 1 && src != EVENT_CLOUDTRAIL + 1)
+        return false; /* WAF records: always walked (their key is not flattened) */
     for (size_t i = 0; i < f->n; i++) {
         const struct json_leaf *l = &f->leaves[i];
         if (l->n_arr != 0 || l->path_len < 9 || l->path_len > 15)
@@ -1092,6 +1364,30 @@ int input_open_mem(const char *name, const void *data, size_t len,
     return 0;
 }
 
+int input_open_stream(const char *name, int fd, const struct input_options *opt,
+                      struct input_reader **out, struct err *err)
+{
+    int rc = check_options(opt, err);
+    if (rc != 0)
+        return rc == ERR_FORMAT ? ERR_USAGE : rc;
+    struct input_reader *r = reader_new(opt);
+    r->is_stream = true;
+    r->s_fd = fd;
+    r->mem_name = name ? name : "-";
+    *out = r;
+    return 0;
+}
+
+void input_reset_mem(struct input_reader *r, const char *name, const void *data, size_t len)
+{
+    r->is_mem = true;
+    r->mem_pending = true;
+    r->active = false;
+    r->mem_name = name ? name : "(memory)";
+    r->mem = data;
+    r->mem_len = len;
+}
+
 int input_next(struct input_reader *r, struct event *ev, struct err *err)
 {
     arena_reset(&r->arena);
@@ -1099,16 +1395,30 @@ int input_next(struct input_reader *r, struct event *ev, struct err *err)
         err_clear(err);
         int rc;
         if (!r->active) {
-            rc = open_next(r, err);
-            if (rc == INPUT_END)
+            if (r->is_stream && r->s_started)
                 return INPUT_END;
-            if (rc == 0)
+            rc = r->is_stream ? stream_open(r, err) : open_next(r, err);
+            if (rc == INPUT_END || rc == INPUT_AGAIN)
+                return rc;
+            if (rc == 0 || rc == STEP_AGAIN)
                 continue;
         } else {
-            rc = r->mode == M_FLOW ? next_flow(r, ev, err) : next_json(r, ev, err);
+            rc = r->mode == M_FLOW                                  ? next_flow(r, ev, err)
+                 : r->mode == M_S3ACCESS || r->mode == M_W3C ? next_web(r, ev, err)
+                                                             : next_json(r, ev, err);
             if (rc == STEP_AGAIN)
                 continue;
-            if (rc == STEP_DONE) {
+            if (rc == STEP_DONE && r->is_stream) {
+                rc = stream_refill(r, err);
+                if (rc == 0)
+                    continue;
+                if (rc == INPUT_AGAIN)
+                    return rc;
+                if (rc == INPUT_END) {
+                    r->active = false;
+                    return rc;
+                }
+            } else if (rc == STEP_DONE) {
                 r->active = false;
                 continue;
             }
@@ -1125,12 +1435,32 @@ int input_next(struct input_reader *r, struct event *ev, struct err *err)
         }
         err->code = rc;
         r->st.errors++;
-        if (r->active && ++r->file_errors >= MAX_ERRORS_PER_FILE) {
+        /* A stream never ends on bad records: each costs only itself. */
+        if (r->active && !r->is_stream && ++r->file_errors >= MAX_ERRORS_PER_FILE) {
             r->active = false;
             append_msg(err, " (too many bad records: the rest of the file is skipped)");
         }
         return rc;
     }
+}
+
+bool input_flow_header(const struct input_reader *r, struct buf *out)
+{
+    if (!r->active || r->mode != M_FLOW)
+        return false;
+    struct flow_format v2;
+    input__flow_default(&v2);
+    bool same = v2.n == r->flow.n;
+    for (size_t i = 0; same && i < v2.n; i++)
+        same = strcmp(v2.names[i], r->flow.names[i]) == 0;
+    if (same)
+        return false;
+    for (size_t i = 0; i < r->flow.n; i++) {
+        if (i > 0)
+            buf_putc(out, ' ');
+        buf_append_cstr(out, r->flow.names[i]);
+    }
+    return true;
 }
 
 void input_get_stats(const struct input_reader *r, struct input_stats *out)

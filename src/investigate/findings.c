@@ -6,7 +6,7 @@
 #include <string.h>
 
 /* The findings table is part of the store's schema (src/store/store.c,
- * migration 2): every store opened through store_open has it. */
+ * migration 3): every store opened through store_open has it. */
 
 /* A re-run over the same logs reports the same counts: keep the larger. Only
  * activity wholly after what is stored is new, and adds up. Security Hub

@@ -139,7 +139,7 @@ int investigate_timeline(struct store *st, const struct investigate_timeline_opt
 
 /* ---- findings in the store ---------------------------------------------------- */
 
-/* The findings table is the store's (schema version 2 and later), shared by
+/* The findings table is the store's (schema version 3 and later), shared by
  * `vigil detect --db`, `vigil findings` and the playbooks. */
 
 /* Upserts fs[0..n) by id in one transaction: a new finding gets workflow

@@ -45,11 +45,11 @@ int investigate_timeline(struct store *st, const struct investigate_timeline_opt
             " UNION ALL SELECT start * 1000, 'vpcflow', ifnull(action,'') || ' ' || ifnull(srcaddr,'')"
             " || ':' || ifnull(srcport,'') || ' -> ' || ifnull(dstaddr,'') || ':' || ifnull(dstport,'')"
             " || ' proto ' || ifnull(protocol,'') || ' ' || ifnull(bytes,0) || ' bytes',"
-            " ifnull(interface_id,''), ?1, '', 'flow-' || id FROM vpcflow"
+            " ifnull(interface_id,''), ?1, '', 'flow-' || id FROM main.vpcflow"
             " WHERE (srcaddr = ?1 OR dstaddr = ?1) AND start * 1000 BETWEEN ?2 AND ?3"
             " UNION ALL SELECT query_time_ms, 'dns', ifnull(query_type,'') || ' ' ||"
             " ifnull(query_name,'') || ' ' || ifnull(rcode,''), ifnull(srcids_instance,''), ?1, '',"
-            " 'dns-' || id FROM dns WHERE srcaddr = ?1 AND query_time_ms BETWEEN ?2 AND ?3");
+            " 'dns-' || id FROM main.dns WHERE srcaddr = ?1 AND query_time_ms BETWEEN ?2 AND ?3");
     }
     size_t limit = o->limit ? o->limit : 10000;
     buf_printf(&sql, " ORDER BY 1, 7 LIMIT %zu", limit + 1);

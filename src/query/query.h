@@ -185,7 +185,8 @@ bool query_parse_cli_time(const char *s, int64_t *ms_out);
 /* ---- SQL: the Athena (Trino) dialect over the store --------------------------
  *
  * query_sql_rewrite turns one Athena statement into SQLite SQL over the views
- * query_sql_setup creates (cloudtrail_logs, vpc_flow_logs, vpcflow, r53_rlogs;
+ * query_sql_setup creates (cloudtrail_logs, vpc_flow_logs, vpcflow, vpc_flow_json,
+ * r53_rlogs, s3_access_logs, cloudfront_logs, waf_logs, the OCSF tables;
  * docs/sql.md lists them and what is supported). It is a tokenizer and
  * targeted rewrites, not a parser: what it does not know it passes through,
  * and SQLite's error is then translated back to the line of the input.

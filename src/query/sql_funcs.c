@@ -20,11 +20,11 @@
  */
 #include "query/query_int.h"
 
-#include <regex.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define JSON_ARG_MAX (16u << 20) /* bigger JSON arguments are refused */
@@ -577,6 +577,17 @@ static void fn_vq_ip(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, out, IPKEY_LEN, SQLITE_TRANSIENT);
 }
 
+/* vq_private(addr): 1 for a private address (RFC 1918, unique-local, ...),
+ * 0 for another address, NULL for what is not one. */
+static void fn_vq_private(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct ipaddr ip;
+    if (!ip_from_value(argv[0], &ip))
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_int(ctx, ip_is_private(&ip));
+}
+
 /* contains(array, value) on JSON arrays; contains('cidr', ip) for networks. */
 static void fn_contains(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -982,8 +993,47 @@ static bool take_num(struct sv s, size_t *i, size_t n, size_t max, int *v)
 
 /* parse_datetime(s, joda) and date_parse(s, mysql): the numeric fields
  * (year, month, day, hour, minute, second, fraction) and literals. */
+/* An English month name at s[*i]: 3 letters, or the whole name when full. */
+static bool take_month_name(struct sv s, size_t *i, bool full, int *out)
+{
+    static const char *const names[] = { "January", "February", "March", "April", "May",
+                                         "June", "July", "August", "September", "October",
+                                         "November", "December" };
+    for (int m = 0; m < 12; m++) {
+        size_t n = full ? strlen(names[m]) : 3;
+        if (*i + n <= s.len && strncasecmp(s.p + *i, names[m], n) == 0) {
+            *i += n;
+            *out = m + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A zone offset at s[*i]: Z, +hhmm, +hh:mm (or -); *ms_out is the offset. */
+static bool take_offset(struct sv s, size_t *i, int64_t *ms_out)
+{
+    *ms_out = 0;
+    if (*i < s.len && (s.p[*i] == 'Z' || s.p[*i] == 'z')) {
+        (*i)++;
+        return true;
+    }
+    if (*i >= s.len || (s.p[*i] != '+' && s.p[*i] != '-'))
+        return false;
+    int sign = s.p[(*i)++] == '-' ? -1 : 1, hh = 0, mm = 0;
+    if (!take_num(s, i, 2, 2, &hh))
+        return false;
+    if (*i < s.len && s.p[*i] == ':')
+        (*i)++;
+    if (!take_num(s, i, 2, 2, &mm) || hh > 23 || mm > 59)
+        return false;
+    *ms_out = sign * ((int64_t)hh * 3600 + mm * 60) * 1000;
+    return true;
+}
+
 static void parse_time_common(sqlite3_context *ctx, sqlite3_value **argv, bool joda)
 {
+    int64_t zone_ms = 0;
     struct sv s = arg_sv(argv[0]), fmt = arg_sv(argv[1]);
     if (s.p == NULL || fmt.p == NULL) {
         sqlite3_result_null(ctx);
@@ -1015,16 +1065,20 @@ static void parse_time_common(sqlite3_context *ctx, sqlite3_value **argv, bool j
             int v = 0;
             switch (c) {
             case 'y': case 'Y': case 'x': ok = take_num(s, &i, run == 2 ? 2 : 0, 9, &v); y = v; break;
-            case 'M': ok = take_num(s, &i, run >= 2 ? 2 : 0, 2, &v); mo = v; break;
+            case 'M':
+                if (run >= 3)
+                    ok = take_month_name(s, &i, run >= 4, &mo);
+                else {
+                    ok = take_num(s, &i, run >= 2 ? 2 : 0, 2, &v);
+                    mo = v;
+                }
+                break;
             case 'd': ok = take_num(s, &i, run >= 2 ? 2 : 0, 2, &v); d = v; break;
             case 'H': case 'k': ok = take_num(s, &i, run >= 2 ? 2 : 0, 2, &v); h = v; break;
             case 'm': ok = take_num(s, &i, run >= 2 ? 2 : 0, 2, &v); mi = v; break;
             case 's': ok = take_num(s, &i, run >= 2 ? 2 : 0, 2, &v); sec = v; break;
             case 'S': ok = take_num(s, &i, 0, run, &v); for (size_t z = run; z < 3; z++) v *= 10; ms = v; break;
-            case 'Z':
-                if (i < s.len && (s.p[i] == 'Z' || s.p[i] == 'z'))
-                    i++;
-                break;
+            case 'Z': ok = take_offset(s, &i, &zone_ms); break;
             default:
                 if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
                     sqlite3_result_error(ctx, "parse_datetime: unsupported pattern letter", -1);
@@ -1051,6 +1105,8 @@ static void parse_time_common(sqlite3_context *ctx, sqlite3_value **argv, bool j
             case 'i': ok = take_num(s, &i, 0, 2, &v); mi = v; break;
             case 's': case 'S': ok = take_num(s, &i, 0, 2, &v); sec = v; break;
             case 'f': ok = take_num(s, &i, 0, 9, &v); while (v >= 1000) v /= 10; ms = v; break;
+            case 'b': ok = take_month_name(s, &i, false, &mo); break;
+            case 'M': ok = take_month_name(s, &i, true, &mo); break;
             case 'T':
                 ok = take_num(s, &i, 0, 2, &h) && i < s.len && s.p[i++] == ':' &&
                      take_num(s, &i, 0, 2, &mi) && i < s.len && s.p[i++] == ':' &&
@@ -1068,7 +1124,7 @@ static void parse_time_common(sqlite3_context *ctx, sqlite3_value **argv, bool j
         sqlite3_result_null(ctx);
         return;
     }
-    result_ts(ctx, make_ms(y, mo, d, ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + ms));
+    result_ts(ctx, make_ms(y, mo, d, ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + ms) - zone_ms);
 }
 
 static void fn_parse_datetime(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -1079,107 +1135,6 @@ static void fn_parse_datetime(sqlite3_context *ctx, int argc, sqlite3_value **ar
 static void fn_date_parse(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     parse_time_common(ctx, argv, false);
-}
-
-/* ---- regular expressions (POSIX ERE with Java/PCRE class escapes) ---------- */
-
-/* Translates \d \w \s (and negations) to bracket classes POSIX ERE knows. */
-static int translate_regex(struct sv re, struct buf *out)
-{
-    for (size_t i = 0; i < re.len; i++) {
-        char c = re.p[i];
-        if (c == '\\' && i + 1 < re.len) {
-            char e = re.p[++i];
-            const char *cls = NULL;
-            switch (e) {
-            case 'd': cls = "[0-9]"; break;
-            case 'D': cls = "[^0-9]"; break;
-            case 'w': cls = "[[:alnum:]_]"; break;
-            case 'W': cls = "[^[:alnum:]_]"; break;
-            case 's': cls = "[[:space:]]"; break;
-            case 'S': cls = "[^[:space:]]"; break;
-            default: break;
-            }
-            if (cls)
-                buf_append_cstr(out, cls);
-            else {
-                buf_putc(out, '\\');
-                buf_putc(out, e);
-            }
-            continue;
-        }
-        buf_putc(out, c);
-    }
-    return buf_putc(out, '\0');
-}
-
-static void free_regex(void *p)
-{
-    regfree(p);
-    free(p);
-}
-
-/* The compiled pattern of argument 1, cached by SQLite while the pattern is
- * the same constant. NULL after reporting an error. */
-static regex_t *get_regex(sqlite3_context *ctx, sqlite3_value *pat)
-{
-    regex_t *re = sqlite3_get_auxdata(ctx, 1);
-    if (re != NULL)
-        return re;
-    struct buf b;
-    buf_init(&b, 65536);
-    struct sv p = arg_sv(pat);
-    if (p.p == NULL || translate_regex(p, &b) != 0) {
-        buf_free(&b);
-        sqlite3_result_error(ctx, "regular expression too long", -1);
-        return NULL;
-    }
-    re = xmalloc(sizeof(*re));
-    int rc = regcomp(re, b.p, REG_EXTENDED);
-    buf_free(&b);
-    if (rc != 0) {
-        free(re);
-        sqlite3_result_error(ctx, "invalid regular expression", -1);
-        return NULL;
-    }
-    sqlite3_set_auxdata(ctx, 1, re, free_regex);
-    return sqlite3_get_auxdata(ctx, 1);
-}
-
-static void fn_regexp_like(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    if (arg_null(argv[0]) || arg_null(argv[1])) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    regex_t *re = get_regex(ctx, argv[1]);
-    if (re == NULL)
-        return;
-    const char *s = (const char *)sqlite3_value_text(argv[0]);
-    sqlite3_result_int(ctx, regexec(re, s, 0, NULL, 0) == 0);
-}
-
-static void fn_regexp_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    if (arg_null(argv[0]) || arg_null(argv[1])) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    regex_t *re = get_regex(ctx, argv[1]);
-    if (re == NULL)
-        return;
-    sqlite3_int64 g = argc > 2 ? sqlite3_value_int64(argv[2]) : 0;
-    if (g < 0 || g > 9) {
-        sqlite3_result_error(ctx, "regexp_extract: bad group", -1);
-        return;
-    }
-    regmatch_t m[10];
-    const char *s = (const char *)sqlite3_value_text(argv[0]);
-    if (regexec(re, s, 10, m, 0) != 0 || m[g].rm_so < 0) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    sqlite3_result_text(ctx, s + m[g].rm_so, (int)(m[g].rm_eo - m[g].rm_so), SQLITE_TRANSIENT);
 }
 
 /* strpos(s, sub): 1-based, 0 when absent. */
@@ -1275,6 +1230,169 @@ static void agg_final(sqlite3_context *ctx, bool sorted)
 static void agg_final_plain(sqlite3_context *ctx) { agg_final(ctx, false); }
 static void agg_final_sorted(sqlite3_context *ctx) { agg_final(ctx, true); }
 
+/* ---- approx_percentile --------------------------------------------------------- */
+
+/* approx_percentile(x, p), approx_percentile(x, w, p), and either with an
+ * ARRAY of percentages (an array result). Computed exactly over the group's
+ * values, nearest rank: the smallest value with at least p of the (weighted)
+ * rows at or below it. Athena's digest answer lies within about 1% of rank
+ * of this one. The result keeps x's type (BIGINT stays an integer). */
+
+#define PCT_MAX_VALUES (1u << 26)
+#define PCT_MAX_LIST 64
+
+struct pct {
+    double *v, *w;
+    size_t n, cap;
+    bool all_int, weighted, is_list, have_p, failed;
+    double p[PCT_MAX_LIST];
+    size_t np;
+};
+
+static bool pct_read_p(sqlite3_context *ctx, struct pct *a, sqlite3_value *arg)
+{
+    int t = sqlite3_value_type(arg);
+    if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) {
+        a->p[0] = sqlite3_value_double(arg);
+        a->np = 1;
+    } else {
+        struct jarg j;
+        bool ok = parse_json(arg, &j) && j.v->type == JSON_ARRAY && j.v->n > 0 &&
+                  j.v->n <= PCT_MAX_LIST;
+        for (size_t i = 0; ok && i < j.v->n; i++) {
+            const struct json_value *e = &j.v->items[i];
+            ok = e->type == JSON_NUMBER;
+            if (ok)
+                a->p[i] = e->num;
+        }
+        if (ok)
+            a->np = j.v->n;
+        free_json(&j);
+        if (!ok) {
+            sqlite3_result_error(ctx, "approx_percentile: the percentage must be a number or "
+                                      "an ARRAY of numbers", -1);
+            return false;
+        }
+        a->is_list = true;
+    }
+    for (size_t i = 0; i < a->np; i++)
+        if (!(a->p[i] >= 0 && a->p[i] <= 1)) {
+            sqlite3_result_error(ctx, "approx_percentile: Percentile must be between 0 and 1", -1);
+            return false;
+        }
+    a->have_p = true;
+    return true;
+}
+
+static void pct_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct pct *a = sqlite3_aggregate_context(ctx, sizeof(*a));
+    if (a == NULL || a->failed)
+        return;
+    if (a->n == 0 && a->cap == 0)
+        a->all_int = true;
+    sqlite3_value *pv = argv[argc - 1];
+    if (!a->have_p && !arg_null(pv) && !pct_read_p(ctx, a, pv)) {
+        a->failed = true;
+        return;
+    }
+    if (arg_null(argv[0]))
+        return;
+    double w = 1;
+    if (argc == 3) {
+        if (arg_null(argv[1]))
+            return;
+        w = sqlite3_value_double(argv[1]);
+        if (w <= 0)
+            return;
+        a->weighted = true;
+    }
+    int t = sqlite3_value_numeric_type(argv[0]);
+    if (t != SQLITE_INTEGER && t != SQLITE_FLOAT)
+        return; /* not a number: Athena would refuse the column's type */
+    if (a->n == a->cap) {
+        if (a->cap >= PCT_MAX_VALUES) {
+            sqlite3_result_error(ctx, "approx_percentile: too many values in one group", -1);
+            a->failed = true;
+            return;
+        }
+        a->cap = a->cap ? a->cap * 2 : 64;
+        a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+        a->w = xrealloc(a->w, a->cap * sizeof(*a->w));
+    }
+    a->all_int &= t == SQLITE_INTEGER;
+    a->v[a->n] = sqlite3_value_double(argv[0]);
+    a->w[a->n] = w;
+    a->n++;
+}
+
+struct vw {
+    double v, w;
+};
+
+static int cmp_vw(const void *x, const void *y)
+{
+    double a = ((const struct vw *)x)->v, b = ((const struct vw *)y)->v;
+    return (a > b) - (a < b);
+}
+
+static void pct_final(sqlite3_context *ctx)
+{
+    struct pct *a = sqlite3_aggregate_context(ctx, 0);
+    if (a == NULL || a->failed || a->n == 0 || !a->have_p) {
+        if (a != NULL) {
+            free(a->v);
+            free(a->w);
+        }
+        if (a == NULL || !a->failed)
+            sqlite3_result_null(ctx);
+        return;
+    }
+    struct vw *s = xmalloc(a->n * sizeof(*s));
+    double total = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        s[i].v = a->v[i];
+        s[i].w = a->w[i];
+        total += a->w[i];
+    }
+    qsort(s, a->n, sizeof(*s), cmp_vw);
+    double res[PCT_MAX_LIST];
+    for (size_t k = 0; k < a->np; k++) {
+        double need = a->p[k] * total, cum = 0;
+        size_t i = 0;
+        for (; i + 1 < a->n; i++) {
+            cum += s[i].w;
+            if (cum >= need)
+                break;
+        }
+        res[k] = s[i].v;
+    }
+    free(s);
+    if (!a->is_list) {
+        if (a->all_int)
+            sqlite3_result_int64(ctx, (sqlite3_int64)res[0]);
+        else
+            sqlite3_result_double(ctx, res[0]);
+    } else {
+        struct buf b;
+        struct json_writer w;
+        buf_init(&b, 0);
+        jw_init(&w, &b, 0);
+        jw_array_begin(&w);
+        for (size_t k = 0; k < a->np; k++) {
+            if (a->all_int)
+                jw_int(&w, (int64_t)res[k]);
+            else
+                jw_double(&w, res[k]);
+        }
+        jw_array_end(&w);
+        sqlite3_result_text(ctx, b.p, (int)b.len, SQLITE_TRANSIENT);
+        buf_free(&b);
+    }
+    free(a->v);
+    free(a->w);
+}
+
 /* ---- views ------------------------------------------------------------------ */
 
 /* Partition columns come from the data (the event time, region and account),
@@ -1368,6 +1486,30 @@ static const char *const views[] = {
     " strftime('%Y/%m/%d', start, 'unixepoch') AS date_partition"
     " FROM main.vpcflow",
 
+    /* The customer-playbook framework's JSON flow layout (one row per flow
+     * seen from the interface: the peer `ip`, local and remote ports, bytes
+     * in and out), derived from the same records. The peer is the source of
+     * an ingress flow and the destination of an egress one; records without
+     * flow-direction (v2-v4) take the address that is not private, else the
+     * source. */
+    "CREATE TEMP VIEW vpc_flow_json AS SELECT"
+    " CASE action WHEN 'REJECT' THEN 'true' WHEN 'ACCEPT' THEN 'false' END AS is_rejected_packet,"
+    " CASE WHEN NOT egress AND packets > 0 THEN bytes / packets END AS avg_in_packet_size,"
+    " vpc_id, CASE WHEN egress THEN srcport ELSE dstport END AS local_port,"
+    " NULL AS source_dc, CASE WHEN egress THEN dstaddr ELSE srcaddr END AS ip,"
+    " strftime('%Y-%m-%dT%H:%M:%SZ', \"end\", 'unixepoch') AS end_time,"
+    " CASE WHEN egress THEN dstport ELSE srcport END AS remote_port,"
+    " strftime('%Y-%m-%dT%H:%M:%SZ', start, 'unixepoch') AS start_time, protocol,"
+    " CASE WHEN egress THEN 0 ELSE bytes END AS in_bytes, NULL AS source_tag, account_id,"
+    " instance_id, NULL AS interface_public_ips, CASE WHEN egress THEN bytes ELSE 0 END AS out_bytes,"
+    " CASE log_status WHEN 'SKIPDATA' THEN 'true' ELSE 'false' END AS is_skipped_rejected_packets,"
+    " az_id AS source_az, region AS source_region,"
+    " CASE WHEN egress AND packets > 0 THEN bytes / packets END AS avg_out_packet_size,"
+    " NULL AS instance_type, CASE WHEN egress THEN srcaddr ELSE dstaddr END AS interface_local_ips"
+    " FROM (SELECT *, CASE flow_direction WHEN 'egress' THEN 1 WHEN 'ingress' THEN 0"
+    "  ELSE coalesce(vq_private(srcaddr) AND NOT vq_private(dstaddr), 0) END AS egress"
+    "  FROM main.vpcflow WHERE srcaddr IS NOT NULL)",
+
     "CREATE TEMP VIEW r53_rlogs AS SELECT"
     " version, account_id, region, vpc_id, query_timestamp, query_name, query_type,"
     " query_class, rcode, answers, srcaddr, srcport, transport,"
@@ -1377,6 +1519,77 @@ static const char *const views[] = {
     " account_id AS account_partition, vpc_id AS vpc_partition,"
     " replace(substr(query_timestamp,1,10),'-','/') AS date_partition"
     " FROM main.dns",
+
+    /* S3 server access logs: the Athena documentation's DDL columns (every
+     * field, with requestdatetime as S3 writes it), then the names of the
+     * incident-response playbooks' table (bucket, request_datetime as ISO
+     * 8601 so text ranges work, remote_ip, http_status, ...), then the
+     * date-projection partition "timestamp" (yyyy/MM/dd). */
+    "CREATE TEMP VIEW s3_access_logs AS SELECT"
+    " bucketowner, bucket_name, requestdatetime, remoteip, requester, requestid, operation,"
+    " \"key\", request_uri, httpstatus, errorcode, bytessent, objectsize, totaltime,"
+    " turnaroundtime, referrer, useragent, versionid, hostid, sigv, ciphersuite, authtype,"
+    " endpoint, tlsversion, accesspointarn, aclrequired,"
+    " bucketowner AS bucket_owner, bucket_name AS bucket,"
+    " strftime('%Y-%m-%dT%H:%M:%SZ', time_ms / 1000, 'unixepoch') AS request_datetime,"
+    " remoteip AS remote_ip, requestid AS request_id, httpstatus AS http_status,"
+    " errorcode AS error_code, bytessent AS bytes_sent, objectsize AS object_size,"
+    " totaltime AS total_time, turnaroundtime AS turn_around_time, useragent AS user_agent,"
+    " versionid AS version_id, hostid AS host_id, sigv AS signature_version,"
+    " ciphersuite AS cipher_suite, authtype AS auth_type, endpoint AS host_header,"
+    " tlsversion AS tls_version, accesspointarn AS access_point_arn, aclrequired AS acl_required,"
+    " strftime('%Y/%m/%d', time_ms / 1000, 'unixepoch') AS \"timestamp\""
+    " FROM main.s3access",
+
+    /* CloudFront standard logs: the Athena documentation's DDL columns, then
+     * the W3C field names of the log file itself ("c-ip", "cs(User-Agent)",
+     * "time-taken", ...), which the DDoS playbook queries use. */
+    "CREATE TEMP VIEW cloudfront_logs AS SELECT"
+    " \"date\", \"time\", x_edge_location AS location, sc_bytes AS bytes, c_ip AS request_ip,"
+    " cs_method AS method, cs_host AS host, cs_uri_stem AS uri, sc_status AS status,"
+    " cs_referer AS referrer, cs_user_agent AS user_agent, cs_uri_query AS query_string,"
+    " cs_cookie AS cookie, x_edge_result_type AS result_type, x_edge_request_id AS request_id,"
+    " x_host_header AS host_header, cs_protocol AS request_protocol, cs_bytes AS request_bytes,"
+    " time_taken, x_forwarded_for AS xforwarded_for, ssl_protocol, ssl_cipher,"
+    " x_edge_response_result_type AS response_result_type, cs_protocol_version AS http_version,"
+    " fle_status, fle_encrypted_fields, c_port, time_to_first_byte, x_edge_detailed_result_type,"
+    " sc_content_type, sc_content_len, sc_range_start, sc_range_end,"
+    " x_edge_location AS \"x-edge-location\", sc_bytes AS \"sc-bytes\", c_ip AS \"c-ip\","
+    " cs_method AS \"cs-method\", cs_host AS \"cs(Host)\", cs_uri_stem AS \"cs-uri-stem\","
+    " sc_status AS \"sc-status\", cs_referer AS \"cs(Referer)\","
+    " cs_user_agent AS \"cs(User-Agent)\", cs_uri_query AS \"cs-uri-query\","
+    " cs_cookie AS \"cs(Cookie)\", x_edge_result_type AS \"x-edge-result-type\","
+    " x_edge_request_id AS \"x-edge-request-id\", x_host_header AS \"x-host-header\","
+    " cs_protocol AS \"cs-protocol\", cs_bytes AS \"cs-bytes\", time_taken AS \"time-taken\","
+    " x_forwarded_for AS \"x-forwarded-for\", ssl_protocol AS \"ssl-protocol\","
+    " ssl_cipher AS \"ssl-cipher\", x_edge_response_result_type AS \"x-edge-response-result-type\","
+    " cs_protocol_version AS \"cs-protocol-version\", fle_status AS \"fle-status\","
+    " fle_encrypted_fields AS \"fle-encrypted-fields\", c_port AS \"c-port\","
+    " time_to_first_byte AS \"time-to-first-byte\","
+    " x_edge_detailed_result_type AS \"x-edge-detailed-result-type\","
+    " sc_content_type AS \"sc-content-type\", sc_content_len AS \"sc-content-len\","
+    " sc_range_start AS \"sc-range-start\", sc_range_end AS \"sc-range-end\""
+    " FROM main.cloudfront",
+
+    /* WAF logs: the Athena documentation's DDL columns, read from the record
+     * (httprequest, labels and the rule lists stay structured). */
+    "CREATE TEMP VIEW waf_logs AS SELECT"
+    " time_ms AS \"timestamp\", raw->>'$.formatVersion' AS formatversion,"
+    " raw->>'$.webaclId' AS webaclid, raw->>'$.terminatingRuleId' AS terminatingruleid,"
+    " raw->>'$.terminatingRuleType' AS terminatingruletype, action,"
+    " raw->'$.terminatingRuleMatchDetails' AS terminatingrulematchdetails,"
+    " raw->>'$.httpSourceName' AS httpsourcename, raw->>'$.httpSourceId' AS httpsourceid,"
+    " raw->'$.ruleGroupList' AS rulegrouplist, raw->'$.rateBasedRuleList' AS ratebasedrulelist,"
+    " raw->'$.nonTerminatingMatchingRules' AS nonterminatingmatchingrules,"
+    " nullif(raw->'$.requestHeadersInserted','null') AS requestheadersinserted,"
+    " raw->>'$.responseCodeSent' AS responsecodesent, raw->'$.httpRequest' AS httprequest,"
+    " raw->'$.labels' AS labels, raw->'$.captchaResponse' AS captcharesponse,"
+    " raw->'$.challengeResponse' AS challengeresponse, raw->>'$.ja3Fingerprint' AS ja3fingerprint,"
+    " raw->>'$.ja4Fingerprint' AS ja4fingerprint, raw->'$.oversizeFields' AS oversizefields,"
+    " raw->>'$.requestBodySize' AS requestbodysize,"
+    " raw->>'$.requestBodySizeInspectedByWAF' AS requestbodysizeinspectedbywaf,"
+    " strftime('%Y/%m/%d', time_ms / 1000, 'unixepoch') AS log_time"
+    " FROM main.waf",
 
     /* Security Lake (OCSF 1.0.0-rc.2) tables, derived from the same rows: API
      * Activity for CloudTrail management events and Lambda data events,
@@ -1516,6 +1729,7 @@ static const struct fn_def fns[] = {
     { "array_distinct", 1, fn_array_distinct, 0, false },
     { "array_join", 2, fn_array_join, 0, false },
     { "vq_ip", 1, fn_vq_ip, 0, false },
+    { "vq_private", 1, fn_vq_private, 0, false },
     { "contains", 2, fn_contains, 0, false },
     { "vq_timestamp", 1, fn_timestamp, 0, false },
     { "from_iso8601_timestamp", 1, fn_timestamp, 0, false },
@@ -1541,9 +1755,6 @@ static const struct fn_def fns[] = {
     { "hour", 1, fn_part, 3, false },
     { "minute", 1, fn_part, 4, false },
     { "second", 1, fn_part, 5, false },
-    { "regexp_like", 2, fn_regexp_like, 0, false },
-    { "regexp_extract", 2, fn_regexp_extract, 0, false },
-    { "regexp_extract", 3, fn_regexp_extract, 0, false },
     { "strpos", 2, fn_strpos, 0, false },
 };
 
@@ -1560,5 +1771,9 @@ int query__sql_functions(sqlite3 *db, struct err *err)
         sqlite3_create_function(db, "vq_array_agg_sorted", 1, SQLITE_UTF8, NULL, NULL, agg_step,
                                 agg_final_sorted) != SQLITE_OK)
         return err_set(err, ERR_DB, "registering array_agg: %s", sqlite3_errmsg(db));
-    return 0;
+    for (int n = 2; n <= 3; n++)
+        if (sqlite3_create_function(db, "approx_percentile", n, SQLITE_UTF8, NULL, NULL, pct_step,
+                                    pct_final) != SQLITE_OK)
+            return err_set(err, ERR_DB, "registering approx_percentile: %s", sqlite3_errmsg(db));
+    return query__sql_regex_functions(db, err);
 }

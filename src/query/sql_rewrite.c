@@ -442,6 +442,10 @@ static void prescan(struct rw *r)
 
 /* ---- tables ------------------------------------------------------------------ */
 
+#define TABLES_HINT                                                                         \
+    "cloudtrail_logs, vpc_flow_logs, vpcflow, r53_rlogs, s3_access_logs, cloudfront_logs, " \
+    "waf_logs, the Security Lake tables and their aliases"
+
 static bool digits_suffix(const char *s, const char *prefix)
 {
     size_t l = strlen(prefix);
@@ -481,7 +485,48 @@ static const char *view_for(const char *name, bool qualified)
     if (strcmp(name, "r53_rlogs") == 0 || strcmp(name, "r53dns") == 0 ||
         strcmp(name, "irworkshopgluetabledns") == 0)
         return "r53_rlogs";
+    if (strcmp(name, "s3_access_logs") == 0 || strcmp(name, "s3_server_access_logs") == 0 ||
+        strcmp(name, "s3_access_logs_db") == 0 || strcmp(name, "s3access") == 0)
+        return "s3_access_logs";
+    if (strcmp(name, "cloudfront_logs") == 0 || strcmp(name, "cloudfront_standard_logs") == 0 ||
+        strcmp(name, "cloudfront_access_logs") == 0)
+        return "cloudfront_logs";
+    if (strcmp(name, "waf_logs") == 0 || strcmp(name, "waf") == 0 ||
+        strcmp(name, "aws_waf_logs") == 0)
+        return "waf_logs";
     return NULL;
+}
+
+/* Columns only the customer-playbook JSON flow layout has, and columns only
+ * the AWS documentation's layout has: both are declared as vpc_flow_logs. */
+static const char *const flow_json_only[] = {
+    "ip", "start_time", "end_time", "local_port", "remote_port", "in_bytes", "out_bytes",
+    "is_rejected_packet", "is_skipped_rejected_packets", "avg_in_packet_size",
+    "avg_out_packet_size", "source_az", "source_region", "interface_local_ips",
+    "interface_public_ips", "source_dc", "source_tag", "instance_type", NULL
+};
+static const char *const flow_doc_only[] = {
+    "srcaddr", "dstaddr", "srcport", "dstport", "packets", "bytes", "start", "end",
+    "interface_id", "log_status", "action", "tcp_flags", "flow_direction", NULL
+};
+
+/* True when the statement names columns of the JSON flow layout and none of
+ * the documentation layout's: vpc_flow_logs then means the former. */
+static bool flow_json_layout(const struct rw *r)
+{
+    bool json = false;
+    for (size_t k = 0; k < r->n; k++) {
+        if (r->t[k].type != T_IDENT && r->t[k].type != T_QIDENT)
+            continue;
+        char name[NAME_LEN];
+        name_of(&r->t[k], name);
+        if (r->t[k].type == T_IDENT && strcmp(name, "end") == 0)
+            continue; /* CASE ... END */
+        if (in_list(name, flow_doc_only))
+            return false;
+        json |= in_list(name, flow_json_only);
+    }
+    return json;
 }
 
 /* FROM/JOIN table reference at i; returns the index after it (and its alias). */
@@ -506,9 +551,19 @@ static size_t emit_table(struct rw *r, size_t i)
                 view = "r53_rlogs";
         }
     }
+    if (view != NULL && strcmp(view, "vpc_flow_logs") == 0 && flow_json_layout(r))
+        view = "vpc_flow_json";
     if (view == NULL && strstr(last, "amazon_security_lake_table") != NULL) {
         fail(r, &r->t[first], "this Security Lake (OCSF) table (vigil query has CloudTrail "
                               "management and Lambda data events, VPC flow and Route 53)");
+        return i + 1;
+    }
+    if (view == NULL && (strstr(last, "alb") != NULL || strstr(last, "elb") != NULL ||
+                         strstr(last, "nlb") != NULL)) {
+        char what[NAME_LEN + 120];
+        snprintf(what, sizeof(what), "table %s (load balancer access logs: vigil ingest does "
+                 "not read ALB/ELB/NLB logs)", last);
+        fail(r, &r->t[first], what);
         return i + 1;
     }
     if (view == NULL) {
@@ -1141,12 +1196,12 @@ static size_t emit_lambda_fn(struct rw *r, size_t i, size_t open, size_t close, 
 }
 
 static const char *const unsupported_fns[] = {
-    "map_agg", "multimap_agg", "approx_percentile", "approx_most_frequent", "histogram",
+    "map_agg", "multimap_agg", "approx_most_frequent", "histogram",
     "numeric_histogram", "map", "map_keys", "map_values", "map_filter", "reduce", "zip",
     "zip_with", "sequence", "array_sort", "flatten", "slice", "ngrams", "max_by", "min_by",
     "json_array_contains", "json_size", "url_extract_host", "url_extract_path",
     "url_extract_parameter", "to_utf8", "from_utf8", "md5", "sha256", "to_hex", "from_hex",
-    "levenshtein_distance", "hamming_distance", "regexp_replace", "regexp_split",
+    "levenshtein_distance", "hamming_distance",
     "with_timezone", "at_timezone", "from_base64", "to_base64", NULL
 };
 
@@ -1569,6 +1624,8 @@ static int classify_ddl(const struct rw *r, struct query_sql *q, struct err *err
             }
         }
         const char *view = view_for(last, true);
+        if (view != NULL && strcmp(view, "vpc_flow_logs") == 0 && flow_json_layout(r))
+            view = "vpc_flow_json";
         q->kind = QUERY_SQL_NOOP;
         if (view)
             snprintf(q->note, sizeof(q->note),
@@ -1576,8 +1633,8 @@ static int classify_ddl(const struct rw *r, struct query_sql *q, struct err *err
                      "the store (partition columns come from the data)", last, view);
         else
             snprintf(q->note, sizeof(q->note),
-                     "CREATE TABLE %s: nothing to do, and no local data for it (the store has "
-                     "cloudtrail_logs, vpc_flow_logs, vpcflow and r53_rlogs)", last);
+                     "CREATE TABLE %s: nothing to do, and no local data for it (SHOW TABLES "
+                     "lists what the store serves)", last);
         return 0;
     }
     if (is(&t[0], "alter") || is(&t[0], "msck")) {
@@ -1625,7 +1682,7 @@ static int classify_ddl(const struct rw *r, struct query_sql *q, struct err *err
         const char *view = view_for(last, k > ti);
         if (view == NULL)
             return err_set(err, ERR_USAGE, "unknown table %s at line %u (vigil query has "
-                           "cloudtrail_logs, vpc_flow_logs, vpcflow, r53_rlogs and their aliases)",
+                           TABLES_HINT ")",
                            last, t[ti].line);
         struct buf b;
         buf_init(&b, 0);
@@ -1779,8 +1836,7 @@ int query_sql_prepare(struct sqlite3 *db, const char *in, size_t len, struct sql
             if (line == 0)
                 line = line_of_word(&q, word, nl - (size_t)(word - name));
             if (i == 2)
-                err_set(err, rc, "%s %.*s at line %u (vigil query has cloudtrail_logs, "
-                                 "vpc_flow_logs, vpcflow, r53_rlogs and their aliases)",
+                err_set(err, rc, "%s %.*s at line %u (vigil query has " TABLES_HINT ")",
                         known[i].what, (int)nl, name, line);
             else
                 err_set(err, rc, "%s %.*s at line %u", known[i].what, (int)nl, name, line);

@@ -699,6 +699,91 @@ static int put_dns(struct store *st, const struct event *ev, int64_t file_id, bo
     return 0;
 }
 
+/* ---- web access logs ---------------------------------------------------------- */
+
+/* The leaves of S3 server access log records, in the insert's column order
+ * (input/weblog.c names them after the columns). */
+static const char *const s3_leaves[] = {
+    "bucketowner", "bucket_name", "requestdatetime", "remoteip", "requester", "requestid",
+    "operation", "key", "request_uri", "httpstatus", "errorcode", "bytessent", "objectsize",
+    "totaltime", "turnaroundtime", "referrer", "useragent", "versionid", "hostid", "sigv",
+    "ciphersuite", "authtype", "endpoint", "tlsversion", "accesspointarn", "aclrequired",
+};
+
+/* CloudFront's W3C field names, in the insert's column order. */
+static const char *const cf_leaves[] = {
+    "date", "time", "x-edge-location", "sc-bytes", "c-ip", "cs-method", "cs(Host)",
+    "cs-uri-stem", "sc-status", "cs(Referer)", "cs(User-Agent)", "cs-uri-query", "cs(Cookie)",
+    "x-edge-result-type", "x-edge-request-id", "x-host-header", "cs-protocol", "cs-bytes",
+    "time-taken", "x-forwarded-for", "ssl-protocol", "ssl-cipher",
+    "x-edge-response-result-type", "cs-protocol-version", "fle-status", "fle-encrypted-fields",
+    "c-port", "time-to-first-byte", "x-edge-detailed-result-type", "sc-content-type",
+    "sc-content-len", "sc-range-start", "sc-range-end",
+};
+
+/* Inserts rec_id, time and file, then each leaf named in names[] at column
+ * 4 + its index; leaves of other names are not stored (a newer field). */
+static int put_columns(struct store *st, enum store_stmt id, const struct event *ev,
+                       int64_t file_id, const char *const *names, size_t n, bool *inserted,
+                       struct err *err)
+{
+    sqlite3_stmt *s;
+    int rc = store__stmt(st, id, &s, err);
+    if (rc != 0)
+        return rc;
+    bind_sv(s, 1, ev->id);
+    sqlite3_bind_int64(s, 2, ev->time_ms);
+    if (file_id > 0)
+        sqlite3_bind_int64(s, 3, file_id);
+    for (size_t j = 0; j < ev->flat.n; j++) {
+        const struct json_leaf *l = &ev->flat.leaves[j];
+        for (size_t i = 0; i < n; i++)
+            if (leaf_is(l, names[i], strlen(names[i]))) {
+                bind_leaf(s, 4 + (int)i, l, &st->arena);
+                break;
+            }
+    }
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        rc = store__db_err(st, err, "inserting a web access log record");
+        sqlite3_reset(s);
+        return rc;
+    }
+    sqlite3_reset(s);
+    *inserted = sqlite3_changes(st->db) > 0;
+    return 0;
+}
+
+static int put_waf(struct store *st, const struct event *ev, int64_t file_id, bool *inserted,
+                   struct err *err)
+{
+    struct sv raw = ev->raw;
+    if (!store__json_is_compact(raw)) {
+        buf_reset(&st->raw);
+        if (store__compact_json(raw, &st->raw) != 0)
+            return err_set(err, ERR_LIMIT, "WAF record too large to store");
+        raw = sv_make(st->raw.p, st->raw.len);
+    }
+    sqlite3_stmt *s;
+    int rc = store__stmt(st, STMT_INS_WAF, &s, err);
+    if (rc != 0)
+        return rc;
+    bind_sv(s, 1, ev->id);
+    sqlite3_bind_int64(s, 2, ev->time_ms);
+    if (file_id > 0)
+        sqlite3_bind_int64(s, 3, file_id);
+    bind_leaf(s, 4, json_flat_get(&ev->flat, "action"), &st->arena);
+    bind_sv(s, 5, ev->src_ip);
+    bind_sv(s, 6, raw);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        rc = store__db_err(st, err, "inserting a WAF log record");
+        sqlite3_reset(s);
+        return rc;
+    }
+    sqlite3_reset(s);
+    *inserted = sqlite3_changes(st->db) > 0;
+    return 0;
+}
+
 int store_put_event(struct store *st, const struct event *ev, int64_t file_id, bool *inserted_out,
                     struct err *err)
 {
@@ -711,6 +796,15 @@ int store_put_event(struct store *st, const struct event *ev, int64_t file_id, b
     case EVENT_CLOUDTRAIL: rc = put_cloudtrail(st, ev, file_id, &inserted, err); break;
     case EVENT_VPCFLOW: rc = put_flow(st, ev, file_id, &inserted, err); break;
     case EVENT_DNS: rc = put_dns(st, ev, file_id, &inserted, err); break;
+    case EVENT_S3ACCESS:
+        rc = put_columns(st, STMT_INS_S3, ev, file_id, s3_leaves,
+                         sizeof(s3_leaves) / sizeof(s3_leaves[0]), &inserted, err);
+        break;
+    case EVENT_CLOUDFRONT:
+        rc = put_columns(st, STMT_INS_CF, ev, file_id, cf_leaves,
+                         sizeof(cf_leaves) / sizeof(cf_leaves[0]), &inserted, err);
+        break;
+    case EVENT_WAF: rc = put_waf(st, ev, file_id, &inserted, err); break;
     default: rc = err_set(err, ERR_INTERNAL, "event source %d unknown", (int)ev->source); break;
     }
     if (inserted_out != NULL)
@@ -731,4 +825,5 @@ void store_add_paths(struct json_pathset *ps)
     for (int i = 0; i < D_N; i++)
         json_pathset_add(ps, dns_paths[i], strlen(dns_paths[i]));
     json_pathset_add_subtree(ps, "answers", 7);
+    json_pathset_add(ps, "action", 6); /* WAF */
 }

@@ -111,8 +111,80 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX dns_key ON dns(query_time_ms, ifnull(srcaddr,''), ifnull(srcport,-1),"
     " ifnull(query_name,''), ifnull(query_type,''), ifnull(rcode,''), ifnull(transport,''),"
     " ifnull(vpc_id,''), ifnull(srcids_instance,''), ifnull(account_id,''));",
+    /* 2: web access logs, one table each: S3 server access logs (the Athena
+     * DDL's column names), CloudFront standard logs (the W3C field names with
+     * '_' for '-' and cs(X) as cs_x), WAF logs (the record as JSON). rec_id is
+     * the record's hash (event.id): a line read twice is stored once. */
+    "CREATE TABLE s3access("
+    " id INTEGER PRIMARY KEY, rec_id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL,"
+    " bucketowner TEXT,"
+    " bucket_name TEXT,"
+    " requestdatetime TEXT,"
+    " remoteip TEXT,"
+    " requester TEXT,"
+    " requestid TEXT,"
+    " operation TEXT,"
+    " \"key\" TEXT,"
+    " request_uri TEXT,"
+    " httpstatus INTEGER,"
+    " errorcode TEXT,"
+    " bytessent INTEGER,"
+    " objectsize INTEGER,"
+    " totaltime INTEGER,"
+    " turnaroundtime INTEGER,"
+    " referrer TEXT,"
+    " useragent TEXT,"
+    " versionid TEXT,"
+    " hostid TEXT,"
+    " sigv TEXT,"
+    " ciphersuite TEXT,"
+    " authtype TEXT,"
+    " endpoint TEXT,"
+    " tlsversion TEXT,"
+    " accesspointarn TEXT,"
+    " aclrequired TEXT,"
+    " file_id INTEGER);"
+    "CREATE TABLE cloudfront("
+    " id INTEGER PRIMARY KEY, rec_id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL,"
+    " \"date\" TEXT,"
+    " \"time\" TEXT,"
+    " x_edge_location TEXT,"
+    " sc_bytes INTEGER,"
+    " c_ip TEXT,"
+    " cs_method TEXT,"
+    " cs_host TEXT,"
+    " cs_uri_stem TEXT,"
+    " sc_status INTEGER,"
+    " cs_referer TEXT,"
+    " cs_user_agent TEXT,"
+    " cs_uri_query TEXT,"
+    " cs_cookie TEXT,"
+    " x_edge_result_type TEXT,"
+    " x_edge_request_id TEXT,"
+    " x_host_header TEXT,"
+    " cs_protocol TEXT,"
+    " cs_bytes INTEGER,"
+    " time_taken REAL,"
+    " x_forwarded_for TEXT,"
+    " ssl_protocol TEXT,"
+    " ssl_cipher TEXT,"
+    " x_edge_response_result_type TEXT,"
+    " cs_protocol_version TEXT,"
+    " fle_status TEXT,"
+    " fle_encrypted_fields INTEGER,"
+    " c_port INTEGER,"
+    " time_to_first_byte REAL,"
+    " x_edge_detailed_result_type TEXT,"
+    " sc_content_type TEXT,"
+    " sc_content_len INTEGER,"
+    " sc_range_start INTEGER,"
+    " sc_range_end INTEGER,"
+    " file_id INTEGER);"
+    "CREATE TABLE waf("
+    " id INTEGER PRIMARY KEY, rec_id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL,"
+    " action TEXT, client_ip TEXT, raw TEXT NOT NULL, file_id INTEGER);",
 
-    /* 2: findings (vigil detect --db, vigil findings), with Security Hub's
+    /* 3: findings (vigil detect --db, vigil findings), with Security Hub's
      * workflow status and record state. Stores from before this migration
      * may already hold the table, made on first use by the investigate
      * module with this very definition: IF NOT EXISTS keeps their rows. */
@@ -132,7 +204,7 @@ static const char *const migrations[] = {
     "CREATE INDEX IF NOT EXISTS findings_last ON findings(last_seen_ms);"
     "CREATE INDEX IF NOT EXISTS findings_updated ON findings(updated_ms);",
 
-    /* 3: the record itself moves to a table of its own, keyed by the row id.
+    /* 4: the record itself moves to a table of its own, keyed by the row id.
      * A CloudTrail row was ~1.6 KB with it and ~250 bytes without: scans,
      * index builds and the row reads behind every index lookup touch a
      * sixth of the pages, so a 10-million-event store's working set fits in
@@ -173,6 +245,11 @@ static const char *const secondary[][2] = {
     { "vpcflow_dst", "vpcflow(dstaddr, start)" },
     { "dns_name", "dns(query_name, query_time_ms)" },
     { "dns_src", "dns(srcaddr, query_time_ms)" },
+    { "s3access_bucket", "s3access(bucket_name, time_ms)" },
+    { "s3access_time", "s3access(time_ms)" },
+    { "cloudfront_time", "cloudfront(time_ms)" },
+    { "cloudfront_ip", "cloudfront(c_ip, time_ms)" },
+    { "waf_time", "waf(time_ms)" },
 };
 
 #define N_SECONDARY (sizeof(secondary) / sizeof(secondary[0]))
@@ -190,18 +267,18 @@ const char *store__migration_sql(int version)
 
 static const char *const stmt_sql[STMT_N] = {
     [STMT_INS_CT] =
-        "INSERT OR IGNORE INTO cloudtrail(event_id, event_time_ms, event_time, account, region,"
+        "INSERT OR IGNORE INTO main.cloudtrail(event_id, event_time_ms, event_time, account, region,"
         " event_source, event_name, event_type, event_category, principal_arn, principal_type,"
         " principal_id, user_name, access_key_id, session_issuer_arn, session_issuer_name,"
         " source_ip, user_agent, error_code, error_message, read_only, file_id)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
-    [STMT_INS_RAW] = "INSERT INTO cloudtrail_raw(id, raw) VALUES(?1,?2)",
-    [STMT_RAW_OF_EVENT] = "SELECT raw FROM cloudtrail_raw WHERE id=?1",
+    [STMT_INS_RAW] = "INSERT INTO main.cloudtrail_raw(id, raw) VALUES(?1,?2)",
+    [STMT_RAW_OF_EVENT] = "SELECT raw FROM main.cloudtrail_raw WHERE id=?1",
     [STMT_INS_RES] =
-        "INSERT OR IGNORE INTO resources(event, seq, resource_type, resource_name,"
+        "INSERT OR IGNORE INTO main.resources(event, seq, resource_type, resource_name,"
         " event_time_ms, mgmt) VALUES(?1,?2,?3,?4,?5,?6)",
     [STMT_INS_FLOW] =
-        "INSERT OR IGNORE INTO vpcflow(version, account_id, interface_id, srcaddr, dstaddr,"
+        "INSERT OR IGNORE INTO main.vpcflow(version, account_id, interface_id, srcaddr, dstaddr,"
         " srcport, dstport, protocol, packets, bytes, start, \"end\", action, log_status,"
         " vpc_id, subnet_id, instance_id, tcp_flags, type, pkt_srcaddr, pkt_dstaddr, region,"
         " az_id, sublocation_type, sublocation_id, pkt_src_aws_service, pkt_dst_aws_service,"
@@ -212,28 +289,47 @@ static const char *const stmt_sql[STMT_N] = {
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,"
         "?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38,?39,?40,?41)",
     [STMT_INS_DNS] =
-        "INSERT OR IGNORE INTO dns(version, account_id, region, vpc_id, query_time_ms,"
+        "INSERT OR IGNORE INTO main.dns(version, account_id, region, vpc_id, query_time_ms,"
         " query_timestamp, query_name, query_type, query_class, rcode, answers, srcaddr, srcport,"
         " transport, srcids_instance, srcids_resolver_endpoint, firewall_rule_action,"
         " firewall_rule_group_id, firewall_domain_list_id, file_id)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+    [STMT_INS_S3] =
+        "INSERT OR IGNORE INTO main.s3access(rec_id, time_ms, file_id, bucketowner, bucket_name, "
+        "requestdatetime, remoteip, requester, requestid, operation, \"key\", request_uri, "
+        "httpstatus, errorcode, bytessent, objectsize, totaltime, turnaroundtime, referrer, "
+        "useragent, versionid, hostid, sigv, ciphersuite, authtype, endpoint, tlsversion, "
+        "accesspointarn, "
+        "aclrequired) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29)",
+    [STMT_INS_CF] =
+        "INSERT OR IGNORE INTO main.cloudfront(rec_id, time_ms, file_id, \"date\", \"time\", "
+        "x_edge_location, sc_bytes, c_ip, cs_method, cs_host, cs_uri_stem, sc_status, "
+        "cs_referer, cs_user_agent, cs_uri_query, cs_cookie, x_edge_result_type, "
+        "x_edge_request_id, x_host_header, cs_protocol, cs_bytes, time_taken, x_forwarded_for, "
+        "ssl_protocol, ssl_cipher, x_edge_response_result_type, cs_protocol_version, fle_status, "
+        "fle_encrypted_fields, c_port, time_to_first_byte, x_edge_detailed_result_type, "
+        "sc_content_type, sc_content_len, sc_range_start, "
+        "sc_range_end) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36)",
+    [STMT_INS_WAF] =
+        "INSERT OR IGNORE INTO main.waf(rec_id, time_ms, file_id, action, client_ip, raw)"
+        " VALUES(?1,?2,?3,?4,?5,?6)",
     [STMT_LEDGER_DONE_PATH] =
-        "SELECT id FROM ingest_ledger WHERE path=?1 AND size=?2 AND mtime_ns=?3"
+        "SELECT id FROM main.ingest_ledger WHERE path=?1 AND size=?2 AND mtime_ns=?3"
         " AND finished_at IS NOT NULL LIMIT 1",
     [STMT_LEDGER_DONE_HASH] =
-        "SELECT path FROM ingest_ledger WHERE sha256=?1 AND size=?2"
+        "SELECT path FROM main.ingest_ledger WHERE sha256=?1 AND size=?2"
         " AND finished_at IS NOT NULL LIMIT 1",
     [STMT_LEDGER_OPEN] =
-        "SELECT id FROM ingest_ledger WHERE path=?1 AND sha256=?2"
+        "SELECT id FROM main.ingest_ledger WHERE path=?1 AND sha256=?2"
         " ORDER BY finished_at IS NOT NULL, id LIMIT 1",
     [STMT_LEDGER_INSERT] =
-        "INSERT INTO ingest_ledger(path, size, mtime_ns, sha256, started_at)"
+        "INSERT INTO main.ingest_ledger(path, size, mtime_ns, sha256, started_at)"
         " VALUES(?1,?2,?3,?4,strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
     [STMT_LEDGER_FINISH] =
-        "UPDATE ingest_ledger SET records=?2, inserted=?3, bad=?4, size=?5, mtime_ns=?6,"
+        "UPDATE main.ingest_ledger SET records=?2, inserted=?3, bad=?4, size=?5, mtime_ns=?6,"
         " finished_at=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id=?1",
     [STMT_RES_OF_EVENT] =
-        "SELECT resource_type, resource_name FROM resources WHERE event=?1 ORDER BY seq",
+        "SELECT resource_type, resource_name FROM main.resources WHERE event=?1 ORDER BY seq",
 };
 
 int store__db_err(struct store *st, struct err *err, const char *what)
@@ -533,15 +629,15 @@ static int count_of(struct store *st, const char *sql, int64_t *out, struct err 
 
 int store_counts(struct store *st, struct store_counts *out, struct err *err)
 {
-    int rc = count_of(st, "SELECT count(*) FROM cloudtrail", &out->cloudtrail, err);
+    int rc = count_of(st, "SELECT count(*) FROM main.cloudtrail", &out->cloudtrail, err);
     if (rc == 0)
-        rc = count_of(st, "SELECT count(*) FROM resources", &out->resources, err);
+        rc = count_of(st, "SELECT count(*) FROM main.resources", &out->resources, err);
     if (rc == 0)
-        rc = count_of(st, "SELECT count(*) FROM vpcflow", &out->vpcflow, err);
+        rc = count_of(st, "SELECT count(*) FROM main.vpcflow", &out->vpcflow, err);
     if (rc == 0)
-        rc = count_of(st, "SELECT count(*) FROM dns", &out->dns, err);
+        rc = count_of(st, "SELECT count(*) FROM main.dns", &out->dns, err);
     if (rc == 0)
-        rc = count_of(st, "SELECT count(*) FROM ingest_ledger WHERE finished_at IS NOT NULL",
+        rc = count_of(st, "SELECT count(*) FROM main.ingest_ledger WHERE finished_at IS NOT NULL",
                       &out->files, err);
     return rc;
 }

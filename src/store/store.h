@@ -21,6 +21,11 @@
  *   dns            one row per Route 53 Resolver query, answers as JSON text,
  *                  unique on (time, source address and port, name, type,
  *                  rcode, transport, VPC, instance, account).
+ *   s3access, cloudfront, waf
+ *                  web access logs (schema 2): S3 server access log and
+ *                  CloudFront records with a column per field, WAF records
+ *                  as JSON (raw) with time, action and client IP; each
+ *                  unique on rec_id, the record's hash (event.id).
  *   ingest_ledger  one row per input file ingested: path, size, mtime, SHA-256
  *                  of its bytes, records read / inserted / bad, finished_at.
  *   findings       findings of `vigil detect --db` (GuardDuty JSON, stable id
@@ -53,7 +58,7 @@
 #include "event/event.h"
 #include "input/input.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 struct sqlite3;

@@ -33,6 +33,9 @@ enum store_stmt {
     STMT_INS_RES,
     STMT_INS_FLOW,
     STMT_INS_DNS,
+    STMT_INS_S3,
+    STMT_INS_CF,
+    STMT_INS_WAF,
     STMT_LEDGER_DONE_PATH,  /* finished row for (path, size, mtime) */
     STMT_LEDGER_DONE_HASH,  /* finished row for (sha256, size) */
     STMT_LEDGER_OPEN,       /* row for (path, sha256), unfinished first */

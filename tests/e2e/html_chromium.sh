@@ -13,7 +13,7 @@ if [ -z "$CHROMIUM" ]; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$VIGIL" ingest --db "$tmp/store.db" "$ROOT/examples/AWSLogs" >/dev/null 2>&1 || { echo "ingest failed"; exit 1; }
+"$VIGIL" ingest --db "$tmp/store.db" "$ROOT/examples/AWSLogs" "$ROOT/examples/weblogs" >/dev/null 2>&1 || { echo "ingest failed"; exit 1; }
 "$VIGIL" investigate credentials --db "$tmp/store.db" --access-key AKIAEXAMPLEBUILDBOT1 \
     --output html >"$tmp/report.html" || { echo "report failed"; exit 1; }
 run_chromium() {
@@ -34,6 +34,18 @@ grep -q 'aws iam update-access-key --user-name build-bot' "$tmp/dom.html" || { e
 if grep -E 'net::ERR|Refused to load' "$tmp/chromium.err" >/dev/null; then
     echo "page tried to load something:"; grep -E 'net::ERR|Refused to load' "$tmp/chromium.err"; fail=1
 fi
+# The bucket report: CloudTrail and S3 access log rows, one dot per event and
+# per access log request (1 + 9).
+"$VIGIL" investigate bucket customer-exports --db "$tmp/store.db" --output html \
+    >"$tmp/bucket.html" || { echo "bucket report failed"; exit 1; }
+cp "$tmp/report.html" "$tmp/creds.html"
+cp "$tmp/bucket.html" "$tmp/report.html"
+run_chromium --dump-dom >"$tmp/bucket-dom.html"
+bdots=$(grep -o '<circle' "$tmp/bucket-dom.html" | wc -l)
+[ "$bdots" -eq 10 ] || { echo "bucket chart: $bdots dots, expected 10"; fail=1; }
+grep -q '<td>S3 access log</td><td>anonymous</td>' "$tmp/bucket-dom.html" ||
+    { echo "bucket report: no anonymous access log row"; fail=1; }
+cp "$tmp/creds.html" "$tmp/report.html"
 run_chromium --screenshot="$tmp/shot.png" --window-size=1200,900 >/dev/null
 [ -s "$tmp/shot.png" ] || { echo "no screenshot"; fail=1; }
 [ -n "${KEEP_SCREENSHOT:-}" ] && cp "$tmp/shot.png" "$KEEP_SCREENSHOT"

@@ -10,10 +10,17 @@
 # tests/e2e/simulate-gaps.txt lists known detector gaps the game days expose (a
 # finding missing, or raised where it should not be): those are reported as
 # TAP TODO lines, which do not fail, and the test says when one is fixed.
+# Contents (when EVIDS, tests/support/evids, is given): every finding of every
+# game day has a type in GuardDuty's form that vigil lists, the remote address
+# or domain its action has, the affected resource, and evidence ids that are
+# records of the scenario's logs, among which the remote end and the resource
+# appear (tests/e2e/finding-contents.jq).
 # Also: a scenario written twice is byte-identical, and misuse is refused.
 set -u
 VIGIL=$1
 GAPS=${2:-$(dirname "$0")/simulate-gaps.txt}
+EVIDS=${3:-}
+CONTENTS=$(dirname "$0")/finding-contents.jq
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0 failed=0 found=0 pending=0 gaps=0 fixed=0
@@ -126,6 +133,20 @@ EOF
     if [ $unexpected = 0 ]; then
         ok "$s: precision (no unexpected Medium/High finding among $(jq '.Findings | length' "$dir/findings.json"); $unexpected_known known gaps)"
     fi
+    if [ -n "$EVIDS" ]; then
+        # The records the evidence names, "id<TAB>record".
+        jq -r '.Findings[].service.additionalInfo.vigil.eventIds[]?' "$dir/findings.json" | sort -u >"$tmp/want"
+        "$EVIDS" --raw "$dir/AWSLogs" | awk -F'\t' 'NR == FNR { w[$1] = 1; next } ($1 in w)' "$tmp/want" - >"$tmp/evidence"
+        jq -r -n --rawfile ev "$tmp/evidence" --slurpfile f "$dir/findings.json" --argjson types "$types" \
+            -f "$CONTENTS" >"$tmp/contents" || echo "-	jq failed" >"$tmp/contents"
+        if [ -s "$tmp/contents" ]; then
+            while IFS="$(printf '\t')" read -r type what; do
+                notok "$s: $type: $what"
+            done <"$tmp/contents"
+        else
+            ok "$s: contents of its $(jq '.Findings | length' "$dir/findings.json") findings (type, remote end, resource, evidence in the logs)"
+        fi
+    fi
 done
 
 # Stateful detection over a game day: one thread or two, the same findings.
@@ -143,6 +164,53 @@ for s in denial-of-service s3-anomalous-behavior; do
         notok "$s: findings differ between 1 and 3 threads"
     fi
 done
+
+# CloudTrail Insights records (--insights-out): the api-call-rate game day's
+# two anomalies as Start/End pairs in CloudTrail's trail format, the same
+# bytes on 1 and 3 threads, and read back by vigil as Insights events.
+dir=$tmp/api-call-rate
+if [ -f "$dir/findings.json" ]; then
+    args=$(jq -r '.detect.args + [.detect.optionalArgs[]?.args[]] | join(" ")' "$dir/ground-truth.json")
+    # shellcheck disable=SC2086
+    (cd "$dir" && "$VIGIL" detect --output json --threads 1 --insights-out ins1.jsonl $args AWSLogs >/dev/null 2>&1 &&
+        "$VIGIL" detect --output json --threads 3 --insights-out ins3.jsonl $args AWSLogs >/dev/null 2>&1)
+    if cmp -s "$dir/ins1.jsonl" "$dir/ins3.jsonl" && [ -s "$dir/ins1.jsonl" ]; then
+        ok "api-call-rate: the same Insights records with 1 and 3 threads"
+    else
+        notok "api-call-rate: Insights records differ between 1 and 3 threads (or none)"
+    fi
+    shape=$(jq -s -r '
+        def num: type == "number";
+        def pairs: group_by(.sharedEventID) | map(map(.insightDetails.state) | sort) | unique;
+        [ length == 4,
+          pairs == [["End", "Start"]],
+          all(.[]; .eventType == "AwsCloudTrailInsight" and .eventCategory == "Insight"
+              and (.eventID | test("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"))
+              and .recipientAccountId == "111122223333" and .awsRegion == "us-east-1"
+              and (.insightDetails.insightContext.statistics | (.baseline.average | num)
+                   and (.insight.average | num) and .insightDuration >= 1 and .baselineDuration >= 2160)),
+          any(.[]; .insightDetails | .insightType == "ApiCallRateInsight" and .eventSource == "ecr.amazonaws.com"
+              and .eventName == "PutImage" and ([.insightContext.attributions[].attribute] == ["userIdentityArn", "userAgent", "errorCode"])
+              and (.insightContext.attributions[0].insight[0].value | endswith(":user/ci-deploy"))),
+          any(.[]; .insightDetails | .insightType == "ApiErrorRateInsight" and .eventName == "GetParameter"
+              and .errorCode == "ParameterNotFound"
+              and ([.insightContext.attributions[].attribute] == ["userIdentityArn", "userAgent"])),
+          (map(.eventTime) == (map(.eventTime) | sort))
+        ] | map(tostring) | join(" ")' "$dir/ins1.jsonl" 2>&1)
+    if [ "$shape" = "true true true true true true" ]; then
+        ok "api-call-rate: Insights records in CloudTrail's format (type, ids, statistics, attributions, pairs, order)"
+    else
+        notok "api-call-rate: Insights records: $shape"
+    fi
+    rm -f "$dir/ins.db"
+    if "$VIGIL" ingest --db "$dir/ins.db" "$dir/ins1.jsonl" >/dev/null 2>&1 &&
+        [ "$("$VIGIL" cloudtrail lookup-events --db "$dir/ins.db" --event-category insight --output json |
+            jq -c '[.Events[].EventName] | sort')" = '["GetParameter","GetParameter","PutImage","PutImage"]' ]; then
+        ok "api-call-rate: the Insights records read back (vigil ingest, lookup-events --event-category insight)"
+    else
+        notok "api-call-rate: the Insights records do not read back as Insights events"
+    fi
+fi
 
 # Same scenario, same bytes.
 "$VIGIL" simulate public-bucket --out "$tmp/again1" 2>/dev/null

@@ -630,6 +630,49 @@ static void test_envelope(void)
                   "\"detail\":{\"dstport\":[51000],\"srcaddr\":[\"10.0.0.1\"],\"action\":[\"ACCEPT\"]}}",
                   ev));
     free(ev);
+    /* The web logs (no AWS event exists for them): vigil.* sources, the
+     * record's own resource in resources. */
+    const char *s3 =
+        "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be finance-reports "
+        "[28/May/2024:14:03:02 +0000] 198.51.100.23 - A1206F460EXAMPLE REST.GET.OBJECT q1/pay.csv "
+        "\"GET /finance-reports/q1/pay.csv HTTP/1.1\" 200 - 52311 52311 7 5 \"-\" \"curl/8.4.0\" - "
+        "BNaBsXZQ= - - - finance-reports.s3.amazonaws.com - - -\n";
+    ev = envelope_of("2024-05-28-14-05-11-EXAMPLE", s3);
+    CHECK(matches("{\"source\":[\"vigil.s3access\"],\"detail-type\":[\"S3 Server Access Log Record\"],"
+                  "\"time\":[\"2024-05-28T14:03:02Z\"],\"resources\":[\"arn:aws:s3:::finance-reports\"],"
+                  "\"detail\":{\"operation\":[\"REST.GET.OBJECT\"],\"httpstatus\":[{\"numeric\":[\"<\",300]}],"
+                  "\"requester\":[{\"exists\":false}],\"key\":[\"q1/pay.csv\"],\"bytessent\":[52311]}}",
+                  ev));
+    CHECK(strstr(ev, "\"account\":\"\",") != NULL);
+    free(ev);
+    const char *cf = "#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method "
+                     "cs(Host) cs-uri-stem sc-status\n"
+                     "2026-01-01\t14:00:05\tSEA19-C1\t1045\t203.0.113.7\tGET\td1.cloudfront.net\t"
+                     "/index.html\t200\n";
+    ev = envelope_of("E2EXAMPLE.2026-01-01-14.abcd", cf);
+    CHECK(matches("{\"source\":[\"vigil.cloudfront\"],\"detail-type\":[\"CloudFront Access Log Record\"],"
+                  "\"time\":[\"2026-01-01T14:00:05Z\"],"
+                  "\"detail\":{\"c-ip\":[\"203.0.113.7\"],\"sc-status\":[200],\"cs(Host)\":[\"d1.cloudfront.net\"]}}",
+                  ev));
+    CHECK(strstr(ev, "\"resources\":[]") != NULL);
+    free(ev);
+    const char *waf =
+        "{\"timestamp\":1716904805000,\"formatVersion\":1,\"webaclId\":\"arn:aws:wafv2:eu-west-1:"
+        "111122223333:regional/webacl/app-acl/a1b2\",\"terminatingRuleId\":\"rate-limit\",\"action\":"
+        "\"BLOCK\",\"httpRequest\":{\"clientIp\":\"198.51.100.99\",\"country\":\"NL\",\"uri\":\"/login\"}}\n";
+    ev = envelope_of("aws-waf-logs-x.log", waf);
+    CHECK(matches("{\"source\":[\"vigil.waf\"],\"detail-type\":[\"AWS WAF Log Record\"],"
+                  "\"account\":[\"111122223333\"],\"region\":[\"eu-west-1\"],"
+                  "\"resources\":[\"arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/app-acl/a1b2\"],"
+                  "\"detail\":{\"action\":[\"BLOCK\"],\"httpRequest\":{\"clientIp\":[\"198.51.100.99\"]}}}",
+                  ev));
+    free(ev);
+    /* the same WAF record twice: the same id */
+    char *ev3 = envelope_of("aws-waf-logs-x.log", waf);
+    ev = envelope_of("aws-waf-logs-y.log", waf);
+    CHECK_STR(ev, ev3);
+    free(ev);
+    free(ev3);
 }
 
 static void test_envelope_finding(void)

@@ -1091,6 +1091,134 @@ static void test_stdin(void)
     close(saved);
 }
 
+/* ---- live streams ------------------------------------------------------------ */
+
+static void put(int fd, const char *s)
+{
+    size_t n = strlen(s);
+    CHECK(write(fd, s, n) == (ssize_t)n);
+}
+
+static void test_stream_lines(void)
+{
+    /* Records come out as their lines complete; nothing waits for EOF. */
+    int fds[2];
+    CHECK_INT(pipe(fds), 0);
+    struct input_options opt = { .max_record = 1024 };
+    struct input_reader *r = NULL;
+    struct err err;
+    struct event ev;
+    CHECK_INT(input_open_stream(NULL, fds[0], &opt, &r, &err), 0);
+    CHECK_INT(input_next(r, &ev, &err), INPUT_AGAIN);
+    const char *rec = CT_REC("CreateUser", "2023-07-10T12:24:49Z") "\n";
+    size_t half = strlen(rec) / 2;
+    CHECK(write(fds[1], rec, half) == (ssize_t)half);
+    CHECK_INT(input_next(r, &ev, &err), INPUT_AGAIN); /* half a line is no record */
+    put(fds[1], rec + half);
+    CHECK_INT(input_next(r, &ev, &err), 0);
+    CHECK_INT(ev.source, EVENT_CLOUDTRAIL);
+    CHECK_SV(ev.event_name, "CreateUser");
+    CHECK_STR(ev.file, "-");
+    CHECK_INT(ev.record_no, 1);
+    CHECK_INT(input_next(r, &ev, &err), INPUT_AGAIN);
+    /* A bad line costs itself, with its record number. */
+    put(fds[1], "{\"eventVersion\": broken\n");
+    CHECK_INT(input_next(r, &ev, &err), ERR_FORMAT);
+    CHECK_INT(err.record, 2);
+    /* A line over max_record: ERR_LIMIT, skipped up to its newline. */
+    char big[3000];
+    memset(big, 'x', sizeof(big));
+    big[0] = '{';
+    CHECK(write(fds[1], big, sizeof(big)) == (ssize_t)sizeof(big));
+    int rc = input_next(r, &ev, &err);
+    CHECK_INT(rc, ERR_LIMIT);
+    CHECK_INT(err.record, 3);
+    CHECK_INT(input_next(r, &ev, &err), INPUT_AGAIN);
+    put(fds[1], "xxxx}\n" CT_REC("AttachUserPolicy", "2023-07-10T12:24:50Z") "\n");
+    CHECK_INT(input_next(r, &ev, &err), 0);
+    CHECK_SV(ev.event_name, "AttachUserPolicy");
+    CHECK_INT(ev.record_no, 4);
+    /* The last line needs no newline: EOF ends it. */
+    put(fds[1], CT_REC("CreateAccessKey", "2023-07-10T12:24:51Z"));
+    close(fds[1]);
+    CHECK_INT(input_next(r, &ev, &err), 0);
+    CHECK_SV(ev.event_name, "CreateAccessKey");
+    CHECK_INT(input_next(r, &ev, &err), INPUT_END);
+    CHECK_INT(input_next(r, &ev, &err), INPUT_END);
+    input_close(r);
+    close(fds[0]);
+}
+
+static void test_stream_flow_and_document(void)
+{
+    /* Flow logs: the header line sets the format for the lines that follow. */
+    int fds[2];
+    CHECK_INT(pipe(fds), 0);
+    struct input_reader *r = NULL;
+    struct err err;
+    struct event ev;
+    CHECK_INT(input_open_stream("flow", fds[0], NULL, &r, &err), 0);
+    const char *nl = strchr(flow_v2, '\n');
+    CHECK(write(fds[1], flow_v2, (size_t)(nl - flow_v2) + 1) > 0); /* the header alone */
+    CHECK_INT(input_next(r, &ev, &err), INPUT_AGAIN);
+    const char *l2 = strchr(nl + 1, '\n');
+    CHECK(write(fds[1], nl + 1, (size_t)(l2 - nl)) > 0);
+    CHECK_INT(input_next(r, &ev, &err), 0);
+    CHECK_INT(ev.source, EVENT_VPCFLOW);
+    CHECK_SV(ev.src_ip, "172.31.16.139");
+    CHECK_INT(input_next(r, &ev, &err), INPUT_AGAIN);
+    put(fds[1], l2 + 1);
+    close(fds[1]);
+    int n = 0;
+    while (input_next(r, &ev, &err) == 0)
+        n++;
+    CHECK_INT(n, 4);
+    input_close(r);
+    close(fds[0]);
+
+    /* A pretty-printed document is read to its end, then split. */
+    CHECK_INT(pipe(fds), 0);
+    CHECK_INT(input_open_stream(NULL, fds[0], NULL, &r, &err), 0);
+    put(fds[1], "{\"Records\": [\n" CT_REC("CreateUser", "2023-07-10T12:24:49Z") ",\n");
+    CHECK_INT(input_next(r, &ev, &err), INPUT_AGAIN);
+    put(fds[1], CT_REC("CreateAccessKey", "2023-07-10T12:24:50Z") "\n]}\n");
+    CHECK_INT(input_next(r, &ev, &err), INPUT_AGAIN);
+    close(fds[1]);
+    CHECK_INT(input_next(r, &ev, &err), 0);
+    CHECK_SV(ev.event_name, "CreateUser");
+    CHECK_INT(input_next(r, &ev, &err), 0);
+    CHECK_SV(ev.event_name, "CreateAccessKey");
+    CHECK_INT(input_next(r, &ev, &err), INPUT_END);
+    input_close(r);
+    close(fds[0]);
+}
+
+static void test_reset_mem(void)
+{
+    /* One reader over successive messages (a queue's), each sniffed anew. */
+    struct input_reader *r = NULL;
+    struct err err;
+    struct event ev;
+    CHECK_INT(input_open_mem("m1", dns_lines, strlen(dns_lines), NULL, &r, &err), 0);
+    int n = 0;
+    while (input_next(r, &ev, &err) == 0)
+        n++;
+    CHECK_INT(n, 2);
+    input_reset_mem(r, "m2", ct_file, strlen(ct_file));
+    CHECK_INT(input_next(r, &ev, &err), 0);
+    CHECK_INT(ev.source, EVENT_CLOUDTRAIL);
+    CHECK_STR(ev.file, "m2");
+    CHECK_INT(ev.record_no, 1);
+    n = 1;
+    while (input_next(r, &ev, &err) == 0)
+        n++;
+    CHECK_INT(n, 3);
+    input_reset_mem(r, "m3", flow_v2, strlen(flow_v2));
+    CHECK_INT(input_next(r, &ev, &err), 0);
+    CHECK_INT(ev.source, EVENT_VPCFLOW);
+    input_close(r);
+}
+
 /* ---- datasets ------------------------------------------------------------- */
 
 struct expect {
@@ -1237,6 +1365,9 @@ static const struct harness_test tests[] = {
     { "hints", test_hints },
     { "collect_and_read", test_collect_and_read },
     { "stdin", test_stdin },
+    { "stream_lines", test_stream_lines },
+    { "stream_flow_and_document", test_stream_flow_and_document },
+    { "reset_mem", test_reset_mem },
     { "datasets", test_datasets },
 };
 

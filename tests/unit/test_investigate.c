@@ -439,6 +439,8 @@ static void test_bucket(void)
     CHECK_STR(investigate_table_cell(acc, (size_t)row, "failed"), "1");
     CHECK_STR(investigate_table_cell(acc, (size_t)row, "principal"),
               "arn:aws:iam::" ACCT ":user/reader");
+    CHECK_STR(investigate_table_cell(acc, (size_t)row, "source"), "CloudTrail");
+    CHECK_STR(investigate_table_cell(acc, (size_t)row, "objects"), "3 objects, e.g. a.csv");
     const struct investigate_table *x = investigate_report_table(r, "Exposure");
     row = investigate_table_find(x, "setting", "server access logging");
     CHECK_STR(investigate_table_cell(x, (size_t)row, "state"), "no");
@@ -465,6 +467,176 @@ static void test_bucket(void)
     CHECK_STR(investigate_report_summary(r, "exposed"), "unknown");
     CHECK_STR(investigate_report_summary(r, "events"), "0");
     investigate_report_free(r);
+    store_close(st);
+}
+
+/* One S3 server access log line as S3 writes it (26 fields); requester and
+ * key "-" for none. */
+static void s3line(struct buf *b, const char *bucket, const char *time, const char *ip,
+                   const char *requester, const char *op, const char *key, int status,
+                   const char *bytes)
+{
+    bool anon = strcmp(requester, "-") == 0;
+    buf_printf(b,
+               "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be %s [%s +0000] %s %s "
+               "REQ%zu %s %s \"%s /%s HTTP/1.1\" %d %s %s - 10 5 \"-\" \"curl/8.4.0\" - "
+               "hostid= %s ECDHE-RSA-AES128-GCM-SHA256 %s %s.s3.us-east-1.amazonaws.com TLSv1.3 - -\n",
+               bucket, time, ip, requester, b->len, op, key, strncmp(op, "REST.PUT", 8) == 0 ? "PUT" : "GET",
+               strcmp(key, "-") == 0 ? "?acl" : key, status,
+               status >= 400 ? "AccessDenied" : "-", bytes, anon ? "-" : "SigV4",
+               anon ? "-" : "AuthHeader", bucket);
+}
+
+/* S3 server access logs as the data-access source, beside CloudTrail. */
+static void test_bucket_access_logs(void)
+{
+    struct store *st = fresh("bucketlogs.db");
+    struct buf b;
+    buf_init(&b, 0);
+    buf_append_cstr(&b, "{\"Records\":[");
+    const char *who = USER("ops", KEY_A);
+    /* closed: public at 10:00, closed at 12:00 (anonymous reads at 11:00) */
+    rec(&b, "c1", "2026-11-20T10:00:00Z", who, "s3.amazonaws.com", "PutBucketPolicy", "198.51.100.2",
+        S3_CFG("closed", PUBLIC_POLICY));
+    rec(&b, "c2", "2026-11-20T12:00:00Z", who, "s3.amazonaws.com", "DeleteBucketPolicy",
+        "198.51.100.2", S3_CFG("closed", ""));
+    /* reopened: the policy deleted at 09:00, yet anonymous reads at 11:00 */
+    rec(&b, "r1", "2026-11-20T09:00:00Z", who, "s3.amazonaws.com", "DeleteBucketPolicy",
+        "198.51.100.2", S3_CFG("reopened", ""));
+    data_event(&b, "d1", "2026-11-20T10:30:00Z", "GetObject", "logs", "ct.csv", "192.0.2.9", NULL);
+    buf_append_cstr(&b, "]}");
+    CHECK_INT(put_text(st, b.p), 4);
+    buf_reset(&b);
+    /* logs: no configuration change in CloudTrail, only access logs */
+    s3line(&b, "logs", "20/Nov/2026:10:00:00", "198.51.100.7", "-", "REST.GET.OBJECT", "a.csv", 403, "243");
+    s3line(&b, "logs", "20/Nov/2026:10:05:00", "198.51.100.7", "-", "REST.GET.OBJECT", "a.csv", 200, "1000");
+    s3line(&b, "logs", "20/Nov/2026:10:06:00", "198.51.100.7", "-", "REST.GET.OBJECT", "b.csv", 200, "500");
+    s3line(&b, "logs", "20/Nov/2026:10:07:00", "203.0.113.9", "-", "REST.GET.OBJECT", "a.csv", 200, "1000");
+    s3line(&b, "logs", "20/Nov/2026:10:08:00", "203.0.113.9", "-", "REST.PUT.OBJECT", "up.php", 200, "-");
+    s3line(&b, "logs", "20/Nov/2026:10:09:00", "10.0.0.5", "arn:aws:iam::" ACCT ":user/etl",
+           "REST.GET.OBJECT", "a.csv", 200, "1000");
+    s3line(&b, "logs", "20/Nov/2026:10:10:00", "10.0.0.5", "arn:aws:iam::" ACCT ":user/etl",
+           "REST.PUT.ACL", "-", 200, "-");
+    /* S3's own lifecycle work is not an anonymous request from the network */
+    s3line(&b, "logs", "20/Nov/2026:10:11:00", "-", "-", "S3.EXPIRE.OBJECT", "old.csv", 200, "-");
+    s3line(&b, "logs", "20/Nov/2026:10:12:00", "10.0.0.5", "arn:aws:iam::" ACCT ":user/etl",
+           "REST.GET.BUCKETPOLICY", "-", 200, "300");
+    s3line(&b, "closed", "20/Nov/2026:11:00:00", "198.51.100.7", "-", "REST.GET.OBJECT", "x", 200, "9");
+    s3line(&b, "reopened", "20/Nov/2026:11:00:00", "198.51.100.7", "-", "REST.GET.OBJECT", "x", 200, "9");
+    s3line(&b, "other", "20/Nov/2026:11:00:00", "198.51.100.7", "-", "REST.GET.OBJECT", "x", 200, "9");
+    CHECK_INT(put_text(st, b.p), 12);
+    buf_free(&b);
+
+    struct investigate_report *r = bucket_report(st, "logs");
+    CHECK_STR(investigate_report_summary(r, "exposed"), "yes");
+    CHECK_STR(investigate_report_summary(r, "exposure reason"),
+              "anonymous requests succeeded, the last at 2026-11-20T10:08:00Z (S3 server access "
+              "logs)");
+    CHECK_STR(investigate_report_summary(r, "access log requests"), "9");
+    CHECK_STR(investigate_report_summary(r, "access log object reads"), "5");
+    CHECK_STR(investigate_report_summary(r, "access log object writes"), "2");
+    CHECK_STR(investigate_report_summary(r, "anonymous requests succeeded"),
+              "4 (3 reads, 1 writes) from 2 addresses, 2026-11-20T10:05:00Z to "
+              "2026-11-20T10:08:00Z");
+    CHECK_STR(investigate_report_summary(r, "object reads"), "1"); /* the CloudTrail one */
+    const struct investigate_table *acc = investigate_report_table(r, "Object access");
+    CHECK_INT(acc->n_rows, 7); /* 1 CloudTrail + 6 access log groups (not the ACL change or
+                                * the policy read) */
+    CHECK_STR(investigate_table_cell(acc, 0, "source"), "CloudTrail");
+    CHECK_STR(investigate_table_cell(acc, 0, "objects"), "ct.csv");
+    /* anonymous 200s from 198.51.100.7: one group, two objects, bytes summed */
+    long row = -1;
+    for (size_t i = 0; i < acc->n_rows; i++)
+        if (strcmp(investigate_table_cell(acc, i, "source ip"), "198.51.100.7") == 0 &&
+            strcmp(investigate_table_cell(acc, i, "status"), "200") == 0)
+            row = (long)i;
+    CHECK(row >= 0);
+    if (row >= 0) {
+        CHECK_STR(investigate_table_cell(acc, (size_t)row, "source"), "S3 access log");
+        CHECK_STR(investigate_table_cell(acc, (size_t)row, "principal"), "anonymous");
+        CHECK_STR(investigate_table_cell(acc, (size_t)row, "action"), "REST.GET.OBJECT");
+        CHECK_STR(investigate_table_cell(acc, (size_t)row, "events"), "2");
+        CHECK_STR(investigate_table_cell(acc, (size_t)row, "failed"), "0");
+        CHECK_STR(investigate_table_cell(acc, (size_t)row, "objects"), "2 objects, e.g. a.csv");
+        CHECK_STR(investigate_table_cell(acc, (size_t)row, "bytes sent"), "1500");
+        CHECK_STR(investigate_table_cell(acc, (size_t)row, "first seen"), "2026-11-20T10:05:00Z");
+        CHECK_STR(investigate_table_cell(acc, (size_t)row, "last seen"), "2026-11-20T10:06:00Z");
+    }
+    row = investigate_table_find(acc, "status", "403");
+    CHECK(row >= 0);
+    if (row >= 0)
+        CHECK_STR(investigate_table_cell(acc, (size_t)row, "failed"), "1");
+    /* the evidence: each object anonymous requests got */
+    const struct investigate_table *an = investigate_report_table(r, "Anonymous access");
+    CHECK_INT(an->n_rows, 3);
+    row = investigate_table_find(an, "object", "a.csv");
+    CHECK(row >= 0);
+    if (row >= 0) {
+        CHECK_STR(investigate_table_cell(an, (size_t)row, "requests"), "2");
+        CHECK_STR(investigate_table_cell(an, (size_t)row, "source ips"),
+                  "2 addresses, e.g. 198.51.100.7");
+        CHECK_STR(investigate_table_cell(an, (size_t)row, "bytes sent"), "2000");
+    }
+    CHECK(investigate_table_find(an, "object", "up.php") >= 0);
+    CHECK(investigate_table_find(an, "object", "old.csv") < 0);
+    /* a bucket-level change from the access log, without its body */
+    const struct investigate_table *ch = investigate_report_table(r, "Configuration changes");
+    CHECK_INT(ch->n_rows, 1);
+    CHECK_STR(investigate_table_cell(ch, 0, "source"), "S3 access log");
+    CHECK_STR(investigate_table_cell(ch, 0, "action"), "REST.PUT.ACL");
+    CHECK_STR(investigate_table_cell(ch, 0, "request"), "PUT /?acl HTTP/1.1");
+    const struct investigate_table *x = investigate_report_table(r, "Exposure");
+    row = investigate_table_find(x, "setting", "anonymous requests succeeded (access log)");
+    CHECK_STR(investigate_table_cell(x, (size_t)row, "state"), "yes");
+    /* every output shows the source */
+    struct buf out;
+    buf_init(&out, 0);
+    CHECK_INT(investigate_write_markdown(&out, r), 0);
+    buf_putc(&out, '\0');
+    CHECK(strstr(out.p, "| S3 access log | anonymous | 198.51.100.7 | REST.GET.OBJECT | 200 |") !=
+          NULL);
+    buf_reset(&out);
+    CHECK_INT(investigate_write_json(&out, r), 0);
+    buf_putc(&out, '\0');
+    CHECK(strstr(out.p, "\"source\": \"S3 access log\"") != NULL);
+    buf_reset(&out);
+    CHECK_INT(investigate_write_html(&out, r), 0);
+    buf_putc(&out, '\0');
+    CHECK(strstr(out.p, "S3 access log") != NULL);
+    CHECK(strstr(out.p, "object reads (access log)") != NULL);
+    size_t dots = 0;
+    for (const char *p = out.p; (p = strstr(p, "<circle")) != NULL; p++)
+        dots++;
+    CHECK_INT(dots, 10); /* 1 CloudTrail event + 9 requests */
+    buf_free(&out);
+    investigate_report_free(r);
+
+    /* closed after the anonymous reads: not exposed now, the history said */
+    r = bucket_report(st, "closed");
+    CHECK_STR(investigate_report_summary(r, "exposed"), "no");
+    CHECK(strstr(investigate_report_summary(r, "exposure reason"),
+                 "; anonymous requests succeeded until 2026-11-20T11:00:00Z, before the last "
+                 "change seen") != NULL);
+    investigate_report_free(r);
+    /* anonymous reads after the policy was deleted: something else opens it */
+    r = bucket_report(st, "reopened");
+    CHECK_STR(investigate_report_summary(r, "exposed"), "yes");
+    CHECK_STR(investigate_report_summary(r, "exposure reason"),
+              "anonymous requests succeeded, the last at 2026-11-20T11:00:00Z, after the last "
+              "change seen (S3 server access logs)");
+    investigate_report_free(r);
+    /* --since cuts the access logs too */
+    struct err e;
+    err_clear(&e);
+    r = NULL;
+    CHECK_INT(investigate_bucket(st, "logs", ms_of("2026-11-20T10:07:30Z"), &r, &e), 0);
+    if (r) {
+        CHECK_STR(investigate_report_summary(r, "access log requests"), "5");
+        CHECK_STR(investigate_report_summary(r, "anonymous requests succeeded"),
+                  "1 (0 reads, 1 writes) from 1 addresses, 2026-11-20T10:08:00Z to "
+                  "2026-11-20T10:08:00Z");
+        investigate_report_free(r);
+    }
     store_close(st);
 }
 
@@ -778,7 +950,7 @@ static void test_dataset_stratus(void)
 static void test_cleanup(void)
 {
     static const char *const names[] = { "chain.db", "tokens.db", "bucket.db", "findings.db",
-                                          "stratus.db" };
+                                          "stratus.db", "bucketlogs.db" };
     char p[512];
     if (tmpdir[0] == '\0')
         return;
@@ -791,6 +963,7 @@ static const struct harness_test tests[] = {
     { "credential_chain", test_credential_chain },
     { "session_tokens", test_session_tokens },
     { "bucket", test_bucket },
+    { "bucket_access_logs", test_bucket_access_logs },
     { "timeline", test_timeline },
     { "render", test_render },
     { "findings", test_findings },

@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "query/query.h"
 #include "store/store.h"
+#include "input/input.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -222,8 +223,8 @@ static const char *ct_json =
 static const char *flow_txt =
     "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
     "start end action log-status\n"
-    "2 111122223333 eni-1 10.0.0.1 198.51.100.7 49152 443 6 10 1000 1700000000 1700000060 ACCEPT OK\n"
-    "2 111122223333 eni-1 198.51.100.7 10.0.0.1 443 49152 6 8 5000 1700000000 1700000060 ACCEPT OK\n"
+    "2 111122223333 eni-1 10.0.0.1 52.94.76.7 49152 443 6 10 1000 1700000000 1700000060 ACCEPT OK\n"
+    "2 111122223333 eni-1 52.94.76.7 10.0.0.1 443 49152 6 8 5000 1700000000 1700000060 ACCEPT OK\n"
     "2 111122223333 eni-1 172.16.0.5 172.20.0.9 5555 22 6 1 40 1700000100 1700000160 REJECT OK\n"
     "2 111122223333 eni-1 - - - - - - - 1700000060 1700000120 - NODATA\n";
 
@@ -238,6 +239,44 @@ static const char *dns_json =
     "\"good.example.org.\",\"query_type\":\"AAAA\",\"query_class\":\"IN\",\"rcode\":\"NOERROR\","
     "\"answers\":[],\"srcaddr\":\"10.0.0.2\",\"srcport\":\"5354\",\"transport\":\"UDP\","
     "\"srcids\":{\"instance\":\"i-2\"}}\n";
+
+/* Web access logs, in the formats the AWS documentation gives. */
+static const char *s3_txt =
+    "79a59df9 finance-reports [28/May/2024:14:02:11 +0000] 203.0.113.50 "
+    "arn:aws:iam::111122223333:user/bob 3E57427F3EXAMPLE REST.GET.OBJECT q1/pay.csv "
+    "\"GET /finance-reports/q1/pay.csv HTTP/1.1\" 200 - 52311 52311 45 12 \"-\" "
+    "\"aws-cli/2.15.0 Python/3.11\" - hostid= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader "
+    "finance-reports.s3.us-east-1.amazonaws.com TLSv1.2 - - us-east-1\n"
+    "79a59df9 finance-reports [28/May/2024:16:02:11 +0200] 198.51.100.23 - A1206F460EXAMPLE "
+    "REST.GET.OBJECT q1/pay.csv \"GET /finance-reports/q1/pay.csv HTTP/1.1\" 403 AccessDenied "
+    "243 - 7 - \"-\" \"curl/8.4.0\" - hostid2= - - - finance-reports.s3.amazonaws.com - - -\n";
+
+static const char *cf_txt =
+    "#Version: 1.0\n"
+    "#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status "
+    "cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id "
+    "x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher "
+    "x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port "
+    "time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len "
+    "sc-range-start sc-range-end\n"
+    "2026-01-01\t14:10:31\tSEA19-C1\t523\t198.51.100.99\tPOST\td1.cloudfront.net\t/login\t503\t-\t"
+    "python-requests/2.31.0\t-\t-\tError\treq1==\twww.example.com\thttps\t301\t1.250\t-\tTLSv1.3\t"
+    "TLS_AES_128_GCM_SHA256\tError\tHTTP/1.1\t-\t-\t40112\t1.249\tError\ttext/html\t523\t-\t-\n"
+    "2026-01-01\t14:10:33\tSEA19-C1\t1201\t198.51.100.99\tGET\td1.cloudfront.net\t/login\t200\t-\t"
+    "python-requests/2.31.0\t-\t-\tMiss\treq2==\twww.example.com\thttps\t180\t0.120\t-\tTLSv1.3\t"
+    "TLS_AES_128_GCM_SHA256\tMiss\tHTTP/1.1\t-\t-\t40116\t0.119\tMiss\ttext/html\t1005\t-\t-\n";
+
+static const char *waf_json =
+    "{\"timestamp\":1716904805000,\"formatVersion\":1,\"webaclId\":\"arn:aws:wafv2:us-east-1:1:"
+    "regional/webacl/a/1\",\"terminatingRuleId\":\"rate-limit\",\"terminatingRuleType\":"
+    "\"RATE_BASED\",\"action\":\"BLOCK\",\"httpRequest\":{\"clientIp\":\"198.51.100.99\","
+    "\"country\":\"NL\",\"headers\":[{\"name\":\"Host\",\"value\":\"www.example.com\"}],"
+    "\"uri\":\"/login\",\"args\":\"\",\"httpVersion\":\"HTTP/1.1\",\"httpMethod\":\"POST\","
+    "\"requestId\":\"r1\"},\"labels\":[{\"name\":\"awswaf:1:rate\"}]}\n"
+    "{\"timestamp\":1716904900000,\"formatVersion\":1,\"webaclId\":\"arn:aws:wafv2:us-east-1:1:"
+    "regional/webacl/a/1\",\"terminatingRuleId\":\"Default_Action\",\"action\":\"ALLOW\","
+    "\"httpRequest\":{\"clientIp\":\"192.0.2.44\",\"country\":\"US\",\"uri\":\"/\","
+    "\"httpMethod\":\"GET\",\"requestId\":\"r2\"},\"labels\":[]}\n";
 
 static struct store *test_store;
 
@@ -254,6 +293,12 @@ static struct store *get_store(void)
     write_file(p, flow_txt);
     snprintf(p, sizeof(p), "%s/resolver.log", dir);
     write_file(p, dns_json);
+    snprintf(p, sizeof(p), "%s/2024-05-28-14-05-11-EXAMPLE", dir);
+    write_file(p, s3_txt);
+    snprintf(p, sizeof(p), "%s/E2EXAMPLE.2026-01-01-14.abcd", dir);
+    write_file(p, cf_txt);
+    snprintf(p, sizeof(p), "%s/waf.log", dir);
+    write_file(p, waf_json);
     tmp_path("t.db", db, sizeof(db));
     struct err e;
     err_clear(&e);
@@ -512,16 +557,17 @@ static void test_run_cloudtrail(void)
     CHECK(strstr(run("show columns from \"db\".\"cloudtrail\""), "useridentity.arn") == NULL);
     CHECK(strstr(run("show columns in vpcflow"), "sourceaddress\n") != NULL);
     CHECK_STR(run("describe nosuch"), "ERR: unknown table nosuch at line 1 (vigil query has "
-                                      "cloudtrail_logs, vpc_flow_logs, vpcflow, r53_rlogs and their aliases)");
+                                      "cloudtrail_logs, vpc_flow_logs, vpcflow, r53_rlogs, "
+                                      "s3_access_logs, cloudfront_logs, waf_logs, the Security "
+                                      "Lake tables and their aliases)");
     /* errors name the construct and the line */
     CHECK_STR(run("select evenname\nfrom cloudtrail"), "ERR: unknown column evenname at line 1");
     CHECK_STR(run("select *\nfrom cloudtrail\nwhere nosuchfn(eventname)"),
               "ERR: unsupported: function nosuchfn at line 3");
     CHECK_STR(run("select *\nfrom cloudtrail_000000000000\nand year = '2020'"),
               "ERR: near \"and\": syntax error at line 3");
-    CHECK_STR(run("select * from cloudfront_logs"),
-              "ERR: unknown table cloudfront_logs at line 1 (vigil query has cloudtrail_logs, "
-              "vpc_flow_logs, vpcflow, r53_rlogs and their aliases)");
+    CHECK(has(run("select * from apache_logs"),
+              "ERR: unknown table apache_logs at line 1 (vigil query has cloudtrail_logs, "));
     CHECK_STR(run("select \"nosuch\" from cloudtrail"), "ERR: unknown column nosuch at line 1");
 }
 
@@ -545,6 +591,17 @@ static void test_run_flow_dns(void)
                   "NOT NULL))) FROM r53dns"), "2\n");
     CHECK_STR(run("SELECT q.query_name FROM r53_rlogs q CROSS JOIN UNNEST(q.answers) as st(answer) "
                   "WHERE answer.rdata = '203.0.113.2'"), "evil.example.com.\n");
+    /* the customer-playbook JSON layout under the same name: the peer address
+     * (the public end of v2 records), local/remote ports, bytes in and out */
+    CHECK(has(rw("select ip, count(*) cnt from vpc_flow_logs group by ip"), "from vpc_flow_json"));
+    CHECK(has(rw("select srcaddr as ip from vpc_flow_logs"), "from vpc_flow_logs"));
+    CHECK(has(rw("CREATE EXTERNAL TABLE vpc_flow_logs (ip STRING, local_port INT) LOCATION 's3://b/'"),
+              "serves it as the view vpc_flow_json"));
+    CHECK_STR(run("select ip, local_port, remote_port, in_bytes, out_bytes, start_time, "
+                  "is_rejected_packet from vpc_flow_logs order by start_time, ip"),
+              "52.94.76.7|49152|443|0|1000|2023-11-14T22:13:20Z|false\n"
+              "52.94.76.7|49152|443|5000|0|2023-11-14T22:13:20Z|false\n"
+              "172.16.0.5|22|5555|40|0|2023-11-14T22:15:00Z|true\n");
 }
 
 static void test_run_ocsf(void)
@@ -566,6 +623,167 @@ static void test_run_ocsf(void)
              "SELECT query.hostname FROM \"db\".\"amazon_security_lake_table_us_east_1_route53_1_0\" "
              "WHERE contains(transform(answers, x-> x.rdata), '203.0.113.2')");
     CHECK_STR(run(sql), "evil.example.com.\n");
+}
+
+/* S3 server access, CloudFront and WAF logs through ingest and their views. */
+static void test_run_weblogs(void)
+{
+    CHECK_STR(run("SELECT request_datetime, remote_ip, requester, key, http_status, bytes_sent "
+                  "FROM s3_access_logs WHERE bucket = 'finance-reports' AND operation = "
+                  "'REST.GET.OBJECT' AND request_datetime BETWEEN '2024-05-28T14:00:00Z' AND "
+                  "'2024-05-28T15:00:00Z' ORDER BY request_datetime ASC"),
+              "2024-05-28T14:02:11Z|203.0.113.50|arn:aws:iam::111122223333:user/bob|q1/pay.csv|200|52311\n"
+              "2024-05-28T14:02:11Z|198.51.100.23|N|q1/pay.csv|403|243\n");
+    /* the DDL's names, the raw time parsed as the Athena docs do */
+    CHECK_STR(run("select errorcode, useragent, parse_datetime(requestdatetime, 'dd/MMM/yyyy:HH:mm:ss Z'), "
+                  "request_uri, objectsize from s3_access_logs where httpstatus = '403'"),
+              "AccessDenied|curl/8.4.0|2024-05-28 14:02:11.000|GET /finance-reports/q1/pay.csv HTTP/1.1|N\n");
+    /* CloudFront: the W3C names and the DDL's, typed */
+    CHECK_STR(run("SELECT \"c-ip\", COUNT(*), SUM(CASE WHEN \"sc-status\" >= 500 THEN 1 ELSE 0 END), "
+                  "AVG(\"time-taken\"), APPROX_PERCENTILE(\"time-taken\", 0.5), "
+                  "max(\"cs(User-Agent)\") FROM cloudfront_logs WHERE date = DATE '2026-01-01' "
+                  "AND time BETWEEN '14:00:00' AND '15:00:00' GROUP BY \"c-ip\""),
+              "198.51.100.99|2|1|0.685|0.12|python-requests/2.31.0\n");
+    CHECK_STR(run("select request_ip, method, uri, status, time_taken, c_port from cloudfront_logs "
+                  "order by time"),
+              "198.51.100.99|POST|/login|503|1.25|40112\n198.51.100.99|GET|/login|200|0.12|40116\n");
+    /* WAF: httprequest is a ROW, timestamp epoch ms */
+    CHECK_STR(run("SELECT from_unixtime(timestamp/1000), action, terminatingruleid, "
+                  "httprequest.clientip, httprequest.country, cardinality(labels) "
+                  "FROM waf_logs WHERE timestamp BETWEEN 1716904800000 AND 1716908400000 "
+                  "ORDER BY timestamp"),
+              "2024-05-28 14:00:05.000|BLOCK|rate-limit|198.51.100.99|NL|1\n"
+              "2024-05-28 14:01:40.000|ALLOW|Default_Action|192.0.2.44|US|0\n");
+    /* tables still missing say which and why */
+    CHECK_STR(run("select * from alb_logs"),
+              "ERR: unsupported: table alb_logs (load balancer access logs: vigil ingest does not "
+              "read ALB/ELB/NLB logs) at line 1");
+    CHECK(has(run("select * from nosuch_logs"), "ERR: unknown table nosuch_logs at line 1 (vigil "
+                                                 "query has cloudtrail_logs"));
+    /* ingest is idempotent for these too, and works on the query connection
+     * itself although its TEMP views are named like the store's tables
+     * (vpcflow): the store writes to main.* explicitly */
+    char dir[512];
+    tmp_path("in", dir, sizeof(dir));
+    const char *paths[] = { dir };
+    struct store_ingest_opts o = { .force = true };
+    struct store_ingest_stats stats;
+    struct err e;
+    err_clear(&e);
+    CHECK_INT(store_ingest(get_store(), paths, 1, &o, &stats, &e), 0);
+    CHECK_STR(e.msg, "");
+    CHECK_INT(stats.records, 15); /* 3 CloudTrail, 4 flow, 2 DNS, 2 + 2 + 2 web */
+    CHECK_INT(stats.inserted, 0);
+    struct store_counts counts;
+    CHECK_INT(store_counts(get_store(), &counts, &e), 0);
+    CHECK_INT(counts.vpcflow, 4);
+    CHECK_STR(run("select (select count(*) from s3_access_logs), (select count(*) from cloudfront_logs), "
+                  "(select count(*) from waf_logs)"), "2|2|2\n");
+}
+
+/* Each broken web log record is one error naming the line; the rest is read. */
+static void test_weblog_bad_input(void)
+{
+    static const struct {
+        const char *text, *msg;
+        int records;
+    } cases[] = {
+        { "o b [28/May/2024:14:02:11 +0000] 1.2.3.4 - R REST.GET.OBJECT k \"GET /k HTTP/1.1 200\n",
+          "line 1: S3 access log field 9 (request_uri): unterminated quoted value", 0 },
+        { "o b [28/May/2024:14:02:11 +0000] 1.2.3.4 - R REST.GET.OBJECT k\n",
+          "line 1: S3 access log record has 8 fields, expected at least 18", 0 },
+        { "o b [28/Foo/2024:14:02:11 +0000] 1.2.3.4 - R O k \"u\" 200 - 1 1 1 1 \"-\" \"a\" - h\n",
+          "line 1: S3 access log time \"28/Foo/2024:14:02:11 +0000\" is not dd/Mon/yyyy:HH:MM:SS +hhmm", 0 },
+        { "#Version: 1.0\n2026-01-01\t14:00:00\n", "line 2: record before the #Fields line", 0 },
+        { "#Version: 1.0\n#Fields: date time c-ip\n2026-01-01\t14:00:00\n2026-01-01\t14:00:01\t1.2.3.4\n",
+          "line 3: CloudFront log record has 2 fields, #Fields names 3", 1 },
+        { "{\"webaclId\":\"a\",\"timestamp\":\"x\"}\n", "WAF log record without a numeric timestamp", 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct input_reader *r = NULL;
+        struct err e;
+        err_clear(&e);
+        CHECK_INT(input_open_mem("t", cases[i].text, strlen(cases[i].text), NULL, &r, &e), 0);
+        struct event ev;
+        int rc, good = 0;
+        bool saw = false;
+        while ((rc = input_next(r, &ev, &e)) != INPUT_END) {
+            if (rc == 0)
+                good++;
+            else if (strstr(e.msg, cases[i].msg) != NULL)
+                saw = true;
+            else
+                printf("#   case %zu: unexpected \"%s\"\n", i, e.msg);
+        }
+        CHECK(saw);
+        CHECK_INT(good, cases[i].records);
+        input_close(r);
+    }
+}
+
+/* Java regex semantics (Trino) that POSIX ERE lacked, each against what
+ * Athena returns. */
+static void test_regex(void)
+{
+    /* \d \w \s, (?i), lazy quantifiers, look-ahead / look-behind */
+    CHECK_STR(run("select regexp_like('abc123', '^\\w+\\d{3}$'), regexp_like('a b', '\\S\\s\\S'), "
+                  "regexp_extract('User: Bob', '(?i)user:\\s*(\\w+)', 1), "
+                  "regexp_extract('aaa<b>c</b>', '<.+?>'), regexp_extract('aaa<b>c</b>', '<.+>')"),
+              "1|1|Bob|<b>|<b>c</b>\n");
+    CHECK_STR(run("select regexp_like('foobar', 'foo(?=bar)'), regexp_like('foobaz', 'foo(?=bar)'), "
+                  "regexp_extract('price: $42', '(?<=\\$)\\d+'), regexp_like('x', '(?!y)x')"),
+              "1|0|42|1\n");
+    /* \w is ASCII in Java; (?i) folds any letter */
+    CHECK_STR(run("select regexp_like('é', '^\\w$'), regexp_like('ÉCOLE', '(?i)école'), "
+                  "regexp_extract('AKIAEXAMPLE123 ASIAX', '\\b(A[KS]IA)\\w+', 1)"),
+              "0|1|AKIA\n");
+    /* named groups, non-capturing groups, \Q...\E, a group that took no part */
+    CHECK_STR(run("select regexp_extract('i-0abc', '(?<kind>[a-z]+)-(?:0)(\\w+)', 2), "
+                  "regexp_like('a.b', '^\\Qa.b\\E$'), regexp_like('axb', '^\\Qa.b\\E$'), "
+                  "regexp_extract('b', '(a)?b', 1)"),
+              "abc|1|0|N\n");
+    /* regexp_replace: removal, $n, ${name}, \$, empty matches between characters */
+    CHECK_STR(run("select regexp_replace('a1b22c', '\\d+'), regexp_replace('a1b22c', '\\d+', '#'), "
+                  "regexp_replace('John Smith', '(\\w+) (\\w+)', '$2, $1'), "
+                  "regexp_replace('k=v', '(?<k>\\w)=(?<v>\\w)', '${v}=${k}'), "
+                  "regexp_replace('5', '\\d', '\\$$0'), regexp_replace('abc', 'x*', '-'), "
+                  "regexp_replace('abc', 'b*', '-')"),
+              "abc|a#b#c|Smith, John|v=k|$5|-a-b-c-|-a--c-\n");
+    CHECK_STR(run("select regexp_replace('abc', 'b', '$2')"), "ERR: regexp_replace: no group 2");
+    /* the other regexp functions */
+    CHECK_STR(run("select regexp_count('a1b2c3', '\\d'), regexp_extract_all('a1b22c', '\\d+'), "
+                  "regexp_extract_all('a1b22c', '([a-z])\\d', 1), regexp_split('a1b22c', '\\d+'), "
+                  "regexp_position('héllo', 'l'), regexp_position('héllo', 'l', 1, 2), "
+                  "regexp_position('abc', 'z')"),
+              "3|[\"1\",\"22\"]|[\"a\",\"b\"]|[\"a\",\"b\",\"c\"]|3|4|-1\n");
+    /* NULL in, NULL out; errors name the problem */
+    CHECK_STR(run("select regexp_like(NULL, 'a'), regexp_extract('a', NULL), regexp_replace('a', 'a', NULL)"),
+              "N|N|N\n");
+    CHECK_STR(run("select regexp_extract('abc', '(b)', 2)"),
+              "ERR: Pattern has 1 groups. Cannot access group 2");
+    CHECK(has(run("select regexp_like('a', '(')"),
+              "ERR: invalid regular expression '(': missing closing parenthesis"));
+    /* catastrophic backtracking is an error, not a hang */
+    CHECK(has(run("select regexp_like('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab', '^(a|aa)+$')"),
+              "ERR: regular expression too complex"));
+    /* a column pattern (not constant) works row by row */
+    CHECK_STR(run("select count(*) from cloudtrail where regexp_like(eventname, eventname)"), "3\n");
+}
+
+/* approx_percentile: computed exactly (nearest rank), Athena's type kept. */
+static void test_approx_percentile(void)
+{
+    static const char *five = "(select 1 x, 2 w union all select 2, 1 union all select 3, 1 "
+                              "union all select 4, 1 union all select 100, 1)";
+    char sql[512];
+    snprintf(sql, sizeof(sql), "select approx_percentile(x, 0.5), approx_percentile(x, 0.95), "
+             "approx_percentile(x, 0), approx_percentile(x * 1.5, 0.5), "
+             "approx_percentile(x, ARRAY[0.25, 1.0]), approx_percentile(x, w, 0.5) from %s", five);
+    CHECK_STR(run(sql), "3|100|1|4.5|[2,100]|2\n");
+    snprintf(sql, sizeof(sql), "select approx_percentile(x, 1.5) from %s", five);
+    CHECK_STR(run(sql), "ERR: approx_percentile: Percentile must be between 0 and 1");
+    CHECK_STR(run("select approx_percentile(srcport, 0.5) from vpc_flow_logs where 1 = 0"), "N\n");
+    CHECK_STR(run("select approx_distinct(eventname) from cloudtrail"), "3\n");
 }
 
 static void test_cleanup(void)
@@ -590,6 +808,10 @@ static const struct harness_test tests[] = {
     { "run_cloudtrail", test_run_cloudtrail },
     { "run_flow_dns", test_run_flow_dns },
     { "run_ocsf", test_run_ocsf },
+    { "run_weblogs", test_run_weblogs },
+    { "weblog_bad_input", test_weblog_bad_input },
+    { "regex", test_regex },
+    { "approx_percentile", test_approx_percentile },
     { "cleanup", test_cleanup },
 };
 

@@ -111,6 +111,11 @@ static void on_det(void *ctx, const struct detection *d)
                (int)d->direction, d->title);
     for (size_t i = 0; i < d->n_evidence; i++)
         buf_printf(&b, "%s%.*s", i ? "," : "", (int)d->evidence[i].id.len, d->evidence[i].id.p);
+    /* Insights records are part of what must not depend on order or threads. */
+    for (int end = 0; d->insight && end < 2; end++) {
+        buf_append(&b, "\n", 1);
+        CHECK_INT(detect_insight_write(d, end != 0, &b, NULL), 0);
+    }
     if (ds->n == ds->cap) {
         ds->cap = ds->cap ? 2 * ds->cap : 16;
         ds->v = xrealloc(ds->v, ds->cap * sizeof(*ds->v));
@@ -145,7 +150,7 @@ static struct detect_engine *engine_of(const char *yaml, struct detect_rules **r
     if (rc != 0)
         printf("#   rules: %s\n", err.msg);
     CHECK_INT(rc, 0);
-    struct detect_options opt = { .lists = lists };
+    struct detect_options opt = { .lists = lists, .insights = true };
     struct detect_engine *e = NULL;
     rc = detect_engine_new(*rs, &opt, &e, &err);
     if (rc != 0)
@@ -468,6 +473,51 @@ static void test_distinct(void)
     detect_rules_free(rs);
 }
 
+/* Values longer than the text {{$value}} shows: the evidence still names
+ * every value's first event (the text once stopped the evidence at 1 KiB). */
+static void test_distinct_long_values(void)
+{
+    static const char *const rule =
+        "id: long\n"
+        "type: CredentialAccess:IAMUser/ParameterRetrievalBurst\n"
+        "severity: medium\n"
+        "kind: distinct\n"
+        "title: \"{{$sum}} names: {{$value}}\"\n"
+        "source: cloudtrail\n"
+        "pattern: {eventName: [GetParameter]}\n"
+        "group_by: [$identity]\n"
+        "distinct: requestParameters.name\n"
+        "window: 10m\n"
+        "threshold: 20\n";
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(rule, &rs, NULL);
+    struct lines l = { 0 };
+    for (int i = 0; i < 20; i++) {
+        char id[16], extra[256];
+        snprintf(id, sizeof(id), "p%02d", i);
+        snprintf(extra, sizeof(extra),
+                 "\"requestParameters\":{\"name\":\"/prod/%02d/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", i);
+        ct(&l, 10 * i, id, "arn:aws:iam::111122223333:user/mallory", "ssm.amazonaws.com",
+           "GetParameter", extra);
+    }
+    struct dets d = { 0 };
+    run_all_orders(e, &l, &d);
+    CHECK_INT(d.n, 1);
+    if (d.n == 1) {
+        char want[512] = "|p00";
+        for (int i = 1; i < 20; i++) {
+            size_t at = strlen(want);
+            snprintf(want + at, sizeof(want) - at, ",p%02d", i);
+        }
+        CHECK(strstr(d.v[0], want) != NULL);
+    }
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
 /* ---- sequence ------------------------------------------------------------------------------ */
 
 static const char *const seq_rule =
@@ -625,6 +675,134 @@ static void test_new_value(void)
     detect_rules_free(rs);
 }
 
+/* ---- bounded baselines ---------------------------------------------------------------- */
+
+static const char *const retention_rule =
+    "id: nv-ret\n"
+    "type: Discovery:IAMUser/AnomalousBehavior\n"
+    "severity: low\n"
+    "kind: new_value\n"
+    "title: \"{{$identity}} called {{$value}}\"\n"
+    "source: cloudtrail\n"
+    "pattern: {eventType: [AwsApiCall]}\n"
+    "group_by: [$identity]\n"
+    "value: eventName\n"
+    "learning: 1h\n"
+    "retention: 2d\n";
+
+static void test_new_value_retention(void)
+{
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(retention_rule, &rs, NULL);
+    const struct detect_rule *r = detect_rules_find(rs, "nv-ret");
+    CHECK(r != NULL && r->retention_ms == 2LL * 86400 * 1000);
+    struct lines l = { 0 };
+    const int64_t day = 86400;
+    /* dave works every day; GetObject comes back after 5 days (forgotten
+     * after 2: new again), DescribeRegions after a day and a half (known). */
+    for (int i = 0; i < 8; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "d%d", i);
+        ct_ua(&l, i * day, id, "dave", "ListUsers", "aws-cli/2.13.0");
+    }
+    ct_ua(&l, 7200, "g0", "dave", "GetObject", "aws-cli/2.13.0");
+    ct_ua(&l, 10800, "r0", "dave", "DescribeRegions", "aws-cli/2.13.0");
+    ct_ua(&l, day + day / 2, "r1", "dave", "DescribeRegions", "aws-cli/2.13.0");
+    ct_ua(&l, 5 * day + 7200, "g1", "dave", "GetObject", "aws-cli/2.13.0");
+    /* erin: away for three days; back, her key learns again from scratch. */
+    ct_ua(&l, 0, "e0", "erin", "ListUsers", "aws-cli/2.13.0");
+    ct_ua(&l, 7200, "e1", "erin", "CreateUser", "aws-cli/2.13.0");
+    ct_ua(&l, 3 * day + day / 2, "e2", "erin", "ListUsers", "aws-cli/2.13.0");
+    ct_ua(&l, 3 * day + day / 2 + 600, "e3", "erin", "ListGroups", "aws-cli/2.13.0");
+    ct_ua(&l, 3 * day + day / 2 + 7200, "e4", "erin", "ListGroups", "aws-cli/2.13.0");
+    struct dets d = { 0 };
+    run_all_orders(e, &l, &d);
+    CHECK_INT(d.n, 4);
+    if (d.n == 4) { /* in event-time order, ties by event id */
+        CHECK(strstr(d.v[0], "user/erin called CreateUser|e1") != NULL);
+        CHECK(strstr(d.v[1], "user/dave called GetObject|g0") != NULL);
+        CHECK(strstr(d.v[2], "user/dave called DescribeRegions|r0") != NULL);
+        CHECK(strstr(d.v[3], "user/dave called GetObject|g1") != NULL);
+    }
+    struct dets sd = { 0 };
+    struct detect_state_stats st;
+    run_stream(e, &l, 3600 * 1000, 1, &sd, &st);
+    same(&d, &sd, "stream");
+    /* erin's key expired; dave's GetObject, DescribeRegions and erin's values went. */
+    CHECK(st.expired_keys >= 1);
+    CHECK(st.expired_values >= 3);
+    dets_free(&sd);
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+/* An archive of `days` days: 40 identities, each calling one API every day
+ * and, each week, four that belong to that week only. Returns the peak state. */
+static void archive_state(const struct detect_engine *e, int days, struct detect_state_stats *st)
+{
+    struct detect_scratch *s = detect_scratch_new();
+    struct lines l = { 0 };
+    for (int day = 0; day < days; day++) {
+        for (int u = 0; u < 40; u++) {
+            char user[16], id[32], api[32];
+            snprintf(user, sizeof(user), "u%02d", u);
+            snprintf(id, sizeof(id), "x%d-%d", day, u);
+            ct_ua(&l, (int64_t)day * 86400 + u * 60, id, user, "ListUsers", "aws-cli/2.13.0");
+            snprintf(id, sizeof(id), "y%d-%d", day, u);
+            snprintf(api, sizeof(api), "Week%dApi%d", day / 7, day % 4);
+            ct_ua(&l, (int64_t)day * 86400 + u * 60 + 30, id, user, api, "aws-cli/2.13.0");
+        }
+    }
+    for (size_t i = 0; i < l.n; i++)
+        feed_one(e, s, l.v[i], ignore, NULL);
+    struct dets d = { 0 };
+    detect_finish(e, &s, 1, on_det, &d, st);
+    dets_free(&d);
+    lines_free(&l);
+    detect_scratch_free(s);
+}
+
+/* The baseline of a new_value rule over 1, 3 and 6 months: the values
+ * unused for 30 days go, so the state stays the same size; without the
+ * retention it would grow with the archive. */
+static void test_bounded_baselines(void)
+{
+    static const char *const rule =
+        "id: nv-bounded\n"
+        "type: Discovery:IAMUser/AnomalousBehavior\n"
+        "severity: low\n"
+        "kind: new_value\n"
+        "title: \"{{$identity}} called {{$value}}\"\n"
+        "source: cloudtrail\n"
+        "pattern: {eventType: [AwsApiCall]}\n"
+        "group_by: [$identity]\n"
+        "value: eventName\n"
+        "learning: 1d\n";
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(rule, &rs, NULL);
+    struct detect_state_stats m1, m3, m6;
+    archive_state(e, 30, &m1);
+    archive_state(e, 91, &m3);
+    archive_state(e, 182, &m6);
+    printf("#   state at 1, 3, 6 months: %llu/%llu/%llu values, %zu/%zu/%zu bytes; "
+           "expired %llu/%llu/%llu values\n",
+           (unsigned long long)m1.state_values, (unsigned long long)m3.state_values,
+           (unsigned long long)m6.state_values, m1.state_bytes, m3.state_bytes, m6.state_bytes,
+           (unsigned long long)m1.expired_values, (unsigned long long)m3.expired_values,
+           (unsigned long long)m6.expired_values);
+    CHECK_INT(m1.state_keys, 40);
+    CHECK_INT(m6.state_keys, 40);
+    /* 30 days of weekly APIs: at most 4 + 4 * 5 + 1 values per identity. */
+    CHECK(m6.state_values <= 40 * 25);
+    CHECK(m6.state_values <= m1.state_values + m1.state_values / 2);
+    CHECK(m6.state_bytes <= m1.state_bytes + m1.state_bytes / 2);
+    CHECK(m6.expired_values > m3.expired_values && m3.expired_values > 0);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
 /* ---- rate ------------------------------------------------------------------------------------ */
 
 static const char *const rate_rule =
@@ -706,6 +884,197 @@ static void test_rate(void)
     struct detect_state_stats st;
     run_stream(e, &l, 2 * 3600000, 6, &sd, &st); /* sparse calls: 6 places can be an hour */
     CHECK_INT(st.late, 0);
+    same(&d, &sd, "stream");
+    dets_free(&sd);
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+/* ---- Insights records ------------------------------------------------------------------- */
+
+static const char *const insight_rules =
+    "id: calls\n"
+    "type: Behavior:IAMUser/ApiCallRateInsight\n"
+    "severity: 3.0\n"
+    "kind: rate\n"
+    "key: $api\n"
+    "title: \"{{eventName}}: {{$count}} calls\"\n"
+    "source: cloudtrail\n"
+    "pattern: {eventType: [AwsApiCall], readOnly: [false]}\n"
+    "group_by: [eventSource, eventName]\n"
+    "bucket: 1m\n"
+    "baseline: 1d\n"
+    "learning: 2h\n"
+    "threshold: 10\n"
+    "quiet: 3\n"
+    "insight: ApiCallRateInsight\n"
+    "---\n"
+    "id: errors\n"
+    "type: Behavior:IAMUser/ApiErrorRateInsight\n"
+    "severity: 3.0\n"
+    "kind: rate\n"
+    "key: $api\n"
+    "title: \"{{eventName}} {{errorCode}}: {{$count}} errors\"\n"
+    "source: cloudtrail\n"
+    "pattern: {eventType: [AwsApiCall], errorCode: [{exists: true}]}\n"
+    "group_by: [eventSource, eventName, errorCode]\n"
+    "bucket: 1m\n"
+    "baseline: 1d\n"
+    "learning: 2h\n"
+    "threshold: 10\n"
+    "quiet: 3\n"
+    "insight: ApiErrorRateInsight\n";
+
+static void ct_who(struct lines *l, int64_t s, const char *id, const char *user, const char *ua,
+                   const char *name, const char *err)
+{
+    next_t = s;
+    char e[128] = "";
+    if (err)
+        snprintf(e, sizeof(e), ",\"errorCode\":\"%s\"", err);
+    add(l,
+        "{\"eventVersion\":\"1.08\",\"eventTime\":\"%s\",\"eventID\":\"%s\",\"eventType\":\"AwsApiCall\","
+        "\"recipientAccountId\":\"111122223333\",\"awsRegion\":\"eu-west-1\",\"eventSource\":"
+        "\"ec2.amazonaws.com\",\"eventName\":\"%s\",\"sourceIPAddress\":\"198.51.100.7\","
+        "\"userAgent\":\"%s\",\"readOnly\":false,\"userIdentity\":{\"type\":\"IAMUser\","
+        "\"arn\":\"arn:aws:iam::111122223333:user/%s\",\"accountId\":\"111122223333\"}%s}",
+        at(s), id, name, ua, user, e);
+}
+
+/* The line of record `end` (0 Start, 1 End) in a detection's text. */
+static const char *insight_line(const char *det, int end, char *out, size_t cap)
+{
+    const char *p = strchr(det, '\n');
+    if (p && end)
+        p = strchr(p + 1, '\n');
+    if (!p)
+        return "";
+    p++;
+    size_t n = strcspn(p, "\n");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return out;
+}
+
+static void test_insights(void)
+{
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(insight_rules, &rs, NULL);
+    struct lines l = { 0 };
+    char id[16];
+    /* RunInstances by ci (Terraform) every 10 minutes for 4 hours, one of
+     * them refused; then mallory with python-requests: 40 calls in a minute,
+     * ci 5 more in it, then 25 of mallory's the next minute; quiet again. */
+    int n = 0;
+    for (int i = 0; i < 24; i++) {
+        snprintf(id, sizeof(id), "b%03d", n++);
+        ct_who(&l, 600 * i, id, "ci", "Terraform/1.6.0", "RunInstances",
+               i == 5 ? "Client.UnauthorizedOperation" : NULL);
+    }
+    for (int i = 0; i < 40; i++) {
+        snprintf(id, sizeof(id), "m%03d", n++);
+        ct_who(&l, 14400 + i, id, "mallory", "python-requests/2.31", "RunInstances", NULL);
+    }
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "c%03d", n++);
+        ct_who(&l, 14440 + i, id, "ci", "Terraform/1.6.0", "RunInstances", NULL);
+    }
+    for (int i = 0; i < 25; i++) {
+        snprintf(id, sizeof(id), "m%03d", n++);
+        ct_who(&l, 14460 + 2 * i, id, "mallory", "python-requests/2.31", "RunInstances", NULL);
+    }
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof(id), "q%03d", n++);
+        ct_who(&l, 15000 + 600 * i, id, "ci", "Terraform/1.6.0", "RunInstances", NULL);
+    }
+    /* TerminateInstances refused (UnauthorizedOperation) once an hour, then
+     * 30 refusals in a minute by mallory: an error-rate insight. */
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "t%03d", n++);
+        ct_who(&l, 3600 * i, id, "ci", "Terraform/1.6.0", "TerminateInstances",
+               "Client.UnauthorizedOperation");
+    }
+    for (int i = 0; i < 30; i++) {
+        snprintf(id, sizeof(id), "u%03d", n++);
+        ct_who(&l, 18000 + i, id, "mallory", "python-requests/2.31", "TerminateInstances",
+               "Client.UnauthorizedOperation");
+    }
+    struct dets d = { 0 };
+    run_all_orders(e, &l, &d);
+    CHECK_INT(d.n, 3);
+    char st[8192], en[8192];
+    if (d.n == 3) {
+        CHECK(strncmp(d.v[0], "calls|", 6) == 0);
+        insight_line(d.v[0], 0, st, sizeof(st));
+        insight_line(d.v[0], 1, en, sizeof(en));
+        /* CloudTrail's trail format, the start of the first anomalous minute. */
+        CHECK(strstr(st, "\"eventTime\":\"2026-11-20T04:00:00Z\",\"awsRegion\":\"eu-west-1\"") != NULL);
+        CHECK(strstr(st, "\"eventType\":\"AwsCloudTrailInsight\",\"recipientAccountId\":\"111122223333\"") != NULL);
+        CHECK(strstr(st, "\"insightDetails\":{\"state\":\"Start\",\"eventSource\":\"ec2.amazonaws.com\","
+                         "\"eventName\":\"RunInstances\",\"insightType\":\"ApiCallRateInsight\","
+                         "\"insightContext\":{\"statistics\":{\"baseline\":{\"average\":0.1},"
+                         "\"insight\":{\"average\":45},\"insightDuration\":2,\"baselineDuration\":240}") != NULL);
+        /* Attributions: the first minute's callers, largest first, against
+         * the baseline's (whose shares add up to its average). */
+        CHECK(strstr(st, "{\"attribute\":\"userIdentityArn\",\"insight\":[{\"value\":"
+                         "\"arn:aws:iam::111122223333:user/mallory\",\"average\":40},{\"value\":"
+                         "\"arn:aws:iam::111122223333:user/ci\",\"average\":5}],\"baseline\":[{\"value\":"
+                         "\"arn:aws:iam::111122223333:user/ci\",\"average\":0.1}]}") != NULL);
+        CHECK(strstr(st, "{\"attribute\":\"userAgent\",\"insight\":[{\"value\":\"python-requests/2.31\","
+                         "\"average\":40},{\"value\":\"Terraform/1.6.0\",\"average\":5}]") != NULL);
+        CHECK(strstr(st, "{\"attribute\":\"errorCode\",\"insight\":[{\"value\":\"null\",\"average\":45}],"
+                         "\"baseline\":[{\"value\":\"null\",\"average\":0.09583333333},{\"value\":"
+                         "\"Client.UnauthorizedOperation\",\"average\":0.004166666667}]}") != NULL);
+        CHECK(strstr(st, "}]}},\"eventCategory\":\"Insight\"}") != NULL);
+        /* End: when it stopped, the average over its two minutes. */
+        CHECK(strstr(en, "\"eventTime\":\"2026-11-20T04:02:00Z\"") != NULL);
+        CHECK(strstr(en, "\"state\":\"End\"") != NULL);
+        CHECK(strstr(en, "\"insight\":{\"average\":35},\"insightDuration\":2") != NULL);
+        CHECK(strstr(en, "\"insight\":[{\"value\":\"arn:aws:iam::111122223333:user/mallory\","
+                         "\"average\":32.5},{\"value\":\"arn:aws:iam::111122223333:user/ci\",\"average\":2.5}]") != NULL);
+        /* Start and End share sharedEventID, not eventID. */
+        const char *s1 = strstr(st, "\"sharedEventID\":"), *s2 = strstr(en, "\"sharedEventID\":");
+        const char *i1 = strstr(st, "\"eventID\":"), *i2 = strstr(en, "\"eventID\":");
+        CHECK(s1 && s2 && strncmp(s1, s2, 54) == 0);
+        CHECK(i1 && i2 && strncmp(i1, i2, 48) != 0);
+        /* Vigil's reader takes them back as CloudTrail Insights events. */
+        for (int k = 0; k < 2; k++) {
+            const char *line = k ? en : st;
+            struct input_reader *r = NULL;
+            struct err err;
+            err_clear(&err);
+            CHECK_INT(input_open_mem("insights.jsonl", line, strlen(line), NULL, &r, &err), 0);
+            struct event ev;
+            CHECK_INT(input_next(r, &ev, &err), 0);
+            CHECK_INT((int)ev.source, (int)EVENT_CLOUDTRAIL);
+            CHECK((ev.flags & EVENT_F_INSIGHT) != 0);
+            CHECK_SV(ev.event_name, "RunInstances");
+            CHECK_SV(ev.event_source, "ec2.amazonaws.com");
+            CHECK_SV(ev.account, "111122223333");
+            CHECK_INT(ev.time_ms, (epoch(14400) + 120 * k) * 1000);
+            input_close(r);
+        }
+        /* The refused TerminateInstances calls are calls too: their error
+         * code is the call-rate insight's top errorCode contributor. */
+        CHECK(strncmp(d.v[1], "calls|", 6) == 0);
+        insight_line(d.v[1], 0, st, sizeof(st));
+        CHECK(strstr(st, "{\"attribute\":\"errorCode\",\"insight\":[{\"value\":"
+                         "\"Client.UnauthorizedOperation\",\"average\":30}]") != NULL);
+        /* The error-rate insight names its error code and leaves it out of
+         * the attributions. */
+        CHECK(strncmp(d.v[2], "errors|", 7) == 0);
+        insight_line(d.v[2], 0, st, sizeof(st));
+        CHECK(strstr(st, "\"insightType\":\"ApiErrorRateInsight\",\"errorCode\":"
+                         "\"Client.UnauthorizedOperation\"") != NULL);
+        CHECK(strstr(st, "\"attribute\":\"errorCode\"") == NULL);
+        CHECK(strstr(st, "\"baseline\":[{\"value\":\"arn:aws:iam::111122223333:user/ci\"") != NULL);
+    }
+    struct dets sd = { 0 };
+    run_stream(e, &l, 2 * 3600000, 6, &sd, NULL);
     same(&d, &sd, "stream");
     dets_free(&sd);
     dets_free(&d);
@@ -1076,6 +1445,17 @@ static void test_rule_errors(void)
           "pattern: {a: [1]}\n", "unknown placeholder" },
         { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: vpcflow\npattern: {a: [1]}\n"
           "key: $instance\n", "key: derived fields and alternatives need a stateful kind" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: cloudtrail\npattern: {a: [1]}\n"
+          "kind: rate\ninsight: ApiWhateverInsight\n", "insight: ApiCallRateInsight or ApiErrorRateInsight" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: vpcflow\npattern: {a: [1]}\n"
+          "kind: rate\ninsight: ApiCallRateInsight\n", "insight: CloudTrail rules only" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: cloudtrail\npattern: {a: [1]}\n"
+          "kind: threshold\nwindow: 1m\nthreshold: 3\ninsight: ApiCallRateInsight\n",
+          "field \"insight\" does not apply to kind threshold" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: cloudtrail\npattern: {a: [1]}\n"
+          "kind: new_value\nvalue: eventName\nretention: 10m\n", "retention: at least 1h" },
+        { "id: x\ntype: A:B/C\nseverity: low\ntitle: t\nsource: cloudtrail\npattern: {a: [1]}\n"
+          "kind: rate\nretention: 10d\n", "field \"retention\" does not apply to kind rate" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct detect_rules *rs = detect_rules_new();
@@ -1292,7 +1672,7 @@ static void test_fast_where_agrees(void)
     }
     struct fwgate *gate = detect__fwgate_build(gw, ng);
     CHECK(gate != NULL);
-    size_t gated = 0, gate_checks = 0;
+    size_t gated = 0, gate_checks = 0, decided = 0;
     static const char *const addrs[] = { "10.0.2.9", "198.51.100.7", "1.1.1.1", "172.16.4.4",
                                          "203.0.113.5", "2600:1f18::5", "9.9.9.9" };
     static const int ports[] = { 22, 25, 53, 80, 443, 853, 3389, 5985, 9200, 1389, 41000, 60001 };
@@ -1346,13 +1726,20 @@ static void test_fast_where_agrees(void)
             bool fast = detect__fwhere_eval(fw[k], &ev, &dv, &a);
             checks++;
             if (gbit[k] >= 0) {
-                bool open = detect__fwgate_mask(gate, &dv) >> gbit[k] & 1;
+                uint64_t exact;
+                bool open = detect__fwgate_mask(gate, &dv, &exact) >> gbit[k] & 1;
                 gate_checks++;
                 gated += !open;
                 if (fast && !open) {
                     printf("#   gate shuts %s on %s\n", txt[k], l.v[i]);
                     harness_failures++;
                 }
+                /* Where the gate decides, it decides as the evaluator does. */
+                if ((exact >> gbit[k] & 1) && open != fast) {
+                    printf("#   gate says %d for %s on %s\n", open, txt[k], l.v[i]);
+                    harness_failures++;
+                }
+                decided += exact >> gbit[k] & 1;
             }
             if (slow != fast) {
                 printf("#   pattern %s: automaton %d, direct %d on %s\n", txt[k], slow, fast, l.v[i]);
@@ -1361,8 +1748,10 @@ static void test_fast_where_agrees(void)
         }
         input_close(r);
     }
-    printf("# %zu pattern checks; the gate ruled out %zu of %zu\n", checks, gated, gate_checks);
+    printf("# %zu pattern checks; the gate ruled out %zu of %zu and decided %zu\n", checks, gated,
+           gate_checks, decided);
     CHECK(gated > gate_checks / 4);
+    CHECK(decided > gate_checks / 2);
     detect__fwgate_free(gate);
     CHECK(checks > 30000);
     match_scratch_free(msc);
@@ -1392,7 +1781,7 @@ static void pack_open(struct pack *p, struct detect_lists *lists)
     p->rs = detect_rules_new();
     CHECK_INT(detect_rules_load(p->rs, VIGIL_SOURCE_ROOT "/rules", &err), 0);
     p->lists = lists;
-    struct detect_options opt = { .lists = lists };
+    struct detect_options opt = { .lists = lists, .insights = true };
     p->e = NULL;
     CHECK_INT(detect_engine_new(p->rs, &opt, &p->e, &err), 0);
 }
@@ -1756,9 +2145,13 @@ static const struct harness_test tests[] = {
     { "threshold", test_threshold },
     { "threshold_sum", test_threshold_sum },
     { "distinct", test_distinct },
+    { "distinct_long_values", test_distinct_long_values },
     { "sequence", test_sequence },
     { "new_value", test_new_value },
+    { "new_value_retention", test_new_value_retention },
+    { "bounded_baselines", test_bounded_baselines },
     { "rate", test_rate },
+    { "insights", test_insights },
     { "stream_late", test_stream_late },
     { "findings", test_findings },
     { "eni_map", test_eni_map },

@@ -195,8 +195,8 @@ static void test_schema(void)
     int v = 0;
     CHECK_INT(store_schema_version(st, &v, &e), 0);
     CHECK_INT(v, STORE_SCHEMA_VERSION);
-    const char *tables[] = { "cloudtrail", "resources", "vpcflow", "dns", "ingest_ledger",
-                             "schema_version" };
+    const char *tables[] = { "cloudtrail", "resources", "vpcflow",  "dns",          "s3access",
+                             "cloudfront", "waf",       "ingest_ledger", "schema_version" };
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         sqlite3_stmt *s;
         sqlite3_prepare_v2(store_db(st), "SELECT count(*) FROM sqlite_master WHERE name=?1", -1,
@@ -259,26 +259,32 @@ static void test_migration(void)
 {
     char path[512];
     tmp_path("migrate.db", path, sizeof(path));
-    for (int from = 1; from <= 3; from++) {
+    /* from: 1 = version 1; 2 = version 1 with the investigate module's
+     * findings table; 3 = version 2 (web access logs) with it; 4 = version 3
+     * (findings in the schema) */
+    for (int from = 1; from <= 4; from++) {
         const bool had_findings = from >= 2;
+        const int version = from <= 2 ? 1 : from - 1;
         rm_db(path);
         sqlite3 *h = NULL;
         CHECK_INT(sqlite3_open(path, &h), SQLITE_OK);
         CHECK_INT(sqlite3_exec(h, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL", NULL, NULL, NULL),
                   SQLITE_OK);
-        for (int v = 1; v <= (from == 3 ? 2 : 1); v++)
+        for (int v = 1; v <= version; v++) {
+            char row[64];
+            snprintf(row, sizeof(row), "INSERT INTO schema_version VALUES(%d, 'x')", v);
             CHECK_INT(sqlite3_exec(h, store__migration_sql(v), NULL, NULL, NULL), SQLITE_OK);
+            CHECK_INT(sqlite3_exec(h, row, NULL, NULL, NULL), SQLITE_OK);
+        }
         char sql[2048];
         snprintf(sql, sizeof(sql),
-                 "INSERT INTO schema_version VALUES(1, 'x');%s"
                  "INSERT INTO cloudtrail(id, event_id, event_time_ms, event_time, event_category,"
                  " event_name, user_name, raw) VALUES(7, 'e-1', 1700000000000,"
                  " '2023-11-14T22:13:20Z', 'Management', 'CreateUser', 'alice',"
                  " '{\"eventID\":\"e-1\",\"eventName\":\"CreateUser\"}');"
                  "INSERT INTO resources VALUES(7, 0, 'AWS::IAM::User', 'bob', 1700000000000, 1);"
                  "CREATE INDEX cloudtrail_key ON cloudtrail(access_key_id, event_category,"
-                 " event_time_ms);",
-                 from == 3 ? "INSERT INTO schema_version VALUES(2, 'x');" : "");
+                 " event_time_ms);");
         CHECK_INT(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
         if (had_findings)
             CHECK_INT(sqlite3_exec(h,
