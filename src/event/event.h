@@ -73,6 +73,12 @@ struct event {
     struct event_envelope envelope;
     struct json_flat flat;    /* the leaves (storage owned by whoever built the event) */
     struct sv raw;            /* the record's bytes (JSON text or the flow line) */
+    /* VPC flow lines from the input module that have every field of their
+     * format: an id of that format (a hash of its field names, never 0), so
+     * that all such lines have the same leaf paths in the same order and a
+     * later stage can reuse where it found a field in an earlier line without
+     * comparing the paths. 0 for other lines and other events. */
+    uint64_t flow_fmt;
     const char *file;         /* borrowed input file name ("-" for stdin) */
     uint64_t record_no;       /* 1-based record number within the file */
 };

@@ -38,6 +38,7 @@ struct flow_format {
     uint32_t lens[FLOW_MAX_FIELDS];
     uint64_t hashes[FLOW_MAX_FIELDS];   /* json_path_hash of each name */
     bool numeric[FLOW_MAX_FIELDS];      /* typed JSON_NUMBER when all digits */
+    uint64_t id;                        /* event.flow_fmt: a hash of the names, not 0 */
     char buf[FLOW_MAX_FIELDS * 40];
 };
 

@@ -411,7 +411,9 @@ static int emit_flow(struct input_reader *r, struct event *ev, const char *line,
     int rc = input__flow_line(&r->flow, line, len, &r->flat, err);
     if (rc != 0)
         return rc;
-    return emit_flat(r, ev, EVENT_VPCFLOW, sv_make(line, len), NULL, err);
+    rc = emit_flat(r, ev, EVENT_VPCFLOW, sv_make(line, len), NULL, err);
+    ev->flow_fmt = r->flat.n == r->flow.n ? r->flow.id : 0;
+    return rc;
 }
 
 /* A record already walked (t over p): decides what it is and emits it, or

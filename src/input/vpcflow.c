@@ -135,6 +135,8 @@ int input__flow_format(struct flow_format *ff, const char *names, size_t len, st
     }
     if (ff->n == 0)
         return err_set(err, ERR_FORMAT, "flow log format: no fields");
+    /* buf holds the names NUL-separated, so the list hashes unambiguously. */
+    ff->id = hash64(ff->buf, used, 0x666c6f77u) | 1;
     return 0;
 }
 
