@@ -28,6 +28,20 @@ static struct sv leaf_str(const struct json_leaf *l, struct arena *arena)
     return json_leaf_str(l, arena);
 }
 
+/* Runs an insert; *inserted (when not NULL) says whether it added a row (an
+ * OR IGNORE insert of a present key adds none). */
+static int step_insert(struct store *st, sqlite3_stmt *s, const char *what, bool *inserted,
+                       struct err *err)
+{
+    int rc = 0;
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = store__db_err(st, err, what);
+    sqlite3_reset(s);
+    if (rc == 0 && inserted != NULL)
+        *inserted = sqlite3_changes(st->db) > 0;
+    return rc;
+}
+
 static void bind_sv(sqlite3_stmt *s, int col, struct sv v)
 {
     if (v.p == NULL)
@@ -477,13 +491,9 @@ static int put_cloudtrail(struct store *st, const struct event *ev, int64_t file
         sqlite3_bind_null(s, 21);
     if (file_id > 0)
         sqlite3_bind_int64(s, 22, file_id);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        rc = store__db_err(st, err, "inserting a CloudTrail event");
-        sqlite3_reset(s);
+    rc = step_insert(st, s, "inserting a CloudTrail event", inserted, err);
+    if (rc != 0)
         return rc;
-    }
-    sqlite3_reset(s);
-    *inserted = sqlite3_changes(st->db) > 0;
     if (!*inserted)
         return 0;
 
@@ -495,12 +505,9 @@ static int put_cloudtrail(struct store *st, const struct event *ev, int64_t file
         return rc;
     sqlite3_bind_int64(s, 1, row);
     sqlite3_bind_text(s, 2, raw.p, (int)raw.len, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        rc = store__db_err(st, err, "inserting a CloudTrail record");
-        sqlite3_reset(s);
+    rc = step_insert(st, s, "inserting a CloudTrail record", NULL, err);
+    if (rc != 0)
         return rc;
-    }
-    sqlite3_reset(s);
     struct store_resource res[STORE_MAX_RESOURCES];
     size_t nres = store_event_resources(ev, a, res, STORE_MAX_RESOURCES);
     for (size_t i = 0; i < nres; i++) {
@@ -560,14 +567,7 @@ static int put_flow(struct store *st, const struct event *ev, int64_t file_id, b
         bind_leaf(s, (int)i + 1, f[i], &st->arena);
     if (file_id > 0)
         sqlite3_bind_int64(s, (int)N_FLOW_FIELDS + 1, file_id);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        rc = store__db_err(st, err, "inserting a flow log record");
-        sqlite3_reset(s);
-        return rc;
-    }
-    sqlite3_reset(s);
-    *inserted = sqlite3_changes(st->db) > 0;
-    return 0;
+    return step_insert(st, s, "inserting a flow log record", inserted, err);
 }
 
 /* ---- DNS rows ------------------------------------------------------------------------------- */
@@ -689,14 +689,7 @@ static int put_dns(struct store *st, const struct event *ev, int64_t file_id, bo
         bind_leaf(s, 14 + (i - D_TRANSPORT), d[i], a);
     if (file_id > 0)
         sqlite3_bind_int64(s, 20, file_id);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        rc = store__db_err(st, err, "inserting a DNS query record");
-        sqlite3_reset(s);
-        return rc;
-    }
-    sqlite3_reset(s);
-    *inserted = sqlite3_changes(st->db) > 0;
-    return 0;
+    return step_insert(st, s, "inserting a DNS query record", inserted, err);
 }
 
 /* ---- web access logs ---------------------------------------------------------- */
@@ -743,14 +736,7 @@ static int put_columns(struct store *st, enum store_stmt id, const struct event 
                 break;
             }
     }
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        rc = store__db_err(st, err, "inserting a web access log record");
-        sqlite3_reset(s);
-        return rc;
-    }
-    sqlite3_reset(s);
-    *inserted = sqlite3_changes(st->db) > 0;
-    return 0;
+    return step_insert(st, s, "inserting a web access log record", inserted, err);
 }
 
 static int put_waf(struct store *st, const struct event *ev, int64_t file_id, bool *inserted,
@@ -774,14 +760,7 @@ static int put_waf(struct store *st, const struct event *ev, int64_t file_id, bo
     bind_leaf(s, 4, json_flat_get(&ev->flat, "action"), &st->arena);
     bind_sv(s, 5, ev->src_ip);
     bind_sv(s, 6, raw);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        rc = store__db_err(st, err, "inserting a WAF log record");
-        sqlite3_reset(s);
-        return rc;
-    }
-    sqlite3_reset(s);
-    *inserted = sqlite3_changes(st->db) > 0;
-    return 0;
+    return step_insert(st, s, "inserting a WAF log record", inserted, err);
 }
 
 int store_put_event(struct store *st, const struct event *ev, int64_t file_id, bool *inserted_out,
