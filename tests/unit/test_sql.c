@@ -571,6 +571,58 @@ static void test_run_cloudtrail(void)
     CHECK_STR(run("select \"nosuch\" from cloudtrail"), "ERR: unknown column nosuch at line 1");
 }
 
+/* ORDER BY ... LIMIT n on cloudtrail_logs picks the n ids first and computes
+ * the select list for those rows only; the same rows as the plain query (a
+ * derived table is never rewritten this way: it is the plain plan). */
+static void test_late_topn(void)
+{
+    CHECK(has(rw("select eventname, responseelements from cloudtrail_123 where errorcode = 'X' "
+                 "order by eventtime desc limit 25;"),
+              "select eventname, responseelements from cloudtrail_logs AS \"cloudtrail_123\" "
+              "WHERE \"$id\" IN (SELECT \"$id\" from cloudtrail_logs AS \"cloudtrail_123\" where "
+              "errorcode = 'X' order by eventtime desc limit 25) order by eventtime desc limit 25"));
+    CHECK(has(rw("select t.eventname from cloudtrail t order by t.eventtime limit 2"),
+              "WHERE \"$id\" IN (SELECT \"$id\" from cloudtrail_logs t order by t.eventtime "
+              "NULLS LAST limit 2) order by t.eventtime NULLS LAST limit 2"));
+    /* left as they are: aggregates, DISTINCT, ordinals, output aliases, no LIMIT, joins,
+     * subqueries, OFFSET, other tables */
+    static const char *const plain[] = {
+        "select count(*) c from cloudtrail order by c limit 2",
+        "select distinct eventname from cloudtrail order by eventname limit 2",
+        "select eventname from cloudtrail order by 1 limit 2",
+        "select eventname as n from cloudtrail order by n limit 2",
+        "select lower(eventname) eventtime from cloudtrail order by eventtime limit 2",
+        "select eventname from cloudtrail order by eventtime",
+        "select a.eventname from cloudtrail a join cloudtrail b on a.eventid = b.eventid "
+        "order by a.eventtime limit 2",
+        "select eventname from cloudtrail where eventid in (select eventid from cloudtrail) "
+        "order by eventtime limit 2",
+        "select eventname from cloudtrail order by eventtime offset 1 limit 2",
+        "select srcaddr from vpc_flow_logs order by start limit 2",
+    };
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+        CHECK(strstr(rw(plain[i]), "$id") == NULL);
+    static const char *const queries[] = {
+        "select eventname, useridentity.arn, requestparameters from cloudtrail_logs "
+        "order by eventtime limit 2",
+        "select eventname, responseelements, errorcode from cloudtrail where errorcode is null "
+        "order by eventtime desc limit 1",
+        "select * from cloudtrail c where c.eventsource like '%.amazonaws.com' "
+        "order by c.eventname desc, eventtime limit 2",
+        "select eventname from cloudtrail order by useridentity.arn, eventname limit 3",
+        "select eventname from cloudtrail where year = '2024' order by eventtime limit 5",
+    };
+    for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        char late[4096], derived[1024];
+        CHECK(has(rw(queries[i]), "IN (SELECT \"$id\""));
+        snprintf(late, sizeof(late), "%s", run(queries[i]));
+        snprintf(derived, sizeof(derived), "select * from (%s)", queries[i]);
+        CHECK(strstr(rw(derived), "$id") == NULL);
+        CHECK_STR(late, run(derived));
+        CHECK(strncmp(late, "ERR", 3) != 0 && late[0] != '\0');
+    }
+}
+
 static void test_run_flow_dns(void)
 {
     CHECK_STR(run("select destinationport, sum(numbytes) as b from vpcflow where action = 'ACCEPT' "
@@ -806,6 +858,7 @@ static const struct harness_test tests[] = {
     { "order_by_nulls", test_order_by_nulls },
     { "ddl_and_errors", test_ddl_and_errors },
     { "run_cloudtrail", test_run_cloudtrail },
+    { "late_topn", test_late_topn },
     { "run_flow_dns", test_run_flow_dns },
     { "run_ocsf", test_run_ocsf },
     { "run_weblogs", test_run_weblogs },
