@@ -847,6 +847,36 @@ static bool civil_ms(int y, int m, int d, int64_t *ms)
     return true;
 }
 
+/* 'YYYY/MM/DD' -> the epoch ms of that day's start. A day past its month's
+ * end ('2024/06/31', '2023/02/29': analysts end every month on the 31st) sits,
+ * as text, between the month's last date and the next month's first: *ms is
+ * then the next month's start and *past is set; = on it matches nothing. */
+static bool day_bound(const struct rw *r, size_t i, int64_t *ms, bool *past)
+{
+    *past = false;
+    if (i >= r->n || r->t[i].type != T_STRING || r->t[i].len != 12)
+        return false;
+    const char *p = r->t[i].p + 1;
+    int y = 0, m = 0, d = 0;
+    for (int k = 0; k < 10; k++) {
+        if (k == 4 || k == 7) {
+            if (p[k] != '/')
+                return false;
+            continue;
+        }
+        if (p[k] < '0' || p[k] > '9')
+            return false;
+        int *f = k < 4 ? &y : k < 7 ? &m : &d;
+        *f = *f * 10 + (p[k] - '0');
+    }
+    if (civil_ms(y, m, d, ms))
+        return true;
+    if (y < 1 || m < 1 || m > 12 || d < 29 || d > 31 || !civil_ms(y, m, 28, ms))
+        return false;
+    *past = true;
+    return civil_ms(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1, ms);
+}
+
 /* 'YYYY/MM/DD' -> the epoch ms of that day's start. */
 static bool day_lit(const struct rw *r, size_t i, int64_t *ms)
 {
@@ -1016,18 +1046,19 @@ static size_t emit_partition_filter(struct rw *r, size_t first, size_t i)
                (strcmp(col, "timestamp") == 0 && r->t[i].type == T_QIDENT)) {
         const struct tok *op = &r->t[i + 1];
         int64_t a, c;
-        if (is(op, "between") && i + 4 < r->n && day_lit(r, i + 2, &a) && at(r, i + 3, "and") &&
-            day_lit(r, i + 4, &c)) {
-            lo = a, hi = c + DAY_MS, end = i + 5;
+        bool pa, pc; /* a day past its month's end: a and c are the next month's start */
+        if (is(op, "between") && i + 4 < r->n && day_bound(r, i + 2, &a, &pa) &&
+            at(r, i + 3, "and") && day_bound(r, i + 4, &c, &pc)) {
+            lo = a, hi = pc ? c : c + DAY_MS, end = i + 5;
         } else if (is(op, "=") && day_lit(r, i + 2, &a)) {
             lo = a, hi = a + DAY_MS, end = i + 3;
-        } else if (is(op, ">=") && day_lit(r, i + 2, &a)) {
+        } else if (is(op, ">=") && day_bound(r, i + 2, &a, &pa)) {
             lo = a, end = i + 3;
-        } else if (is(op, ">") && day_lit(r, i + 2, &a)) {
-            lo = a + DAY_MS, end = i + 3;
-        } else if (is(op, "<=") && day_lit(r, i + 2, &a)) {
-            hi = a + DAY_MS, end = i + 3;
-        } else if (is(op, "<") && day_lit(r, i + 2, &a)) {
+        } else if (is(op, ">") && day_bound(r, i + 2, &a, &pa)) {
+            lo = pa ? a : a + DAY_MS, end = i + 3;
+        } else if (is(op, "<=") && day_bound(r, i + 2, &a, &pa)) {
+            hi = pa ? a : a + DAY_MS, end = i + 3;
+        } else if (is(op, "<") && day_bound(r, i + 2, &a, &pa)) {
             hi = a, end = i + 3;
         } else {
             return 0;

@@ -464,8 +464,31 @@ static void test_run_cloudtrail(void)
               "where date_partition >= '2024/01/02'"));
     CHECK(has(rw("select 1 from cloudtrail where year = '####' and month = '##'"),
               "where year = '####' and month"));
+    /* a day past its month's end bounds the range at the next month's start
+     * (as text it sorts after the month's last date); = on it stays text */
     CHECK(has(rw("select 1 from cloudtrail where date_partition <= '2024/02/30'"),
-              "where date_partition <= '2024/02/30'"));
+              "where (\"eventtime.ms\" < 1709251200000)"));
+    CHECK(has(rw("select 1 from cloudtrail where date_partition > '2023/11/31'"),
+              "where (\"eventtime.ms\" >= 1701388800000)"));
+    CHECK(has(rw("select 1 from cloudtrail where date_partition between '2023/02/29' and '2024/01/31'"),
+              "where (\"eventtime.ms\" >= 1677628800000 AND \"eventtime.ms\" < 1706745600000)"));
+    CHECK(has(rw("select 1 from cloudtrail where date_partition = '2024/02/30'"),
+              "where date_partition = '2024/02/30'"));
+    CHECK(has(rw("select 1 from cloudtrail where date_partition <= '2024/02/32'"),
+              "where date_partition <= '2024/02/32'"));
+    static const char *const past_ends[] = {
+        "<= '2023/12/32'", "<= '2024/02/30'", "< '2023/11/31'", ">= '2023/11/31'", "> '2023/12/31'",
+        "> '2024/01/31'", "> '2023/02/29'", "between '2023/11/31' and '2024/02/30'",
+        "between '2024/01/31' and '2024/02/31'", "= '2024/02/30'", "<= '2023/06/31'",
+    };
+    for (size_t c = 0; c < sizeof(past_ends) / sizeof(past_ends[0]); c++) {
+        char a[256], b[256], want[64];
+        snprintf(a, sizeof(a), "select count(*) from cloudtrail where date_partition %s", past_ends[c]);
+        snprintf(b, sizeof(b), "select count(*) from cloudtrail where date_partition || '' %s",
+                 past_ends[c]);
+        snprintf(want, sizeof(want), "%s", run(b));
+        CHECK_STR(run(a), want);
+    }
     static const char *const parts[] = {
         "year = '2024'", "year = '2024' and month = '01'", "year = '2024' and month = '01' and day = '03'",
         "day = '02' and month = '01' and year = '2024'", "year = '2024' and month = '01' or day = '03'",
