@@ -635,6 +635,26 @@ static void test_late_topn(void)
         "select eventname from cloudtrail order by useridentity.arn, eventname limit 3",
         "select eventname from cloudtrail where year = '2024' order by eventtime limit 5",
     };
+    {
+        /* the plan: the ids from the error index, then each row by its id */
+        struct query_sql q;
+        struct err e;
+        const char *in = "select eventname, responseelements from cloudtrail where errorcode = 'X' "
+                         "order by eventtime desc limit 25";
+        CHECK_INT(query_sql_rewrite(in, strlen(in), &q, &e), 0);
+        char plan[4096], detail[4096] = "";
+        snprintf(plan, sizeof(plan), "EXPLAIN QUERY PLAN %s", q.sql);
+        query_sql_free(&q);
+        sqlite3_stmt *stmt = NULL;
+        CHECK_INT(sqlite3_prepare_v2(store_db(get_store()), plan, -1, &stmt, NULL), SQLITE_OK);
+        while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(stmt, 3);
+            snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s;", d ? d : "");
+        }
+        sqlite3_finalize(stmt);
+        CHECK(has(detail, "SEARCH c USING INTEGER PRIMARY KEY (rowid=?);LIST SUBQUERY"));
+        CHECK(has(detail, "USING INDEX cloudtrail_error"));
+    }
     for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
         char late[4096], derived[1024];
         CHECK(has(rw(queries[i]), "IN (SELECT \"$id\""));
