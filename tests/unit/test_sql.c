@@ -655,6 +655,27 @@ static void test_late_topn(void)
         CHECK(has(detail, "SEARCH c USING INTEGER PRIMARY KEY (rowid=?);LIST SUBQUERY"));
         CHECK(has(detail, "USING INDEX cloudtrail_error"));
     }
+    {
+        /* counts by Region over a month of partitions read the time index alone */
+        struct query_sql q;
+        struct err e;
+        const char *in = "SELECT region_partition, count(*) as eventcount FROM cloudtrail "
+                         "WHERE date_partition >= '2024/01/01' AND date_partition <= '2024/01/31' "
+                         "AND account_partition = '111122223333' AND region_partition in "
+                         "('us-east-1','us-west-2') GROUP BY region_partition ORDER BY eventcount DESC";
+        CHECK_INT(query_sql_rewrite(in, strlen(in), &q, &e), 0);
+        char plan[4096], detail[4096] = "";
+        snprintf(plan, sizeof(plan), "EXPLAIN QUERY PLAN %s", q.sql);
+        query_sql_free(&q);
+        sqlite3_stmt *stmt = NULL;
+        CHECK_INT(sqlite3_prepare_v2(store_db(get_store()), plan, -1, &stmt, NULL), SQLITE_OK);
+        while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(stmt, 3);
+            snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s;", d ? d : "");
+        }
+        sqlite3_finalize(stmt);
+        CHECK(has(detail, "USING COVERING INDEX cloudtrail_time"));
+    }
     for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
         char late[4096], derived[1024];
         CHECK(has(rw(queries[i]), "IN (SELECT \"$id\""));
