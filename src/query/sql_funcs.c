@@ -1454,7 +1454,9 @@ static const char *const views[] = {
     " principal_id AS \"useridentity.principalid\","
     " access_key_id AS \"useridentity.accesskeyid\","
     " session_issuer_arn AS \"useridentity.sessioncontext.sessionissuer.arn\","
-    " event_time_ms AS \"eventtime.ms\""
+    " event_time_ms AS \"eventtime.ms\","
+    /* the row id, for the rewriter's late materialization of top-n queries */
+    " id AS \"$id\""
     " FROM " CT_WITH_RAW,
 
     /* AWS documentation naming (vpc-flow-logs.md). */

@@ -847,6 +847,36 @@ static bool civil_ms(int y, int m, int d, int64_t *ms)
     return true;
 }
 
+/* 'YYYY/MM/DD' -> the epoch ms of that day's start. A day past its month's
+ * end ('2024/06/31', '2023/02/29': analysts end every month on the 31st) sits,
+ * as text, between the month's last date and the next month's first: *ms is
+ * then the next month's start and *past is set; = on it matches nothing. */
+static bool day_bound(const struct rw *r, size_t i, int64_t *ms, bool *past)
+{
+    *past = false;
+    if (i >= r->n || r->t[i].type != T_STRING || r->t[i].len != 12)
+        return false;
+    const char *p = r->t[i].p + 1;
+    int y = 0, m = 0, d = 0;
+    for (int k = 0; k < 10; k++) {
+        if (k == 4 || k == 7) {
+            if (p[k] != '/')
+                return false;
+            continue;
+        }
+        if (p[k] < '0' || p[k] > '9')
+            return false;
+        int *f = k < 4 ? &y : k < 7 ? &m : &d;
+        *f = *f * 10 + (p[k] - '0');
+    }
+    if (civil_ms(y, m, d, ms))
+        return true;
+    if (y < 1 || m < 1 || m > 12 || d < 29 || d > 31 || !civil_ms(y, m, 28, ms))
+        return false;
+    *past = true;
+    return civil_ms(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1, ms);
+}
+
 /* 'YYYY/MM/DD' -> the epoch ms of that day's start. */
 static bool day_lit(const struct rw *r, size_t i, int64_t *ms)
 {
@@ -1016,18 +1046,19 @@ static size_t emit_partition_filter(struct rw *r, size_t first, size_t i)
                (strcmp(col, "timestamp") == 0 && r->t[i].type == T_QIDENT)) {
         const struct tok *op = &r->t[i + 1];
         int64_t a, c;
-        if (is(op, "between") && i + 4 < r->n && day_lit(r, i + 2, &a) && at(r, i + 3, "and") &&
-            day_lit(r, i + 4, &c)) {
-            lo = a, hi = c + DAY_MS, end = i + 5;
+        bool pa, pc; /* a day past its month's end: a and c are the next month's start */
+        if (is(op, "between") && i + 4 < r->n && day_bound(r, i + 2, &a, &pa) &&
+            at(r, i + 3, "and") && day_bound(r, i + 4, &c, &pc)) {
+            lo = a, hi = pc ? c : c + DAY_MS, end = i + 5;
         } else if (is(op, "=") && day_lit(r, i + 2, &a)) {
             lo = a, hi = a + DAY_MS, end = i + 3;
-        } else if (is(op, ">=") && day_lit(r, i + 2, &a)) {
+        } else if (is(op, ">=") && day_bound(r, i + 2, &a, &pa)) {
             lo = a, end = i + 3;
-        } else if (is(op, ">") && day_lit(r, i + 2, &a)) {
-            lo = a + DAY_MS, end = i + 3;
-        } else if (is(op, "<=") && day_lit(r, i + 2, &a)) {
-            hi = a + DAY_MS, end = i + 3;
-        } else if (is(op, "<") && day_lit(r, i + 2, &a)) {
+        } else if (is(op, ">") && day_bound(r, i + 2, &a, &pa)) {
+            lo = pa ? a : a + DAY_MS, end = i + 3;
+        } else if (is(op, "<=") && day_bound(r, i + 2, &a, &pa)) {
+            hi = pa ? a : a + DAY_MS, end = i + 3;
+        } else if (is(op, "<") && day_bound(r, i + 2, &a, &pa)) {
             hi = a, end = i + 3;
         } else {
             return 0;
@@ -1700,6 +1731,135 @@ static int classify_ddl(const struct rw *r, struct query_sql *q, struct err *err
     return 1; /* a query */
 }
 
+/* ---- late materialization ----------------------------------------------------------- */
+
+/* Trino aggregates: a query with one is not a plain top-n. */
+static const char *const agg_funcs[] = {
+    "count", "sum", "min", "max", "avg", "array_agg", "approx_distinct", "arbitrary",
+    "any_value", "count_if", "max_by", "min_by", "bool_and", "bool_or", "every", "stddev",
+    "stddev_pop", "stddev_samp", "variance", "var_pop", "var_samp", "approx_percentile",
+    "approx_set", "listagg", "map_agg", "multimap_agg", "histogram", "checksum",
+    "geometric_mean", "set_agg", "set_union", "merge", "numeric_histogram", "corr",
+    "covar_pop", "covar_samp", "kurtosis", "skewness", "reduce_agg", "bitwise_and_agg",
+    "bitwise_or_agg", "group_concat", "total", NULL
+};
+
+/* Names an ORDER BY may use for the plan below to hold: columns of
+ * cloudtrail_logs, which mean the same inside the id subquery. */
+static bool ct_column(const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = ct_star; *p;) {
+        while (*p == ' ' || *p == ',' || *p == '"')
+            p++;
+        size_t l = strcspn(p, ",\"");
+        if (l == nl && memcmp(p, name, l) == 0)
+            return true;
+        p += l;
+    }
+    return in_list(name, struct_cols) || in_list(name, json_string_cols);
+}
+
+/* True when the name is given to a select-list item (AS name, or expr name). */
+static bool select_alias(const struct rw *r, size_t from, const char *name)
+{
+    for (size_t i = 2; i < from; i++) {
+        const struct tok *k = &r->t[i], *p = &r->t[i - 1];
+        if (k->type != T_IDENT && k->type != T_QIDENT)
+            continue;
+        if (is_keyword(k))
+            continue;
+        bool alias = is(p, "as") || (!is_keyword(p) && (p->type != T_OP || is(p, ")")));
+        char n[NAME_LEN];
+        name_of(k, n);
+        if (alias && !at(r, i + 1, "(") && !at(r, i + 1, ".") && strcmp(n, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A plain top-n on cloudtrail_logs: "SELECT cols FROM t [alias] [WHERE w]
+ * ORDER BY keys LIMIT n", one table, no aggregate, DISTINCT, subquery, join,
+ * window or OFFSET, and keys that are the view's columns (not output
+ * aliases, not ordinals). Fills the positions of FROM, WHERE (or ORDER) and
+ * ORDER; end excludes a trailing ';'. */
+static bool late_candidate(const struct rw *r, size_t end, size_t *from_i, size_t *body_i,
+                           size_t *order_i)
+{
+    static const char *const refused[] = {
+        "join", "group", "having", "distinct", "union", "except", "intersect", "over", "unnest",
+        "with", "offset", "fetch", "window", "lateral", "tablesample", "values", "exists", NULL
+    };
+    if (!r->ct_only || r->derived || end < 8 || !is(&r->t[0], "select"))
+        return false;
+    size_t n_select = 0, n_from = 0, where_i = 0;
+    int depth = 0;
+    *from_i = *order_i = 0;
+    size_t limit_i = 0;
+    for (size_t i = 0; i < end; i++) {
+        const struct tok *k = &r->t[i];
+        if (is(k, "(") || is(k, "["))
+            depth++;
+        else if (is(k, ")") || is(k, "]"))
+            depth--;
+        if (k->type != T_IDENT)
+            continue;
+        char name[NAME_LEN];
+        name_of(k, name);
+        if (in_list(name, refused))
+            return false;
+        if (at(r, i + 1, "(") && in_list(name, agg_funcs))
+            return false;
+        if (strcmp(name, "select") == 0)
+            n_select++;
+        if (depth != 0)
+            continue;
+        if (strcmp(name, "from") == 0) {
+            n_from++;
+            *from_i = i;
+        } else if (strcmp(name, "where") == 0 && where_i == 0) {
+            where_i = i;
+        } else if (strcmp(name, "order") == 0 && at(r, i + 1, "by")) {
+            *order_i = i;
+        } else if (strcmp(name, "limit") == 0) {
+            limit_i = i;
+        }
+    }
+    if (n_select != 1 || n_from != 1 || *order_i == 0 || limit_i == 0 ||
+        !(*from_i < *order_i && *order_i < limit_i) || (where_i && where_i > *order_i) ||
+        limit_i + 2 != end || r->t[limit_i + 1].type != T_NUMBER)
+        return false;
+    for (size_t i = *order_i + 2; i < limit_i; i++) {
+        const struct tok *k = &r->t[i];
+        if (k->type == T_NUMBER || k->type == T_STRING)
+            return false; /* an ordinal, or a constant key: left as it is */
+        if ((k->type != T_IDENT && k->type != T_QIDENT) || is_keyword(k) || at(r, i + 1, "("))
+            continue;
+        if (i > 0 && is(&r->t[i - 1], "."))
+            continue; /* a struct field or a column after its table alias */
+        char name[NAME_LEN];
+        name_of(k, name);
+        if ((!ct_column(name) && !is_alias(r, name)) || select_alias(r, *from_i, name))
+            return false;
+    }
+    *body_i = where_i ? where_i : *order_i;
+    return true;
+}
+
+/* ORDER BY ... LIMIT n picks its n rows in a subquery that reads only the
+ * indexed columns it filters and sorts on, and the select list (the record's
+ * JSON fields above all) is computed for those n rows alone. SQLite would
+ * otherwise compute every selected column of every candidate row before its
+ * sort: 257 k JSON extractions for "the newest 25 errors". */
+static void emit_late(struct rw *r, size_t end, size_t from_i, size_t body_i, size_t order_i)
+{
+    emit_range(r, 0, body_i);
+    put(r, " WHERE \"$id\" IN (SELECT \"$id\"");
+    emit_range(r, from_i, end);
+    put(r, ")");
+    emit_range(r, order_i, end);
+}
+
 int query_sql_rewrite(const char *in, size_t len, struct query_sql *out, struct err *err)
 {
     memset(out, 0, sizeof(*out));
@@ -1722,7 +1882,13 @@ int query_sql_rewrite(const char *in, size_t len, struct query_sql *out, struct 
     if (rc == 1) {
         rc = 0;
         prescan(r);
-        emit_range(r, 0, n);
+        size_t end = n, from_i, body_i, order_i;
+        while (end > 0 && is(&toks[end - 1], ";"))
+            end--;
+        if (late_candidate(r, end, &from_i, &body_i, &order_i))
+            emit_late(r, end, from_i, body_i, order_i);
+        else
+            emit_range(r, 0, n);
         if (r->rc == 0 && r->depth == 0 && r->ob_on[0])
             ob_end(r);
         rc = r->rc;

@@ -220,6 +220,12 @@ static const char *const migrations[] = {
     "DROP INDEX IF EXISTS cloudtrail_name; DROP INDEX IF EXISTS cloudtrail_source;"
     "DROP INDEX IF EXISTS cloudtrail_user; DROP INDEX IF EXISTS cloudtrail_key;"
     "DROP INDEX IF EXISTS cloudtrail_time;",
+
+    /* 5: the time index carries the account and the Region too, so counts
+     * by account or Region over a time range (the partition columns of
+     * the Athena tables) read the index alone: made again in its new shape
+     * after the migration (a minute on 10 million events). */
+    "DROP INDEX IF EXISTS cloudtrail_time;",
 };
 
 /* The secondary indexes, kept apart from the tables so a bulk load can build
@@ -227,8 +233,9 @@ static const char *const migrations[] = {
  * by row, and far faster once they outgrow the page cache). The unique keys
  * stay in place: deduplication needs them during the load. */
 static const char *const secondary[][2] = {
-    /* With the name: "what happened that day, by API" reads the index only. */
-    { "cloudtrail_time", "cloudtrail(event_time_ms, event_name)" },
+    /* With the name, account and Region: "what happened that day, by API"
+     * and "events by Region in a month" read the index only. */
+    { "cloudtrail_time", "cloudtrail(event_time_ms, event_name, account, region)" },
     { "cloudtrail_name", "cloudtrail(event_name, event_time_ms, event_category)" },
     { "cloudtrail_source", "cloudtrail(event_source, event_time_ms, event_category)" },
     { "cloudtrail_principal", "cloudtrail(principal_arn, event_time_ms)" },

@@ -464,8 +464,31 @@ static void test_run_cloudtrail(void)
               "where date_partition >= '2024/01/02'"));
     CHECK(has(rw("select 1 from cloudtrail where year = '####' and month = '##'"),
               "where year = '####' and month"));
+    /* a day past its month's end bounds the range at the next month's start
+     * (as text it sorts after the month's last date); = on it stays text */
     CHECK(has(rw("select 1 from cloudtrail where date_partition <= '2024/02/30'"),
-              "where date_partition <= '2024/02/30'"));
+              "where (\"eventtime.ms\" < 1709251200000)"));
+    CHECK(has(rw("select 1 from cloudtrail where date_partition > '2023/11/31'"),
+              "where (\"eventtime.ms\" >= 1701388800000)"));
+    CHECK(has(rw("select 1 from cloudtrail where date_partition between '2023/02/29' and '2024/01/31'"),
+              "where (\"eventtime.ms\" >= 1677628800000 AND \"eventtime.ms\" < 1706745600000)"));
+    CHECK(has(rw("select 1 from cloudtrail where date_partition = '2024/02/30'"),
+              "where date_partition = '2024/02/30'"));
+    CHECK(has(rw("select 1 from cloudtrail where date_partition <= '2024/02/32'"),
+              "where date_partition <= '2024/02/32'"));
+    static const char *const past_ends[] = {
+        "<= '2023/12/32'", "<= '2024/02/30'", "< '2023/11/31'", ">= '2023/11/31'", "> '2023/12/31'",
+        "> '2024/01/31'", "> '2023/02/29'", "between '2023/11/31' and '2024/02/30'",
+        "between '2024/01/31' and '2024/02/31'", "= '2024/02/30'", "<= '2023/06/31'",
+    };
+    for (size_t c = 0; c < sizeof(past_ends) / sizeof(past_ends[0]); c++) {
+        char a[256], b[256], want[64];
+        snprintf(a, sizeof(a), "select count(*) from cloudtrail where date_partition %s", past_ends[c]);
+        snprintf(b, sizeof(b), "select count(*) from cloudtrail where date_partition || '' %s",
+                 past_ends[c]);
+        snprintf(want, sizeof(want), "%s", run(b));
+        CHECK_STR(run(a), want);
+    }
     static const char *const parts[] = {
         "year = '2024'", "year = '2024' and month = '01'", "year = '2024' and month = '01' and day = '03'",
         "day = '02' and month = '01' and year = '2024'", "year = '2024' and month = '01' or day = '03'",
@@ -569,6 +592,99 @@ static void test_run_cloudtrail(void)
     CHECK(has(run("select * from apache_logs"),
               "ERR: unknown table apache_logs at line 1 (vigil query has cloudtrail_logs, "));
     CHECK_STR(run("select \"nosuch\" from cloudtrail"), "ERR: unknown column nosuch at line 1");
+}
+
+/* ORDER BY ... LIMIT n on cloudtrail_logs picks the n ids first and computes
+ * the select list for those rows only; the same rows as the plain query (a
+ * derived table is never rewritten this way: it is the plain plan). */
+static void test_late_topn(void)
+{
+    CHECK(has(rw("select eventname, responseelements from cloudtrail_123 where errorcode = 'X' "
+                 "order by eventtime desc limit 25;"),
+              "select eventname, responseelements from cloudtrail_logs AS \"cloudtrail_123\" "
+              "WHERE \"$id\" IN (SELECT \"$id\" from cloudtrail_logs AS \"cloudtrail_123\" where "
+              "errorcode = 'X' order by eventtime desc limit 25) order by eventtime desc limit 25"));
+    CHECK(has(rw("select t.eventname from cloudtrail t order by t.eventtime limit 2"),
+              "WHERE \"$id\" IN (SELECT \"$id\" from cloudtrail_logs t order by t.eventtime "
+              "NULLS LAST limit 2) order by t.eventtime NULLS LAST limit 2"));
+    /* left as they are: aggregates, DISTINCT, ordinals, output aliases, no LIMIT, joins,
+     * subqueries, OFFSET, other tables */
+    static const char *const plain[] = {
+        "select count(*) c from cloudtrail order by c limit 2",
+        "select distinct eventname from cloudtrail order by eventname limit 2",
+        "select eventname from cloudtrail order by 1 limit 2",
+        "select eventname as n from cloudtrail order by n limit 2",
+        "select lower(eventname) eventtime from cloudtrail order by eventtime limit 2",
+        "select eventname from cloudtrail order by eventtime",
+        "select a.eventname from cloudtrail a join cloudtrail b on a.eventid = b.eventid "
+        "order by a.eventtime limit 2",
+        "select eventname from cloudtrail where eventid in (select eventid from cloudtrail) "
+        "order by eventtime limit 2",
+        "select eventname from cloudtrail order by eventtime offset 1 limit 2",
+        "select srcaddr from vpc_flow_logs order by start limit 2",
+    };
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+        CHECK(strstr(rw(plain[i]), "$id") == NULL);
+    static const char *const queries[] = {
+        "select eventname, useridentity.arn, requestparameters from cloudtrail_logs "
+        "order by eventtime limit 2",
+        "select eventname, responseelements, errorcode from cloudtrail where errorcode is null "
+        "order by eventtime desc limit 1",
+        "select * from cloudtrail c where c.eventsource like '%.amazonaws.com' "
+        "order by c.eventname desc, eventtime limit 2",
+        "select eventname from cloudtrail order by useridentity.arn, eventname limit 3",
+        "select eventname from cloudtrail where year = '2024' order by eventtime limit 5",
+    };
+    {
+        /* the plan: the ids from the error index, then each row by its id */
+        struct query_sql q;
+        struct err e;
+        const char *in = "select eventname, responseelements from cloudtrail where errorcode = 'X' "
+                         "order by eventtime desc limit 25";
+        CHECK_INT(query_sql_rewrite(in, strlen(in), &q, &e), 0);
+        char plan[4096], detail[4096] = "";
+        snprintf(plan, sizeof(plan), "EXPLAIN QUERY PLAN %s", q.sql);
+        query_sql_free(&q);
+        sqlite3_stmt *stmt = NULL;
+        CHECK_INT(sqlite3_prepare_v2(store_db(get_store()), plan, -1, &stmt, NULL), SQLITE_OK);
+        while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(stmt, 3);
+            snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s;", d ? d : "");
+        }
+        sqlite3_finalize(stmt);
+        CHECK(has(detail, "SEARCH c USING INTEGER PRIMARY KEY (rowid=?);LIST SUBQUERY"));
+        CHECK(has(detail, "USING INDEX cloudtrail_error"));
+    }
+    {
+        /* counts by Region over a month of partitions read the time index alone */
+        struct query_sql q;
+        struct err e;
+        const char *in = "SELECT region_partition, count(*) as eventcount FROM cloudtrail "
+                         "WHERE date_partition >= '2024/01/01' AND date_partition <= '2024/01/31' "
+                         "AND account_partition = '111122223333' AND region_partition in "
+                         "('us-east-1','us-west-2') GROUP BY region_partition ORDER BY eventcount DESC";
+        CHECK_INT(query_sql_rewrite(in, strlen(in), &q, &e), 0);
+        char plan[4096], detail[4096] = "";
+        snprintf(plan, sizeof(plan), "EXPLAIN QUERY PLAN %s", q.sql);
+        query_sql_free(&q);
+        sqlite3_stmt *stmt = NULL;
+        CHECK_INT(sqlite3_prepare_v2(store_db(get_store()), plan, -1, &stmt, NULL), SQLITE_OK);
+        while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(stmt, 3);
+            snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s;", d ? d : "");
+        }
+        sqlite3_finalize(stmt);
+        CHECK(has(detail, "USING COVERING INDEX cloudtrail_time"));
+    }
+    for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        char late[4096], derived[1024];
+        CHECK(has(rw(queries[i]), "IN (SELECT \"$id\""));
+        snprintf(late, sizeof(late), "%s", run(queries[i]));
+        snprintf(derived, sizeof(derived), "select * from (%s)", queries[i]);
+        CHECK(strstr(rw(derived), "$id") == NULL);
+        CHECK_STR(late, run(derived));
+        CHECK(strncmp(late, "ERR", 3) != 0 && late[0] != '\0');
+    }
 }
 
 static void test_run_flow_dns(void)
@@ -806,6 +922,7 @@ static const struct harness_test tests[] = {
     { "order_by_nulls", test_order_by_nulls },
     { "ddl_and_errors", test_ddl_and_errors },
     { "run_cloudtrail", test_run_cloudtrail },
+    { "late_topn", test_late_topn },
     { "run_flow_dns", test_run_flow_dns },
     { "run_ocsf", test_run_ocsf },
     { "run_weblogs", test_run_weblogs },

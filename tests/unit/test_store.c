@@ -330,6 +330,10 @@ static void test_migration(void)
         CHECK_INT(count_sql(st, "SELECT count(*) FROM pragma_index_info('cloudtrail_key') WHERE"
                                 " seqno = 1 AND name = 'event_time_ms'"),
                   1);
+        /* the time index in its version-5 shape: it covers account and Region */
+        CHECK_INT(count_sql(st, "SELECT count(*) FROM pragma_index_info('cloudtrail_time') WHERE"
+                                " (seqno = 2 AND name = 'account') OR (seqno = 3 AND name = 'region')"),
+                  2);
         store_close(st);
     }
     /* An empty file is not an old store: a reader still refuses it. */

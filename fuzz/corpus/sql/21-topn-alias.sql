@@ -1,0 +1,1 @@
+select eventname e from cloudtrail order by e limit 3
