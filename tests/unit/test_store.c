@@ -334,6 +334,11 @@ static void test_migration(void)
         CHECK_INT(count_sql(st, "SELECT count(*) FROM pragma_index_info('cloudtrail_time') WHERE"
                                 " (seqno = 2 AND name = 'account') OR (seqno = 3 AND name = 'region')"),
                   2);
+        /* the name index in its version-6 shape: it covers principal and address */
+        CHECK_INT(count_sql(st, "SELECT count(*) FROM pragma_index_info('cloudtrail_name') WHERE"
+                                " (seqno = 5 AND name = 'principal_arn') OR"
+                                " (seqno = 6 AND name = 'source_ip')"),
+                  2);
         store_close(st);
     }
     /* An empty file is not an old store: a reader still refuses it. */
