@@ -827,9 +827,8 @@ static void render_var(struct buf *b, const struct tmpl_seg *seg, const struct e
     put(b, "unknown", 7);
 }
 
-static const char *render_ex(struct detect_scratch *s, const struct tmpl *t,
-                             const struct event *ev, const char *detail,
-                             const struct derived *dv, const struct svars *v)
+static const char *render(struct detect_scratch *s, const struct tmpl *t, const struct event *ev,
+                          const char *detail, const struct derived *dv, const struct svars *v)
 {
     buf_reset(&s->buf);
     for (size_t i = 0; i < t->n; i++) {
@@ -869,33 +868,7 @@ const char *detect__render_state(struct detect_scratch *s, const struct tmpl *t,
                                  const struct event *ev, const struct derived *dv,
                                  const struct svars *v)
 {
-    return render_ex(s, t, ev, NULL, dv, v);
-}
-
-static const char *render(struct detect_scratch *s, const struct tmpl *t, const struct event *ev,
-                          const char *detail)
-{
-    buf_reset(&s->buf);
-    for (size_t i = 0; i < t->n; i++) {
-        const struct tmpl_seg *seg = &t->segs[i];
-        switch (seg->kind) {
-        case TMPL_TEXT:
-            put(&s->buf, seg->text, seg->len);
-            break;
-        case TMPL_PATH:
-            render_path(&s->buf, ev, seg, &s->arena);
-            break;
-        case TMPL_DETAIL:
-            if (detail)
-                put(&s->buf, detail, strlen(detail));
-            else
-                put(&s->buf, "unknown", 7);
-            break;
-        }
-    }
-    if (s->buf.len >= RENDER_MAX)
-        put(&s->buf, "...", 3);
-    return arena_strndup(&s->arena, s->buf.p ? s->buf.p : "", s->buf.len);
+    return render(s, t, ev, NULL, dv, v);
 }
 
 /* ---- keys -------------------------------------------------------------------- */
@@ -1267,14 +1240,11 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
             .last_ms = ev->time_ms,
         };
         const struct tmpl *tt = detect__rule_title(r), *td = detect__rule_desc(r);
-        if (tmpl_has_vars(tt) || tmpl_has_vars(td)) {
-            const struct derived *dv = derived_of(e, s, ev);
-            d.title = render_ex(s, tt, ev, cx.detail, dv, NULL);
-            d.description = render_ex(s, td, ev, cx.detail, dv, NULL);
-        } else {
-            d.title = render(s, tt, ev, cx.detail);
-            d.description = render(s, td, ev, cx.detail);
-        }
+        /* Derived fields are computed only for templates that name one. */
+        const struct derived *dv =
+            tmpl_has_vars(tt) || tmpl_has_vars(td) ? derived_of(e, s, ev) : NULL;
+        d.title = render(s, tt, ev, cx.detail, dv, NULL);
+        d.description = render(s, td, ev, cx.detail, dv, NULL);
         d.key = r->key ? or_unknown(value(ev, r->key, &s->arena))
                        : default_key(r->resource, ev, &s->arena);
         emit(ctx, &d);
@@ -1332,8 +1302,8 @@ static void emit_event(struct semit *em, const struct srule *sr, const struct sv
         .last_ms = v->last_ms,
         .insight = v->insight,
     };
-    d.title = render_ex(s, detect__rule_title(r), ev, NULL, &dv, v);
-    d.description = render_ex(s, detect__rule_desc(r), ev, NULL, &dv, v);
+    d.title = render(s, detect__rule_title(r), ev, NULL, &dv, v);
+    d.description = render(s, detect__rule_desc(r), ev, NULL, &dv, v);
     if (r->key && r->key[0] == '$') {
         int k = detect__derived_find(ev->source, r->key + 1, strlen(r->key + 1));
         d.key = k >= 0 && dv.v[k].type != DV_NONE ? dv.v[k].s : SV("unknown");
