@@ -877,25 +877,12 @@ static bool day_bound(const struct rw *r, size_t i, int64_t *ms, bool *past)
     return civil_ms(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1, ms);
 }
 
-/* 'YYYY/MM/DD' -> the epoch ms of that day's start. */
+/* 'YYYY/MM/DD' -> the epoch ms of that day's start; false for a day past its
+ * month's end. */
 static bool day_lit(const struct rw *r, size_t i, int64_t *ms)
 {
-    if (i >= r->n || r->t[i].type != T_STRING || r->t[i].len != 12)
-        return false;
-    const char *p = r->t[i].p + 1;
-    int y = 0, m = 0, d = 0;
-    for (int k = 0; k < 10; k++) {
-        if (k == 4 || k == 7) {
-            if (p[k] != '/')
-                return false;
-            continue;
-        }
-        if (p[k] < '0' || p[k] > '9')
-            return false;
-        int *f = k < 4 ? &y : k < 7 ? &m : &d;
-        *f = *f * 10 + (p[k] - '0');
-    }
-    return civil_ms(y, m, d, ms);
+    bool past;
+    return day_bound(r, i, ms, &past) && !past;
 }
 
 /* Tokens that end an AND chain: anything binding looser than AND, and the
