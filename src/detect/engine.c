@@ -67,6 +67,29 @@ struct detect_engine {
     const struct geo_db *geo;
 };
 
+/* What a flow line whose held `where` classes are a given set feeds: the
+ * units, in the order run_stateful would take them, each with what the
+ * touched-rule loop would have worked out (its first rule, the rules fed
+ * without a `when`, those whose `when` is left to test). The set of
+ * classes takes few values on real traffic, so the plans are made once per
+ * set and per thread instead of once per line. */
+struct ustep {
+    uint32_t si;     /* the unit's first rule the event touched */
+    uint32_t mask;   /* rule bits fed without a `when` (or the kind's role bits) */
+    uint32_t whens;  /* unit rule k (bit k): pattern held, its `when` to test */
+};
+
+#define UPLAN_SLOTS 128u /* a power of two; at most half of them are used */
+
+struct uplans {
+    const struct detect_engine *e; /* the plans' engine */
+    uint64_t key[UPLAN_SLOTS];     /* held classes + 1 (0 = free slot) */
+    uint32_t lo[UPLAN_SLOTS], n[UPLAN_SLOTS];
+    size_t used;
+    struct ustep *steps;
+    size_t n_steps, cap_steps;
+};
+
 struct detect_scratch {
     struct match_scratch *ms[EVENT_SOURCE_COUNT];
     struct match_scratch *wms;
@@ -89,6 +112,8 @@ struct detect_scratch {
     uint64_t stamp, where_stamp, when_stamp;
     uint64_t *ustamp, *wstamp, *wok, *whstamp;
     struct fwcache fwc;           /* fields of the direct `where`/`when` forms tested */
+    struct uplans plans;          /* flows: the units each set of gate classes feeds */
+    struct ustep *usteps;         /* run_stateful's plan of the event (n_umask) */
 };
 
 /* ---- build ----------------------------------------------------------------- */
@@ -640,6 +665,8 @@ void detect_scratch_free(struct detect_scratch *s)
     free(s->wok);
     free(s->fwc.v);
     free(s->whstamp);
+    free(s->plans.steps);
+    free(s->usteps);
     free(s);
 }
 
@@ -959,6 +986,7 @@ static void size_marks(const struct detect_engine *e, struct detect_scratch *s)
         s->wstamp = xrealloc(s->wstamp, e->n_sr * sizeof(*s->wstamp));
         s->wok = xrealloc(s->wok, e->n_sr * sizeof(*s->wok));
         s->whstamp = xrealloc(s->whstamp, e->n_sr * sizeof(*s->whstamp));
+        s->usteps = xrealloc(s->usteps, e->n_sr * sizeof(*s->usteps));
         size_t add = e->n_sr - s->n_umask;
         memset(s->umask + s->n_umask, 0, add * sizeof(*s->umask));
         memset(s->ustamp + s->n_umask, 0, add * sizeof(*s->ustamp));
@@ -1071,13 +1099,56 @@ static bool when_holds(const struct detect_engine *e, struct detect_scratch *s,
     return s->whstamp[x - e->sr] == s->stamp;
 }
 
-/* The stateful units this event feeds: `where`, check, then the collector. */
-static void run_stateful(const struct detect_engine *e, struct detect_scratch *s,
-                         const struct event *ev, size_t nt)
+/* Feeds unit sr->unit with the event: `where`, check, the `when`s of the
+ * unit rules in whens (bit k: rule k), then the collector. mask: the rule
+ * bits already decided. */
+static void feed_unit(const struct detect_engine *e, struct detect_scratch *s,
+                      const struct event *ev, struct capev *ce, int *by_ref,
+                      const struct srule *sr, uint32_t mask, uint32_t whens)
 {
-    struct capev ce = { e, ev, NULL, NULL, NULL };
+    const struct sunit *u = &e->units[sr->unit];
+    const struct derived *dv = derived_of(e, s, ev);
+    if (!where_holds(e, s, (uint32_t)(sr - e->sr), ev, dv))
+        return;
+    const struct detect_check *c = detect__rule_check(sr->r);
+    if (c) {
+        struct detect_check_ctx cx = { .ev = ev, .arena = &s->arena };
+        cx.rec = record_tree(s, ev);
+        if (!cx.rec || !c->fn(&cx))
+            return;
+    }
+    if (whens) {
+        /* The unit's gate rules out most `when`s and decides the
+         * fact-only ones; the rest are evaluated. */
+        uint64_t wg = ~0ULL, wex = 0;
+        if (e->ugate[sr->unit])
+            wg = detect__fwgate_mask(e->ugate[sr->unit], dv, &wex);
+        for (uint64_t m = whens & wg; m; m &= m - 1) {
+            int k = __builtin_ctzll(m);
+            const struct srule *x = u->rules[k];
+            if ((wex >> k & 1) || when_holds(e, s, x, ev, dv))
+                mask |= 1u << x->bit;
+        }
+    }
+    ce->dv = dv;
+    struct collector *col = detect__scratch_collector(s);
+    ce->bytes = detect__collector_bytes(col);
+    if (*by_ref < 0)
+        *by_ref = detect__engine_by_ref(e, ev) && !detect__collector_is_stream(col);
+    ce->by_ref = *by_ref;
+    detect__capture(col, u, sr->unit, ce, mask, &s->arena, &s->kb, &s->vb);
+}
+
+/* For the nt rules in s->utouched (marked in s->umask): each unit's first
+ * touched rule, the rule bits it feeds without a `when` and the rules whose
+ * `when` is to be tested, in the order of first touch. Returns the count
+ * written to out (room for nt). Leaves umask and ustamp as they were for
+ * the event, stamps aside. */
+static size_t plan_units(const struct detect_engine *e, struct detect_scratch *s, size_t nt,
+                         struct ustep *out)
+{
     uint64_t stamp = s->stamp;
-    int by_ref = -1; /* the same for every unit: decided on first use */
+    size_t no = 0;
     for (size_t t = 0; t < nt; t++) {
         const struct srule *sr = &e->sr[s->utouched[t]];
         const struct sunit *u = &e->units[sr->unit];
@@ -1085,8 +1156,8 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
         if (s->ustamp[sr->unit] == stamp)
             continue;
         s->ustamp[sr->unit] = stamp;
-        uint32_t mask = 0;
-        bool fed = false, need_when = false;
+        uint32_t mask = 0, whens = 0;
+        bool fed = false;
         for (size_t k = 0; k < u->n_rules; k++) {
             const struct srule *x = u->rules[k];
             uint32_t m = s->umask[x - e->sr];
@@ -1096,50 +1167,82 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
                     if (!x->has_when)
                         mask |= 1u << x->bit;
                     else
-                        need_when = true;
+                        whens |= 1u << k;
                 }
             } else {
                 mask = m & 0xffu;
                 fed = mask != 0;
             }
         }
-        if (!fed)
-            continue;
-        const struct derived *dv = derived_of(e, s, ev);
-        if (!where_holds(e, s, (uint32_t)(sr - e->sr), ev, dv))
-            continue;
-        const struct detect_check *c = detect__rule_check(sr->r);
-        if (c) {
-            struct detect_check_ctx cx = { .ev = ev, .arena = &s->arena };
-            cx.rec = record_tree(s, ev);
-            if (!cx.rec || !c->fn(&cx))
-                continue;
-        }
-        if (need_when) {
-            /* The unit's gate rules out most `when`s and decides the
-             * fact-only ones; the rest are evaluated. */
-            uint64_t wg = ~0ULL, wex = 0;
-            if (e->ugate[sr->unit])
-                wg = detect__fwgate_mask(e->ugate[sr->unit], dv, &wex);
-            for (size_t k = 0; k < u->n_rules; k++) {
-                const struct srule *x = u->rules[k];
-                if (!x->has_when || !(s->umask[x - e->sr] & M_PATTERN) || !(wg >> k & 1))
-                    continue;
-                if ((wex >> k & 1) || when_holds(e, s, x, ev, dv))
-                    mask |= 1u << x->bit;
-            }
-        }
-        ce.dv = dv;
-        struct collector *col = detect__scratch_collector(s);
-        ce.bytes = detect__collector_bytes(col);
-        if (by_ref < 0)
-            by_ref = detect__engine_by_ref(e, ev) && !detect__collector_is_stream(col);
-        ce.by_ref = by_ref;
-        detect__capture(col, u, sr->unit, &ce, mask, &s->arena, &s->kb, &s->vb);
+        if (fed)
+            out[no++] = (struct ustep){ (uint32_t)(sr - e->sr), mask, whens };
+    }
+    return no;
+}
+
+/* The stateful units this event feeds. */
+static void run_stateful(const struct detect_engine *e, struct detect_scratch *s,
+                         const struct event *ev, size_t nt)
+{
+    struct capev ce = { e, ev, NULL, NULL, NULL };
+    int by_ref = -1; /* the same for every unit: decided on first use */
+    size_t np = plan_units(e, s, nt, s->usteps);
+    for (size_t k = 0; k < np; k++) {
+        const struct ustep *st = &s->usteps[k];
+        feed_unit(e, s, ev, &ce, &by_ref, &e->sr[st->si], st->mask, st->whens);
     }
     detect__capev_done(&ce);
     for (size_t t = 0; t < nt; t++)
         s->umask[s->utouched[t]] = 0;
+}
+
+/* The plan of the flow units fed when exactly the gate classes in held
+ * hold (bit b: class b), made on first use; NULL when the cache is full
+ * (the caller marks the rules itself). */
+static const struct ustep *uplan_of(const struct detect_engine *e, struct detect_scratch *s,
+                                    uint64_t held, size_t *n_out)
+{
+    struct uplans *p = &s->plans;
+    if (p->e != e) {
+        memset(p->key, 0, sizeof(p->key));
+        p->used = 0;
+        p->n_steps = 0;
+        p->e = e;
+    }
+    uint64_t key = held + 1, h = held * 0x9e3779b97f4a7c15ULL;
+    size_t i = (size_t)(h >> 57) & (UPLAN_SLOTS - 1);
+    while (p->key[i] != 0 && p->key[i] != key)
+        i = (i + 1) & (UPLAN_SLOTS - 1);
+    if (p->key[i] == key) {
+        *n_out = p->n[i];
+        return p->steps + p->lo[i];
+    }
+    if (2 * (p->used + 1) > UPLAN_SLOTS)
+        return NULL;
+    /* Mark the classes' rules as run_rules would, and plan from the marks. */
+    const size_t *lo = e->gate_lo[EVENT_VPCFLOW];
+    const uint32_t *al = e->always[EVENT_VPCFLOW];
+    size_t nt = 0;
+    for (uint64_t m = held; m; m &= m - 1) {
+        int b = __builtin_ctzll(m);
+        for (size_t k = lo[b]; k < lo[b + 1]; k++)
+            if (mark(s, al[k], M_PATTERN))
+                s->utouched[nt++] = al[k];
+    }
+    if (p->cap_steps < p->n_steps + nt) {
+        p->cap_steps = 2 * (p->n_steps + nt);
+        p->steps = xrealloc(p->steps, p->cap_steps * sizeof(*p->steps));
+    }
+    size_t np = plan_units(e, s, nt, p->steps + p->n_steps);
+    for (size_t t = 0; t < nt; t++)
+        s->umask[s->utouched[t]] = 0;
+    p->key[i] = key;
+    p->lo[i] = (uint32_t)p->n_steps;
+    p->n[i] = (uint32_t)np;
+    p->n_steps += np;
+    p->used++;
+    *n_out = np;
+    return p->steps + p->lo[i];
 }
 
 static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
@@ -1162,6 +1265,7 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
         uint64_t gate = detect__fwgate_mask(e->gate[ev->source], dv, &exact);
         const size_t *lo = e->gate_lo[ev->source];
         const uint32_t *al = e->always[ev->source];
+        uint64_t held = 0;
         for (uint64_t m = gate; m; m &= m - 1) {
             int b = __builtin_ctzll(m);
             if (lo[b] >= lo[b + 1])
@@ -1173,6 +1277,24 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
             } else if (!where_holds(e, s, first, ev, dv)) {
                 continue;
             }
+            held |= 1ULL << b;
+        }
+        /* Without patterns to match for the source, the held classes alone
+         * say which units the line feeds: their plan replaces the marks. */
+        size_t np = 0;
+        const struct ustep *plan =
+            held && e->n_src[ev->source] == 0 ? uplan_of(e, s, held, &np) : NULL;
+        if (plan) {
+            struct capev ce = { e, ev, NULL, NULL, NULL };
+            int by_ref = -1;
+            for (size_t k = 0; k < np; k++)
+                feed_unit(e, s, ev, &ce, &by_ref, &e->sr[plan[k].si], plan[k].mask,
+                          plan[k].whens);
+            detect__capev_done(&ce);
+            return emitted;
+        }
+        for (uint64_t m = held; m; m &= m - 1) {
+            int b = __builtin_ctzll(m);
             for (size_t k = lo[b]; k < lo[b + 1]; k++)
                 if (mark(s, al[k], M_PATTERN))
                     s->utouched[nt++] = al[k];
