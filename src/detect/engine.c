@@ -113,7 +113,6 @@ struct detect_scratch {
     uint64_t *ustamp, *wstamp, *wok, *whstamp;
     struct fwcache fwc;           /* fields of the direct `where`/`when` forms tested */
     struct uplans plans;          /* flows: the units each set of gate classes feeds */
-    struct ustep *usteps;         /* run_stateful's plan of the event (n_umask) */
 };
 
 /* ---- build ----------------------------------------------------------------- */
@@ -666,7 +665,6 @@ void detect_scratch_free(struct detect_scratch *s)
     free(s->fwc.v);
     free(s->whstamp);
     free(s->plans.steps);
-    free(s->usteps);
     free(s);
 }
 
@@ -986,7 +984,6 @@ static void size_marks(const struct detect_engine *e, struct detect_scratch *s)
         s->wstamp = xrealloc(s->wstamp, e->n_sr * sizeof(*s->wstamp));
         s->wok = xrealloc(s->wok, e->n_sr * sizeof(*s->wok));
         s->whstamp = xrealloc(s->whstamp, e->n_sr * sizeof(*s->whstamp));
-        s->usteps = xrealloc(s->usteps, e->n_sr * sizeof(*s->usteps));
         size_t add = e->n_sr - s->n_umask;
         memset(s->umask + s->n_umask, 0, add * sizeof(*s->umask));
         memset(s->ustamp + s->n_umask, 0, add * sizeof(*s->ustamp));
@@ -1102,9 +1099,9 @@ static bool when_holds(const struct detect_engine *e, struct detect_scratch *s,
 /* Feeds unit sr->unit with the event: `where`, check, the `when`s of the
  * unit rules in whens (bit k: rule k), then the collector. mask: the rule
  * bits already decided. */
-static void feed_unit(const struct detect_engine *e, struct detect_scratch *s,
-                      const struct event *ev, struct capev *ce, int *by_ref,
-                      const struct srule *sr, uint32_t mask, uint32_t whens)
+static inline __attribute__((always_inline)) void
+feed_unit(const struct detect_engine *e, struct detect_scratch *s, const struct event *ev,
+          struct capev *ce, int *by_ref, const struct srule *sr, uint32_t mask, uint32_t whens)
 {
     const struct sunit *u = &e->units[sr->unit];
     const struct derived *dv = derived_of(e, s, ev);
@@ -1139,45 +1136,39 @@ static void feed_unit(const struct detect_engine *e, struct detect_scratch *s,
     detect__capture(col, u, sr->unit, ce, mask, &s->arena, &s->kb, &s->vb);
 }
 
-/* For the nt rules in s->utouched (marked in s->umask): each unit's first
- * touched rule, the rule bits it feeds without a `when` and the rules whose
- * `when` is to be tested, in the order of first touch. Returns the count
- * written to out (room for nt). Leaves umask and ustamp as they were for
- * the event, stamps aside. */
-static size_t plan_units(const struct detect_engine *e, struct detect_scratch *s, size_t nt,
-                         struct ustep *out)
+/* For touched rule t (s->utouched[t], marked in s->umask): whether it is
+ * the first the event touched of a unit that is fed, and then (*out) the
+ * rule bits fed without a `when` and the rules whose `when` is to be
+ * tested. Leaves umask as it was. */
+static inline __attribute__((always_inline)) bool
+unit_step(const struct detect_engine *e, struct detect_scratch *s, size_t t, struct ustep *out)
 {
-    uint64_t stamp = s->stamp;
-    size_t no = 0;
-    for (size_t t = 0; t < nt; t++) {
-        const struct srule *sr = &e->sr[s->utouched[t]];
-        const struct sunit *u = &e->units[sr->unit];
-        /* A unit is handled by its first rule that the event touched. */
-        if (s->ustamp[sr->unit] == stamp)
-            continue;
-        s->ustamp[sr->unit] = stamp;
-        uint32_t mask = 0, whens = 0;
-        bool fed = false;
-        for (size_t k = 0; k < u->n_rules; k++) {
-            const struct srule *x = u->rules[k];
-            uint32_t m = s->umask[x - e->sr];
-            if (u->kind == DETECT_KIND_NEW_VALUE) {
-                if (m & M_PATTERN) {
-                    fed = true;
-                    if (!x->has_when)
-                        mask |= 1u << x->bit;
-                    else
-                        whens |= 1u << k;
-                }
-            } else {
-                mask = m & 0xffu;
-                fed = mask != 0;
+    const struct srule *sr = &e->sr[s->utouched[t]];
+    const struct sunit *u = &e->units[sr->unit];
+    /* A unit is handled by its first rule that the event touched. */
+    if (s->ustamp[sr->unit] == s->stamp)
+        return false;
+    s->ustamp[sr->unit] = s->stamp;
+    uint32_t mask = 0, whens = 0;
+    bool fed = false;
+    for (size_t k = 0; k < u->n_rules; k++) {
+        const struct srule *x = u->rules[k];
+        uint32_t m = s->umask[x - e->sr];
+        if (u->kind == DETECT_KIND_NEW_VALUE) {
+            if (m & M_PATTERN) {
+                fed = true;
+                if (!x->has_when)
+                    mask |= 1u << x->bit;
+                else
+                    whens |= 1u << k;
             }
+        } else {
+            mask = m & 0xffu;
+            fed = mask != 0;
         }
-        if (fed)
-            out[no++] = (struct ustep){ (uint32_t)(sr - e->sr), mask, whens };
     }
-    return no;
+    *out = (struct ustep){ (uint32_t)(sr - e->sr), mask, whens };
+    return fed;
 }
 
 /* The stateful units this event feeds. */
@@ -1186,10 +1177,10 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
 {
     struct capev ce = { e, ev, NULL, NULL, NULL };
     int by_ref = -1; /* the same for every unit: decided on first use */
-    size_t np = plan_units(e, s, nt, s->usteps);
-    for (size_t k = 0; k < np; k++) {
-        const struct ustep *st = &s->usteps[k];
-        feed_unit(e, s, ev, &ce, &by_ref, &e->sr[st->si], st->mask, st->whens);
+    for (size_t t = 0; t < nt; t++) {
+        struct ustep st;
+        if (unit_step(e, s, t, &st))
+            feed_unit(e, s, ev, &ce, &by_ref, &e->sr[st.si], st.mask, st.whens);
     }
     detect__capev_done(&ce);
     for (size_t t = 0; t < nt; t++)
@@ -1233,7 +1224,10 @@ static const struct ustep *uplan_of(const struct detect_engine *e, struct detect
         p->cap_steps = 2 * (p->n_steps + nt);
         p->steps = xrealloc(p->steps, p->cap_steps * sizeof(*p->steps));
     }
-    size_t np = plan_units(e, s, nt, p->steps + p->n_steps);
+    size_t np = 0;
+    for (size_t t = 0; t < nt; t++)
+        if (unit_step(e, s, t, &p->steps[p->n_steps + np]))
+            np++;
     for (size_t t = 0; t < nt; t++)
         s->umask[s->utouched[t]] = 0;
     p->key[i] = key;
