@@ -1096,16 +1096,17 @@ static bool when_holds(const struct detect_engine *e, struct detect_scratch *s,
     return s->whstamp[x - e->sr] == s->stamp;
 }
 
-/* Feeds unit sr->unit with the event: `where`, check, the `when`s of the
- * unit rules in whens (bit k: rule k), then the collector. mask: the rule
- * bits already decided. */
+/* Feeds unit sr->unit with the event: `where` (unless where_held: sr's
+ * class is known to hold), check, the `when`s of the unit rules in whens
+ * (bit k: rule k), then the collector. mask: the rule bits already decided. */
 static inline __attribute__((always_inline)) void
 feed_unit(const struct detect_engine *e, struct detect_scratch *s, const struct event *ev,
-          struct capev *ce, int *by_ref, const struct srule *sr, uint32_t mask, uint32_t whens)
+          struct capev *ce, int *by_ref, const struct srule *sr, uint32_t mask, uint32_t whens,
+          bool where_held)
 {
     const struct sunit *u = &e->units[sr->unit];
     const struct derived *dv = derived_of(e, s, ev);
-    if (!where_holds(e, s, (uint32_t)(sr - e->sr), ev, dv))
+    if (!where_held && !where_holds(e, s, (uint32_t)(sr - e->sr), ev, dv))
         return;
     const struct detect_check *c = detect__rule_check(sr->r);
     if (c) {
@@ -1180,7 +1181,7 @@ static void run_stateful(const struct detect_engine *e, struct detect_scratch *s
     for (size_t t = 0; t < nt; t++) {
         struct ustep st;
         if (unit_step(e, s, t, &st))
-            feed_unit(e, s, ev, &ce, &by_ref, &e->sr[st.si], st.mask, st.whens);
+            feed_unit(e, s, ev, &ce, &by_ref, &e->sr[st.si], st.mask, st.whens, false);
     }
     detect__capev_done(&ce);
     for (size_t t = 0; t < nt; t++)
@@ -1281,9 +1282,10 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
         if (plan) {
             struct capev ce = { e, ev, NULL, NULL, NULL };
             int by_ref = -1;
+            /* Each step's rule is of a held class: its `where` holds. */
             for (size_t k = 0; k < np; k++)
                 feed_unit(e, s, ev, &ce, &by_ref, &e->sr[plan[k].si], plan[k].mask,
-                          plan[k].whens);
+                          plan[k].whens, true);
             detect__capev_done(&ce);
             return emitted;
         }
