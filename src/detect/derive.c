@@ -620,19 +620,31 @@ static bool sv_is(struct sv s, const char *lit, size_t n)
 #define SV_IS(s, lit) sv_is((s), (lit), sizeof(lit) - 1)
 
 /* An integer as text in the struct's own buffer (no arena: this runs for
- * every flow). */
+ * every flow), two digits at a time from the end: packet sizes have 2 to 4
+ * digits, and a digit loop from the front needs a reversal after it. */
 static void set_num_own(struct derived *d, int i, int64_t v)
 {
-    char r[24];
-    size_t k = 0;
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
     uint64_t u = (uint64_t)v;
-    do {
-        r[k++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u && k < sizeof(r));
+    size_t k = 1;
+    for (uint64_t t = u; t >= 10; t /= 10)
+        k++;
     char *o = d->numtxt[i];
-    for (size_t n = 0; n < k; n++)
-        o[n] = r[k - 1 - n];
+    size_t at = k;
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        at -= 2;
+        memcpy(o + at, pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        memcpy(o, pairs + 2 * u, 2);
+    } else {
+        o[0] = (char)('0' + u);
+    }
     d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v, .s = sv_make(o, k) };
 }
 
