@@ -308,6 +308,7 @@ int detect__cmp_at(int64_t ams, struct sv aid, int64_t bms, struct sv bid);
 /* A field reference of a rule, resolved. */
 struct fref {
     int dv;         /* derived field index, or -1 for record paths */
+    int8_t raw;     /* flows: the one path's DVR_* (derived.raw holds its leaf), or -1 */
     uint8_t n_alt;  /* record paths: alternatives, the first present counts */
     const char *alt[4];
     uint32_t len[4];

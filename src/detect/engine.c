@@ -121,6 +121,7 @@ static void resolve(enum event_source src, const char *ref, struct fref *f)
 {
     memset(f, 0, sizeof(*f));
     f->dv = -1;
+    f->raw = -1;
     if (ref[0] == '$') {
         f->dv = detect__derived_find(src, ref + 1, strlen(ref + 1));
         return;
@@ -139,6 +140,10 @@ static void resolve(enum event_source src, const char *ref, struct fref *f)
             break;
         p = bar + 1;
     }
+    /* A flow field that derivation finds anyway (the flow reader gives each
+     * field once): capture takes its leaf from there. */
+    if (src == EVENT_VPCFLOW && f->n_alt == 1)
+        f->raw = (int8_t)detect__flow_raw_find(f->alt[0], f->len[0]);
 }
 
 /* The key a stateful rule groups by when it names none: the resource's. */

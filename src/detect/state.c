@@ -300,6 +300,21 @@ static bool ref_text(const struct fref *f, const struct event *ev, const struct 
         *out = v->s;
         return true;
     }
+    if (f->raw >= 0 && ev->source == EVENT_VPCFLOW && dv && dv->done) {
+        /* What the loop below would find: the one leaf of that name. */
+        const struct json_leaf *l = dv->raw[f->raw];
+        if (!l)
+            return false;
+        if (l->type == JSON_STRING) {
+            *out = json_leaf_str(l, tmp);
+            return out->p != NULL && !(out->len == 1 && out->p[0] == '-');
+        }
+        if (l->type == JSON_NUMBER || l->type == JSON_TRUE || l->type == JSON_FALSE) {
+            *out = sv_make(l->val, l->val_len);
+            return true;
+        }
+        return false;
+    }
     for (unsigned k = 0; k < f->n_alt; k++)
         for (size_t i = 0; i < ev->flat.n; i++) {
             const struct json_leaf *l = &ev->flat.leaves[i];
