@@ -969,7 +969,24 @@ static const struct derived *derived_of(const struct detect_engine *e, struct de
         if (e->geo && !s->gc)
             s->gc = detect__geocache_new();
         struct dctx c = { e->lists, e->geo, s->gc, !e->dns_entropy };
-        detect__derive(&c, ev, &s->arena, &s->dv);
+        if (s->dv.facts_done)
+            detect__derive_rest(&c, ev, &s->arena, &s->dv);
+        else
+            detect__derive(&c, ev, &s->arena, &s->dv);
+    }
+    return &s->dv;
+}
+
+/* The event's facts (derived.ff, ffi, ffmask), what the gate reads; the
+ * rest of the derivation waits for derived_of. */
+static const struct derived *facts_of(const struct detect_engine *e, struct detect_scratch *s,
+                                      const struct event *ev)
+{
+    if (!s->dv.done && !s->dv.facts_done) {
+        if (e->geo && !s->gc)
+            s->gc = detect__geocache_new();
+        struct dctx c = { e->lists, e->geo, s->gc, !e->dns_entropy };
+        detect__derive_facts(&c, ev, &s->arena, &s->dv);
     }
     return &s->dv;
 }
@@ -1260,9 +1277,9 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
     if (e->n_always[ev->source] > 0 && e->gate[ev->source]) {
         /* The gate names the `where` classes that can hold and decides the
          * ones made of fact tests; only the others are evaluated. */
-        const struct derived *dv = derived_of(e, s, ev);
+        /* Facts alone: a line that keeps no class needs no more. */
         uint64_t exact;
-        uint64_t gate = detect__fwgate_mask(e->gate[ev->source], dv, &exact);
+        uint64_t gate = detect__fwgate_mask(e->gate[ev->source], facts_of(e, s, ev), &exact);
         const size_t *lo = e->gate_lo[ev->source];
         const uint32_t *al = e->always[ev->source];
         uint64_t held = 0;
@@ -1274,7 +1291,7 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
             if (exact >> b & 1) {
                 if (e->sr[first].where_id >= 0)
                     s->wok[e->sr[first].where_class] = s->stamp;
-            } else if (!where_holds(e, s, first, ev, dv)) {
+            } else if (!where_holds(e, s, first, ev, derived_of(e, s, ev))) {
                 continue;
             }
             held |= 1ULL << b;
@@ -1477,6 +1494,7 @@ void detect__semit(struct semit *em, const struct srule *sr, const struct svars 
     s->rec = NULL;
     s->rec_tried = false;
     s->dv.done = false;
+    s->dv.facts_done = false;
     const char *file;
     uint64_t rec;
     if (detect__snap_is_ref(v->it->sn, &file, &rec)) {
@@ -1937,6 +1955,7 @@ size_t detect_event(const struct detect_engine *e, struct detect_scratch *s,
     s->rec = NULL;
     s->rec_tried = false;
     s->dv.done = false;
+    s->dv.facts_done = false;
     s->both_done = false;
     struct ipcache src = { .addr = ev->src_ip };
     if (e->lists && trusted(e, ev, &src, &s->arena))
