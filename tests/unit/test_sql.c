@@ -652,7 +652,7 @@ static void test_late_topn(void)
             snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s;", d ? d : "");
         }
         sqlite3_finalize(stmt);
-        CHECK(has(detail, "SEARCH c USING INTEGER PRIMARY KEY (rowid=?);LIST SUBQUERY"));
+        CHECK(has(detail, "SEARCH main.cloudtrail USING INTEGER PRIMARY KEY (rowid=?);LIST SUBQUERY"));
         CHECK(has(detail, "USING INDEX cloudtrail_error"));
     }
     {
