@@ -1459,6 +1459,13 @@ static const char *const views[] = {
     " id AS \"$id\""
     " FROM main.cloudtrail",
 
+    /* The daily counts (store.c, migration 7) under cloudtrail_logs' names
+     * of the partition columns, the day as "eventtime.ms": what the
+     * rewriter's rollup (sql_rewrite.c) reads for counts by partition. */
+    "CREATE TEMP VIEW \"$cloudtrail_daily\" AS SELECT" CT_PARTS ","
+    " region AS awsregion, event_time_ms AS \"eventtime.ms\", n"
+    " FROM (SELECT day_ms AS event_time_ms, account, region, n FROM main.cloudtrail_daily)",
+
     /* AWS documentation naming (vpc-flow-logs.md). */
     "CREATE TEMP VIEW vpc_flow_logs AS SELECT"
     " version, account_id, interface_id, srcaddr, dstaddr, srcport, dstport, protocol,"
