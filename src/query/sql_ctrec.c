@@ -11,6 +11,7 @@
  * Modes, each giving exactly what SQLite 3.40's JSON gives for the same field:
  *   0  raw->>'$.key'  strings unescaped, numbers and booleans as SQL numbers,
  *                     null as NULL, objects and arrays as minified JSON text
+ *                     (no subtype)
  *   1  raw->'$.key'   the value as minified JSON text (subtype JSON)
  *   2  raw            the record itself (key ignored)
  * A missing key (or record) is NULL; the first of duplicate keys wins, as in
@@ -142,19 +143,18 @@ static bool index_record(struct ct_session *s)
     s->n = 0;
     if (i >= len || p[i] != '{')
         return false;
-    size_t end = i;
-    if (json_skip_value(p, len, &end, &e) != 0 || skip_ws(p, len, end) != len)
-        return false;
+    /* One pass: each value is validated as it is skipped; the keys are
+     * checked here (a string without raw control bytes). */
     i = skip_ws(p, len, i + 1);
-    while (i < end && p[i] == '"') {
+    while (i < len && p[i] == '"') {
         size_t k = i + 1;
-        while (k < end && p[k] != '"')
+        while (k < len && p[k] != '"' && (unsigned char)p[k] >= 0x20)
             k += p[k] == '\\' ? 2 : 1;
-        if (k >= end)
+        if (k >= len || p[k] != '"')
             return false;
         struct ct_member mem = { .key = i + 1, .key_len = k - i - 1 };
         i = skip_ws(p, len, k + 1);
-        if (i >= end || p[i] != ':')
+        if (i >= len || p[i] != ':')
             return false;
         i = skip_ws(p, len, i + 1);
         size_t v = i;
@@ -169,10 +169,13 @@ static bool index_record(struct ct_session *s)
         }
         s->m[s->n++] = mem;
         i = skip_ws(p, len, i);
-        if (i < end && p[i] == ',')
-            i = skip_ws(p, len, i + 1);
+        if (i >= len || p[i] != ',')
+            break;
+        i = skip_ws(p, len, i + 1);
+        if (i >= len || p[i] != '"')
+            return false; /* a trailing comma */
     }
-    return true;
+    return i < len && p[i] == '}' && skip_ws(p, len, i + 1) == len;
 }
 
 /* Makes s hold the record of row id; false on a database error (set on ctx). */
@@ -263,7 +266,8 @@ static void answer(sqlite3_context *ctx, struct ct_session *s, const char *key, 
         sqlite3_result_text(ctx, v + 1, (int)m->val_len - 2, SQLITE_TRANSIENT);
     } else if ((mode == 1 || container) && !m->ws) {
         sqlite3_result_text(ctx, v, (int)m->val_len, SQLITE_TRANSIENT);
-        sqlite3_result_subtype(ctx, CT_JSON_SUBTYPE);
+        if (mode == 1) /* ->> of an object is plain text in SQLite 3.40 */
+            sqlite3_result_subtype(ctx, CT_JSON_SUBTYPE);
     } else {
         via_sqlite(ctx, s, mode == 1, v, m->val_len);
     }
