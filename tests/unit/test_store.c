@@ -550,6 +550,44 @@ static int count(struct store *st, const char *sql)
     return n;
 }
 
+/* The daily counts follow every write to cloudtrail, from any connection:
+ * inserts (ignored duplicates not counted), deletes and updates, NULL keys
+ * and times before 1970 included. */
+static void test_daily_counts(void)
+{
+    struct store *st = fresh("daily.db");
+    sqlite3 *db = store_db(st);
+    static const char *const steps[] = {
+        "WITH RECURSIVE i(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM i WHERE k < 999)"
+        " INSERT INTO cloudtrail(event_id, event_time_ms, event_time, account, region,"
+        " event_category) SELECT 'e' || k, 1700000000000 + k * 7777777 - 86400000 * (k % 3 = 0)"
+        " * 20000, 'x', CASE k % 5 WHEN 0 THEN NULL ELSE 'a' || (k % 2) END,"
+        " CASE k % 7 WHEN 0 THEN NULL ELSE 'r' || (k % 3) END, 'Management' FROM i",
+        "INSERT OR IGNORE INTO cloudtrail(event_id, event_time_ms, event_time, event_category)"
+        " SELECT event_id, 0, 'x', 'Data' FROM cloudtrail WHERE rowid % 4 = 0",
+        "INSERT INTO cloudtrail(event_id, event_time_ms, event_time, event_category)"
+        " VALUES('neg', -1, 'x', 'Data'), ('zero', 0, 'x', 'Data')",
+        "DELETE FROM cloudtrail WHERE rowid % 3 = 1",
+        "UPDATE cloudtrail SET region = NULL WHERE rowid % 5 = 2",
+        "UPDATE cloudtrail SET event_time_ms = event_time_ms + 43200000, account = 'b'"
+        " WHERE rowid % 4 = 3",
+        "DELETE FROM cloudtrail WHERE account IS NULL AND rowid % 2 = 0",
+    };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        CHECK_INT(sqlite3_exec(db, steps[i], NULL, NULL, NULL), SQLITE_OK);
+#define DAILY "SELECT day_ms, account, region, sum(n) FROM cloudtrail_daily GROUP BY 1, 2, 3"
+#define ROWS                                                                                  \
+    "SELECT event_time_ms - (event_time_ms % 86400000 + 86400000) % 86400000 AS d, account," \
+    " region, count(*) FROM cloudtrail GROUP BY d, account, region"
+        CHECK_INT(count(st, "SELECT count(*) FROM (" DAILY " EXCEPT " ROWS ")"), 0);
+        CHECK_INT(count(st, "SELECT count(*) FROM (" ROWS " EXCEPT " DAILY ")"), 0);
+        CHECK_INT(count(st, "SELECT count(*) FROM cloudtrail_daily WHERE n <= 0"), 0);
+    }
+    CHECK(count(st, "SELECT count(*) FROM cloudtrail") > 500);
+    CHECK_INT(count(st, "SELECT count(*) FROM cloudtrail_daily WHERE day_ms = -86400000"), 1);
+    store_close(st);
+}
+
 static void make_files(const char *dir, int files, int per_file, int dup_every)
 {
     mkdir(dir, 0700);
@@ -1458,6 +1496,7 @@ static void test_cleanup(void)
 static const struct harness_test tests[] = {
     { "schema", test_schema },
     { "migration", test_migration },
+    { "daily_counts", test_daily_counts },
     { "sha256", test_sha256 },
     { "compact_json", test_compact_json },
     { "username", test_username },
