@@ -550,23 +550,46 @@ static int count(struct store *st, const char *sql)
     return n;
 }
 
-/* The daily counts follow every write to cloudtrail, from any connection:
- * inserts (ignored duplicates not counted), deletes and updates, NULL keys
- * and times before 1970 included. */
+/* The daily counts follow the ingest (its events, not the duplicates it
+ * ignores) and every delete and update of cloudtrail: NULL keys, times
+ * before 1970 included. */
 static void test_daily_counts(void)
 {
     struct store *st = fresh("daily.db");
     sqlite3 *db = store_db(st);
+    char path[600];
+    tmp_path("daily.json", path, sizeof(path));
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    fputs("{\"Records\":[", f);
+    for (int k = 0; k < 600; k++) {
+        /* days around 2023-11 and one before 1970; some without account or Region */
+        long long ms = k % 50 == 0 ? -3600000LL * (k % 7 + 1) : 1700000000000LL + k * 7777777LL;
+        time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char iso[32];
+        strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        fprintf(f, "%s{\"eventVersion\":\"1.08\",\"eventID\":\"e%d\",\"eventTime\":\"%s\","
+                   "\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\"",
+                k ? "," : "", k % 97 == 3 ? k - 1 : k, iso);
+        if (k % 5 != 0)
+            fprintf(f, ",\"recipientAccountId\":\"11112222333%d\"", k % 2);
+        if (k % 7 != 0)
+            fprintf(f, ",\"awsRegion\":\"us-east-%d\"", k % 3);
+        fputs("}", f);
+    }
+    fputs("]}", f);
+    fclose(f);
+    struct store_ingest_stats stats;
+    struct err e;
+    err_clear(&e);
+    const char *paths[] = { path };
+    CHECK_INT(store_ingest(st, paths, 1, NULL, &stats, &e), 0);
     static const char *const steps[] = {
-        "WITH RECURSIVE i(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM i WHERE k < 999)"
-        " INSERT INTO cloudtrail(event_id, event_time_ms, event_time, account, region,"
-        " event_category) SELECT 'e' || k, 1700000000000 + k * 7777777 - 86400000 * (k % 3 = 0)"
-        " * 20000, 'x', CASE k % 5 WHEN 0 THEN NULL ELSE 'a' || (k % 2) END,"
-        " CASE k % 7 WHEN 0 THEN NULL ELSE 'r' || (k % 3) END, 'Management' FROM i",
-        "INSERT OR IGNORE INTO cloudtrail(event_id, event_time_ms, event_time, event_category)"
-        " SELECT event_id, 0, 'x', 'Data' FROM cloudtrail WHERE rowid % 4 = 0",
-        "INSERT INTO cloudtrail(event_id, event_time_ms, event_time, event_category)"
-        " VALUES('neg', -1, 'x', 'Data'), ('zero', 0, 'x', 'Data')",
+        "SELECT 1",
         "DELETE FROM cloudtrail WHERE rowid % 3 = 1",
         "UPDATE cloudtrail SET region = NULL WHERE rowid % 5 = 2",
         "UPDATE cloudtrail SET event_time_ms = event_time_ms + 43200000, account = 'b'"
@@ -582,10 +605,15 @@ static void test_daily_counts(void)
         CHECK_INT(count(st, "SELECT count(*) FROM (" DAILY " EXCEPT " ROWS ")"), 0);
         CHECK_INT(count(st, "SELECT count(*) FROM (" ROWS " EXCEPT " DAILY ")"), 0);
         CHECK_INT(count(st, "SELECT count(*) FROM cloudtrail_daily WHERE n <= 0"), 0);
+        if (i == 0) {
+            CHECK_INT(count(st, "SELECT sum(n) FROM cloudtrail_daily"), 600 - 7); /* 7 duplicate ids */
+            CHECK(count(st, "SELECT count(*) FROM cloudtrail_daily WHERE day_ms < 0") > 0);
+            CHECK(count(st, "SELECT count(*) FROM cloudtrail_daily WHERE account IS NULL") > 0);
+        }
     }
-    CHECK(count(st, "SELECT count(*) FROM cloudtrail") > 500);
-    CHECK_INT(count(st, "SELECT count(*) FROM cloudtrail_daily WHERE day_ms = -86400000"), 1);
+    CHECK(count(st, "SELECT count(*) FROM cloudtrail") > 200);
     store_close(st);
+    unlink(path);
 }
 
 static void make_files(const char *dir, int files, int per_file, int dup_every)
