@@ -46,8 +46,6 @@
 struct ct_member {
     size_t key, key_len; /* raw key bytes, between the quotes */
     size_t val, val_len; /* the value's bytes */
-    bool ws;             /* whitespace outside strings inside the value */
-    bool esc;            /* a string with backslash escapes */
 };
 
 struct ct_holder;
@@ -162,7 +160,6 @@ static bool index_record(struct ct_session *s)
             return false;
         mem.val = v;
         mem.val_len = i - v;
-        value_shape(p + v, i - v, &mem.ws, &mem.esc);
         if (s->n == s->cap) {
             s->cap = s->cap ? s->cap * 2 : 32;
             s->m = xrealloc(s->m, s->cap * sizeof(*s->m));
@@ -259,12 +256,15 @@ static void answer(sqlite3_context *ctx, struct ct_session *s, const char *key, 
         return;
     }
     const char *v = p + m->val;
-    bool container = v[0] == '{' || v[0] == '[';
+    bool container = v[0] == '{' || v[0] == '[', ws, esc;
+    /* found on demand: a record has twice as many members as most
+     * statements read */
+    value_shape(v, m->val_len, &ws, &esc);
     if (mode == 0 && v[0] == 'n') {
         sqlite3_result_null(ctx);
-    } else if (mode == 0 && v[0] == '"' && !m->esc) {
+    } else if (mode == 0 && v[0] == '"' && !esc) {
         sqlite3_result_text(ctx, v + 1, (int)m->val_len - 2, SQLITE_TRANSIENT);
-    } else if ((mode == 1 || container) && !m->ws) {
+    } else if ((mode == 1 || container) && !ws) {
         sqlite3_result_text(ctx, v, (int)m->val_len, SQLITE_TRANSIENT);
         if (mode == 1) /* ->> of an object is plain text in SQLite 3.40 */
             sqlite3_result_subtype(ctx, CT_JSON_SUBTYPE);
