@@ -219,8 +219,18 @@ static void test_exactly_once(void)
     CHECK_INT(query_ll(h, "SELECT count(DISTINCT path) FROM ingest_ledger"), want_files);
     /* The completed run rebuilt what the deferred, killed one dropped. */
     /* 21 of schema 1, schema 2's web log tables (5 secondary, 3 unique rec_id), schema 3's
-     * findings (3 and its primary key), schema 4's principal_id */
-    CHECK_INT(query_ll(h, "SELECT count(*) FROM sqlite_master WHERE type='index'"), 34);
+     * findings (3 and its primary key), schema 4's principal_id, schema 7's
+     * daily counts and root index */
+    CHECK_INT(query_ll(h, "SELECT count(*) FROM sqlite_master WHERE type='index'"), 36);
+    /* The daily counts the triggers kept through kills and resumes are the
+     * table's own, key by key. */
+#define DAILY "SELECT day_ms, account, region, sum(n) FROM cloudtrail_daily GROUP BY 1, 2, 3"
+#define ROWS                                                                                  \
+    "SELECT event_time_ms - (event_time_ms % 86400000 + 86400000) % 86400000 AS d, account," \
+    " region, count(*) FROM cloudtrail GROUP BY d, account, region"
+    CHECK_INT(query_ll(h, "SELECT count(*) FROM (" DAILY " EXCEPT " ROWS ")"), 0);
+    CHECK_INT(query_ll(h, "SELECT count(*) FROM (" ROWS " EXCEPT " DAILY ")"), 0);
+    CHECK_INT(query_ll(h, "SELECT sum(n) FROM cloudtrail_daily"), want_ct);
     CHECK_INT(query_ll(h, "SELECT count(*) FROM resources r LEFT JOIN cloudtrail c ON c.id=r.event"
                           " WHERE c.id IS NULL"),
               0);

@@ -153,6 +153,9 @@ struct sv query__delim_slot_name(const struct query__delim *d, int32_t slot);
 struct sqlite3;
 int query__sql_functions(struct sqlite3 *db, struct err *err);
 int query__sql_views(struct sqlite3 *db, struct err *err);
+/* ct_field(id, key, mode), a top-level field of a stored CloudTrail record
+ * read once per row (sql_ctrec.c), registered by query__sql_functions. */
+int query__sql_ct_record(struct sqlite3 *db, struct err *err);
 /* regexp_* on PCRE2 (sql_regex.c), registered by query__sql_functions. */
 int query__sql_regex_functions(struct sqlite3 *db, struct err *err);
 

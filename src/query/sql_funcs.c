@@ -1418,8 +1418,8 @@ static void pct_final(sqlite3_context *ctx)
 
 static const char *const views[] = {
     "CREATE TEMP VIEW cloudtrail_logs AS SELECT"
-    " raw->>'$.eventVersion' AS eventversion,"
-    " raw->'$.userIdentity' AS useridentity,"
+    " ct_field(id,'eventVersion',0) AS eventversion,"
+    " ct_field(id,'userIdentity',1) AS useridentity,"
     " event_time AS eventtime,"
     " event_source AS eventsource,"
     " event_name AS eventname,"
@@ -1428,26 +1428,26 @@ static const char *const views[] = {
     " user_agent AS useragent,"
     " error_code AS errorcode,"
     " error_message AS errormessage,"
-    " nullif(raw->'$.requestParameters','null') AS requestparameters,"
-    " nullif(raw->'$.responseElements','null') AS responseelements,"
-    " nullif(raw->'$.additionalEventData','null') AS additionaleventdata,"
-    " raw->>'$.requestID' AS requestid,"
+    " nullif(ct_field(id,'requestParameters',1),'null') AS requestparameters,"
+    " nullif(ct_field(id,'responseElements',1),'null') AS responseelements,"
+    " nullif(ct_field(id,'additionalEventData',1),'null') AS additionaleventdata,"
+    " ct_field(id,'requestID',0) AS requestid,"
     " event_id AS eventid,"
-    " raw->'$.resources' AS resources,"
+    " ct_field(id,'resources',1) AS resources,"
     " event_type AS eventtype,"
-    " raw->>'$.apiVersion' AS apiversion,"
+    " ct_field(id,'apiVersion',0) AS apiversion,"
     " CASE read_only WHEN 1 THEN 'true' WHEN 0 THEN 'false' END AS readonly,"
-    " raw->>'$.recipientAccountId' AS recipientaccountid,"
-    " nullif(raw->'$.serviceEventDetails','null') AS serviceeventdetails,"
-    " raw->>'$.sharedEventID' AS sharedeventid,"
-    " raw->>'$.vpcEndpointId' AS vpcendpointid,"
-    " raw->>'$.vpcEndpointAccountId' AS vpcendpointaccountid,"
+    " ct_field(id,'recipientAccountId',0) AS recipientaccountid,"
+    " nullif(ct_field(id,'serviceEventDetails',1),'null') AS serviceeventdetails,"
+    " ct_field(id,'sharedEventID',0) AS sharedeventid,"
+    " ct_field(id,'vpcEndpointId',0) AS vpcendpointid,"
+    " ct_field(id,'vpcEndpointAccountId',0) AS vpcendpointaccountid,"
     " event_category AS eventcategory,"
-    " raw->'$.addendum' AS addendum,"
-    " raw->>'$.sessionCredentialFromConsole' AS sessioncredentialfromconsole,"
-    " raw->'$.edgeDeviceDetails' AS edgedevicedetails,"
-    " raw->'$.tlsDetails' AS tlsdetails,"
-    CT_PARTS ", raw AS \"$raw\","
+    " ct_field(id,'addendum',1) AS addendum,"
+    " ct_field(id,'sessionCredentialFromConsole',0) AS sessioncredentialfromconsole,"
+    " ct_field(id,'edgeDeviceDetails',1) AS edgedevicedetails,"
+    " ct_field(id,'tlsDetails',1) AS tlsdetails,"
+    CT_PARTS ", ct_field(id,'',2) AS \"$raw\","
     /* The indexed copies of struct fields, for the rewriter (sql_rewrite.c
      * maps useridentity.arn here; SELECT * lists the columns above only). */
     " principal_arn AS \"useridentity.arn\", principal_type AS \"useridentity.type\","
@@ -1457,7 +1457,14 @@ static const char *const views[] = {
     " event_time_ms AS \"eventtime.ms\","
     /* the row id, for the rewriter's late materialization of top-n queries */
     " id AS \"$id\""
-    " FROM " CT_WITH_RAW,
+    " FROM main.cloudtrail",
+
+    /* The daily counts (store.c, migration 7) under cloudtrail_logs' names
+     * of the partition columns, the day as "eventtime.ms": what the
+     * rewriter's rollup (sql_rewrite.c) reads for counts by partition. */
+    "CREATE TEMP VIEW \"$cloudtrail_daily\" AS SELECT" CT_PARTS ","
+    " region AS awsregion, event_time_ms AS \"eventtime.ms\", n"
+    " FROM (SELECT day_ms AS event_time_ms, account, region, n FROM main.cloudtrail_daily)",
 
     /* AWS documentation naming (vpc-flow-logs.md). */
     "CREATE TEMP VIEW vpc_flow_logs AS SELECT"
@@ -1777,5 +1784,6 @@ int query__sql_functions(sqlite3 *db, struct err *err)
         if (sqlite3_create_function(db, "approx_percentile", n, SQLITE_UTF8, NULL, NULL, pct_step,
                                     pct_final) != SQLITE_OK)
             return err_set(err, ERR_DB, "registering approx_percentile: %s", sqlite3_errmsg(db));
-    return query__sql_regex_functions(db, err);
+    int rc = query__sql_ct_record(db, err);
+    return rc != 0 ? rc : query__sql_regex_functions(db, err);
 }

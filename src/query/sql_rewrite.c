@@ -206,9 +206,16 @@ static bool is(const struct tok *k, const char *word)
     return k->type == T_IDENT && k->len == l && strncasecmp(k->p, word, l) == 0;
 }
 
+static bool at_op(const struct tok *t, size_t n, size_t i, const char *word);
+
 static bool at(const struct rw *r, size_t i, const char *word)
 {
     return i < r->n && is(&r->t[i], word);
+}
+
+static bool at_op(const struct tok *t, size_t n, size_t i, const char *word)
+{
+    return i < n && is(&t[i], word);
 }
 
 /* The token's name lower-cased, quotes removed, truncated to NAME_LEN-1. */
@@ -1847,6 +1854,178 @@ static void emit_late(struct rw *r, size_t end, size_t from_i, size_t body_i, si
     emit_range(r, order_i, end);
 }
 
+/* ---- daily rollup ------------------------------------------------------------ */
+
+/* The columns of "$cloudtrail_daily" (sql_funcs.c): the partition columns,
+ * which are the same for every event of a day, account and Region. */
+static const char *const rollup_cols[] = {
+    "region", "account", "awsregion", "account_partition", "region_partition", "date_partition",
+    "year", "month", "day", "timestamp", NULL,
+};
+
+/* Whether t[i..] is count ( * ). */
+static bool is_count_star(const struct tok *t, size_t n, size_t i)
+{
+    return i + 3 < n && is(&t[i], "count") && is(&t[i + 1], "(") && is(&t[i + 2], "*") &&
+           is(&t[i + 3], ")");
+}
+
+/* Whether t[i] names the select item before it without AS. */
+static bool implicit_alias(const struct tok *t, size_t n, size_t i)
+{
+    return i < n && (t[i].type == T_IDENT || t[i].type == T_QIDENT) && !is_keyword(&t[i]);
+}
+
+/* A rewritten statement that only counts events by partition columns over
+ * whole days (SELECT region_partition, count(*) FROM cloudtrail_logs WHERE
+ * <partition predicates> GROUP BY region_partition) reads the daily counts
+ * the store keeps (store.c, migration 7) instead of one index entry per
+ * event: the same groups and counts, exactly, since every column it uses is
+ * constant over a (day, account, Region) and its time bounds are midnights.
+ * Anything else (another column, a function, a subquery, a bound inside a
+ * day, rows without GROUP BY) keeps the statement as it is. Returns the new
+ * statement (malloc'd) or NULL. */
+static char *rollup(const char *sql, size_t len)
+{
+    struct tok *t = NULL;
+    size_t n = 0;
+    struct err e;
+    if (tokenize(sql, len, &t, &n, &e) != 0)
+        return NULL;
+    while (n > 0 && is(&t[n - 1], ";"))
+        n--;
+    bool ok = n > 4 && is(&t[0], "select"), grouped = false;
+    size_t from_i = 0, table_i = 0;
+    char alias[NAME_LEN] = "", sel_alias[MAX_NAMES][NAME_LEN];
+    size_t n_sel_alias = 0;
+    for (size_t i = 1; ok && i < n && from_i == 0; i++)
+        if (is(&t[i], "from"))
+            from_i = i;
+    /* FROM cloudtrail_logs [AS] [alias], then WHERE, GROUP or the end */
+    ok = ok && from_i > 1 && from_i + 1 < n && t[from_i + 1].type == T_IDENT;
+    size_t after = from_i + 2;
+    if (ok) {
+        char nm[NAME_LEN];
+        name_of(&t[from_i + 1], nm);
+        ok = strcmp(nm, "cloudtrail_logs") == 0;
+        table_i = from_i + 1;
+        if (after < n && is(&t[after], "as"))
+            after++;
+        if (ok && after < n && (t[after].type == T_IDENT || t[after].type == T_QIDENT) &&
+            !is_keyword(&t[after]))
+            name_of(&t[after++], alias);
+        ok = ok && (after == n || is(&t[after], "where") || is(&t[after], "group"));
+    }
+    /* select-list aliases, which ORDER BY and HAVING may name */
+    for (size_t i = 1; ok && i + 1 < from_i; i++)
+        if ((is(&t[i], "as") ||
+             (i >= 3 && is_count_star(t, n, i - 3) && implicit_alias(t, n, i + 1))) &&
+            n_sel_alias < MAX_NAMES)
+            name_of(&t[i + 1], sel_alias[n_sel_alias++]);
+    static const char *const kw_ok[] = {
+        "select", "where", "and", "or", "not", "in", "is", "null", "group", "by", "order",
+        "desc", "asc", "nulls", "first", "last", "limit", "as", "having", "between", "like",
+        NULL,
+    };
+    static const char *const op_ok[] = { "(", ")", ",", "=", "<>", "!=", "<", "<=", ">", ">=",
+                                         ".", NULL };
+    for (size_t i = 1; ok && i < n; i++) {
+        if (i >= from_i && i < after)
+            continue;
+        const struct tok *k = &t[i];
+        char nm[NAME_LEN];
+        if (is_count_star(t, n, i)) {
+            i += 3;
+            if (i < from_i && implicit_alias(t, n, i + 1))
+                i++; /* count(*) c */
+            continue;
+        }
+        if (k->type == T_STRING || k->type == T_NUMBER)
+            continue;
+        if (k->type == T_OP) {
+            char op[4] = "";
+            if (k->len < sizeof(op)) {
+                memcpy(op, k->p, k->len);
+                op[k->len] = '\0';
+            }
+            ok = in_list(op, op_ok);
+            continue;
+        }
+        name_of(k, nm);
+        if (k->type == T_IDENT && is_keyword(k)) {
+            ok = in_list(nm, kw_ok);
+            grouped |= strcmp(nm, "group") == 0;
+            continue;
+        }
+        if (at_op(t, n, i + 1, "(")) {
+            ok = false; /* a function other than count(*) */
+            continue;
+        }
+        if (at_op(t, n, i + 1, ".")) { /* the table's alias, then a column */
+            ok = alias[0] != '\0' && strcmp(nm, alias) == 0;
+            continue;
+        }
+        if (strcmp(nm, "eventtime.ms") == 0) {
+            /* only ">= midnight" and "< midnight": a day is in or out whole */
+            ok = i + 2 < n && (is(&t[i + 1], ">=") || is(&t[i + 1], "<")) &&
+                 t[i + 2].type == T_NUMBER && !(i + 3 < n && is(&t[i + 3], "."));
+            if (ok) {
+                char num[32] = "";
+                char *end = NULL;
+                if (t[i + 2].len < sizeof(num))
+                    memcpy(num, t[i + 2].p, t[i + 2].len);
+                long long v = strtoll(num, &end, 10);
+                ok = end != num && *end == '\0' && v % DAY_MS == 0;
+            }
+            i += 2;
+            continue;
+        }
+        bool named = in_list(nm, rollup_cols);
+        for (size_t a = 0; !named && a < n_sel_alias; a++)
+            named = strcmp(nm, sel_alias[a]) == 0;
+        ok = named;
+    }
+    /* Without GROUP BY, only counts may be selected (one row, as before). */
+    for (size_t i = 1; ok && !grouped && i < from_i; i++) {
+        if (is_count_star(t, n, i))
+            i += 3 + implicit_alias(t, n, i + 4);
+        else if (is(&t[i], "as"))
+            i++;
+        else
+            ok = is(&t[i], ",");
+    }
+    char *res = NULL;
+    if (ok) {
+        struct buf b;
+        buf_init(&b, 2 * len + 256);
+        size_t done = 0; /* bytes of sql copied */
+        for (size_t i = 0; i < n; i++) {
+            bool cs = is_count_star(t, n, i);
+            if (!cs && i != table_i)
+                continue;
+            buf_append(&b, sql + done, (size_t)(t[i].p - sql) - done);
+            if (i == table_i) {
+                buf_append_cstr(&b, "\"$cloudtrail_daily\"");
+                done = (size_t)(t[i].p - sql) + t[i].len;
+                continue;
+            }
+            const char *end = t[i + 3].p + 1;
+            buf_append_cstr(&b, "ifnull(sum(n), 0)");
+            /* a select item keeps the name SQLite gave it: its text */
+            if (i < from_i && !at_op(t, n, i + 4, "as") && !implicit_alias(t, n, i + 4))
+                buf_printf(&b, " AS \"%.*s\"", (int)(end - t[i].p), t[i].p);
+            done = (size_t)(end - sql);
+            i += 3;
+        }
+        buf_append(&b, sql + done, len - done);
+        if (buf_putc(&b, '\0') == 0)
+            res = buf_steal(&b);
+        buf_free(&b);
+    }
+    free(t);
+    return res;
+}
+
 int query_sql_rewrite(const char *in, size_t len, struct query_sql *out, struct err *err)
 {
     memset(out, 0, sizeof(*out));
@@ -1885,6 +2064,13 @@ int query_sql_rewrite(const char *in, size_t len, struct query_sql *out, struct 
             out->kind = QUERY_SQL_SELECT;
             out->len = r->out.len - 1;
             out->sql = buf_steal(&r->out);
+            char *daily = rollup(out->sql, out->len);
+            if (daily != NULL) {
+                /* the line map stays: the rollup moves no clause */
+                free(out->sql);
+                out->sql = daily;
+                out->len = strlen(daily);
+            }
         }
     }
     buf_free(&r->out);

@@ -496,6 +496,9 @@ static int put_cloudtrail(struct store *st, const struct event *ev, int64_t file
         return rc;
     if (!*inserted)
         return 0;
+    rc = store__daily_add(st, ev->time_ms, ev->account, ev->region, err);
+    if (rc != 0)
+        return rc;
 
     /* The record goes in the same transaction as its row, so both or
      * neither survive a kill. */

@@ -58,7 +58,7 @@
 #include "event/event.h"
 #include "input/input.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 struct store;
 struct sqlite3;

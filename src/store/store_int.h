@@ -42,7 +42,16 @@ enum store_stmt {
     STMT_LEDGER_INSERT,
     STMT_LEDGER_FINISH,
     STMT_RES_OF_EVENT,
+    STMT_DAILY_ADD,
     STMT_N
+};
+
+/* One key of cloudtrail_daily with the events the open transaction added. */
+struct store_daily {
+    int64_t day_ms;
+    char *account, *region; /* NULL for a NULL column */
+    size_t account_len, region_len;
+    int64_t n;
 };
 
 struct store {
@@ -50,10 +59,23 @@ struct store {
     bool readonly;
     bool in_tx;
     sqlite3_stmt *stmt[STMT_N];
+    /* CloudTrail events inserted in the open transaction, by day, account and
+     * Region: added to cloudtrail_daily before it commits (store_commit). */
+    struct store_daily *daily;
+    size_t n_daily, cap_daily;
     struct buf raw;      /* compacted CloudTrail record */
     struct buf answers;  /* DNS answers as JSON */
     struct arena arena;  /* per-event scratch */
 };
+
+/* Counts one CloudTrail event just inserted (its time, account and Region as
+ * bound to the row; a NULL sv is a NULL column) for cloudtrail_daily. Written
+ * at once outside a transaction, else at store_commit. */
+int store__daily_add(struct store *st, int64_t time_ms, struct sv account, struct sv region,
+                     struct err *err);
+/* Writes the counts gathered so far into cloudtrail_daily / forgets them. */
+int store__daily_flush(struct store *st, struct err *err);
+void store__daily_clear(struct store *st);
 
 /* Sets err from the connection's last error: "what: sqlite message". */
 int store__db_err(struct store *st, struct err *err, const char *what);

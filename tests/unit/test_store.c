@@ -550,6 +550,72 @@ static int count(struct store *st, const char *sql)
     return n;
 }
 
+/* The daily counts follow the ingest (its events, not the duplicates it
+ * ignores) and every delete and update of cloudtrail: NULL keys, times
+ * before 1970 included. */
+static void test_daily_counts(void)
+{
+    struct store *st = fresh("daily.db");
+    sqlite3 *db = store_db(st);
+    char path[600];
+    tmp_path("daily.json", path, sizeof(path));
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    fputs("{\"Records\":[", f);
+    for (int k = 0; k < 600; k++) {
+        /* days around 2023-11 and one before 1970; some without account or Region */
+        long long ms = k % 50 == 0 ? -3600000LL * (k % 7 + 1) : 1700000000000LL + k * 7777777LL;
+        time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char iso[32];
+        strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        fprintf(f, "%s{\"eventVersion\":\"1.08\",\"eventID\":\"e%d\",\"eventTime\":\"%s\","
+                   "\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\"",
+                k ? "," : "", k % 97 == 3 ? k - 1 : k, iso);
+        if (k % 5 != 0)
+            fprintf(f, ",\"recipientAccountId\":\"11112222333%d\"", k % 2);
+        if (k % 7 != 0)
+            fprintf(f, ",\"awsRegion\":\"us-east-%d\"", k % 3);
+        fputs("}", f);
+    }
+    fputs("]}", f);
+    fclose(f);
+    struct store_ingest_stats stats;
+    struct err e;
+    err_clear(&e);
+    const char *paths[] = { path };
+    CHECK_INT(store_ingest(st, paths, 1, NULL, &stats, &e), 0);
+    static const char *const steps[] = {
+        "SELECT 1",
+        "DELETE FROM cloudtrail WHERE rowid % 3 = 1",
+        "UPDATE cloudtrail SET region = NULL WHERE rowid % 5 = 2",
+        "UPDATE cloudtrail SET event_time_ms = event_time_ms + 43200000, account = 'b'"
+        " WHERE rowid % 4 = 3",
+        "DELETE FROM cloudtrail WHERE account IS NULL AND rowid % 2 = 0",
+    };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        CHECK_INT(sqlite3_exec(db, steps[i], NULL, NULL, NULL), SQLITE_OK);
+#define DAILY "SELECT day_ms, account, region, sum(n) FROM cloudtrail_daily GROUP BY 1, 2, 3"
+#define ROWS                                                                                  \
+    "SELECT event_time_ms - (event_time_ms % 86400000 + 86400000) % 86400000 AS d, account," \
+    " region, count(*) FROM cloudtrail GROUP BY d, account, region"
+        CHECK_INT(count(st, "SELECT count(*) FROM (" DAILY " EXCEPT " ROWS ")"), 0);
+        CHECK_INT(count(st, "SELECT count(*) FROM (" ROWS " EXCEPT " DAILY ")"), 0);
+        CHECK_INT(count(st, "SELECT count(*) FROM cloudtrail_daily WHERE n <= 0"), 0);
+        if (i == 0) {
+            CHECK_INT(count(st, "SELECT sum(n) FROM cloudtrail_daily"), 600 - 7); /* 7 duplicate ids */
+            CHECK(count(st, "SELECT count(*) FROM cloudtrail_daily WHERE day_ms < 0") > 0);
+            CHECK(count(st, "SELECT count(*) FROM cloudtrail_daily WHERE account IS NULL") > 0);
+        }
+    }
+    CHECK(count(st, "SELECT count(*) FROM cloudtrail") > 200);
+    store_close(st);
+    unlink(path);
+}
+
 static void make_files(const char *dir, int files, int per_file, int dup_every)
 {
     mkdir(dir, 0700);
@@ -1458,6 +1524,7 @@ static void test_cleanup(void)
 static const struct harness_test tests[] = {
     { "schema", test_schema },
     { "migration", test_migration },
+    { "daily_counts", test_daily_counts },
     { "sha256", test_sha256 },
     { "compact_json", test_compact_json },
     { "username", test_username },
