@@ -6,18 +6,23 @@
  *                [--threads N] [--vpcflow-format FIELDS] [--stats]
  *                [--bus FILE [--bus-wait SECONDS]]
  *                [--geoip-db FILE] [--asn-db FILE] [--suppress FILE]... [--show-archived]
- *                [--db FILE] [--insights-out FILE] PATH...
+ *                [--db FILE] [--insights-out FILE] [--lateness DURATION] PATH...
  *
  * With --insights-out, the anomalies of rate rules with `insight` are also
  * written to FILE as CloudTrail Insights records (a Start and an End record
  * each, JSON lines in event-time order; docs/rules.md).
  *
  * PATH is a file, a directory (walked recursively, S3 layout understood) or
- * "-" for standard input. Files are spread over worker threads (largest first,
- * each to the least loaded worker); each worker reads, normalizes and detects
- * on its own and aggregates into its own finding set; the sets are merged at
+ * "-" for standard input. Files are read in the order of the delivery time in
+ * their names (AWS's S3 layouts), in one-hour slices: worker threads take the
+ * next file, read, normalize and detect on their own and aggregate into their
+ * own finding sets; the main thread runs the stateful rules on each slice
+ * behind a watermark (later files' earliest possible record minus
+ * --lateness) while the workers read on, so what is held follows the slices
+ * in flight, not the archive's span. Without a time in some file's name the
+ * archive is one slice, run once all of it is read. The sets are merged at
  * the end. Aggregation is order-independent and errors are printed in file
- * order, so the output never depends on the thread count.
+ * order, so the output never depends on the thread count or the file order.
  *
  * With --bus, every record (as its EventBridge event) and then every finding
  * (as a "GuardDuty Finding" event) also goes through the bus of FILE
@@ -155,7 +160,10 @@ static void usage(FILE *out)
           "  ocsf) as soon as the record completing it is read, again when its count grows;\n"
           "  stateful rules run behind a watermark (the latest event time minus --lateness).\n"
           "  --follow              treat - as a stream even when stdin is a file\n"
-          "  --lateness DURATION   disorder allowed in a stream (default 5m)\n",
+          "  --lateness DURATION   disorder allowed in a stream (default 5m), or how long after\n"
+          "                        its stream's previous file a file's records may be in an\n"
+          "                        archive read by delivery time (default 1h); later records\n"
+          "                        are late: --stats counts them, stateful rules ignore them\n",
           out);
     nats_cli_usage(out);
 }

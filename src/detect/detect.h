@@ -439,6 +439,9 @@ size_t detect_event(const struct detect_engine *e, struct detect_scratch *s,
  *             every scratch, orders them by (time, event id) and runs each
  *             stateful rule over them. The result depends only on the set of
  *             events read, never on the thread count or the order of files.
+ *   chunked   a detect_archive does the same slice by slice: the candidates
+ *             before a watermark run and are freed, so memory follows the
+ *             slices in flight, not the span (below, "Chunked archives").
  *   stream    a detect_stream feeds the same kinds behind a watermark: the
  *             latest event time seen minus the allowed lateness. Candidates
  *             are held until the watermark passes them, then run in order;
