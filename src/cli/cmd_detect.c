@@ -1238,8 +1238,7 @@ static int run(const struct args *a, const char *exe)
     plan_free(&plan);
 out:
     for (int t = 0; t < a->threads; t++) {
-        if (t > 0)
-            finding_agg_free(ws[t].agg);
+        finding_agg_free(ws[t].agg);
         free(ws[t].files.files);
         free(ws[t].msgs);
         detect_scratch_free(ws[t].scratch);

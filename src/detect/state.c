@@ -1082,10 +1082,19 @@ void detect_batch_free(struct detect_batch *b)
     free(b);
 }
 
+/* Items waiting for the watermark: v[0, sorted) in run order (what the last
+ * drain left), then the newcomers. */
 struct heldvec {
     struct sitem *v;
-    size_t n, cap;
+    size_t n, cap, sorted;
+    size_t bytes; /* held_item_bytes over v */
 };
+
+static size_t held_item_bytes(const struct sitem *it)
+{
+    return item_bytes(it) + (it->sn ? detect__snap_size(it->sn) : 0) +
+           detect__rattr_bytes(it->attr);
+}
 
 static void hv_push(struct heldvec *h, const struct sitem *it)
 {
@@ -1094,6 +1103,7 @@ static void hv_push(struct heldvec *h, const struct sitem *it)
         h->v = xrealloc(h->v, h->cap * sizeof(*h->v));
     }
     h->v[h->n++] = *it;
+    h->bytes += held_item_bytes(it);
 }
 
 struct detect_archive {
@@ -1129,12 +1139,6 @@ struct detect_archive *detect_archive_new(const struct detect_engine *e, detect_
     return a;
 }
 
-static size_t held_item_bytes(const struct sitem *it)
-{
-    return item_bytes(it) + (it->sn ? detect__snap_size(it->sn) : 0) +
-           detect__rattr_bytes(it->attr);
-}
-
 /* What the archive holds now (snapshots shared by items count once per item:
  * an upper bound). */
 static size_t archive_bytes(const struct detect_archive *a)
@@ -1142,9 +1146,7 @@ static size_t archive_bytes(const struct detect_archive *a)
     size_t b = 0;
     for (size_t u = 0; u < a->n_units; u++) {
         const struct heldvec *h = &a->held[u];
-        b += h->cap * sizeof(*h->v);
-        for (size_t i = 0; i < h->n; i++)
-            b += held_item_bytes(&h->v[i]) - sizeof(struct sitem);
+        b += (h->cap - h->n) * sizeof(*h->v) + h->bytes;
         const struct ptab *t = &a->open[u];
         b += t->cap * (sizeof(void *) + sizeof(uint64_t));
         for (size_t i = 0; i < t->cap; i++) {
@@ -1253,10 +1255,16 @@ static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
     struct heldvec *h = &a->held[ui];
     if (h->n == 0)
         return;
+    /* What waited is in order already: sort the newcomers, merge. */
+    size_t old = h->sorted, nn = h->n - old;
+    struct sitem **q = xmalloc(nn ? nn * sizeof(*q) : 1);
+    for (size_t i = 0; i < nn; i++)
+        q[i] = &h->v[old + i];
+    sort_items(q, nn);
     struct sitem **p = xmalloc(h->n * sizeof(*p));
-    for (size_t i = 0; i < h->n; i++)
-        p[i] = &h->v[i];
-    sort_items(p, h->n);
+    for (size_t i = 0, j = 0, o = 0; o < h->n; o++)
+        p[o] = j >= nn || (i < old && cmp_item(&h->v[i], q[j]) <= 0) ? &h->v[i++] : q[j++];
+    free(q);
     size_t fed = 0;
     while (fed < h->n && p[fed]->ms < wm) /* time orders first: the runnable come first */
         detect__kind_feed(k, p[fed++], &a->em);
@@ -1266,14 +1274,19 @@ static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
         rest.cap = h->n - fed;
         rest.v = xmalloc(rest.cap * sizeof(*rest.v));
     }
+    size_t bytes = h->bytes;
     for (size_t i = 0; i < h->n; i++) {
-        if (i < fed)
+        if (i < fed) {
+            bytes -= held_item_bytes(p[i]);
             item_release(p[i]);
-        else
+        } else {
             rest.v[rest.n++] = *p[i];
+        }
     }
     free(p);
     free(h->v);
+    rest.sorted = rest.n;
+    rest.bytes = bytes;
     *h = rest;
 }
 
