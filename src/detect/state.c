@@ -1085,7 +1085,7 @@ void detect_batch_free(struct detect_batch *b)
 /* Items waiting for the watermark: v[0, sorted) in run order (what the last
  * drain left), then the newcomers. */
 struct heldvec {
-    struct sitem *v;
+    struct sitem **v; /* each allocated: draining moves pointers, not items */
     size_t n, cap, sorted;
     size_t bytes; /* held_item_bytes over v */
 };
@@ -1102,7 +1102,9 @@ static void hv_push(struct heldvec *h, const struct sitem *it)
         h->cap = h->cap ? 2 * h->cap : 64;
         h->v = xrealloc(h->v, h->cap * sizeof(*h->v));
     }
-    h->v[h->n++] = *it;
+    struct sitem *x = xmalloc(sizeof(*x));
+    *x = *it;
+    h->v[h->n++] = x;
     h->bytes += held_item_bytes(it);
 }
 
@@ -1146,7 +1148,7 @@ static size_t archive_bytes(const struct detect_archive *a)
     size_t b = 0;
     for (size_t u = 0; u < a->n_units; u++) {
         const struct heldvec *h = &a->held[u];
-        b += (h->cap - h->n) * sizeof(*h->v) + h->bytes;
+        b += h->cap * sizeof(*h->v) + h->bytes;
         const struct ptab *t = &a->open[u];
         b += t->cap * (sizeof(void *) + sizeof(uint64_t));
         for (size_t i = 0; i < t->cap; i++) {
@@ -1257,37 +1259,30 @@ static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
         return;
     /* What waited is in order already: sort the newcomers, merge. */
     size_t old = h->sorted, nn = h->n - old;
-    struct sitem **q = xmalloc(nn ? nn * sizeof(*q) : 1);
-    for (size_t i = 0; i < nn; i++)
-        q[i] = &h->v[old + i];
+    struct sitem **q = h->v + old;
     sort_items(q, nn);
     struct sitem **p = xmalloc(h->n * sizeof(*p));
     for (size_t i = 0, j = 0, o = 0; o < h->n; o++)
-        p[o] = j >= nn || (i < old && cmp_item(&h->v[i], q[j]) <= 0) ? &h->v[i++] : q[j++];
-    free(q);
+        p[o] = j >= nn || (i < old && cmp_item(h->v[i], q[j]) <= 0) ? h->v[i++] : q[j++];
     size_t fed = 0;
     while (fed < h->n && p[fed]->ms < wm) /* time orders first: the runnable come first */
         detect__kind_feed(k, p[fed++], &a->em);
     a->st.items += fed;
-    struct heldvec rest = { 0 };
-    if (fed < h->n) {
-        rest.cap = h->n - fed;
-        rest.v = xmalloc(rest.cap * sizeof(*rest.v));
+    for (size_t i = 0; i < fed; i++) {
+        h->bytes -= held_item_bytes(p[i]);
+        item_release(p[i]);
+        free(p[i]);
     }
-    size_t bytes = h->bytes;
-    for (size_t i = 0; i < h->n; i++) {
-        if (i < fed) {
-            bytes -= held_item_bytes(p[i]);
-            item_release(p[i]);
-        } else {
-            rest.v[rest.n++] = *p[i];
-        }
-    }
+    memcpy(h->v, p + fed, (h->n - fed) * sizeof(*p));
+    h->n -= fed;
+    h->sorted = h->n;
     free(p);
-    free(h->v);
-    rest.sorted = rest.n;
-    rest.bytes = bytes;
-    *h = rest;
+    if (h->n == 0) {
+        /* A burst's array goes with it. */
+        free(h->v);
+        h->v = NULL;
+        h->cap = 0;
+    }
 }
 
 size_t detect_archive_run(struct detect_archive *a, struct detect_batch *const *b, size_t n,
@@ -1348,8 +1343,10 @@ void detect_archive_free(struct detect_archive *a)
     detect__semit_resolve(&a->em); /* what ran but was not finished still goes out */
     for (size_t ui = 0; ui < a->n_units; ui++) {
         detect__kind_free(a->k[ui]);
-        for (size_t i = 0; i < a->held[ui].n; i++)
-            item_release(&a->held[ui].v[i]);
+        for (size_t i = 0; i < a->held[ui].n; i++) {
+            item_release(a->held[ui].v[i]);
+            free(a->held[ui].v[i]);
+        }
         free(a->held[ui].v);
         free_open(&a->open[ui]);
     }
