@@ -893,14 +893,14 @@ static void gather_new_value(struct collector *const *cs, size_t nc, uint32_t ui
 
 /* Folds e (table hash h) into m: moved in when its (key, bucket) is new
  * there, else added to the entry there and freed. */
-static void rb_fold(struct ptab *m, uint64_t h, struct rbent *e, bool by_num)
+static bool rb_fold(struct ptab *m, uint64_t h, struct rbent *e, bool by_num)
 {
     size_t j = pt_find(m, h, rb_eq, e);
     if (!m->h[j]) {
         m->h[j] = h;
         m->v[j] = e;
         m->n++;
-        return;
+        return true;
     }
     struct rbent *have = m->v[j];
     have->n += e->n;
@@ -916,6 +916,7 @@ static void rb_fold(struct ptab *m, uint64_t h, struct rbent *e, bool by_num)
         e->rep = NULL;
     }
     rb_free(e);
+    return false;
 }
 
 /* The (key, bucket) aggregates of m as items the caller owns; m is consumed
@@ -1117,6 +1118,7 @@ struct detect_archive {
     struct kstate **k;
     struct heldvec *held;     /* per unit (not rate): items at or after the watermark */
     struct ptab *open;        /* per rate unit: buckets not yet closed */
+    size_t *open_bytes;       /* per rate unit: rb_bytes of the open buckets when they came */
     int64_t wm;               /* everything before it has run */
     bool finished;
     size_t bytes, peak;
@@ -1135,29 +1137,30 @@ struct detect_archive *detect_archive_new(const struct detect_engine *e, detect_
     a->k = xcalloc(nu, sizeof(*a->k));
     a->held = xcalloc(nu, sizeof(*a->held));
     a->open = xcalloc(nu, sizeof(*a->open));
+    a->open_bytes = xcalloc(nu, sizeof(*a->open_bytes));
     for (size_t i = 0; i < a->n_units; i++)
         a->k[i] = detect__kind_new(&a->units[i]);
     a->wm = INT64_MIN;
     return a;
 }
 
-/* What the archive holds now (snapshots shared by items count once per item:
- * an upper bound). */
+/* An open bucket's size as it came (merges into it are not counted: their
+ * callers' tables may grow a little). */
+static size_t rb_bytes(const struct rbent *r)
+{
+    return sizeof(*r) + (r->key ? strlen(r->key) + 1 : 0) + detect__rattr_bytes(r->attr) +
+           (r->rep ? detect__snap_size(r->rep) : 0);
+}
+
+/* What the archive holds now, from the running counts (snapshots shared by
+ * items count once per item: an upper bound). */
 static size_t archive_bytes(const struct detect_archive *a)
 {
     size_t b = 0;
     for (size_t u = 0; u < a->n_units; u++) {
         const struct heldvec *h = &a->held[u];
         b += h->cap * sizeof(*h->v) + h->bytes;
-        const struct ptab *t = &a->open[u];
-        b += t->cap * (sizeof(void *) + sizeof(uint64_t));
-        for (size_t i = 0; i < t->cap; i++) {
-            if (!t->h[i])
-                continue;
-            const struct rbent *r = t->v[i];
-            b += sizeof(*r) + (r->key ? strlen(r->key) + 1 : 0) + detect__rattr_bytes(r->attr) +
-                 (r->rep ? detect__snap_size(r->rep) : 0);
-        }
+        b += a->open[u].cap * (sizeof(void *) + sizeof(uint64_t)) + a->open_bytes[u];
     }
     return b;
 }
@@ -1185,7 +1188,9 @@ static void archive_take(struct detect_archive *a, struct collector *c, uint32_t
                 rb_free(e);
                 continue;
             }
-            rb_fold(&a->open[ui], hh, e, un->first->has_sum);
+            size_t eb = rb_bytes(e);
+            if (rb_fold(&a->open[ui], hh, e, un->first->has_sum))
+                a->open_bytes[ui] += eb;
         }
     }
     for (size_t i = 0; i < u->nv.cap; i++) {
@@ -1242,6 +1247,10 @@ static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
             dst->v[j] = b;
             dst->n++;
         }
+        /* The closed buckets' share of the bytes goes with them (no need to
+         * read every closed entry's key and snapshot for a figure). */
+        if (t->n)
+            a->open_bytes[ui] = (size_t)((double)a->open_bytes[ui] * (double)keep.n / (double)t->n);
         pt_free(t);
         *t = keep;
         struct itemvec iv = { 0 };
@@ -1353,6 +1362,7 @@ void detect_archive_free(struct detect_archive *a)
     free(a->k);
     free(a->held);
     free(a->open);
+    free(a->open_bytes);
     detect_scratch_free(a->s);
     free(a);
 }
