@@ -48,9 +48,10 @@
  * reference), shared by the table entries that point at it and freed with
  * the last of them. */
 struct citem {
-    struct sitem it;
+    struct sitem it; /* first: a chunked archive holds &it and frees it as the citem */
     uint32_t refs;
     bool listed; /* taken into the finish list already */
+    bool moved;  /* a chunked archive holds it now */
 };
 
 struct nvent {
@@ -1097,16 +1098,22 @@ static size_t held_item_bytes(const struct sitem *it)
            detect__rattr_bytes(it->attr);
 }
 
-static void hv_push(struct heldvec *h, const struct sitem *it)
+/* Takes x, an allocation of its own (freed with free(x)). */
+static void hv_push_owned(struct heldvec *h, struct sitem *x)
 {
     if (h->n == h->cap) {
         h->cap = h->cap ? 2 * h->cap : 64;
         h->v = xrealloc(h->v, h->cap * sizeof(*h->v));
     }
+    h->v[h->n++] = x;
+    h->bytes += held_item_bytes(x);
+}
+
+static void hv_push(struct heldvec *h, const struct sitem *it)
+{
     struct sitem *x = xmalloc(sizeof(*x));
     *x = *it;
-    h->v[h->n++] = x;
-    h->bytes += held_item_bytes(it);
+    hv_push_owned(h, x);
 }
 
 struct detect_archive {
@@ -1206,11 +1213,11 @@ static void archive_take(struct detect_archive *a, struct collector *c, uint32_t
                     a->st.late++;
                     item_release(&ci->it);
                 } else {
-                    hv_push(h, &ci->it);
-                    memset(&ci->it, 0, sizeof(ci->it));
+                    hv_push_owned(h, &ci->it); /* the citem itself: no copy */
+                    ci->moved = true;
                 }
             }
-            if (--ci->refs == 0)
+            if (--ci->refs == 0 && !ci->moved)
                 free(ci);
         }
     }
