@@ -876,6 +876,20 @@ static void plan_build(const struct input_list *files, int64_t lateness_ms, stru
             }
         }
         free(early);
+        /* A slice after which the watermark would not move runs nothing a
+         * later one would not: join it to the next (long files of a stream
+         * hold the watermark back, and fewer runs reduce better). */
+        size_t k = 0;
+        for (size_t s = 0; s < p->n_slices; s++) {
+            if (s + 1 < p->n_slices && p->wm[s] == p->wm[s + 1])
+                continue;
+            p->end[k] = p->end[s];
+            p->wm[k++] = p->wm[s];
+        }
+        p->n_slices = k;
+        for (size_t s = 0, i = 0; s < k; s++)
+            for (; i < p->end[s]; i++)
+                p->slice[i] = s;
     }
     for (size_t i = 0; i < n; i++) {
         struct stat st;
