@@ -750,6 +750,15 @@ static bool name_time(const char *path, int64_t *ms_out, const char **base_out,
     return false;
 }
 
+/* {size, file index} pairs: largest first, then by index. */
+static int cmp_size_desc(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? 1 : -1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
 /* In what order the files are read, cut into slices, and the watermark after
  * each slice. */
 struct plan {
@@ -891,11 +900,21 @@ static void plan_build(const struct input_list *files, int64_t lateness_ms, stru
             for (; i < p->end[s]; i++)
                 p->slice[i] = s;
     }
+    /* Inside a slice the order does not matter to the results: largest
+     * first, so that the workers finish a slice together. */
+    uint64_t (*sz)[2] = xcalloc(n + 1, sizeof(*sz));
     for (size_t i = 0; i < n; i++) {
         struct stat st;
-        uint64_t sz = stat(files->files[p->order[i]].path, &st) == 0 ? (uint64_t)st.st_size : 0;
-        p->cum[i + 1] = p->cum[i] + sz;
+        sz[i][0] = stat(files->files[p->order[i]].path, &st) == 0 ? (uint64_t)st.st_size : 0;
+        sz[i][1] = p->order[i];
     }
+    for (size_t s = 0, from = 0; s < p->n_slices; from = p->end[s++])
+        qsort(sz + from, p->end[s] - from, sizeof(*sz), cmp_size_desc);
+    for (size_t i = 0; i < n; i++) {
+        p->order[i] = (size_t)sz[i][1];
+        p->cum[i + 1] = p->cum[i] + sz[i][0];
+    }
+    free(sz);
     free(ft);
 }
 
