@@ -205,14 +205,18 @@ static void set_bool(struct derived *d, int i, bool b)
     d->v[i] = (struct dval){ .type = DV_BOOL, .b = b, .s = b ? SV("true") : SV("false") };
 }
 
+/* The IPv4 private, shared (CGNAT), link-local and loopback ranges; b: the
+ * address's 4 bytes. */
+static inline bool ip4_internal(const uint8_t *b)
+{
+    return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+           (b[0] == 100 && (b[1] & 0xc0) == 64) || (b[0] == 169 && b[1] == 254) || b[0] == 127;
+}
+
 bool detect__ip_internal(const struct ipaddr *ip)
 {
-    if (ip->v4) {
-        const uint8_t *b = ip->b + 12;
-        return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
-               (b[0] == 192 && b[1] == 168) || (b[0] == 100 && (b[1] & 0xc0) == 64) ||
-               (b[0] == 169 && b[1] == 254) || b[0] == 127;
-    }
+    if (ip->v4)
+        return ip4_internal(ip->b + 12);
     static const struct {
         uint8_t b[16];
         unsigned bits; /* over the 16-byte (v4-mapped) form */
@@ -244,6 +248,12 @@ bool detect__ip_internal(const struct ipaddr *ip)
             return true;
     }
     return false;
+}
+
+/* detect__ip_internal with its IPv4 half inlined: two calls per flow. */
+static inline bool ip_internal(const struct ipaddr *ip)
+{
+    return ip->v4 ? ip4_internal(ip->b + 12) : detect__ip_internal(ip);
 }
 
 /* Public resolvers that serve DNS over HTTPS and TLS (Cloudflare, Google,
@@ -503,8 +513,8 @@ static bool digits8(const char *p, uint32_t n, int64_t *out)
  * leaf_num reads it (left alone when it has none). True when the leaf is
  * 1 to 15 plain digits. line: the bytes around the leaf that may be read
  * (the flow line), or SV_NULL. */
-static bool raw_fact(struct derived *d, int r, const struct json_leaf *l, struct sv line,
-                     int64_t *out)
+static inline __attribute__((always_inline)) bool
+raw_fact(struct derived *d, int r, const struct json_leaf *l, struct sv line, int64_t *out)
 {
     if (!l)
         return false;
@@ -545,18 +555,16 @@ static bool raw_fact(struct derived *d, int r, const struct json_leaf *l, struct
     return false;
 }
 
-/* A port: its text is the leaf's when that is the number written plainly
- * (plain: the leaf is digits only, raw_fact says). */
+/* A port's value: its text is the leaf's when that is the number written
+ * plainly (plain: the leaf is digits only, raw_fact says). */
 static void set_port(struct derived *d, int i, int64_t v, const struct json_leaf *l, bool plain,
                      struct arena *a)
 {
     if (plain && (l->val[0] != '0' || l->val_len == 1)) {
         d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v, .s = sv_make(l->val, l->val_len) };
-        fact(d, i, v);
         return;
     }
     set_num(d, i, (double)v, a);
-    fact(d, i, v);
 }
 
 /* A flow leaf's text: flow lines hold no escapes, so a view. */
@@ -571,7 +579,7 @@ static struct sv flow_sv(const struct json_leaf *l, struct arena *a)
 
 /* ip_parse for the dotted quads flow lines are made of, without a call or a
  * scan for ':'; anything else goes to ip_parse. Same results. */
-static bool flow_ip(struct sv s, struct ipaddr *out)
+static inline __attribute__((always_inline)) bool flow_ip(struct sv s, struct ipaddr *out)
 {
     static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
     const char *p = s.p;
@@ -620,41 +628,72 @@ static bool sv_is(struct sv s, const char *lit, size_t n)
 #define SV_IS(s, lit) sv_is((s), (lit), sizeof(lit) - 1)
 
 /* An integer as text in the struct's own buffer (no arena: this runs for
- * every flow). */
+ * every flow), two digits at a time from the end: packet sizes have 2 to 4
+ * digits, and a digit loop from the front needs a reversal after it. */
 static void set_num_own(struct derived *d, int i, int64_t v)
 {
-    char r[24];
-    size_t k = 0;
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
     uint64_t u = (uint64_t)v;
-    do {
-        r[k++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u && k < sizeof(r));
+    size_t k = 1;
+    for (uint64_t t = u; t >= 10; t /= 10)
+        k++;
     char *o = d->numtxt[i];
-    for (size_t n = 0; n < k; n++)
-        o[n] = r[k - 1 - n];
+    size_t at = k;
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        at -= 2;
+        memcpy(o + at, pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        memcpy(o, pairs + 2 * u, 2);
+    } else {
+        o[0] = (char)('0' + u);
+    }
     d->v[i] = (struct dval){ .type = DV_NUM, .num = (double)v, .s = sv_make(o, k) };
 }
 
-static void derive_flow(const struct dctx *c, const struct event *ev, struct arena *a,
-                        struct derived *d)
+/* Field by field: the padding is left alone, so this stays a row of stores
+ * instead of becoming a memset. */
+static inline void clear_vals(struct dval *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        v[i].type = DV_NONE;
+        v[i].b = false;
+        v[i].num = 0;
+        v[i].s = SV_NULL;
+    }
+}
+
+/* A flow in two steps. The facts (what the gate and the direct `where`
+ * read: ff, ffi, ffmask) come first; most lines feed no unit, and their
+ * values and texts (d->v) are never needed. What the second step needs of
+ * the first is kept in d->fp. */
+static void derive_flow_facts(const struct dctx *c, const struct event *ev, struct arena *a,
+                              struct derived *d)
 {
     const struct detect_lists *l = c->lists;
+    struct flow_pend *fp = &d->fp;
     flow_find(ev, d->raw);
     const struct flow_leaves {
-        const struct json_leaf *eni, *inst, *src, *dst, *sport, *dport, *proto, *packets, *bytes,
+        const struct json_leaf *eni, *src, *dst, *sport, *dport, *proto, *packets, *bytes,
             *action, *fdir;
-    } fl = { d->raw[DVR_ENI],     d->raw[DVR_INSTANCE], d->raw[DVR_SRCADDR], d->raw[DVR_DSTADDR],
-             d->raw[DVR_SRCPORT], d->raw[DVR_DSTPORT],  d->raw[DVR_PROTOCOL], d->raw[DVR_PACKETS],
-             d->raw[DVR_BYTES],   d->raw[DVR_ACTION],   d->raw[DVR_FDIR] };
+    } fl = { d->raw[DVR_ENI],     d->raw[DVR_SRCADDR], d->raw[DVR_DSTADDR],
+             d->raw[DVR_SRCPORT], d->raw[DVR_DSTPORT], d->raw[DVR_PROTOCOL], d->raw[DVR_PACKETS],
+             d->raw[DVR_BYTES],   d->raw[DVR_ACTION],  d->raw[DVR_FDIR] };
     int64_t sport = -1, dport = -1, proto = -1, packets = -1, bytes = -1;
     /* The line's own bytes: the numbers are read 8 bytes at a time where
      * that stays inside it. */
-    bool splain = raw_fact(d, DVR_SRCPORT, fl.sport, ev->raw, &sport);
-    bool dplain = raw_fact(d, DVR_DSTPORT, fl.dport, ev->raw, &dport);
+    fp->splain = raw_fact(d, DVR_SRCPORT, fl.sport, ev->raw, &sport);
+    fp->dplain = raw_fact(d, DVR_DSTPORT, fl.dport, ev->raw, &dport);
     raw_fact(d, DVR_PROTOCOL, fl.proto, ev->raw, &proto);
     raw_fact(d, DVR_PACKETS, fl.packets, ev->raw, &packets);
     raw_fact(d, DVR_BYTES, fl.bytes, ev->raw, &bytes);
+    fp->proto = proto;
+    fp->psize = packets > 0 && bytes >= 0 ? bytes / packets : -1;
     struct sv action = flow_sv(fl.action, a);
     bool rejected = SV_IS(action, "REJECT");
     if (fl.action && fl.action->type == JSON_STRING && !fl.action->escaped) {
@@ -663,22 +702,15 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
         else if (SV_IS(action, "ACCEPT"))
             fact(d, FACT_RAW(DVR_ACTION), 1);
     }
-    struct sv eni = flow_sv(fl.eni, a);
-    struct sv inst = flow_sv(fl.inst, a);
-    if (inst.len == 0 || SV_IS(inst, "-")) {
-        const char *m = eni.len && l ? detect__lists_eni_instance(l, eni) : NULL;
-        inst = m ? sv_cstr(m) : eni;
-    }
-    if (inst.len)
-        set_str(d, DVF_INSTANCE, inst);
-
     struct sv ssrc = flow_sv(fl.src, a), sdst = flow_sv(fl.dst, a);
     struct ipaddr src, dst;
-    if (!flow_ip(ssrc, &src) || !flow_ip(sdst, &dst))
+    fp->ends = flow_ip(ssrc, &src) && flow_ip(sdst, &dst);
+    if (!fp->ends)
         return; /* NODATA/SKIPDATA lines: nothing to say about ends */
 
     /* Which end is ours. */
     int local_is_dst = -1;
+    struct sv eni = flow_sv(fl.eni, a);
     struct sv fdir = flow_sv(fl.fdir, a);
     if (SV_IS(fdir, "ingress"))
         local_is_dst = 1;
@@ -690,12 +722,11 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
         else if (detect__lists_eni_has_ip(l, eni, &src) == 1)
             local_is_dst = 0;
     }
-    bool si = detect__ip_internal(&src), di = detect__ip_internal(&dst);
+    bool si = ip_internal(&src), di = ip_internal(&dst);
     if (local_is_dst < 0 && si != di)
         local_is_dst = di ? 1 : 0;
     /* Unknown: take the line's own view, the sender as local. */
     bool ldst = local_is_dst == 1;
-    struct sv lip = ldst ? sdst : ssrc, rip = ldst ? ssrc : sdst;
     int64_t lport = ldst ? dport : sport, rport = ldst ? sport : dport;
     const struct ipaddr *remote = ldst ? &src : &dst;
 
@@ -708,57 +739,93 @@ static void derive_flow(const struct dctx *c, const struct event *ev, struct are
     else if ((proto == 6 || proto == 17) && sport >= 0 && dport >= 0 && sport != dport)
         init = (lport > rport) ? 1 : 2;
 
-    d->v[DVF_DIRECTION] = (struct dval){ .type = DV_STR,
-                                         .s = local_is_dst < 0 ? SV("unknown")
-                                            : local_is_dst     ? SV("inbound")
-                                                               : SV("outbound") };
     fact(d, DVF_DIRECTION, local_is_dst < 0 ? 3 : local_is_dst ? 1 : 2);
-    d->v[DVF_INITIATOR] = (struct dval){ .type = DV_STR,
-                                         .s = init == 1 ? SV("local")
-                                            : init == 2 ? SV("remote")
-                                                        : SV("unknown") };
     fact(d, DVF_INITIATOR, init);
-    set_str(d, DVF_LOCAL_IP, lip);
-    set_str(d, DVF_REMOTE_IP, rip);
     if (lport >= 0)
-        set_port(d, DVF_LOCAL_PORT, lport, ldst ? fl.dport : fl.sport, ldst ? dplain : splain, a);
+        fact(d, DVF_LOCAL_PORT, lport);
     if (rport >= 0)
-        set_port(d, DVF_REMOTE_PORT, rport, ldst ? fl.sport : fl.dport, ldst ? splain : dplain, a);
+        fact(d, DVF_REMOTE_PORT, rport);
     bool pub = !(ldst ? si : di);
-    set_bool(d, DVF_REMOTE_PUBLIC, pub);
     fact(d, DVF_REMOTE_PUBLIC, pub);
     const struct iplist *aws = l ? detect__lists_aws(l) : NULL;
-    if (aws && iplist_count(aws)) {
-        bool in_aws = iplist_lookup(aws, remote) != NULL;
-        set_bool(d, DVF_REMOTE_AWS, in_aws);
-        fact(d, DVF_REMOTE_AWS, in_aws);
+    fp->has_aws = aws && iplist_count(aws);
+    if (fp->has_aws) {
+        fp->in_aws = iplist_lookup(aws, remote) != NULL;
+        fact(d, DVF_REMOTE_AWS, fp->in_aws);
     }
-    if (proto >= 0) {
-        switch (proto) {
+    bool probe = rejected ||
+                 (packets > 0 && packets <= 3 && bytes >= 0 && bytes <= packets * 80);
+    fact(d, DVF_PROBE, probe);
+    fact(d, DVF_IPV6, !src.v4);
+    bool doh = doh_server(remote);
+    fact(d, DVF_DOH, doh);
+    if (fp->psize >= 0)
+        fact(d, DVF_PACKET_SIZE, fp->psize);
+    fp->dir = (int8_t)local_is_dst;
+    fp->init = (int8_t)init;
+    fp->lport = lport;
+    fp->rport = rport;
+    fp->pub = pub;
+    fp->probe = probe;
+    fp->v6 = !src.v4;
+    fp->doh = doh;
+}
+
+/* The values and texts of a flow whose facts are derived. */
+static void derive_flow_rest(const struct dctx *c, const struct event *ev, struct arena *a,
+                             struct derived *d)
+{
+    const struct detect_lists *l = c->lists;
+    const struct flow_pend *fp = &d->fp;
+    clear_vals(d->v, DVF_N);
+    struct sv eni = flow_sv(d->raw[DVR_ENI], a);
+    struct sv inst = flow_sv(d->raw[DVR_INSTANCE], a);
+    if (inst.len == 0 || SV_IS(inst, "-")) {
+        const char *m = eni.len && l ? detect__lists_eni_instance(l, eni) : NULL;
+        inst = m ? sv_cstr(m) : eni;
+    }
+    if (inst.len)
+        set_str(d, DVF_INSTANCE, inst);
+    if (!fp->ends)
+        return;
+    bool ldst = fp->dir == 1;
+    struct sv ssrc = flow_sv(d->raw[DVR_SRCADDR], a), sdst = flow_sv(d->raw[DVR_DSTADDR], a);
+    d->v[DVF_DIRECTION] = (struct dval){ .type = DV_STR,
+                                         .s = fp->dir < 0 ? SV("unknown")
+                                            : fp->dir    ? SV("inbound")
+                                                         : SV("outbound") };
+    d->v[DVF_INITIATOR] = (struct dval){ .type = DV_STR,
+                                         .s = fp->init == 1 ? SV("local")
+                                            : fp->init == 2 ? SV("remote")
+                                                            : SV("unknown") };
+    set_str(d, DVF_LOCAL_IP, ldst ? sdst : ssrc);
+    set_str(d, DVF_REMOTE_IP, ldst ? ssrc : sdst);
+    const struct json_leaf *sp = d->raw[DVR_SRCPORT], *dp = d->raw[DVR_DSTPORT];
+    if (fp->lport >= 0)
+        set_port(d, DVF_LOCAL_PORT, fp->lport, ldst ? dp : sp, ldst ? fp->dplain : fp->splain, a);
+    if (fp->rport >= 0)
+        set_port(d, DVF_REMOTE_PORT, fp->rport, ldst ? sp : dp, ldst ? fp->splain : fp->dplain, a);
+    set_bool(d, DVF_REMOTE_PUBLIC, fp->pub);
+    if (fp->has_aws)
+        set_bool(d, DVF_REMOTE_AWS, fp->in_aws);
+    if (fp->proto >= 0) {
+        switch (fp->proto) {
         case 1: set_str(d, DVF_PROTOCOL, SV("icmp")); break;
         case 6: set_str(d, DVF_PROTOCOL, SV("tcp")); break;
         case 17: set_str(d, DVF_PROTOCOL, SV("udp")); break;
         case 58: set_str(d, DVF_PROTOCOL, SV("icmpv6")); break;
         default: {
             char tmp[24];
-            const char *pn = proto_name(proto, tmp, sizeof(tmp));
+            const char *pn = proto_name(fp->proto, tmp, sizeof(tmp));
             set_str(d, DVF_PROTOCOL, sv_make(arena_strndup(a, pn, strlen(pn)), strlen(pn)));
         }
         }
     }
-    bool probe = rejected ||
-                 (packets > 0 && packets <= 3 && bytes >= 0 && bytes <= packets * 80);
-    set_bool(d, DVF_PROBE, probe);
-    fact(d, DVF_PROBE, probe);
-    set_bool(d, DVF_IPV6, !src.v4);
-    fact(d, DVF_IPV6, !src.v4);
-    bool doh = doh_server(remote);
-    set_bool(d, DVF_DOH, doh);
-    fact(d, DVF_DOH, doh);
-    if (packets > 0 && bytes >= 0) {
-        set_num_own(d, DVF_PACKET_SIZE, bytes / packets);
-        fact(d, DVF_PACKET_SIZE, bytes / packets);
-    }
+    set_bool(d, DVF_PROBE, fp->probe);
+    set_bool(d, DVF_IPV6, fp->v6);
+    set_bool(d, DVF_DOH, fp->doh);
+    if (fp->psize >= 0)
+        set_num_own(d, DVF_PACKET_SIZE, fp->psize);
 }
 
 /* ---- DNS -------------------------------------------------------------------------- */
@@ -1157,42 +1224,66 @@ static void derive_ct(const struct dctx *c, const struct event *ev, struct arena
 
 /* ---- the leaves for `where` ------------------------------------------------------- */
 
-/* Field by field: the padding is left alone, so this stays a row of stores
- * instead of becoming a memset. */
-static inline void clear_vals(struct dval *v, size_t n)
+/* What every derivation starts with. */
+static void derive_begin(const struct event *ev, struct derived *d)
 {
-    for (size_t i = 0; i < n; i++) {
-        v[i].type = DV_NONE;
-        v[i].b = false;
-        v[i].num = 0;
-        v[i].s = SV_NULL;
-    }
+    size_t n;
+    (void)names_of(ev->source, &n);
+    d->ffmask = 0;
+    d->flat_done = false;
+    d->flat.n = 0;
+    d->n = n;
+    d->done = false;
 }
 
 /* d->hash_src must be 0 or left from an earlier call on the same struct. */
 void detect__derive(const struct dctx *c, const struct event *ev, struct arena *a,
                     struct derived *d)
 {
-    size_t n;
-    (void)names_of(ev->source, &n);
+    derive_begin(ev, d);
     /* Each source's count as a constant: stores rather than a rep stos,
      * whose start-up cost more than the clearing on every flow. */
     switch (ev->source) {
-    case EVENT_VPCFLOW: clear_vals(d->v, DVF_N); break;
-    case EVENT_DNS: clear_vals(d->v, DVD_N); break;
-    case EVENT_CLOUDTRAIL: clear_vals(d->v, DVC_N); break;
-    default: memset(d->v, 0, n * sizeof(d->v[0])); break;
+    case EVENT_VPCFLOW:
+        derive_flow_facts(c, ev, a, d);
+        derive_flow_rest(c, ev, a, d);
+        break;
+    case EVENT_DNS:
+        clear_vals(d->v, DVD_N);
+        derive_dns(c, ev, a, d);
+        break;
+    case EVENT_CLOUDTRAIL:
+        clear_vals(d->v, DVC_N);
+        derive_ct(c, ev, a, d);
+        break;
+    default: memset(d->v, 0, d->n * sizeof(d->v[0])); break;
     }
-    d->ffmask = 0;
-    d->flat_done = false;
-    d->flat.n = 0;
-    d->n = n;
-    switch (ev->source) {
-    case EVENT_VPCFLOW: derive_flow(c, ev, a, d); break;
-    case EVENT_DNS: derive_dns(c, ev, a, d); break;
-    case EVENT_CLOUDTRAIL: derive_ct(c, ev, a, d); break;
-    default: break;
+    d->facts_done = true;
+    d->done = true;
+}
+
+void detect__derive_facts(const struct dctx *c, const struct event *ev, struct arena *a,
+                          struct derived *d)
+{
+    if (ev->source != EVENT_VPCFLOW) {
+        detect__derive(c, ev, a, d);
+        return;
     }
+    derive_begin(ev, d);
+    derive_flow_facts(c, ev, a, d);
+    d->facts_done = true;
+}
+
+void detect__derive_rest(const struct dctx *c, const struct event *ev, struct arena *a,
+                         struct derived *d)
+{
+    if (d->done)
+        return;
+    if (!d->facts_done || ev->source != EVENT_VPCFLOW) {
+        detect__derive(c, ev, a, d);
+        return;
+    }
+    derive_flow_rest(c, ev, a, d);
     d->done = true;
 }
 

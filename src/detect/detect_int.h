@@ -166,8 +166,18 @@ struct dval {
 
 #define DERIVED_MAX 16
 
+/* A flow's derivation between its two steps (derive.c). */
+struct flow_pend {
+    int64_t proto, lport, rport, psize; /* -1: none */
+    int8_t dir;                         /* local end: 1 dst, 0 src, -1 unknown */
+    int8_t init;                        /* 1 local, 2 remote, 3 unknown */
+    bool ends, splain, dplain, pub, has_aws, in_aws, probe, v6, doh;
+};
+
 struct derived {
     bool done;
+    bool facts_done;           /* flows: ff/ffi/ffmask set (done: v too) */
+    struct flow_pend fp;
     struct dval v[DERIVED_MAX];
     size_t n;                  /* entries of v used by the source */
     struct json_flat flat;     /* present values as leaves named like the fields, for `where` */
@@ -218,6 +228,13 @@ void detect__geocache_free(struct geocache *gc);
 /* Fills out for ev (strings in a). */
 void detect__derive(const struct dctx *c, const struct event *ev, struct arena *a,
                     struct derived *out);
+/* Flows: only the facts (ff, ffi, ffmask, raw), for the gate; d->v is not
+ * valid until detect__derive_rest (same arguments, the same event). Other
+ * sources: detect__derive. done is true only once everything is derived. */
+void detect__derive_facts(const struct dctx *c, const struct event *ev, struct arena *a,
+                          struct derived *d);
+void detect__derive_rest(const struct dctx *c, const struct event *ev, struct arena *a,
+                         struct derived *d);
 /* out's present values as leaves named like the fields (built on first use). */
 const struct json_flat *detect__derived_flat(struct derived *d, enum event_source src);
 
@@ -308,6 +325,7 @@ int detect__cmp_at(int64_t ams, struct sv aid, int64_t bms, struct sv bid);
 /* A field reference of a rule, resolved. */
 struct fref {
     int dv;         /* derived field index, or -1 for record paths */
+    int8_t raw;     /* flows: the one path's DVR_* (derived.raw holds its leaf), or -1 */
     uint8_t n_alt;  /* record paths: alternatives, the first present counts */
     const char *alt[4];
     uint32_t len[4];

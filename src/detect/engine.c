@@ -67,6 +67,29 @@ struct detect_engine {
     const struct geo_db *geo;
 };
 
+/* What a flow line whose held `where` classes are a given set feeds: the
+ * units, in the order run_stateful would take them, each with what the
+ * touched-rule loop would have worked out (its first rule, the rules fed
+ * without a `when`, those whose `when` is left to test). The set of
+ * classes takes few values on real traffic, so the plans are made once per
+ * set and per thread instead of once per line. */
+struct ustep {
+    uint32_t si;     /* the unit's first rule the event touched */
+    uint32_t mask;   /* rule bits fed without a `when` (or the kind's role bits) */
+    uint32_t whens;  /* unit rule k (bit k): pattern held, its `when` to test */
+};
+
+#define UPLAN_SLOTS 128u /* a power of two; at most half of them are used */
+
+struct uplans {
+    const struct detect_engine *e; /* the plans' engine */
+    uint64_t key[UPLAN_SLOTS];     /* held classes + 1 (0 = free slot) */
+    uint32_t lo[UPLAN_SLOTS], n[UPLAN_SLOTS];
+    size_t used;
+    struct ustep *steps;
+    size_t n_steps, cap_steps;
+};
+
 struct detect_scratch {
     struct match_scratch *ms[EVENT_SOURCE_COUNT];
     struct match_scratch *wms;
@@ -89,6 +112,7 @@ struct detect_scratch {
     uint64_t stamp, where_stamp, when_stamp;
     uint64_t *ustamp, *wstamp, *wok, *whstamp;
     struct fwcache fwc;           /* fields of the direct `where`/`when` forms tested */
+    struct uplans plans;          /* flows: the units each set of gate classes feeds */
 };
 
 /* ---- build ----------------------------------------------------------------- */
@@ -97,6 +121,7 @@ static void resolve(enum event_source src, const char *ref, struct fref *f)
 {
     memset(f, 0, sizeof(*f));
     f->dv = -1;
+    f->raw = -1;
     if (ref[0] == '$') {
         f->dv = detect__derived_find(src, ref + 1, strlen(ref + 1));
         return;
@@ -115,6 +140,10 @@ static void resolve(enum event_source src, const char *ref, struct fref *f)
             break;
         p = bar + 1;
     }
+    /* A flow field that derivation finds anyway (the flow reader gives each
+     * field once): capture takes its leaf from there. */
+    if (src == EVENT_VPCFLOW && f->n_alt == 1)
+        f->raw = (int8_t)detect__flow_raw_find(f->alt[0], f->len[0]);
 }
 
 /* The key a stateful rule groups by when it names none: the resource's. */
@@ -640,6 +669,7 @@ void detect_scratch_free(struct detect_scratch *s)
     free(s->wok);
     free(s->fwc.v);
     free(s->whstamp);
+    free(s->plans.steps);
     free(s);
 }
 
@@ -946,7 +976,24 @@ static const struct derived *derived_of(const struct detect_engine *e, struct de
         if (e->geo && !s->gc)
             s->gc = detect__geocache_new();
         struct dctx c = { e->lists, e->geo, s->gc, !e->dns_entropy };
-        detect__derive(&c, ev, &s->arena, &s->dv);
+        if (s->dv.facts_done)
+            detect__derive_rest(&c, ev, &s->arena, &s->dv);
+        else
+            detect__derive(&c, ev, &s->arena, &s->dv);
+    }
+    return &s->dv;
+}
+
+/* The event's facts (derived.ff, ffi, ffmask), what the gate reads; the
+ * rest of the derivation waits for derived_of. */
+static const struct derived *facts_of(const struct detect_engine *e, struct detect_scratch *s,
+                                      const struct event *ev)
+{
+    if (!s->dv.done && !s->dv.facts_done) {
+        if (e->geo && !s->gc)
+            s->gc = detect__geocache_new();
+        struct dctx c = { e->lists, e->geo, s->gc, !e->dns_entropy };
+        detect__derive_facts(&c, ev, &s->arena, &s->dv);
     }
     return &s->dv;
 }
@@ -1078,75 +1125,148 @@ static bool when_holds(const struct detect_engine *e, struct detect_scratch *s,
     return s->whstamp[x - e->sr] == s->stamp;
 }
 
-/* The stateful units this event feeds: `where`, check, then the collector. */
+/* Feeds unit sr->unit with the event: `where` (unless where_held: sr's
+ * class is known to hold), check, the `when`s of the unit rules in whens
+ * (bit k: rule k), then the collector. mask: the rule bits already decided. */
+static inline __attribute__((always_inline)) void
+feed_unit(const struct detect_engine *e, struct detect_scratch *s, const struct event *ev,
+          struct capev *ce, int *by_ref, const struct srule *sr, uint32_t mask, uint32_t whens,
+          bool where_held)
+{
+    const struct sunit *u = &e->units[sr->unit];
+    const struct derived *dv = derived_of(e, s, ev);
+    if (!where_held && !where_holds(e, s, (uint32_t)(sr - e->sr), ev, dv))
+        return;
+    const struct detect_check *c = detect__rule_check(sr->r);
+    if (c) {
+        struct detect_check_ctx cx = { .ev = ev, .arena = &s->arena };
+        cx.rec = record_tree(s, ev);
+        if (!cx.rec || !c->fn(&cx))
+            return;
+    }
+    if (whens) {
+        /* The unit's gate rules out most `when`s and decides the
+         * fact-only ones; the rest are evaluated. */
+        uint64_t wg = ~0ULL, wex = 0;
+        if (e->ugate[sr->unit])
+            wg = detect__fwgate_mask(e->ugate[sr->unit], dv, &wex);
+        for (uint64_t m = whens & wg; m; m &= m - 1) {
+            int k = __builtin_ctzll(m);
+            const struct srule *x = u->rules[k];
+            if ((wex >> k & 1) || when_holds(e, s, x, ev, dv))
+                mask |= 1u << x->bit;
+        }
+    }
+    ce->dv = dv;
+    struct collector *col = detect__scratch_collector(s);
+    ce->bytes = detect__collector_bytes(col);
+    if (*by_ref < 0)
+        *by_ref = detect__engine_by_ref(e, ev) && !detect__collector_is_stream(col);
+    ce->by_ref = *by_ref;
+    detect__capture(col, u, sr->unit, ce, mask, &s->arena, &s->kb, &s->vb);
+}
+
+/* For touched rule t (s->utouched[t], marked in s->umask): whether it is
+ * the first the event touched of a unit that is fed, and then (*out) the
+ * rule bits fed without a `when` and the rules whose `when` is to be
+ * tested. Leaves umask as it was. */
+static inline __attribute__((always_inline)) bool
+unit_step(const struct detect_engine *e, struct detect_scratch *s, size_t t, struct ustep *out)
+{
+    const struct srule *sr = &e->sr[s->utouched[t]];
+    const struct sunit *u = &e->units[sr->unit];
+    /* A unit is handled by its first rule that the event touched. */
+    if (s->ustamp[sr->unit] == s->stamp)
+        return false;
+    s->ustamp[sr->unit] = s->stamp;
+    uint32_t mask = 0, whens = 0;
+    bool fed = false;
+    for (size_t k = 0; k < u->n_rules; k++) {
+        const struct srule *x = u->rules[k];
+        uint32_t m = s->umask[x - e->sr];
+        if (u->kind == DETECT_KIND_NEW_VALUE) {
+            if (m & M_PATTERN) {
+                fed = true;
+                if (!x->has_when)
+                    mask |= 1u << x->bit;
+                else
+                    whens |= 1u << k;
+            }
+        } else {
+            mask = m & 0xffu;
+            fed = mask != 0;
+        }
+    }
+    *out = (struct ustep){ (uint32_t)(sr - e->sr), mask, whens };
+    return fed;
+}
+
+/* The stateful units this event feeds. */
 static void run_stateful(const struct detect_engine *e, struct detect_scratch *s,
                          const struct event *ev, size_t nt)
 {
     struct capev ce = { e, ev, NULL, NULL, NULL };
-    uint64_t stamp = s->stamp;
     int by_ref = -1; /* the same for every unit: decided on first use */
     for (size_t t = 0; t < nt; t++) {
-        const struct srule *sr = &e->sr[s->utouched[t]];
-        const struct sunit *u = &e->units[sr->unit];
-        /* A unit is handled by its first rule that the event touched. */
-        if (s->ustamp[sr->unit] == stamp)
-            continue;
-        s->ustamp[sr->unit] = stamp;
-        uint32_t mask = 0;
-        bool fed = false, need_when = false;
-        for (size_t k = 0; k < u->n_rules; k++) {
-            const struct srule *x = u->rules[k];
-            uint32_t m = s->umask[x - e->sr];
-            if (u->kind == DETECT_KIND_NEW_VALUE) {
-                if (m & M_PATTERN) {
-                    fed = true;
-                    if (!x->has_when)
-                        mask |= 1u << x->bit;
-                    else
-                        need_when = true;
-                }
-            } else {
-                mask = m & 0xffu;
-                fed = mask != 0;
-            }
-        }
-        if (!fed)
-            continue;
-        const struct derived *dv = derived_of(e, s, ev);
-        if (!where_holds(e, s, (uint32_t)(sr - e->sr), ev, dv))
-            continue;
-        const struct detect_check *c = detect__rule_check(sr->r);
-        if (c) {
-            struct detect_check_ctx cx = { .ev = ev, .arena = &s->arena };
-            cx.rec = record_tree(s, ev);
-            if (!cx.rec || !c->fn(&cx))
-                continue;
-        }
-        if (need_when) {
-            /* The unit's gate rules out most `when`s and decides the
-             * fact-only ones; the rest are evaluated. */
-            uint64_t wg = ~0ULL, wex = 0;
-            if (e->ugate[sr->unit])
-                wg = detect__fwgate_mask(e->ugate[sr->unit], dv, &wex);
-            for (size_t k = 0; k < u->n_rules; k++) {
-                const struct srule *x = u->rules[k];
-                if (!x->has_when || !(s->umask[x - e->sr] & M_PATTERN) || !(wg >> k & 1))
-                    continue;
-                if ((wex >> k & 1) || when_holds(e, s, x, ev, dv))
-                    mask |= 1u << x->bit;
-            }
-        }
-        ce.dv = dv;
-        struct collector *col = detect__scratch_collector(s);
-        ce.bytes = detect__collector_bytes(col);
-        if (by_ref < 0)
-            by_ref = detect__engine_by_ref(e, ev) && !detect__collector_is_stream(col);
-        ce.by_ref = by_ref;
-        detect__capture(col, u, sr->unit, &ce, mask, &s->arena, &s->kb, &s->vb);
+        struct ustep st;
+        if (unit_step(e, s, t, &st))
+            feed_unit(e, s, ev, &ce, &by_ref, &e->sr[st.si], st.mask, st.whens, false);
     }
     detect__capev_done(&ce);
     for (size_t t = 0; t < nt; t++)
         s->umask[s->utouched[t]] = 0;
+}
+
+/* The plan of the flow units fed when exactly the gate classes in held
+ * hold (bit b: class b), made on first use; NULL when the cache is full
+ * (the caller marks the rules itself). */
+static const struct ustep *uplan_of(const struct detect_engine *e, struct detect_scratch *s,
+                                    uint64_t held, size_t *n_out)
+{
+    struct uplans *p = &s->plans;
+    if (p->e != e) {
+        memset(p->key, 0, sizeof(p->key));
+        p->used = 0;
+        p->n_steps = 0;
+        p->e = e;
+    }
+    uint64_t key = held + 1, h = held * 0x9e3779b97f4a7c15ULL;
+    size_t i = (size_t)(h >> 57) & (UPLAN_SLOTS - 1);
+    while (p->key[i] != 0 && p->key[i] != key)
+        i = (i + 1) & (UPLAN_SLOTS - 1);
+    if (p->key[i] == key) {
+        *n_out = p->n[i];
+        return p->steps + p->lo[i];
+    }
+    if (2 * (p->used + 1) > UPLAN_SLOTS)
+        return NULL;
+    /* Mark the classes' rules as run_rules would, and plan from the marks. */
+    const size_t *lo = e->gate_lo[EVENT_VPCFLOW];
+    const uint32_t *al = e->always[EVENT_VPCFLOW];
+    size_t nt = 0;
+    for (uint64_t m = held; m; m &= m - 1) {
+        int b = __builtin_ctzll(m);
+        for (size_t k = lo[b]; k < lo[b + 1]; k++)
+            if (mark(s, al[k], M_PATTERN))
+                s->utouched[nt++] = al[k];
+    }
+    if (p->cap_steps < p->n_steps + nt) {
+        p->cap_steps = 2 * (p->n_steps + nt);
+        p->steps = xrealloc(p->steps, p->cap_steps * sizeof(*p->steps));
+    }
+    size_t np = 0;
+    for (size_t t = 0; t < nt; t++)
+        if (unit_step(e, s, t, &p->steps[p->n_steps + np]))
+            np++;
+    for (size_t t = 0; t < nt; t++)
+        s->umask[s->utouched[t]] = 0;
+    p->key[i] = key;
+    p->lo[i] = (uint32_t)p->n_steps;
+    p->n[i] = (uint32_t)np;
+    p->n_steps += np;
+    p->used++;
+    *n_out = np;
+    return p->steps + p->lo[i];
 }
 
 static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
@@ -1164,11 +1284,12 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
     if (e->n_always[ev->source] > 0 && e->gate[ev->source]) {
         /* The gate names the `where` classes that can hold and decides the
          * ones made of fact tests; only the others are evaluated. */
-        const struct derived *dv = derived_of(e, s, ev);
+        /* Facts alone: a line that keeps no class needs no more. */
         uint64_t exact;
-        uint64_t gate = detect__fwgate_mask(e->gate[ev->source], dv, &exact);
+        uint64_t gate = detect__fwgate_mask(e->gate[ev->source], facts_of(e, s, ev), &exact);
         const size_t *lo = e->gate_lo[ev->source];
         const uint32_t *al = e->always[ev->source];
+        uint64_t held = 0;
         for (uint64_t m = gate; m; m &= m - 1) {
             int b = __builtin_ctzll(m);
             if (lo[b] >= lo[b + 1])
@@ -1177,9 +1298,28 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
             if (exact >> b & 1) {
                 if (e->sr[first].where_id >= 0)
                     s->wok[e->sr[first].where_class] = s->stamp;
-            } else if (!where_holds(e, s, first, ev, dv)) {
+            } else if (!where_holds(e, s, first, ev, derived_of(e, s, ev))) {
                 continue;
             }
+            held |= 1ULL << b;
+        }
+        /* Without patterns to match for the source, the held classes alone
+         * say which units the line feeds: their plan replaces the marks. */
+        size_t np = 0;
+        const struct ustep *plan =
+            held && e->n_src[ev->source] == 0 ? uplan_of(e, s, held, &np) : NULL;
+        if (plan) {
+            struct capev ce = { e, ev, NULL, NULL, NULL };
+            int by_ref = -1;
+            /* Each step's rule is of a held class: its `where` holds. */
+            for (size_t k = 0; k < np; k++)
+                feed_unit(e, s, ev, &ce, &by_ref, &e->sr[plan[k].si], plan[k].mask,
+                          plan[k].whens, true);
+            detect__capev_done(&ce);
+            return emitted;
+        }
+        for (uint64_t m = held; m; m &= m - 1) {
+            int b = __builtin_ctzll(m);
             for (size_t k = lo[b]; k < lo[b + 1]; k++)
                 if (mark(s, al[k], M_PATTERN))
                     s->utouched[nt++] = al[k];
@@ -1361,6 +1501,7 @@ void detect__semit(struct semit *em, const struct srule *sr, const struct svars 
     s->rec = NULL;
     s->rec_tried = false;
     s->dv.done = false;
+    s->dv.facts_done = false;
     const char *file;
     uint64_t rec;
     if (detect__snap_is_ref(v->it->sn, &file, &rec)) {
@@ -1821,6 +1962,7 @@ size_t detect_event(const struct detect_engine *e, struct detect_scratch *s,
     s->rec = NULL;
     s->rec_tried = false;
     s->dv.done = false;
+    s->dv.facts_done = false;
     s->both_done = false;
     struct ipcache src = { .addr = ev->src_ip };
     if (e->lists && trusted(e, ev, &src, &s->arena))

@@ -301,6 +301,21 @@ static bool ref_text(const struct fref *f, const struct event *ev, const struct 
         *out = v->s;
         return true;
     }
+    if (f->raw >= 0 && ev->source == EVENT_VPCFLOW && dv && dv->done) {
+        /* What the loop below would find: the one leaf of that name. */
+        const struct json_leaf *l = dv->raw[f->raw];
+        if (!l)
+            return false;
+        if (l->type == JSON_STRING) {
+            *out = json_leaf_str(l, tmp);
+            return out->p != NULL && !(out->len == 1 && out->p[0] == '-');
+        }
+        if (l->type == JSON_NUMBER || l->type == JSON_TRUE || l->type == JSON_FALSE) {
+            *out = sv_make(l->val, l->val_len);
+            return true;
+        }
+        return false;
+    }
     for (unsigned k = 0; k < f->n_alt; k++)
         for (size_t i = 0; i < ev->flat.n; i++) {
             const struct json_leaf *l = &ev->flat.leaves[i];
@@ -405,7 +420,38 @@ static struct snap *cap_snap(struct capev *c)
     return c->sn;
 }
 
-static char *dup_sv0(struct sv s) { return xstrndup(s.p ? s.p : "", s.len); }
+/* Item texts are at least TEXT_MIN bytes (what malloc gives for less
+ * anyway), so that a refill can overwrite a text up to that size in place:
+ * the value of a new_value sighting (a port, an address) changes on most
+ * refills. The allocation of a text of length len is at least
+ * text_cap(len), however it was refilled since. */
+#define TEXT_MIN 24u
+
+static size_t text_cap(size_t len) { return len + 1 > TEXT_MIN ? len + 1 : TEXT_MIN; }
+
+static char *dup_sv0(struct sv s)
+{
+    char *p = xmalloc(text_cap(s.len));
+    if (s.len)
+        memcpy(p, s.p, s.len);
+    p[s.len] = '\0';
+    return p;
+}
+
+/* Sets *t (length *len, made by dup_sv0) to s, in place when it fits. */
+static void set_text(const char **t, uint32_t *len, struct sv s)
+{
+    if (*t && s.len < text_cap(*len)) {
+        char *p = (char *)*t;
+        if (s.len)
+            memmove(p, s.p, s.len);
+        p[s.len] = '\0';
+    } else {
+        free((void *)*t);
+        *t = dup_sv0(s);
+    }
+    *len = (uint32_t)s.len;
+}
 
 static void fill_item(struct sitem *it, struct capev *c, uint64_t khash, struct sv key,
                       uint64_t vhash, struct sv val, const uint64_t *uhash, size_t n_uhash,
@@ -494,11 +540,8 @@ static void refill_citem(struct collector *col, struct citem *ci, struct capev *
     it->sn = sn;
     it->ms = c->ev->time_ms;
     it->khash = khash;
-    if (it->key_len != key.len || (key.len && memcmp(it->key, key.p, key.len) != 0)) {
-        free((void *)it->key);
-        it->key = dup_sv0(key);
-        it->key_len = (uint32_t)key.len;
-    }
+    if (it->key_len != key.len || (key.len && memcmp(it->key, key.p, key.len) != 0))
+        set_text(&it->key, &it->key_len, key);
     it->vhash = vhash;
     if (!val.p) {
         free((void *)it->val);
@@ -506,9 +549,7 @@ static void refill_citem(struct collector *col, struct citem *ci, struct capev *
         it->val_len = 0;
     } else if (!it->val || it->val_len != val.len ||
                (val.len && memcmp(it->val, val.p, val.len) != 0)) {
-        free((void *)it->val);
-        it->val = dup_sv0(val);
-        it->val_len = (uint32_t)val.len;
+        set_text(&it->val, &it->val_len, val);
     }
     if (n_uhash) {
         if (!it->uhash)

@@ -1516,6 +1516,17 @@ static void test_flow_view(void)
     CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "doh_server"), "true");
     CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "protocol_name"), "tcp");
     CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "packet_size"), "200");
+    /* Its text for every count of digits (written two at a time from the end). */
+    static const long long sizes[] = { 0, 7, 10, 99, 100, 101, 999, 1000, 1500, 65535, 100000,
+                                       1234567, 98765432101LL, 999999999999999LL };
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        char line[160], want[32];
+        snprintf(line, sizeof(line), "2 1 eni-1 10.0.0.5 1.1.1.1 50000 443 6 1 %lld 1 2 ACCEPT OK",
+                 sizes[i]);
+        snprintf(want, sizeof(want), "%lld", sizes[i]);
+        derive_line(line, &d, &a);
+        CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "packet_size"), want);
+    }
     /* Both ends internal, no map: unknown direction. */
     derive_line("2 1 eni-1 10.0.0.5 10.0.0.6 50000 5432 6 10 2000 1 2 ACCEPT OK", &d, &a);
     CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "direction"), "unknown");
