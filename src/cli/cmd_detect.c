@@ -6,18 +6,23 @@
  *                [--threads N] [--vpcflow-format FIELDS] [--stats]
  *                [--bus FILE [--bus-wait SECONDS]]
  *                [--geoip-db FILE] [--asn-db FILE] [--suppress FILE]... [--show-archived]
- *                [--db FILE] [--insights-out FILE] PATH...
+ *                [--db FILE] [--insights-out FILE] [--lateness DURATION] PATH...
  *
  * With --insights-out, the anomalies of rate rules with `insight` are also
  * written to FILE as CloudTrail Insights records (a Start and an End record
  * each, JSON lines in event-time order; docs/rules.md).
  *
  * PATH is a file, a directory (walked recursively, S3 layout understood) or
- * "-" for standard input. Files are spread over worker threads (largest first,
- * each to the least loaded worker); each worker reads, normalizes and detects
- * on its own and aggregates into its own finding set; the sets are merged at
+ * "-" for standard input. Files are read in the order of the delivery time in
+ * their names (AWS's S3 layouts), in one-hour slices: worker threads take the
+ * next file, read, normalize and detect on their own and aggregate into their
+ * own finding sets; the main thread runs the stateful rules on each slice
+ * behind a watermark (later files' earliest possible record minus
+ * --lateness) while the workers read on, so what is held follows the slices
+ * in flight, not the archive's span. Without a time in some file's name the
+ * archive is one slice, run once all of it is read. The sets are merged at
  * the end. Aggregation is order-independent and errors are printed in file
- * order, so the output never depends on the thread count.
+ * order, so the output never depends on the thread count or the file order.
  *
  * With --bus, every record (as its EventBridge event) and then every finding
  * (as a "GuardDuty Finding" event) also goes through the bus of FILE
@@ -61,13 +66,14 @@ struct msg {
     char *text;
 };
 
+struct pipeline;
+
 struct worker {
     const struct detect_engine *engine;
-    struct detect_scratch *scratch; /* kept after the thread ends: it holds the stateful candidates */
+    struct detect_scratch *scratch; /* stateful candidates, handed over slice by slice */
     const struct input_options *opt;
     const struct hmap *file_index; /* path -> index + 1 */
-    struct input_list files;       /* borrowed paths: never input_list_free'd */
-    uint64_t load;                 /* bytes assigned, for balancing */
+    struct input_list files;       /* the files it read: borrowed paths, never input_list_free'd */
     struct finding_agg *agg;
     struct msg *msgs;
     size_t n_msgs, cap_msgs;
@@ -76,6 +82,7 @@ struct worker {
     int internal; /* an error that is not about the input */
     struct bus_worker *bw;         /* --bus: this thread's bus producer, else NULL */
     struct buf bev;                /* --bus: the record's EventBridge event */
+    struct pipeline *pp;
 };
 
 struct args {
@@ -153,7 +160,10 @@ static void usage(FILE *out)
           "  ocsf) as soon as the record completing it is read, again when its count grows;\n"
           "  stateful rules run behind a watermark (the latest event time minus --lateness).\n"
           "  --follow              treat - as a stream even when stdin is a file\n"
-          "  --lateness DURATION   disorder allowed in a stream (default 5m)\n",
+          "  --lateness DURATION   disorder allowed in a stream (default 5m), or how long after\n"
+          "                        its stream's previous file a file's records may be in an\n"
+          "                        archive read by delivery time (default 1h); later records\n"
+          "                        are late: --stats counts them, stateful rules ignore them\n",
           out);
     nats_cli_usage(out);
 }
@@ -277,8 +287,6 @@ static int parse_args(int argc, char **argv, struct args *a)
         usage(stderr);
         return 1;
     }
-    if (a->lateness_ms == 0)
-        a->lateness_ms = 5 * 60 * 1000;
     if (a->follow && !(a->n_paths == 1 && strcmp(a->paths[0], "-") == 0)) {
         fprintf(stderr, "vigil detect: --follow reads standard input: give - as the only PATH\n");
         return 1;
@@ -298,6 +306,11 @@ static int parse_args(int argc, char **argv, struct args *a)
         return 1;
     }
     a->live = live;
+    /* Streams wait for the latest event minus the lateness, archives for the
+     * next files' delivery time minus it: CloudTrail delivers within 5-15
+     * minutes, so an hour is generous. */
+    if (a->lateness_ms == 0)
+        a->lateness_ms = live ? 5 * 60 * 1000 : 3600LL * 1000;
     if (!a->format_set)
         a->format = live ? OUT_JSONL : isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_JSON;
     return 0;
@@ -541,86 +554,6 @@ static int bus_findings(struct bus *b, struct finding_agg *agg, double wait_s)
     return status;
 }
 
-static void *worker_run(void *arg)
-{
-    struct worker *w = arg;
-    struct input_reader *r = NULL;
-    struct detect_scratch *scratch = w->scratch;
-    struct err e;
-    err_clear(&e);
-    if (w->files.n == 0)
-        goto done;
-    if (input_open(&w->files, w->opt, &r, &e) != 0) {
-        add_msg(w, file_of(w, &e), "", &e);
-        w->errors++;
-        goto done;
-    }
-    for (;;) {
-        struct event ev;
-        err_clear(&e);
-        int rc = input_next(r, &ev, &e);
-        if (rc == INPUT_END)
-            break;
-        if (rc == INPUT_NOTE) {
-            add_msg(w, file_of(w, &e), "note: ", &e);
-            continue;
-        }
-        if (rc != 0) {
-            add_msg(w, file_of(w, &e), "", &e);
-            w->errors++;
-            if (rc == ERR_INTERNAL)
-                w->internal = 1;
-            continue;
-        }
-        w->records++;
-        detect_event(w->engine, scratch, &ev, on_detection, w->agg);
-        if (w->bw)
-            bus_record(w, &ev);
-    }
-    if (w->bw && bus_worker_flush(w->bw, &e) != 0) {
-        add_msg(w, SIZE_MAX, "bus: ", &e);
-        w->internal = 1;
-    }
-    input_get_stats(r, &w->stats);
-done:
-    input_close(r);
-    return NULL;
-}
-
-static int cmp_size_desc(const void *a, const void *b)
-{
-    const uint64_t *x = a, *y = b; /* {size, index} pairs */
-    if (x[0] != y[0])
-        return x[0] < y[0] ? 1 : -1;
-    return x[1] < y[1] ? -1 : x[1] > y[1];
-}
-
-/* Largest file first, each to the least loaded worker: balanced and deterministic. */
-static void assign_files(const struct input_list *all, struct worker *ws, int n)
-{
-    uint64_t (*order)[2] = xcalloc(all->n ? all->n : 1, sizeof(*order));
-    for (size_t i = 0; i < all->n; i++) {
-        struct stat st;
-        order[i][0] = stat(all->files[i].path, &st) == 0 ? (uint64_t)st.st_size : 0;
-        order[i][1] = i;
-    }
-    qsort(order, all->n, sizeof(*order), cmp_size_desc);
-    for (size_t k = 0; k < all->n; k++) {
-        int best = 0;
-        for (int t = 1; t < n; t++)
-            if (ws[t].load < ws[best].load)
-                best = t;
-        struct input_list *l = &ws[best].files;
-        if (l->n == l->cap) {
-            l->cap = l->cap ? 2 * l->cap : 8;
-            l->files = xrealloc(l->files, l->cap * sizeof(*l->files));
-        }
-        l->files[l->n++] = all->files[order[k][1]];
-        ws[best].load += order[k][0] + 1;
-    }
-    free(order);
-}
-
 static int cmp_msg(const void *a, const void *b)
 {
     const struct msg *x = a, *y = b;
@@ -771,6 +704,387 @@ static int run_live(const struct args *a, const struct detect_engine *engine,
     return status;
 }
 
+/* ---- archives in delivery-time order -------------------------------------- */
+
+/* Files of one delivery hour (by name) make a slice: the kinds run between
+ * slices, so memory follows the slices in flight, not the archive's span. */
+#define SLICE_MS (3600LL * 1000)
+/* Readers may run ahead of the kinds by this many bytes of files beyond the
+ * slice the kinds wait for: enough to keep every worker busy, small enough
+ * that memory does not follow the archive's size. */
+#define READ_AHEAD_BYTES (64ULL << 20)
+
+/* The delivery time AWS writes into a log file's name, "_YYYYMMDDTHHmmZ"
+ * followed by "_" or ".": CloudTrail (<acct>_CloudTrail_<region>_<ts>_<id>),
+ * VPC flow logs (<acct>_vpcflowlogs_<region>_<fl-id>_<ts>_<hash>) and Route 53
+ * Resolver query logs (<acct>_vpcdnsquerylogs_<vpc-id>_<ts>_<hash>). Sets
+ * *prefix_len to the bytes of the base name before the time (the log's
+ * delivery stream: account, service, region, flow log). */
+static bool name_time(const char *path, int64_t *ms_out, const char **base_out,
+                      size_t *prefix_len)
+{
+    const char *slash = strrchr(path, '/');
+    const char *b = slash ? slash + 1 : path;
+    size_t n = strlen(b);
+    for (size_t i = 0; i + 16 <= n; i++) {
+        const char *t = b + i + 1;
+        if (b[i] != '_' || t[8] != 'T' || t[13] != 'Z' || (t[14] != '_' && t[14] != '.'))
+            continue;
+        int64_t v[5] = { 0 };
+        static const int at[5] = { 0, 4, 6, 9, 11 }, len[5] = { 4, 2, 2, 2, 2 };
+        bool ok = true;
+        for (int k = 0; k < 5 && ok; k++)
+            for (int d = 0; d < len[k] && ok; d++) {
+                char c = t[at[k] + d];
+                ok = c >= '0' && c <= '9';
+                v[k] = v[k] * 10 + (c - '0');
+            }
+        if (!ok || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59)
+            continue;
+        int64_t days = time_days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]);
+        *ms_out = ((days * 24 + v[3]) * 60 + v[4]) * 60000;
+        *base_out = b;
+        *prefix_len = i;
+        return true;
+    }
+    return false;
+}
+
+/* {size, file index} pairs: largest first, then by index. */
+static int cmp_size_desc(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? 1 : -1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+/* In what order the files are read, cut into slices, and the watermark after
+ * each slice. */
+struct plan {
+    size_t n;           /* files */
+    size_t *order;      /* file index per reading position */
+    size_t *slice;      /* slice per position */
+    uint64_t *cum;      /* bytes of the files before each position (n + 1) */
+    size_t n_slices;
+    size_t *end;        /* per slice: the position after its last file */
+    int64_t *wm;        /* per slice: the watermark once it is read */
+    bool timed;         /* false: some file has no time in its name, one slice */
+    const char *untimed; /* the first such file */
+};
+
+struct ftime {
+    int64_t ms;
+    const char *path;
+    const char *base;
+    size_t plen;
+    size_t idx;
+};
+
+static int cmp_ftime(const void *a, const void *b)
+{
+    const struct ftime *x = a, *y = b;
+    if (x->ms != y->ms)
+        return x->ms < y->ms ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+/* By delivery stream, then time. */
+static int cmp_fstream(const void *a, const void *b)
+{
+    const struct ftime *x = a, *y = b;
+    size_t m = x->plen < y->plen ? x->plen : y->plen;
+    int c = memcmp(x->base, y->base, m);
+    if (c == 0 && x->plen != y->plen)
+        c = x->plen < y->plen ? -1 : 1;
+    if (c == 0)
+        c = cmp_ftime(a, b);
+    return c;
+}
+
+/*
+ * Files sort by the time in their name (ties by path). A file delivered at T
+ * holds the records since its stream's previous delivery (the stream's first
+ * file: as long a span as the gap to its next one), give or take the
+ * lateness: that start, minus the lateness, is the earliest record a file can
+ * bring, and a slice's watermark is the earliest over every later slice's
+ * files. All of it depends only on the set of paths.
+ */
+static void plan_build(const struct input_list *files, int64_t lateness_ms, struct plan *p)
+{
+    size_t n = files->n;
+    memset(p, 0, sizeof(*p));
+    p->n = n;
+    p->order = xcalloc(n + 1, sizeof(*p->order));
+    p->slice = xcalloc(n + 1, sizeof(*p->slice));
+    p->cum = xcalloc(n + 1, sizeof(*p->cum));
+    struct ftime *ft = xcalloc(n + 1, sizeof(*ft));
+    p->timed = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        ft[i].path = files->files[i].path;
+        ft[i].idx = i;
+        if (p->timed && !name_time(ft[i].path, &ft[i].ms, &ft[i].base, &ft[i].plen)) {
+            p->timed = false;
+            p->untimed = ft[i].path;
+        }
+    }
+    if (!p->timed) {
+        for (size_t i = 0; i < n; i++)
+            p->order[i] = i;
+        p->n_slices = 1;
+        p->end = xcalloc(1, sizeof(*p->end));
+        p->wm = xcalloc(1, sizeof(*p->wm));
+        p->end[0] = n;
+        p->wm[0] = INT64_MAX;
+    } else {
+        /* Earliest record of each file, through its stream. */
+        int64_t *early = xcalloc(n, sizeof(*early));
+        qsort(ft, n, sizeof(*ft), cmp_fstream);
+        for (size_t i = 0; i < n;) {
+            size_t j = i;
+            while (j < n && ft[j].plen == ft[i].plen && memcmp(ft[j].base, ft[i].base, ft[i].plen) == 0)
+                j++;
+            for (size_t k = i; k < j; k++) {
+                size_t prev = k, next = k;
+                while (prev > i && ft[prev].ms == ft[k].ms)
+                    prev--;
+                while (next + 1 < j && ft[next].ms == ft[k].ms)
+                    next++;
+                int64_t start = ft[k].ms;
+                if (ft[prev].ms < ft[k].ms)
+                    start = ft[prev].ms;
+                else if (ft[next].ms > ft[k].ms)
+                    start = ft[k].ms - (ft[next].ms - ft[k].ms);
+                early[ft[k].idx] = start - lateness_ms;
+            }
+            i = j;
+        }
+        qsort(ft, n, sizeof(*ft), cmp_ftime);
+        p->end = xcalloc(n, sizeof(*p->end));
+        p->wm = xcalloc(n, sizeof(*p->wm));
+        int64_t t0 = 0;
+        for (size_t i = 0; i < n; i++) {
+            p->order[i] = ft[i].idx;
+            if (i == 0 || ft[i].ms >= t0 + SLICE_MS) {
+                if (i > 0)
+                    p->end[p->n_slices++] = i;
+                t0 = ft[i].ms;
+            }
+            p->slice[i] = p->n_slices;
+        }
+        p->end[p->n_slices++] = n;
+        int64_t min = INT64_MAX;
+        size_t pos = n;
+        for (size_t s = p->n_slices; s-- > 0;) {
+            p->wm[s] = min; /* the earliest of the later slices' files */
+            size_t start = s ? p->end[s - 1] : 0;
+            while (pos > start) {
+                pos--;
+                if (early[p->order[pos]] < min)
+                    min = early[p->order[pos]];
+            }
+        }
+        free(early);
+        /* A slice after which the watermark would not move runs nothing a
+         * later one would not: join it to the next (long files of a stream
+         * hold the watermark back, and fewer runs reduce better). */
+        size_t k = 0;
+        for (size_t s = 0; s < p->n_slices; s++) {
+            if (s + 1 < p->n_slices && p->wm[s] == p->wm[s + 1])
+                continue;
+            p->end[k] = p->end[s];
+            p->wm[k++] = p->wm[s];
+        }
+        p->n_slices = k;
+        for (size_t s = 0, i = 0; s < k; s++)
+            for (; i < p->end[s]; i++)
+                p->slice[i] = s;
+    }
+    /* Inside a slice the order does not matter to the results: largest
+     * first, so that the workers finish a slice together. */
+    uint64_t (*sz)[2] = xcalloc(n + 1, sizeof(*sz));
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        sz[i][0] = stat(files->files[p->order[i]].path, &st) == 0 ? (uint64_t)st.st_size : 0;
+        sz[i][1] = p->order[i];
+    }
+    for (size_t s = 0, from = 0; s < p->n_slices; from = p->end[s++])
+        qsort(sz + from, p->end[s] - from, sizeof(*sz), cmp_size_desc);
+    for (size_t i = 0; i < n; i++) {
+        p->order[i] = (size_t)sz[i][1];
+        p->cum[i + 1] = p->cum[i] + sz[i][0];
+    }
+    free(sz);
+    free(ft);
+}
+
+static void plan_free(struct plan *p)
+{
+    free(p->order);
+    free(p->slice);
+    free(p->cum);
+    free(p->end);
+    free(p->wm);
+}
+
+/* The workers take files in plan order; the main thread runs the kinds on
+ * each slice once every file of it is read and handed over. mu guards every
+ * field below it; workers wait on work, the main thread on done. */
+struct pipeline {
+    const struct plan *pl;
+    const struct input_list *files;
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    size_t next;    /* next position to read */
+    size_t taken;   /* slices the kinds have taken */
+    size_t *handed; /* per slice: files whose candidates were handed over */
+    struct detect_batch ***batches; /* per slice */
+    size_t *n_batches;
+};
+
+static size_t slice_files(const struct plan *pl, size_t s)
+{
+    return pl->end[s] - (s ? pl->end[s - 1] : 0);
+}
+
+/* Whether position p may be read now: it is in the slice the kinds wait for,
+ * or within the read-ahead. */
+static bool may_read(const struct pipeline *pp, size_t p)
+{
+    const struct plan *pl = pp->pl;
+    if (pp->taken >= pl->n_slices || pl->slice[p] <= pp->taken)
+        return true;
+    size_t from = pp->taken ? pl->end[pp->taken - 1] : 0;
+    return pl->cum[p] - pl->cum[from] < READ_AHEAD_BYTES;
+}
+
+/* Hands what the worker collected from n files of slice s to the kinds. mu held. */
+static void hand_over(struct pipeline *pp, struct worker *w, size_t s, size_t n)
+{
+    struct detect_batch *b = detect_scratch_take(w->scratch);
+    if (b) {
+        pp->batches[s] = xrealloc(pp->batches[s], (pp->n_batches[s] + 1) * sizeof(**pp->batches));
+        pp->batches[s][pp->n_batches[s]++] = b;
+    }
+    pp->handed[s] += n;
+    pthread_cond_signal(&pp->done);
+}
+
+/* Reads every record of the files appended to w->files since the last call. */
+static void read_records(struct worker *w, struct input_reader *r)
+{
+    struct err e;
+    for (;;) {
+        struct event ev;
+        err_clear(&e);
+        int rc = input_next(r, &ev, &e);
+        if (rc == INPUT_END)
+            break;
+        if (rc == INPUT_NOTE) {
+            add_msg(w, file_of(w, &e), "note: ", &e);
+            continue;
+        }
+        if (rc != 0) {
+            add_msg(w, file_of(w, &e), "", &e);
+            w->errors++;
+            if (rc == ERR_INTERNAL)
+                w->internal = 1;
+            continue;
+        }
+        w->records++;
+        detect_event(w->engine, w->scratch, &ev, on_detection, w->agg);
+        if (w->bw)
+            bus_record(w, &ev);
+    }
+}
+
+/* A worker thread: takes the next file in plan order (a reader reused from
+ * file to file), hands its candidates over at each change of slice and
+ * whenever it has to wait, so the kinds never wait for a worker that waits. */
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    struct pipeline *pp = w->pp;
+    const struct plan *pl = pp->pl;
+    struct input_reader *r = NULL;
+    struct err e;
+    err_clear(&e);
+    if (input_open(&w->files, w->opt, &r, &e) != 0) {
+        add_msg(w, SIZE_MAX, "", &e);
+        w->errors++;
+        r = NULL;
+    }
+    size_t cur = 0, cur_n = 0;
+    pthread_mutex_lock(&pp->mu);
+    for (;;) {
+        while (pp->next < pl->n && !may_read(pp, pp->next)) {
+            if (cur_n) {
+                hand_over(pp, w, cur, cur_n);
+                cur_n = 0;
+            }
+            pthread_cond_wait(&pp->work, &pp->mu);
+        }
+        if (pp->next >= pl->n)
+            break;
+        size_t p = pp->next++;
+        if (cur_n && pl->slice[p] != cur) {
+            hand_over(pp, w, cur, cur_n);
+            cur_n = 0;
+        }
+        cur = pl->slice[p];
+        pthread_mutex_unlock(&pp->mu);
+        struct input_list *l = &w->files;
+        if (l->n == l->cap) {
+            l->cap = l->cap ? 2 * l->cap : 8;
+            l->files = xrealloc(l->files, l->cap * sizeof(*l->files));
+        }
+        l->files[l->n++] = pp->files->files[pl->order[p]];
+        if (r)
+            read_records(w, r);
+        pthread_mutex_lock(&pp->mu);
+        cur_n++;
+    }
+    if (cur_n)
+        hand_over(pp, w, cur, cur_n);
+    pthread_mutex_unlock(&pp->mu);
+    if (w->bw && bus_worker_flush(w->bw, &e) != 0) {
+        add_msg(w, SIZE_MAX, "bus: ", &e);
+        w->internal = 1;
+    }
+    if (r)
+        input_get_stats(r, &w->stats);
+    input_close(r);
+    return NULL;
+}
+
+/* The kinds' side: each slice, once read, runs up to its watermark while the
+ * workers read on. Returns the seconds spent in the kinds; *last_in gets the
+ * time the last file was read. */
+static double run_slices(struct pipeline *pp, struct detect_archive *ar, double *last_in)
+{
+    const struct plan *pl = pp->pl;
+    double busy = 0;
+    for (size_t s = 0; s < pl->n_slices; s++) {
+        pthread_mutex_lock(&pp->mu);
+        while (pp->handed[s] < slice_files(pl, s))
+            pthread_cond_wait(&pp->done, &pp->mu);
+        struct detect_batch **b = pp->batches[s];
+        size_t nb = pp->n_batches[s];
+        pp->batches[s] = NULL;
+        pp->n_batches[s] = 0;
+        pp->taken = s + 1;
+        pthread_cond_broadcast(&pp->work);
+        pthread_mutex_unlock(&pp->mu);
+        double t = now_s();
+        if (s + 1 == pl->n_slices)
+            *last_in = t;
+        detect_archive_run(ar, b, nb, pl->wm[s]);
+        busy += now_s() - t;
+        free(b);
+    }
+    return busy;
+}
+
 static int run(const struct args *a, const char *exe)
 {
     struct detect_rules *rules = detect_rules_new();
@@ -831,24 +1145,38 @@ static int run(const struct args *a, const char *exe)
 
     if ((size_t)nthreads > files.n)
         nthreads = files.n > 0 ? (int)files.n : 1;
+    struct plan plan;
+    plan_build(&files, a->lateness_ms, &plan);
+    struct pipeline pp = { .pl = &plan, .files = &files };
+    pthread_mutex_init(&pp.mu, NULL);
+    pthread_cond_init(&pp.work, NULL);
+    pthread_cond_init(&pp.done, NULL);
+    pp.handed = xcalloc(plan.n_slices, sizeof(*pp.handed));
+    pp.batches = xcalloc(plan.n_slices, sizeof(*pp.batches));
+    pp.n_batches = xcalloc(plan.n_slices, sizeof(*pp.n_batches));
+    struct finish_ctx fin = { .agg = total, .want_insights = a->insights_out != NULL };
+    struct detect_archive *ar = detect_archive_new(engine, on_stateful, &fin);
     for (int t = 0; t < nthreads; t++) {
         ws[t].engine = engine;
         ws[t].scratch = detect_scratch_new();
         ws[t].opt = &iopt;
         ws[t].file_index = &index;
-        ws[t].agg = t == 0 ? total : finding_agg_new();
+        ws[t].agg = finding_agg_new();
         ws[t].bw = bus ? bus_worker_new(bus) : NULL;
+        ws[t].pp = &pp;
         buf_init(&ws[t].bev, 0);
     }
-    assign_files(&files, ws, nthreads);
+    /* The workers read; this thread runs the stateful kinds slice by slice
+     * behind them (with one slice, all of it once the reading is done). */
     pthread_t tids[DETECT_MAX_THREADS];
-    for (int t = 1; t < nthreads; t++)
+    for (int t = 0; t < nthreads; t++)
         if (pthread_create(&tids[t], NULL, worker_run, &ws[t]) != 0) {
             fprintf(stderr, "vigil detect: cannot start a thread\n");
             abort();
         }
-    worker_run(&ws[0]);
-    for (int t = 1; t < nthreads; t++)
+    double t_tail = now_s();
+    double t_kinds = run_slices(&pp, ar, &t_tail);
+    for (int t = 0; t < nthreads; t++)
         pthread_join(tids[t], NULL);
 
     /* Merge and report in a fixed order. */
@@ -856,8 +1184,7 @@ static int run(const struct args *a, const char *exe)
     size_t n_all = 0;
     uint64_t records = 0, errors = 0, bytes_in = 0, bytes_out = 0;
     for (int t = 0; t < nthreads; t++) {
-        if (t > 0)
-            finding_agg_merge(total, ws[t].agg);
+        finding_agg_merge(total, ws[t].agg);
         all = xrealloc(all, (n_all + ws[t].n_msgs + 1) * sizeof(*all));
         if (ws[t].n_msgs > 0)
             memcpy(all + n_all, ws[t].msgs, ws[t].n_msgs * sizeof(*all));
@@ -869,16 +1196,21 @@ static int run(const struct args *a, const char *exe)
         if (ws[t].internal)
             status = 2;
     }
-    /* Stateful rules run once all input is in, over every worker's
-     * candidates in event-time order. */
-    struct detect_scratch *scr[DETECT_MAX_THREADS];
-    for (int t = 0; t < nthreads; t++)
-        scr[t] = ws[t].scratch;
+    /* What is still held runs now; detections kept by reference are read
+     * again from their files. */
     struct detect_state_stats sst;
-    double t_finish = now_s();
-    struct finish_ctx fin = { .agg = total, .want_insights = a->insights_out != NULL };
-    detect_finish(engine, scr, (size_t)nthreads, on_stateful, &fin, &sst);
-    t_finish = now_s() - t_finish;
+    double t_fin = now_s();
+    detect_archive_finish(ar, &sst);
+    detect_archive_free(ar);
+    t_kinds += now_s() - t_fin;
+    /* The serial part: from the last file read to the last detection. */
+    t_tail = now_s() - t_tail;
+    pthread_mutex_destroy(&pp.mu);
+    pthread_cond_destroy(&pp.work);
+    pthread_cond_destroy(&pp.done);
+    free(pp.handed);
+    free(pp.batches);
+    free(pp.n_batches);
     size_t n_insights = fin.n;
     if (a->insights_out && (write_insights(a->insights_out, &fin) != 0 || fin.failed))
         status = 2;
@@ -916,10 +1248,21 @@ static int run(const struct args *a, const char *exe)
                 nthreads);
         fprintf(stderr,
                 "vigil detect: stateful rules: %zu, %llu candidates, %llu items, %llu detections, "
-                "%.1f MB held, %.3f s in event-time order\n",
+                "%.1f MB held, %.3f s in event-time order (%.3f s after the last file)\n",
                 detect_engine_stateful_count(engine), (unsigned long long)sst.candidates,
                 (unsigned long long)sst.items, (unsigned long long)sst.detections,
-                sst.bytes / 1e6, t_finish);
+                sst.bytes / 1e6, t_kinds, t_tail);
+        if (plan.timed)
+            fprintf(stderr,
+                    "vigil detect: archive read in %zu slices by the delivery time in the file "
+                    "names, lateness %lld s: %llu candidates late (ignored by the stateful rules)\n",
+                    plan.n_slices, (long long)(a->lateness_ms / 1000),
+                    (unsigned long long)sst.late);
+        else if (files.n > 0)
+            fprintf(stderr,
+                    "vigil detect: archive read as one chunk (%s has no delivery time in its "
+                    "name): every stateful candidate held until the end\n",
+                    plan.untimed);
         fprintf(stderr,
                 "vigil detect: stateful state at its peak: %llu keys, %llu values, %.2f MB; "
                 "expired %llu keys and %llu values (window, baseline, retention); "
@@ -931,10 +1274,10 @@ static int run(const struct args *a, const char *exe)
         if (a->insights_out)
             fprintf(stderr, "; %zu Insights records\n", n_insights);
     }
+    plan_free(&plan);
 out:
     for (int t = 0; t < a->threads; t++) {
-        if (t > 0)
-            finding_agg_free(ws[t].agg);
+        finding_agg_free(ws[t].agg);
         free(ws[t].files.files);
         free(ws[t].msgs);
         detect_scratch_free(ws[t].scratch);

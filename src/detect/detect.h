@@ -439,6 +439,9 @@ size_t detect_event(const struct detect_engine *e, struct detect_scratch *s,
  *             every scratch, orders them by (time, event id) and runs each
  *             stateful rule over them. The result depends only on the set of
  *             events read, never on the thread count or the order of files.
+ *   chunked   a detect_archive does the same slice by slice: the candidates
+ *             before a watermark run and are freed, so memory follows the
+ *             slices in flight, not the span (below, "Chunked archives").
  *   stream    a detect_stream feeds the same kinds behind a watermark: the
  *             latest event time seen minus the allowed lateness. Candidates
  *             are held until the watermark passes them, then run in order;
@@ -454,7 +457,7 @@ struct detect_state_stats {
     uint64_t candidates;   /* events selected by some stateful rule */
     uint64_t items;        /* what the kinds ran on after the workers' reductions */
     uint64_t detections;   /* stateful detections emitted */
-    uint64_t late;         /* stream: candidates behind the watermark, ignored */
+    uint64_t late;         /* stream, chunked archive: candidates behind the watermark, ignored */
     size_t bytes;          /* memory the candidates held at their peak */
     /* The kinds' own state (baselines, windows): at its peak over the run, and
      * what was let go to keep it bounded. */
@@ -479,6 +482,60 @@ size_t detect_engine_stateful_count(const struct detect_engine *e);
  */
 size_t detect_finish(const struct detect_engine *e, struct detect_scratch *const *s, size_t n,
                      detect_emit_fn emit, void *ctx, struct detect_state_stats *stats);
+
+/*
+ * Chunked archives: memory bounded by the slices in flight, not the span.
+ *
+ * The caller reads the files in slices in the order of their delivery time
+ * (several threads, each detect_event-ing into its own scratch). After a
+ * slice, it takes every scratch's candidates (detect_scratch_take; the
+ * scratch's thread must not be in detect_event during the call, and may go
+ * on with the next slice right after) and gives them to detect_archive_run
+ * with the watermark: a time before which no record of a later slice can
+ * be, the later slices' earliest start minus the allowed lateness. Every
+ * candidate before the watermark then runs through the kinds, in the same
+ * order as detect_finish would run it, and is freed; the rest waits. A
+ * candidate that arrives behind the watermark already passed is counted as
+ * late (detect_state_stats.late) and ignored by the stateful rules. With one
+ * run at INT64_MAX (or only detect_archive_finish) it is detect_finish.
+ *
+ * Results depend only on which candidates each run gets and the watermarks,
+ * never on which scratch (thread) collected them. Detections come out
+ * through emit(ctx, ...) during the runs (events kept by reference: in
+ * detect_archive_finish, once the files are read again), unit by unit per
+ * run: a caller that needs an order sorts (finding aggregation does not).
+ * The kinds run on the caller's thread: one thread at a time per archive.
+ */
+struct detect_archive;
+struct detect_batch;
+
+/* A new archive over e (borrowed). emit and ctx receive every detection and
+ * must stay valid until detect_archive_free. */
+struct detect_archive *detect_archive_new(const struct detect_engine *e, detect_emit_fn emit,
+                                          void *ctx);
+/* Emits what is still pending (see detect_archive_finish) and frees; NULL is fine. */
+void detect_archive_free(struct detect_archive *a);
+
+/* The candidates s collected since it was made or last taken, as a batch the
+ * caller owns (detect_archive_run or detect_batch_free); NULL when s has
+ * collected none. s collects afresh. */
+struct detect_batch *detect_scratch_take(struct detect_scratch *s);
+void detect_batch_free(struct detect_batch *b); /* NULL is fine */
+
+/* Takes the n batches (ownership, NULL entries are skipped), then moves the
+ * watermark to wm if that is later and runs what it passes. Returns the
+ * number of detections emitted. */
+size_t detect_archive_run(struct detect_archive *a, struct detect_batch *const *b, size_t n,
+                          int64_t wm);
+
+/* Runs everything held, closes the kinds, reads the files behind detections
+ * kept by reference and emits them; fills stats (may be NULL; bytes: the
+ * peak the archive and the batches given to one run held). Returns the
+ * detections it emitted itself. Later calls only fill stats. */
+size_t detect_archive_finish(struct detect_archive *a, struct detect_state_stats *stats);
+
+/* The watermark reached (INT64_MIN before the first). */
+int64_t detect_archive_watermark(const struct detect_archive *a);
 
 /* Candidates held by s and the bytes they take (for stats and tests). */
 size_t detect_scratch_pending(const struct detect_scratch *s, size_t *bytes_out);

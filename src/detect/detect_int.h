@@ -542,6 +542,8 @@ void detect__capture(struct collector *c, const struct sunit *u, uint32_t unit_i
 /* Drops the capev's own snapshot reference. */
 void detect__capev_done(struct capev *ce);
 struct collector *detect__scratch_collector(struct detect_scratch *s);
+/* Detaches s's collector (NULL if none yet); the next capture starts a new one. */
+struct collector *detect__scratch_take_collector(struct detect_scratch *s);
 /* Moves the stream collector's new items out (the caller owns them; *n set). */
 struct sitem *detect__collector_take_raw(struct collector *c, uint32_t unit, size_t *n);
 size_t detect__collector_units(const struct collector *c);

@@ -680,6 +680,13 @@ struct collector *detect__scratch_collector(struct detect_scratch *s)
     return s->col;
 }
 
+struct collector *detect__scratch_take_collector(struct detect_scratch *s)
+{
+    struct collector *c = s->col;
+    s->col = NULL;
+    return c;
+}
+
 /* ---- leaves ----------------------------------------------------------------- */
 
 /* Value of a leaf as text: strings decoded, numbers and booleans as written;

@@ -48,9 +48,10 @@
  * reference), shared by the table entries that point at it and freed with
  * the last of them. */
 struct citem {
-    struct sitem it;
+    struct sitem it; /* first: a chunked archive holds &it and frees it as the citem */
     uint32_t refs;
     bool listed; /* taken into the finish list already */
+    bool moved;  /* a chunked archive holds it now */
 };
 
 struct nvent {
@@ -932,46 +933,42 @@ static void gather_new_value(struct collector *const *cs, size_t nc, uint32_t ui
     }
 }
 
-/* Rate: per (key, bucket) totals over the tables, as items the caller owns.
- * The tables' entries are consumed (their snapshots move into the items). */
-static void gather_rate_tabs(struct ptab *const *tabs, size_t nt, bool by_num, int64_t bucket_ms,
-                             struct itemvec *out)
+/* Folds e (table hash h) into m: moved in when its (key, bucket) is new
+ * there, else added to the entry there and freed. */
+static bool rb_fold(struct ptab *m, uint64_t h, struct rbent *e, bool by_num)
 {
-    struct ptab m = { 0 };
-    for (size_t c = 0; c < nt; c++) {
-        struct ptab *t = tabs[c];
-        for (size_t i = 0; i < t->cap; i++) {
-            if (!t->h[i])
-                continue;
-            struct rbent *e = t->v[i];
-            size_t j = pt_find(&m, t->h[i], rb_eq, e);
-            if (!m.h[j]) {
-                m.h[j] = t->h[i];
-                m.v[j] = e;
-                m.n++;
-                t->h[i] = 0; /* moved */
-                t->n--;
-                continue;
-            }
-            struct rbent *have = m.v[j];
-            have->n += e->n;
-            have->sum += e->sum;
-            detect__rattr_merge(&have->attr, e->attr);
-            e->attr = NULL;
-            if (e->rep && rep_better(by_num, e->rep_num, detect__snap_ms(e->rep),
-                                     detect__snap_id(e->rep), have)) {
-                detect__snap_unref(have->rep);
-                have->rep = e->rep;
-                have->rep_num = e->rep_num;
-                have->rep_ms = e->rep_ms;
-                e->rep = NULL;
-            }
-        }
+    size_t j = pt_find(m, h, rb_eq, e);
+    if (!m->h[j]) {
+        m->h[j] = h;
+        m->v[j] = e;
+        m->n++;
+        return true;
     }
-    for (size_t i = 0; i < m.cap; i++) {
-        if (!m.h[i])
+    struct rbent *have = m->v[j];
+    have->n += e->n;
+    have->sum += e->sum;
+    detect__rattr_merge(&have->attr, e->attr);
+    e->attr = NULL;
+    if (e->rep && rep_better(by_num, e->rep_num, detect__snap_ms(e->rep), detect__snap_id(e->rep),
+                             have)) {
+        detect__snap_unref(have->rep);
+        have->rep = e->rep;
+        have->rep_num = e->rep_num;
+        have->rep_ms = e->rep_ms;
+        e->rep = NULL;
+    }
+    rb_free(e);
+    return false;
+}
+
+/* The (key, bucket) aggregates of m as items the caller owns; m is consumed
+ * (the snapshots move into the items). */
+static void rate_items(struct ptab *m, bool by_num, int64_t bucket_ms, struct itemvec *out)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->h[i])
             continue;
-        struct rbent *b = m.v[i];
+        struct rbent *b = m->v[i];
         struct sitem *it = xcalloc(1, sizeof(*it));
         it->ms = b->bucket * bucket_ms;
         it->sn = b->rep; /* takes the reference */
@@ -986,7 +983,27 @@ static void gather_rate_tabs(struct ptab *const *tabs, size_t nt, bool by_num, i
         iv_push(out, it);
         rb_free(b);
     }
-    pt_free(&m);
+    pt_free(m);
+}
+
+/* Rate: per (key, bucket) totals over the tables, as items the caller owns.
+ * The tables' entries are consumed (their snapshots move into the items). */
+static void gather_rate_tabs(struct ptab *const *tabs, size_t nt, bool by_num, int64_t bucket_ms,
+                             struct itemvec *out)
+{
+    struct ptab m = { 0 };
+    for (size_t c = 0; c < nt; c++) {
+        struct ptab *t = tabs[c];
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->h[i])
+                continue;
+            uint64_t h = t->h[i];
+            t->h[i] = 0; /* moved */
+            t->n--;
+            rb_fold(&m, h, t->v[i], by_num);
+        }
+    }
+    rate_items(&m, by_num, bucket_ms, out);
 }
 
 static void gather_rate(struct collector *const *cs, size_t nc, uint32_t ui, bool by_num,
@@ -1067,6 +1084,335 @@ size_t detect_finish(const struct detect_engine *e, struct detect_scratch *const
     if (stats)
         *stats = st;
     return em.n;
+}
+
+/* ---- archives in time order --------------------------------------------------------- */
+
+/*
+ * A chunked archive: the caller reads the files in slices, in the order of
+ * their delivery time, takes each slice's candidates out of the scratches
+ * (detect_scratch_take) and hands them over with the watermark no later
+ * slice can go behind. Per unit, the held items (and open rate buckets)
+ * before the watermark run through the kinds at once and are freed; the
+ * kinds see the items in the same global order as a whole-archive run, so
+ * they decide the same, and memory is what the slices in flight hold.
+ *
+ * new_value's reduction is per slice here: each slice keeps the earliest and
+ * latest of its own events per entry, and the union over slices holds the
+ * whole's earliest and latest (the superset argument at the top).
+ */
+static void free_open(struct ptab *t);
+
+struct detect_batch {
+    struct collector *c;
+};
+
+struct detect_batch *detect_scratch_take(struct detect_scratch *s)
+{
+    struct collector *c = detect__scratch_take_collector(s);
+    if (!c)
+        return NULL;
+    struct detect_batch *b = xcalloc(1, sizeof(*b));
+    b->c = c;
+    return b;
+}
+
+void detect_batch_free(struct detect_batch *b)
+{
+    if (!b)
+        return;
+    detect__collector_free(b->c);
+    free(b);
+}
+
+/* Items waiting for the watermark: v[0, sorted) in run order (what the last
+ * drain left), then the newcomers. */
+struct heldvec {
+    struct sitem **v; /* each allocated: draining moves pointers, not items */
+    size_t n, cap, sorted;
+    size_t bytes; /* held_item_bytes over v */
+};
+
+static size_t held_item_bytes(const struct sitem *it)
+{
+    return item_bytes(it) + (it->sn ? detect__snap_size(it->sn) : 0) +
+           detect__rattr_bytes(it->attr);
+}
+
+/* Takes x, an allocation of its own (freed with free(x)). */
+static void hv_push_owned(struct heldvec *h, struct sitem *x)
+{
+    if (h->n == h->cap) {
+        h->cap = h->cap ? 2 * h->cap : 64;
+        h->v = xrealloc(h->v, h->cap * sizeof(*h->v));
+    }
+    h->v[h->n++] = x;
+    h->bytes += held_item_bytes(x);
+}
+
+static void hv_push(struct heldvec *h, const struct sitem *it)
+{
+    struct sitem *x = xmalloc(sizeof(*x));
+    *x = *it;
+    hv_push_owned(h, x);
+}
+
+struct detect_archive {
+    const struct detect_engine *e;
+    struct detect_scratch *s; /* the kinds' rendering: the workers keep theirs */
+    struct semit em;
+    const struct sunit *units;
+    size_t n_units;
+    struct kstate **k;
+    struct heldvec *held;     /* per unit (not rate): items at or after the watermark */
+    struct ptab *open;        /* per rate unit: buckets not yet closed */
+    size_t *open_bytes;       /* per rate unit: rb_bytes of the open buckets when they came */
+    int64_t wm;               /* everything before it has run */
+    bool finished;
+    size_t bytes, peak;
+    struct detect_state_stats st;
+};
+
+struct detect_archive *detect_archive_new(const struct detect_engine *e, detect_emit_fn emit,
+                                          void *ctx)
+{
+    struct detect_archive *a = xcalloc(1, sizeof(*a));
+    a->e = e;
+    a->s = detect_scratch_new();
+    a->em = (struct semit){ e, a->s, emit, ctx, 0, NULL, 0, 0 };
+    a->n_units = detect__engine_units(e, &a->units);
+    size_t nu = a->n_units ? a->n_units : 1;
+    a->k = xcalloc(nu, sizeof(*a->k));
+    a->held = xcalloc(nu, sizeof(*a->held));
+    a->open = xcalloc(nu, sizeof(*a->open));
+    a->open_bytes = xcalloc(nu, sizeof(*a->open_bytes));
+    for (size_t i = 0; i < a->n_units; i++)
+        a->k[i] = detect__kind_new(&a->units[i]);
+    a->wm = INT64_MIN;
+    return a;
+}
+
+/* An open bucket's size as it came (merges into it are not counted: their
+ * callers' tables may grow a little). */
+static size_t rb_bytes(const struct rbent *r)
+{
+    return sizeof(*r) + (r->key ? strlen(r->key) + 1 : 0) + detect__rattr_bytes(r->attr) +
+           (r->rep ? detect__snap_size(r->rep) : 0);
+}
+
+/* What the archive holds now, from the running counts (snapshots shared by
+ * items count once per item: an upper bound). */
+static size_t archive_bytes(const struct detect_archive *a)
+{
+    size_t b = 0;
+    for (size_t u = 0; u < a->n_units; u++) {
+        const struct heldvec *h = &a->held[u];
+        b += h->cap * sizeof(*h->v) + h->bytes;
+        b += a->open[u].cap * (sizeof(void *) + sizeof(uint64_t)) + a->open_bytes[u];
+    }
+    return b;
+}
+
+/* Moves unit ui's candidates of collector c into the archive; those behind
+ * the watermark are late. */
+static void archive_take(struct detect_archive *a, struct collector *c, uint32_t ui)
+{
+    if (ui >= c->n_u)
+        return;
+    const struct sunit *un = &a->units[ui];
+    struct ucoll *u = &c->u[ui];
+    struct heldvec *h = &a->held[ui];
+    if (un->kind == DETECT_KIND_RATE) {
+        int64_t bms = un->first->r->bucket_ms;
+        for (size_t i = 0; i < u->rb.cap; i++) {
+            if (!u->rb.h[i])
+                continue;
+            struct rbent *e = u->rb.v[i];
+            uint64_t hh = u->rb.h[i];
+            u->rb.h[i] = 0;
+            u->rb.n--;
+            if (a->wm != INT64_MIN && (e->bucket + 1) * bms <= a->wm) {
+                a->st.late += e->n; /* its bucket has run already */
+                rb_free(e);
+                continue;
+            }
+            size_t eb = rb_bytes(e);
+            if (rb_fold(&a->open[ui], hh, e, un->first->has_sum))
+                a->open_bytes[ui] += eb;
+        }
+    }
+    for (size_t i = 0; i < u->nv.cap; i++) {
+        struct nvent *e = &u->nv.v[i];
+        if (!e->h)
+            continue;
+        struct citem *two[2] = { e->ci, e->last };
+        for (int k = 0; k < 2; k++) {
+            struct citem *ci = two[k];
+            if (!ci->listed) {
+                ci->listed = true;
+                if (ci->it.ms < a->wm) {
+                    a->st.late++;
+                    item_release(&ci->it);
+                } else {
+                    hv_push_owned(h, &ci->it); /* the citem itself: no copy */
+                    ci->moved = true;
+                }
+            }
+            if (--ci->refs == 0 && !ci->moved)
+                free(ci);
+        }
+    }
+    free(u->nv.v);
+    memset(&u->nv, 0, sizeof(u->nv));
+    for (size_t i = 0; i < u->n_raw; i++) {
+        if (u->raw[i].ms < a->wm) {
+            a->st.late++;
+            item_release(&u->raw[i]);
+        } else {
+            hv_push(h, &u->raw[i]);
+        }
+    }
+    u->n_raw = 0;
+}
+
+/* Runs unit ui's held items (and closed buckets) before wm through its kind. */
+static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
+{
+    const struct sunit *un = &a->units[ui];
+    struct kstate *k = a->k[ui];
+    if (un->kind == DETECT_KIND_RATE) {
+        int64_t bms = un->first->r->bucket_ms;
+        struct ptab *t = &a->open[ui];
+        struct ptab keep = { 0 }, done = { 0 };
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->h[i])
+                continue;
+            struct rbent *b = t->v[i];
+            bool closed = wm == INT64_MAX || (b->bucket + 1) * bms <= wm;
+            struct ptab *dst = closed ? &done : &keep;
+            size_t j = pt_find(dst, t->h[i], rb_eq, b);
+            dst->h[j] = t->h[i];
+            dst->v[j] = b;
+            dst->n++;
+        }
+        /* The closed buckets' share of the bytes goes with them (no need to
+         * read every closed entry's key and snapshot for a figure). */
+        if (t->n)
+            a->open_bytes[ui] = (size_t)((double)a->open_bytes[ui] * (double)keep.n / (double)t->n);
+        pt_free(t);
+        *t = keep;
+        struct itemvec iv = { 0 };
+        rate_items(&done, un->first->has_sum, bms, &iv);
+        sort_items(iv.v, iv.n);
+        for (size_t i = 0; i < iv.n; i++)
+            detect__kind_feed(k, iv.v[i], &a->em);
+        a->st.items += iv.n;
+        free_rate_items(&iv);
+        free(iv.v);
+        return;
+    }
+    struct heldvec *h = &a->held[ui];
+    if (h->n == 0)
+        return;
+    /* What waited is in order already: sort the newcomers, merge. */
+    size_t old = h->sorted, nn = h->n - old;
+    struct sitem **q = h->v + old;
+    sort_items(q, nn);
+    struct sitem **p = xmalloc(h->n * sizeof(*p));
+    for (size_t i = 0, j = 0, o = 0; o < h->n; o++)
+        p[o] = j >= nn || (i < old && cmp_item(h->v[i], q[j]) <= 0) ? h->v[i++] : q[j++];
+    size_t fed = 0;
+    while (fed < h->n && p[fed]->ms < wm) /* time orders first: the runnable come first */
+        detect__kind_feed(k, p[fed++], &a->em);
+    a->st.items += fed;
+    for (size_t i = 0; i < fed; i++) {
+        h->bytes -= held_item_bytes(p[i]);
+        item_release(p[i]);
+        free(p[i]);
+    }
+    memcpy(h->v, p + fed, (h->n - fed) * sizeof(*p));
+    h->n -= fed;
+    h->sorted = h->n;
+    free(p);
+    if (h->n == 0) {
+        /* A burst's array goes with it. */
+        free(h->v);
+        h->v = NULL;
+        h->cap = 0;
+    }
+}
+
+size_t detect_archive_run(struct detect_archive *a, struct detect_batch *const *b, size_t n,
+                          int64_t wm)
+{
+    uint64_t before = a->em.n;
+    size_t inflight = 0;
+    for (size_t i = 0; i < n; i++)
+        if (b[i]) {
+            a->st.candidates += b[i]->c->candidates;
+            inflight += b[i]->c->peak;
+        }
+    if (a->bytes + inflight > a->peak)
+        a->peak = a->bytes + inflight;
+    for (uint32_t ui = 0; ui < a->n_units; ui++)
+        for (size_t i = 0; i < n; i++)
+            if (b[i])
+                archive_take(a, b[i]->c, ui);
+    for (size_t i = 0; i < n; i++)
+        detect_batch_free(b[i]);
+    a->bytes = archive_bytes(a);
+    if (a->bytes > a->peak)
+        a->peak = a->bytes;
+    if (wm > a->wm) {
+        a->wm = wm;
+        for (uint32_t ui = 0; ui < a->n_units; ui++)
+            archive_drain(a, ui, wm);
+        a->bytes = archive_bytes(a);
+    }
+    return (size_t)(a->em.n - before);
+}
+
+size_t detect_archive_finish(struct detect_archive *a, struct detect_state_stats *stats)
+{
+    uint64_t before = a->em.n;
+    if (!a->finished) {
+        a->finished = true;
+        detect_archive_run(a, NULL, 0, INT64_MAX);
+        for (size_t ui = 0; ui < a->n_units; ui++) {
+            detect__kind_finish(a->k[ui], &a->em);
+            detect__kind_stats(a->k[ui], &a->st);
+        }
+        detect__semit_resolve(&a->em);
+        a->st.detections = a->em.n;
+        a->st.bytes = a->peak;
+    }
+    if (stats)
+        *stats = a->st;
+    return (size_t)(a->em.n - before);
+}
+
+int64_t detect_archive_watermark(const struct detect_archive *a) { return a->wm; }
+
+void detect_archive_free(struct detect_archive *a)
+{
+    if (!a)
+        return;
+    detect__semit_resolve(&a->em); /* what ran but was not finished still goes out */
+    for (size_t ui = 0; ui < a->n_units; ui++) {
+        detect__kind_free(a->k[ui]);
+        for (size_t i = 0; i < a->held[ui].n; i++) {
+            item_release(a->held[ui].v[i]);
+            free(a->held[ui].v[i]);
+        }
+        free(a->held[ui].v);
+        free_open(&a->open[ui]);
+    }
+    free(a->k);
+    free(a->held);
+    free(a->open);
+    free(a->open_bytes);
+    detect_scratch_free(a->s);
+    free(a);
 }
 
 /* ---- streams ---------------------------------------------------------------------- */
