@@ -81,10 +81,17 @@ struct rbent {
     struct rattr *attr; /* `insight` rules: the bucket's callers */
 };
 
-/* Open addressing over pointers, keyed by a 64-bit mix of the entry's key. */
+/* Open addressing over pointers, keyed by a 64-bit mix of the entry's key.
+ * A slot holds the hash beside the pointer: a probe reads one cache line
+ * for both, then the entry (separate hash and pointer arrays were two
+ * misses before the entry once the rate tables outgrew the cache). */
+struct pslot {
+    uint64_t h; /* 0 = empty */
+    void *v;
+};
+
 struct ptab {
-    void **v;
-    uint64_t *h;
+    struct pslot *s;
     size_t cap, n;
 };
 
@@ -100,21 +107,17 @@ static uint64_t mix2(uint64_t a, uint64_t b)
 static void pt_grow(struct ptab *t)
 {
     size_t cap = t->cap ? t->cap * 2 : 64;
-    void **v = xcalloc(cap, sizeof(*v));
-    uint64_t *h = xcalloc(cap, sizeof(*h));
+    struct pslot *ns = xcalloc(cap, sizeof(*ns));
     for (size_t i = 0; i < t->cap; i++) {
-        if (!t->h[i])
+        if (!t->s[i].h)
             continue;
-        size_t j = (size_t)t->h[i] & (cap - 1);
-        while (h[j])
+        size_t j = (size_t)t->s[i].h & (cap - 1);
+        while (ns[j].h)
             j = (j + 1) & (cap - 1);
-        h[j] = t->h[i];
-        v[j] = t->v[i];
+        ns[j] = t->s[i];
     }
-    free(t->v);
-    free(t->h);
-    t->v = v;
-    t->h = h;
+    free(t->s);
+    t->s = ns;
     t->cap = cap;
 }
 
@@ -125,8 +128,8 @@ static size_t pt_find(struct ptab *t, uint64_t h, bool (*eq)(const void *, const
     if (2 * (t->n + 1) > t->cap)
         pt_grow(t);
     size_t i = (size_t)h & (t->cap - 1);
-    while (t->h[i]) {
-        if (t->h[i] == h && eq(t->v[i], probe))
+    while (t->s[i].h) {
+        if (t->s[i].h == h && eq(t->s[i].v, probe))
             return i;
         i = (i + 1) & (t->cap - 1);
     }
@@ -135,8 +138,7 @@ static size_t pt_find(struct ptab *t, uint64_t h, bool (*eq)(const void *, const
 
 static void pt_free(struct ptab *t)
 {
-    free(t->v);
-    free(t->h);
+    free(t->s);
     memset(t, 0, sizeof(*t));
 }
 
@@ -243,8 +245,8 @@ static void ucoll_clear(struct collector *col, struct ucoll *u)
     free(u->nv.v);
     memset(&u->nv, 0, sizeof(u->nv));
     for (size_t i = 0; i < u->rb.cap; i++)
-        if (u->rb.h[i])
-            rb_free(u->rb.v[i]);
+        if (u->rb.s[i].h)
+            rb_free(u->rb.s[i].v);
     pt_free(&u->rb);
 }
 
@@ -665,14 +667,14 @@ static struct rbent *rb_get(struct ptab *t, uint64_t khash, int64_t b, struct sv
     struct rbent probe = { .khash = khash, .bucket = b };
     uint64_t h = mix2(khash, (uint64_t)b);
     size_t i = pt_find(t, h, rb_eq, &probe);
-    if (t->h[i])
-        return t->v[i];
+    if (t->s[i].h)
+        return t->s[i].v;
     struct rbent *e = xcalloc(1, sizeof(*e));
     e->khash = khash;
     e->bucket = b;
     e->key = dup_sv0(key);
-    t->h[i] = h;
-    t->v[i] = e;
+    t->s[i].h = h;
+    t->s[i].v = e;
     t->n++;
     if (bytes)
         *bytes += sizeof(*e) + 2 * sizeof(void *) + key.len + 1;
@@ -938,13 +940,13 @@ static void gather_new_value(struct collector *const *cs, size_t nc, uint32_t ui
 static bool rb_fold(struct ptab *m, uint64_t h, struct rbent *e, bool by_num)
 {
     size_t j = pt_find(m, h, rb_eq, e);
-    if (!m->h[j]) {
-        m->h[j] = h;
-        m->v[j] = e;
+    if (!m->s[j].h) {
+        m->s[j].h = h;
+        m->s[j].v = e;
         m->n++;
         return true;
     }
-    struct rbent *have = m->v[j];
+    struct rbent *have = m->s[j].v;
     have->n += e->n;
     have->sum += e->sum;
     detect__rattr_merge(&have->attr, e->attr);
@@ -966,9 +968,9 @@ static bool rb_fold(struct ptab *m, uint64_t h, struct rbent *e, bool by_num)
 static void rate_items(struct ptab *m, bool by_num, int64_t bucket_ms, struct itemvec *out)
 {
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->h[i])
+        if (!m->s[i].h)
             continue;
-        struct rbent *b = m->v[i];
+        struct rbent *b = m->s[i].v;
         struct sitem *it = xcalloc(1, sizeof(*it));
         it->ms = b->bucket * bucket_ms;
         it->sn = b->rep; /* takes the reference */
@@ -995,12 +997,12 @@ static void gather_rate_tabs(struct ptab *const *tabs, size_t nt, bool by_num, i
     for (size_t c = 0; c < nt; c++) {
         struct ptab *t = tabs[c];
         for (size_t i = 0; i < t->cap; i++) {
-            if (!t->h[i])
+            if (!t->s[i].h)
                 continue;
-            uint64_t h = t->h[i];
-            t->h[i] = 0; /* moved */
+            uint64_t h = t->s[i].h;
+            t->s[i].h = 0; /* moved */
             t->n--;
-            rb_fold(&m, h, t->v[i], by_num);
+            rb_fold(&m, h, t->s[i].v, by_num);
         }
     }
     rate_items(&m, by_num, bucket_ms, out);
@@ -1225,11 +1227,11 @@ static void archive_take(struct detect_archive *a, struct collector *c, uint32_t
     if (un->kind == DETECT_KIND_RATE) {
         int64_t bms = un->first->r->bucket_ms;
         for (size_t i = 0; i < u->rb.cap; i++) {
-            if (!u->rb.h[i])
+            if (!u->rb.s[i].h)
                 continue;
-            struct rbent *e = u->rb.v[i];
-            uint64_t hh = u->rb.h[i];
-            u->rb.h[i] = 0;
+            struct rbent *e = u->rb.s[i].v;
+            uint64_t hh = u->rb.s[i].h;
+            u->rb.s[i].h = 0;
             u->rb.n--;
             if (a->wm != INT64_MIN && (e->bucket + 1) * bms <= a->wm) {
                 a->st.late += e->n; /* its bucket has run already */
@@ -1285,14 +1287,14 @@ static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
         struct ptab *t = &a->open[ui];
         struct ptab keep = { 0 }, done = { 0 };
         for (size_t i = 0; i < t->cap; i++) {
-            if (!t->h[i])
+            if (!t->s[i].h)
                 continue;
-            struct rbent *b = t->v[i];
+            struct rbent *b = t->s[i].v;
             bool closed = wm == INT64_MAX || (b->bucket + 1) * bms <= wm;
             struct ptab *dst = closed ? &done : &keep;
-            size_t j = pt_find(dst, t->h[i], rb_eq, b);
-            dst->h[j] = t->h[i];
-            dst->v[j] = b;
+            size_t j = pt_find(dst, t->s[i].h, rb_eq, b);
+            dst->s[j].h = t->s[i].h;
+            dst->s[j].v = b;
             dst->n++;
         }
         /* The closed buckets' share of the bytes goes with them (no need to
@@ -1506,8 +1508,8 @@ struct detect_stream *detect_stream_new(const struct detect_engine *e, int64_t l
 static void free_open(struct ptab *t)
 {
     for (size_t i = 0; i < t->cap; i++)
-        if (t->h[i])
-            rb_free(t->v[i]);
+        if (t->s[i].h)
+            rb_free(t->s[i].v);
     pt_free(t);
 }
 
@@ -1561,14 +1563,14 @@ static void close_buckets(struct detect_stream *st, uint32_t ui, int64_t wm, str
     struct ptab keep = { 0 };
     struct ptab done = { 0 };
     for (size_t i = 0; i < t->cap; i++) {
-        if (!t->h[i])
+        if (!t->s[i].h)
             continue;
-        struct rbent *b = t->v[i];
+        struct rbent *b = t->s[i].v;
         bool closed = wm == INT64_MAX || (b->bucket + 1) * bms <= wm;
         struct ptab *dst = closed ? &done : &keep;
-        size_t j = pt_find(dst, t->h[i], rb_eq, b);
-        dst->h[j] = t->h[i];
-        dst->v[j] = b;
+        size_t j = pt_find(dst, t->s[i].h, rb_eq, b);
+        dst->s[j].h = t->s[i].h;
+        dst->s[j].v = b;
         dst->n++;
     }
     pt_free(t);
