@@ -35,6 +35,7 @@
  * Exit status: 0 all input read, 1 some input was bad (or a usage error),
  * 2 internal error.
  */
+#include "cli/archive_plan.h"
 #include "cli/bus_cli.h"
 #include "cli/cli.h"
 #include "cli/live.h"
@@ -706,232 +707,16 @@ static int run_live(const struct args *a, const struct detect_engine *engine,
 
 /* ---- archives in delivery-time order -------------------------------------- */
 
-/* Files of one delivery hour (by name) make a slice: the kinds run between
- * slices, so memory follows the slices in flight, not the archive's span. */
-#define SLICE_MS (3600LL * 1000)
 /* Readers may run ahead of the kinds by this many bytes of files beyond the
  * slice the kinds wait for: enough to keep every worker busy, small enough
  * that memory does not follow the archive's size. */
 #define READ_AHEAD_BYTES (64ULL << 20)
 
-/* The delivery time AWS writes into a log file's name, "_YYYYMMDDTHHmmZ"
- * followed by "_" or ".": CloudTrail (<acct>_CloudTrail_<region>_<ts>_<id>),
- * VPC flow logs (<acct>_vpcflowlogs_<region>_<fl-id>_<ts>_<hash>) and Route 53
- * Resolver query logs (<acct>_vpcdnsquerylogs_<vpc-id>_<ts>_<hash>). Sets
- * *prefix_len to the bytes of the base name before the time (the log's
- * delivery stream: account, service, region, flow log). */
-static bool name_time(const char *path, int64_t *ms_out, const char **base_out,
-                      size_t *prefix_len)
-{
-    const char *slash = strrchr(path, '/');
-    const char *b = slash ? slash + 1 : path;
-    size_t n = strlen(b);
-    for (size_t i = 0; i + 16 <= n; i++) {
-        const char *t = b + i + 1;
-        if (b[i] != '_' || t[8] != 'T' || t[13] != 'Z' || (t[14] != '_' && t[14] != '.'))
-            continue;
-        int64_t v[5] = { 0 };
-        static const int at[5] = { 0, 4, 6, 9, 11 }, len[5] = { 4, 2, 2, 2, 2 };
-        bool ok = true;
-        for (int k = 0; k < 5 && ok; k++)
-            for (int d = 0; d < len[k] && ok; d++) {
-                char c = t[at[k] + d];
-                ok = c >= '0' && c <= '9';
-                v[k] = v[k] * 10 + (c - '0');
-            }
-        if (!ok || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59)
-            continue;
-        int64_t days = time_days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]);
-        *ms_out = ((days * 24 + v[3]) * 60 + v[4]) * 60000;
-        *base_out = b;
-        *prefix_len = i;
-        return true;
-    }
-    return false;
-}
-
-/* {size, file index} pairs: largest first, then by index. */
-static int cmp_size_desc(const void *a, const void *b)
-{
-    const uint64_t *x = a, *y = b;
-    if (x[0] != y[0])
-        return x[0] < y[0] ? 1 : -1;
-    return x[1] < y[1] ? -1 : x[1] > y[1];
-}
-
-/* In what order the files are read, cut into slices, and the watermark after
- * each slice. */
-struct plan {
-    size_t n;           /* files */
-    size_t *order;      /* file index per reading position */
-    size_t *slice;      /* slice per position */
-    uint64_t *cum;      /* bytes of the files before each position (n + 1) */
-    size_t n_slices;
-    size_t *end;        /* per slice: the position after its last file */
-    int64_t *wm;        /* per slice: the watermark once it is read */
-    bool timed;         /* false: some file has no time in its name, one slice */
-    const char *untimed; /* the first such file */
-};
-
-struct ftime {
-    int64_t ms;
-    const char *path;
-    const char *base;
-    size_t plen;
-    size_t idx;
-};
-
-static int cmp_ftime(const void *a, const void *b)
-{
-    const struct ftime *x = a, *y = b;
-    if (x->ms != y->ms)
-        return x->ms < y->ms ? -1 : 1;
-    return strcmp(x->path, y->path);
-}
-
-/* By delivery stream, then time. */
-static int cmp_fstream(const void *a, const void *b)
-{
-    const struct ftime *x = a, *y = b;
-    size_t m = x->plen < y->plen ? x->plen : y->plen;
-    int c = memcmp(x->base, y->base, m);
-    if (c == 0 && x->plen != y->plen)
-        c = x->plen < y->plen ? -1 : 1;
-    if (c == 0)
-        c = cmp_ftime(a, b);
-    return c;
-}
-
-/*
- * Files sort by the time in their name (ties by path). A file delivered at T
- * holds the records since its stream's previous delivery (the stream's first
- * file: as long a span as the gap to its next one), give or take the
- * lateness: that start, minus the lateness, is the earliest record a file can
- * bring, and a slice's watermark is the earliest over every later slice's
- * files. All of it depends only on the set of paths.
- */
-static void plan_build(const struct input_list *files, int64_t lateness_ms, struct plan *p)
-{
-    size_t n = files->n;
-    memset(p, 0, sizeof(*p));
-    p->n = n;
-    p->order = xcalloc(n + 1, sizeof(*p->order));
-    p->slice = xcalloc(n + 1, sizeof(*p->slice));
-    p->cum = xcalloc(n + 1, sizeof(*p->cum));
-    struct ftime *ft = xcalloc(n + 1, sizeof(*ft));
-    p->timed = n > 0;
-    for (size_t i = 0; i < n; i++) {
-        ft[i].path = files->files[i].path;
-        ft[i].idx = i;
-        if (p->timed && !name_time(ft[i].path, &ft[i].ms, &ft[i].base, &ft[i].plen)) {
-            p->timed = false;
-            p->untimed = ft[i].path;
-        }
-    }
-    if (!p->timed) {
-        for (size_t i = 0; i < n; i++)
-            p->order[i] = i;
-        p->n_slices = 1;
-        p->end = xcalloc(1, sizeof(*p->end));
-        p->wm = xcalloc(1, sizeof(*p->wm));
-        p->end[0] = n;
-        p->wm[0] = INT64_MAX;
-    } else {
-        /* Earliest record of each file, through its stream. */
-        int64_t *early = xcalloc(n, sizeof(*early));
-        qsort(ft, n, sizeof(*ft), cmp_fstream);
-        for (size_t i = 0; i < n;) {
-            size_t j = i;
-            while (j < n && ft[j].plen == ft[i].plen && memcmp(ft[j].base, ft[i].base, ft[i].plen) == 0)
-                j++;
-            for (size_t k = i; k < j; k++) {
-                size_t prev = k, next = k;
-                while (prev > i && ft[prev].ms == ft[k].ms)
-                    prev--;
-                while (next + 1 < j && ft[next].ms == ft[k].ms)
-                    next++;
-                int64_t start = ft[k].ms;
-                if (ft[prev].ms < ft[k].ms)
-                    start = ft[prev].ms;
-                else if (ft[next].ms > ft[k].ms)
-                    start = ft[k].ms - (ft[next].ms - ft[k].ms);
-                early[ft[k].idx] = start - lateness_ms;
-            }
-            i = j;
-        }
-        qsort(ft, n, sizeof(*ft), cmp_ftime);
-        p->end = xcalloc(n, sizeof(*p->end));
-        p->wm = xcalloc(n, sizeof(*p->wm));
-        int64_t t0 = 0;
-        for (size_t i = 0; i < n; i++) {
-            p->order[i] = ft[i].idx;
-            if (i == 0 || ft[i].ms >= t0 + SLICE_MS) {
-                if (i > 0)
-                    p->end[p->n_slices++] = i;
-                t0 = ft[i].ms;
-            }
-            p->slice[i] = p->n_slices;
-        }
-        p->end[p->n_slices++] = n;
-        int64_t min = INT64_MAX;
-        size_t pos = n;
-        for (size_t s = p->n_slices; s-- > 0;) {
-            p->wm[s] = min; /* the earliest of the later slices' files */
-            size_t start = s ? p->end[s - 1] : 0;
-            while (pos > start) {
-                pos--;
-                if (early[p->order[pos]] < min)
-                    min = early[p->order[pos]];
-            }
-        }
-        free(early);
-        /* A slice after which the watermark would not move runs nothing a
-         * later one would not: join it to the next (long files of a stream
-         * hold the watermark back, and fewer runs reduce better). */
-        size_t k = 0;
-        for (size_t s = 0; s < p->n_slices; s++) {
-            if (s + 1 < p->n_slices && p->wm[s] == p->wm[s + 1])
-                continue;
-            p->end[k] = p->end[s];
-            p->wm[k++] = p->wm[s];
-        }
-        p->n_slices = k;
-        for (size_t s = 0, i = 0; s < k; s++)
-            for (; i < p->end[s]; i++)
-                p->slice[i] = s;
-    }
-    /* Inside a slice the order does not matter to the results: largest
-     * first, so that the workers finish a slice together. */
-    uint64_t (*sz)[2] = xcalloc(n + 1, sizeof(*sz));
-    for (size_t i = 0; i < n; i++) {
-        struct stat st;
-        sz[i][0] = stat(files->files[p->order[i]].path, &st) == 0 ? (uint64_t)st.st_size : 0;
-        sz[i][1] = p->order[i];
-    }
-    for (size_t s = 0, from = 0; s < p->n_slices; from = p->end[s++])
-        qsort(sz + from, p->end[s] - from, sizeof(*sz), cmp_size_desc);
-    for (size_t i = 0; i < n; i++) {
-        p->order[i] = (size_t)sz[i][1];
-        p->cum[i + 1] = p->cum[i] + sz[i][0];
-    }
-    free(sz);
-    free(ft);
-}
-
-static void plan_free(struct plan *p)
-{
-    free(p->order);
-    free(p->slice);
-    free(p->cum);
-    free(p->end);
-    free(p->wm);
-}
-
 /* The workers take files in plan order; the main thread runs the kinds on
  * each slice once every file of it is read and handed over. mu guards every
  * field below it; workers wait on work, the main thread on done. */
 struct pipeline {
-    const struct plan *pl;
+    const struct archive_plan *pl;
     const struct input_list *files;
     pthread_mutex_t mu;
     pthread_cond_t work, done;
@@ -942,7 +727,7 @@ struct pipeline {
     size_t *n_batches;
 };
 
-static size_t slice_files(const struct plan *pl, size_t s)
+static size_t slice_files(const struct archive_plan *pl, size_t s)
 {
     return pl->end[s] - (s ? pl->end[s - 1] : 0);
 }
@@ -951,7 +736,7 @@ static size_t slice_files(const struct plan *pl, size_t s)
  * or within the read-ahead. */
 static bool may_read(const struct pipeline *pp, size_t p)
 {
-    const struct plan *pl = pp->pl;
+    const struct archive_plan *pl = pp->pl;
     if (pp->taken >= pl->n_slices || pl->slice[p] <= pp->taken)
         return true;
     size_t from = pp->taken ? pl->end[pp->taken - 1] : 0;
@@ -1005,7 +790,7 @@ static void *worker_run(void *arg)
 {
     struct worker *w = arg;
     struct pipeline *pp = w->pp;
-    const struct plan *pl = pp->pl;
+    const struct archive_plan *pl = pp->pl;
     struct input_reader *r = NULL;
     struct err e;
     err_clear(&e);
@@ -1062,7 +847,7 @@ static void *worker_run(void *arg)
  * time the last file was read. */
 static double run_slices(struct pipeline *pp, struct detect_archive *ar, double *last_in)
 {
-    const struct plan *pl = pp->pl;
+    const struct archive_plan *pl = pp->pl;
     double busy = 0;
     for (size_t s = 0; s < pl->n_slices; s++) {
         pthread_mutex_lock(&pp->mu);
@@ -1145,8 +930,8 @@ static int run(const struct args *a, const char *exe)
 
     if ((size_t)nthreads > files.n)
         nthreads = files.n > 0 ? (int)files.n : 1;
-    struct plan plan;
-    plan_build(&files, a->lateness_ms, &plan);
+    struct archive_plan plan;
+    archive_plan_build(&files, a->lateness_ms, &plan);
     struct pipeline pp = { .pl = &plan, .files = &files };
     pthread_mutex_init(&pp.mu, NULL);
     pthread_cond_init(&pp.work, NULL);
@@ -1274,7 +1059,7 @@ static int run(const struct args *a, const char *exe)
         if (a->insights_out)
             fprintf(stderr, "; %zu Insights records\n", n_insights);
     }
-    plan_free(&plan);
+    archive_plan_free(&plan);
 out:
     for (int t = 0; t < a->threads; t++) {
         finding_agg_free(ws[t].agg);
