@@ -1358,6 +1358,21 @@ static void test_text_index(void)
                              " '%ACMX%'", false, 0),
               tx_run(ingest, "SELECT count(*) FROM cloudtrail_logs WHERE requestparameters LIKE"
                              " '%ACMX%'", true, 1));
+    /* A writer that does not maintain the index (an older Vigil, the sqlite3
+     * shell) is refused rather than leave records out of it. */
+    {
+        sqlite3 *other = NULL;
+        char path[600];
+        tmp_path("tx-ingest.db", path, sizeof(path));
+        CHECK_INT(sqlite3_open_v2(path, &other, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        sqlite3_busy_timeout(other, 5000);
+        char *msg = NULL;
+        CHECK(sqlite3_exec(other, "INSERT INTO cloudtrail_raw(id, raw) VALUES(100000, '{}')",
+                           NULL, NULL, &msg) != SQLITE_OK);
+        CHECK(msg != NULL && strstr(msg, "vigil_text_maintained") != NULL);
+        sqlite3_free(msg);
+        sqlite3_close(other);
+    }
     /* ... and the records come back (ids reused) with a forced ingest. */
     char dir[512];
     tmp_path("tx-ingest", dir, sizeof(dir));
