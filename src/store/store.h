@@ -236,11 +236,12 @@ int store_lookup_events(struct store *st, const struct store_lookup *q, store_lo
  *
  * A contentless FTS5 trigram table (case-sensitive) of the text
  * cloudtrail_logs.requestparameters shows, one row per CloudTrail row id, kept
- * by triggers in the transaction of every insert, delete or update of a
- * record, so it always holds every record. It costs about the size of that
- * text on disk and ~40% more ingest CPU; the SQL front-end uses it for
- * requestparameters LIKE '%literal%' (query_sql_prepare). Its existence is
- * the setting: once made, every later write maintains it. */
+ * in the transaction of every change of a record (store_commit indexes the
+ * batch's new records; triggers the deletes and updates; writers that do not
+ * maintain it are refused), so it always holds every record. It costs ~12%
+ * more disk and about twice the CloudTrail ingest CPU; the SQL front-end uses
+ * it for requestparameters LIKE '%literal%' (query_sql_prepare). Its
+ * existence is the setting: once made, every later write maintains it. */
 #define STORE_TEXT_TABLE "cloudtrail_text"
 
 /* Called during the build with the rows done so far and the total. */
