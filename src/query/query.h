@@ -216,6 +216,14 @@ struct query_sql {
  * what and at which line ("unsupported: MAP_AGG at line 3"). ERR_LIMIT past
  * QUERY_SQL_MAX_INPUT. */
 int query_sql_rewrite(const char *in, size_t len, struct query_sql *out, struct err *err);
+
+/* query_sql_rewrite with options. QUERY_SQL_TEXT_INDEX: the store has the
+ * text index of requestParameters (store.h, STORE_TEXT_TABLE), which
+ * requestparameters LIKE '%lit%' may then read (query_sql_prepare sets it
+ * when the store has the index). */
+#define QUERY_SQL_TEXT_INDEX 0x1u
+int query_sql_rewrite_flags(const char *in, size_t len, unsigned flags, struct query_sql *out,
+                            struct err *err);
 void query_sql_free(struct query_sql *q); /* zeroed or half-built is fine */
 
 /* The input line (1-based) of the output byte offset off, 0 when unknown. */

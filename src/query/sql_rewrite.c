@@ -16,6 +16,8 @@
  *               try(), approx_distinct, arbitrary, concat, if, array_agg(... ORDER BY),
  *               filter/transform/any_match/all_match/none_match lambdas, UNNEST
  *   ORDER BY    ascending keys get NULLS LAST (Trino's default; SQLite's is first)
+ *   LIKE        requestparameters LIKE '%lit%' gets the rows of the store's text
+ *               index that contain lit, when the store has one (QUERY_SQL_TEXT_INDEX)
  *   DDL         CREATE EXTERNAL TABLE, ALTER TABLE ADD PARTITION, MSCK REPAIR:
  *               recognised, nothing to do (QUERY_SQL_NOOP)
  * Comments are dropped; a trailing ';' is dropped; one statement per call.
@@ -71,6 +73,7 @@ struct rw {
     bool sel_on[MAX_DEPTH]; /* inside a SELECT list at this depth */
     bool derived;           /* a FROM (subquery): column names may be redefined */
     bool ct_only;           /* every FROM/JOIN table is cloudtrail_logs, no comma joins */
+    bool text_index;        /* the store has STORE_TEXT_TABLE */
 };
 
 /* ---- tokenizer --------------------------------------------------------------- */
@@ -336,6 +339,8 @@ static void put_tok(struct rw *r, const struct tok *k)
 
 static void emit_range(struct rw *r, size_t i, size_t end);
 static size_t emit_time_filter(struct rw *r, size_t first, size_t i);
+static size_t emit_text_filter(struct rw *r, size_t first, size_t i);
+static void and_chain(const struct rw *r, size_t i, size_t *b, size_t *e);
 static size_t emit_partition_filter(struct rw *r, size_t first, size_t i);
 static const char *view_for(const char *name, bool qualified);
 
@@ -688,6 +693,12 @@ static size_t emit_chain(struct rw *r, size_t i)
             if (after != 0)
                 return after;
         }
+        if (strcmp(names[n - 1], "requestparameters") == 0 && n <= 2 &&
+            (n == 1 || is_alias(r, names[0]))) {
+            size_t after = emit_text_filter(r, idx[0], idx[n - 1]);
+            if (after != 0)
+                return after;
+        }
         for (size_t q = 0; q < n; q++) {
             if (q)
                 put_tok(r, &r->t[idx[q] - 1]);
@@ -811,6 +822,164 @@ static size_t emit_time_filter(struct rw *r, size_t first, size_t i)
     for (size_t k = first; k < end; k++)
         put_tok(r, &r->t[k]);
     put(r, range);
+    return end;
+}
+
+/* requestparameters LIKE 'pattern' [ESCAPE 'c'] at i (the column token, maybe
+ * qualified: first is the qualifier), standing alone in the top AND chain of
+ * a WHERE over cloudtrail_logs. The runs of the pattern with at least three
+ * literal characters (trigrams) must all occur in a matching row's text, so
+ * the rows of the text index that contain them (an FTS5 phrase each) are a
+ * superset of the LIKE's: the filter is added before the LIKE, which stays
+ * (it is the semantics). The LIKE's NULL (no requestParameters) becomes
+ * false, which a WHERE's AND/OR chain cannot tell apart; hence only there.
+ * Returns the index after, or 0 when not this shape. */
+
+/* Appends the FTS5 phrase string of p[0..len) to b, as the body of an SQL
+ * string literal: '"' around, '"' doubled (FTS5), '\'' doubled (SQL). */
+static void put_phrase(struct buf *b, const char *p, size_t len)
+{
+    buf_putc(b, '"');
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '"')
+            buf_putc(b, '"');
+        else if (p[i] == '\'')
+            buf_putc(b, '\'');
+        buf_putc(b, p[i]);
+    }
+    buf_putc(b, '"');
+}
+
+/* The SQL string literal token k's value (quotes undoubled) into out, false
+ * when longer than cap. */
+static bool string_value(const struct tok *k, char *out, size_t cap, size_t *len)
+{
+    size_t n = 0;
+    for (size_t i = 1; i + 1 < k->len; i++) {
+        if (k->p[i] == '\'' && i + 2 < k->len && k->p[i + 1] == '\'')
+            i++;
+        if (n == cap)
+            return false;
+        out[n++] = k->p[i];
+    }
+    *len = n;
+    return true;
+}
+
+/* The FTS5 query (as an SQL string body) of the LIKE pattern pat: its runs
+ * of >= 3 literal characters as phrases, which FTS5 ANDs; false when it has
+ * none. esc is the ESCAPE character, -1 for none. */
+static bool like_query(const char *pat, size_t len, int esc, struct buf *q)
+{
+    char run[1024];
+    size_t rl = 0, chars = 0;
+    bool any = false, full = false;
+    for (size_t i = 0; i <= len; i++) {
+        bool lit = false;
+        char c = 0;
+        if (i < len) {
+            c = pat[i];
+            if (esc >= 0 && (unsigned char)c == (unsigned)esc) {
+                if (i + 1 >= len)
+                    return false; /* a dangling escape: SQLite's error, left to it */
+                c = pat[++i];
+                lit = true;
+            } else {
+                lit = c != '%' && c != '_';
+            }
+        }
+        if (lit) {
+            /* A long run is cut at a character boundary: its prefix is
+             * still in every matching text. */
+            bool start = ((unsigned char)c & 0xC0) != 0x80;
+            if (start && rl + 4 > sizeof(run))
+                full = true;
+            if (!full) {
+                run[rl++] = c;
+                chars += start;
+            }
+            continue;
+        }
+        if (chars >= 3) {
+            if (any)
+                buf_putc(q, ' ');
+            put_phrase(q, run, rl);
+            any = true;
+        }
+        rl = chars = 0;
+        full = false;
+    }
+    return any;
+}
+
+static size_t emit_text_filter(struct rw *r, size_t first, size_t i)
+{
+    if (!r->text_index || r->derived || !r->ct_only || first == 0 || !at(r, i + 1, "like") ||
+        i + 2 >= r->n || r->t[i + 2].type != T_STRING)
+        return 0;
+    /* Alone in the WHERE's top chain: after WHERE, or after an AND of a
+     * chain that starts at WHERE (not BETWEEN's). */
+    const struct tok *before = &r->t[first - 1];
+    if (is(before, "and")) {
+        size_t b, e;
+        and_chain(r, first, &b, &e);
+        if (b == 0 || !is(&r->t[b - 1], "where") || (first >= 3 && at(r, first - 3, "between")))
+            return 0;
+    } else if (!is(before, "where")) {
+        return 0;
+    }
+    size_t end = i + 3;
+    int esc = -1;
+    if (at(r, end, "escape")) {
+        char e[8];
+        size_t el;
+        if (end + 1 >= r->n || r->t[end + 1].type != T_STRING ||
+            !string_value(&r->t[end + 1], e, sizeof(e), &el) || el != 1)
+            return 0;
+        esc = (unsigned char)e[0];
+        end += 2;
+    }
+    static const char *const next_ok[] = { "and",   "or",     "group", "order", "limit",
+                                           "having", "union", "except", "intersect", ")",
+                                           ";",     "window", NULL };
+    if (end < r->n) {
+        bool ok = false;
+        for (size_t k = 0; next_ok[k] && !ok; k++)
+            ok = is(&r->t[end], next_ok[k]);
+        if (!ok)
+            return 0;
+    }
+    char pat[4096];
+    size_t pl;
+    if (!string_value(&r->t[i + 2], pat, sizeof(pat), &pl))
+        return 0;
+    struct buf q;
+    buf_init(&q, 64u << 10);
+    if (!like_query(pat, pl, esc, &q)) {
+        buf_free(&q);
+        return 0;
+    }
+    char qual[NAME_LEN + 4] = "";
+    if (i > first) {
+        char qn[NAME_LEN];
+        name_of(&r->t[first], qn);
+        snprintf(qual, sizeof(qual), "\"%s\".", qn);
+    }
+    if (r->t[first].space)
+        buf_putc(&r->out, ' ');
+    map_add(r, r->t[first].line);
+    /* The index filter first: SQLite tests a row's terms in order, and the
+     * LIKE reads the record. */
+    put(r, "(");
+    put(r, qual);
+    put(r, "\"$id\" IN (SELECT rowid FROM main." STORE_TEXT_TABLE " WHERE " STORE_TEXT_TABLE
+           " MATCH '");
+    buf_append(&r->out, q.p, q.len);
+    put(r, "') AND");
+    buf_free(&q);
+    for (size_t k = first; k < end; k++)
+        put_tok(r, &r->t[k]);
+    put(r, ")");
     return end;
 }
 
@@ -2028,6 +2197,12 @@ static char *rollup(const char *sql, size_t len)
 
 int query_sql_rewrite(const char *in, size_t len, struct query_sql *out, struct err *err)
 {
+    return query_sql_rewrite_flags(in, len, 0, out, err);
+}
+
+int query_sql_rewrite_flags(const char *in, size_t len, unsigned flags, struct query_sql *out,
+                            struct err *err)
+{
     memset(out, 0, sizeof(*out));
     if (len > QUERY_SQL_MAX_INPUT)
         return err_set(err, ERR_LIMIT, "statement longer than %u bytes", QUERY_SQL_MAX_INPUT);
@@ -2041,6 +2216,7 @@ int query_sql_rewrite(const char *in, size_t len, struct query_sql *out, struct 
     r->n = n;
     r->q = out;
     r->err = err;
+    r->text_index = (flags & QUERY_SQL_TEXT_INDEX) != 0;
     buf_init(&r->out, 8u * QUERY_SQL_MAX_INPUT);
     rc = classify_ddl(r, out, err);
     if (rc == 0 && out->kind == QUERY_SQL_SELECT && out->sql != NULL)
@@ -2143,7 +2319,17 @@ int query_sql_prepare(struct sqlite3 *db, const char *in, size_t len, struct sql
     struct query_sql q;
     *stmt_out = NULL;
     note_out[0] = '\0';
-    int rc = query_sql_rewrite(in, len, &q, err);
+    unsigned flags = 0;
+    sqlite3_stmt *s = NULL;
+    /* Read per statement: an ingest may turn the index on meanwhile. */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name='"
+                           STORE_TEXT_TABLE "'",
+                           -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        flags |= QUERY_SQL_TEXT_INDEX;
+    sqlite3_finalize(s);
+    int rc = query_sql_rewrite_flags(in, len, flags, &q, err);
     if (rc != 0)
         return rc;
     if (q.kind == QUERY_SQL_NOOP) {

@@ -503,12 +503,16 @@ static int put_cloudtrail(struct store *st, const struct event *ev, int64_t file
     /* The record goes in the same transaction as its row, so both or
      * neither survive a kill. */
     int64_t row = sqlite3_last_insert_rowid(st->db);
-    rc = store__stmt(st, STMT_INS_RAW, &s, err);
+    rc = store__text_add(st, row, err);
+    if (rc == 0)
+        rc = store__stmt(st, STMT_INS_RAW, &s, err);
     if (rc != 0)
         return rc;
     sqlite3_bind_int64(s, 1, row);
     sqlite3_bind_text(s, 2, raw.p, (int)raw.len, SQLITE_STATIC);
     rc = step_insert(st, s, "inserting a CloudTrail record", NULL, err);
+    if (rc == 0 && !st->in_tx)
+        rc = store__text_flush(st, err);
     if (rc != 0)
         return rc;
     struct store_resource res[STORE_MAX_RESOURCES];

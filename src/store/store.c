@@ -568,6 +568,8 @@ static int open_db(struct store *st, const char *path, unsigned flags, struct er
     if (rc == 0 && !st->readonly)
         rc = store__exec(st, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL;"
                              " PRAGMA synchronous=NORMAL", err);
+    if (rc == 0)
+        rc = store__text_register(st, err);
     if (rc != 0 && err != NULL) {
         char msg[ERR_MSG_MAX];
         snprintf(msg, sizeof(msg), "%s", err->msg);
@@ -580,6 +582,7 @@ int store_open_flags(const char *path, unsigned flags, struct store **out, struc
 {
     struct store *st = xcalloc(1, sizeof(*st));
     st->readonly = (flags & STORE_OPEN_READONLY) != 0;
+    st->text_on = -1;
     buf_init(&st->raw, STORE_MAX_RAW);
     buf_init(&st->answers, 1 << 20);
     arena_init(&st->arena, 0);
@@ -656,6 +659,8 @@ int store_begin(struct store *st, struct err *err)
     int rc = store__exec(st, "BEGIN IMMEDIATE", err);
     if (rc == 0)
         st->in_tx = true;
+    st->text_on = -1; /* another process may have turned it on */
+    st->text_pending = false;
     return rc;
 }
 
@@ -664,6 +669,8 @@ int store_commit(struct store *st, struct err *err)
     if (!st->in_tx)
         return 0;
     int rc = store__daily_flush(st, err);
+    if (rc == 0)
+        rc = store__text_flush(st, err);
     if (rc != 0) {
         store_rollback(st);
         return rc;
@@ -682,6 +689,7 @@ void store_rollback(struct store *st)
     if (st->in_tx && st->db != NULL)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     st->in_tx = false;
+    st->text_pending = false;
     store__daily_clear(st);
 }
 

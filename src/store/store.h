@@ -232,6 +232,33 @@ typedef int (*store_lookup_fn)(void *ctx, const struct store_lookup_row *row);
 int store_lookup_events(struct store *st, const struct store_lookup *q, store_lookup_fn fn,
                         void *ctx, bool *more_out, struct err *err);
 
+/* ---- the text index of requestParameters (opt-in, textidx.c) ---------------
+ *
+ * A contentless FTS5 trigram table (case-sensitive) of the text
+ * cloudtrail_logs.requestparameters shows, one row per CloudTrail row id, kept
+ * in the transaction of every change of a record (store_commit indexes the
+ * batch's new records; triggers the deletes and updates; writers that do not
+ * maintain it are refused), so it always holds every record. It costs ~12%
+ * more disk and about twice the CloudTrail ingest CPU; the SQL front-end uses
+ * it for requestparameters LIKE '%literal%' (query_sql_prepare). Its
+ * existence is the setting: once made, every later write maintains it. */
+#define STORE_TEXT_TABLE "cloudtrail_text"
+
+/* Called during the build with the rows done so far and the total. */
+typedef void (*store_text_progress_fn)(void *ctx, int64_t done, int64_t total);
+
+/* Whether the store has the text index. ERR_DB on SQLite errors. */
+int store_text_index_exists(struct store *st, bool *out, struct err *err);
+
+/* Turns the text index on: creates it, its triggers and its rows for the
+ * records already there, in one transaction (a kill leaves no index, never
+ * part of one). Nothing to do when it exists (*built_out false, else true;
+ * built_out may be NULL). progress (may be NULL) is called every 50,000 rows.
+ * Must be called outside a transaction. ERR_USAGE on a read-only store,
+ * ERR_DB on SQLite errors (nothing changed). */
+int store_text_index_enable(struct store *st, store_text_progress_fn progress, void *ctx,
+                            bool *built_out, struct err *err);
+
 /* Row counts of the event tables, for status output and tests. */
 struct store_counts {
     int64_t cloudtrail, resources, vpcflow, dns, files;

@@ -63,6 +63,12 @@ struct store {
      * Region: added to cloudtrail_daily before it commits (store_commit). */
     struct store_daily *daily;
     size_t n_daily, cap_daily;
+    /* The text index (textidx.c): whether the store has it (-1: not known
+     * yet, read again at each store_begin), and the first CloudTrail row id
+     * of the open transaction not yet indexed (text_pending). */
+    int text_on;
+    bool text_pending;
+    int64_t text_lo;
     struct buf raw;      /* compacted CloudTrail record */
     struct buf answers;  /* DNS answers as JSON */
     struct arena arena;  /* per-event scratch */
@@ -71,6 +77,15 @@ struct store {
 /* Counts one CloudTrail event just inserted (its time, account and Region as
  * bound to the row; a NULL sv is a NULL column) for cloudtrail_daily. Written
  * at once outside a transaction, else at store_commit. */
+/* The text index's part of inserting CloudTrail record id: store__text_add
+ * before the record's row goes in (so the guard trigger knows this
+ * connection maintains the index), store__text_flush after it when outside a
+ * transaction, else store_commit does. store__text_register defines the
+ * guard's function on the connection. textidx.c. */
+int store__text_add(struct store *st, int64_t id, struct err *err);
+int store__text_flush(struct store *st, struct err *err);
+int store__text_register(struct store *st, struct err *err);
+
 int store__daily_add(struct store *st, int64_t time_ms, struct sv account, struct sv region,
                      struct err *err);
 /* Writes the counts gathered so far into cloudtrail_daily / forgets them. */

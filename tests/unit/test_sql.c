@@ -1062,6 +1062,336 @@ static void test_approx_percentile(void)
     CHECK_STR(run("select approx_distinct(eventname) from cloudtrail"), "3\n");
 }
 
+/* ---- the text index of requestParameters --------------------------------- */
+
+/* requestParameters of the generated records (NULL: no such member): the
+ * shapes whose view text differs from the record's bytes (whitespace, escapes,
+ * numbers), quotes, case, multi-byte characters, LIKE's own % and _. */
+static const char *const tx_params[] = {
+    "{\"bucketName\":\"acme-prod-user-uploads\",\"key\":\"a/b.txt\"}",
+    "{\"bucketName\":\"ACME-PROD-USER-UPLOADS\"}",
+    "{ \"bucketName\" : \"acme-prod-user-uploads\" ,\n \"Host\": \"x\" }",
+    "{\"key\":\"it's \\\"quoted\\\" o'brien\"}",
+    "{\"name\":\"caf\\u00e9\"}",
+    "{\"name\":\"caf\xc3\xa9 \xc3\xbc \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\"}",
+    "null",
+    NULL,
+    "{\"n\":1.50,\"b\":true,\"arr\":[1, 2 ,3]}",
+    "{\"policy\":\"{\\\"Version\\\":\\\"2012-10-17\\\"}\"}",
+    "{\"k\":\"ab\"}",
+    "{\"k\":\"100%_done\"}",
+};
+#define TX_NP (sizeof(tx_params) / sizeof(tx_params[0]))
+#define TX_N 60
+
+static void tx_write(const char *path, int first, int n)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    fputs("{\"Records\":[", f);
+    for (int i = first; i < first + n; i++) {
+        const char *rp = tx_params[(size_t)i % TX_NP];
+        fprintf(f,
+                "%s{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\","
+                "\"arn\":\"arn:aws:iam::111122223333:user/u%d\",\"accountId\":\"111122223333\"},"
+                "\"eventTime\":\"2024-02-01T00:%02d:%02dZ\",\"eventSource\":\"s3.amazonaws.com\","
+                "\"eventName\":\"%s\",\"awsRegion\":\"us-east-1\",\"sourceIPAddress\":\"10.0.0.%d\","
+                "%s%s%s\"eventID\":\"t%03d\",\"eventType\":\"AwsApiCall\","
+                "\"recipientAccountId\":\"111122223333\"}",
+                i > first ? "," : "", i % 7, i / 60, i % 60, i % 2 ? "GetObject" : "PutObject",
+                i % 250, rp ? "\"requestParameters\":" : "", rp ? rp : "", rp ? "," : "", i);
+    }
+    fputs("]}", f);
+    fclose(f);
+}
+
+/* A store of records [0, n) of the generated file at dir/name: with the text
+ * index turned on before the ingest (when = 1), after it (2), or never (0). */
+static struct store *tx_store(const char *name, int when, int n)
+{
+    char dir[512], p[600], db[600], nm[64];
+    snprintf(nm, sizeof(nm), "tx-%s", name);
+    tmp_path(nm, dir, sizeof(dir));
+    mkdir(dir, 0700);
+    snprintf(p, sizeof(p), "%s/ct.json", dir);
+    tx_write(p, 0, n);
+    snprintf(nm, sizeof(nm), "tx-%s.db", name);
+    tmp_path(nm, db, sizeof(db));
+    struct store *st = NULL;
+    struct err e;
+    err_clear(&e);
+    CHECK_INT(store_open(db, &st, &e), 0);
+    if (st == NULL)
+        return NULL;
+    bool built = false;
+    if (when == 1) {
+        CHECK_INT(store_text_index_enable(st, NULL, NULL, &built, &e), 0);
+        CHECK(built);
+    }
+    const char *paths[] = { dir };
+    struct store_ingest_stats s;
+    CHECK_INT(store_ingest(st, paths, 1, NULL, &s, &e), 0);
+    CHECK_INT((long long)s.inserted, n);
+    if (when == 2) {
+        CHECK_INT(store_text_index_enable(st, NULL, NULL, &built, &e), 0);
+        CHECK(built);
+        CHECK_INT(store_text_index_enable(st, NULL, NULL, &built, &e), 0);
+        CHECK(!built); /* already on */
+    }
+    bool have = false;
+    CHECK_INT(store_text_index_exists(st, &have, &e), 0);
+    CHECK(have == (when != 0));
+    CHECK_INT(query_sql_setup(store_db(st), &e), 0);
+    return st;
+}
+
+/* The rows of sql on st, one line each ("ERR: ..." on failure). With scan,
+ * rewritten as if the store had no text index. */
+static char tx_buf[2][16384];
+static const char *tx_run(struct store *st, const char *sql, bool scan, int slot)
+{
+    char *out = tx_buf[slot];
+    sqlite3_stmt *stmt = NULL;
+    char note[256];
+    struct err e;
+    err_clear(&e);
+    int rc;
+    if (scan) {
+        struct query_sql q;
+        rc = query_sql_rewrite(sql, strlen(sql), &q, &e);
+        if (rc == 0 && sqlite3_prepare_v2(store_db(st), q.sql, -1, &stmt, NULL) != SQLITE_OK)
+            rc = err_set(&e, ERR_DB, "%s", sqlite3_errmsg(store_db(st)));
+        query_sql_free(&q);
+    } else {
+        rc = query_sql_prepare(store_db(st), sql, strlen(sql), &stmt, note, &e);
+    }
+    if (rc != 0) {
+        snprintf(out, sizeof(tx_buf[0]), "ERR: %s", e.msg);
+        sqlite3_finalize(stmt);
+        return out;
+    }
+    size_t len = 0;
+    out[0] = '\0';
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && len + 80 < sizeof(tx_buf[0])) {
+        const char *v = (const char *)sqlite3_column_text(stmt, 0);
+        len += (size_t)snprintf(out + len, sizeof(tx_buf[0]) - len, "%s\n", v ? v : "N");
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        snprintf(out, sizeof(tx_buf[0]), "ERR: %s", sqlite3_errmsg(store_db(st)));
+    sqlite3_finalize(stmt);
+    return out;
+}
+
+static long long tx_ll(struct store *st, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    long long v = -1;
+    if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    else
+        printf("# %s: %s\n", sql, sqlite3_errmsg(store_db(st)));
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* st's text index holds exactly the trigrams of the view's requestparameters
+ * of every row: compared, token instance by instance, with an index made
+ * from the view now. */
+static void tx_check_exact(struct store *st)
+{
+    sqlite3 *db = store_db(st);
+    CHECK_INT(sqlite3_exec(db,
+                           "DROP TABLE IF EXISTS temp.chk; DROP TABLE IF EXISTS temp.vchk;"
+                           " DROP TABLE IF EXISTS temp.vidx;"
+                           "CREATE VIRTUAL TABLE temp.chk USING fts5(t, content='', columnsize=0,"
+                           " tokenize='trigram case_sensitive 1');"
+                           "INSERT INTO temp.chk(rowid, t) SELECT \"$id\", requestparameters"
+                           " FROM cloudtrail_logs;"
+                           "CREATE VIRTUAL TABLE temp.vchk USING fts5vocab(temp, chk, instance);"
+                           "CREATE VIRTUAL TABLE temp.vidx USING fts5vocab(main, cloudtrail_text,"
+                           " instance);"
+                           "INSERT INTO cloudtrail_text(cloudtrail_text) VALUES('integrity-check')",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    CHECK(tx_ll(st, "SELECT count(*) FROM temp.vchk") > 100);
+    CHECK_INT(tx_ll(st, "SELECT count(*) FROM (SELECT * FROM temp.vchk EXCEPT SELECT * FROM"
+                        " temp.vidx)"),
+              0);
+    CHECK_INT(tx_ll(st, "SELECT count(*) FROM (SELECT * FROM temp.vidx EXCEPT SELECT * FROM"
+                        " temp.vchk)"),
+              0);
+}
+
+static void test_text_index(void)
+{
+    struct store *none = tx_store("none", 0, TX_N);
+    struct store *ingest = tx_store("ingest", 1, TX_N);
+    struct store *later = tx_store("later", 2, TX_N);
+    if (none == NULL || ingest == NULL || later == NULL)
+        goto out;
+    /* The patterns, and whether a run of >= 3 characters lets the index in. */
+    static const struct {
+        const char *like;
+        bool indexed;
+        int rows; /* -1: not checked, but the same as the scan's */
+    } pats[] = {
+        { "'%acme-prod-user-uploads%'", true, 10 },
+        { "'%ACME-PROD%'", true, 5 },
+        { "'%Acme%'", true, 0 },
+        { "'%acme_prod%user%'", true, 10 },
+        { "'%ab%'", false, -1 },
+        { "'%\"k\":\"ab\"%'", true, 5 },
+        { "'%o''brien%'", true, 5 },
+        { "'%\\\"quoted\\\" o%'", true, 5 },
+        { "'%\"bucketName\":\"acme%'", true, 10 },
+        { "'{\"bucketName%'", true, 15 },
+        { "'%\"Host\":\"x\"}'", true, 5 },
+        { "'%caf\xc3\xa9%'", true, 5 },
+        { "'%\xe6\x97\xa5\xe6\x9c\xac%'", false, 5 },
+        { "'%\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e%'", true, 5 },
+        { "'%caf\\u00e9%'", true, 5 },
+        { "'%100!%!_done%' ESCAPE '!'", true, 5 },
+        { "'%100%done%'", true, 5 },
+        { "'%[1,2,3]%'", true, 5 },
+        { "'%1.50,%'", true, 5 },
+        { "'%Version%'", true, 5 },
+        { "'%'", false, 50 },
+        { "'__%'", false, 50 },
+        { "'%\"\"%'", false, -1 },
+        { "'%null%'", true, 0 },
+    };
+    for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+        char sql[512], sq[512];
+        snprintf(sql, sizeof(sql),
+                 "SELECT eventid FROM cloudtrail_logs WHERE requestparameters LIKE %s"
+                 " ORDER BY eventid",
+                 pats[i].like);
+        struct query_sql q;
+        struct err e;
+        err_clear(&e);
+        CHECK_INT(query_sql_rewrite_flags(sql, strlen(sql), QUERY_SQL_TEXT_INDEX, &q, &e), 0);
+        bool used = q.sql != NULL && strstr(q.sql, "cloudtrail_text MATCH") != NULL;
+        if (used != pats[i].indexed)
+            printf("# %s -> %s\n", pats[i].like, q.sql ? q.sql : "?");
+        CHECK(used == pats[i].indexed);
+        query_sql_free(&q);
+        const char *want = tx_run(none, sql, false, 0);
+        CHECK(strncmp(want, "ERR", 3) != 0);
+        if (pats[i].rows >= 0) {
+            int lines = 0;
+            for (const char *c = want; *c; c++)
+                lines += *c == '\n';
+            if (lines != pats[i].rows)
+                printf("# %s: %d rows\n", pats[i].like, lines);
+            CHECK_INT(lines, pats[i].rows);
+        }
+        CHECK_STR(tx_run(ingest, sql, false, 1), want);
+        CHECK_STR(tx_run(later, sql, false, 1), want);
+        CHECK_STR(tx_run(later, sql, true, 1), want);
+        /* Other shapes: qualified, with more conjuncts, the late top-n. */
+        snprintf(sq, sizeof(sq),
+                 "SELECT c.eventid FROM cloudtrail_logs c WHERE c.eventname = 'GetObject' AND"
+                 " c.requestparameters LIKE %s AND c.eventtime BETWEEN '2024-01-01T00:00:00Z'"
+                 " AND '2024-12-31T00:00:00Z' ORDER BY c.eventid DESC LIMIT 3",
+                 pats[i].like);
+        CHECK_STR(tx_run(ingest, sq, false, 0), tx_run(none, sq, false, 1));
+    }
+    /* Where the LIKE's NULL would differ from the index's false, the index
+     * is left out; the results stay the scan's. */
+    static const char *const kept[] = {
+        "SELECT eventid FROM cloudtrail_logs WHERE NOT requestparameters LIKE '%acme%'"
+        " ORDER BY 1",
+        "SELECT eventid FROM cloudtrail_logs WHERE (requestparameters LIKE '%acme%') IS NOT TRUE"
+        " ORDER BY 1",
+        "SELECT eventid FROM cloudtrail_logs WHERE requestparameters NOT LIKE '%acme%' ORDER BY 1",
+        "SELECT requestparameters LIKE '%acme%' FROM cloudtrail_logs ORDER BY eventid",
+        "SELECT eventid FROM cloudtrail_logs WHERE eventname = 'x' OR requestparameters LIKE"
+        " '%acme%' ORDER BY 1",
+    };
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        struct query_sql q;
+        struct err e;
+        err_clear(&e);
+        CHECK_INT(query_sql_rewrite_flags(kept[i], strlen(kept[i]), QUERY_SQL_TEXT_INDEX, &q, &e),
+                  0);
+        CHECK(q.sql != NULL && strstr(q.sql, "MATCH") == NULL);
+        query_sql_free(&q);
+        CHECK_STR(tx_run(ingest, kept[i], false, 0), tx_run(none, kept[i], false, 1));
+    }
+    /* Without the flag, never. */
+    CHECK(strstr(rw("SELECT 1 FROM cloudtrail_logs WHERE requestparameters LIKE '%acme%'"),
+                 "MATCH") == NULL);
+    /* The rewritten SQL (a literal's quotes, FTS5's quotes). */
+    {
+        const char *in = "SELECT 1 FROM cloudtrail_logs WHERE eventname = 'a' AND requestparameters"
+                         " LIKE '%o''b\"r%x_yz%'";
+        struct query_sql q;
+        struct err e;
+        err_clear(&e);
+        CHECK_INT(query_sql_rewrite_flags(in, strlen(in), QUERY_SQL_TEXT_INDEX, &q, &e), 0);
+        CHECK(q.sql != NULL && has(q.sql, "(\"$id\" IN (SELECT rowid FROM main.cloudtrail_text"
+                                          " WHERE cloudtrail_text MATCH '\"o''b\"\"r\"') AND"
+                                          " requestparameters LIKE '%o''b\"r%x_yz%')"));
+        query_sql_free(&q);
+    }
+
+    /* The index made at ingest and the one built later are the view's. */
+    tx_check_exact(ingest);
+    tx_check_exact(later);
+
+    /* Retention deletes (and an update) go through the triggers. */
+    struct err e;
+    err_clear(&e);
+    sqlite3 *db = store_db(ingest);
+    CHECK_INT(sqlite3_exec(db,
+                           "DELETE FROM cloudtrail WHERE id % 3 = 0;"
+                           "DELETE FROM cloudtrail_raw WHERE id % 3 = 0;"
+                           "UPDATE cloudtrail_raw SET raw = replace(raw, 'acme', 'ACMX')"
+                           " WHERE id % 3 = 1",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    tx_check_exact(ingest);
+    CHECK_STR(tx_run(ingest, "SELECT count(*) FROM cloudtrail_logs WHERE requestparameters LIKE"
+                             " '%ACMX%'", false, 0),
+              tx_run(ingest, "SELECT count(*) FROM cloudtrail_logs WHERE requestparameters LIKE"
+                             " '%ACMX%'", true, 1));
+    /* A writer that does not maintain the index (an older Vigil, the sqlite3
+     * shell) is refused rather than leave records out of it. */
+    {
+        sqlite3 *other = NULL;
+        char path[600];
+        tmp_path("tx-ingest.db", path, sizeof(path));
+        CHECK_INT(sqlite3_open_v2(path, &other, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        sqlite3_busy_timeout(other, 5000);
+        char *msg = NULL;
+        CHECK(sqlite3_exec(other, "INSERT INTO cloudtrail_raw(id, raw) VALUES(100000, '{}')",
+                           NULL, NULL, &msg) != SQLITE_OK);
+        CHECK(msg != NULL && strstr(msg, "vigil_text_maintained") != NULL);
+        sqlite3_free(msg);
+        sqlite3_close(other);
+    }
+    /* ... and the records come back (ids reused) with a forced ingest. */
+    char dir[512];
+    tmp_path("tx-ingest", dir, sizeof(dir));
+    const char *paths[] = { dir };
+    struct store_ingest_opts o = { .force = true };
+    struct store_ingest_stats s;
+    CHECK_INT(store_ingest(ingest, paths, 1, &o, &s, &e), 0);
+    CHECK_INT((long long)s.inserted, TX_N / 3);
+    tx_check_exact(ingest);
+    CHECK_STR(tx_run(ingest, "SELECT eventid FROM cloudtrail_logs WHERE requestparameters LIKE"
+                             " '%acme-prod%' ORDER BY 1", false, 0),
+              tx_run(ingest, "SELECT eventid FROM cloudtrail_logs WHERE requestparameters LIKE"
+                             " '%acme-prod%' ORDER BY 1", true, 1));
+out:
+    store_close(none);
+    store_close(ingest);
+    store_close(later);
+}
+
 static void test_cleanup(void)
 {
     store_close(test_store);
@@ -1091,6 +1421,7 @@ static const struct harness_test tests[] = {
     { "weblog_bad_input", test_weblog_bad_input },
     { "regex", test_regex },
     { "approx_percentile", test_approx_percentile },
+    { "text_index", test_text_index },
     { "cleanup", test_cleanup },
 };
 

@@ -1,0 +1,1 @@
+SELECT eventid FROM cloudtrail_logs WHERE eventname = 'a' AND requestparameters LIKE '%o''b"r%x_yz%' ESCAPE 'x' AND eventtime > '2024-01-01T00:00:00Z' ORDER BY eventid LIMIT 3
