@@ -2319,16 +2319,9 @@ int query_sql_prepare(struct sqlite3 *db, const char *in, size_t len, struct sql
     struct query_sql q;
     *stmt_out = NULL;
     note_out[0] = '\0';
-    unsigned flags = 0;
-    sqlite3_stmt *s = NULL;
-    /* Read per statement: an ingest may turn the index on meanwhile. */
-    if (sqlite3_prepare_v2(db,
-                           "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name='"
-                           STORE_TEXT_TABLE "'",
-                           -1, &s, NULL) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW)
-        flags |= QUERY_SQL_TEXT_INDEX;
-    sqlite3_finalize(s);
+    /* Read per statement: an ingest may turn the index on meanwhile. A
+     * schema error shows again when the statement is prepared. */
+    unsigned flags = store_db_has_table(db, STORE_TEXT_TABLE) == 1 ? QUERY_SQL_TEXT_INDEX : 0;
     int rc = query_sql_rewrite_flags(in, len, flags, &q, err);
     if (rc != 0)
         return rc;

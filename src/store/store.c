@@ -430,17 +430,10 @@ static int read_version(struct store *st, int *out, struct err *err)
 {
     sqlite3_stmt *s = NULL;
     *out = 0;
-    int rc = sqlite3_prepare_v2(st->db,
-                                "SELECT 1 FROM sqlite_master WHERE type='table' AND"
-                                " name='schema_version'",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        return store__db_err(st, err, "reading the schema");
-    rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    if (rc == SQLITE_DONE)
+    int rc = store_db_has_table(st->db, "schema_version");
+    if (rc == 0)
         return 0; /* an empty file: version 0 */
-    if (rc != SQLITE_ROW)
+    if (rc < 0)
         return store__db_err(st, err, "reading the schema");
     if (sqlite3_prepare_v2(st->db, "SELECT max(version) FROM schema_version", -1, &s, NULL) !=
         SQLITE_OK)
@@ -650,6 +643,18 @@ int store_schema_version(struct store *st, int *out, struct err *err)
 struct sqlite3 *store_db(struct store *st)
 {
     return st->db;
+}
+
+int store_db_has_table(struct sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name=?1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 int store_begin(struct store *st, struct err *err)

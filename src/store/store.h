@@ -83,6 +83,10 @@ int store_schema_version(struct store *st, int *out, struct err *err);
  * front-ends. Do not change its settings or leave a transaction open. */
 struct sqlite3 *store_db(struct store *st);
 
+/* Whether db's main schema has the table name: 1 yes, 0 no, -1 a SQLite
+ * error (sqlite3_errmsg(db) says which). */
+int store_db_has_table(struct sqlite3 *db, const char *name);
+
 /* ---- writing events ------------------------------------------------------- */
 
 /* Explicit transactions around store_put_event; ingest manages its own. */

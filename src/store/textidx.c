@@ -116,19 +116,9 @@ int store__text_flush(struct store *st, struct err *err)
 
 int store_text_index_exists(struct store *st, bool *out, struct err *err)
 {
-    sqlite3_stmt *s;
-    *out = false;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name='"
-                           STORE_TEXT_TABLE "'",
-                           -1, &s, NULL) != SQLITE_OK)
-        return store__db_err(st, err, "reading the schema");
-    int rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return store__db_err(st, err, "reading the schema");
-    *out = rc == SQLITE_ROW;
-    return 0;
+    int rc = store_db_has_table(st->db, STORE_TEXT_TABLE);
+    *out = rc == 1;
+    return rc < 0 ? store__db_err(st, err, "reading the schema") : 0;
 }
 
 static int id_range(struct store *st, int64_t *lo, int64_t *hi, int64_t *n, struct err *err)
