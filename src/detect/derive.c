@@ -28,6 +28,10 @@
 #include "geo/geo.h"
 
 #include <math.h>
+#if defined(__SSE4_1__)
+#include <smmintrin.h>
+#include <tmmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,8 +213,15 @@ static void set_bool(struct derived *d, int i, bool b)
  * address's 4 bytes. */
 static inline bool ip4_internal(const uint8_t *b)
 {
-    return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
-           (b[0] == 100 && (b[1] & 0xc0) == 64) || (b[0] == 169 && b[1] == 254) || b[0] == 127;
+    /* By the first byte, the test on the second: two loads and a compare
+     * instead of a branch per range (flows' ends are internal or not
+     * about half the time each). Kind 0 never holds (nothing & 0 is 1). */
+    static const uint8_t kind[256] = { [10] = 1, [127] = 1, [172] = 2,
+                                       [192] = 3, [100] = 4, [169] = 5 };
+    static const uint8_t mask[6] = { 0, 0, 0xf0, 0xff, 0xc0, 0xff };
+    static const uint8_t want[6] = { 1, 0, 16, 168, 64, 254 };
+    unsigned k = kind[b[0]];
+    return (b[1] & mask[k]) == want[k];
 }
 
 bool detect__ip_internal(const struct ipaddr *ip)
@@ -277,17 +288,95 @@ static const uint8_t doh_v6[][16] = {
     { 0x26, 0x20, 0x01, 0x19, 0x00, 0x53, [15] = 0x53 },
 };
 
-static bool doh_server(const struct ipaddr *ip)
+/* doh_v4 by a multiplicative hash (DOH_MUL, the top 6 bits of the 4 bytes
+ * read little-endian times it) into 64 slots, one address per slot: a flow's
+ * remote end is looked up with a load and a compare instead of a branch on
+ * its first byte and a scan. Built once per thread; a unit test checks it
+ * against the list. */
+#define DOH_MUL 0x04d759889213147bULL
+
+static unsigned doh_slot(uint32_t k) { return (unsigned)(((uint64_t)k * DOH_MUL) >> 58); }
+
+struct doh_hash {
+    uint32_t key[64];
+    uint64_t used;
+};
+
+static __attribute__((cold, noinline)) void doh_hash_init(struct doh_hash *h)
+{
+    for (size_t i = 0; i < sizeof(doh_v4) / sizeof(doh_v4[0]); i++) {
+        uint32_t k;
+        memcpy(&k, doh_v4[i], 4);
+        unsigned sl = doh_slot(k);
+        /* DOH_MUL was chosen so that the list has no two in a slot
+         * (detect__doh_hash_ok). */
+        h->key[sl] = k;
+        h->used |= 1ULL << sl;
+    }
+}
+
+static inline const struct doh_hash *doh_hash(void)
+{
+    static _Thread_local struct doh_hash h;
+    static _Thread_local bool init;
+    if (__builtin_expect(!init, 0)) {
+        doh_hash_init(&h);
+        init = true;
+    }
+    return &h;
+}
+
+static bool doh_linear(const uint8_t *b4)
+{
+    for (size_t i = 0; i < sizeof(doh_v4) / sizeof(doh_v4[0]); i++)
+        if (memcmp(b4, doh_v4[i], 4) == 0)
+            return true;
+    return false;
+}
+
+static inline bool doh_server(const struct ipaddr *ip);
+
+bool detect__doh_hash_ok(void)
+{
+    uint64_t seen = 0;
+    for (size_t i = 0; i < sizeof(doh_v4) / sizeof(doh_v4[0]); i++) {
+        uint32_t k;
+        memcpy(&k, doh_v4[i], 4);
+        if (seen >> doh_slot(k) & 1)
+            return false;
+        seen |= 1ULL << doh_slot(k);
+    }
+    /* Every listed address, and addresses near them and elsewhere. */
+    uint32_t x = 12345;
+    for (size_t i = 0; i < 200000; i++) {
+        struct ipaddr ip;
+        memset(&ip, 0, sizeof(ip));
+        ip.v4 = true;
+        ip.b[10] = ip.b[11] = 0xff;
+        size_t n = sizeof(doh_v4) / sizeof(doh_v4[0]);
+        x = x * 1103515245u + 12345u;
+        if (i < n) {
+            memcpy(ip.b + 12, doh_v4[i], 4);
+        } else if (i < 64 * n) {
+            memcpy(ip.b + 12, doh_v4[i % n], 4);
+            ip.b[12 + (x >> 8) % 4] ^= (uint8_t)(1u << (x >> 16) % 8);
+        } else {
+            memcpy(ip.b + 12, &x, 4);
+        }
+        if (doh_server(&ip) != doh_linear(ip.b + 12) || (i < n && !doh_server(&ip)))
+            return false;
+    }
+    return true;
+}
+
+static inline bool doh_server(const struct ipaddr *ip)
 {
     if (ip->v4) {
-        switch (ip->b[12]) {
-        case 1: case 8: case 9: case 45: case 76: case 94: case 149: case 185: case 208: break;
-        default: return false;
-        }
-        for (size_t i = 0; i < sizeof(doh_v4) / sizeof(doh_v4[0]); i++)
-            if (memcmp(ip->b + 12, doh_v4[i], 4) == 0)
-                return true;
-        return false;
+        const struct doh_hash *h = doh_hash();
+        uint32_t k;
+        memcpy(&k, ip->b + 12, 4);
+        unsigned sl = doh_slot(k);
+        return (h->key[sl] == k) & (unsigned)(h->used >> sl & 1);
     }
     for (size_t i = 0; i < sizeof(doh_v6) / sizeof(doh_v6[0]); i++)
         if (memcmp(ip->b, doh_v6[i], 16) == 0)
@@ -621,6 +710,118 @@ static inline __attribute__((always_inline)) bool flow_ip(struct sv s, struct ip
     return true;
 }
 
+#if defined(__SSE4_1__)
+/* flow_ip's dotted quads where 16 bytes from s.p are readable (room), with
+ * one branch: the dots and digits found by a 16-byte compare; the parts'
+ * lengths (1-3 each: 81 layouts) pick a shuffle that puts each part's
+ * digits in a 4-byte lane as 0, hundreds, tens, units, and two multiply-adds
+ * make the values. The lengths vary from line to line, so a digit loop's
+ * exits mispredict. False (nothing written) for anything flow_ip would not
+ * take as a dotted quad of 1-3 digit parts up to 255: the caller asks
+ * flow_ip. */
+struct quad_shuf {
+    uint8_t s[81][16];
+};
+
+static __attribute__((cold, noinline)) void quad_shuf_init(struct quad_shuf *t)
+{
+    for (unsigned id = 0; id < 81; id++) {
+        unsigned ln[4] = { id / 27 + 1, id / 9 % 3 + 1, id / 3 % 3 + 1, id % 3 + 1 };
+        unsigned at = 0;
+        for (unsigned k = 0; k < 4; k++) {
+            /* Lane bytes 0..3: zero, then the part right-aligned. */
+            for (unsigned j = 0; j < 4; j++) {
+                unsigned from_end = 3 - j; /* 0: units */
+                t->s[id][4 * k + j] =
+                    j > 0 && from_end < ln[k] ? (uint8_t)(at + ln[k] - 1 - from_end) : 0x80;
+            }
+            at += ln[k] + 1;
+        }
+    }
+}
+
+static inline const struct quad_shuf *quad_shuf(void)
+{
+    static _Thread_local struct quad_shuf t;
+    static _Thread_local bool init;
+    if (__builtin_expect(!init, 0)) {
+        quad_shuf_init(&t);
+        init = true;
+    }
+    return &t;
+}
+
+static inline __attribute__((always_inline)) bool flow_ip4_wide(struct sv s, size_t room,
+                                                                struct ipaddr *out)
+{
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    const char *p = s.p;
+    size_t len = s.len;
+    if (p == NULL || len < 7 || len > 15 || room < 16)
+        return false;
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+    uint32_t lm = (1u << len) - 1;
+    uint32_t dots = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & lm;
+    uint32_t dig =
+        (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)) & lm;
+    unsigned d1 = (unsigned)__builtin_ctz(dots | 0x10000u);
+    uint32_t r1 = dots & (dots - 1);
+    unsigned d2 = (unsigned)__builtin_ctz(r1 | 0x10000u);
+    uint32_t r2 = r1 & (r1 - 1);
+    unsigned d3 = (unsigned)__builtin_ctz(r2 | 0x10000u);
+    /* Lengths less one, each 0..2 when the layout is one (else it wraps). */
+    unsigned m0 = d1 - 1, m1 = d2 - d1 - 2, m2 = d3 - d2 - 2, m3 = (unsigned)len - d3 - 2;
+    bool shape = (dots | dig) == lm && (r2 & (r2 - 1)) == 0 && r2 != 0 &&
+                 ((m0 < 3) & (m1 < 3) & (m2 < 3) & (m3 < 3));
+    if (!shape)
+        return false;
+    unsigned id = m0 * 27 + m1 * 9 + m2 * 3 + m3;
+    __m128i sh = _mm_loadu_si128((const __m128i *)(const void *)quad_shuf()->s[id]);
+    __m128i lanes = _mm_shuffle_epi8(d, sh);
+    /* (0 * 0 + h * 100), (t * 10 + u * 1), then their sum per lane. */
+    __m128i pairs = _mm_maddubs_epi16(lanes, _mm_set1_epi32(0x010a6400));
+    __m128i vals = _mm_madd_epi16(pairs, _mm_set1_epi32(0x00010001));
+    if (_mm_movemask_epi8(_mm_cmpgt_epi32(vals, _mm_set1_epi32(255))) != 0)
+        return false;
+    __m128i b = _mm_packus_epi16(_mm_packus_epi32(vals, vals), _mm_setzero_si128());
+    uint32_t q = (uint32_t)_mm_cvtsi128_si32(b);
+    memcpy(out->b, mapped, 12);
+    memcpy(out->b + 12, &q, 4);
+    out->v4 = true;
+    return true;
+}
+#endif
+
+/* flow_ip, reading past the address inside line (the flow line) where
+ * that helps. */
+static inline __attribute__((always_inline)) bool flow_ip_at(struct sv s, struct sv line,
+                                                             struct ipaddr *out)
+{
+#if defined(__SSE4_1__)
+    uintptr_t at = (uintptr_t)s.p, lo = (uintptr_t)line.p;
+    size_t room = line.p && s.p && at >= lo && at - lo < line.len ? line.len - (at - lo) : 0;
+    if (flow_ip4_wide(s, room, out))
+        return true;
+#else
+    (void)line;
+#endif
+    return flow_ip(s, out);
+}
+
+int detect__flow_ip(struct sv s, struct sv line, struct ipaddr *out)
+{
+#if defined(__SSE4_1__)
+    uintptr_t at = (uintptr_t)s.p, lo = (uintptr_t)line.p;
+    size_t room = line.p && s.p && at >= lo && at - lo < line.len ? line.len - (at - lo) : 0;
+    if (flow_ip4_wide(s, room, out))
+        return 2;
+#else
+    (void)line;
+#endif
+    return flow_ip(s, out) ? 1 : 0;
+}
+
 static bool sv_is(struct sv s, const char *lit, size_t n)
 {
     return s.len == n && memcmp(s.p, lit, n) == 0;
@@ -704,7 +905,7 @@ static void derive_flow_facts(const struct dctx *c, const struct event *ev, stru
     }
     struct sv ssrc = flow_sv(fl.src, a), sdst = flow_sv(fl.dst, a);
     struct ipaddr src, dst;
-    fp->ends = flow_ip(ssrc, &src) && flow_ip(sdst, &dst);
+    fp->ends = flow_ip_at(ssrc, ev->raw, &src) && flow_ip_at(sdst, ev->raw, &dst);
     if (!fp->ends)
         return; /* NODATA/SKIPDATA lines: nothing to say about ends */
 

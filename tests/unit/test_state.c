@@ -1381,6 +1381,98 @@ static void test_dns_features(void)
     CHECK_STR(out, "example.com");
     CHECK_INT(detect__registered_domain(SV("localhost."), out, sizeof(out)), 0);
     CHECK_INT(detect__registered_domain(SV("co.uk"), out, sizeof(out)), 0);
+    CHECK(detect__doh_hash_ok());
+    {
+        /* The internal IPv4 ranges by table agree with them written out. */
+        size_t bad = 0;
+        for (unsigned a = 0; a < 256; a++)
+            for (unsigned c = 0; c < 256; c++) {
+                struct ipaddr ip;
+                memset(&ip, 0, sizeof(ip));
+                ip.v4 = true;
+                ip.b[10] = ip.b[11] = 0xff;
+                ip.b[12] = (uint8_t)a;
+                ip.b[13] = (uint8_t)c;
+                ip.b[14] = (uint8_t)(a ^ c);
+                bool want = a == 10 || (a == 172 && (c & 0xf0) == 16) || (a == 192 && c == 168) ||
+                            (a == 100 && (c & 0xc0) == 64) || (a == 169 && c == 254) || a == 127;
+                bad += detect__ip_internal(&ip) != want;
+            }
+        CHECK_INT((long long)bad, 0);
+    }
+    {
+        /* Flow addresses read 16 bytes at a time agree with ip_parse, inside
+         * a line (read wide) and alone (not). */
+        static const char alpha[] = "0123456789.......:a -";
+        static const char *const fixed[] = { "10.0.0.1", "255.255.255.255", "256.1.1.1",
+                                             "1.2.3", "1.2.3.4.", ".1.2.3.4", "01.002.3.4",
+                                             "1..2.3", "1.2.3.4444", "0.0.0.0", "1.2.3.-",
+                                             "2600:1f18::5", "::ffff:1.2.3.4", "9.9.9.9 " };
+        uint32_t x = 7;
+        size_t agree = 0, wide = 0, fast = 0;
+        for (int i = 0; i < 400000; i++) {
+            char line[64];
+            size_t n;
+            if (i < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+                n = strlen(fixed[i]);
+                memcpy(line, fixed[i], n);
+            } else if (i % 2) {
+                /* Four parts of 0-4 digits (values up to 9999), now and
+                 * then a byte replaced. */
+                n = 0;
+                for (int part = 0; part < 4; part++) {
+                    x = x * 1103515245u + 12345u;
+                    if (part)
+                        line[n++] = '.';
+                    unsigned nd = (x >> 8) % 16 < 14 ? 1 + (x >> 12) % 3 : (x >> 12) % 5;
+                    for (unsigned k = 0; k < nd; k++) {
+                        x = x * 1103515245u + 12345u;
+                        line[n++] = (char)('0' + (x >> 16) % (k == 0 ? 3 : 10));
+                    }
+                }
+                x = x * 1103515245u + 12345u;
+                if ((x >> 8) % 8 == 0 && n > 0)
+                    line[(x >> 12) % n] = alpha[(x >> 16) % (sizeof(alpha) - 1)];
+            } else {
+                x = x * 1103515245u + 12345u;
+                n = 1 + (x >> 8) % 16;
+                for (size_t k = 0; k < n; k++) {
+                    x = x * 1103515245u + 12345u;
+                    /* Mostly digits and dots, as in real lines. */
+                    line[k] = (x >> 12) % 4 ? "0123456789."[(x >> 16) % 11]
+                                            : alpha[(x >> 16) % (sizeof(alpha) - 1)];
+                }
+            }
+            memset(line + n, ' ', sizeof(line) - n);
+            struct sv a = sv_make(line, n);
+            struct ipaddr p1, p2, p3;
+            memset(&p1, 0, sizeof(p1));
+            memset(&p2, 0, sizeof(p2));
+            memset(&p3, 0, sizeof(p3));
+            bool ok1 = ip_parse(a, &p1);
+            int how = detect__flow_ip(a, sv_make(line, sizeof(line)), &p2);
+            bool ok2 = how != 0;
+            bool ok3 = detect__flow_ip(a, SV_NULL, &p3) != 0;
+            fast += how == 2;
+            bool same = ok1 == ok2 && ok1 == ok3 &&
+                        (!ok1 || (memcmp(p1.b, p2.b, 16) == 0 && p1.v4 == p2.v4 &&
+                                  memcmp(p1.b, p3.b, 16) == 0 && p1.v4 == p3.v4));
+            if (!same) {
+                printf("#   flow address %.*s: ip_parse %d, wide %d, narrow %d\n", (int)n, line,
+                       ok1, ok2, ok3);
+                harness_failures++;
+            }
+            agree += same;
+            wide += ok1 && p1.v4;
+        }
+        printf("# %zu flow addresses agree with ip_parse, %zu dotted quads, %zu read wide\n",
+               agree, wide, fast);
+        CHECK(wide > 100000);
+#if defined(__SSE4_1__)
+        /* Inside a line, every dotted quad is read wide. */
+        CHECK(fast == wide);
+#endif
+    }
     CHECK(detect__entropy("aaaa", 4) == 0.0);
     CHECK(detect__entropy("abcd", 4) == 2.0);
     CHECK(fabs(detect__entropy("aab", 3) - 0.9182958340544896) < 1e-12);
@@ -1832,6 +1924,10 @@ static void test_fast_where_agrees(void)
         int pk = (int)(rnd(&st) % 3 == 0 ? 6000 + rnd(&st) % 100000 : 1 + rnd(&st) % 5);
         int by = pk * (int)(40 + rnd(&st) % 1400);
         flow(&l, i, "eni-0a1", a, b, sp, dp, pr, pk, by, rnd(&st) % 3 ? "ACCEPT" : "REJECT");
+        /* NODATA and SKIPDATA lines: no ends, so no derived fact. */
+        if (i % 50 == 0)
+            add(&l, "2 111122223333 eni-0a1 - - - - - - - %lld %lld - %s", (long long)epoch(i),
+                (long long)epoch(i + 30), i % 100 ? "NODATA" : "SKIPDATA");
     }
     for (int i = 0; i < 500; i++)
         add(&l, "{\"query_timestamp\":\"%s\",\"query_name\":\"%s.%s.\",\"srcids\":"
