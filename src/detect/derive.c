@@ -978,7 +978,15 @@ static void derive_flow_rest(const struct dctx *c, const struct event *ev, struc
 {
     const struct detect_lists *l = c->lists;
     const struct flow_pend *fp = &d->fp;
-    clear_vals(d->v, DVF_N);
+    if (fp->ends) {
+        /* A flow with both ends sets the others below on every path. */
+        static const uint8_t maybe[] = { DVF_INSTANCE, DVF_LOCAL_PORT, DVF_REMOTE_PORT,
+                                         DVF_REMOTE_AWS, DVF_PROTOCOL, DVF_PACKET_SIZE };
+        for (size_t i = 0; i < sizeof(maybe); i++)
+            clear_vals(&d->v[maybe[i]], 1);
+    } else {
+        clear_vals(d->v, DVF_N);
+    }
     struct sv eni = flow_sv(d->raw[DVR_ENI], a);
     struct sv inst = flow_sv(d->raw[DVR_INSTANCE], a);
     if (inst.len == 0 || SV_IS(inst, "-")) {

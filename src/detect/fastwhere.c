@@ -73,6 +73,12 @@ struct ffield {
     uint64_t path_hash;
     struct fcond *alt;
     size_t n_alt;
+    /* Derived fields: the answer when the value is false, true or absent
+     * (bres bits 0, 1, 2), worked out once from the alternatives; btab
+     * says it is set. DNS's exfil_label, dga, aws_domain are tested on
+     * every query. */
+    bool btab;
+    uint8_t bres;
 };
 
 struct fwhere {
@@ -361,6 +367,8 @@ static bool only_derived(const struct fwhere *w)
     return true;
 }
 
+static void bool_tables(struct fwhere *w);
+
 struct fwhere *detect__fwhere_compile(enum event_source src, const char *pattern)
 {
     if (!pattern)
@@ -377,6 +385,7 @@ struct fwhere *detect__fwhere_compile(enum event_source src, const char *pattern
         detect__fwhere_free(w);
         return NULL;
     }
+    bool_tables(w);
     return w;
 }
 
@@ -515,6 +524,31 @@ static inline __attribute__((always_inline)) bool holds(const struct fval *v, co
     }
 }
 
+static void bool_tables(struct fwhere *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        struct ffield *f = &w->f[i];
+        for (size_t k = 0; k < f->n_sub; k++)
+            bool_tables(f->sub[k]);
+        if (f->dv < 0 || f->n_sub)
+            continue;
+        /* The values get() gives for a derived false, true and absent. */
+        struct fval v[3];
+        memset(v, 0, sizeof(v));
+        v[0].present = v[1].present = true;
+        v[0].type = JSON_FALSE;
+        v[1].type = JSON_TRUE;
+        f->bres = 0;
+        for (int b = 0; b < 3; b++) {
+            bool any = false;
+            for (size_t k = 0; k < f->n_alt && !any; k++)
+                any = holds(&v[b], &f->alt[k], &w->a);
+            f->bres |= (uint8_t)(any << b);
+        }
+        f->btab = true;
+    }
+}
+
 static bool fact_holds(const struct ffield *f, double x)
 {
     for (size_t k = 0; k < f->n_alt; k++) {
@@ -560,6 +594,13 @@ static bool field_holds(const struct ffield *f, const struct event *ev, const st
             if (detect__fwhere_eval(f->sub[k], ev, dv, a))
                 return true;
         return false;
+    }
+    if (f->btab) {
+        const struct dval *d = &dv->v[f->dv];
+        if (d->type == DV_BOOL)
+            return f->bres >> d->b & 1;
+        if (d->type == DV_NONE)
+            return f->bres >> 2 & 1;
     }
     struct fval v;
     get(f, ev, dv, &v);
