@@ -1383,6 +1383,96 @@ static void test_dns_features(void)
     CHECK_INT(detect__registered_domain(SV("co.uk"), out, sizeof(out)), 0);
     CHECK(detect__doh_hash_ok());
     {
+        /* DNS derivation (lowercase and dots 16 bytes at a time, labels from
+         * the dots) against the plain rules: detect__registered_domain and
+         * a byte loop for the longest label. */
+        static const char *const tails[] = { "com", "co.uk", "CO.UK", "uk", "example.com.au",
+                                              "a", "amazonaws.com", "x.y.z.gov.br" };
+        static const char chars[] = "abcXYZ019-_";
+        struct err err;
+        err_clear(&err);
+        uint64_t st = 5;
+        size_t checked = 0;
+        struct arena a;
+        arena_init(&a, 0);
+        for (int i = 0; i < 20000; i++) {
+            char name[300];
+            size_t n = 0;
+            int labels = (int)(rnd(&st) % 6);
+            for (int k = 0; k < labels; k++) {
+                size_t ll = (size_t)(rnd(&st) % 70);
+                for (size_t j = 0; j < ll && n < 200; j++)
+                    name[n++] = chars[rnd(&st) % (sizeof(chars) - 1)];
+                if (n < 200)
+                    name[n++] = '.';
+            }
+            const char *t = tails[rnd(&st) % 8];
+            memcpy(name + n, t, strlen(t));
+            n += strlen(t);
+            for (int k = (int)(rnd(&st) % 3); k > 0; k--)
+                name[n++] = '.';
+            name[n] = '\0';
+            char line[512];
+            snprintf(line, sizeof(line),
+                     "{\"query_timestamp\":\"2026-01-01T00:00:00Z\",\"query_name\":\"%s\","
+                     "\"srcids\":{\"instance\":\"i-0abc\"},\"account_id\":\"1\",\"region\":\"r\"}",
+                     name);
+            struct input_reader *r = NULL;
+            struct event ev;
+            if (input_open_mem("t", line, strlen(line), NULL, &r, &err) != 0 || !r ||
+                input_next(r, &ev, &err) != 0) {
+                input_close(r);
+                continue;
+            }
+            struct derived dv;
+            memset(&dv, 0, sizeof(dv));
+            arena_reset(&a);
+            struct dctx none = { 0 };
+            detect__derive(&none, &ev, &a, &dv);
+            /* The reference. */
+            size_t len = n;
+            while (len > 0 && name[len - 1] == '.')
+                len--;
+            char low[300];
+            for (size_t k = 0; k < len; k++)
+                low[k] = (char)(name[k] >= 'A' && name[k] <= 'Z' ? name[k] + 32 : name[k]);
+            char reg[256];
+            size_t rl = len && len <= 253 ? detect__registered_domain(sv_make(low, len), reg, sizeof(reg)) : 0;
+            bool ok = dv.v[DVD_DOMAIN].type == DV_STR && dv.v[DVD_DOMAIN].s.len == len &&
+                      memcmp(dv.v[DVD_DOMAIN].s.p, low, len) == 0;
+            if (rl == 0) {
+                ok = ok && dv.v[DVD_REGISTERED].type == DV_NONE;
+            } else {
+                size_t sub = len > rl ? len - rl - 1 : 0, best = 0, best_at = 0, at = 0;
+                for (size_t k = 0; k <= sub; k++)
+                    if (k == sub || low[k] == '.') {
+                        if (k - at > best) {
+                            best = k - at;
+                            best_at = at;
+                        }
+                        at = k + 1;
+                    }
+                double ent = floor(detect__entropy(low + best_at, best) * 100.0 + 0.5) / 100.0;
+                ok = ok && dv.v[DVD_ENTROPY].num == ent &&
+                     dv.v[DVD_EXFIL].b == detect__exfil_label(low + best_at, best);
+                ok = ok && dv.v[DVD_REGISTERED].s.len == rl &&
+                     memcmp(dv.v[DVD_REGISTERED].s.p, reg, rl) == 0 &&
+                     dv.v[DVD_SUBDOMAIN].s.len == sub && dv.v[DVD_LONGEST_LABEL].num == (double)best;
+                checked++;
+            }
+            if (len > 253)
+                ok = dv.v[DVD_DOMAIN].type == DV_NONE;
+            if (!ok) {
+                printf("#   DNS derivation differs on %s\n", name);
+                harness_failures++;
+            }
+            input_close(r);
+        }
+        arena_free(&a);
+        printf("# %zu DNS names with a registered domain derived as the plain rules say\n", checked);
+        CHECK(checked > 10000);
+    }
+    {
         /* The internal IPv4 ranges by table agree with them written out. */
         size_t bad = 0;
         for (unsigned a = 0; a < 256; a++)
