@@ -754,8 +754,8 @@ static inline const struct quad_shuf *quad_shuf(void)
     return &t;
 }
 
-static inline __attribute__((always_inline)) bool flow_ip4_wide(struct sv s, size_t room,
-                                                                struct ipaddr *out)
+static inline __attribute__((always_inline)) bool
+flow_ip4_wide(struct sv s, size_t room, const struct quad_shuf *qs, struct ipaddr *out)
 {
     static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
     const char *p = s.p;
@@ -780,7 +780,7 @@ static inline __attribute__((always_inline)) bool flow_ip4_wide(struct sv s, siz
     if (!shape)
         return false;
     unsigned id = m0 * 27 + m1 * 9 + m2 * 3 + m3;
-    __m128i sh = _mm_loadu_si128((const __m128i *)(const void *)quad_shuf()->s[id]);
+    __m128i sh = _mm_loadu_si128((const __m128i *)(const void *)qs->s[id]);
     __m128i lanes = _mm_shuffle_epi8(d, sh);
     /* (0 * 0 + h * 100), (t * 10 + u * 1), then their sum per lane. */
     __m128i pairs = _mm_maddubs_epi16(lanes, _mm_set1_epi32(0x010a6400));
@@ -796,33 +796,50 @@ static inline __attribute__((always_inline)) bool flow_ip4_wide(struct sv s, siz
 }
 #endif
 
-/* flow_ip, reading past the address inside line (the flow line) where
- * that helps. */
-static inline __attribute__((always_inline)) bool flow_ip_at(struct sv s, struct sv line,
-                                                             struct ipaddr *out)
+/* Where flow addresses may be read 16 bytes at a time: from lo, values that
+ * start at most lim bytes after it (the flow line less 16 bytes); lo 0 and
+ * lim 0: none. */
+struct wide {
+    uintptr_t lo;
+    size_t lim;
+#if defined(__SSE4_1__)
+    const struct quad_shuf *qs;
+#endif
+};
+
+static inline struct wide wide_of(struct sv line)
+{
+    struct wide w = { 0, 0 };
+    if (line.p && line.len >= 16) {
+        w.lo = (uintptr_t)line.p;
+        w.lim = line.len - 16;
+    }
+#if defined(__SSE4_1__)
+    w.qs = quad_shuf();
+#endif
+    return w;
+}
+
+/* flow_ip, reading past the address inside the line where that helps: 2 when
+ * it did, 1 when flow_ip read it, 0 when it is no address. */
+static inline __attribute__((always_inline)) int flow_ip_at(struct sv s, const struct wide *w,
+                                                            struct ipaddr *out)
 {
 #if defined(__SSE4_1__)
-    uintptr_t at = (uintptr_t)s.p, lo = (uintptr_t)line.p;
-    size_t room = line.p && s.p && at >= lo && at - lo < line.len ? line.len - (at - lo) : 0;
-    if (flow_ip4_wide(s, room, out))
-        return true;
+    /* One compare: s.p - lo wraps for an address before the line. */
+    size_t room = s.p && (uintptr_t)s.p - w->lo <= w->lim ? 16 : 0;
+    if (flow_ip4_wide(s, room, w->qs, out))
+        return 2;
 #else
-    (void)line;
+    (void)w;
 #endif
-    return flow_ip(s, out);
+    return flow_ip(s, out) ? 1 : 0;
 }
 
 int detect__flow_ip(struct sv s, struct sv line, struct ipaddr *out)
 {
-#if defined(__SSE4_1__)
-    uintptr_t at = (uintptr_t)s.p, lo = (uintptr_t)line.p;
-    size_t room = line.p && s.p && at >= lo && at - lo < line.len ? line.len - (at - lo) : 0;
-    if (flow_ip4_wide(s, room, out))
-        return 2;
-#else
-    (void)line;
-#endif
-    return flow_ip(s, out) ? 1 : 0;
+    struct wide w = wide_of(line);
+    return flow_ip_at(s, &w, out);
 }
 
 static bool sv_is(struct sv s, const char *lit, size_t n)
@@ -914,7 +931,8 @@ static void derive_flow_facts(const struct dctx *c, const struct event *ev, stru
     }
     struct sv ssrc = flow_sv(fl.src, a), sdst = flow_sv(fl.dst, a);
     struct ipaddr src, dst;
-    fp->ends = flow_ip_at(ssrc, ev->raw, &src) && flow_ip_at(sdst, ev->raw, &dst);
+    struct wide wd = wide_of(ev->raw);
+    fp->ends = flow_ip_at(ssrc, &wd, &src) && flow_ip_at(sdst, &wd, &dst);
     if (!fp->ends)
         return; /* NODATA/SKIPDATA lines: nothing to say about ends */
 
