@@ -434,9 +434,12 @@ struct sitem {
     uint64_t *uhash;     /* new_value `unusual` values' hashes (0 = absent), or NULL */
     double num;          /* 1, or the summed field */
     uint32_t mask;       /* sequence: steps matched (bit 0 = pattern); new_value: when-bits */
+    /* Set with sn by the collectors (state.c), so that taking and sorting
+     * the items do not read their snapshots: sn's size, and its id's first
+     * 8 bytes (big-endian, zero-padded). */
+    uint32_t sn_size;
+    uint64_t idp;
     uint64_t n;          /* events behind it (rate buckets: all in the bucket) */
-    struct detect_evidence *ev; /* unused (rate buckets' evidence is their representative) */
-    size_t n_ev;
     struct rattr *attr;  /* rate buckets of `insight` rules: the callers; owned, or NULL */
     uint32_t key_len, val_len; /* set by the collectors for their own items (byte counts) */
 };

@@ -80,6 +80,8 @@ struct rbent {
     char *key;          /* a text (text_new), key_len bytes */
     struct rattr *attr; /* `insight` rules: the bucket's callers */
     uint32_t key_len;
+    uint32_t rep_size;  /* rep's size and id prefix (as in struct sitem) */
+    uint64_t rep_idp;
 };
 
 /* Open addressing over pointers, keyed by a 64-bit mix of the entry's key.
@@ -481,6 +483,24 @@ static void set_text(struct detect_pool *pool, const char **t, uint32_t *len, st
     *len = (uint32_t)s.len;
 }
 
+/* An id's first 8 bytes, big-endian and zero-padded: where they differ,
+ * they order as the ids do. */
+static uint64_t id_prefix(struct sv id)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < 8; i++)
+        x = x << 8 | (i < id.len ? (uint8_t)id.p[i] : 0);
+    return x;
+}
+
+/* Sets it->sn (taking the reference) with the figures kept beside it. */
+static void item_set_snap(struct sitem *it, struct snap *sn)
+{
+    it->sn = sn;
+    it->sn_size = sn ? (uint32_t)detect__snap_size(sn) : 0;
+    it->idp = sn ? id_prefix(detect__snap_id(sn)) : 0;
+}
+
 static void fill_item(struct detect_pool *pool, struct sitem *it, struct capev *c, uint64_t khash,
                       struct sv key,
                       uint64_t vhash, struct sv val, const uint64_t *uhash, size_t n_uhash,
@@ -488,7 +508,7 @@ static void fill_item(struct detect_pool *pool, struct sitem *it, struct capev *
 {
     memset(it, 0, sizeof(*it));
     it->ms = c->ev->time_ms;
-    it->sn = detect__snap_ref(cap_snap(c));
+    item_set_snap(it, detect__snap_ref(cap_snap(c)));
     it->khash = khash;
     it->key = text_new(pool, key);
     it->key_len = (uint32_t)key.len;
@@ -566,7 +586,7 @@ static void refill_citem(struct collector *col, struct citem *ci, struct capev *
     if (detect__snap_last(it->sn)) /* counted when the snapshot was made */
         col->bytes -= detect__snap_size(it->sn);
     detect__snap_unref_in(col->pool, it->sn);
-    it->sn = sn;
+    item_set_snap(it, sn);
     it->ms = c->ev->time_ms;
     it->khash = khash;
     if (it->key_len != key.len || (key.len && memcmp(it->key, key.p, key.len) != 0))
@@ -684,6 +704,17 @@ static bool rep_better(bool by_num, double num, int64_t ms, struct sv id, const 
     return detect__cmp_at(ms, id, detect__snap_ms(b->rep), detect__snap_id(b->rep)) < 0;
 }
 
+/* The same for the representative of e: its snapshot (cold when the
+ * archive folds the workers' buckets) is read only on a tie. */
+static bool rep_better_of(bool by_num, const struct rbent *e, const struct rbent *b)
+{
+    if (b->rep && by_num && e->rep_num != b->rep_num)
+        return e->rep_num > b->rep_num;
+    if (b->rep && e->rep_ms != b->rep_ms)
+        return e->rep_ms < b->rep_ms;
+    return rep_better(by_num, e->rep_num, e->rep_ms, detect__snap_id(e->rep), b);
+}
+
 struct unit_rate_cfg {
     int64_t bucket_ms;
     bool by_num;
@@ -737,7 +768,9 @@ static void reduce_rate(struct collector *col, struct ucoll *u, struct capev *c,
         e->rep = detect__snap_ref(cap_snap(c));
         e->rep_num = num;
         e->rep_ms = ms;
-        col->bytes += detect__snap_size(e->rep);
+        e->rep_size = (uint32_t)detect__snap_size(e->rep);
+        e->rep_idp = id_prefix(detect__snap_id(e->rep));
+        col->bytes += e->rep_size;
     }
 }
 
@@ -888,21 +921,13 @@ static int cmp_item(const struct sitem *a, const struct sitem *b)
 /* Sorting in cmp_item's order with the time and the id's first 8 bytes
  * beside each item: rate buckets share their start time, so most
  * comparisons fall to the ids, and reading them from the snapshots was a
- * cache miss per comparison. The prefix (big-endian, zero-padded) orders as
- * the ids do wherever it differs; equal prefixes go to cmp_item. */
+ * cache miss per comparison (the prefix comes with the item: see struct
+ * sitem). Equal prefixes go to cmp_item. */
 struct skey {
     int64_t ms;
     uint64_t idp;
     struct sitem *it;
 };
-
-static uint64_t id_prefix(struct sv id)
-{
-    uint64_t x = 0;
-    for (size_t i = 0; i < 8; i++)
-        x = x << 8 | (i < id.len ? (uint8_t)id.p[i] : 0);
-    return x;
-}
 
 static int cmp_skey(const void *a, const void *b)
 {
@@ -920,7 +945,7 @@ static void sort_items(struct sitem **v, size_t n)
         return;
     struct skey *k = xmalloc(n * sizeof(*k));
     for (size_t i = 0; i < n; i++)
-        k[i] = (struct skey){ v[i]->ms, id_prefix(detect__snap_id(v[i]->sn)), v[i] };
+        k[i] = (struct skey){ v[i]->ms, v[i]->idp, v[i] };
     qsort(k, n, sizeof(*k), cmp_skey);
     for (size_t i = 0; i < n; i++)
         v[i] = k[i].it;
@@ -984,12 +1009,13 @@ static bool rb_fold(struct detect_pool *me, struct ptab *m, uint64_t h, struct r
     have->sum += e->sum;
     detect__rattr_merge(&have->attr, e->attr);
     e->attr = NULL;
-    if (e->rep && rep_better(by_num, e->rep_num, detect__snap_ms(e->rep), detect__snap_id(e->rep),
-                             have)) {
+    if (e->rep && rep_better_of(by_num, e, have)) {
         detect__snap_unref_in(me, have->rep);
         have->rep = e->rep;
         have->rep_num = e->rep_num;
         have->rep_ms = e->rep_ms;
+        have->rep_size = e->rep_size;
+        have->rep_idp = e->rep_idp;
         e->rep = NULL;
     }
     rb_free(me, e);
@@ -1008,6 +1034,8 @@ static void rate_items(struct detect_pool *me, struct ptab *m, bool by_num, int6
         struct sitem *it = xcalloc(1, sizeof(*it));
         it->ms = b->bucket * bucket_ms;
         it->sn = b->rep; /* takes the reference */
+        it->sn_size = b->rep_size;
+        it->idp = b->rep_idp;
         b->rep = NULL;
         it->khash = b->khash;
         it->key = b->key;
@@ -1172,8 +1200,7 @@ struct heldvec {
 
 static size_t held_item_bytes(const struct sitem *it)
 {
-    return item_bytes(it) + (it->sn ? detect__snap_size(it->sn) : 0) +
-           detect__rattr_bytes(it->attr);
+    return item_bytes(it) + it->sn_size + detect__rattr_bytes(it->attr);
 }
 
 /* Takes x, a pool object of its own (given back with detect__pool_put). */
@@ -1235,8 +1262,8 @@ struct detect_archive *detect_archive_new(const struct detect_engine *e, detect_
  * callers' tables may grow a little). */
 static size_t rb_bytes(const struct rbent *r)
 {
-    return sizeof(*r) + (r->key ? strlen(r->key) + 1 : 0) + detect__rattr_bytes(r->attr) +
-           (r->rep ? detect__snap_size(r->rep) : 0);
+    return sizeof(*r) + (r->key ? r->key_len + 1 : 0) + detect__rattr_bytes(r->attr) +
+           (r->rep ? r->rep_size : 0);
 }
 
 /* What the archive holds now, from the running counts (snapshots shared by
@@ -1586,6 +1613,8 @@ static void open_fold(struct detect_pool *pool, struct ptab *t, struct sitem *it
         e->rep = detect__snap_ref(it->sn);
         e->rep_num = it->num;
         e->rep_ms = ms;
+        e->rep_size = it->sn_size;
+        e->rep_idp = it->idp;
     }
     item_release(pool, it);
 }
