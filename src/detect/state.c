@@ -458,9 +458,9 @@ static struct snap *cap_snap(struct capev *c)
             extra = "instance-id";
             val = c->dv->v[DVF_INSTANCE].s;
         }
-        c->sn = c->by_ref ? detect__snap_new_ref(c->pool, c->ev)
-                          : detect__snap_new(c->pool, c->ev, detect__engine_snapf(c->e), extra,
-                                             val);
+        c->sn = c->by_ref
+                    ? detect__snap_new_ref(c->pool, c->ev)
+                    : detect__snap_new(c->pool, c->ev, detect__engine_snapf(c->e), extra, val);
         if (c->bytes)
             *c->bytes += detect__snap_size(c->sn);
     }
@@ -502,9 +502,8 @@ static void item_set_snap(struct sitem *it, struct snap *sn)
 }
 
 static void fill_item(struct detect_pool *pool, struct sitem *it, struct capev *c, uint64_t khash,
-                      struct sv key,
-                      uint64_t vhash, struct sv val, const uint64_t *uhash, size_t n_uhash,
-                      double num, uint32_t mask)
+                      struct sv key, uint64_t vhash, struct sv val, const uint64_t *uhash,
+                      size_t n_uhash, double num, uint32_t mask)
 {
     memset(it, 0, sizeof(*it));
     it->ms = c->ev->time_ms;
