@@ -111,6 +111,7 @@ struct args {
     bool live;                /* stream mode: "-" on a pipe, --follow, --nats */
     bool follow;              /* --follow: "-" is a stream even when stdin is a file */
     int64_t lateness_ms;      /* --lateness: stream mode's allowed disorder */
+    int64_t idle_ms;          /* --idle: silence after which a stream is caught up; <0 never */
     struct nats_args nats;    /* --nats...: JetStream in and out */
     const char **paths;
     size_t n_paths;
@@ -164,7 +165,11 @@ static void usage(FILE *out)
           "  --lateness DURATION   disorder allowed in a stream (default 5m), or how long after\n"
           "                        its stream's previous file a file's records may be in an\n"
           "                        archive read by delivery time (default 1h); later records\n"
-          "                        are late: --stats counts them, stateful rules ignore them\n",
+          "                        are late: --stats counts them, stateful rules ignore them\n"
+          "  --idle DURATION       after so long without a record (default: the lateness), a\n"
+          "                        stream is caught up: the stateful findings it held back\n"
+          "                        come out, and older records arriving later are late\n"
+          "                        (0 = wait for more records or the end of the stream)\n",
           out);
     nats_cli_usage(out);
 }
@@ -271,6 +276,13 @@ static int parse_args(int argc, char **argv, struct args *a)
                 fprintf(stderr, "vigil detect: --lateness wants a duration like 30s, 5m, 1h\n");
                 return 1;
             }
+        } else if (strcmp(o, "--idle") == 0) {
+            if (strcmp(val, "0") == 0 || strcmp(val, "never") == 0) {
+                a->idle_ms = -1;
+            } else if (!detect_parse_duration(val, &a->idle_ms)) {
+                fprintf(stderr, "vigil detect: --idle wants a duration like 30s, 5m, 1h (or 0)\n");
+                return 1;
+            }
         } else if (strcmp(o, "--suppress") == 0) {
             push(&a->suppress, &a->n_suppress, val);
         } else {
@@ -312,6 +324,10 @@ static int parse_args(int argc, char **argv, struct args *a)
      * minutes, so an hour is generous. */
     if (a->lateness_ms == 0)
         a->lateness_ms = live ? 5 * 60 * 1000 : 3600LL * 1000;
+    /* A stream that has been quiet for as long as its disorder allows is
+     * caught up: what it held back comes out. */
+    if (a->idle_ms == 0)
+        a->idle_ms = a->lateness_ms;
     if (!a->format_set)
         a->format = live ? OUT_JSONL : isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_JSON;
     return 0;
@@ -650,9 +666,18 @@ static int run_stdin(const struct args *a, const struct input_options *iopt, str
         if (rc == INPUT_END || status == 2)
             break;
         if (rc == INPUT_AGAIN) {
+            /* Waits a second at a time so a quiet stream can be caught up. */
             struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
-            while (poll(&p, 1, -1) < 0)
-                ;
+            for (;;) {
+                s = live_idle(l, (int64_t)(now_s() * 1000));
+                if (s > status)
+                    status = s;
+                int pr = poll(&p, 1, 1000);
+                if (pr > 0 || status == 2)
+                    break;
+            }
+            if (status == 2)
+                break;
         }
     }
     if (a->stats) {
@@ -683,6 +708,7 @@ static int run_live(const struct args *a, const struct detect_engine *engine,
         .cmd = "detect",
         .engine = engine,
         .lateness_ms = a->lateness_ms,
+        .idle_ms = a->idle_ms > 0 ? a->idle_ms : 0,
         .geo = geo,
         .filters = filters,
         .show_archived = a->show_archived,
