@@ -14,10 +14,21 @@
  * as GuardDuty publishes new findings and their updates. Scheduled rules fire
  * while watching.
  *
+ * Stateful rules (brute force, scans, baselines, rates) run over the files
+ * as one stream behind a watermark: the latest event time read minus
+ * --lateness (default 1h, as for archives: a file's records are unordered
+ * and span its delivery interval, and streams land out of step).
+ * Files already there are read in the order of the delivery time in their
+ * names, as AWS writes them, so the watermark does not race ahead of the
+ * backlog. After --idle without a new record (default: the lateness) the
+ * stream is caught up and the findings it held back come out; stopping, and
+ * the end of --once, flush the rest.
+ *
  * The ingest ledger in the bus store remembers which files (path, size,
  * mtime) are done, so a restart skips them; a file is marked done only after
  * its deliveries are committed, so a kill at any moment re-reads at most the
- * file it was in (at least once). Finding counts start afresh on restart.
+ * file it was in (at least once). Finding counts and the stateful rules'
+ * state start afresh on restart (a kill loses what the watermark held back).
  * --once reads what is there and exits (after the deliveries). SIGINT and
  * SIGTERM stop it cleanly.
  */
@@ -38,6 +49,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR)
@@ -50,6 +62,7 @@ struct wopts {
     const char **lists[3];
     size_t n_lists[3];
     const char *vpcflow_fields;
+    int64_t lateness_ms, idle_ms; /* idle < 0: never */
     const char **dirs;
     size_t n_dirs;
 };
@@ -61,6 +74,11 @@ struct watcher {
     struct bus *bus;
     struct bus_worker *bw;
     struct finding_agg *total;
+    struct detect_stream *ds; /* the stateful rules over every file read */
+    int64_t max_ms;           /* latest event time read */
+    bool caught_up;           /* the watermark is past max_ms */
+    uint64_t idle_records;    /* records as of idle_since */
+    int64_t idle_since;       /* monotonic ms */
     struct buf ev;
     int ifd;
     char **wdirs; /* watch descriptor -> directory */
@@ -79,9 +97,13 @@ static void usage(FILE *out)
 {
     fputs("usage: vigil watch --bus FILE [--rules PATH]... [--no-builtin] [--threat-list FILE]...\n"
           "                   [--tor-list FILE]... [--trusted-list FILE]... [--vpcflow-format F]\n"
-          "                   [--once] DIR...\n"
+          "                   [--lateness DURATION] [--idle DURATION] [--once] DIR...\n"
           "  follows DIR (recursively) as log files land: every record and every new or\n"
-          "  updated finding goes through the bus of FILE; findings are printed as JSON lines\n",
+          "  updated finding goes through the bus of FILE; findings are printed as JSON lines\n"
+          "  --lateness DURATION   disorder allowed between the files' records for the\n"
+          "                        stateful rules (default 1h); older records are late\n"
+          "  --idle DURATION       after so long without a new record (default: the lateness)\n"
+          "                        the stateful findings held back come out (0 = never)\n",
           out);
 }
 
@@ -116,6 +138,14 @@ static int parse(int argc, char **argv, struct wopts *o)
             push(&o->lists[DETECT_LIST_TRUSTED], &o->n_lists[DETECT_LIST_TRUSTED], v);
         } else if (strcmp(a, "--vpcflow-format") == 0) {
             o->vpcflow_fields = v;
+        } else if (strcmp(a, "--lateness") == 0 || strcmp(a, "--idle") == 0) {
+            int64_t *dst = a[2] == 'l' ? &o->lateness_ms : &o->idle_ms;
+            if (a[2] == 'i' && (strcmp(v, "0") == 0 || strcmp(v, "never") == 0)) {
+                *dst = -1;
+            } else if (!detect_parse_duration(v, dst) || *dst <= 0) {
+                fprintf(stderr, "vigil watch: %s wants a duration like 30s, 5m, 1h\n", a);
+                return 1;
+            }
         } else {
             fprintf(stderr, "vigil watch: unknown option '%s'\n", a);
             usage(stderr);
@@ -128,6 +158,10 @@ static int parse(int argc, char **argv, struct wopts *o)
         usage(stderr);
         return 1;
     }
+    if (o->lateness_ms == 0)
+        o->lateness_ms = 3600LL * 1000;
+    if (o->idle_ms == 0)
+        o->idle_ms = o->lateness_ms;
     return 0;
 }
 
@@ -260,7 +294,6 @@ static void process_file(struct watcher *w, const char *path)
         return;
     }
     struct finding_agg *agg = finding_agg_new();
-    struct detect_scratch *scratch = detect_scratch_new();
     for (;;) {
         struct event ev;
         err_clear(&e);
@@ -274,8 +307,12 @@ static void process_file(struct watcher *w, const char *path)
             w->errors++;
             continue;
         }
+        if (w->records == 0 || ev.time_ms > w->max_ms) {
+            w->max_ms = ev.time_ms;
+            w->caught_up = false;
+        }
         w->records++;
-        detect_event(w->engine, scratch, &ev, on_detection, agg);
+        detect_stream_event(w->ds, &ev, on_detection, agg);
         buf_reset(&w->ev);
         if (bus_envelope_event(&ev, &w->ev, &e) == 0 && bus_put(w->bw, w->ev.p, w->ev.len, &e) >= 0)
             continue;
@@ -283,7 +320,6 @@ static void process_file(struct watcher *w, const char *path)
         print_err(&e);
     }
     input_close(r);
-    detect_scratch_free(scratch);
     route_findings(w, agg);
     finding_agg_free(agg);
     input_list_free(&files);
@@ -298,6 +334,58 @@ static void process_file(struct watcher *w, const char *path)
     w->files++;
 }
 
+/* Runs the stateful rules up to `until` (INT64_MAX: everything, closing
+ * their state) and routes what they find. */
+static void run_stateful(struct watcher *w, int64_t until)
+{
+    struct finding_agg *agg = finding_agg_new();
+    if (until == INT64_MAX)
+        detect_stream_flush(w->ds, on_detection, agg);
+    else
+        detect_stream_advance(w->ds, until, on_detection, agg);
+    route_findings(w, agg);
+    finding_agg_free(agg);
+    struct err e;
+    err_clear(&e);
+    if (bus_worker_flush(w->bw, &e) != 0)
+        print_err(&e);
+}
+
+/* A quiet spell as long as --idle: what was read is taken as complete up to
+ * its latest event. */
+static void check_idle(struct watcher *w, int64_t now)
+{
+    if (w->records != w->idle_records) {
+        w->idle_records = w->records;
+        w->idle_since = now;
+        return;
+    }
+    if (w->o->idle_ms < 0 || w->records == 0 || w->caught_up || now - w->idle_since < w->o->idle_ms)
+        return;
+    w->caught_up = true;
+    /* detect_stream_advance subtracts the lateness. */
+    if (w->max_ms < INT64_MAX - 1 - w->o->lateness_ms)
+        run_stateful(w, w->max_ms + 1 + w->o->lateness_ms);
+}
+
+struct named_file {
+    const char *path;
+    int64_t ms;
+    bool timed;
+};
+
+/* Delivery time first (files without one after, by path). */
+static int cmp_named(const void *a, const void *b)
+{
+    const struct named_file *x = a, *y = b;
+    if (x->timed != y->timed)
+        return x->timed ? -1 : 1;
+    if (x->timed && x->ms != y->ms)
+        return x->ms < y->ms ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+/* The files already under dir, in the order AWS delivered them. */
 static void scan(struct watcher *w, const char *dir)
 {
     struct input_list files;
@@ -307,9 +395,24 @@ static void scan(struct watcher *w, const char *dir)
     const char *one[1] = { dir };
     if (input_collect(one, 1, &files, &e) != 0)
         print_err(&e);
+    struct named_file *nf = xcalloc(files.n + 1, sizeof(*nf));
+    for (size_t i = 0; i < files.n; i++) {
+        size_t off, plen;
+        nf[i].path = files.files[i].path;
+        nf[i].timed = input_name_time(nf[i].path, &nf[i].ms, &off, &plen);
+    }
+    qsort(nf, files.n, sizeof(*nf), cmp_named);
     for (size_t i = 0; i < files.n; i++)
-        process_file(w, files.files[i].path);
+        process_file(w, nf[i].path);
+    free(nf);
     input_list_free(&files);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int run(struct watcher *w)
@@ -338,6 +441,7 @@ static int run(struct watcher *w)
     int64_t next_tick = -1;
     bus_tick(w->bus, w->bw, &next_tick, &e);
     if (w->o->once) {
+        run_stateful(w, INT64_MAX);
         bus_cli_drain("watch", w->bus, 60, true);
         return w->status;
     }
@@ -374,11 +478,13 @@ static int run(struct watcher *w)
                 }
             }
         }
+        check_idle(w, mono_ms());
         err_clear(&e);
         if (bus_tick(w->bus, w->bw, &next_tick, &e) < 0)
             print_err(&e);
     }
     close(sfd);
+    run_stateful(w, INT64_MAX);
     fprintf(stderr, "vigil watch: stopping (%llu files, %llu records read)\n",
             (unsigned long long)w->files, (unsigned long long)w->records);
     bus_cli_drain("watch", w->bus, 5, true);
@@ -429,11 +535,13 @@ int cmd_watch(int argc, char **argv)
     w.iopt = (struct input_options){ .want = want, .vpcflow_fields = o.vpcflow_fields };
     w.bw = bus_worker_new(w.bus);
     w.total = finding_agg_new();
+    w.ds = detect_stream_new(engine, o.lateness_ms);
     status = run(&w);
 out:
     bus_worker_free(w.bw);
     bus_close(w.bus);
     finding_agg_free(w.total);
+    detect_stream_free(w.ds);
     for (size_t i = 0; i < w.n_wdirs; i++)
         free(w.wdirs[i]);
     free(w.wdirs);
