@@ -100,8 +100,6 @@ struct args {
     const char *insights_out; /* --insights-out: CloudTrail Insights records there */
     bool live;                /* stream mode: "-" on a pipe, --follow, --nats */
     bool follow;              /* --follow: "-" is a stream even when stdin is a file */
-    int64_t lateness_ms;      /* --lateness: stream mode's allowed disorder */
-    int64_t idle_ms;          /* --idle: silence after which a stream is caught up; <0 never */
     struct nats_args nats;    /* --nats...: JetStream in and out */
     const char **paths;
     size_t n_paths;
@@ -217,18 +215,6 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->db = val;
         } else if (strcmp(o, "--insights-out") == 0) {
             a->insights_out = val;
-        } else if (strcmp(o, "--lateness") == 0) {
-            if (!detect_parse_duration(val, &a->lateness_ms)) {
-                fprintf(stderr, "vigil detect: --lateness wants a duration like 30s, 5m, 1h\n");
-                return 1;
-            }
-        } else if (strcmp(o, "--idle") == 0) {
-            if (strcmp(val, "0") == 0 || strcmp(val, "never") == 0) {
-                a->idle_ms = -1;
-            } else if (!detect_parse_duration(val, &a->idle_ms)) {
-                fprintf(stderr, "vigil detect: --idle wants a duration like 30s, 5m, 1h (or 0)\n");
-                return 1;
-            }
         } else {
             fprintf(stderr, "vigil detect: unknown option '%s'\n", o);
             usage(stderr);
@@ -266,12 +252,12 @@ static int parse_args(int argc, char **argv, struct args *a)
     /* Streams wait for the latest event minus the lateness, archives for the
      * next files' delivery time minus it: CloudTrail delivers within 5-15
      * minutes, so an hour is generous. */
-    if (a->lateness_ms == 0)
-        a->lateness_ms = live ? 5 * 60 * 1000 : 3600LL * 1000;
+    if (a->d.lateness_ms == 0)
+        a->d.lateness_ms = live ? 5 * 60 * 1000 : 3600LL * 1000;
     /* A stream that has been quiet for as long as its disorder allows is
      * caught up: what it held back comes out. */
-    if (a->idle_ms == 0)
-        a->idle_ms = a->lateness_ms;
+    if (a->d.idle_ms == 0)
+        a->d.idle_ms = a->d.lateness_ms;
     if (!a->format_set)
         a->format = live ? OUT_JSONL : isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_JSON;
     return 0;
@@ -544,7 +530,7 @@ static int run_stdin(const struct args *a, const struct input_options *iopt, str
                 "vigil detect: stream: %llu records, %llu bad, %zu findings, %llu late for the "
                 "stateful rules (lateness %lld ms)\n",
                 (unsigned long long)records, (unsigned long long)errors, findings,
-                (unsigned long long)late, (long long)a->lateness_ms);
+                (unsigned long long)late, (long long)a->d.lateness_ms);
     }
     input_close(r);
     if (errors > 0 && status == 0)
@@ -563,8 +549,8 @@ static int run_live(const struct args *a, const struct detect_engine *engine,
     struct live_opts lo = {
         .cmd = "detect",
         .engine = engine,
-        .lateness_ms = a->lateness_ms,
-        .idle_ms = a->idle_ms > 0 ? a->idle_ms : 0,
+        .lateness_ms = a->d.lateness_ms,
+        .idle_ms = a->d.idle_ms > 0 ? a->d.idle_ms : 0,
         .geo = geo,
         .filters = filters,
         .show_archived = a->show_archived,
@@ -812,7 +798,7 @@ static int run(const struct args *a, const char *exe)
     if ((size_t)nthreads > files.n)
         nthreads = files.n > 0 ? (int)files.n : 1;
     struct archive_plan plan;
-    archive_plan_build(&files, a->lateness_ms, &plan);
+    archive_plan_build(&files, a->d.lateness_ms, &plan);
     struct pipeline pp = { .pl = &plan, .files = &files };
     pthread_mutex_init(&pp.mu, NULL);
     pthread_cond_init(&pp.work, NULL);
@@ -922,7 +908,7 @@ static int run(const struct args *a, const char *exe)
             fprintf(stderr,
                     "vigil detect: archive read in %zu slices by the delivery time in the file "
                     "names, lateness %lld s: %llu candidates late (ignored by the stateful rules)\n",
-                    plan.n_slices, (long long)(a->lateness_ms / 1000),
+                    plan.n_slices, (long long)(a->d.lateness_ms / 1000),
                     (unsigned long long)sst.late);
         else if (files.n > 0)
             fprintf(stderr,

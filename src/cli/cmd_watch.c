@@ -61,7 +61,6 @@ struct wopts {
     const char *bus;
     bool once;
     struct detect_opts d; /* rules, lists, GeoIP, suppression: as detect's */
-    int64_t lateness_ms, idle_ms; /* idle < 0: never */
     const char **dirs;
     size_t n_dirs;
 };
@@ -128,14 +127,6 @@ static int parse(int argc, char **argv, struct wopts *o)
             return 1;
         } else if (strcmp(a, "--bus") == 0) {
             o->bus = v;
-        } else if (strcmp(a, "--lateness") == 0 || strcmp(a, "--idle") == 0) {
-            int64_t *dst = a[2] == 'l' ? &o->lateness_ms : &o->idle_ms;
-            if (a[2] == 'i' && (strcmp(v, "0") == 0 || strcmp(v, "never") == 0)) {
-                *dst = -1;
-            } else if (!detect_parse_duration(v, dst) || *dst <= 0) {
-                fprintf(stderr, "vigil watch: %s wants a duration like 30s, 5m, 1h\n", a);
-                return 1;
-            }
         } else {
             fprintf(stderr, "vigil watch: unknown option '%s'\n", a);
             usage(stderr);
@@ -148,10 +139,10 @@ static int parse(int argc, char **argv, struct wopts *o)
         usage(stderr);
         return 1;
     }
-    if (o->lateness_ms == 0)
-        o->lateness_ms = 3600LL * 1000;
-    if (o->idle_ms == 0)
-        o->idle_ms = o->lateness_ms;
+    if (o->d.lateness_ms == 0)
+        o->d.lateness_ms = 3600LL * 1000;
+    if (o->d.idle_ms == 0)
+        o->d.idle_ms = o->d.lateness_ms;
     return 0;
 }
 
@@ -419,8 +410,8 @@ int cmd_watch(int argc, char **argv)
     struct live_opts lo = {
         .cmd = "watch",
         .engine = engine,
-        .lateness_ms = o.lateness_ms,
-        .idle_ms = o.idle_ms > 0 ? o.idle_ms : 0,
+        .lateness_ms = o.d.lateness_ms,
+        .idle_ms = o.d.idle_ms > 0 ? o.d.idle_ms : 0,
         .geo = geo,
         .filters = filters,
         .out = stdout,

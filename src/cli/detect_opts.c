@@ -20,7 +20,8 @@ int detect_opts_parse(struct detect_opts *d, const char *cmd, const char *o, con
 {
     static const char *const with_val[] = {
         "--rules",   "--threat-list", "--tor-list", "--trusted-list", "--vpcflow-format", "--eni-map",
-        "--aws-ip-ranges", "--learning", "--geoip-db", "--asn-db", "--suppress",
+        "--aws-ip-ranges", "--learning", "--geoip-db", "--asn-db", "--suppress", "--lateness",
+        "--idle",
     };
     if (strcmp(o, "--no-builtin") == 0) {
         d->no_builtin = true;
@@ -56,6 +57,14 @@ int detect_opts_parse(struct detect_opts *d, const char *cmd, const char *o, con
         }
     } else if (strcmp(o, "--suppress") == 0) {
         push(&d->suppress, &d->n_suppress, val);
+    } else if (strcmp(o, "--idle") == 0 && (strcmp(val, "0") == 0 || strcmp(val, "never") == 0)) {
+        d->idle_ms = -1;
+    } else if (strcmp(o, "--lateness") == 0 || strcmp(o, "--idle") == 0) {
+        int64_t *dst = o[2] == 'l' ? &d->lateness_ms : &d->idle_ms;
+        if (!detect_parse_duration(val, dst) || *dst <= 0) {
+            fprintf(stderr, "vigil %s: %s wants a duration like 30s, 5m, 1h\n", cmd, o);
+            return -1;
+        }
     } else {
         /* --geoip-db, --asn-db: city databases are asked first; the order
          * only matters when two databases answer the same field. */

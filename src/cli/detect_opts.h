@@ -1,7 +1,8 @@
 /*
  * detect_opts: the detection options `vigil detect` and `vigil watch` share
  * (rules, lists, the ENI map, AWS's ranges, the learning period, the flow log
- * format, GeoIP databases, suppression rules), parsed and loaded one way, so
+ * format, GeoIP databases, suppression rules, --lateness and --idle), parsed
+ * and loaded one way, so
  * a rule set behaves the same in an archive run and in a watched directory.
  * Private to src/cli.
  */
@@ -31,6 +32,8 @@ struct detect_opts {
     size_t n_geo_dbs, n_city_dbs;
     const char **suppress;
     size_t n_suppress;
+    /* Event time: 0 = the command's default; idle < 0 = never. */
+    int64_t lateness_ms, idle_ms;
 };
 
 /* Takes option o if it is one of these: 1 when it is a flag (--no-builtin),
@@ -38,7 +41,8 @@ struct detect_opts {
  * or bad (the message, starting with "vigil <cmd>: ", is printed). */
 int detect_opts_parse(struct detect_opts *d, const char *cmd, const char *o, const char *val);
 
-/* Their lines of a usage message. */
+/* Their lines of a usage message (not --lateness and --idle, whose defaults
+ * each command says). */
 void detect_opts_usage(FILE *out);
 
 /* Loads what d names: the built-in pack (found from exe) and the rule files
