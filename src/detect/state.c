@@ -903,6 +903,13 @@ static int cmp_u64(uint64_t a, uint64_t b) { return a < b ? -1 : a > b; }
 
 static int cmp_item(const struct sitem *a, const struct sitem *b)
 {
+    /* Time, then the id prefixes the items carry: the snapshots (two
+     * cache misses: the drain's merge compares every held item so) are
+     * read only when both agree. */
+    if (a->ms != b->ms)
+        return a->ms < b->ms ? -1 : 1;
+    if (a->idp != b->idp)
+        return a->idp < b->idp ? -1 : 1;
     int c = detect__cmp_at(a->ms, detect__snap_id(a->sn), b->ms, detect__snap_id(b->sn));
     if (!c)
         c = cmp_u64(a->khash, b->khash);
