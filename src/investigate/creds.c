@@ -149,25 +149,41 @@ static char *user_name_of(const char *arn)
     return xstrdup(strrchr(arn, '/') + 1);
 }
 
-#define MINTS "('CreateAccessKey','CreateUser','CreateLoginProfile','UpdateLoginProfile'," \
-              "'AssumeRole','GetSessionToken','GetFederationToken')"
-
-/* The record (cloudtrail_raw) is read only for the calls that mint
- * credentials, through the CASE. */
+/* The rows of the walk: the columns the report needs, then the row id. */
 static const char select_cols[] =
     "SELECT event_id, event_time_ms, ifnull(event_source,''), ifnull(event_name,''),"
     " ifnull(error_code,''), ifnull(read_only,-1), source_ip, user_agent, principal_arn,"
-    " access_key_id, user_name, principal_type, account, session_issuer_arn,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.accessKey.accessKeyId') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.accessKey.userName') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.credentials.accessKeyId') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.assumedRoleUser.arn') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.federatedUser.arn') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.user.arn') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.requestParameters.userName') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.requestParameters.roleArn') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.userIdentity.userName') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END"
+    " access_key_id, user_name, principal_type, account, session_issuer_arn, id"
     " FROM cloudtrail WHERE ";
+#define COL_ID 14
+
+/* What a call that mints credentials issued, from its record (cloudtrail_raw),
+ * read only for those calls: one statement, one read and one parse of the
+ * record per call (nine correlated subqueries per row, each re-testing the
+ * API name, were half the playbook's time on a key with 48 k AssumeRoles). */
+static const char mint_sql[] =
+    "SELECT json_extract(raw,'$.responseElements.accessKey.accessKeyId'),"
+    " json_extract(raw,'$.responseElements.accessKey.userName'),"
+    " json_extract(raw,'$.responseElements.credentials.accessKeyId'),"
+    " json_extract(raw,'$.responseElements.assumedRoleUser.arn'),"
+    " json_extract(raw,'$.responseElements.federatedUser.arn'),"
+    " json_extract(raw,'$.responseElements.user.arn'),"
+    " json_extract(raw,'$.requestParameters.userName'),"
+    " json_extract(raw,'$.requestParameters.roleArn'),"
+    " json_extract(raw,'$.userIdentity.userName')"
+    " FROM main.cloudtrail_raw WHERE id = ?1";
+
+static bool is_mint(const char *name)
+{
+    static const char *const mints[] = { "CreateAccessKey", "CreateUser",
+                                         "CreateLoginProfile", "UpdateLoginProfile",
+                                         "AssumeRole", "GetSessionToken",
+                                         "GetFederationToken", NULL };
+    for (size_t i = 0; mints[i]; i++)
+        if (strcmp(name, mints[i]) == 0)
+            return true;
+    return false;
+}
 
 static char *dup_col(sqlite3_stmt *s, int i)
 {
@@ -175,20 +191,32 @@ static char *dup_col(sqlite3_stmt *s, int i)
     return xstrdup(t ? (const char *)t : "");
 }
 
-/* What a successful call issued joins the walk. */
-static void follow_mints(struct walk *w, sqlite3_stmt *s, int from)
+/* What a successful call issued joins the walk. s is the walk's row, m the
+ * prepared mint_sql. */
+static int follow_mints(struct walk *w, sqlite3_stmt *s, sqlite3_stmt *m, int from)
 {
     const char *name = investigate__col(s, 3);
+    if (investigate__col(s, 4)[0] || !is_mint(name))
+        return 0;
     const char *eid = investigate__col(s, 0);
     int64_t ms = sqlite3_column_int64(s, 1);
     const char *account = investigate__col(s, 12);
-    const char *new_key = investigate__col(s, 14), *key_user = investigate__col(s, 15);
-    const char *cred_key = investigate__col(s, 16), *assumed = investigate__col(s, 17);
-    const char *federated = investigate__col(s, 18), *user_arn = investigate__col(s, 19);
-    const char *req_user = investigate__col(s, 20), *role_arn = investigate__col(s, 21);
-    const char *self_user = investigate__col(s, 22);
-    if (investigate__col(s, 4)[0])
-        return;
+    sqlite3_reset(m);
+    sqlite3_bind_int64(m, 1, sqlite3_column_int64(s, COL_ID));
+    int step = sqlite3_step(m);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return step;
+    /* No record: every field NULL, as the subqueries gave. */
+    bool row = step == SQLITE_ROW;
+    const char *new_key = row ? investigate__col(m, 0) : "";
+    const char *key_user = row ? investigate__col(m, 1) : "";
+    const char *cred_key = row ? investigate__col(m, 2) : "";
+    const char *assumed = row ? investigate__col(m, 3) : "";
+    const char *federated = row ? investigate__col(m, 4) : "";
+    const char *user_arn = row ? investigate__col(m, 5) : "";
+    const char *req_user = row ? investigate__col(m, 6) : "";
+    const char *role_arn = row ? investigate__col(m, 7) : "";
+    const char *self_user = row ? investigate__col(m, 8) : "";
     char arn[600];
     if (strcmp(name, "CreateAccessKey") == 0) {
         int c = add_cred(w, CRED_KEY, new_key, name, eid, ms, from);
@@ -209,7 +237,7 @@ static void follow_mints(struct walk *w, sqlite3_stmt *s, int from)
     } else if (strcmp(name, "CreateLoginProfile") == 0 || strcmp(name, "UpdateLoginProfile") == 0) {
         const char *u = req_user[0] ? req_user : self_user;
         if (u[0] == '\0')
-            return;
+            return 0;
         snprintf(arn, sizeof(arn), "arn:aws:iam::%s:user/%s", account, u);
         int c = add_cred(w, CRED_PRINCIPAL, arn, name, eid, ms, from);
         if (c >= 0) {
@@ -242,9 +270,10 @@ static void follow_mints(struct walk *w, sqlite3_stmt *s, int from)
                 w->creds[c].user = xstrdup(self_user);
         }
     }
+    return 0;
 }
 
-static int walk_one(struct walk *w, sqlite3 *db, sqlite3_stmt *const stmts[3], size_t ci,
+static int walk_one(struct walk *w, sqlite3 *db, sqlite3_stmt *const stmts[4], size_t ci,
                     int64_t since_ms, struct err *err)
 {
     sqlite3_stmt *s = stmts[w->creds[ci].kind];
@@ -294,7 +323,10 @@ static int walk_one(struct walk *w, sqlite3 *db, sqlite3_stmt *const stmts[3], s
                             ? hmap_get(&w->cred_index, k, (size_t)kl) : NULL;
             if (got)
                 from = (int)((uintptr_t)got - 1);
-            follow_mints(w, s, from);
+            if (follow_mints(w, s, stmts[3], from) != 0) {
+                step = SQLITE_ERROR;
+                break;
+            }
         }
     }
     if (step != SQLITE_DONE)
@@ -703,8 +735,10 @@ int investigate_credentials(struct store *st, const struct investigate_cred_opts
         "principal_arn = ?1 AND event_time_ms >= ?2",
         "session_issuer_arn = ?1 AND event_time_ms >= ?2",
     };
-    sqlite3_stmt *stmts[3] = { NULL, NULL, NULL };
+    sqlite3_stmt *stmts[4] = { NULL, NULL, NULL, NULL };
     int rc = 0;
+    if (sqlite3_prepare_v2(db, mint_sql, -1, &stmts[3], NULL) != SQLITE_OK)
+        rc = investigate__db_err(db, err, "credentials query");
     for (int k = 0; k < 3 && rc == 0; k++) {
         struct buf sql;
         buf_init(&sql, 0);
@@ -731,7 +765,7 @@ int investigate_credentials(struct store *st, const struct investigate_cred_opts
         rc = err_set(err, ERR_USAGE, "empty access key or principal");
     for (size_t i = 0; rc == 0 && i < w.n_creds; i++)
         rc = walk_one(&w, db, stmts, i, o->since_ms, err);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         sqlite3_finalize(stmts[k]);
     if (rc == 0) {
         char title[600];
