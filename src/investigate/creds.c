@@ -41,15 +41,85 @@ struct ev {
     const char *group;
 };
 
+/* The row ids of the events listed (cloudtrail.id, one per event id): an
+ * open-addressed set, as a string map of event ids cost a malloc and a free
+ * per event. */
+struct id_set {
+    int64_t *slots; /* 0 = empty; id 0 is `zero` */
+    size_t cap, n;  /* cap a power of two */
+    bool zero;
+};
+
+/* Adds id; false when it was there. */
+static bool id_set_add(struct id_set *set, int64_t id)
+{
+    if (id == 0) {
+        bool fresh = !set->zero;
+        set->zero = true;
+        return fresh;
+    }
+    if (2 * (set->n + 1) > set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 1024;
+        int64_t *slots = xcalloc(cap, sizeof(*slots));
+        for (size_t i = 0; i < set->cap; i++) {
+            if (set->slots[i] == 0)
+                continue;
+            size_t j = (size_t)hash64(&set->slots[i], sizeof(int64_t), 0) & (cap - 1);
+            while (slots[j] != 0)
+                j = (j + 1) & (cap - 1);
+            slots[j] = set->slots[i];
+        }
+        free(set->slots);
+        set->slots = slots;
+        set->cap = cap;
+    }
+    size_t j = (size_t)hash64(&id, sizeof(id), 0) & (set->cap - 1);
+    while (set->slots[j] != 0) {
+        if (set->slots[j] == id)
+            return false;
+        j = (j + 1) & (set->cap - 1);
+    }
+    set->slots[j] = id;
+    set->n++;
+    return true;
+}
+
 struct walk {
     struct cred *creds;
-    size_t n_creds;
+    size_t n_creds, cap_creds;
     struct hmap cred_index; /* "kind:value" -> index + 1 */
     struct ev *evs;
     size_t n_evs, cap_evs;
-    struct hmap ev_index; /* event id -> 1 */
+    struct id_set ev_ids;
+    struct arena strs; /* the events' strings */
     size_t max_creds;
 };
+
+/* The key of a credential in cred_index, "kind:value" (as snprintf wrote it),
+ * into key[KEY_CAP]; its length, 0 when it does not fit. */
+#define KEY_CAP 1100
+static size_t index_key(char key[KEY_CAP], enum cred_kind kind, const char *value)
+{
+    size_t vl = strlen(value);
+    if (vl + 2 >= KEY_CAP)
+        return 0;
+    key[0] = (char)('0' + (int)kind);
+    key[1] = ':';
+    memcpy(key + 2, value, vl + 1);
+    return vl + 2;
+}
+
+/* Appends s to b[0..*len) truncated so the text stays under cap bytes with
+ * its NUL, as snprintf into b[cap] would. */
+static void cat_cut(char *b, size_t cap, size_t *len, const char *s)
+{
+    size_t sl = strlen(s);
+    if (*len + sl >= cap)
+        sl = cap - 1 - *len;
+    memcpy(b + *len, s, sl);
+    *len += sl;
+    b[*len] = '\0';
+}
 
 static const char *const kind_name[] = { "access key", "principal", "role" };
 
@@ -58,16 +128,19 @@ static int add_cred(struct walk *w, enum cred_kind kind, const char *value, cons
 {
     if (value == NULL || value[0] == '\0')
         return -1;
-    char key[1100];
-    int kl = snprintf(key, sizeof(key), "%d:%s", (int)kind, value);
-    if (kl < 0 || (size_t)kl >= sizeof(key))
+    char key[KEY_CAP];
+    size_t kl = index_key(key, kind, value);
+    if (kl == 0)
         return -1;
-    void *got = hmap_get(&w->cred_index, key, (size_t)kl);
+    void *got = hmap_get(&w->cred_index, key, kl);
     if (got)
         return (int)((uintptr_t)got - 1);
     if (w->n_creds >= w->max_creds)
         return -1;
-    w->creds = xrealloc(w->creds, (w->n_creds + 1) * sizeof(*w->creds));
+    if (w->n_creds == w->cap_creds) {
+        w->cap_creds = w->cap_creds ? w->cap_creds * 2 : 64;
+        w->creds = xrealloc(w->creds, w->cap_creds * sizeof(*w->creds));
+    }
     struct cred *c = &w->creds[w->n_creds];
     memset(c, 0, sizeof(*c));
     c->kind = kind;
@@ -78,7 +151,7 @@ static int add_cred(struct walk *w, enum cred_kind kind, const char *value, cons
     c->parent = parent;
     c->first_ms = INT64_MAX;
     c->last_ms = INT64_MIN;
-    hmap_put(&w->cred_index, key, (size_t)kl, (void *)(uintptr_t)(w->n_creds + 1));
+    hmap_put(&w->cred_index, key, kl, (void *)(uintptr_t)(w->n_creds + 1));
     return (int)w->n_creds++;
 }
 
@@ -185,10 +258,11 @@ static bool is_mint(const char *name)
     return false;
 }
 
-static char *dup_col(sqlite3_stmt *s, int i)
+/* Column i as a C string in the walk's arena ("" for NULL). */
+static char *dup_col(struct walk *w, sqlite3_stmt *s, int i)
 {
-    const unsigned char *t = sqlite3_column_text(s, i);
-    return xstrdup(t ? (const char *)t : "");
+    const char *t = investigate__col(s, i);
+    return arena_strndup(&w->strs, t, strlen(t));
 }
 
 /* What a successful call issued joins the walk. s is the walk's row, m the
@@ -292,35 +366,33 @@ static int walk_one(struct walk *w, sqlite3 *db, sqlite3_stmt *const stmts[4], s
             c->first_ms = ms;
         if (ms > c->last_ms)
             c->last_ms = ms;
-        if (hmap_get(&w->ev_index, eid, strlen(eid)) == NULL) {
-            hmap_put(&w->ev_index, eid, strlen(eid), (void *)1);
+        if (id_set_add(&w->ev_ids, sqlite3_column_int64(s, COL_ID))) {
             if (w->n_evs == w->cap_evs) {
                 w->cap_evs = w->cap_evs ? w->cap_evs * 2 : 256;
                 w->evs = xrealloc(w->evs, w->cap_evs * sizeof(*w->evs));
             }
             struct ev *e = &w->evs[w->n_evs++];
-            e->id = xstrdup(eid);
+            e->id = arena_strndup(&w->strs, eid, strlen(eid));
             e->ms = ms;
-            e->source = dup_col(s, 2);
-            e->name = dup_col(s, 3);
-            e->error = dup_col(s, 4);
+            e->source = dup_col(w, s, 2);
+            e->name = dup_col(w, s, 3);
+            e->error = dup_col(w, s, 4);
             e->read_only = sqlite3_column_int(s, 5);
-            e->ip = dup_col(s, 6);
-            e->ua = dup_col(s, 7);
-            e->principal = dup_col(s, 8);
-            e->key = dup_col(s, 9);
-            e->user_name = dup_col(s, 10);
-            e->principal_type = dup_col(s, 11);
-            e->issuer = dup_col(s, 13);
+            e->ip = dup_col(w, s, 6);
+            e->ua = dup_col(w, s, 7);
+            e->principal = dup_col(w, s, 8);
+            e->key = dup_col(w, s, 9);
+            e->user_name = dup_col(w, s, 10);
+            e->principal_type = dup_col(w, s, 11);
+            e->issuer = dup_col(w, s, 13);
             e->cred = (int)ci;
             e->group = group_of(e->source, e->name, e->error, e->read_only);
             /* The issuer is the most specific credential: the key that signed
              * the call when it is one of ours, else the one that found it. */
             int from = (int)ci;
-            char k[1100];
-            int kl = snprintf(k, sizeof(k), "%d:%s", (int)CRED_KEY, e->key);
-            void *got = kl > 0 && (size_t)kl < sizeof(k) && e->key[0]
-                            ? hmap_get(&w->cred_index, k, (size_t)kl) : NULL;
+            char k[KEY_CAP];
+            size_t kl = e->key[0] ? index_key(k, CRED_KEY, e->key) : 0;
+            void *got = kl > 0 ? hmap_get(&w->cred_index, k, kl) : NULL;
             if (got)
                 from = (int)((uintptr_t)got - 1);
             if (follow_mints(w, s, stmts[3], from) != 0) {
@@ -553,15 +625,10 @@ static void walk_free(struct walk *w)
         free(w->creds[i].role);
     }
     free(w->creds);
-    for (size_t i = 0; i < w->n_evs; i++) {
-        struct ev *e = &w->evs[i];
-        free(e->id), free(e->source), free(e->name), free(e->error), free(e->ip), free(e->ua);
-        free(e->key), free(e->principal), free(e->principal_type), free(e->user_name);
-        free(e->issuer);
-    }
     free(w->evs);
     hmap_free(&w->cred_index);
-    hmap_free(&w->ev_index);
+    free(w->ev_ids.slots);
+    arena_free(&w->strs);
 }
 
 static void build_report(struct investigate_report *r, struct walk *w,
@@ -663,7 +730,15 @@ static void build_report(struct investigate_report *r, struct walk *w,
         const struct ev *e = &w->evs[i];
         const char *cred = w->creds[e->cred].value;
         char key[600];
-        snprintf(key, sizeof(key), "%s\x1f%s\x1f%s\x1f%s", e->group, e->source, e->name, e->error);
+        size_t kl = 0;
+        key[0] = '\0';
+        cat_cut(key, sizeof(key), &kl, e->group);
+        cat_cut(key, sizeof(key), &kl, "\x1f");
+        cat_cut(key, sizeof(key), &kl, e->source);
+        cat_cut(key, sizeof(key), &kl, "\x1f");
+        cat_cut(key, sizeof(key), &kl, e->name);
+        cat_cut(key, sizeof(key), &kl, "\x1f");
+        cat_cut(key, sizeof(key), &kl, e->error);
         struct agg *g = agg_get(&acts, key);
         if (g->group == NULL) {
             char action[300];
@@ -714,8 +789,12 @@ static void build_report(struct investigate_report *r, struct walk *w,
     for (size_t i = 0; i < w->n_evs; i++) {
         const struct ev *e = &w->evs[i];
         char ts[32], action[300];
+        size_t al = 0;
         investigate__time(e->ms, ts);
-        snprintf(action, sizeof(action), "%s:%s", e->source, e->name);
+        action[0] = '\0';
+        cat_cut(action, sizeof(action), &al, e->source);
+        cat_cut(action, sizeof(action), &al, ":");
+        cat_cut(action, sizeof(action), &al, e->name);
         if (i < max_ev)
             investigate__row(t, ts, e->group, action, w->creds[e->cred].value, e->ip, e->error,
                              e->id);
@@ -750,7 +829,7 @@ int investigate_credentials(struct store *st, const struct investigate_cred_opts
     struct walk w;
     memset(&w, 0, sizeof(w));
     hmap_init(&w.cred_index);
-    hmap_init(&w.ev_index);
+    arena_init(&w.strs, 1u << 20);
     w.max_creds = o->max_credentials ? o->max_credentials : 10000;
     if (o->access_key) {
         add_cred(&w, CRED_KEY, o->access_key, "start", NULL, INT64_MIN, -1);
