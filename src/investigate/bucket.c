@@ -520,9 +520,15 @@ int investigate_bucket(struct store *st, const char *bucket, int64_t since_ms,
         " " CONFIG "'$.requestParameters.BucketLoggingStatus.LoggingEnabled')" END_CONFIG ","
         " " RECORD "'$.requestParameters.key')" END_RECORD ","
         " " RECORD "'$.additionalEventData.bytesTransferredOut')" END_RECORD
+        /* Two searches of the name index, not one with OR: SQLite answers
+         * the OR by reading each match's row of resources by its key (a
+         * busy bucket's 230 k names cost 236 k page reads of the table, over
+         * half the playbook's time); each branch alone reads the index only.
+         * IN takes each event once whatever the branches repeat. */
         " FROM main.cloudtrail c WHERE c.id IN (SELECT event FROM main.resources WHERE"
-        " resource_name IN (?1, 'arn:aws:s3:::' || ?1) OR (resource_name >= 'arn:aws:s3:::' ||"
-        " ?1 || '/' AND resource_name < 'arn:aws:s3:::' || ?1 || '0'))"
+        " resource_name IN (?1, 'arn:aws:s3:::' || ?1) UNION ALL SELECT event FROM"
+        " main.resources WHERE resource_name >= 'arn:aws:s3:::' || ?1 || '/' AND"
+        " resource_name < 'arn:aws:s3:::' || ?1 || '0')"
         " AND c.event_time_ms >= ?2 ORDER BY c.event_time_ms, c.event_id";
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
