@@ -168,16 +168,21 @@ struct ct_groups {
     struct access *acc;
     size_t n;
     struct hmap index; /* who \x1f ip \x1f action -> 1 + index */
-    struct hmap keys;  /* index \x1f key: distinct objects per group */
+    struct hmap keys;  /* index (its bytes) then key: distinct objects per group */
+    struct buf k;      /* the key being looked up, reused: a busy bucket has 100 k+ events */
 };
 
 static void ct_group_add(struct ct_groups *g, const char *who, const char *ip, const char *name,
                          const char *key, sqlite3_stmt *s, int64_t ms, bool failed)
 {
-    struct buf k;
-    buf_init(&k, 0);
-    buf_printf(&k, "%s\x1f%s\x1f%s", who, ip, name);
-    void *got = hmap_get(&g->index, k.p, k.len);
+    struct buf *k = &g->k;
+    buf_reset(k);
+    buf_append_cstr(k, who);
+    buf_putc(k, '\x1f');
+    buf_append_cstr(k, ip);
+    buf_putc(k, '\x1f');
+    buf_append_cstr(k, name);
+    void *got = hmap_get(&g->index, k->p, k->len);
     size_t gi;
     if (got) {
         gi = (size_t)((uintptr_t)got - 1);
@@ -191,7 +196,7 @@ static void ct_group_add(struct ct_groups *g, const char *who, const char *ip, c
         a->first = INT64_MAX;
         a->last = INT64_MIN;
         gi = g->n++;
-        hmap_put(&g->index, k.p, k.len, (void *)(uintptr_t)(gi + 1));
+        hmap_put(&g->index, k->p, k->len, (void *)(uintptr_t)(gi + 1));
     }
     struct access *a = &g->acc[gi];
     a->n++;
@@ -201,10 +206,11 @@ static void ct_group_add(struct ct_groups *g, const char *who, const char *ip, c
     if (ms > a->last)
         a->last = ms;
     if (key[0] != '\0') {
-        buf_reset(&k);
-        buf_printf(&k, "%zu\x1f%s", gi, key);
-        if (hmap_get(&g->keys, k.p, k.len) == NULL) {
-            hmap_put(&g->keys, k.p, k.len, (void *)1);
+        buf_reset(k);
+        buf_append(k, &gi, sizeof(gi));
+        buf_append_cstr(k, key);
+        if (hmap_get(&g->keys, k->p, k->len) == NULL) {
+            hmap_put(&g->keys, k->p, k->len, (void *)1);
             if (a->keys++ == 0)
                 a->first_key = xstrdup(key);
         }
@@ -214,7 +220,6 @@ static void ct_group_add(struct ct_groups *g, const char *who, const char *ip, c
         a->bytes += b > 0 ? (uint64_t)b : 0;
         a->has_bytes = true;
     }
-    buf_free(&k);
 }
 
 /* "q1/pay.csv" or "3 objects, e.g. q1/pay.csv"; "" for none. */
@@ -561,6 +566,7 @@ int investigate_bucket(struct store *st, const char *bucket, int64_t since_ms,
     memset(&g, 0, sizeof(g));
     hmap_init(&g.index);
     hmap_init(&g.keys);
+    buf_init(&g.k, 0);
     uint64_t n_events = 0, n_reads = 0, n_writes = 0, n_other = 0;
     int step;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -615,6 +621,7 @@ int investigate_bucket(struct store *st, const char *bucket, int64_t since_ms,
     free(g.acc);
     hmap_free(&g.index);
     hmap_free(&g.keys);
+    buf_free(&g.k);
 
     /* S3 server access logs, when the store has the table (schema 2). */
     struct s3_totals tot;
