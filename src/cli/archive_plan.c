@@ -13,42 +13,6 @@
  * slices, so memory follows the slices in flight, not the archive's span. */
 #define SLICE_MS (3600LL * 1000)
 
-/* The delivery time AWS writes into a log file's name, "_YYYYMMDDTHHmmZ"
- * followed by "_" or ".": CloudTrail (<acct>_CloudTrail_<region>_<ts>_<id>),
- * VPC flow logs (<acct>_vpcflowlogs_<region>_<fl-id>_<ts>_<hash>) and Route 53
- * Resolver query logs (<acct>_vpcdnsquerylogs_<vpc-id>_<ts>_<hash>). Sets
- * *prefix_len to the bytes of the base name before the time (the log's
- * delivery stream: account, service, region, flow log). */
-static bool name_time(const char *path, int64_t *ms_out, const char **base_out,
-                      size_t *prefix_len)
-{
-    const char *slash = strrchr(path, '/');
-    const char *b = slash ? slash + 1 : path;
-    size_t n = strlen(b);
-    for (size_t i = 0; i + 16 <= n; i++) {
-        const char *t = b + i + 1;
-        if (b[i] != '_' || t[8] != 'T' || t[13] != 'Z' || (t[14] != '_' && t[14] != '.'))
-            continue;
-        int64_t v[5] = { 0 };
-        static const int at[5] = { 0, 4, 6, 9, 11 }, len[5] = { 4, 2, 2, 2, 2 };
-        bool ok = true;
-        for (int k = 0; k < 5 && ok; k++)
-            for (int d = 0; d < len[k] && ok; d++) {
-                char c = t[at[k] + d];
-                ok = c >= '0' && c <= '9';
-                v[k] = v[k] * 10 + (c - '0');
-            }
-        if (!ok || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59)
-            continue;
-        int64_t days = time_days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]);
-        *ms_out = ((days * 24 + v[3]) * 60 + v[4]) * 60000;
-        *base_out = b;
-        *prefix_len = i;
-        return true;
-    }
-    return false;
-}
-
 /* {size, file index} pairs: largest first, then by index. */
 static int cmp_size_desc(const void *a, const void *b)
 {
@@ -108,10 +72,12 @@ void archive_plan_build(const struct input_list *files, int64_t lateness_ms, str
     for (size_t i = 0; i < n; i++) {
         ft[i].path = files->files[i].path;
         ft[i].idx = i;
-        if (p->timed && !name_time(ft[i].path, &ft[i].ms, &ft[i].base, &ft[i].plen)) {
+        size_t off = 0;
+        if (p->timed && !input_name_time(ft[i].path, &ft[i].ms, &off, &ft[i].plen)) {
             p->timed = false;
             p->untimed = ft[i].path;
         }
+        ft[i].base = ft[i].path + off;
     }
     if (!p->timed) {
         for (size_t i = 0; i < n; i++)

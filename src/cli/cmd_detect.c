@@ -38,6 +38,7 @@
 #include "cli/archive_plan.h"
 #include "cli/bus_cli.h"
 #include "cli/cli.h"
+#include "cli/detect_opts.h"
 #include "cli/live.h"
 #include "cli/nats_cli.h"
 #include "core/core.h"
@@ -89,28 +90,16 @@ struct worker {
 struct args {
     enum out_format format;
     bool format_set;
-    const char **rules;
-    size_t n_rules;
-    bool no_builtin;
-    const char **lists[3]; /* indexed by enum detect_list_kind */
-    size_t n_lists[3];
-    const char *eni_map, *aws_ranges;
-    int64_t learning_ms;
+    struct detect_opts d; /* rules, lists, GeoIP, suppression: shared with watch */
     int threads;
-    const char *vpcflow_fields;
     bool stats;
     const char *bus;
     double bus_wait;
-    const char **geo_dbs;          /* --geoip-db then --asn-db files (finding_agg_enrich) */
-    size_t n_geo_dbs, n_city_dbs;
-    const char **suppress;         /* suppression rule files (finding_filters_load) */
-    size_t n_suppress;
     bool show_archived;
     const char *db; /* --db: store the findings there too */
     const char *insights_out; /* --insights-out: CloudTrail Insights records there */
     bool live;                /* stream mode: "-" on a pipe, --follow, --nats */
     bool follow;              /* --follow: "-" is a stream even when stdin is a file */
-    int64_t lateness_ms;      /* --lateness: stream mode's allowed disorder */
     struct nats_args nats;    /* --nats...: JetStream in and out */
     const char **paths;
     size_t n_paths;
@@ -125,32 +114,14 @@ static void usage(FILE *out)
           "                        S3 server access, CloudFront standard and WAF logs,\n"
           "                        gzip or plain, as AWS delivers them\n"
           "  --output FORMAT       table (default on a terminal), json (default otherwise),\n"
-          "                        jsonl, asff (Security Hub) or ocsf\n"
-          "  --rules PATH          also load rules from a YAML file or directory (repeatable)\n"
-          "  --no-builtin          do not load the built-in rule pack\n"
-          "  --threat-list FILE    IPs, CIDRs and domains to flag (GuardDuty TXT format; repeatable)\n"
-          "  --tor-list FILE       Tor exit node addresses (repeatable)\n"
-          "  --trusted-list FILE   addresses whose activity never produces findings (repeatable)\n"
-          "  --threat-list CATEGORY:FILE\n"
-          "                        a list whose entries are bitcoin, c2, blackhole, droppoint,\n"
-          "                        phishing, driveby or dga: GuardDuty's specific finding types\n"
-          "  --eni-map FILE        ENI -> instance map for flow logs without instance-id\n"
-          "                        (aws ec2 describe-network-interfaces JSON, or lines\n"
-          "                        \"eni-id instance-id [address ...]\")\n"
-          "  --aws-ip-ranges FILE  AWS's ip-ranges.json: tells calls from inside AWS from outside\n"
-          "  --learning DURATION   baseline learning period for every stateful rule (e.g. 1h, 2d)\n"
-          "  --threads N           worker threads (default: the number of cores)\n"
-          "  --vpcflow-format F    field list of header-less flow logs (default: the v2 format)\n"
+          "                        jsonl, asff (Security Hub) or ocsf\n",
+          out);
+    detect_opts_usage(out);
+    fputs("  --threads N           worker threads (default: the number of cores)\n"
           "  --stats               print records, bytes and time on stderr\n"
           "  --bus FILE            also send every record and finding through the event bus\n"
           "                        configured in FILE (EventBridge rules and targets)\n"
           "  --bus-wait SECONDS    how long to wait for the bus's deliveries (default 60)\n"
-          "  --geoip-db FILE       MaxMind-format city/country database: adds country, city and\n"
-          "                        geoLocation to remoteIpDetails (repeatable: IPv4 and IPv6 files)\n"
-          "  --asn-db FILE         MaxMind-format ASN/ISP database: adds organization (asn, asnOrg,\n"
-          "                        isp, org) to remoteIpDetails (repeatable)\n"
-          "  --suppress FILE       suppression rules: GuardDuty filters (FindingCriteria, JSON or\n"
-          "                        YAML) whose matching findings are archived (repeatable)\n"
           "  --show-archived       also print archived findings (service.archived = true)\n"
           "  --db FILE             also store the findings in the store FILE (vigil findings list)\n"
           "  --insights-out FILE   write the API call/error rate anomalies there as CloudTrail\n"
@@ -164,7 +135,11 @@ static void usage(FILE *out)
           "  --lateness DURATION   disorder allowed in a stream (default 5m), or how long after\n"
           "                        its stream's previous file a file's records may be in an\n"
           "                        archive read by delivery time (default 1h); later records\n"
-          "                        are late: --stats counts them, stateful rules ignore them\n",
+          "                        are late: --stats counts them, stateful rules ignore them\n"
+          "  --idle DURATION       after so long without a record (default: the lateness), a\n"
+          "                        stream is caught up: the stateful findings it held back\n"
+          "                        come out, and older records arriving later are late\n"
+          "                        (0 = wait for more records or the end of the stream)\n",
           out);
     nats_cli_usage(out);
 }
@@ -184,12 +159,10 @@ static int parse_args(int argc, char **argv, struct args *a)
         const char *o = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         bool takes = true;
+        int taken;
         if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
             usage(stdout);
             exit(0);
-        } else if (strcmp(o, "--no-builtin") == 0) {
-            a->no_builtin = true;
-            takes = false;
         } else if (strcmp(o, "--stats") == 0) {
             a->stats = true;
             takes = false;
@@ -199,6 +172,10 @@ static int parse_args(int argc, char **argv, struct args *a)
         } else if (strcmp(o, "--follow") == 0) {
             a->follow = true;
             takes = false;
+        } else if ((taken = detect_opts_parse(&a->d, "detect", o, val)) != 0) {
+            if (taken < 0)
+                return 1;
+            takes = taken == 2;
         } else if (val != NULL && nats_cli_parse_arg(o, val, &a->nats)) {
             /* a --nats... option with its value */
         } else if (o[0] != '-' || o[1] == '\0') {
@@ -218,14 +195,6 @@ static int parse_args(int argc, char **argv, struct args *a)
             }
             a->format = (enum out_format)k;
             a->format_set = true;
-        } else if (strcmp(o, "--rules") == 0) {
-            push(&a->rules, &a->n_rules, val);
-        } else if (strcmp(o, "--threat-list") == 0) {
-            push(&a->lists[DETECT_LIST_THREAT], &a->n_lists[DETECT_LIST_THREAT], val);
-        } else if (strcmp(o, "--tor-list") == 0) {
-            push(&a->lists[DETECT_LIST_TOR], &a->n_lists[DETECT_LIST_TOR], val);
-        } else if (strcmp(o, "--trusted-list") == 0) {
-            push(&a->lists[DETECT_LIST_TRUSTED], &a->n_lists[DETECT_LIST_TRUSTED], val);
         } else if (strcmp(o, "--threads") == 0) {
             int64_t n;
             if (!sv_to_i64(sv_cstr(val), &n) || n < 1 || n > DETECT_MAX_THREADS) {
@@ -242,37 +211,10 @@ static int parse_args(int argc, char **argv, struct args *a)
                 fprintf(stderr, "vigil detect: --bus-wait wants a number of seconds\n");
                 return 1;
             }
-        } else if (strcmp(o, "--vpcflow-format") == 0) {
-            a->vpcflow_fields = val;
-        } else if (strcmp(o, "--eni-map") == 0) {
-            a->eni_map = val;
-        } else if (strcmp(o, "--aws-ip-ranges") == 0) {
-            a->aws_ranges = val;
-        } else if (strcmp(o, "--learning") == 0) {
-            if (!detect_parse_duration(val, &a->learning_ms)) {
-                fprintf(stderr, "vigil detect: --learning wants a duration like 30m, 6h, 2d\n");
-                return 1;
-            }
-        } else if (strcmp(o, "--geoip-db") == 0 || strcmp(o, "--asn-db") == 0) {
-            /* City databases are asked first; the order only matters when two
-             * databases answer the same field. */
-            push(&a->geo_dbs, &a->n_geo_dbs, val);
-            if (o[2] == 'g') {
-                memmove(&a->geo_dbs[a->n_city_dbs + 1], &a->geo_dbs[a->n_city_dbs],
-                        (a->n_geo_dbs - 1 - a->n_city_dbs) * sizeof(*a->geo_dbs));
-                a->geo_dbs[a->n_city_dbs++] = val;
-            }
         } else if (strcmp(o, "--db") == 0) {
             a->db = val;
         } else if (strcmp(o, "--insights-out") == 0) {
             a->insights_out = val;
-        } else if (strcmp(o, "--lateness") == 0) {
-            if (!detect_parse_duration(val, &a->lateness_ms)) {
-                fprintf(stderr, "vigil detect: --lateness wants a duration like 30s, 5m, 1h\n");
-                return 1;
-            }
-        } else if (strcmp(o, "--suppress") == 0) {
-            push(&a->suppress, &a->n_suppress, val);
         } else {
             fprintf(stderr, "vigil detect: unknown option '%s'\n", o);
             usage(stderr);
@@ -310,8 +252,12 @@ static int parse_args(int argc, char **argv, struct args *a)
     /* Streams wait for the latest event minus the lateness, archives for the
      * next files' delivery time minus it: CloudTrail delivers within 5-15
      * minutes, so an hour is generous. */
-    if (a->lateness_ms == 0)
-        a->lateness_ms = live ? 5 * 60 * 1000 : 3600LL * 1000;
+    if (a->d.lateness_ms == 0)
+        a->d.lateness_ms = live ? 5 * 60 * 1000 : 3600LL * 1000;
+    /* A stream that has been quiet for as long as its disorder allows is
+     * caught up: what it held back comes out. */
+    if (a->d.idle_ms == 0)
+        a->d.idle_ms = a->d.lateness_ms;
     if (!a->format_set)
         a->format = live ? OUT_JSONL : isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_JSON;
     return 0;
@@ -322,94 +268,6 @@ static void print_err(const char *prefix, const struct err *e)
     char line[1200];
     err_format(e, line, sizeof(line));
     fprintf(stderr, "%s%s\n", prefix, line);
-}
-
-static int load_rules(const struct args *a, const char *exe, struct detect_rules *rs)
-{
-    struct err e;
-    err_clear(&e);
-    if (!a->no_builtin) {
-        char dir[4096];
-        if (detect_rules_builtin_dir(exe, dir, sizeof(dir), &e) != 0 ||
-            detect_rules_load(rs, dir, &e) != 0) {
-            print_err("vigil detect: built-in rules: ", &e);
-            return 1;
-        }
-    }
-    for (size_t i = 0; i < a->n_rules; i++) {
-        err_clear(&e);
-        if (detect_rules_load(rs, a->rules[i], &e) != 0) {
-            print_err("vigil detect: ", &e);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int load_lists(const struct args *a, struct detect_lists *l)
-{
-    for (int k = 0; k < 3; k++) {
-        for (size_t i = 0; i < a->n_lists[k]; i++) {
-            struct err e;
-            size_t bad = 0;
-            err_clear(&e);
-            /* GuardDuty names a list by its name, not its location: use the file's base name. */
-            const char *path = a->lists[k][i];
-            enum detect_category cat = DETECT_CAT_CUSTOM;
-            const char *colon = strchr(path, ':');
-            bool has_cat = k == DETECT_LIST_THREAT && colon &&
-                           detect_list_category_parse(sv_make(path, (size_t)(colon - path)), &cat);
-            if (has_cat)
-                path = colon + 1;
-            const char *slash = strrchr(path, '/');
-            const char *name = slash ? slash + 1 : path;
-            int rc = has_cat ? detect_lists_load_category(l, cat, path, name, &bad, &e)
-                             : detect_lists_load(l, (enum detect_list_kind)k, path, name, &bad, &e);
-            if (rc == ERR_FORMAT) {
-                /* Bad lines are reported; the good ones are loaded. */
-                print_err("vigil detect: ", &e);
-                fprintf(stderr, "vigil detect: %s: %zu bad line(s) skipped\n", path, bad);
-            } else if (rc != 0) {
-                print_err("vigil detect: ", &e);
-                return 1;
-            }
-        }
-    }
-    struct err e;
-    err_clear(&e);
-    if (a->eni_map && detect_lists_load_eni_map(l, a->eni_map, &e) != 0) {
-        print_err("vigil detect: --eni-map: ", &e);
-        return 1;
-    }
-    err_clear(&e);
-    if (a->aws_ranges && detect_lists_load_aws_ranges(l, a->aws_ranges, &e) != 0) {
-        print_err("vigil detect: --aws-ip-ranges: ", &e);
-        return 1;
-    }
-    return 0;
-}
-
-/* Opens the GeoIP databases and loads the suppression rules, if asked for. */
-static int load_noise_control(const struct args *a, struct geo_db **geo, struct finding_filters *fs)
-{
-    struct err e;
-    err_clear(&e);
-    if (a->n_geo_dbs > 0 && geo_open_all(a->geo_dbs, a->n_geo_dbs, geo, &e) != 0) {
-        print_err("vigil detect: ", &e);
-        return 1;
-    }
-    for (size_t i = 0; i < a->n_suppress; i++) {
-        err_clear(&e);
-        size_t noop = finding_filters_noop(fs);
-        if (finding_filters_load(fs, a->suppress[i], &e) != 0) {
-            print_err("vigil detect: ", &e);
-            return 1;
-        }
-        if (finding_filters_noop(fs) > noop)
-            fprintf(stderr, "vigil detect: note: %s: %zu filter(s) with Action NOOP are not suppression rules and archive nothing\n",
-                    a->suppress[i], finding_filters_noop(fs) - noop);
-    }
-    return 0;
 }
 
 static void add_msg(struct worker *w, size_t file, const char *kind, const struct err *e)
@@ -650,9 +508,18 @@ static int run_stdin(const struct args *a, const struct input_options *iopt, str
         if (rc == INPUT_END || status == 2)
             break;
         if (rc == INPUT_AGAIN) {
+            /* Waits a second at a time so a quiet stream can be caught up. */
             struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
-            while (poll(&p, 1, -1) < 0)
-                ;
+            for (;;) {
+                s = live_idle(l, (int64_t)(now_s() * 1000));
+                if (s > status)
+                    status = s;
+                int pr = poll(&p, 1, 1000);
+                if (pr > 0 || status == 2)
+                    break;
+            }
+            if (status == 2)
+                break;
         }
     }
     if (a->stats) {
@@ -663,7 +530,7 @@ static int run_stdin(const struct args *a, const struct input_options *iopt, str
                 "vigil detect: stream: %llu records, %llu bad, %zu findings, %llu late for the "
                 "stateful rules (lateness %lld ms)\n",
                 (unsigned long long)records, (unsigned long long)errors, findings,
-                (unsigned long long)late, (long long)a->lateness_ms);
+                (unsigned long long)late, (long long)a->d.lateness_ms);
     }
     input_close(r);
     if (errors > 0 && status == 0)
@@ -682,7 +549,8 @@ static int run_live(const struct args *a, const struct detect_engine *engine,
     struct live_opts lo = {
         .cmd = "detect",
         .engine = engine,
-        .lateness_ms = a->lateness_ms,
+        .lateness_ms = a->d.lateness_ms,
+        .idle_ms = a->d.idle_ms > 0 ? a->d.idle_ms : 0,
         .geo = geo,
         .filters = filters,
         .show_archived = a->show_archived,
@@ -891,15 +759,14 @@ static int run(const struct args *a, const char *exe)
     input_list_init(&files);
     hmap_init(&index);
     err_clear(&e);
-    if (load_rules(a, exe, rules) != 0 || load_lists(a, lists) != 0 ||
-        load_noise_control(a, &geo, filters) != 0) {
+    if (detect_opts_load(&a->d, "detect", exe, rules, lists, &geo, filters) != 0) {
         status = 1;
         goto out;
     }
     /* Stateful candidates keep where their record is and read it again only
      * for the detections that fire: the files stay put during the run. */
-    struct input_options iopt = { .want = want, .vpcflow_fields = a->vpcflow_fields };
-    struct detect_options dopt = { lists, a->learning_ms, a->live ? NULL : &iopt, geo,
+    struct input_options iopt = { .want = want, .vpcflow_fields = a->d.vpcflow_fields };
+    struct detect_options dopt = { lists, a->d.learning_ms, a->live ? NULL : &iopt, geo,
                                    a->insights_out != NULL };
     if (detect_engine_new(rules, &dopt, &engine, &e) != 0) {
         print_err("vigil detect: ", &e);
@@ -931,7 +798,7 @@ static int run(const struct args *a, const char *exe)
     if ((size_t)nthreads > files.n)
         nthreads = files.n > 0 ? (int)files.n : 1;
     struct archive_plan plan;
-    archive_plan_build(&files, a->lateness_ms, &plan);
+    archive_plan_build(&files, a->d.lateness_ms, &plan);
     struct pipeline pp = { .pl = &plan, .files = &files };
     pthread_mutex_init(&pp.mu, NULL);
     pthread_cond_init(&pp.work, NULL);
@@ -1041,7 +908,7 @@ static int run(const struct args *a, const char *exe)
             fprintf(stderr,
                     "vigil detect: archive read in %zu slices by the delivery time in the file "
                     "names, lateness %lld s: %llu candidates late (ignored by the stateful rules)\n",
-                    plan.n_slices, (long long)(a->lateness_ms / 1000),
+                    plan.n_slices, (long long)(a->d.lateness_ms / 1000),
                     (unsigned long long)sst.late);
         else if (files.n > 0)
             fprintf(stderr,
@@ -1091,11 +958,7 @@ int cmd_detect(int argc, char **argv)
     int status = parse_args(argc, argv, &a);
     if (status == 0)
         status = run(&a, "/proc/self/exe"); /* the rule pack sits beside the binary */
-    free(a.rules);
+    detect_opts_free(&a.d);
     free(a.paths);
-    free(a.suppress);
-    free(a.geo_dbs);
-    for (int k = 0; k < 3; k++)
-        free(a.lists[k]);
     return status;
 }

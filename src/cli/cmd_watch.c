@@ -14,17 +14,31 @@
  * as GuardDuty publishes new findings and their updates. Scheduled rules fire
  * while watching.
  *
+ * Stateful rules (brute force, scans, baselines, rates) run over the files
+ * as one stream behind a watermark: the latest event time read minus
+ * --lateness (default 1h, as for archives: a file's records are unordered
+ * and span its delivery interval, and streams land out of step).
+ * Files already there are read in the order of the delivery time in their
+ * names, as AWS writes them, so the watermark does not race ahead of the
+ * backlog. After --idle without a new record (default: the lateness) the
+ * stream is caught up and the findings it held back come out; stopping, and
+ * the end of --once, flush the rest.
+ *
  * The ingest ledger in the bus store remembers which files (path, size,
  * mtime) are done, so a restart skips them; a file is marked done only after
  * its deliveries are committed, so a kill at any moment re-reads at most the
- * file it was in (at least once). Finding counts start afresh on restart.
+ * file it was in (at least once). Finding counts and the stateful rules'
+ * state start afresh on restart (a kill loses what the watermark held back).
  * --once reads what is there and exits (after the deliveries). SIGINT and
  * SIGTERM stop it cleanly.
  */
 #include "cli/bus_cli.h"
 #include "cli/cli.h"
+#include "cli/detect_opts.h"
+#include "cli/live.h"
 #include "detect/detect.h"
 #include "finding/finding.h"
+#include "geo/geo.h"
 #include "input/input.h"
 
 #include <dirent.h>
@@ -38,18 +52,15 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR)
 
 struct wopts {
     const char *bus;
-    const char **rules;
-    size_t n_rules;
-    bool no_builtin, once;
-    const char **lists[3];
-    size_t n_lists[3];
-    const char *vpcflow_fields;
+    bool once;
+    struct detect_opts d; /* rules, lists, GeoIP, suppression: as detect's */
     const char **dirs;
     size_t n_dirs;
 };
@@ -59,9 +70,8 @@ struct watcher {
     const struct detect_engine *engine;
     struct input_options iopt;
     struct bus *bus;
-    struct bus_worker *bw;
-    struct finding_agg *total;
-    struct buf ev;
+    struct bus_worker *bw; /* the scheduled rules' */
+    struct live *live;     /* every rule over every record read, as one stream */
     int ifd;
     char **wdirs; /* watch descriptor -> directory */
     size_t n_wdirs;
@@ -77,12 +87,18 @@ static void push(const char ***v, size_t *n, const char *s)
 
 static void usage(FILE *out)
 {
-    fputs("usage: vigil watch --bus FILE [--rules PATH]... [--no-builtin] [--threat-list FILE]...\n"
-          "                   [--tor-list FILE]... [--trusted-list FILE]... [--vpcflow-format F]\n"
+    fputs("usage: vigil watch --bus FILE [options] [--lateness DURATION] [--idle DURATION]\n"
           "                   [--once] DIR...\n"
           "  follows DIR (recursively) as log files land: every record and every new or\n"
-          "  updated finding goes through the bus of FILE; findings are printed as JSON lines\n",
+          "  updated finding goes through the bus of FILE; findings are printed as JSON lines\n"
+          "  --lateness DURATION   disorder allowed between the files' records for the\n"
+          "                        stateful rules (default 1h); older records are late\n"
+          "  --idle DURATION       after so long without a new record (default: the lateness)\n"
+          "                        the stateful findings held back come out (0 = never)\n"
+          "  --once                read what is there, then stop\n"
+          "  the detection options, as vigil detect's:\n",
           out);
+    detect_opts_usage(out);
 }
 
 static int parse(int argc, char **argv, struct wopts *o)
@@ -92,30 +108,25 @@ static int parse(int argc, char **argv, struct wopts *o)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             exit(0);
-        } else if (strcmp(a, "--no-builtin") == 0) {
-            o->no_builtin = true;
-            continue;
         } else if (strcmp(a, "--once") == 0) {
             o->once = true;
             continue;
         } else if (a[0] != '-') {
             push(&o->dirs, &o->n_dirs, a);
             continue;
-        } else if (!v) {
+        }
+        int taken = detect_opts_parse(&o->d, "watch", a, v);
+        if (taken < 0)
+            return 1;
+        if (taken > 0) {
+            i += taken - 1;
+            continue;
+        }
+        if (!v) {
             fprintf(stderr, "vigil watch: %s needs a value\n", a);
             return 1;
         } else if (strcmp(a, "--bus") == 0) {
             o->bus = v;
-        } else if (strcmp(a, "--rules") == 0) {
-            push(&o->rules, &o->n_rules, v);
-        } else if (strcmp(a, "--threat-list") == 0) {
-            push(&o->lists[DETECT_LIST_THREAT], &o->n_lists[DETECT_LIST_THREAT], v);
-        } else if (strcmp(a, "--tor-list") == 0) {
-            push(&o->lists[DETECT_LIST_TOR], &o->n_lists[DETECT_LIST_TOR], v);
-        } else if (strcmp(a, "--trusted-list") == 0) {
-            push(&o->lists[DETECT_LIST_TRUSTED], &o->n_lists[DETECT_LIST_TRUSTED], v);
-        } else if (strcmp(a, "--vpcflow-format") == 0) {
-            o->vpcflow_fields = v;
         } else {
             fprintf(stderr, "vigil watch: unknown option '%s'\n", a);
             usage(stderr);
@@ -128,6 +139,10 @@ static int parse(int argc, char **argv, struct wopts *o)
         usage(stderr);
         return 1;
     }
+    if (o->d.lateness_ms == 0)
+        o->d.lateness_ms = 3600LL * 1000;
+    if (o->d.idle_ms == 0)
+        o->d.idle_ms = o->d.lateness_ms;
     return 0;
 }
 
@@ -136,38 +151,6 @@ static void print_err(const struct err *e)
     char line[1200];
     err_format(e, line, sizeof(line));
     fprintf(stderr, "vigil watch: %s\n", line);
-}
-
-static int load(const struct wopts *o, struct detect_rules *rs, struct detect_lists *ls)
-{
-    struct err e;
-    err_clear(&e);
-    if (!o->no_builtin) {
-        char dir[4096];
-        if (detect_rules_builtin_dir("/proc/self/exe", dir, sizeof(dir), &e) != 0 ||
-            detect_rules_load(rs, dir, &e) != 0) {
-            print_err(&e);
-            return 1;
-        }
-    }
-    for (size_t i = 0; i < o->n_rules; i++)
-        if (detect_rules_load(rs, o->rules[i], &e) != 0) {
-            print_err(&e);
-            return 1;
-        }
-    for (int k = 0; k < 3; k++)
-        for (size_t i = 0; i < o->n_lists[k]; i++) {
-            size_t bad = 0;
-            err_clear(&e);
-            int rc = detect_lists_load(ls, (enum detect_list_kind)k, o->lists[k][i], o->lists[k][i],
-                                       &bad, &e);
-            if (rc != 0) {
-                print_err(&e);
-                if (rc != ERR_FORMAT)
-                    return 1;
-            }
-        }
-    return 0;
 }
 
 static void add_watch(struct watcher *w, const char *dir)
@@ -203,44 +186,6 @@ static void add_watch(struct watcher *w, const char *dir)
         closedir(d);
 }
 
-static void on_detection(void *ctx, const struct detection *d) { finding_agg_add(ctx, d); }
-
-/* Routes the findings of one file: those new or grown in the total. */
-static void route_findings(struct watcher *w, struct finding_agg *file_agg)
-{
-    size_t n;
-    const struct finding **fs = finding_agg_sorted(file_agg, &n);
-    char (*ids)[33] = xcalloc(n ? n : 1, sizeof(*ids));
-    uint64_t *before = xcalloc(n ? n : 1, sizeof(*before));
-    for (size_t i = 0; i < n; i++) {
-        memcpy(ids[i], fs[i]->id, 33);
-        const struct finding *old = finding_agg_get(w->total, fs[i]->id);
-        before[i] = old ? old->count : 0;
-    }
-    free(fs);
-    finding_agg_merge(w->total, file_agg);
-    struct buf line;
-    buf_init(&line, 0);
-    for (size_t i = 0; i < n; i++) {
-        const struct finding *f = finding_agg_get(w->total, ids[i]);
-        if (!f || f->count == before[i])
-            continue;
-        buf_reset(&w->ev);
-        bus_envelope_finding(f, &w->ev);
-        struct err e;
-        err_clear(&e);
-        if (bus_put(w->bw, w->ev.p, w->ev.len, &e) < 0)
-            fprintf(stderr, "vigil watch: bus: finding %s: %s\n", f->id, e.msg);
-        buf_reset(&line);
-        finding_write_jsonl(&line, &f, 1);
-        fwrite(line.p, 1, line.len, stdout);
-    }
-    fflush(stdout);
-    buf_free(&line);
-    free(ids);
-    free(before);
-}
-
 static void process_file(struct watcher *w, const char *path)
 {
     struct stat st;
@@ -259,8 +204,6 @@ static void process_file(struct watcher *w, const char *path)
         input_list_free(&files);
         return;
     }
-    struct finding_agg *agg = finding_agg_new();
-    struct detect_scratch *scratch = detect_scratch_new();
     for (;;) {
         struct event ev;
         err_clear(&e);
@@ -275,22 +218,18 @@ static void process_file(struct watcher *w, const char *path)
             continue;
         }
         w->records++;
-        detect_event(w->engine, scratch, &ev, on_detection, agg);
-        buf_reset(&w->ev);
-        if (bus_envelope_event(&ev, &w->ev, &e) == 0 && bus_put(w->bw, w->ev.p, w->ev.len, &e) >= 0)
-            continue;
-        err_where(&e, ev.file, ev.record_no, 0);
-        print_err(&e);
+        live_event(w->live, &ev); /* onto the bus, and through the rules */
     }
     input_close(r);
-    detect_scratch_free(scratch);
-    route_findings(w, agg);
-    finding_agg_free(agg);
     input_list_free(&files);
-    /* Done only once its deliveries are committed. */
+    /* The file's findings out; done only once its deliveries are committed
+     * (live_emit flushes them). */
+    if (live_emit(w->live) == 2) {
+        w->status = 2;
+        return;
+    }
     err_clear(&e);
-    if (bus_worker_flush(w->bw, &e) != 0 ||
-        bus_mark_file_done(w->bus, path, (int64_t)st.st_size, (int64_t)st.st_mtime, &e) != 0) {
+    if (bus_mark_file_done(w->bus, path, (int64_t)st.st_size, (int64_t)st.st_mtime, &e) != 0) {
         print_err(&e);
         w->status = 2;
         return;
@@ -298,6 +237,24 @@ static void process_file(struct watcher *w, const char *path)
     w->files++;
 }
 
+struct named_file {
+    const char *path;
+    int64_t ms;
+    bool timed;
+};
+
+/* Delivery time first (files without one after, by path). */
+static int cmp_named(const void *a, const void *b)
+{
+    const struct named_file *x = a, *y = b;
+    if (x->timed != y->timed)
+        return x->timed ? -1 : 1;
+    if (x->timed && x->ms != y->ms)
+        return x->ms < y->ms ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+/* The files already under dir, in the order AWS delivered them. */
 static void scan(struct watcher *w, const char *dir)
 {
     struct input_list files;
@@ -307,9 +264,24 @@ static void scan(struct watcher *w, const char *dir)
     const char *one[1] = { dir };
     if (input_collect(one, 1, &files, &e) != 0)
         print_err(&e);
+    struct named_file *nf = xcalloc(files.n + 1, sizeof(*nf));
+    for (size_t i = 0; i < files.n; i++) {
+        size_t off, plen;
+        nf[i].path = files.files[i].path;
+        nf[i].timed = input_name_time(nf[i].path, &nf[i].ms, &off, &plen);
+    }
+    qsort(nf, files.n, sizeof(*nf), cmp_named);
     for (size_t i = 0; i < files.n; i++)
-        process_file(w, files.files[i].path);
+        process_file(w, nf[i].path);
+    free(nf);
     input_list_free(&files);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int run(struct watcher *w)
@@ -338,6 +310,7 @@ static int run(struct watcher *w)
     int64_t next_tick = -1;
     bus_tick(w->bus, w->bw, &next_tick, &e);
     if (w->o->once) {
+        live_finish(w->live);
         bus_cli_drain("watch", w->bus, 60, true);
         return w->status;
     }
@@ -374,11 +347,14 @@ static int run(struct watcher *w)
                 }
             }
         }
+        if (live_idle(w->live, mono_ms()) == 2)
+            break;
         err_clear(&e);
         if (bus_tick(w->bus, w->bw, &next_tick, &e) < 0)
             print_err(&e);
     }
     close(sfd);
+    live_finish(w->live); /* what the watermark still holds */
     fprintf(stderr, "vigil watch: stopping (%llu files, %llu records read)\n",
             (unsigned long long)w->files, (unsigned long long)w->records);
     bus_cli_drain("watch", w->bus, 5, true);
@@ -394,11 +370,12 @@ int cmd_watch(int argc, char **argv)
     struct detect_lists *lists = detect_lists_new();
     struct detect_engine *engine = NULL;
     struct json_pathset *want = json_pathset_new();
+    struct finding_filters *filters = finding_filters_new();
+    struct geo_db *geo = NULL;
     struct bus_config *cfg = NULL;
     struct watcher w;
     memset(&w, 0, sizeof(w));
     w.ifd = -1;
-    buf_init(&w.ev, 0);
     struct err e;
     err_clear(&e);
     if (status != 0)
@@ -412,9 +389,11 @@ int cmd_watch(int argc, char **argv)
         pthread_sigmask(SIG_BLOCK, &mask, NULL);
     }
     status = 1;
-    if (load(&o, rules, lists) != 0)
+    if (detect_opts_load(&o.d, "watch", "/proc/self/exe", rules, lists, &geo, filters) != 0)
         goto out;
-    struct detect_options dopt = { lists };
+    /* Streams keep what a finding needs with each candidate (no file to read
+     * again): detect_options.input stays NULL. */
+    struct detect_options dopt = { lists, o.d.learning_ms, NULL, geo, false };
     if (detect_engine_new(rules, &dopt, &engine, &e) != 0) {
         print_err(&e);
         goto out;
@@ -426,28 +405,37 @@ int cmd_watch(int argc, char **argv)
     event_add_common_paths(want);
     w.o = &o;
     w.engine = engine;
-    w.iopt = (struct input_options){ .want = want, .vpcflow_fields = o.vpcflow_fields };
+    w.iopt = (struct input_options){ .want = want, .vpcflow_fields = o.d.vpcflow_fields };
     w.bw = bus_worker_new(w.bus);
-    w.total = finding_agg_new();
+    struct live_opts lo = {
+        .cmd = "watch",
+        .engine = engine,
+        .lateness_ms = o.d.lateness_ms,
+        .idle_ms = o.d.idle_ms > 0 ? o.d.idle_ms : 0,
+        .geo = geo,
+        .filters = filters,
+        .out = stdout,
+        .bus = w.bus,
+    };
+    w.live = live_new(&lo);
     status = run(&w);
 out:
+    live_free(w.live);
     bus_worker_free(w.bw);
     bus_close(w.bus);
-    finding_agg_free(w.total);
     for (size_t i = 0; i < w.n_wdirs; i++)
         free(w.wdirs[i]);
     free(w.wdirs);
     if (w.ifd >= 0)
         close(w.ifd);
-    buf_free(&w.ev);
     bus_config_free(cfg);
     json_pathset_free(want);
     detect_engine_free(engine);
+    geo_close(geo);
+    finding_filters_free(filters);
     detect_lists_free(lists);
     detect_rules_free(rules);
-    free(o.rules);
+    detect_opts_free(&o.d);
     free(o.dirs);
-    for (int k = 0; k < 3; k++)
-        free(o.lists[k]);
     return status;
 }

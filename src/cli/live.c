@@ -21,6 +21,10 @@ struct live {
     struct buf bev, line;
     uint64_t records;
     size_t emitted;
+    int64_t max_ms;         /* latest event time seen */
+    uint64_t idle_records;  /* records as of idle_since */
+    int64_t idle_since;     /* monotonic ms when records last changed, as live_idle saw it */
+    bool caught_up;         /* the watermark is past max_ms already */
 };
 
 struct live *live_new(const struct live_opts *o)
@@ -56,6 +60,10 @@ static void on_detection(void *ctx, const struct detection *d)
 
 void live_event(struct live *l, const struct event *ev)
 {
+    if (l->records == 0 || ev->time_ms > l->max_ms) {
+        l->max_ms = ev->time_ms;
+        l->caught_up = false;
+    }
     l->records++;
     detect_stream_event(l->ds, ev, on_detection, l->burst);
     if (!l->bw)
@@ -146,6 +154,25 @@ int live_emit(struct live *l)
     free(ids);
     free(before);
     return status;
+}
+
+int live_idle(struct live *l, int64_t now_ms)
+{
+    if (l->records != l->idle_records) {
+        l->idle_records = l->records;
+        l->idle_since = now_ms;
+        return 0;
+    }
+    if (l->o.idle_ms <= 0 || l->records == 0 || l->caught_up ||
+        now_ms - l->idle_since < l->o.idle_ms)
+        return 0;
+    /* detect_stream_advance subtracts the lateness: what is held is every
+     * candidate with a time up to max_ms. */
+    l->caught_up = true;
+    if (l->max_ms >= INT64_MAX - l->o.lateness_ms)
+        return 0;
+    detect_stream_advance(l->ds, l->max_ms + 1 + l->o.lateness_ms, on_detection, l->burst);
+    return live_emit(l);
 }
 
 int live_finish(struct live *l)

@@ -41,6 +41,7 @@ struct live_opts {
     const char *cmd;                       /* "detect": messages start with "vigil <cmd>: " */
     const struct detect_engine *engine;    /* built with detect_options.input == NULL */
     int64_t lateness_ms;
+    int64_t idle_ms;                       /* silence after which the stream is caught up; 0 = never */
     const struct geo_db *geo;              /* may be NULL */
     const struct finding_filters *filters; /* may be NULL */
     bool show_archived;
@@ -65,6 +66,15 @@ void live_event(struct live *l, const struct event *ev);
  * stderr; the caller should not acknowledge its input), 2 when the output
  * cannot be written. */
 int live_emit(struct live *l);
+
+/* Called by the reading loop whenever it has waited (a poll or a fetch timed
+ * out) with a monotonic clock in ms. When no record has arrived for
+ * o->idle_ms, the stream is taken as caught up: the watermark moves just past
+ * the latest event time seen, so the stateful findings held back for
+ * lateness come out without waiting for more traffic (a record older than
+ * that arriving later is late, as any record behind the watermark). Then
+ * emits, returning live_emit's status; 0 when there was nothing to do. */
+int live_idle(struct live *l, int64_t now_ms);
 
 /* End of the stream: runs every held candidate, closes all state and emits. */
 int live_finish(struct live *l);

@@ -281,6 +281,12 @@ int nats_cli_consume(struct nats_cli *n, const struct nats_args *a,
         s = natsSubscription_Fetch(&list, sub, FETCH_BATCH, 1000, &jerr);
         if (s == NATS_TIMEOUT || (s == NATS_OK && list.Count == 0)) {
             natsMsgList_Destroy(&list);
+            /* Nothing acknowledged is at stake: what comes out was read. */
+            int ls = live_idle(l, now_ms());
+            if (ls > status)
+                status = ls;
+            if (ls == 2)
+                break;
             if (a->idle_exit_ms && now_ms() - last >= a->idle_exit_ms)
                 break;
             continue;

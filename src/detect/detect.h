@@ -413,7 +413,10 @@ void detect_engine_paths(const struct detect_engine *e, struct json_pathset *ps)
 /* Number of rules compiled (the enabled ones). */
 size_t detect_engine_rule_count(const struct detect_engine *e);
 
-/* Per-thread working memory; reused across events. */
+/* Per-thread working memory; reused across events. The stateful candidates
+ * a scratch collects are allocated from it (any thread may free them), so a
+ * scratch must be freed after the batches taken from it, the archives that
+ * ran them and detect_finish calls that read it. */
 struct detect_scratch *detect_scratch_new(void);
 void detect_scratch_free(struct detect_scratch *s);
 

@@ -289,6 +289,28 @@ enum detect_category detect__lists_category(const struct detect_lists *l, const 
  * derivation inputs). One allocation; restored as a struct event whose views
  * point into it.
  */
+/* ---- the candidates' allocator (pool.c) ---------------------------------------- */
+
+/* Objects of at most DETECT_POOL_MAX bytes, 16-byte aligned, for the
+ * stateful candidates: one pool per scratch, owned by the thread that uses
+ * the scratch (it allocates; any thread may give back). A pool must outlive
+ * every object it gave out: a scratch is freed after the archives, streams
+ * and finishes that took its candidates. */
+#define DETECT_POOL_MAX 512u
+struct detect_pool;
+struct detect_pool *detect__pool_new(void);
+/* Frees the pool's memory at once, the objects still out included. */
+void detect__pool_free(struct detect_pool *p);
+/* Owner thread only; 1 <= size <= DETECT_POOL_MAX; never NULL (aborts on OOM). */
+void *detect__pool_alloc(struct detect_pool *p, size_t size);
+void *detect__pool_zalloc(struct detect_pool *p, size_t size);
+/* Gives o (from any pool; NULL is fine) back. me: the pool the calling
+ * thread owns, or NULL; other pools' objects go back through their lock-free
+ * list. */
+void detect__pool_put(struct detect_pool *me, void *o);
+/* Memory the pool holds (its chunks). */
+size_t detect__pool_bytes(const struct detect_pool *p);
+
 struct snap;
 struct snap_filter;
 
@@ -299,16 +321,19 @@ bool detect__snapf_has(const struct snap_filter *f, const char *path, size_t len
 
 /* extra_path/extra_val: one more string leaf to add (the instance an ENI map
  * gave a flow), or NULL. */
-struct snap *detect__snap_new(const struct event *ev, const struct snap_filter *f,
-                              const char *extra_path, struct sv extra_val);
+struct snap *detect__snap_new(struct detect_pool *pool, const struct event *ev,
+                              const struct snap_filter *f, const char *extra_path,
+                              struct sv extra_val);
 /* A snapshot that only says where the record is (ev->file, ev->record_no)
  * and its time and id: detect__snap_event cannot restore it, the record is
  * read again (detect_options.input). */
-struct snap *detect__snap_new_ref(const struct event *ev);
+struct snap *detect__snap_new_ref(struct detect_pool *pool, const struct event *ev);
 bool detect__snap_is_ref(const struct snap *sn, const char **file, uint64_t *record_no);
 enum event_source detect__snap_source(const struct snap *sn);
 struct snap *detect__snap_ref(struct snap *sn);
 void detect__snap_unref(struct snap *sn); /* NULL is fine */
+/* The same from the thread that owns me (a faster give-back to the pool). */
+void detect__snap_unref_in(struct detect_pool *me, struct snap *sn);
 /* Whether the caller holds the only reference (its unref frees sn). */
 bool detect__snap_last(const struct snap *sn);
 /* The event as it was; its leaves go into a (the rest points into sn). */
@@ -409,9 +434,12 @@ struct sitem {
     uint64_t *uhash;     /* new_value `unusual` values' hashes (0 = absent), or NULL */
     double num;          /* 1, or the summed field */
     uint32_t mask;       /* sequence: steps matched (bit 0 = pattern); new_value: when-bits */
+    /* Set with sn by the collectors (state.c), so that taking and sorting
+     * the items do not read their snapshots: sn's size, and its id's first
+     * 8 bytes (big-endian, zero-padded). */
+    uint32_t sn_size;
+    uint64_t idp;
     uint64_t n;          /* events behind it (rate buckets: all in the bucket) */
-    struct detect_evidence *ev; /* unused (rate buckets' evidence is their representative) */
-    size_t n_ev;
     struct rattr *attr;  /* rate buckets of `insight` rules: the callers; owned, or NULL */
     uint32_t key_len, val_len; /* set by the collectors for their own items (byte counts) */
 };
@@ -518,6 +546,7 @@ struct capev {
     struct snap *sn;  /* reference owned by the capev until detect__capev_done */
     size_t *bytes;    /* the collector's byte count, or NULL */
     bool by_ref;      /* keep the record by reference (file, record number) */
+    struct detect_pool *pool; /* the scratch's: where the snapshot comes from */
     /* Key hashes of single derived-field keys, by field (bit set: valid). */
     uint32_t kvalid;
     uint64_t khash[DERIVED_MAX];
@@ -529,7 +558,9 @@ const struct input_options *detect__engine_input(const struct detect_engine *e);
 bool detect__collector_is_stream(const struct collector *c);
 
 struct collector;
-struct collector *detect__collector_new(void);
+/* pool: where the collector's items, texts, buckets and snapshots come from
+ * (borrowed: the scratch's). */
+struct collector *detect__collector_new(struct detect_pool *pool);
 void detect__collector_free(struct collector *c);
 /* Stream collectors keep every candidate (no reductions). */
 void detect__collector_set_stream(struct collector *c);
@@ -542,6 +573,8 @@ void detect__capture(struct collector *c, const struct sunit *u, uint32_t unit_i
 /* Drops the capev's own snapshot reference. */
 void detect__capev_done(struct capev *ce);
 struct collector *detect__scratch_collector(struct detect_scratch *s);
+/* The scratch's pool: owned by the thread that uses the scratch. */
+struct detect_pool *detect__scratch_pool(struct detect_scratch *s);
 /* Detaches s's collector (NULL if none yet); the next capture starts a new one. */
 struct collector *detect__scratch_take_collector(struct detect_scratch *s);
 /* Moves the stream collector's new items out (the caller owns them; *n set). */

@@ -103,6 +103,7 @@ struct detect_scratch {
     bool rec_tried;
     struct derived dv;            /* the event's derived fields, once per event */
     struct collector *col;
+    struct detect_pool *pool;     /* the collectors' objects (pool.c) */
     struct geocache *gc;
     uint32_t *umask;              /* per srule: what the event matched (0 = nothing) */
     uint32_t *utouched;
@@ -644,6 +645,7 @@ struct detect_scratch *detect_scratch_new(void)
     buf_init(&s->buf, 0);
     buf_init(&s->kb, 4096);
     buf_init(&s->vb, 4096);
+    s->pool = detect__pool_new();
     return s;
 }
 
@@ -661,6 +663,7 @@ void detect_scratch_free(struct detect_scratch *s)
     buf_free(&s->kb);
     buf_free(&s->vb);
     detect__collector_free(s->col);
+    detect__pool_free(s->pool); /* after its collector: see detect__pool_new */
     detect__geocache_free(s->gc);
     free(s->umask);
     free(s->utouched);
@@ -676,9 +679,11 @@ void detect_scratch_free(struct detect_scratch *s)
 struct collector *detect__scratch_collector(struct detect_scratch *s)
 {
     if (!s->col)
-        s->col = detect__collector_new();
+        s->col = detect__collector_new(s->pool);
     return s->col;
 }
+
+struct detect_pool *detect__scratch_pool(struct detect_scratch *s) { return s->pool; }
 
 struct collector *detect__scratch_take_collector(struct detect_scratch *s)
 {
@@ -1160,6 +1165,7 @@ feed_unit(const struct detect_engine *e, struct detect_scratch *s, const struct 
     ce->dv = dv;
     struct collector *col = detect__scratch_collector(s);
     ce->bytes = detect__collector_bytes(col);
+    ce->pool = s->pool;
     if (*by_ref < 0)
         *by_ref = detect__engine_by_ref(e, ev) && !detect__collector_is_stream(col);
     ce->by_ref = *by_ref;

@@ -958,18 +958,10 @@ static void rate_end(struct kstate *k, struct rkey *rk, struct semit *em)
 
 static void rate_add_evidence(struct rkey *rk, const struct sitem *it)
 {
-    size_t add = it->n_ev ? it->n_ev : 1;
-    if (rk->a_nev + add > DETECT_EVIDENCE_MAX)
-        add = rk->a_nev < DETECT_EVIDENCE_MAX ? DETECT_EVIDENCE_MAX - rk->a_nev : 0;
-    if (add == 0)
+    if (rk->a_nev >= DETECT_EVIDENCE_MAX)
         return;
-    rk->a_ev = xrealloc(rk->a_ev, (rk->a_nev + add) * sizeof(*rk->a_ev));
-    for (size_t i = 0; i < add; i++) {
-        if (it->n_ev)
-            evrec_set(&rk->a_ev[rk->a_nev++], it->ev[i].ms, it->ev[i].id);
-        else
-            evrec_set(&rk->a_ev[rk->a_nev++], detect__snap_ms(it->sn), item_id(it));
-    }
+    rk->a_ev = xrealloc(rk->a_ev, (rk->a_nev + 1) * sizeof(*rk->a_ev));
+    evrec_set(&rk->a_ev[rk->a_nev++], detect__snap_ms(it->sn), item_id(it));
 }
 
 static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em)
@@ -1046,8 +1038,6 @@ static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em
             rk->a_rep.key = xstrdup(it->key ? it->key : "");
             rk->a_rep.val = it->val ? xstrdup(it->val) : NULL;
             rk->a_rep.uhash = NULL;
-            rk->a_rep.ev = NULL;
-            rk->a_rep.n_ev = 0;
             rk->a_rep.attr = NULL;
             if (k->u->insight)
                 rk->a_ins = insight_start(r, rk, it, mean, nb);

@@ -163,8 +163,16 @@ static void put_leaf(char *base, size_t *at, const char *path, size_t plen, cons
     base[(*at)++] = '\0';
 }
 
-struct snap *detect__snap_new(const struct event *ev, const struct snap_filter *f,
-                              const char *extra_path, struct sv extra_val)
+/* Snapshots of at most DETECT_POOL_MAX bytes (by reference, and most flow
+ * and DNS ones) come from the pool; the size says where one goes back. */
+static struct snap *snap_alloc(struct detect_pool *pool, size_t size)
+{
+    return size <= DETECT_POOL_MAX ? detect__pool_alloc(pool, size) : xmalloc(size);
+}
+
+struct snap *detect__snap_new(struct detect_pool *pool, const struct event *ev,
+                              const struct snap_filter *f, const char *extra_path,
+                              struct sv extra_val)
 {
     struct sv c[S_N];
     common(ev, c);
@@ -183,7 +191,7 @@ struct snap *detect__snap_new(const struct event *ev, const struct snap_filter *
     for (int i = 0; i < S_N; i++)
         bytes += c[i].p ? c[i].len + 1 : 0;
     size_t size = sizeof(struct snap) + bytes;
-    struct snap *sn = xmalloc(size);
+    struct snap *sn = snap_alloc(pool, size);
     memset(sn, 0, sizeof(*sn));
     sn->refs = 1;
     sn->size = (uint32_t)size;
@@ -227,11 +235,17 @@ struct snap *detect__snap_ref(struct snap *sn)
 
 bool detect__snap_last(const struct snap *sn) { return sn && sn->refs == 1; }
 
-void detect__snap_unref(struct snap *sn)
+void detect__snap_unref_in(struct detect_pool *me, struct snap *sn)
 {
-    if (sn && --sn->refs == 0)
-        free(sn);
+    if (sn && --sn->refs == 0) {
+        if (sn->size <= DETECT_POOL_MAX)
+            detect__pool_put(me, sn);
+        else
+            free(sn);
+    }
 }
+
+void detect__snap_unref(struct snap *sn) { detect__snap_unref_in(NULL, sn); }
 
 static struct sv field(const struct snap *sn, int i)
 {
@@ -302,10 +316,10 @@ int detect__cmp_at(int64_t ams, struct sv aid, int64_t bms, struct sv bid)
     return aid.len < bid.len ? -1 : aid.len > bid.len;
 }
 
-struct snap *detect__snap_new_ref(const struct event *ev)
+struct snap *detect__snap_new_ref(struct detect_pool *pool, const struct event *ev)
 {
     size_t size = sizeof(struct snap) + ev->id.len + 1;
-    struct snap *sn = xmalloc(size);
+    struct snap *sn = snap_alloc(pool, size);
     memset(sn, 0, sizeof(*sn));
     sn->refs = 1;
     sn->size = (uint32_t)size;

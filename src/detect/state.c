@@ -77,8 +77,11 @@ struct rbent {
     double rep_num;
     int64_t rep_ms; /* rep's time, kept here so comparisons stay in the entry */
     struct snap *rep;
-    char *key;
+    char *key;          /* a text (text_new), key_len bytes */
     struct rattr *attr; /* `insight` rules: the bucket's callers */
+    uint32_t key_len;
+    uint32_t rep_size;  /* rep's size and id prefix (as in struct sitem) */
+    uint64_t rep_idp;
 };
 
 /* Open addressing over pointers, keyed by a 64-bit mix of the entry's key.
@@ -202,6 +205,7 @@ struct ucoll {
 };
 
 struct collector {
+    struct detect_pool *pool; /* the scratch's: items, texts, buckets and snapshots */
     bool stream;
     struct ucoll *u;
     size_t n_u;
@@ -209,51 +213,91 @@ struct collector {
     uint64_t candidates;
 };
 
-struct collector *detect__collector_new(void) { return xcalloc(1, sizeof(struct collector)); }
-
-static void item_release(struct sitem *it)
+struct collector *detect__collector_new(struct detect_pool *pool)
 {
-    detect__snap_unref(it->sn);
-    free((void *)it->key);
-    free((void *)it->val);
-    free(it->uhash);
-    free(it->ev);
+    struct collector *c = xcalloc(1, sizeof(struct collector));
+    c->pool = pool;
+    return c;
+}
+
+/* Item texts are at least TEXT_MIN bytes (what malloc gives for less
+ * anyway), so that a refill can overwrite a text up to that size in place:
+ * the value of a new_value sighting (a port, an address) changes on most
+ * refills. The allocation of a text of length len is at least
+ * text_cap(len), however it was refilled since. Texts of at most
+ * DETECT_POOL_MAX bytes come from the collector's pool, longer ones from
+ * malloc: a text is only ever overwritten in place by one that goes back
+ * the same way (text_pooled of both lengths is the same). */
+#define TEXT_MIN 24u
+
+static size_t text_cap(size_t len) { return len + 1 > TEXT_MIN ? len + 1 : TEXT_MIN; }
+static bool text_pooled(size_t len) { return text_cap(len) <= DETECT_POOL_MAX; }
+
+static char *text_new(struct detect_pool *pool, struct sv s)
+{
+    size_t cap = text_cap(s.len);
+    char *p = text_pooled(s.len) ? detect__pool_alloc(pool, cap) : xmalloc(cap);
+    if (s.len)
+        memcpy(p, s.p, s.len);
+    p[s.len] = '\0';
+    return p;
+}
+
+/* Gives back text t of length len (as last set). me: see detect__pool_put. */
+static void text_put(struct detect_pool *me, const char *t, size_t len)
+{
+    if (!t)
+        return;
+    if (text_pooled(len))
+        detect__pool_put(me, (void *)t);
+    else
+        free((void *)t);
+}
+
+static void item_release(struct detect_pool *me, struct sitem *it)
+{
+    detect__snap_unref_in(me, it->sn);
+    text_put(me, it->key, it->key_len);
+    text_put(me, it->val, it->val_len);
+    detect__pool_put(me, it->uhash);
     detect__rattr_free(it->attr);
     memset(it, 0, sizeof(*it));
 }
 
-static void rb_free(struct rbent *b)
+static void rb_free(struct detect_pool *me, struct rbent *b)
 {
-    detect__snap_unref(b->rep);
-    free(b->key);
+    detect__snap_unref_in(me, b->rep);
+    text_put(me, b->key, b->key_len);
     detect__rattr_free(b->attr);
-    free(b);
+    detect__pool_put(me, b);
 }
 
-static void ci_unref(struct collector *col, struct citem *ci);
+static void ci_unref(struct detect_pool *me, struct collector *col, struct citem *ci);
 
-static void ucoll_clear(struct collector *col, struct ucoll *u)
+/* me: as for detect__pool_put (the collectors are cleared on whichever
+ * thread runs the kinds). */
+static void ucoll_clear(struct detect_pool *me, struct collector *col, struct ucoll *u)
 {
     for (size_t i = 0; i < u->n_raw; i++)
-        item_release(&u->raw[i]);
+        item_release(me, &u->raw[i]);
     u->n_raw = 0;
     for (size_t i = 0; i < u->nv.cap; i++)
         if (u->nv.v[i].h) {
-            ci_unref(col, u->nv.v[i].ci);
-            ci_unref(col, u->nv.v[i].last);
+            ci_unref(me, col, u->nv.v[i].ci);
+            ci_unref(me, col, u->nv.v[i].last);
         }
     free(u->nv.v);
     memset(&u->nv, 0, sizeof(u->nv));
     for (size_t i = 0; i < u->rb.cap; i++)
         if (u->rb.s[i].h)
-            rb_free(u->rb.s[i].v);
+            rb_free(me, u->rb.s[i].v);
     pt_free(&u->rb);
 }
 
 static void collector_clear(struct collector *c)
 {
     for (size_t i = 0; i < c->n_u; i++)
-        ucoll_clear(c, &c->u[i]);
+        ucoll_clear(NULL, c, &c->u[i]);
     c->bytes = 0;
 }
 
@@ -414,62 +458,64 @@ static struct snap *cap_snap(struct capev *c)
             extra = "instance-id";
             val = c->dv->v[DVF_INSTANCE].s;
         }
-        c->sn = c->by_ref ? detect__snap_new_ref(c->ev)
-                          : detect__snap_new(c->ev, detect__engine_snapf(c->e), extra, val);
+        c->sn = c->by_ref
+                    ? detect__snap_new_ref(c->pool, c->ev)
+                    : detect__snap_new(c->pool, c->ev, detect__engine_snapf(c->e), extra, val);
         if (c->bytes)
             *c->bytes += detect__snap_size(c->sn);
     }
     return c->sn;
 }
 
-/* Item texts are at least TEXT_MIN bytes (what malloc gives for less
- * anyway), so that a refill can overwrite a text up to that size in place:
- * the value of a new_value sighting (a port, an address) changes on most
- * refills. The allocation of a text of length len is at least
- * text_cap(len), however it was refilled since. */
-#define TEXT_MIN 24u
-
-static size_t text_cap(size_t len) { return len + 1 > TEXT_MIN ? len + 1 : TEXT_MIN; }
-
-static char *dup_sv0(struct sv s)
+/* Sets *t (length *len, made by text_new) to s, in place when it fits.
+ * Worker side: pool is the caller's own. */
+static void set_text(struct detect_pool *pool, const char **t, uint32_t *len, struct sv s)
 {
-    char *p = xmalloc(text_cap(s.len));
-    if (s.len)
-        memcpy(p, s.p, s.len);
-    p[s.len] = '\0';
-    return p;
-}
-
-/* Sets *t (length *len, made by dup_sv0) to s, in place when it fits. */
-static void set_text(const char **t, uint32_t *len, struct sv s)
-{
-    if (*t && s.len < text_cap(*len)) {
+    if (*t && s.len < text_cap(*len) && text_pooled(s.len) == text_pooled(*len)) {
         char *p = (char *)*t;
         if (s.len)
             memmove(p, s.p, s.len);
         p[s.len] = '\0';
     } else {
-        free((void *)*t);
-        *t = dup_sv0(s);
+        text_put(pool, *t, *len);
+        *t = text_new(pool, s);
     }
     *len = (uint32_t)s.len;
 }
 
-static void fill_item(struct sitem *it, struct capev *c, uint64_t khash, struct sv key,
-                      uint64_t vhash, struct sv val, const uint64_t *uhash, size_t n_uhash,
-                      double num, uint32_t mask)
+/* An id's first 8 bytes, big-endian and zero-padded: where they differ,
+ * they order as the ids do. */
+static uint64_t id_prefix(struct sv id)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < 8; i++)
+        x = x << 8 | (i < id.len ? (uint8_t)id.p[i] : 0);
+    return x;
+}
+
+/* Sets it->sn (taking the reference) with the figures kept beside it. */
+static void item_set_snap(struct sitem *it, struct snap *sn)
+{
+    it->sn = sn;
+    it->sn_size = sn ? (uint32_t)detect__snap_size(sn) : 0;
+    it->idp = sn ? id_prefix(detect__snap_id(sn)) : 0;
+}
+
+static void fill_item(struct detect_pool *pool, struct sitem *it, struct capev *c, uint64_t khash,
+                      struct sv key, uint64_t vhash, struct sv val, const uint64_t *uhash,
+                      size_t n_uhash, double num, uint32_t mask)
 {
     memset(it, 0, sizeof(*it));
     it->ms = c->ev->time_ms;
-    it->sn = detect__snap_ref(cap_snap(c));
+    item_set_snap(it, detect__snap_ref(cap_snap(c)));
     it->khash = khash;
-    it->key = dup_sv0(key);
+    it->key = text_new(pool, key);
     it->key_len = (uint32_t)key.len;
     it->vhash = vhash;
-    it->val = val.p ? dup_sv0(val) : NULL;
+    it->val = val.p ? text_new(pool, val) : NULL;
     it->val_len = val.p ? (uint32_t)val.len : 0;
     if (n_uhash) {
-        it->uhash = xcalloc(UNUSUAL_MAX, sizeof(*it->uhash));
+        it->uhash = detect__pool_zalloc(pool, UNUSUAL_MAX * sizeof(*it->uhash));
         memcpy(it->uhash, uhash, n_uhash * sizeof(*uhash));
     }
     it->num = num;
@@ -487,20 +533,20 @@ static struct citem *new_citem(struct collector *col, struct capev *c, uint64_t 
                                struct sv key, uint64_t vhash, struct sv val,
                                const uint64_t *uhash, size_t n_uhash, double num, uint32_t mask)
 {
-    struct citem *ci = xcalloc(1, sizeof(*ci));
-    fill_item(&ci->it, c, khash, key, vhash, val, uhash, n_uhash, num, mask);
+    struct citem *ci = detect__pool_zalloc(col->pool, sizeof(*ci));
+    fill_item(col->pool, &ci->it, c, khash, key, vhash, val, uhash, n_uhash, num, mask);
     col->bytes += item_bytes(&ci->it) + sizeof(*ci);
     return ci;
 }
 
-static void ci_unref(struct collector *col, struct citem *ci)
+static void ci_unref(struct detect_pool *me, struct collector *col, struct citem *ci)
 {
     if (ci && --ci->refs == 0) {
         col->bytes -= item_bytes(&ci->it) + sizeof(*ci);
         if (detect__snap_last(ci->it.sn)) /* counted when the snapshot was made */
             col->bytes -= detect__snap_size(ci->it.sn);
-        item_release(&ci->it);
-        free(ci);
+        item_release(me, &ci->it);
+        detect__pool_put(me, ci);
     }
 }
 
@@ -538,28 +584,30 @@ static void refill_citem(struct collector *col, struct citem *ci, struct capev *
     struct snap *sn = detect__snap_ref(cap_snap(c));
     if (detect__snap_last(it->sn)) /* counted when the snapshot was made */
         col->bytes -= detect__snap_size(it->sn);
-    detect__snap_unref(it->sn);
-    it->sn = sn;
+    detect__snap_unref_in(col->pool, it->sn);
+    item_set_snap(it, sn);
     it->ms = c->ev->time_ms;
     it->khash = khash;
     if (it->key_len != key.len || (key.len && memcmp(it->key, key.p, key.len) != 0))
-        set_text(&it->key, &it->key_len, key);
+        set_text(col->pool, &it->key, &it->key_len, key);
     it->vhash = vhash;
     if (!val.p) {
-        free((void *)it->val);
+        text_put(col->pool, it->val, it->val_len);
         it->val = NULL;
         it->val_len = 0;
     } else if (!it->val || it->val_len != val.len ||
                (val.len && memcmp(it->val, val.p, val.len) != 0)) {
-        set_text(&it->val, &it->val_len, val);
+        if (!it->val)
+            it->val_len = 0;
+        set_text(col->pool, &it->val, &it->val_len, val);
     }
     if (n_uhash) {
         if (!it->uhash)
-            it->uhash = xcalloc(UNUSUAL_MAX, sizeof(*it->uhash));
+            it->uhash = detect__pool_alloc(col->pool, UNUSUAL_MAX * sizeof(*it->uhash));
         memset(it->uhash, 0, UNUSUAL_MAX * sizeof(*it->uhash));
         memcpy(it->uhash, uhash, n_uhash * sizeof(*uhash));
     } else {
-        free(it->uhash);
+        detect__pool_put(col->pool, it->uhash);
         it->uhash = NULL;
     }
     it->num = num;
@@ -626,14 +674,14 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
     for (size_t k = 0; k < ne; k++) {
         struct nvent *e = ents[k];
         if ((how[k] & 1) && e->ci != mine) {
-            ci_unref(col, e->ci);
+            ci_unref(col->pool, col, e->ci);
             e->ci = mine;
             mine->refs++;
         }
         if (how[k] & 1)
             e->ci_ms = ms;
         if ((how[k] & 2) && e->last != mine) {
-            ci_unref(col, e->last);
+            ci_unref(col->pool, col, e->last);
             e->last = mine;
             mine->refs++;
         }
@@ -655,24 +703,36 @@ static bool rep_better(bool by_num, double num, int64_t ms, struct sv id, const 
     return detect__cmp_at(ms, id, detect__snap_ms(b->rep), detect__snap_id(b->rep)) < 0;
 }
 
+/* The same for the representative of e: its snapshot (cold when the
+ * archive folds the workers' buckets) is read only on a tie. */
+static bool rep_better_of(bool by_num, const struct rbent *e, const struct rbent *b)
+{
+    if (b->rep && by_num && e->rep_num != b->rep_num)
+        return e->rep_num > b->rep_num;
+    if (b->rep && e->rep_ms != b->rep_ms)
+        return e->rep_ms < b->rep_ms;
+    return rep_better(by_num, e->rep_num, e->rep_ms, detect__snap_id(e->rep), b);
+}
+
 struct unit_rate_cfg {
     int64_t bucket_ms;
     bool by_num;
     bool attr; /* `insight`: count the callers */
 };
 
-static struct rbent *rb_get(struct ptab *t, uint64_t khash, int64_t b, struct sv key,
-                            size_t *bytes)
+static struct rbent *rb_get(struct detect_pool *pool, struct ptab *t, uint64_t khash, int64_t b,
+                            struct sv key, size_t *bytes)
 {
     struct rbent probe = { .khash = khash, .bucket = b };
     uint64_t h = mix2(khash, (uint64_t)b);
     size_t i = pt_find(t, h, rb_eq, &probe);
     if (t->s[i].h)
         return t->s[i].v;
-    struct rbent *e = xcalloc(1, sizeof(*e));
+    struct rbent *e = detect__pool_zalloc(pool, sizeof(*e));
     e->khash = khash;
     e->bucket = b;
-    e->key = dup_sv0(key);
+    e->key = text_new(pool, key);
+    e->key_len = (uint32_t)key.len;
     t->s[i].h = h;
     t->s[i].v = e;
     t->n++;
@@ -691,7 +751,8 @@ static void reduce_rate(struct collector *col, struct ucoll *u, struct capev *c,
                         double num)
 {
     int64_t ms = c->ev->time_ms;
-    struct rbent *e = rb_get(&u->rb, khash, bucket_of(ms, rc->bucket_ms), key, &col->bytes);
+    struct rbent *e =
+        rb_get(col->pool, &u->rb, khash, bucket_of(ms, rc->bucket_ms), key, &col->bytes);
     e->n++;
     e->sum += num;
     if (rc->attr) {
@@ -702,11 +763,13 @@ static void reduce_rate(struct collector *col, struct ucoll *u, struct capev *c,
     if (rep_better(rc->by_num, num, ms, c->ev->id, e)) {
         if (e->rep)
             col->bytes -= detect__snap_size(e->rep);
-        detect__snap_unref(e->rep);
+        detect__snap_unref_in(col->pool, e->rep);
         e->rep = detect__snap_ref(cap_snap(c));
         e->rep_num = num;
         e->rep_ms = ms;
-        col->bytes += detect__snap_size(e->rep);
+        e->rep_size = (uint32_t)detect__snap_size(e->rep);
+        e->rep_idp = id_prefix(detect__snap_id(e->rep));
+        col->bytes += e->rep_size;
     }
 }
 
@@ -782,7 +845,7 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
                     uc->raw = xrealloc(uc->raw, uc->cap_raw * sizeof(*uc->raw));
                 }
                 struct sitem *it = &uc->raw[uc->n_raw++];
-                fill_item(it, c, khash, key, h, v, uhash, cfg->n_unusual, num, mask);
+                fill_item(col->pool, it, c, khash, key, h, v, uhash, cfg->n_unusual, num, mask);
                 col->bytes += item_bytes(it);
             }
             if (seen)
@@ -799,7 +862,7 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
             uc->raw = xrealloc(uc->raw, uc->cap_raw * sizeof(*uc->raw));
         }
         struct sitem *it = &uc->raw[uc->n_raw++];
-        fill_item(it, c, khash, key, vhash, val, uhash, cfg->n_unusual, num, mask);
+        fill_item(col->pool, it, c, khash, key, vhash, val, uhash, cfg->n_unusual, num, mask);
         if (u->insight)
             detect__rattr_add_event(&it->attr, ev); /* streams fold it into the bucket */
         col->bytes += item_bytes(it);
@@ -810,7 +873,7 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
 
 void detect__capev_done(struct capev *ce)
 {
-    detect__snap_unref(ce->sn);
+    detect__snap_unref_in(ce->pool, ce->sn);
     ce->sn = NULL;
 }
 
@@ -840,6 +903,13 @@ static int cmp_u64(uint64_t a, uint64_t b) { return a < b ? -1 : a > b; }
 
 static int cmp_item(const struct sitem *a, const struct sitem *b)
 {
+    /* Time, then the id prefixes the items carry: the snapshots (two
+     * cache misses: the drain's merge compares every held item so) are
+     * read only when both agree. */
+    if (a->ms != b->ms)
+        return a->ms < b->ms ? -1 : 1;
+    if (a->idp != b->idp)
+        return a->idp < b->idp ? -1 : 1;
     int c = detect__cmp_at(a->ms, detect__snap_id(a->sn), b->ms, detect__snap_id(b->sn));
     if (!c)
         c = cmp_u64(a->khash, b->khash);
@@ -857,21 +927,13 @@ static int cmp_item(const struct sitem *a, const struct sitem *b)
 /* Sorting in cmp_item's order with the time and the id's first 8 bytes
  * beside each item: rate buckets share their start time, so most
  * comparisons fall to the ids, and reading them from the snapshots was a
- * cache miss per comparison. The prefix (big-endian, zero-padded) orders as
- * the ids do wherever it differs; equal prefixes go to cmp_item. */
+ * cache miss per comparison (the prefix comes with the item: see struct
+ * sitem). Equal prefixes go to cmp_item. */
 struct skey {
     int64_t ms;
     uint64_t idp;
     struct sitem *it;
 };
-
-static uint64_t id_prefix(struct sv id)
-{
-    uint64_t x = 0;
-    for (size_t i = 0; i < 8; i++)
-        x = x << 8 | (i < id.len ? (uint8_t)id.p[i] : 0);
-    return x;
-}
 
 static int cmp_skey(const void *a, const void *b)
 {
@@ -889,7 +951,7 @@ static void sort_items(struct sitem **v, size_t n)
         return;
     struct skey *k = xmalloc(n * sizeof(*k));
     for (size_t i = 0; i < n; i++)
-        k[i] = (struct skey){ v[i]->ms, id_prefix(detect__snap_id(v[i]->sn)), v[i] };
+        k[i] = (struct skey){ v[i]->ms, v[i]->idp, v[i] };
     qsort(k, n, sizeof(*k), cmp_skey);
     for (size_t i = 0; i < n; i++)
         v[i] = k[i].it;
@@ -936,8 +998,10 @@ static void gather_new_value(struct collector *const *cs, size_t nc, uint32_t ui
 }
 
 /* Folds e (table hash h) into m: moved in when its (key, bucket) is new
- * there, else added to the entry there and freed. */
-static bool rb_fold(struct ptab *m, uint64_t h, struct rbent *e, bool by_num)
+ * there, else added to the entry there and freed. me: the calling thread's
+ * pool or NULL (detect__pool_put), here and below. */
+static bool rb_fold(struct detect_pool *me, struct ptab *m, uint64_t h, struct rbent *e,
+                    bool by_num)
 {
     size_t j = pt_find(m, h, rb_eq, e);
     if (!m->s[j].h) {
@@ -951,21 +1015,23 @@ static bool rb_fold(struct ptab *m, uint64_t h, struct rbent *e, bool by_num)
     have->sum += e->sum;
     detect__rattr_merge(&have->attr, e->attr);
     e->attr = NULL;
-    if (e->rep && rep_better(by_num, e->rep_num, detect__snap_ms(e->rep), detect__snap_id(e->rep),
-                             have)) {
-        detect__snap_unref(have->rep);
+    if (e->rep && rep_better_of(by_num, e, have)) {
+        detect__snap_unref_in(me, have->rep);
         have->rep = e->rep;
         have->rep_num = e->rep_num;
         have->rep_ms = e->rep_ms;
+        have->rep_size = e->rep_size;
+        have->rep_idp = e->rep_idp;
         e->rep = NULL;
     }
-    rb_free(e);
+    rb_free(me, e);
     return false;
 }
 
 /* The (key, bucket) aggregates of m as items the caller owns; m is consumed
  * (the snapshots move into the items). */
-static void rate_items(struct ptab *m, bool by_num, int64_t bucket_ms, struct itemvec *out)
+static void rate_items(struct detect_pool *me, struct ptab *m, bool by_num, int64_t bucket_ms,
+                       struct itemvec *out)
 {
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->s[i].h)
@@ -974,24 +1040,27 @@ static void rate_items(struct ptab *m, bool by_num, int64_t bucket_ms, struct it
         struct sitem *it = xcalloc(1, sizeof(*it));
         it->ms = b->bucket * bucket_ms;
         it->sn = b->rep; /* takes the reference */
+        it->sn_size = b->rep_size;
+        it->idp = b->rep_idp;
         b->rep = NULL;
         it->khash = b->khash;
         it->key = b->key;
+        it->key_len = b->key_len; /* how the text goes back */
         b->key = NULL;
         it->n = b->n;
         it->num = by_num ? b->sum : (double)b->n;
         it->attr = b->attr;
         b->attr = NULL;
         iv_push(out, it);
-        rb_free(b);
+        rb_free(me, b);
     }
     pt_free(m);
 }
 
 /* Rate: per (key, bucket) totals over the tables, as items the caller owns.
  * The tables' entries are consumed (their snapshots move into the items). */
-static void gather_rate_tabs(struct ptab *const *tabs, size_t nt, bool by_num, int64_t bucket_ms,
-                             struct itemvec *out)
+static void gather_rate_tabs(struct detect_pool *me, struct ptab *const *tabs, size_t nt,
+                             bool by_num, int64_t bucket_ms, struct itemvec *out)
 {
     struct ptab m = { 0 };
     for (size_t c = 0; c < nt; c++) {
@@ -1002,10 +1071,10 @@ static void gather_rate_tabs(struct ptab *const *tabs, size_t nt, bool by_num, i
             uint64_t h = t->s[i].h;
             t->s[i].h = 0; /* moved */
             t->n--;
-            rb_fold(&m, h, t->s[i].v, by_num);
+            rb_fold(me, &m, h, t->s[i].v, by_num);
         }
     }
-    rate_items(&m, by_num, bucket_ms, out);
+    rate_items(me, &m, by_num, bucket_ms, out);
 }
 
 static void gather_rate(struct collector *const *cs, size_t nc, uint32_t ui, bool by_num,
@@ -1016,14 +1085,14 @@ static void gather_rate(struct collector *const *cs, size_t nc, uint32_t ui, boo
     for (size_t c = 0; c < nc; c++)
         if (ui < cs[c]->n_u)
             tabs[nt++] = &cs[c]->u[ui].rb;
-    gather_rate_tabs(tabs, nt, by_num, bucket_ms, out);
+    gather_rate_tabs(NULL, tabs, nt, by_num, bucket_ms, out);
     free(tabs);
 }
 
-static void free_rate_items(struct itemvec *iv)
+static void free_rate_items(struct detect_pool *me, struct itemvec *iv)
 {
     for (size_t i = 0; i < iv->n; i++) {
-        item_release(iv->v[i]);
+        item_release(me, iv->v[i]);
         free(iv->v[i]);
     }
 }
@@ -1072,11 +1141,11 @@ size_t detect_finish(const struct detect_engine *e, struct detect_scratch *const
         detect__kind_stats(k, &st);
         detect__kind_free(k);
         if (rate)
-            free_rate_items(&iv);
+            free_rate_items(NULL, &iv);
         free(iv.v);
         for (size_t c = 0; c < nc; c++)
             if (ui < cs[c]->n_u)
-                ucoll_clear(cs[c], &cs[c]->u[ui]);
+                ucoll_clear(NULL, cs[c], &cs[c]->u[ui]);
     }
     detect__semit_resolve(&em);
     for (size_t c = 0; c < nc; c++)
@@ -1103,7 +1172,7 @@ size_t detect_finish(const struct detect_engine *e, struct detect_scratch *const
  * latest of its own events per entry, and the union over slices holds the
  * whole's earliest and latest (the superset argument at the top).
  */
-static void free_open(struct ptab *t);
+static void free_open(struct detect_pool *me, struct ptab *t);
 
 struct detect_batch {
     struct collector *c;
@@ -1137,11 +1206,10 @@ struct heldvec {
 
 static size_t held_item_bytes(const struct sitem *it)
 {
-    return item_bytes(it) + (it->sn ? detect__snap_size(it->sn) : 0) +
-           detect__rattr_bytes(it->attr);
+    return item_bytes(it) + it->sn_size + detect__rattr_bytes(it->attr);
 }
 
-/* Takes x, an allocation of its own (freed with free(x)). */
+/* Takes x, a pool object of its own (given back with detect__pool_put). */
 static void hv_push_owned(struct heldvec *h, struct sitem *x)
 {
     if (h->n == h->cap) {
@@ -1152,9 +1220,9 @@ static void hv_push_owned(struct heldvec *h, struct sitem *x)
     h->bytes += held_item_bytes(x);
 }
 
-static void hv_push(struct heldvec *h, const struct sitem *it)
+static void hv_push(struct detect_pool *pool, struct heldvec *h, const struct sitem *it)
 {
-    struct sitem *x = xmalloc(sizeof(*x));
+    struct sitem *x = detect__pool_alloc(pool, sizeof(*x));
     *x = *it;
     hv_push_owned(h, x);
 }
@@ -1162,6 +1230,7 @@ static void hv_push(struct heldvec *h, const struct sitem *it)
 struct detect_archive {
     const struct detect_engine *e;
     struct detect_scratch *s; /* the kinds' rendering: the workers keep theirs */
+    struct detect_pool *pool; /* s's: the held copies of the collectors' raw items */
     struct semit em;
     const struct sunit *units;
     size_t n_units;
@@ -1181,6 +1250,7 @@ struct detect_archive *detect_archive_new(const struct detect_engine *e, detect_
     struct detect_archive *a = xcalloc(1, sizeof(*a));
     a->e = e;
     a->s = detect_scratch_new();
+    a->pool = detect__scratch_pool(a->s);
     a->em = (struct semit){ e, a->s, emit, ctx, 0, NULL, 0, 0 };
     a->n_units = detect__engine_units(e, &a->units);
     size_t nu = a->n_units ? a->n_units : 1;
@@ -1198,8 +1268,8 @@ struct detect_archive *detect_archive_new(const struct detect_engine *e, detect_
  * callers' tables may grow a little). */
 static size_t rb_bytes(const struct rbent *r)
 {
-    return sizeof(*r) + (r->key ? strlen(r->key) + 1 : 0) + detect__rattr_bytes(r->attr) +
-           (r->rep ? detect__snap_size(r->rep) : 0);
+    return sizeof(*r) + (r->key ? r->key_len + 1 : 0) + detect__rattr_bytes(r->attr) +
+           (r->rep ? r->rep_size : 0);
 }
 
 /* What the archive holds now, from the running counts (snapshots shared by
@@ -1235,11 +1305,11 @@ static void archive_take(struct detect_archive *a, struct collector *c, uint32_t
             u->rb.n--;
             if (a->wm != INT64_MIN && (e->bucket + 1) * bms <= a->wm) {
                 a->st.late += e->n; /* its bucket has run already */
-                rb_free(e);
+                rb_free(a->pool, e);
                 continue;
             }
             size_t eb = rb_bytes(e);
-            if (rb_fold(&a->open[ui], hh, e, un->first->has_sum))
+            if (rb_fold(a->pool, &a->open[ui], hh, e, un->first->has_sum))
                 a->open_bytes[ui] += eb;
         }
     }
@@ -1254,14 +1324,14 @@ static void archive_take(struct detect_archive *a, struct collector *c, uint32_t
                 ci->listed = true;
                 if (ci->it.ms < a->wm) {
                     a->st.late++;
-                    item_release(&ci->it);
+                    item_release(a->pool, &ci->it);
                 } else {
                     hv_push_owned(h, &ci->it); /* the citem itself: no copy */
                     ci->moved = true;
                 }
             }
             if (--ci->refs == 0 && !ci->moved)
-                free(ci);
+                detect__pool_put(a->pool, ci);
         }
     }
     free(u->nv.v);
@@ -1269,9 +1339,9 @@ static void archive_take(struct detect_archive *a, struct collector *c, uint32_t
     for (size_t i = 0; i < u->n_raw; i++) {
         if (u->raw[i].ms < a->wm) {
             a->st.late++;
-            item_release(&u->raw[i]);
+            item_release(a->pool, &u->raw[i]);
         } else {
-            hv_push(h, &u->raw[i]);
+            hv_push(a->pool, h, &u->raw[i]);
         }
     }
     u->n_raw = 0;
@@ -1304,12 +1374,12 @@ static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
         pt_free(t);
         *t = keep;
         struct itemvec iv = { 0 };
-        rate_items(&done, un->first->has_sum, bms, &iv);
+        rate_items(a->pool, &done, un->first->has_sum, bms, &iv);
         sort_items(iv.v, iv.n);
         for (size_t i = 0; i < iv.n; i++)
             detect__kind_feed(k, iv.v[i], &a->em);
         a->st.items += iv.n;
-        free_rate_items(&iv);
+        free_rate_items(a->pool, &iv);
         free(iv.v);
         return;
     }
@@ -1329,8 +1399,8 @@ static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
     a->st.items += fed;
     for (size_t i = 0; i < fed; i++) {
         h->bytes -= held_item_bytes(p[i]);
-        item_release(p[i]);
-        free(p[i]);
+        item_release(a->pool, p[i]);
+        detect__pool_put(a->pool, p[i]);
     }
     memcpy(h->v, p + fed, (h->n - fed) * sizeof(*p));
     h->n -= fed;
@@ -1403,11 +1473,11 @@ void detect_archive_free(struct detect_archive *a)
     for (size_t ui = 0; ui < a->n_units; ui++) {
         detect__kind_free(a->k[ui]);
         for (size_t i = 0; i < a->held[ui].n; i++) {
-            item_release(a->held[ui].v[i]);
-            free(a->held[ui].v[i]);
+            item_release(a->pool, a->held[ui].v[i]);
+            detect__pool_put(a->pool, a->held[ui].v[i]);
         }
         free(a->held[ui].v);
-        free_open(&a->open[ui]);
+        free_open(a->pool, &a->open[ui]);
     }
     free(a->k);
     free(a->held);
@@ -1427,6 +1497,7 @@ struct hitem {
 struct detect_stream {
     const struct detect_engine *e;
     struct detect_scratch *s;
+    struct detect_pool *pool; /* s's: the stream's thread owns it */
     int64_t lateness, max_seen, wm;
     bool started;
     struct hitem *h;
@@ -1491,6 +1562,7 @@ struct detect_stream *detect_stream_new(const struct detect_engine *e, int64_t l
     struct detect_stream *st = xcalloc(1, sizeof(*st));
     st->e = e;
     st->s = detect_scratch_new();
+    st->pool = detect__scratch_pool(st->s);
     detect__collector_set_stream(detect__scratch_collector(st->s));
     st->lateness = lateness_ms < 0 ? 0 : lateness_ms;
     st->wm = INT64_MIN;
@@ -1505,11 +1577,11 @@ struct detect_stream *detect_stream_new(const struct detect_engine *e, int64_t l
     return st;
 }
 
-static void free_open(struct ptab *t)
+static void free_open(struct detect_pool *me, struct ptab *t)
 {
     for (size_t i = 0; i < t->cap; i++)
         if (t->s[i].h)
-            rb_free(t->s[i].v);
+            rb_free(me, t->s[i].v);
     pt_free(t);
 }
 
@@ -1518,11 +1590,11 @@ void detect_stream_free(struct detect_stream *st)
     if (!st)
         return;
     for (size_t i = 0; i < st->n; i++)
-        item_release(&st->h[i].it);
+        item_release(st->pool, &st->h[i].it);
     free(st->h);
     for (size_t i = 0; i < st->n_units; i++) {
         detect__kind_free(st->k[i]);
-        free_open(&st->open[i]);
+        free_open(st->pool, &st->open[i]);
     }
     free(st->k);
     free(st->open);
@@ -1532,22 +1604,25 @@ void detect_stream_free(struct detect_stream *st)
 }
 
 /* Folds a streamed item into its open (key, bucket) aggregate; takes the item. */
-static void open_fold(struct ptab *t, struct sitem *it, bool by_num, int64_t bucket_ms)
+static void open_fold(struct detect_pool *pool, struct ptab *t, struct sitem *it, bool by_num,
+                      int64_t bucket_ms)
 {
     int64_t ms = it->ms;
-    struct rbent *e = rb_get(t, it->khash, bucket_of(ms, bucket_ms),
-                             sv_cstr(it->key ? it->key : ""), NULL);
+    struct rbent *e = rb_get(pool, t, it->khash, bucket_of(ms, bucket_ms),
+                             sv_make(it->key ? it->key : "", it->key ? it->key_len : 0), NULL);
     e->n++;
     e->sum += it->num;
     detect__rattr_merge(&e->attr, it->attr);
     it->attr = NULL;
     if (rep_better(by_num, it->num, ms, detect__snap_id(it->sn), e)) {
-        detect__snap_unref(e->rep);
+        detect__snap_unref_in(pool, e->rep);
         e->rep = detect__snap_ref(it->sn);
         e->rep_num = it->num;
         e->rep_ms = ms;
+        e->rep_size = it->sn_size;
+        e->rep_idp = it->idp;
     }
-    item_release(it);
+    item_release(pool, it);
 }
 
 /* Feeds the rate buckets of unit ui that end at or before wm. */
@@ -1581,14 +1656,14 @@ static void close_buckets(struct detect_stream *st, uint32_t ui, int64_t wm, str
     }
     struct ptab *one = &done;
     struct itemvec iv = { 0 };
-    gather_rate_tabs(&one, 1, u->first->has_sum, bms, &iv);
+    gather_rate_tabs(st->pool, &one, 1, u->first->has_sum, bms, &iv);
     sort_items(iv.v, iv.n);
     for (size_t i = 0; i < iv.n; i++)
         detect__kind_feed(st->k[ui], iv.v[i], em);
     st->st.items += iv.n;
-    free_rate_items(&iv);
+    free_rate_items(st->pool, &iv);
     free(iv.v);
-    free_open(&done);
+    free_open(st->pool, &done);
 }
 
 static void release(struct detect_stream *st, int64_t wm, struct semit *em)
@@ -1597,12 +1672,13 @@ static void release(struct detect_stream *st, int64_t wm, struct semit *em)
         struct hitem x = h_pop(st);
         const struct sunit *u = &st->units[x.unit];
         if (u->kind == DETECT_KIND_RATE) {
-            open_fold(&st->open[x.unit], &x.it, u->first->has_sum, u->first->r->bucket_ms);
+            open_fold(st->pool, &st->open[x.unit], &x.it, u->first->has_sum,
+                      u->first->r->bucket_ms);
             continue;
         }
         st->st.items++;
         detect__kind_feed(st->k[x.unit], &x.it, em);
-        item_release(&x.it);
+        item_release(st->pool, &x.it);
     }
     for (uint32_t ui = 0; ui < st->n_units; ui++) {
         if (st->units[ui].kind == DETECT_KIND_RATE)
@@ -1626,7 +1702,7 @@ size_t detect_stream_event(struct detect_stream *st, const struct event *ev, det
             st->st.candidates++;
             if (st->wm != INT64_MIN && v[i].ms < st->wm) {
                 st->st.late++;
-                item_release(&v[i]);
+                item_release(st->pool, &v[i]);
                 continue;
             }
             struct hitem x = { v[i], ui };

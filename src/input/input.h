@@ -98,6 +98,17 @@ int input_collect(const char *const *paths, size_t n, struct input_list *out, st
 /* Fills hint/account/region from a path's S3 key layout; false if none. */
 bool input_hint_from_path(const char *path, struct input_file *f);
 
+/* The delivery time AWS writes into a log file's base name, "_YYYYMMDDTHHmmZ"
+ * followed by "_" or ".": CloudTrail (<acct>_CloudTrail_<region>_<ts>_<id>),
+ * VPC flow logs (<acct>_vpcflowlogs_<region>_<fl-id>_<ts>_<hash>) and Route 53
+ * Resolver query logs (<acct>_vpcdnsquerylogs_<vpc-id>_<ts>_<hash>). On a
+ * match: *ms_out is that minute (UTC, ms since the epoch), *base_off the offset
+ * of the base name in path and *prefix_len the bytes of the base name before
+ * the "_" of the time (the delivery stream: account, service, region, flow log
+ * id). False when the name holds no valid time (a day the month lacks, hour
+ * 24, ...): the first valid one wins. */
+bool input_name_time(const char *path, int64_t *ms_out, size_t *base_off, size_t *prefix_len);
+
 /* ---- reading -------------------------------------------------------------- */
 
 struct input_options {

@@ -281,3 +281,47 @@ int input_collect(const char *const *paths, size_t n, struct input_list *out, st
     }
     return first;
 }
+
+static bool leap_year(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Two to four digits at t; false on anything else. */
+static bool name_digits(const char *t, int n, int64_t *out)
+{
+    int64_t v = 0;
+    for (int i = 0; i < n; i++) {
+        if (t[i] < '0' || t[i] > '9')
+            return false;
+        v = v * 10 + (t[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+bool input_name_time(const char *path, int64_t *ms_out, size_t *base_off, size_t *prefix_len)
+{
+    static const unsigned char mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    const char *slash = strrchr(path, '/');
+    const char *b = slash ? slash + 1 : path;
+    size_t n = strlen(b);
+    for (size_t i = 0; i + 16 <= n; i++) {
+        const char *t = b + i + 1;
+        if (b[i] != '_' || t[8] != 'T' || t[13] != 'Z' || (t[14] != '_' && t[14] != '.'))
+            continue;
+        int64_t y, mo, d, h, mi;
+        if (!name_digits(t, 4, &y) || !name_digits(t + 4, 2, &mo) || !name_digits(t + 6, 2, &d) ||
+            !name_digits(t + 9, 2, &h) || !name_digits(t + 11, 2, &mi))
+            continue;
+        if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap_year(y)) ||
+            h > 23 || mi > 59)
+            continue;
+        int64_t days = time_days_from_civil(y, (unsigned)mo, (unsigned)d);
+        *ms_out = ((days * 24 + h) * 60 + mi) * 60000;
+        *base_off = (size_t)(b - path);
+        *prefix_len = i;
+        return true;
+    }
+    return false;
+}

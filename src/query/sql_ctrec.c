@@ -18,8 +18,10 @@
  * SQLite. The common shapes (a string without escapes, a value without
  * whitespace) are answered from the record's bytes; anything else (escapes,
  * numbers, booleans, whitespace to remove) is handed to SQLite's own JSON
- * through a prepared `?1 ->> '$'` / `?1 -> '$'`, so the result is SQLite's
- * by construction, not an imitation of it.
+ * through a prepared `?1 ->> '$'` / `?1 -> '$'`, and so is a record that is
+ * not one well-formed JSON object (with the view's path, '$.' || key: SQLite
+ * then says NULL or "malformed JSON"), so the result is SQLite's by
+ * construction, not an imitation of it (fuzz/fuzz_ctfield.c checks it).
  *
  * The cache: one record per session. A session is shared by every call site
  * of every statement running at once on the connection (they read the same
@@ -55,6 +57,7 @@ struct ct_session {
     sqlite3 *db;
     sqlite3_stmt *fetch;   /* the record of a row id */
     sqlite3_stmt *json[2]; /* SQLite's ->> and -> of a value, prepared on first need */
+    sqlite3_stmt *path[2]; /* ... and of a record and '$.' || key, for records not indexed */
     int refs;
     bool have;            /* rec_* describe row id as of changes */
     bool found;           /* the row has a record */
@@ -97,6 +100,8 @@ static void session_unref(void *p)
     sqlite3_finalize(s->fetch);
     sqlite3_finalize(s->json[0]);
     sqlite3_finalize(s->json[1]);
+    sqlite3_finalize(s->path[0]);
+    sqlite3_finalize(s->path[1]);
     buf_free(&s->rec);
     free(s->m);
     free(s);
@@ -231,6 +236,29 @@ static void via_sqlite(sqlite3_context *ctx, struct ct_session *s, int arrow, co
     sqlite3_clear_bindings(*st);
 }
 
+/* A record index_record could not index (not an object, malformed) goes
+ * whole to SQLite with the view's own path: SQLite decides between NULL and
+ * its "malformed JSON" error, as it would have without ct_field. */
+static void via_sqlite_path(sqlite3_context *ctx, struct ct_session *s, int arrow, const char *key,
+                            size_t klen)
+{
+    sqlite3_stmt **st = &s->path[arrow];
+    if (*st == NULL &&
+        sqlite3_prepare_v3(s->db, arrow ? "SELECT ?1 -> ('$.' || ?2)" : "SELECT ?1 ->> ('$.' || ?2)",
+                           -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+        sqlite3_result_error(ctx, sqlite3_errmsg(s->db), -1);
+        return;
+    }
+    sqlite3_bind_text(*st, 1, s->rec.p, (int)s->rec.len, SQLITE_STATIC);
+    sqlite3_bind_text(*st, 2, key, (int)klen, SQLITE_STATIC);
+    if (sqlite3_step(*st) == SQLITE_ROW)
+        sqlite3_result_value(ctx, sqlite3_column_value(*st, 0));
+    else
+        sqlite3_result_error(ctx, sqlite3_errmsg(s->db), -1);
+    sqlite3_reset(*st);
+    sqlite3_clear_bindings(*st);
+}
+
 static void answer(sqlite3_context *ctx, struct ct_session *s, const char *key, size_t klen,
                    int mode)
 {
@@ -244,7 +272,7 @@ static void answer(sqlite3_context *ctx, struct ct_session *s, const char *key, 
         return;
     }
     if (!s->valid) {
-        sqlite3_result_error(ctx, "malformed JSON", -1);
+        via_sqlite_path(ctx, s, mode == 1, key, klen);
         return;
     }
     const struct ct_member *m = NULL;

@@ -86,6 +86,37 @@ exec 3>&-
 wait $VP
 VP=""
 
+# 1c. A quiet stream is caught up: an SSH brute force held back by a long
+# lateness comes out once the pipe has been quiet for --idle, while it is
+# still open; with --idle 0 it waits for the end of the stream.
+"$VIGIL" simulate ssh-brute-force --out "$T/ssh" >/dev/null 2>&1
+set -- "$T"/ssh/AWSLogs/*/vpcflowlogs/*/*/*/*/*.gz
+{ zcat "$1" | head -1; for f in "$@"; do zcat "$f" | tail -n +2; done | sort -k11,11n; } >"$T/ssh.flow"
+for idle in 1s 0; do
+    rm -f "$T/fifo"
+    mkfifo "$T/fifo"
+    "$VIGIL" detect --lateness 30d --idle $idle - <"$T/fifo" >"$T/idle.$idle" 2>"$T/idle.err" &
+    VP=$!
+    exec 3>"$T/fifo"
+    cat "$T/ssh.flow" >&3
+    if [ $idle = 1s ]; then
+        if wait_grep 'UnauthorizedAccess:EC2/SSHBruteForce' "$T/idle.$idle"; then
+            ok "--idle 1s: the held-back brute force comes out while the pipe is open"
+        else
+            bad "--idle" "nothing after 30 s: $(cat "$T/idle.err")"
+        fi
+    else
+        sleep 2
+        [ ! -s "$T/idle.$idle" ] && ok "--idle 0: nothing before the end of the stream" ||
+            bad "--idle 0" "$(cat "$T/idle.$idle")"
+    fi
+    exec 3>&-
+    wait $VP
+    VP=""
+    n=$(grep -c 'UnauthorizedAccess:EC2/SSHBruteForce' "$T/idle.$idle")
+    [ "$n" -eq 1 ] && ok "--idle $idle: the finding written once" || bad "--idle $idle count" "$n"
+done
+
 # 2. Same findings (ids and final counts) as the file read in batch mode.
 cat "$T/ct.jsonl" | "$VIGIL" detect --threat-list "$E/threats.txt" - >"$T/s.jsonl" 2>"$T/s.err"
 "$VIGIL" detect --output jsonl --threat-list "$E/threats.txt" "$T/ct.jsonl" >"$T/b.jsonl" 2>>"$T/s.err"

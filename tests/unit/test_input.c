@@ -978,6 +978,46 @@ static void test_hints(void)
     CHECK_INT(f.hint, INPUT_HINT_NONE);
 }
 
+static void test_name_time(void)
+{
+    int64_t ms = 0;
+    size_t off = 0, plen = 0;
+    const char *ct = "bucket/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/20/"
+                     "111122223333_CloudTrail_us-east-1_20261120T1005Z_63FE92F442FD4051.json.gz";
+    CHECK(input_name_time(ct, &ms, &off, &plen));
+    char iso[32];
+    time_format_iso8601(ms, false, iso);
+    CHECK_STR(iso, "2026-11-20T10:05:00Z");
+    CHECK_STR(ct + off, "111122223333_CloudTrail_us-east-1_20261120T1005Z_63FE92F442FD4051.json.gz");
+    CHECK_INT(plen, strlen("111122223333_CloudTrail_us-east-1"));
+    /* Flow logs: the flow log id sits between the Region and the time. */
+    const char *fl = "111122223333_vpcflowlogs_us-east-1_fl-1234abcd_20240229T2355Z_hash.log.gz";
+    CHECK(input_name_time(fl, &ms, &off, &plen));
+    time_format_iso8601(ms, false, iso);
+    CHECK_STR(iso, "2024-02-29T23:55:00Z");
+    CHECK_INT(off, 0);
+    CHECK_INT(plen, strlen("111122223333_vpcflowlogs_us-east-1_fl-1234abcd"));
+    /* Ends with '.' after Z too; a bad first candidate does not hide a good one. */
+    CHECK(input_name_time("/x/a_20261399T0000Z_b_20261231T2359Z.log", &ms, &off, &plen));
+    time_format_iso8601(ms, false, iso);
+    CHECK_STR(iso, "2026-12-31T23:59:00Z");
+    CHECK_INT(off, 3);
+    CHECK_INT(plen, strlen("a_20261399T0000Z_b"));
+    /* No valid time: days a month lacks, 29 February of a common year, hour 24,
+     * minute 60, a letter among the digits, no separator after Z, no '_' before. */
+    static const char *bad[] = {
+        "a_20260231T0000Z_x", "a_20250229T0000Z_x", "a_20260101T2400Z_x", "a_20260101T0060Z_x",
+        "a_2026O101T0000Z_x", "a_20260101T0000Zx",  "a20260101T0000Z_x",  "a_20260101T0000Z",
+        "a_20260431T0000Z_x", "AWSLogs/a_20260101T0000Z_x/plain.json", "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (input_name_time(bad[i], &ms, &off, &plen)) {
+            printf("#   %s: a time was found\n", bad[i]);
+            harness_failures++;
+        }
+    }
+}
+
 static void test_collect_and_read(void)
 {
     size_t gzlen;
@@ -1363,6 +1403,7 @@ static const struct harness_test tests[] = {
     { "bad_json", test_bad_json },
     { "huge_line", test_huge_line },
     { "hints", test_hints },
+    { "name_time", test_name_time },
     { "collect_and_read", test_collect_and_read },
     { "stdin", test_stdin },
     { "stream_lines", test_stream_lines },

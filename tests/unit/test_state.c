@@ -18,6 +18,7 @@
 #include <math.h>
 #include <string.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <unistd.h>
 
 /* ---- records ------------------------------------------------------------------- */
@@ -2281,6 +2282,71 @@ static void test_dataset_panther(void)
     pack_close(&p);
 }
 
+/* ---- the candidates' pool (pool.c) ------------------------------------------------ */
+
+struct giveback {
+    void **v;
+    size_t n;
+};
+
+static void *give_back(void *arg)
+{
+    struct giveback *g = arg;
+    for (size_t i = 0; i < g->n; i++)
+        detect__pool_put(NULL, g->v[i]);
+    return NULL;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Every size class aligned and usable to its end; a freed object is the next
+ * one given; what another thread gives back is reused before the pool grows. */
+static void test_pool(void)
+{
+    struct detect_pool *p = detect__pool_new();
+    for (size_t sz = 1; sz <= DETECT_POOL_MAX; sz++) {
+        unsigned char *o = detect__pool_zalloc(p, sz);
+        CHECK(((uintptr_t)o & 15) == 0);
+        for (size_t i = 0; i < sz; i++)
+            CHECK(o[i] == 0);
+        memset(o, 0xab, sz);
+        detect__pool_put(p, o);
+        unsigned char *again = detect__pool_zalloc(p, sz);
+        CHECK(again == o);
+        CHECK(again[0] == 0 && again[sz - 1] == 0);
+        detect__pool_put(p, again);
+    }
+    enum { N = 20000 };
+    void **v = xcalloc(N, sizeof(*v));
+    for (size_t i = 0; i < N; i++)
+        v[i] = detect__pool_alloc(p, 40 + i % 3 * 16); /* three classes */
+    size_t held = detect__pool_bytes(p);
+    struct giveback g = { v, N };
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, give_back, &g) == 0);
+    pthread_join(t, NULL);
+    void **w = xcalloc(N, sizeof(*w));
+    for (size_t i = 0; i < N; i++)
+        w[i] = detect__pool_alloc(p, 40 + i % 3 * 16);
+    CHECK_INT(detect__pool_bytes(p), held);
+    qsort(v, N, sizeof(*v), cmp_ptr);
+    qsort(w, N, sizeof(*w), cmp_ptr);
+    CHECK(memcmp(v, w, N * sizeof(*v)) == 0);
+    /* Given back by its owner into another pool's object: goes home. */
+    struct detect_pool *q = detect__pool_new();
+    void *o = detect__pool_alloc(q, 64);
+    detect__pool_put(p, o);
+    CHECK(detect__pool_alloc(q, 64) == o);
+    detect__pool_free(q);
+    free(v);
+    free(w);
+    detect__pool_free(p);
+}
+
 static const struct harness_test tests[] = {
     { "dataset_invictus", test_dataset_invictus },
     { "dataset_invictus_with_history", test_dataset_invictus_with_history },
@@ -2305,6 +2371,7 @@ static const struct harness_test tests[] = {
     { "dns_features", test_dns_features },
     { "flow_view", test_flow_view },
     { "rule_errors", test_rule_errors },
+    { "pool", test_pool },
 };
 
 HARNESS_MAIN(tests)
