@@ -41,15 +41,85 @@ struct ev {
     const char *group;
 };
 
+/* The row ids of the events listed (cloudtrail.id, one per event id): an
+ * open-addressed set, as a string map of event ids cost a malloc and a free
+ * per event. */
+struct id_set {
+    int64_t *slots; /* 0 = empty; id 0 is `zero` */
+    size_t cap, n;  /* cap a power of two */
+    bool zero;
+};
+
+/* Adds id; false when it was there. */
+static bool id_set_add(struct id_set *set, int64_t id)
+{
+    if (id == 0) {
+        bool fresh = !set->zero;
+        set->zero = true;
+        return fresh;
+    }
+    if (2 * (set->n + 1) > set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 1024;
+        int64_t *slots = xcalloc(cap, sizeof(*slots));
+        for (size_t i = 0; i < set->cap; i++) {
+            if (set->slots[i] == 0)
+                continue;
+            size_t j = (size_t)hash64(&set->slots[i], sizeof(int64_t), 0) & (cap - 1);
+            while (slots[j] != 0)
+                j = (j + 1) & (cap - 1);
+            slots[j] = set->slots[i];
+        }
+        free(set->slots);
+        set->slots = slots;
+        set->cap = cap;
+    }
+    size_t j = (size_t)hash64(&id, sizeof(id), 0) & (set->cap - 1);
+    while (set->slots[j] != 0) {
+        if (set->slots[j] == id)
+            return false;
+        j = (j + 1) & (set->cap - 1);
+    }
+    set->slots[j] = id;
+    set->n++;
+    return true;
+}
+
 struct walk {
     struct cred *creds;
-    size_t n_creds;
+    size_t n_creds, cap_creds;
     struct hmap cred_index; /* "kind:value" -> index + 1 */
     struct ev *evs;
     size_t n_evs, cap_evs;
-    struct hmap ev_index; /* event id -> 1 */
+    struct id_set ev_ids;
+    struct arena strs; /* the events' strings */
     size_t max_creds;
 };
+
+/* The key of a credential in cred_index, "kind:value" (as snprintf wrote it),
+ * into key[KEY_CAP]; its length, 0 when it does not fit. */
+#define KEY_CAP 1100
+static size_t index_key(char key[KEY_CAP], enum cred_kind kind, const char *value)
+{
+    size_t vl = strlen(value);
+    if (vl + 2 >= KEY_CAP)
+        return 0;
+    key[0] = (char)('0' + (int)kind);
+    key[1] = ':';
+    memcpy(key + 2, value, vl + 1);
+    return vl + 2;
+}
+
+/* Appends s to b[0..*len) truncated so the text stays under cap bytes with
+ * its NUL, as snprintf into b[cap] would. */
+static void cat_cut(char *b, size_t cap, size_t *len, const char *s)
+{
+    size_t sl = strlen(s);
+    if (*len + sl >= cap)
+        sl = cap - 1 - *len;
+    memcpy(b + *len, s, sl);
+    *len += sl;
+    b[*len] = '\0';
+}
 
 static const char *const kind_name[] = { "access key", "principal", "role" };
 
@@ -58,16 +128,19 @@ static int add_cred(struct walk *w, enum cred_kind kind, const char *value, cons
 {
     if (value == NULL || value[0] == '\0')
         return -1;
-    char key[1100];
-    int kl = snprintf(key, sizeof(key), "%d:%s", (int)kind, value);
-    if (kl < 0 || (size_t)kl >= sizeof(key))
+    char key[KEY_CAP];
+    size_t kl = index_key(key, kind, value);
+    if (kl == 0)
         return -1;
-    void *got = hmap_get(&w->cred_index, key, (size_t)kl);
+    void *got = hmap_get(&w->cred_index, key, kl);
     if (got)
         return (int)((uintptr_t)got - 1);
     if (w->n_creds >= w->max_creds)
         return -1;
-    w->creds = xrealloc(w->creds, (w->n_creds + 1) * sizeof(*w->creds));
+    if (w->n_creds == w->cap_creds) {
+        w->cap_creds = w->cap_creds ? w->cap_creds * 2 : 64;
+        w->creds = xrealloc(w->creds, w->cap_creds * sizeof(*w->creds));
+    }
     struct cred *c = &w->creds[w->n_creds];
     memset(c, 0, sizeof(*c));
     c->kind = kind;
@@ -78,7 +151,7 @@ static int add_cred(struct walk *w, enum cred_kind kind, const char *value, cons
     c->parent = parent;
     c->first_ms = INT64_MAX;
     c->last_ms = INT64_MIN;
-    hmap_put(&w->cred_index, key, (size_t)kl, (void *)(uintptr_t)(w->n_creds + 1));
+    hmap_put(&w->cred_index, key, kl, (void *)(uintptr_t)(w->n_creds + 1));
     return (int)w->n_creds++;
 }
 
@@ -149,46 +222,75 @@ static char *user_name_of(const char *arn)
     return xstrdup(strrchr(arn, '/') + 1);
 }
 
-#define MINTS "('CreateAccessKey','CreateUser','CreateLoginProfile','UpdateLoginProfile'," \
-              "'AssumeRole','GetSessionToken','GetFederationToken')"
-
-/* The record (cloudtrail_raw) is read only for the calls that mint
- * credentials, through the CASE. */
+/* The rows of the walk: the columns the report needs, then the row id. */
 static const char select_cols[] =
     "SELECT event_id, event_time_ms, ifnull(event_source,''), ifnull(event_name,''),"
     " ifnull(error_code,''), ifnull(read_only,-1), source_ip, user_agent, principal_arn,"
-    " access_key_id, user_name, principal_type, account, session_issuer_arn,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.accessKey.accessKeyId') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.accessKey.userName') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.credentials.accessKeyId') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.assumedRoleUser.arn') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.federatedUser.arn') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.responseElements.user.arn') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.requestParameters.userName') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.requestParameters.roleArn') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END,"
-    " CASE WHEN event_name IN " MINTS " THEN (SELECT json_extract(raw,'$.userIdentity.userName') FROM main.cloudtrail_raw r WHERE r.id = cloudtrail.id) END"
+    " access_key_id, user_name, principal_type, account, session_issuer_arn, id"
     " FROM cloudtrail WHERE ";
+#define COL_ID 14
 
-static char *dup_col(sqlite3_stmt *s, int i)
+/* What a call that mints credentials issued, from its record (cloudtrail_raw),
+ * read only for those calls: one statement, one read and one parse of the
+ * record per call (nine correlated subqueries per row, each re-testing the
+ * API name, were half the playbook's time on a key with 48 k AssumeRoles). */
+static const char mint_sql[] =
+    "SELECT json_extract(raw,'$.responseElements.accessKey.accessKeyId'),"
+    " json_extract(raw,'$.responseElements.accessKey.userName'),"
+    " json_extract(raw,'$.responseElements.credentials.accessKeyId'),"
+    " json_extract(raw,'$.responseElements.assumedRoleUser.arn'),"
+    " json_extract(raw,'$.responseElements.federatedUser.arn'),"
+    " json_extract(raw,'$.responseElements.user.arn'),"
+    " json_extract(raw,'$.requestParameters.userName'),"
+    " json_extract(raw,'$.requestParameters.roleArn'),"
+    " json_extract(raw,'$.userIdentity.userName')"
+    " FROM main.cloudtrail_raw WHERE id = ?1";
+
+static bool is_mint(const char *name)
 {
-    const unsigned char *t = sqlite3_column_text(s, i);
-    return xstrdup(t ? (const char *)t : "");
+    static const char *const mints[] = { "CreateAccessKey", "CreateUser",
+                                         "CreateLoginProfile", "UpdateLoginProfile",
+                                         "AssumeRole", "GetSessionToken",
+                                         "GetFederationToken", NULL };
+    for (size_t i = 0; mints[i]; i++)
+        if (strcmp(name, mints[i]) == 0)
+            return true;
+    return false;
 }
 
-/* What a successful call issued joins the walk. */
-static void follow_mints(struct walk *w, sqlite3_stmt *s, int from)
+/* Column i as a C string in the walk's arena ("" for NULL). */
+static char *dup_col(struct walk *w, sqlite3_stmt *s, int i)
+{
+    const char *t = investigate__col(s, i);
+    return arena_strndup(&w->strs, t, strlen(t));
+}
+
+/* What a successful call issued joins the walk. s is the walk's row, m the
+ * prepared mint_sql. */
+static int follow_mints(struct walk *w, sqlite3_stmt *s, sqlite3_stmt *m, int from)
 {
     const char *name = investigate__col(s, 3);
+    if (investigate__col(s, 4)[0] || !is_mint(name))
+        return 0;
     const char *eid = investigate__col(s, 0);
     int64_t ms = sqlite3_column_int64(s, 1);
     const char *account = investigate__col(s, 12);
-    const char *new_key = investigate__col(s, 14), *key_user = investigate__col(s, 15);
-    const char *cred_key = investigate__col(s, 16), *assumed = investigate__col(s, 17);
-    const char *federated = investigate__col(s, 18), *user_arn = investigate__col(s, 19);
-    const char *req_user = investigate__col(s, 20), *role_arn = investigate__col(s, 21);
-    const char *self_user = investigate__col(s, 22);
-    if (investigate__col(s, 4)[0])
-        return;
+    sqlite3_reset(m);
+    sqlite3_bind_int64(m, 1, sqlite3_column_int64(s, COL_ID));
+    int step = sqlite3_step(m);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return step;
+    /* No record: every field NULL, as the subqueries gave. */
+    bool row = step == SQLITE_ROW;
+    const char *new_key = row ? investigate__col(m, 0) : "";
+    const char *key_user = row ? investigate__col(m, 1) : "";
+    const char *cred_key = row ? investigate__col(m, 2) : "";
+    const char *assumed = row ? investigate__col(m, 3) : "";
+    const char *federated = row ? investigate__col(m, 4) : "";
+    const char *user_arn = row ? investigate__col(m, 5) : "";
+    const char *req_user = row ? investigate__col(m, 6) : "";
+    const char *role_arn = row ? investigate__col(m, 7) : "";
+    const char *self_user = row ? investigate__col(m, 8) : "";
     char arn[600];
     if (strcmp(name, "CreateAccessKey") == 0) {
         int c = add_cred(w, CRED_KEY, new_key, name, eid, ms, from);
@@ -209,7 +311,7 @@ static void follow_mints(struct walk *w, sqlite3_stmt *s, int from)
     } else if (strcmp(name, "CreateLoginProfile") == 0 || strcmp(name, "UpdateLoginProfile") == 0) {
         const char *u = req_user[0] ? req_user : self_user;
         if (u[0] == '\0')
-            return;
+            return 0;
         snprintf(arn, sizeof(arn), "arn:aws:iam::%s:user/%s", account, u);
         int c = add_cred(w, CRED_PRINCIPAL, arn, name, eid, ms, from);
         if (c >= 0) {
@@ -242,9 +344,10 @@ static void follow_mints(struct walk *w, sqlite3_stmt *s, int from)
                 w->creds[c].user = xstrdup(self_user);
         }
     }
+    return 0;
 }
 
-static int walk_one(struct walk *w, sqlite3 *db, sqlite3_stmt *const stmts[3], size_t ci,
+static int walk_one(struct walk *w, sqlite3 *db, sqlite3_stmt *const stmts[4], size_t ci,
                     int64_t since_ms, struct err *err)
 {
     sqlite3_stmt *s = stmts[w->creds[ci].kind];
@@ -263,38 +366,39 @@ static int walk_one(struct walk *w, sqlite3 *db, sqlite3_stmt *const stmts[3], s
             c->first_ms = ms;
         if (ms > c->last_ms)
             c->last_ms = ms;
-        if (hmap_get(&w->ev_index, eid, strlen(eid)) == NULL) {
-            hmap_put(&w->ev_index, eid, strlen(eid), (void *)1);
+        if (id_set_add(&w->ev_ids, sqlite3_column_int64(s, COL_ID))) {
             if (w->n_evs == w->cap_evs) {
                 w->cap_evs = w->cap_evs ? w->cap_evs * 2 : 256;
                 w->evs = xrealloc(w->evs, w->cap_evs * sizeof(*w->evs));
             }
             struct ev *e = &w->evs[w->n_evs++];
-            e->id = xstrdup(eid);
+            e->id = arena_strndup(&w->strs, eid, strlen(eid));
             e->ms = ms;
-            e->source = dup_col(s, 2);
-            e->name = dup_col(s, 3);
-            e->error = dup_col(s, 4);
+            e->source = dup_col(w, s, 2);
+            e->name = dup_col(w, s, 3);
+            e->error = dup_col(w, s, 4);
             e->read_only = sqlite3_column_int(s, 5);
-            e->ip = dup_col(s, 6);
-            e->ua = dup_col(s, 7);
-            e->principal = dup_col(s, 8);
-            e->key = dup_col(s, 9);
-            e->user_name = dup_col(s, 10);
-            e->principal_type = dup_col(s, 11);
-            e->issuer = dup_col(s, 13);
+            e->ip = dup_col(w, s, 6);
+            e->ua = dup_col(w, s, 7);
+            e->principal = dup_col(w, s, 8);
+            e->key = dup_col(w, s, 9);
+            e->user_name = dup_col(w, s, 10);
+            e->principal_type = dup_col(w, s, 11);
+            e->issuer = dup_col(w, s, 13);
             e->cred = (int)ci;
             e->group = group_of(e->source, e->name, e->error, e->read_only);
             /* The issuer is the most specific credential: the key that signed
              * the call when it is one of ours, else the one that found it. */
             int from = (int)ci;
-            char k[1100];
-            int kl = snprintf(k, sizeof(k), "%d:%s", (int)CRED_KEY, e->key);
-            void *got = kl > 0 && (size_t)kl < sizeof(k) && e->key[0]
-                            ? hmap_get(&w->cred_index, k, (size_t)kl) : NULL;
+            char k[KEY_CAP];
+            size_t kl = e->key[0] ? index_key(k, CRED_KEY, e->key) : 0;
+            void *got = kl > 0 ? hmap_get(&w->cred_index, k, kl) : NULL;
             if (got)
                 from = (int)((uintptr_t)got - 1);
-            follow_mints(w, s, from);
+            if (follow_mints(w, s, stmts[3], from) != 0) {
+                step = SQLITE_ERROR;
+                break;
+            }
         }
     }
     if (step != SQLITE_DONE)
@@ -521,15 +625,10 @@ static void walk_free(struct walk *w)
         free(w->creds[i].role);
     }
     free(w->creds);
-    for (size_t i = 0; i < w->n_evs; i++) {
-        struct ev *e = &w->evs[i];
-        free(e->id), free(e->source), free(e->name), free(e->error), free(e->ip), free(e->ua);
-        free(e->key), free(e->principal), free(e->principal_type), free(e->user_name);
-        free(e->issuer);
-    }
     free(w->evs);
     hmap_free(&w->cred_index);
-    hmap_free(&w->ev_index);
+    free(w->ev_ids.slots);
+    arena_free(&w->strs);
 }
 
 static void build_report(struct investigate_report *r, struct walk *w,
@@ -631,7 +730,15 @@ static void build_report(struct investigate_report *r, struct walk *w,
         const struct ev *e = &w->evs[i];
         const char *cred = w->creds[e->cred].value;
         char key[600];
-        snprintf(key, sizeof(key), "%s\x1f%s\x1f%s\x1f%s", e->group, e->source, e->name, e->error);
+        size_t kl = 0;
+        key[0] = '\0';
+        cat_cut(key, sizeof(key), &kl, e->group);
+        cat_cut(key, sizeof(key), &kl, "\x1f");
+        cat_cut(key, sizeof(key), &kl, e->source);
+        cat_cut(key, sizeof(key), &kl, "\x1f");
+        cat_cut(key, sizeof(key), &kl, e->name);
+        cat_cut(key, sizeof(key), &kl, "\x1f");
+        cat_cut(key, sizeof(key), &kl, e->error);
         struct agg *g = agg_get(&acts, key);
         if (g->group == NULL) {
             char action[300];
@@ -682,8 +789,12 @@ static void build_report(struct investigate_report *r, struct walk *w,
     for (size_t i = 0; i < w->n_evs; i++) {
         const struct ev *e = &w->evs[i];
         char ts[32], action[300];
+        size_t al = 0;
         investigate__time(e->ms, ts);
-        snprintf(action, sizeof(action), "%s:%s", e->source, e->name);
+        action[0] = '\0';
+        cat_cut(action, sizeof(action), &al, e->source);
+        cat_cut(action, sizeof(action), &al, ":");
+        cat_cut(action, sizeof(action), &al, e->name);
         if (i < max_ev)
             investigate__row(t, ts, e->group, action, w->creds[e->cred].value, e->ip, e->error,
                              e->id);
@@ -703,8 +814,10 @@ int investigate_credentials(struct store *st, const struct investigate_cred_opts
         "principal_arn = ?1 AND event_time_ms >= ?2",
         "session_issuer_arn = ?1 AND event_time_ms >= ?2",
     };
-    sqlite3_stmt *stmts[3] = { NULL, NULL, NULL };
+    sqlite3_stmt *stmts[4] = { NULL, NULL, NULL, NULL };
     int rc = 0;
+    if (sqlite3_prepare_v2(db, mint_sql, -1, &stmts[3], NULL) != SQLITE_OK)
+        rc = investigate__db_err(db, err, "credentials query");
     for (int k = 0; k < 3 && rc == 0; k++) {
         struct buf sql;
         buf_init(&sql, 0);
@@ -716,7 +829,7 @@ int investigate_credentials(struct store *st, const struct investigate_cred_opts
     struct walk w;
     memset(&w, 0, sizeof(w));
     hmap_init(&w.cred_index);
-    hmap_init(&w.ev_index);
+    arena_init(&w.strs, 1u << 20);
     w.max_creds = o->max_credentials ? o->max_credentials : 10000;
     if (o->access_key) {
         add_cred(&w, CRED_KEY, o->access_key, "start", NULL, INT64_MIN, -1);
@@ -731,7 +844,7 @@ int investigate_credentials(struct store *st, const struct investigate_cred_opts
         rc = err_set(err, ERR_USAGE, "empty access key or principal");
     for (size_t i = 0; rc == 0 && i < w.n_creds; i++)
         rc = walk_one(&w, db, stmts, i, o->since_ms, err);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         sqlite3_finalize(stmts[k]);
     if (rc == 0) {
         char title[600];

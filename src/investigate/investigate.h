@@ -62,6 +62,7 @@ struct investigate_report {
     struct investigate_table **tables;
     size_t n_points, cap_points;
     struct investigate_point *points;
+    struct arena point_text; /* the points' lane and label strings */
 };
 
 void investigate_report_free(struct investigate_report *r); /* NULL is fine */

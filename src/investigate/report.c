@@ -11,6 +11,9 @@ struct investigate_report *investigate__report_new(const char *kind, const char 
     struct investigate_report *r = xcalloc(1, sizeof(*r));
     r->kind = xstrdup(kind);
     r->title = xstrdup(title);
+    /* one allocation per point was a tenth of a 163 k-event playbook's
+     * user time, with the frees */
+    arena_init(&r->point_text, 0);
     return r;
 }
 
@@ -73,8 +76,8 @@ void investigate__point(struct investigate_report *r, int64_t ms, const char *la
     }
     struct investigate_point *p = &r->points[r->n_points++];
     p->ms = ms;
-    p->lane = xstrdup(lane);
-    p->label = xstrdup(label);
+    p->lane = arena_strndup(&r->point_text, lane, strlen(lane));
+    p->label = arena_strndup(&r->point_text, label, strlen(label));
     p->failed = failed;
 }
 
@@ -121,11 +124,8 @@ void investigate_report_free(struct investigate_report *r)
         free(t);
     }
     free(r->tables);
-    for (size_t i = 0; i < r->n_points; i++) {
-        free(r->points[i].lane);
-        free(r->points[i].label);
-    }
     free(r->points);
+    arena_free(&r->point_text);
     free(r->kind);
     free(r->title);
     free(r);

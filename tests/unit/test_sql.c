@@ -739,6 +739,67 @@ static void test_rollup(void)
 
 /* ct_field gives what SQLite's own -> and ->> give on the stored record, for
  * every shape of value, and sees the record change under the connection. */
+/* vq_utc_date, the partition columns' fast strftime, against SQLite's own
+ * strftime(fmt, ms / 1000, 'unixepoch'): edges, every type, other formats,
+ * and a sweep over 1970-9999. */
+static void test_utc_date(void)
+{
+    sqlite3 *db = NULL;
+    struct err e;
+    CHECK_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
+    CHECK_INT(query__sql_functions(db, &e), 0);
+    sqlite3_stmt *st = NULL;
+    CHECK_INT(sqlite3_prepare_v2(db,
+                                 "SELECT vq_utc_date(?1, ?2) IS strftime(?2, ?1 / 1000, 'unixepoch'),"
+                                 " quote(vq_utc_date(?1, ?2)), quote(strftime(?2, ?1 / 1000,"
+                                 " 'unixepoch'))",
+                                 -1, &st, NULL),
+              SQLITE_OK);
+    static const char *const fmts[] = { "%Y", "%m", "%d", "%Y/%m/%d", "%H", "%Y-%m", NULL };
+    static const int64_t ints[] = { 0, 1, 999, 1000, 86399999, 86400000, 951782400000,
+                                    951868799999, 1795132802000, 253402300799999,
+                                    253402300800000, -1, -999, -1000, -86400001,
+                                    -210866760000001, INT64_MAX, INT64_MIN };
+    size_t n_fmt = sizeof(fmts) / sizeof(fmts[0]), checked = 0, bad = 0;
+    /* 0..17 the integers, then a real, two texts, NULL and a blob, then a
+     * sweep of pseudo-random times */
+    uint64_t x = 88172645463325252u;
+    for (size_t v = 0; v < 18 + 5 + 20000; v++) {
+        for (size_t f = 0; f < n_fmt; f++) {
+            sqlite3_reset(st);
+            if (v < 18) {
+                sqlite3_bind_int64(st, 1, ints[v]);
+            } else if (v == 18) {
+                sqlite3_bind_double(st, 1, 1795132802123.7);
+            } else if (v == 19) {
+                sqlite3_bind_text(st, 1, "1795132802000", -1, SQLITE_STATIC);
+            } else if (v == 20) {
+                sqlite3_bind_text(st, 1, "abc", -1, SQLITE_STATIC);
+            } else if (v == 21) {
+                sqlite3_bind_null(st, 1);
+            } else if (v == 22) {
+                sqlite3_bind_blob(st, 1, "\x01\x02", 2, SQLITE_STATIC);
+            } else {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                sqlite3_bind_int64(st, 1, (int64_t)(x % UINT64_C(253402300800000)));
+            }
+            if (fmts[f])
+                sqlite3_bind_text(st, 2, fmts[f], -1, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(st, 2);
+            CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+            checked++;
+            if (sqlite3_column_int(st, 0) != 1 && bad++ < 5)
+                CHECK_STR((const char *)sqlite3_column_text(st, 1),
+                          (const char *)sqlite3_column_text(st, 2));
+        }
+    }
+    CHECK_INT((long long)bad, 0);
+    CHECK(checked > 100000);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 static void test_ct_field(void)
 {
     static const char *const recs[] = {
@@ -1417,6 +1478,7 @@ static const struct harness_test tests[] = {
     { "late_topn", test_late_topn },
     { "rollup", test_rollup },
     { "ct_field", test_ct_field },
+    { "utc_date", test_utc_date },
     { "run_flow_dns", test_run_flow_dns },
     { "run_ocsf", test_run_ocsf },
     { "run_weblogs", test_run_weblogs },
