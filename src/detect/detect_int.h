@@ -525,6 +525,10 @@ struct fwcache {
 };
 bool detect__fwhere_eval_cached(const struct fwhere *w, const struct event *ev,
                                 const struct derived *dv, struct arena *a, struct fwcache *c);
+/* When w is made only of direct tests on derived booleans: its n fields'
+ * derived indexes (dvi) and their answers for false, true and absent (bres
+ * bits 0, 1, 2), at most cap of them; false otherwise (NULL w included). */
+bool detect__fwhere_bools(const struct fwhere *w, int *dvi, uint8_t *bres, size_t cap, size_t *n);
 /* For up to 64 flow patterns (NULL: not direct), per fact a table from the
  * fact's value to the patterns whose tests on it pass: the patterns that can
  * hold for a flow (bit i: w[i]), found with a few lookups. *exact (may be

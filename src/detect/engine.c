@@ -24,6 +24,8 @@
 #define ID_ROLE_SHIFT 24
 #define ID_STEP 2u          /* sequence step s (1..7): role ID_STEP + s - 1 */
 
+#define DG_TESTS 64
+
 struct detect_engine {
     const struct detect_rules *rules;
     const struct detect_rule **rule; /* enabled rules; match id = index */
@@ -55,6 +57,22 @@ struct detect_engine {
     /* Per unit (flow new_value units): a gate over its rules' `when`, bit k
      * for the unit's rule k; NULL entries: none. */
     struct fwgate **ugate;
+    /* DNS: the `where` classes of the stateful rules made only of tests on
+     * derived booleans (a query's exfil_label, dga, aws_domain; most
+     * queries fail them all), decided together when the line first hits
+     * such a rule, so that a rule whose `where` fails is neither marked nor
+     * stepped. Test k reads derived field dg[k].dv for class bit dg[k].bit
+     * (class dg_cls[bit]); dg_bit per srule: its class's bit, or -1 (not
+     * decided here: the evaluator does, as before). */
+    struct dgtest {
+        int dv;
+        uint8_t bres; /* the answers for false, true, absent (bits 0, 1, 2) */
+        uint8_t bit;
+    } dg[DG_TESTS];
+    size_t n_dg;
+    uint32_t dg_cls[64];
+    size_t n_dg_cls;
+    int8_t *dg_bit;
     bool dns_entropy;           /* some DNS rule reads $entropy */
     struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
     /* Per source: some rule's where / when names a derived field, so the
@@ -440,6 +458,32 @@ static int build_stateful(struct detect_engine *e, struct err *err)
     for (size_t i = 0; i < e->n; i++)
         if (e->rule[i]->source == EVENT_DNS && rule_mentions(e->rule[i], "entropy"))
             e->dns_entropy = true;
+    /* DNS: the classes the boolean gate decides (dns_gate). */
+    e->dg_bit = xcalloc(e->n_sr ? e->n_sr : 1, sizeof(*e->dg_bit));
+    memset(e->dg_bit, -1, (e->n_sr ? e->n_sr : 1) * sizeof(*e->dg_bit));
+    for (size_t si = 0; si < e->n_sr; si++) {
+        const struct srule *sr = &e->sr[si];
+        if (sr->r->source != EVENT_DNS || sr->where_id < 0)
+            continue;
+        uint32_t c = sr->where_class;
+        int b = -1;
+        for (size_t k = 0; k < e->n_dg_cls && b < 0; k++)
+            if (e->dg_cls[k] == c)
+                b = (int)k;
+        if (b < 0) {
+            int dvi[DG_TESTS];
+            uint8_t br[DG_TESTS];
+            size_t nf = 0;
+            if (e->n_dg_cls == 64 ||
+                !detect__fwhere_bools(e->sr[c].fwhere, dvi, br, DG_TESTS - e->n_dg, &nf))
+                continue;
+            b = (int)e->n_dg_cls;
+            e->dg_cls[e->n_dg_cls++] = c;
+            for (size_t k = 0; k < nf; k++)
+                e->dg[e->n_dg++] = (struct dgtest){ dvi[k], br[k], (uint8_t)b };
+        }
+        e->dg_bit[si] = (int8_t)b;
+    }
     e->ugate = xcalloc(e->n_units ? e->n_units : 1, sizeof(*e->ugate));
     for (size_t ui = 0; ui < e->n_units; ui++) {
         const struct sunit *u = &e->units[ui];
@@ -536,6 +580,7 @@ void detect_engine_free(struct detect_engine *e)
         free(e->always_gb[k]);
     }
     free(e->gate_bit);
+    free(e->dg_bit);
     for (size_t i = 0; e->ugate && i < e->n_units; i++)
         detect__fwgate_free(e->ugate[i]);
     free(e->ugate);
@@ -1109,6 +1154,44 @@ static bool where_holds(const struct detect_engine *e, struct detect_scratch *s,
     return ok;
 }
 
+/* DNS: the bits of the boolean gate's classes that hold for ev (bit b:
+ * class dg_cls[b]), each answer recorded in wok as where_holds records it;
+ * ~0 and nothing recorded when a tested field is neither a boolean nor
+ * absent (where_holds then decides each, as field_holds does). */
+static uint64_t dns_gate(const struct detect_engine *e, struct detect_scratch *s,
+                         const struct event *ev)
+{
+    const struct derived *dv = derived_of(e, s, ev);
+    uint64_t fail = 0;
+    for (size_t k = 0; k < e->n_dg; k++) {
+        const struct dval *d = &dv->v[e->dg[k].dv];
+        unsigned st = d->type == DV_BOOL ? (unsigned)d->b : d->type == DV_NONE ? 2u : 3u;
+        if (st == 3)
+            return ~0ULL;
+        fail |= (uint64_t)(~(unsigned)e->dg[k].bres >> st & 1u) << e->dg[k].bit;
+    }
+    uint64_t no = s->stamp | (1ULL << 63);
+    for (size_t b = 0; b < e->n_dg_cls; b++)
+        s->wok[e->dg_cls[b]] = (fail >> b & 1) ? no : s->stamp;
+    return ~fail;
+}
+
+/* Whether srule si may feed its unit as far as the DNS gate knows: false
+ * only when its `where` is decided there and fails (its unit would not be
+ * fed: a unit's rules share their `where`). The gate runs on first need. */
+static inline bool dg_allows(const struct detect_engine *e, struct detect_scratch *s,
+                             const struct event *ev, uint32_t si, uint64_t *held, bool *known)
+{
+    int b = e->dg_bit[si];
+    if (b < 0)
+        return true;
+    if (!*known) {
+        *held = dns_gate(e, s, ev);
+        *known = true;
+    }
+    return *held >> b & 1;
+}
+
 /* Whether srule x's `when` holds (its unit is being fed). */
 static bool when_holds(const struct detect_engine *e, struct detect_scratch *s,
                        const struct srule *x, const struct event *ev, const struct derived *dv)
@@ -1353,10 +1436,14 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
     }
     if (e->n_src[ev->source] > 0)
         n = match_event(e->ms[ev->source], &ev->flat, s->ms[ev->source], &ids);
+    uint64_t dheld = 0;
+    bool dknown = false;
     for (size_t i = 0; i < n; i++) {
         uint32_t role = ids[i] >> ID_ROLE_SHIFT, idx = ids[i] & ((1u << ID_ROLE_SHIFT) - 1);
         if (role != 0) {
             if (idx >= e->n_sr || e->sr[idx].r->source != ev->source)
+                continue;
+            if (!dg_allows(e, s, ev, idx, &dheld, &dknown))
                 continue;
             if (mark(s, idx, 1u << (role - ID_STEP + 1)))
                 s->utouched[nt++] = idx;
@@ -1369,6 +1456,8 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
             continue;
         if (r->kind != DETECT_KIND_MATCH) {
             uint32_t si = (uint32_t)e->srule_of[idx];
+            if (!dg_allows(e, s, ev, si, &dheld, &dknown))
+                continue;
             if (mark(s, si, M_PATTERN))
                 s->utouched[nt++] = si;
             continue;

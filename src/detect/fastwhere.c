@@ -693,6 +693,21 @@ bool detect__fwhere_eval_cached(const struct fwhere *w, const struct event *ev,
     return true;
 }
 
+bool detect__fwhere_bools(const struct fwhere *w, int *dvi, uint8_t *bres, size_t cap, size_t *n)
+{
+    if (!w || w->n > cap)
+        return false;
+    for (size_t i = 0; i < w->n; i++) {
+        const struct ffield *f = &w->f[i];
+        if (!f->btab || f->n_sub || f->fact >= 0 || f->dv < 0)
+            return false;
+        dvi[i] = f->dv;
+        bres[i] = f->bres;
+    }
+    *n = w->n;
+    return true;
+}
+
 /* ---- the gate: which flow patterns can hold, from the facts ------------------------------ */
 
 /* Every test on a fact (equality, anything-but, a range) compares its value
