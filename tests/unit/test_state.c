@@ -1673,6 +1673,113 @@ static void derive_line(const char *line, struct derived *d, struct arena *a)
     input_close(r);
 }
 
+/* DNS rules' `where` made of derived booleans: the engine decides them all
+ * at once before marking (engine.c, dns_gate). The same rules with a record
+ * field added to each `where` (always there, so the answer is the same) are
+ * left to the evaluator: both must find the same, on names that make the
+ * booleans true, false and absent (one label: no registered domain). */
+static const char *dns_gate_rules(bool plain)
+{
+    static char buf[2][4096];
+    const char *extra = plain ? "" : ", query_name: [{exists: true}]";
+    static const char *const wh[] = {
+        "exfil_label: [true], aws_domain: [false]",
+        "dga: [true]",
+        "exfil_label: [false]",
+        "aws_domain: [true], dga: [false]",
+        "dga: [{exists: false}]",
+        "aws_domain: [{exists: true}], exfil_label: [false]",
+    };
+    struct buf b;
+    buf_init(&b, 0);
+    for (size_t i = 0; i < sizeof(wh) / sizeof(wh[0]); i++)
+        buf_printf(&b,
+                   "---\nid: g%zu\ntype: Trojan:EC2/Gate%zu\nseverity: low\nkind: distinct\n"
+                   "title: \"{{$instance}} {{$sum}}\"\nsource: dns\n"
+                   "pattern: {query_name: [{exists: true}]}\nwhere: {%s%s}\n"
+                   "group_by: [$instance]\ndistinct: $domain\nwindow: 10m\nthreshold: %zu\n",
+                   i, i, wh[i], extra, 2 + i % 3);
+    /* A new_value rule: its unit's `where` is decided by the gate too. */
+    buf_printf(&b, "---\nid: gnv\ntype: Trojan:EC2/GateNew\nseverity: low\nkind: new_value\n"
+                   "title: \"{{$instance}} {{$registered_domain}}\"\nsource: dns\n"
+                   "pattern: {query_name: [{exists: true}]}\nwhere: {dga: [true]%s}\n"
+                   "group_by: [$instance]\nvalue: $registered_domain\nlearning: 10m\n",
+               extra);
+    size_t n = b.len < sizeof(buf[0]) - 1 ? b.len : sizeof(buf[0]) - 1;
+    memcpy(buf[plain], b.p, n);
+    buf[plain][n] = '\0';
+    buf_free(&b);
+    return buf[plain];
+}
+
+static void test_dns_gate(void)
+{
+    static const char *const labels[] = { "www", "4a6f686e20536d697468207061737377",
+                                          "mzxw6ytboi2dqnrvgy3tmobzheztmnry", "mail",
+                                          "acme-prod-user-uploads-us-east-1" };
+    static const char *const regs[] = { "xjwqkzvbnmpltr.com", "example.org", "amazonaws.com",
+                                        "kq3bz9x1mfa7.net", "localhost", "qwxvbnrtzplk.aws" };
+    static const char *const inst[] = { "i-0abc", "i-0def", "i-0123" };
+    struct lines l = { 0 };
+    uint64_t st = 31;
+    for (int i = 0; i < 3000; i++) {
+        next_t = i;
+        const char *lab = labels[rnd(&st) % 5], *reg = regs[rnd(&st) % 6];
+        unsigned k = (unsigned)(rnd(&st) % 1000);
+        if (i >= 2400 && i % 40 == 0) /* a new generated domain, after learning */
+            add(&l, "{\"query_timestamp\":\"%s\",\"query_name\":\"%s.xjwqkz%03uvbnmpltr.com.\","
+                    "\"srcids\":{\"instance\":\"%s\"},\"account_id\":\"1\",\"region\":\"r\"}",
+                at(i), lab, k, inst[rnd(&st) % 3]);
+        else if (strcmp(reg, "localhost") == 0)
+            add(&l, "{\"query_timestamp\":\"%s\",\"query_name\":\"%s%u.\",\"srcids\":"
+                    "{\"instance\":\"%s\"},\"account_id\":\"1\",\"region\":\"r\"}",
+                at(i), lab, k, inst[rnd(&st) % 3]);
+        else
+            add(&l, "{\"query_timestamp\":\"%s\",\"query_name\":\"%s%u.%s%s.\",\"srcids\":"
+                    "{\"instance\":\"%s\"},\"account_id\":\"1\",\"region\":\"r\"}",
+                at(i), lab, k, i % 7 ? "" : "x", reg, inst[rnd(&st) % 3]);
+    }
+    struct detect_rules *ra, *rb;
+    struct detect_engine *ea = engine_of(dns_gate_rules(true), &ra, NULL);
+    struct detect_engine *eb = engine_of(dns_gate_rules(false), &rb, NULL);
+    /* The first form is the gate's, the second not. */
+    int dvi[8];
+    uint8_t br[8];
+    size_t nf = 0;
+    struct fwhere *w = detect__fwhere_compile(EVENT_DNS, "{\"dga\":[false],\"aws_domain\":[true]}");
+    CHECK(detect__fwhere_bools(w, dvi, br, 8, &nf));
+    CHECK_INT(nf, 2);
+    CHECK(!detect__fwhere_bools(w, dvi, br, 1, &nf));
+    detect__fwhere_free(w);
+    w = detect__fwhere_compile(EVENT_DNS, "{\"dga\":[true],\"query_name\":[{\"exists\":true}]}");
+    CHECK(!w || !detect__fwhere_bools(w, dvi, br, 8, &nf));
+    detect__fwhere_free(w);
+    if (ea && eb) {
+        struct dets da = { 0 }, db = { 0 };
+        run(ea, &l, NULL, 1, &da);
+        run(eb, &l, NULL, 1, &db);
+        same(&da, &db, "gated vs evaluated");
+        /* Every rule found something: the comparison is not vacuous. */
+        static const char *const ids[] = { "g0", "g1", "g2", "g3", "g4", "g5", "gnv" };
+        for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+            if (count_rule(&da, ids[i]) == 0) {
+                printf("#   %s found nothing\n", ids[i]);
+                harness_failures++;
+            }
+        struct dets dc = { 0 };
+        run(ea, &l, NULL, 2, &dc);
+        same(&da, &dc, "gated, 1 thread vs 2");
+        dets_free(&da);
+        dets_free(&db);
+        dets_free(&dc);
+    }
+    detect_engine_free(ea);
+    detect_engine_free(eb);
+    detect_rules_free(ra);
+    detect_rules_free(rb);
+    lines_free(&l);
+}
+
 static void test_flow_view(void)
 {
     struct arena a;
@@ -2555,6 +2662,7 @@ static const struct harness_test tests[] = {
     { "findings", test_findings },
     { "eni_map", test_eni_map },
     { "dns_features", test_dns_features },
+    { "dns_gate", test_dns_gate },
     { "flow_view", test_flow_view },
     { "rule_errors", test_rule_errors },
     { "pool", test_pool },
