@@ -769,7 +769,9 @@ static int32_t ps_intern(struct json_pathset *ps, int32_t parent, const char *se
     nd->path_len = (uint32_t)(ps->paths.len - nd->path_off);
     buf_putc(&ps->paths, '\0');
     nd->path_hash = json_path_hash(ps->paths.p + nd->path_off, nd->path_len);
-    if (ps->n * 2 > ps->tcap)
+    /* At most a quarter full: most keys a record has are not wanted, and a
+     * miss probes until an empty slot. */
+    if (ps->n * 4 > ps->tcap)
         ps_rehash(ps, ps->tcap * 2);
     else {
         size_t i = json__ps_slot(ps, nd->hash);
