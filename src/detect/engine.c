@@ -55,6 +55,7 @@ struct detect_engine {
     /* Per unit (flow new_value units): a gate over its rules' `when`, bit k
      * for the unit's rule k; NULL entries: none. */
     struct fwgate **ugate;
+    struct fwindex **uwix; /* per unit: its `when`s over one record field, or NULL */
     bool dns_entropy;           /* some DNS rule reads $entropy */
     struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
     /* Per source: some rule's where / when names a derived field, so the
@@ -454,6 +455,16 @@ static int build_stateful(struct detect_engine *e, struct err *err)
         if (any)
             e->ugate[ui] = detect__fwgate_build(uw, u->n_rules);
     }
+    e->uwix = xcalloc(e->n_units ? e->n_units : 1, sizeof(*e->uwix));
+    for (size_t ui = 0; ui < e->n_units; ui++) {
+        const struct sunit *u = &e->units[ui];
+        if (u->kind != DETECT_KIND_NEW_VALUE)
+            continue;
+        const char *wp[UNIT_RULES_MAX];
+        for (size_t k = 0; k < u->n_rules; k++)
+            wp[k] = u->rules[k]->has_when && !u->rules[k]->fwhen ? u->rules[k]->r->when : NULL;
+        e->uwix[ui] = detect__fwindex_build(u->first->r->source, wp, u->n_rules);
+    }
     for (int k = 0; k < EVENT_SOURCE_COUNT; k++) {
         size_t na = e->n_always[k] ? e->n_always[k] : 1;
         e->always_cls[k] = xcalloc(na, sizeof(uint32_t));
@@ -539,6 +550,9 @@ void detect_engine_free(struct detect_engine *e)
     for (size_t i = 0; e->ugate && i < e->n_units; i++)
         detect__fwgate_free(e->ugate[i]);
     free(e->ugate);
+    for (size_t i = 0; e->uwix && i < e->n_units; i++)
+        detect__fwindex_free(e->uwix[i]);
+    free(e->uwix);
     free(e->srule_of);
     free(e->sr);
     free(e->units);
@@ -1155,12 +1169,19 @@ feed_unit(const struct detect_engine *e, struct detect_scratch *s, const struct 
         uint64_t wg = ~0ULL, wex = 0;
         if (e->ugate[sr->unit])
             wg = detect__fwgate_mask(e->ugate[sr->unit], dv, &wex);
-        for (uint64_t m = whens & wg; m; m &= m - 1) {
+        /* The `when`s the unit's index covers are decided by it at once. */
+        const struct fwindex *wx = e->uwix[sr->unit];
+        uint32_t wcov = (uint32_t)(whens & wg) & detect__fwindex_covered(wx);
+        if (wcov)
+            wex |= detect__fwindex_eval(wx, ev, &s->arena) & wcov;
+        for (uint64_t m = whens & wg & ~(uint64_t)wcov; m; m &= m - 1) {
             int k = __builtin_ctzll(m);
             const struct srule *x = u->rules[k];
             if ((wex >> k & 1) || when_holds(e, s, x, ev, dv))
                 mask |= 1u << x->bit;
         }
+        for (uint64_t m = wex & wcov; m; m &= m - 1)
+            mask |= 1u << u->rules[__builtin_ctzll(m)]->bit;
     }
     ce->dv = dv;
     struct collector *col = detect__scratch_collector(s);
