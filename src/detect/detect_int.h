@@ -390,6 +390,7 @@ struct sunit {
     size_t n_rules;
     int64_t learning_ms;       /* engine override applied */
     bool insight;              /* rate: count callers for Insights records (detect_options.insights) */
+    bool one_pattern;          /* new_value: the automaton reports only first's pattern, for all */
 };
 
 /* Rate rules with `insight`: who made a bucket's calls, per attribute

@@ -351,6 +351,8 @@ static int build_stateful(struct detect_engine *e, struct err *err)
                                                                             : r->learning_ms;
             u->insight = e->insights && r->kind == DETECT_KIND_RATE &&
                          r->insight != DETECT_INSIGHT_NONE;
+            /* the pattern was added for this first rule only (detect_engine_new) */
+            u->one_pattern = r->kind == DETECT_KIND_NEW_VALUE && r->pattern && r->n_then == 0;
         }
         sr->unit = ui;
         sr->bit = (uint32_t)u->n_rules;
@@ -487,20 +489,35 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
         e->ms[k] = match_set_new();
     size_t total = detect_rules_count(rules);
     e->rule = xcalloc(total ? total : 1, sizeof(*e->rule));
+    /* new_value rules of one unit (same_feed, as build_stateful groups
+     * them) share one pattern: the unit's first rule's stands for all
+     * (unit_step), so the automaton tests and reports it once. */
+    uint32_t *feed_n = xcalloc(total ? total : 1, sizeof(*feed_n));
     for (size_t i = 0; i < total; i++) {
         const struct detect_rule *r = detect_rules_get(rules, i);
         if (!r->enabled)
             continue;
         struct err me;
         err_clear(&me);
+        bool shared = false;
+        if (r->pattern && r->kind == DETECT_KIND_NEW_VALUE && r->n_then == 0) {
+            for (size_t j = 0; j < e->n && !shared; j++)
+                if (feed_n[j] > 0 && feed_n[j] < UNIT_RULES_MAX && same_feed(e->rule[j], r)) {
+                    feed_n[j]++;
+                    shared = true;
+                }
+            if (!shared)
+                feed_n[e->n] = 1;
+        }
         if ((unsigned)r->source >= EVENT_SOURCE_COUNT ||
-            (r->pattern &&
+            (r->pattern && !shared &&
              match_set_add(e->ms[r->source], r->pattern, strlen(r->pattern), (uint32_t)e->n,
                            &me) != 0)) {
             if ((unsigned)r->source >= EVENT_SOURCE_COUNT)
                 err_set(&me, ERR_USAGE, "unknown source");
             err_set(err, ERR_USAGE, "rule \"%s\": invalid pattern: %s", r->id, me.msg);
             err_where(err, r->file, 0, 0);
+            free(feed_n);
             detect_engine_free(e);
             return ERR_USAGE;
         }
@@ -508,6 +525,7 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
             e->n_src[r->source]++;
         e->rule[e->n++] = r;
     }
+    free(feed_n);
     e->learning_override = opt ? opt->learning_ms : 0;
     e->insights = opt ? opt->insights : false;
     e->input = opt ? opt->input : NULL;
@@ -1212,6 +1230,8 @@ unit_step(const struct detect_engine *e, struct detect_scratch *s, size_t t, str
         const struct srule *x = u->rules[k];
         uint32_t m = s->umask[x - e->sr];
         if (u->kind == DETECT_KIND_NEW_VALUE) {
+            if (u->one_pattern)
+                m = s->umask[u->first - e->sr];
             if (m & M_PATTERN) {
                 fed = true;
                 if (!x->has_when)
