@@ -1162,6 +1162,23 @@ static bool when_holds(const struct detect_engine *e, struct detect_scratch *s,
     return s->whstamp[x - e->sr] == s->stamp;
 }
 
+/* The `when`s of *whens that the unit's index covers, decided at once (and
+ * taken out of *whens): the rule bits of those that hold. Out of line: the
+ * flow units, fed far more often, have no index. */
+static __attribute__((noinline)) uint32_t index_whens(const struct fwindex *wx,
+                                                      const struct sunit *u,
+                                                      struct detect_scratch *s,
+                                                      const struct event *ev, uint32_t *whens)
+{
+    uint32_t cov = *whens & detect__fwindex_covered(wx), mask = 0;
+    if (!cov)
+        return 0;
+    *whens &= ~cov;
+    for (uint32_t m = detect__fwindex_eval(wx, ev, &s->arena) & cov; m; m &= m - 1)
+        mask |= 1u << u->rules[__builtin_ctz(m)]->bit;
+    return mask;
+}
+
 /* Feeds unit sr->unit with the event: `where` (unless where_held: sr's
  * class is known to hold), check, the `when`s of the unit rules in whens
  * (bit k: rule k), then the collector. mask: the rule bits already decided. */
@@ -1182,24 +1199,20 @@ feed_unit(const struct detect_engine *e, struct detect_scratch *s, const struct 
             return;
     }
     if (whens) {
-        /* The unit's gate rules out most `when`s and decides the
-         * fact-only ones; the rest are evaluated. */
+        /* A flow unit's gate rules out most `when`s and decides the
+         * fact-only ones; a CloudTrail unit's index decides its name
+         * lists; the rest are evaluated. */
         uint64_t wg = ~0ULL, wex = 0;
         if (e->ugate[sr->unit])
             wg = detect__fwgate_mask(e->ugate[sr->unit], dv, &wex);
-        /* The `when`s the unit's index covers are decided by it at once. */
-        const struct fwindex *wx = e->uwix[sr->unit];
-        uint32_t wcov = (uint32_t)(whens & wg) & detect__fwindex_covered(wx);
-        if (wcov)
-            wex |= detect__fwindex_eval(wx, ev, &s->arena) & wcov;
-        for (uint64_t m = whens & wg & ~(uint64_t)wcov; m; m &= m - 1) {
+        else if (e->uwix[sr->unit])
+            mask |= index_whens(e->uwix[sr->unit], u, s, ev, &whens);
+        for (uint64_t m = whens & wg; m; m &= m - 1) {
             int k = __builtin_ctzll(m);
             const struct srule *x = u->rules[k];
             if ((wex >> k & 1) || when_holds(e, s, x, ev, dv))
                 mask |= 1u << x->bit;
         }
-        for (uint64_t m = wex & wcov; m; m &= m - 1)
-            mask |= 1u << u->rules[__builtin_ctzll(m)]->bit;
     }
     ce->dv = dv;
     struct collector *col = detect__scratch_collector(s);
