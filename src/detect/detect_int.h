@@ -260,6 +260,12 @@ enum { DVC_IDENTITY = 0, DVC_UA_FAMILY, DVC_NETWORK, DVC_IP_CLASS, DVC_INSTANCE_
 bool detect__ip_internal(const struct ipaddr *ip);
 
 /* Pieces the derived fields are made of, exposed for tests. */
+/* Whether the flows' hashed set of DoH resolvers agrees with their list. */
+bool detect__doh_hash_ok(void);
+/* A flow address as derivation parses it: s inside line (or not), the same
+ * result as ip_parse; 0 when it is none, 2 when it was read 16 bytes at a
+ * time, else 1. */
+int detect__flow_ip(struct sv s, struct sv line, struct ipaddr *out);
 double detect__entropy(const char *s, size_t len);
 /* Registered domain ("example.co.uk" of "a.b.example.co.uk."), lowercase, no
  * trailing dot, into out (cap bytes); returns its length, 0 if none. */

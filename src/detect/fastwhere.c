@@ -73,6 +73,12 @@ struct ffield {
     uint64_t path_hash;
     struct fcond *alt;
     size_t n_alt;
+    /* Derived fields: the answer when the value is false, true or absent
+     * (bres bits 0, 1, 2), worked out once from the alternatives; btab
+     * says it is set. DNS's exfil_label, dga, aws_domain are tested on
+     * every query. */
+    bool btab;
+    uint8_t bres;
 };
 
 struct fwhere {
@@ -361,6 +367,8 @@ static bool only_derived(const struct fwhere *w)
     return true;
 }
 
+static void bool_tables(struct fwhere *w);
+
 struct fwhere *detect__fwhere_compile(enum event_source src, const char *pattern)
 {
     if (!pattern)
@@ -377,6 +385,7 @@ struct fwhere *detect__fwhere_compile(enum event_source src, const char *pattern
         detect__fwhere_free(w);
         return NULL;
     }
+    bool_tables(w);
     return w;
 }
 
@@ -470,7 +479,8 @@ static bool str_eq(const struct fval *v, const char *s, size_t len, struct arena
     return t.len == len && (len == 0 || memcmp(t.p, s, len) == 0);
 }
 
-static bool lit_eq(const struct fval *v, const struct fcond *c, struct arena *a)
+static inline __attribute__((always_inline)) bool lit_eq(const struct fval *v, const struct fcond *c,
+                                                        struct arena *a)
 {
     switch (c->kind) {
     case C_STR: return str_eq(v, c->s, c->len, a);
@@ -482,7 +492,8 @@ static bool lit_eq(const struct fval *v, const struct fcond *c, struct arena *a)
     }
 }
 
-static bool holds(const struct fval *v, const struct fcond *c, struct arena *a)
+static inline __attribute__((always_inline)) bool holds(const struct fval *v, const struct fcond *c,
+                                                       struct arena *a)
 {
     switch (c->kind) {
     case C_EXISTS:
@@ -510,6 +521,31 @@ static bool holds(const struct fval *v, const struct fcond *c, struct arena *a)
     }
     default:
         return lit_eq(v, c, a);
+    }
+}
+
+static void bool_tables(struct fwhere *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        struct ffield *f = &w->f[i];
+        for (size_t k = 0; k < f->n_sub; k++)
+            bool_tables(f->sub[k]);
+        if (f->dv < 0 || f->n_sub)
+            continue;
+        /* The values get() gives for a derived false, true and absent. */
+        struct fval v[3];
+        memset(v, 0, sizeof(v));
+        v[0].present = v[1].present = true;
+        v[0].type = JSON_FALSE;
+        v[1].type = JSON_TRUE;
+        f->bres = 0;
+        for (int b = 0; b < 3; b++) {
+            bool any = false;
+            for (size_t k = 0; k < f->n_alt && !any; k++)
+                any = holds(&v[b], &f->alt[k], &w->a);
+            f->bres |= (uint8_t)(any << b);
+        }
+        f->btab = true;
     }
 }
 
@@ -558,6 +594,13 @@ static bool field_holds(const struct ffield *f, const struct event *ev, const st
             if (detect__fwhere_eval(f->sub[k], ev, dv, a))
                 return true;
         return false;
+    }
+    if (f->btab) {
+        const struct dval *d = &dv->v[f->dv];
+        if (d->type == DV_BOOL)
+            return f->bres >> d->b & 1;
+        if (d->type == DV_NONE)
+            return f->bres >> 2 & 1;
     }
     struct fval v;
     get(f, ev, dv, &v);
@@ -673,6 +716,13 @@ struct gfact {
      * value finds its region with one load instead of a binary search. */
     uint8_t *rt;
     uint32_t tmax;
+    /* Derived facts: the fact is absent exactly when the derived value is
+     * (derive.c), and a test on an absent value gives the same answer on
+     * every line, so the gate decides it: the patterns whose tests on the
+     * fact pass then. Raw fields' facts can be absent with the field there
+     * (a "-"): absent_ok false, the full test decides. */
+    bool absent_ok;
+    uint64_t absent_mask;
 };
 
 struct fwgate {
@@ -771,6 +821,8 @@ struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
         return NULL;
     struct fwgate *g = xcalloc(1, sizeof(*g));
     g->all = n == 64 ? ~0ULL : (1ULL << n) - 1;
+    struct arena scratch;
+    arena_init(&scratch, 0);
     int slot_of[GATE_FACTS];
     for (int k = 0; k < GATE_FACTS; k++)
         slot_of[k] = -1;
@@ -821,6 +873,26 @@ struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
         gf->n_pt = m;
         size_t nr = 2 * m + 1;
         gf->mask = xcalloc(nr, sizeof(*gf->mask));
+        if (gf->fact < DVF_N) {
+            struct fval none;
+            memset(&none, 0, sizeof(none));
+            gf->absent_ok = true;
+            gf->absent_mask = g->all;
+            for (size_t i = 0; i < n; i++) {
+                if (!(gf->tests >> i & 1))
+                    continue;
+                for (size_t j = 0; j < w[i]->n; j++) {
+                    const struct ffield *f = &w[i]->f[j];
+                    if (f->fact != gf->fact || f->n_sub)
+                        continue;
+                    bool any = false;
+                    for (size_t k = 0; k < f->n_alt && !any; k++)
+                        any = holds(&none, &f->alt[k], &scratch);
+                    if (!any)
+                        gf->absent_mask &= ~(1ULL << i);
+                }
+            }
+        }
         for (size_t r = 0; r < nr; r++) {
             double x = region_value(gf, r);
             uint64_t mk = g->all;
@@ -846,6 +918,7 @@ struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
             g->f[j] = g->f[j - 1];
             g->f[j - 1] = t;
         }
+    arena_free(&scratch);
     return g;
 }
 
@@ -860,6 +933,10 @@ uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, u
     for (size_t s = 0; s < g->n && m; s++) {
         const struct gfact *gf = &g->f[s];
         if (!(dv->ffmask >> gf->fact & 1)) {
+            if (gf->absent_ok) {
+                m &= gf->absent_mask;
+                continue;
+            }
             /* No numeric form (a missing or odd field): the full test decides. */
             unsure |= gf->tests;
             continue;

@@ -420,10 +420,19 @@ static bool ref_num(const struct fref *f, const struct event *ev, const struct d
 
 /* Joins refs into one text ("a | b"); false when one is missing. One ref
  * is its own text: *out points at it (valid for the event), no copy. */
-static bool join_refs_sv(const struct fref *f, size_t n, const struct event *ev,
-                         const struct derived *dv, struct arena *tmp, struct buf *b,
-                         struct sv *out)
+static inline __attribute__((always_inline)) bool
+join_refs_sv(const struct fref *f, size_t n, const struct event *ev, const struct derived *dv,
+             struct arena *tmp, struct buf *b, struct sv *out)
 {
+    if (n == 1 && f->dv >= 0) {
+        /* One derived field (flows' $instance, $remote_port, ...): its own
+         * text, as ref_text gives it, without the call. */
+        const struct dval *v = &dv->v[f->dv];
+        if (v->type == DV_NONE)
+            return false;
+        *out = v->s.p ? v->s : sv_make("", 0);
+        return true;
+    }
     if (n == 1) {
         if (!ref_text(f, ev, dv, tmp, out))
             return false;

@@ -1382,6 +1382,188 @@ static void test_dns_features(void)
     CHECK_STR(out, "example.com");
     CHECK_INT(detect__registered_domain(SV("localhost."), out, sizeof(out)), 0);
     CHECK_INT(detect__registered_domain(SV("co.uk"), out, sizeof(out)), 0);
+    CHECK(detect__doh_hash_ok());
+    {
+        /* DNS derivation (lowercase and dots 16 bytes at a time, labels from
+         * the dots) against the plain rules: detect__registered_domain and
+         * a byte loop for the longest label. */
+        static const char *const tails[] = { "com", "co.uk", "CO.UK", "uk", "example.com.au",
+                                              "a", "amazonaws.com", "x.y.z.gov.br" };
+        static const char chars[] = "abcXYZ019-_";
+        struct err err;
+        err_clear(&err);
+        uint64_t st = 5;
+        size_t checked = 0;
+        struct arena a;
+        arena_init(&a, 0);
+        for (int i = 0; i < 20000; i++) {
+            char name[300];
+            size_t n = 0;
+            int labels = (int)(rnd(&st) % 6);
+            for (int k = 0; k < labels; k++) {
+                size_t ll = (size_t)(rnd(&st) % 70);
+                for (size_t j = 0; j < ll && n < 200; j++)
+                    name[n++] = chars[rnd(&st) % (sizeof(chars) - 1)];
+                if (n < 200)
+                    name[n++] = '.';
+            }
+            const char *t = tails[rnd(&st) % 8];
+            memcpy(name + n, t, strlen(t));
+            n += strlen(t);
+            for (int k = (int)(rnd(&st) % 3); k > 0; k--)
+                name[n++] = '.';
+            name[n] = '\0';
+            char line[512];
+            snprintf(line, sizeof(line),
+                     "{\"query_timestamp\":\"2026-01-01T00:00:00Z\",\"query_name\":\"%s\","
+                     "\"srcids\":{\"instance\":\"i-0abc\"},\"account_id\":\"1\",\"region\":\"r\"}",
+                     name);
+            struct input_reader *r = NULL;
+            struct event ev;
+            if (input_open_mem("t", line, strlen(line), NULL, &r, &err) != 0 || !r ||
+                input_next(r, &ev, &err) != 0) {
+                input_close(r);
+                continue;
+            }
+            struct derived dv;
+            memset(&dv, 0, sizeof(dv));
+            arena_reset(&a);
+            struct dctx none = { 0 };
+            detect__derive(&none, &ev, &a, &dv);
+            /* The reference. */
+            size_t len = n;
+            while (len > 0 && name[len - 1] == '.')
+                len--;
+            char low[300];
+            for (size_t k = 0; k < len; k++)
+                low[k] = (char)(name[k] >= 'A' && name[k] <= 'Z' ? name[k] + 32 : name[k]);
+            char reg[256];
+            size_t rl = len && len <= 253 ? detect__registered_domain(sv_make(low, len), reg, sizeof(reg)) : 0;
+            bool ok = dv.v[DVD_DOMAIN].type == DV_STR && dv.v[DVD_DOMAIN].s.len == len &&
+                      memcmp(dv.v[DVD_DOMAIN].s.p, low, len) == 0;
+            if (rl == 0) {
+                ok = ok && dv.v[DVD_REGISTERED].type == DV_NONE;
+            } else {
+                size_t sub = len > rl ? len - rl - 1 : 0, best = 0, best_at = 0, at = 0;
+                for (size_t k = 0; k <= sub; k++)
+                    if (k == sub || low[k] == '.') {
+                        if (k - at > best) {
+                            best = k - at;
+                            best_at = at;
+                        }
+                        at = k + 1;
+                    }
+                double ent = floor(detect__entropy(low + best_at, best) * 100.0 + 0.5) / 100.0;
+                ok = ok && dv.v[DVD_ENTROPY].num == ent &&
+                     dv.v[DVD_EXFIL].b == detect__exfil_label(low + best_at, best);
+                ok = ok && dv.v[DVD_REGISTERED].s.len == rl &&
+                     memcmp(dv.v[DVD_REGISTERED].s.p, reg, rl) == 0 &&
+                     dv.v[DVD_SUBDOMAIN].s.len == sub && dv.v[DVD_LONGEST_LABEL].num == (double)best;
+                checked++;
+            }
+            if (len > 253)
+                ok = dv.v[DVD_DOMAIN].type == DV_NONE;
+            if (!ok) {
+                printf("#   DNS derivation differs on %s\n", name);
+                harness_failures++;
+            }
+            input_close(r);
+        }
+        arena_free(&a);
+        printf("# %zu DNS names with a registered domain derived as the plain rules say\n", checked);
+        CHECK(checked > 10000);
+    }
+    {
+        /* The internal IPv4 ranges by table agree with them written out. */
+        size_t bad = 0;
+        for (unsigned a = 0; a < 256; a++)
+            for (unsigned c = 0; c < 256; c++) {
+                struct ipaddr ip;
+                memset(&ip, 0, sizeof(ip));
+                ip.v4 = true;
+                ip.b[10] = ip.b[11] = 0xff;
+                ip.b[12] = (uint8_t)a;
+                ip.b[13] = (uint8_t)c;
+                ip.b[14] = (uint8_t)(a ^ c);
+                bool want = a == 10 || (a == 172 && (c & 0xf0) == 16) || (a == 192 && c == 168) ||
+                            (a == 100 && (c & 0xc0) == 64) || (a == 169 && c == 254) || a == 127;
+                bad += detect__ip_internal(&ip) != want;
+            }
+        CHECK_INT((long long)bad, 0);
+    }
+    {
+        /* Flow addresses read 16 bytes at a time agree with ip_parse, inside
+         * a line (read wide) and alone (not). */
+        static const char alpha[] = "0123456789.......:a -";
+        static const char *const fixed[] = { "10.0.0.1", "255.255.255.255", "256.1.1.1",
+                                             "1.2.3", "1.2.3.4.", ".1.2.3.4", "01.002.3.4",
+                                             "1..2.3", "1.2.3.4444", "0.0.0.0", "1.2.3.-",
+                                             "2600:1f18::5", "::ffff:1.2.3.4", "9.9.9.9 " };
+        uint32_t x = 7;
+        size_t agree = 0, wide = 0, fast = 0;
+        for (int i = 0; i < 400000; i++) {
+            char line[64];
+            size_t n;
+            if (i < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+                n = strlen(fixed[i]);
+                memcpy(line, fixed[i], n);
+            } else if (i % 2) {
+                /* Four parts of 0-4 digits (values up to 9999), now and
+                 * then a byte replaced. */
+                n = 0;
+                for (int part = 0; part < 4; part++) {
+                    x = x * 1103515245u + 12345u;
+                    if (part)
+                        line[n++] = '.';
+                    unsigned nd = (x >> 8) % 16 < 14 ? 1 + (x >> 12) % 3 : (x >> 12) % 5;
+                    for (unsigned k = 0; k < nd; k++) {
+                        x = x * 1103515245u + 12345u;
+                        line[n++] = (char)('0' + (x >> 16) % (k == 0 ? 3 : 10));
+                    }
+                }
+                x = x * 1103515245u + 12345u;
+                if ((x >> 8) % 8 == 0 && n > 0)
+                    line[(x >> 12) % n] = alpha[(x >> 16) % (sizeof(alpha) - 1)];
+            } else {
+                x = x * 1103515245u + 12345u;
+                n = 1 + (x >> 8) % 16;
+                for (size_t k = 0; k < n; k++) {
+                    x = x * 1103515245u + 12345u;
+                    /* Mostly digits and dots, as in real lines. */
+                    line[k] = (x >> 12) % 4 ? "0123456789."[(x >> 16) % 11]
+                                            : alpha[(x >> 16) % (sizeof(alpha) - 1)];
+                }
+            }
+            memset(line + n, ' ', sizeof(line) - n);
+            struct sv a = sv_make(line, n);
+            struct ipaddr p1, p2, p3;
+            memset(&p1, 0, sizeof(p1));
+            memset(&p2, 0, sizeof(p2));
+            memset(&p3, 0, sizeof(p3));
+            bool ok1 = ip_parse(a, &p1);
+            int how = detect__flow_ip(a, sv_make(line, sizeof(line)), &p2);
+            bool ok2 = how != 0;
+            bool ok3 = detect__flow_ip(a, SV_NULL, &p3) != 0;
+            fast += how == 2;
+            bool same = ok1 == ok2 && ok1 == ok3 &&
+                        (!ok1 || (memcmp(p1.b, p2.b, 16) == 0 && p1.v4 == p2.v4 &&
+                                  memcmp(p1.b, p3.b, 16) == 0 && p1.v4 == p3.v4));
+            if (!same) {
+                printf("#   flow address %.*s: ip_parse %d, wide %d, narrow %d\n", (int)n, line,
+                       ok1, ok2, ok3);
+                harness_failures++;
+            }
+            agree += same;
+            wide += ok1 && p1.v4;
+        }
+        printf("# %zu flow addresses agree with ip_parse, %zu dotted quads, %zu read wide\n",
+               agree, wide, fast);
+        CHECK(wide > 100000);
+#if defined(__SSE4_1__)
+        /* Inside a line, every dotted quad is read wide. */
+        CHECK(fast == wide);
+#endif
+    }
     CHECK(detect__entropy("aaaa", 4) == 0.0);
     CHECK(detect__entropy("abcd", 4) == 2.0);
     CHECK(fabs(detect__entropy("aab", 3) - 0.9182958340544896) < 1e-12);
@@ -1833,6 +2015,10 @@ static void test_fast_where_agrees(void)
         int pk = (int)(rnd(&st) % 3 == 0 ? 6000 + rnd(&st) % 100000 : 1 + rnd(&st) % 5);
         int by = pk * (int)(40 + rnd(&st) % 1400);
         flow(&l, i, "eni-0a1", a, b, sp, dp, pr, pk, by, rnd(&st) % 3 ? "ACCEPT" : "REJECT");
+        /* NODATA and SKIPDATA lines: no ends, so no derived fact. */
+        if (i % 50 == 0)
+            add(&l, "2 111122223333 eni-0a1 - - - - - - - %lld %lld - %s", (long long)epoch(i),
+                (long long)epoch(i + 30), i % 100 ? "NODATA" : "SKIPDATA");
     }
     for (int i = 0; i < 500; i++)
         add(&l, "{\"query_timestamp\":\"%s\",\"query_name\":\"%s.%s.\",\"srcids\":"
