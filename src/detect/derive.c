@@ -1459,9 +1459,8 @@ static void derive_ct(const struct dctx *c, const struct event *ev, struct arena
     if (ev->src_ip.len && ip_parse(ev->src_ip, &ip)) {
         struct ipaddr net = ip;
         unsigned bits = ip.v4 ? 16 : 48;
-        unsigned full = ip.v4 ? 96 + bits : bits;
-        for (unsigned b = full; b < 128; b++)
-            net.b[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+        unsigned full = ip.v4 ? 96 + bits : bits; /* whole bytes: /16 and /48 */
+        memset(net.b + full / 8, 0, 16 - full / 8);
         if (ip.v4) {
             /* "a.b.0.0/16" written directly: this runs for every record. */
             char *s = arena_alloc(a, 16);

@@ -396,6 +396,7 @@ struct sunit {
     size_t n_rules;
     int64_t learning_ms;       /* engine override applied */
     bool insight;              /* rate: count callers for Insights records (detect_options.insights) */
+    bool one_pattern;          /* new_value: the automaton reports only first's pattern, for all */
 };
 
 /* Rate rules with `insight`: who made a bucket's calls, per attribute
@@ -539,6 +540,18 @@ struct fwgate;
 struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n);
 void detect__fwgate_free(struct fwgate *g);
 uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, uint64_t *exact);
+
+/* For the `when`s of one unit (pats[k]: rule k's, NULL for none), an index
+ * over those that are one CloudTrail record field (the same for all) with a
+ * list of plain strings and {"prefix": string}s: covered() gives  their bits, eval() the bits of the
+ * covered ones that hold for ev, from one pass over the field's leaves,
+ * deciding as the automaton does. NULL when none is covered. a: scratch for
+ * decoded strings. */
+struct fwindex;
+struct fwindex *detect__fwindex_build(enum event_source src, const char *const *pats, size_t n);
+void detect__fwindex_free(struct fwindex *x);
+uint32_t detect__fwindex_covered(const struct fwindex *x);
+uint32_t detect__fwindex_eval(const struct fwindex *x, const struct event *ev, struct arena *a);
 
 /* Engine internals the stateful stage reads. */
 size_t detect__engine_units(const struct detect_engine *e, const struct sunit **out);

@@ -73,6 +73,7 @@ struct detect_engine {
     uint32_t dg_cls[64];
     size_t n_dg_cls;
     int8_t *dg_bit;
+    struct fwindex **uwix; /* per unit: its `when`s over one record field, or NULL */
     bool dns_entropy;           /* some DNS rule reads $entropy */
     struct match_set *when_ms;  /* `when` patterns over record + derived leaves; id = srule index */
     /* Per source: some rule's where / when names a derived field, so the
@@ -368,6 +369,8 @@ static int build_stateful(struct detect_engine *e, struct err *err)
                                                                             : r->learning_ms;
             u->insight = e->insights && r->kind == DETECT_KIND_RATE &&
                          r->insight != DETECT_INSIGHT_NONE;
+            /* the pattern was added for this first rule only (detect_engine_new) */
+            u->one_pattern = r->kind == DETECT_KIND_NEW_VALUE && r->pattern && r->n_then == 0;
         }
         sr->unit = ui;
         sr->bit = (uint32_t)u->n_rules;
@@ -498,6 +501,16 @@ static int build_stateful(struct detect_engine *e, struct err *err)
         if (any)
             e->ugate[ui] = detect__fwgate_build(uw, u->n_rules);
     }
+    e->uwix = xcalloc(e->n_units ? e->n_units : 1, sizeof(*e->uwix));
+    for (size_t ui = 0; ui < e->n_units; ui++) {
+        const struct sunit *u = &e->units[ui];
+        if (u->kind != DETECT_KIND_NEW_VALUE)
+            continue;
+        const char *wp[UNIT_RULES_MAX];
+        for (size_t k = 0; k < u->n_rules; k++)
+            wp[k] = u->rules[k]->has_when && !u->rules[k]->fwhen ? u->rules[k]->r->when : NULL;
+        e->uwix[ui] = detect__fwindex_build(u->first->r->source, wp, u->n_rules);
+    }
     for (int k = 0; k < EVENT_SOURCE_COUNT; k++) {
         size_t na = e->n_always[k] ? e->n_always[k] : 1;
         e->always_cls[k] = xcalloc(na, sizeof(uint32_t));
@@ -520,20 +533,35 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
         e->ms[k] = match_set_new();
     size_t total = detect_rules_count(rules);
     e->rule = xcalloc(total ? total : 1, sizeof(*e->rule));
+    /* new_value rules of one unit (same_feed, as build_stateful groups
+     * them) share one pattern: the unit's first rule's stands for all
+     * (unit_step), so the automaton tests and reports it once. */
+    uint32_t *feed_n = xcalloc(total ? total : 1, sizeof(*feed_n));
     for (size_t i = 0; i < total; i++) {
         const struct detect_rule *r = detect_rules_get(rules, i);
         if (!r->enabled)
             continue;
         struct err me;
         err_clear(&me);
+        bool shared = false;
+        if (r->pattern && r->kind == DETECT_KIND_NEW_VALUE && r->n_then == 0) {
+            for (size_t j = 0; j < e->n && !shared; j++)
+                if (feed_n[j] > 0 && feed_n[j] < UNIT_RULES_MAX && same_feed(e->rule[j], r)) {
+                    feed_n[j]++;
+                    shared = true;
+                }
+            if (!shared)
+                feed_n[e->n] = 1;
+        }
         if ((unsigned)r->source >= EVENT_SOURCE_COUNT ||
-            (r->pattern &&
+            (r->pattern && !shared &&
              match_set_add(e->ms[r->source], r->pattern, strlen(r->pattern), (uint32_t)e->n,
                            &me) != 0)) {
             if ((unsigned)r->source >= EVENT_SOURCE_COUNT)
                 err_set(&me, ERR_USAGE, "unknown source");
             err_set(err, ERR_USAGE, "rule \"%s\": invalid pattern: %s", r->id, me.msg);
             err_where(err, r->file, 0, 0);
+            free(feed_n);
             detect_engine_free(e);
             return ERR_USAGE;
         }
@@ -541,6 +569,7 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
             e->n_src[r->source]++;
         e->rule[e->n++] = r;
     }
+    free(feed_n);
     e->learning_override = opt ? opt->learning_ms : 0;
     e->insights = opt ? opt->insights : false;
     e->input = opt ? opt->input : NULL;
@@ -584,6 +613,9 @@ void detect_engine_free(struct detect_engine *e)
     for (size_t i = 0; e->ugate && i < e->n_units; i++)
         detect__fwgate_free(e->ugate[i]);
     free(e->ugate);
+    for (size_t i = 0; e->uwix && i < e->n_units; i++)
+        detect__fwindex_free(e->uwix[i]);
+    free(e->uwix);
     free(e->srule_of);
     free(e->sr);
     free(e->units);
@@ -1213,6 +1245,23 @@ static bool when_holds(const struct detect_engine *e, struct detect_scratch *s,
     return s->whstamp[x - e->sr] == s->stamp;
 }
 
+/* The `when`s of *whens that the unit's index covers, decided at once (and
+ * taken out of *whens): the rule bits of those that hold. Out of line: the
+ * flow units, fed far more often, have no index. */
+static __attribute__((noinline)) uint32_t index_whens(const struct fwindex *wx,
+                                                      const struct sunit *u,
+                                                      struct detect_scratch *s,
+                                                      const struct event *ev, uint32_t *whens)
+{
+    uint32_t cov = *whens & detect__fwindex_covered(wx), mask = 0;
+    if (!cov)
+        return 0;
+    *whens &= ~cov;
+    for (uint32_t m = detect__fwindex_eval(wx, ev, &s->arena) & cov; m; m &= m - 1)
+        mask |= 1u << u->rules[__builtin_ctz(m)]->bit;
+    return mask;
+}
+
 /* Feeds unit sr->unit with the event: `where` (unless where_held: sr's
  * class is known to hold), check, the `when`s of the unit rules in whens
  * (bit k: rule k), then the collector. mask: the rule bits already decided. */
@@ -1233,11 +1282,14 @@ feed_unit(const struct detect_engine *e, struct detect_scratch *s, const struct 
             return;
     }
     if (whens) {
-        /* The unit's gate rules out most `when`s and decides the
-         * fact-only ones; the rest are evaluated. */
+        /* A flow unit's gate rules out most `when`s and decides the
+         * fact-only ones; a CloudTrail unit's index decides its name
+         * lists; the rest are evaluated. */
         uint64_t wg = ~0ULL, wex = 0;
         if (e->ugate[sr->unit])
             wg = detect__fwgate_mask(e->ugate[sr->unit], dv, &wex);
+        else if (e->uwix[sr->unit])
+            mask |= index_whens(e->uwix[sr->unit], u, s, ev, &whens);
         for (uint64_t m = whens & wg; m; m &= m - 1) {
             int k = __builtin_ctzll(m);
             const struct srule *x = u->rules[k];
@@ -1274,6 +1326,8 @@ unit_step(const struct detect_engine *e, struct detect_scratch *s, size_t t, str
         const struct srule *x = u->rules[k];
         uint32_t m = s->umask[x - e->sr];
         if (u->kind == DETECT_KIND_NEW_VALUE) {
+            if (u->one_pattern)
+                m = s->umask[u->first - e->sr];
             if (m & M_PATTERN) {
                 fed = true;
                 if (!x->has_when)

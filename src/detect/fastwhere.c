@@ -968,3 +968,140 @@ uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, u
         *exact = g->typed & ~unsure;
     return m;
 }
+
+/* ---- an index over one record field's string lists ---------------------------------- */
+
+/* The `when`s of a new_value unit are often the same record field with a
+ * list of names each (the IAM anomaly classes: eventName, and Discovery's
+ * prefixes). The automaton visits the whole record for them; one pass over
+ * the leaves of that field, a lookup and a few prefix tests per value, gives
+ * every such `when` at once. A pattern is covered only when it is exactly
+ * one undotted record field whose alternatives are all plain strings or
+ * {"prefix": string}: it holds when some leaf of that path (an array's
+ * elements and repeated keys included) is a string equal to one of them or
+ * starting with one, which is the automaton's any-leaf semantics. */
+struct fwprefix {
+    char *s;
+    size_t len;
+    uint32_t mask;
+};
+
+struct fwindex {
+    char *path;
+    uint32_t path_len;
+    uint64_t path_hash;
+    uint32_t covered;
+    struct hmap names; /* value -> mask of the patterns listing it */
+    struct fwprefix *pfx;
+    size_t n_pfx;
+};
+
+void detect__fwindex_free(struct fwindex *x)
+{
+    if (!x)
+        return;
+    hmap_free(&x->names);
+    for (size_t i = 0; i < x->n_pfx; i++)
+        free(x->pfx[i].s);
+    free(x->pfx);
+    free(x->path);
+    free(x);
+}
+
+/* The prefix of alternative v when it is {"prefix": string}, else NULL. */
+static const struct json_value *alt_prefix(const struct json_value *v)
+{
+    if (v->type != JSON_OBJECT || v->n != 1)
+        return NULL;
+    const struct json_value *m = &v->items[0];
+    if (m->key_len != 6 || memcmp(m->key, "prefix", 6) != 0 || m->type != JSON_STRING)
+        return NULL;
+    return m;
+}
+
+/* The field and alternatives of pattern p when it is covered, else NULL. */
+static const struct json_value *index_field(enum event_source src, const char *p,
+                                            struct arena *a)
+{
+    struct json_value *root = NULL;
+    if (json_parse(p, strlen(p), a, &root, NULL) != 0 || root->type != JSON_OBJECT ||
+        root->n != 1)
+        return NULL;
+    const struct json_value *m = &root->items[0];
+    if (m->key_len == 0 || m->key[0] == '$' || memchr(m->key, '.', m->key_len) ||
+        strlen(m->key) != m->key_len || detect__derived_find(src, m->key, m->key_len) >= 0 ||
+        m->type != JSON_ARRAY || m->n == 0)
+        return NULL;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->items[i].type != JSON_STRING && !alt_prefix(&m->items[i]))
+            return NULL;
+    return m;
+}
+
+struct fwindex *detect__fwindex_build(enum event_source src, const char *const *pats, size_t n)
+{
+    if (src != EVENT_CLOUDTRAIL)
+        return NULL;
+    struct fwindex *x = xcalloc(1, sizeof(*x));
+    hmap_init(&x->names);
+    struct arena a;
+    arena_init(&a, 4096);
+    for (size_t k = 0; k < n && k < 32; k++) {
+        const struct json_value *m = pats[k] ? index_field(src, pats[k], &a) : NULL;
+        if (!m)
+            continue;
+        if (!x->path) {
+            x->path = xstrdup(m->key);
+            x->path_len = (uint32_t)m->key_len;
+            x->path_hash = json_path_hash(m->key, m->key_len);
+        } else if (m->key_len != x->path_len || memcmp(m->key, x->path, m->key_len) != 0) {
+            continue;
+        }
+        for (size_t i = 0; i < m->n; i++) {
+            const struct json_value *v = &m->items[i];
+            const struct json_value *pv = alt_prefix(v);
+            if (pv) {
+                size_t j = 0;
+                while (j < x->n_pfx && (x->pfx[j].len != pv->len ||
+                                        memcmp(x->pfx[j].s, pv->str, pv->len) != 0))
+                    j++;
+                if (j == x->n_pfx) {
+                    x->pfx = xrealloc(x->pfx, (x->n_pfx + 1) * sizeof(*x->pfx));
+                    x->pfx[j] = (struct fwprefix){ xmalloc(pv->len + 1), pv->len, 0 };
+                    memcpy(x->pfx[j].s, pv->str, pv->len + 1);
+                    x->n_pfx++;
+                }
+                x->pfx[j].mask |= 1u << k;
+                continue;
+            }
+            uintptr_t had = (uintptr_t)hmap_get(&x->names, v->str, v->len);
+            hmap_put(&x->names, v->str, v->len, (void *)(had | (uintptr_t)1 << k));
+        }
+        x->covered |= 1u << k;
+    }
+    arena_free(&a);
+    if (!x->covered) {
+        detect__fwindex_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+uint32_t detect__fwindex_covered(const struct fwindex *x) { return x ? x->covered : 0; }
+
+uint32_t detect__fwindex_eval(const struct fwindex *x, const struct event *ev, struct arena *a)
+{
+    uint32_t m = 0;
+    for (size_t i = 0; i < ev->flat.n; i++) {
+        const struct json_leaf *l = &ev->flat.leaves[i];
+        if (l->path_hash != x->path_hash || l->path_len != x->path_len ||
+            l->type != JSON_STRING || memcmp(l->path, x->path, x->path_len) != 0)
+            continue;
+        struct sv t = l->escaped ? json_leaf_str(l, a) : sv_make(l->val, l->val_len);
+        m |= (uint32_t)(uintptr_t)hmap_get(&x->names, t.p, t.len);
+        for (size_t j = 0; j < x->n_pfx; j++)
+            if (t.len >= x->pfx[j].len && memcmp(t.p, x->pfx[j].s, x->pfx[j].len) == 0)
+                m |= x->pfx[j].mask;
+    }
+    return m;
+}

@@ -2206,6 +2206,124 @@ static void test_fast_where_agrees(void)
     detect_rules_free(rs);
 }
 
+/* The index over a unit's `when`s on one CloudTrail field decides each
+ * covered pattern as the automaton does: the pack's IAM classes and corners
+ * (arrays, repeated keys, escapes, other types, prefixes), on records whose
+ * eventName takes every form. */
+static void test_when_index_agrees(void)
+{
+    struct detect_rules *rs = detect_rules_new();
+    struct err err;
+    err_clear(&err);
+    CHECK_INT(detect_rules_load(rs, VIGIL_SOURCE_ROOT "/rules", &err), 0);
+    const char *pats[32];
+    size_t n = 0;
+    for (size_t i = 0; i < detect_rules_count(rs) && n < 24; i++) {
+        const struct detect_rule *r = detect_rules_get(rs, i);
+        if (r->source == EVENT_CLOUDTRAIL && r->when)
+            pats[n++] = r->when;
+    }
+    size_t from_pack = n;
+    static const char *const corners[] = {
+        "{\"eventName\":[\"\",\"A\\u0000B\",{\"prefix\":\"\"}]}",
+        "{\"eventName\":[{\"prefix\":\"Del\"},\"GetSecretValue\",{\"prefix\":\"Get\"}]}",
+        "{\"eventName\":[\"caf\\u00e9\"]}",
+        /* not covered: other fields, other kinds, two fields, a path */
+        "{\"eventSource\":[\"iam.amazonaws.com\"]}",
+        "{\"eventName\":[{\"anything-but\":\"ListUsers\"}]}",
+        "{\"eventName\":[\"GetUser\",5]}",
+        "{\"eventName\":[\"GetUser\"],\"readOnly\":[true]}",
+        "{\"userIdentity.type\":[\"Root\"]}",
+        "{\"eventName\":[{\"suffix\":\"User\"}]}",
+        "{\"ip_class\":[\"public\"]}",
+    };
+    for (size_t k = 0; k < sizeof(corners) / sizeof(corners[0]); k++)
+        pats[n++] = corners[k];
+    struct fwindex *x = detect__fwindex_build(EVENT_CLOUDTRAIL, pats, n);
+    CHECK(x != NULL);
+    CHECK(detect__fwindex_build(EVENT_VPCFLOW, pats, n) == NULL);
+    uint32_t cov = detect__fwindex_covered(x);
+    /* The pack's eventName lists and prefixes all, the three corners, and
+     * nothing else. */
+    size_t n_cov = 0;
+    for (size_t k = 0; k < n; k++)
+        n_cov += cov >> k & 1;
+    CHECK(from_pack >= 8);
+    CHECK_INT((long long)n_cov, (long long)(from_pack - 2 + 3)); /* ip_class whens are derived */
+    CHECK((cov >> (from_pack + 3)) == 0);
+    struct match_set *ms[32];
+    for (size_t k = 0; k < n; k++) {
+        ms[k] = match_set_new();
+        CHECK_INT(match_set_add(ms[k], pats[k], strlen(pats[k]), 1, &err), 0);
+        match_set_build(ms[k]);
+    }
+    static const char *const names[] = {
+        "\"GetSecretValue\"", "\"ListUsers\"", "\"DeleteTrail\"", "\"Get\"", "\"Ge\"",
+        "\"CreateUser\"", "\"\"", "\"A\\u0000B\"", "\"Get\\u0053ecretValue\"", "\"caf\\u00e9\"",
+        "\"caf\\u00c9\"", "[\"CreateUser\",\"StopLogging\"]", "[]", "[[\"DescribeInstances\"]]",
+        "5", "null", "true", "{\"Get\":\"x\"}", "[\"x\",{\"y\":\"GetUser\"}]",
+        "\"AttachUserPolicy\"", "\"getsecretvalue\"", "\"LookupEvents\"", "\"PutBucketPolicy\"",
+    };
+    size_t nn = sizeof(names) / sizeof(names[0]);
+    struct lines l = { 0 };
+    for (size_t i = 0; i < nn; i++) {
+        add(&l, "{\"eventVersion\":\"1.08\",\"eventTime\":\"%s\",\"eventType\":\"AwsApiCall\","
+                "\"eventName\":%s,\"userIdentity\":{\"type\":\"IAMUser\"}}", at((int64_t)i), names[i]);
+        /* a repeated key: the second value counts too */
+        add(&l, "{\"eventVersion\":\"1.08\",\"eventTime\":\"%s\",\"eventName\":\"Nope\","
+                "\"eventName\":%s}", at((int64_t)i), names[i]);
+        /* the name deeper down only: not the field */
+        add(&l, "{\"eventVersion\":\"1.08\",\"eventTime\":\"%s\",\"requestParameters\":"
+                "{\"eventName\":%s}}", at((int64_t)i), names[i]);
+    }
+    struct arena a;
+    arena_init(&a, 0);
+    struct match_scratch *msc = match_scratch_new();
+    size_t checks = 0, held = 0, unread = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        struct input_reader *r = NULL;
+        CHECK_INT(input_open_mem("t", l.v[i], strlen(l.v[i]), NULL, &r, &err), 0);
+        struct event ev;
+        if (!r || input_next(r, &ev, &err) != 0) {
+            /* the reader refuses some (an eventName that is no string):
+             * detection never sees them */
+            unread++;
+            input_close(r);
+            continue;
+        }
+        CHECK_INT(ev.source, EVENT_CLOUDTRAIL);
+        arena_reset(&a);
+        uint32_t got = detect__fwindex_eval(x, &ev, &a);
+        CHECK((got & ~cov) == 0);
+        for (size_t k = 0; k < n; k++) {
+            if (!(cov >> k & 1))
+                continue;
+            const uint32_t *ids;
+            bool slow = match_event(ms[k], &ev.flat, msc, &ids) > 0;
+            checks++;
+            held += slow;
+            if (slow != (bool)(got >> k & 1)) {
+                printf("#   when %s: automaton %d, index %d on %s\n", pats[k], slow,
+                       (int)(got >> k & 1), l.v[i]);
+                harness_failures++;
+            }
+        }
+        input_close(r);
+    }
+    printf("# %zu when checks, %zu held; %zu records refused by the reader\n", checks, held,
+           unread);
+    CHECK(unread < 10);
+    CHECK(checks > 500);
+    CHECK(held > 40);
+    match_scratch_free(msc);
+    arena_free(&a);
+    for (size_t k = 0; k < n; k++)
+        match_set_free(ms[k]);
+    detect__fwindex_free(x);
+    lines_free(&l);
+    detect_rules_free(rs);
+}
+
 /* ---- real data ------------------------------------------------------------------------------ */
 
 struct pack {
@@ -2646,6 +2764,7 @@ static const struct harness_test tests[] = {
     { "dataset_stratus", test_dataset_stratus },
     { "dataset_panther", test_dataset_panther },
     { "fast_where_agrees", test_fast_where_agrees },
+    { "when_index_agrees", test_when_index_agrees },
     { "pack_scenarios_any_order", test_pack_scenarios_any_order },
     { "threshold", test_threshold },
     { "threshold_sum", test_threshold_sum },
