@@ -215,19 +215,20 @@ static bool load(sqlite3_context *ctx, struct ct_session *s, sqlite3_int64 id)
     return true;
 }
 
-/* The value p[0..len) through SQLite's own `?1 ->> '$'` (arrow 0) or
- * `?1 -> '$'` (arrow 1). */
-static void via_sqlite(sqlite3_context *ctx, struct ct_session *s, int arrow, const char *p,
-                       size_t len)
+/* Runs SQLite's own JSON operator in *st (prepared from sql on first need)
+ * with ?1 = p[0..len) and, when key is not NULL, ?2 = key: its answer, value
+ * or error, becomes the call's. */
+static void via_sqlite(sqlite3_context *ctx, struct ct_session *s, sqlite3_stmt **st,
+                       const char *sql, const char *p, size_t len, const char *key, size_t klen)
 {
-    sqlite3_stmt **st = &s->json[arrow];
     if (*st == NULL &&
-        sqlite3_prepare_v3(s->db, arrow ? "SELECT ?1 -> '$'" : "SELECT ?1 ->> '$'", -1,
-                           SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
         sqlite3_result_error(ctx, sqlite3_errmsg(s->db), -1);
         return;
     }
     sqlite3_bind_text(*st, 1, p, (int)len, SQLITE_STATIC);
+    if (key != NULL)
+        sqlite3_bind_text(*st, 2, key, (int)klen, SQLITE_STATIC);
     if (sqlite3_step(*st) == SQLITE_ROW)
         sqlite3_result_value(ctx, sqlite3_column_value(*st, 0));
     else
@@ -236,27 +237,24 @@ static void via_sqlite(sqlite3_context *ctx, struct ct_session *s, int arrow, co
     sqlite3_clear_bindings(*st);
 }
 
+/* A value of the record, p[0..len), through `?1 ->> '$'` (arrow 0) or
+ * `?1 -> '$'` (arrow 1). */
+static void via_sqlite_value(sqlite3_context *ctx, struct ct_session *s, int arrow, const char *p,
+                             size_t len)
+{
+    via_sqlite(ctx, s, &s->json[arrow], arrow ? "SELECT ?1 -> '$'" : "SELECT ?1 ->> '$'", p, len,
+               NULL, 0);
+}
+
 /* A record index_record could not index (not an object, malformed) goes
  * whole to SQLite with the view's own path: SQLite decides between NULL and
  * its "malformed JSON" error, as it would have without ct_field. */
 static void via_sqlite_path(sqlite3_context *ctx, struct ct_session *s, int arrow, const char *key,
                             size_t klen)
 {
-    sqlite3_stmt **st = &s->path[arrow];
-    if (*st == NULL &&
-        sqlite3_prepare_v3(s->db, arrow ? "SELECT ?1 -> ('$.' || ?2)" : "SELECT ?1 ->> ('$.' || ?2)",
-                           -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
-        sqlite3_result_error(ctx, sqlite3_errmsg(s->db), -1);
-        return;
-    }
-    sqlite3_bind_text(*st, 1, s->rec.p, (int)s->rec.len, SQLITE_STATIC);
-    sqlite3_bind_text(*st, 2, key, (int)klen, SQLITE_STATIC);
-    if (sqlite3_step(*st) == SQLITE_ROW)
-        sqlite3_result_value(ctx, sqlite3_column_value(*st, 0));
-    else
-        sqlite3_result_error(ctx, sqlite3_errmsg(s->db), -1);
-    sqlite3_reset(*st);
-    sqlite3_clear_bindings(*st);
+    via_sqlite(ctx, s, &s->path[arrow],
+               arrow ? "SELECT ?1 -> ('$.' || ?2)" : "SELECT ?1 ->> ('$.' || ?2)", s->rec.p,
+               s->rec.len, key, klen);
 }
 
 static void answer(sqlite3_context *ctx, struct ct_session *s, const char *key, size_t klen,
@@ -297,7 +295,7 @@ static void answer(sqlite3_context *ctx, struct ct_session *s, const char *key, 
         if (mode == 1) /* ->> of an object is plain text in SQLite 3.40 */
             sqlite3_result_subtype(ctx, CT_JSON_SUBTYPE);
     } else {
-        via_sqlite(ctx, s, mode == 1, v, m->val_len);
+        via_sqlite_value(ctx, s, mode == 1, v, m->val_len);
     }
 }
 
