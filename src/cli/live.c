@@ -95,10 +95,12 @@ int live_emit(struct live *l)
     free(fs);
     if (n > 0) {
         finding_agg_merge(l->total, l->burst);
+        /* Only what this burst touched: a finding's address and count
+         * change only when it grows. */
         if (l->o.geo)
-            finding_agg_enrich(l->total, l->o.geo);
+            finding_agg_enrich_ids(l->total, l->o.geo, (const char(*)[33])ids, n);
         if (l->o.filters)
-            finding_agg_archive(l->total, l->o.filters);
+            finding_agg_archive_ids(l->total, l->o.filters, (const char(*)[33])ids, n);
     }
     int status = 0;
     for (size_t i = 0; i < n; i++) {

@@ -170,6 +170,12 @@ const struct finding **finding_agg_sorted(const struct finding_agg *agg, size_t 
  * something. g is borrowed. Call it after aggregation and merging are over. */
 size_t finding_agg_enrich(struct finding_agg *agg, const struct geo_db *g);
 
+/* The same for the findings of agg named by ids[0..n_ids) (ids not in agg
+ * are skipped): a stream enriches what a burst touched, not every finding
+ * so far. */
+size_t finding_agg_enrich_ids(struct finding_agg *agg, const struct geo_db *g,
+                              const char (*ids)[33], size_t n_ids);
+
 /* ---- suppression rules (GuardDuty filters with action ARCHIVE) --------------- */
 
 /*
@@ -224,6 +230,10 @@ const char *finding_filters_match(const struct finding_filters *fs, const struct
  * agg that a rule of fs matches; returns how many. Findings already archived
  * are re-evaluated. */
 size_t finding_agg_archive(struct finding_agg *agg, const struct finding_filters *fs);
+
+/* The same for the findings of agg named by ids[0..n_ids) only. */
+size_t finding_agg_archive_ids(struct finding_agg *agg, const struct finding_filters *fs,
+                               const char (*ids)[33], size_t n_ids);
 
 /* Removes the archived findings from fs[0..n) in place, keeping the order;
  * returns the new count. */

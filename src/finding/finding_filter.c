@@ -607,23 +607,39 @@ const char *finding_filters_match(const struct finding_filters *fs, const struct
     return hit;
 }
 
+/* One finding, archived or not anew: true when a rule matches it. */
+static bool archive_one(struct finding *f, const struct finding_filters *fs)
+{
+    /* Rules see the finding as it would be shown, not yet archived. */
+    f->archived = false;
+    free(f->archived_by);
+    f->archived_by = NULL;
+    const char *name = finding_filters_match(fs, f);
+    if (name == NULL)
+        return false;
+    f->archived = true;
+    f->archived_by = xstrdup(name);
+    return true;
+}
+
 size_t finding_agg_archive(struct finding_agg *agg, const struct finding_filters *fs)
 {
     size_t n = 0, i = 0;
     struct sv k;
     void *v;
-    while (hmap_next(&agg->map, &i, &k, &v)) {
-        struct finding *f = v;
-        /* Rules see the finding as it would be shown, not yet archived. */
-        f->archived = false;
-        free(f->archived_by);
-        f->archived_by = NULL;
-        const char *name = finding_filters_match(fs, f);
-        if (name != NULL) {
-            f->archived = true;
-            f->archived_by = xstrdup(name);
-            n++;
-        }
+    while (hmap_next(&agg->map, &i, &k, &v))
+        n += archive_one(v, fs);
+    return n;
+}
+
+size_t finding_agg_archive_ids(struct finding_agg *agg, const struct finding_filters *fs,
+                               const char (*ids)[33], size_t n_ids)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < n_ids; i++) {
+        struct finding *f = hmap_get(&agg->map, ids[i], strlen(ids[i]));
+        if (f != NULL)
+            n += archive_one(f, fs);
     }
     return n;
 }

@@ -1289,6 +1289,24 @@ static void test_enrich(void)
     add_ct(agg, "AKIAEXAMPLE1", "e1", 1000, "r1", 5.0);   /* caller 198.51.100.7 */
     add_flow(agg, "2001:db8::77", "i-0v6");                /* v6 remote */
     add_flow(agg, "192.0.2.44", "i-0none");                /* not in either database */
+    /* By ids first: only the findings named (and found) are looked up. */
+    {
+        size_t n0;
+        const struct finding **fs0 = finding_agg_sorted(agg, &n0);
+        char ids[3][33];
+        size_t nid = 0;
+        for (size_t i = 0; i < n0; i++)
+            if (fs0[i]->resource != DETECT_RES_ACCESS_KEY)
+                memcpy(ids[nid++], fs0[i]->id, 33);
+        memcpy(ids[nid++], "00000000000000000000000000000000", 33); /* not in agg */
+        CHECK_INT(nid, 3);
+        CHECK_INT(finding_agg_enrich_ids(agg, g, (const char(*)[33])ids, nid), 1); /* the v6 one */
+        for (size_t i = 0; i < n0; i++)
+            if (fs0[i]->resource == DETECT_RES_ACCESS_KEY)
+                CHECK(fs0[i]->d.remote_geo.city == NULL); /* not named: untouched */
+        CHECK_INT(finding_agg_enrich_ids(agg, NULL, (const char(*)[33])ids, nid), 0);
+        free(fs0);
+    }
     CHECK_INT(finding_agg_enrich(agg, g), 2);
     CHECK_INT(finding_agg_enrich(agg, NULL), 0);
 
@@ -1518,6 +1536,11 @@ static void test_filter_match(void)
     struct finding_filters *fs = finding_filters_new();
     struct err e;
     CHECK_INT(load_filters(fs, "{\"Name\":\"flows-off\",\"Criterion\":{\"resource.resourceType\":{\"Eq\":[\"Instance\"]}}}", &e), 0);
+    /* By ids: the CloudTrail finding alone is evaluated, the flow stays as it was. */
+    CHECK_INT(finding_agg_archive_ids(agg, fs, (const char(*)[33])ct->id, 1), 0);
+    CHECK(!fl->archived);
+    CHECK_INT(finding_agg_archive_ids(agg, fs, (const char(*)[33])fl->id, 1), 1);
+    CHECK(fl->archived);
     CHECK_INT(finding_agg_archive(agg, fs), 1);
     CHECK(fl->archived && !ct->archived);
     CHECK_STR(fl->archived_by, "flows-off");
