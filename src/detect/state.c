@@ -1357,6 +1357,25 @@ static void archive_take(struct detect_archive *a, struct collector *c, uint32_t
 }
 
 /* Runs unit ui's held items (and closed buckets) before wm through its kind. */
+/* Moves the open rate buckets of t into done (those the watermark wm has
+ * closed: their bucket of bms ms ends at or before it) or keep; t's own
+ * table is left for the caller to free. */
+static void split_closed(const struct ptab *t, int64_t wm, int64_t bms, struct ptab *keep,
+                         struct ptab *done)
+{
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->s[i].h)
+            continue;
+        struct rbent *b = t->s[i].v;
+        bool closed = wm == INT64_MAX || (b->bucket + 1) * bms <= wm;
+        struct ptab *dst = closed ? done : keep;
+        size_t j = pt_find(dst, t->s[i].h, rb_eq, b);
+        dst->s[j].h = t->s[i].h;
+        dst->s[j].v = b;
+        dst->n++;
+    }
+}
+
 static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
 {
     const struct sunit *un = &a->units[ui];
@@ -1365,17 +1384,7 @@ static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
         int64_t bms = un->first->r->bucket_ms;
         struct ptab *t = &a->open[ui];
         struct ptab keep = { 0 }, done = { 0 };
-        for (size_t i = 0; i < t->cap; i++) {
-            if (!t->s[i].h)
-                continue;
-            struct rbent *b = t->s[i].v;
-            bool closed = wm == INT64_MAX || (b->bucket + 1) * bms <= wm;
-            struct ptab *dst = closed ? &done : &keep;
-            size_t j = pt_find(dst, t->s[i].h, rb_eq, b);
-            dst->s[j].h = t->s[i].h;
-            dst->s[j].v = b;
-            dst->n++;
-        }
+        split_closed(t, wm, bms, &keep, &done);
         /* The closed buckets' share of the bytes goes with them (no need to
          * read every closed entry's key and snapshot for a figure). */
         if (t->n)
@@ -1646,17 +1655,7 @@ static void close_buckets(struct detect_stream *st, uint32_t ui, int64_t wm, str
     struct ptab *t = &st->open[ui];
     struct ptab keep = { 0 };
     struct ptab done = { 0 };
-    for (size_t i = 0; i < t->cap; i++) {
-        if (!t->s[i].h)
-            continue;
-        struct rbent *b = t->s[i].v;
-        bool closed = wm == INT64_MAX || (b->bucket + 1) * bms <= wm;
-        struct ptab *dst = closed ? &done : &keep;
-        size_t j = pt_find(dst, t->s[i].h, rb_eq, b);
-        dst->s[j].h = t->s[i].h;
-        dst->s[j].v = b;
-        dst->n++;
-    }
+    split_closed(t, wm, bms, &keep, &done);
     pt_free(t);
     *t = keep;
     if (done.n == 0) {
