@@ -112,6 +112,13 @@ void *detect__pool_alloc(struct detect_pool *p, size_t size)
         void *next;
         memcpy(&next, o, sizeof(next));
         p->free[c] = next;
+        /* Free objects are cold: most were freed by the thread that ran the
+         * kinds, so their lines sit in another core's cache, and reading
+         * the link above was the pool's whole cost (perf: 3.8% of a
+         * CloudTrail-only run on that one load). Fetch the next one now,
+         * for writing, so that the class's next allocation finds it here. */
+        if (next)
+            __builtin_prefetch(next, 1, 3);
         return o;
     }
     if (p->next[c] == p->end[c])

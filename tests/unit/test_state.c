@@ -2747,6 +2747,18 @@ static void test_pool(void)
     qsort(v, N, sizeof(*v), cmp_ptr);
     qsort(w, N, sizeof(*w), cmp_ptr);
     CHECK(memcmp(v, w, N * sizeof(*v)) == 0);
+    /* A chain of frees comes back last-in first-out, link by link: the
+     * allocation that fetches the next free object ahead (a prefetch, which
+     * no test can see) must still hand out exactly the list's objects. */
+    void *chain[7];
+    for (size_t i = 0; i < 7; i++)
+        chain[i] = detect__pool_alloc(p, 100);
+    for (size_t i = 0; i < 7; i++)
+        detect__pool_put(p, chain[i]);
+    for (size_t i = 7; i-- > 0;)
+        CHECK(detect__pool_alloc(p, 100) == chain[i]);
+    for (size_t i = 0; i < 7; i++)
+        detect__pool_put(p, chain[i]);
     /* Given back by its owner into another pool's object: goes home. */
     struct detect_pool *q = detect__pool_new();
     void *o = detect__pool_alloc(q, 64);
