@@ -574,6 +574,10 @@ struct capev {
     uint32_t kvalid;
     uint64_t khash[DERIVED_MAX];
 };
+/* How many of src's rules the engine decides without the automaton (their
+ * pattern is one `exists: true`); for tests. */
+size_t detect__engine_exists_rules(const struct detect_engine *e, enum event_source src);
+
 
 /* Whether candidates of ev may be kept by reference (detect_options.input). */
 bool detect__engine_by_ref(const struct detect_engine *e, const struct event *ev);

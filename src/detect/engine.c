@@ -35,6 +35,19 @@ struct detect_engine {
      * patterns), and a source without rules is not matched at all. */
     struct match_set *ms[EVENT_SOURCE_COUNT];
     size_t n_src[EVENT_SOURCE_COUNT]; /* rules per source with patterns to match */
+    /* Stateful rules whose whole pattern is `{P: [{exists: true}]}` for one
+     * record path P (the DNS rules' query_name): not in the automaton, whose
+     * visit cost a Resolver line ~230 instructions for what one scan of the
+     * leaves decides. Per source, by rule index (match ids are ascending, and
+     * these are merged into them in order). */
+    struct xrule {
+        uint32_t idx;   /* rule index: its match id */
+        uint32_t len;
+        uint64_t hash;  /* json_path_hash of path */
+        char *path;
+        bool same;      /* the same path as the source's previous xrule */
+    } *xr[EVENT_SOURCE_COUNT];
+    size_t n_xr[EVENT_SOURCE_COUNT];
     /* Stateful rules without a pattern: every event of the source is theirs
      * to filter with `where`, without visiting the automaton. */
     uint32_t *always[EVENT_SOURCE_COUNT];
@@ -132,6 +145,8 @@ struct detect_scratch {
     uint64_t stamp, where_stamp, when_stamp;
     uint64_t *ustamp, *wstamp, *wok, *whstamp;
     struct fwcache fwc;           /* fields of the direct `where`/`when` forms tested */
+    uint32_t *xids;               /* the automaton's ids merged with the xrules' */
+    size_t cap_xids;
     struct uplans plans;          /* flows: the units each set of gate classes feeds */
 };
 
@@ -291,6 +306,38 @@ static bool names_derived(enum event_source src, const char *pattern)
              obj_names_derived(src, root);
     arena_free(&a);
     return r;
+}
+
+/* The path P when pattern is exactly {P: [{"exists": true}]}, P given as
+ * nested one-member objects of plain keys (no dot, no '$': what the path set
+ * selects and the automaton would read), in arena; else NULL. */
+static const char *exists_only_path(const char *pattern, struct arena *a)
+{
+    struct json_value *v = NULL;
+    if (json_parse(pattern, strlen(pattern), a, &v, NULL) != 0)
+        return NULL;
+    struct buf path;
+    buf_init(&path, 64);
+    const char *out = NULL;
+    while (v->type == JSON_OBJECT && v->n == 1) {
+        const struct json_value *m = &v->items[0];
+        if (m->key_len == 0 || m->key[0] == '$' || memchr(m->key, '.', m->key_len) ||
+            memchr(m->key, '\0', m->key_len))
+            break;
+        if ((path.len && buf_append(&path, ".", 1) != 0) ||
+            buf_append(&path, m->key, m->key_len) != 0)
+            break;
+        if (m->type == JSON_ARRAY) {
+            const struct json_value *x = m->n == 1 ? &m->items[0] : NULL;
+            if (x && x->type == JSON_OBJECT && x->n == 1 && strcmp(x->items[0].key, "exists") == 0 &&
+                x->items[0].key_len == 6 && x->items[0].type == JSON_TRUE)
+                out = arena_strndup(a, path.p, path.len);
+            break;
+        }
+        v = (struct json_value *)m;
+    }
+    buf_free(&path);
+    return out;
 }
 
 static int build_stateful(struct detect_engine *e, struct err *err)
@@ -553,6 +600,24 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
             if (!shared)
                 feed_n[e->n] = 1;
         }
+        const char *xp = NULL;
+        struct arena xa;
+        arena_init(&xa, 1024);
+        if ((unsigned)r->source < EVENT_SOURCE_COUNT && r->pattern && !shared &&
+            r->kind != DETECT_KIND_MATCH && r->n_then == 0 &&
+            (xp = exists_only_path(r->pattern, &xa)) != NULL &&
+            detect__derived_find(r->source, xp, strlen(xp)) < 0) {
+            size_t k = e->n_xr[r->source]++;
+            e->xr[r->source] = xrealloc(e->xr[r->source], (k + 1) * sizeof(*e->xr[0]));
+            struct xrule *x = &e->xr[r->source][k];
+            x->idx = (uint32_t)e->n;
+            x->len = (uint32_t)strlen(xp);
+            x->hash = json_path_hash(xp, x->len);
+            x->path = xstrdup(xp);
+            x->same = k > 0 && strcmp(e->xr[r->source][k - 1].path, xp) == 0;
+            shared = true; /* not in the automaton */
+        }
+        arena_free(&xa);
         if ((unsigned)r->source >= EVENT_SOURCE_COUNT ||
             (r->pattern && !shared &&
              match_set_add(e->ms[r->source], r->pattern, strlen(r->pattern), (uint32_t)e->n,
@@ -594,6 +659,9 @@ void detect_engine_free(struct detect_engine *e)
     for (int k = 0; k < EVENT_SOURCE_COUNT; k++) {
         match_set_free(e->ms[k]);
         free(e->always[k]);
+        for (size_t i = 0; i < e->n_xr[k]; i++)
+            free(e->xr[k][i].path);
+        free(e->xr[k]);
     }
     match_set_free(e->where_ms);
     match_set_free(e->when_ms);
@@ -632,6 +700,11 @@ size_t detect__engine_units(const struct detect_engine *e, const struct sunit **
 }
 
 const struct snap_filter *detect__engine_snapf(const struct detect_engine *e) { return e->snapf; }
+
+size_t detect__engine_exists_rules(const struct detect_engine *e, enum event_source src)
+{
+    return (unsigned)src < EVENT_SOURCE_COUNT ? e->n_xr[src] : 0;
+}
 const struct input_options *detect__engine_input(const struct detect_engine *e) { return e->input; }
 
 bool detect__engine_by_ref(const struct detect_engine *e, const struct event *ev)
@@ -684,8 +757,11 @@ static void tmpl_paths(const struct tmpl *t, struct json_pathset *ps)
 
 void detect_engine_paths(const struct detect_engine *e, struct json_pathset *ps)
 {
-    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++) {
         match_set_paths(e->ms[k], ps);
+        for (size_t i = 0; i < e->n_xr[k]; i++)
+            add_path(ps, e->xr[k][i].path);
+    }
     for (size_t i = 0; list_paths[i]; i++)
         add_path(ps, list_paths[i]);
     for (size_t i = 0; i < e->n; i++) {
@@ -750,6 +826,7 @@ void detect_scratch_free(struct detect_scratch *s)
     free(s->fwc.v);
     free(s->whstamp);
     free(s->plans.steps);
+    free(s->xids);
     free(s);
 }
 
@@ -1412,6 +1489,59 @@ static const struct ustep *uplan_of(const struct detect_engine *e, struct detect
     return p->steps + p->lo[i];
 }
 
+/* Whether the automaton would find `exists: true` on x's path: a leaf of
+ * that path that is not an empty container ([] and {} are not leaves to
+ * event-ruler), in an array or not. */
+static bool xrule_holds(const struct xrule *x, const struct event *ev)
+{
+    const struct json_leaf *l = ev->flat.leaves;
+    const uint64_t h = x->hash;
+    for (size_t i = 0, n = ev->flat.n; i < n; i++) {
+        if (l[i].path_hash != h)
+            continue;
+        if (l[i].path_len == x->len && l[i].type != JSON_OBJECT && l[i].type != JSON_ARRAY &&
+            memcmp(l[i].path, x->path, x->len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The automaton's n ids with those of the source's xrules that hold, in
+ * ascending order as match_event gives them (so that rules are marked in
+ * the same order as when the patterns were in the automaton); *out points
+ * at ids itself when none holds. Rules of one path share the scan. */
+static size_t merge_xrules(const struct detect_engine *e, struct detect_scratch *s,
+                           const struct event *ev, const uint32_t *ids, size_t n,
+                           const uint32_t **out)
+{
+    const struct xrule *xr = e->xr[ev->source];
+    size_t nx = e->n_xr[ev->source];
+    if (s->cap_xids < n + nx) {
+        s->cap_xids = 2 * (n + nx);
+        s->xids = xrealloc(s->xids, s->cap_xids * sizeof(*s->xids));
+    }
+    uint32_t *v = s->xids;
+    size_t m = 0, i = 0;
+    bool holds = false;
+    for (size_t k = 0; k < nx; k++) {
+        if (!xr[k].same)
+            holds = xrule_holds(&xr[k], ev);
+        if (!holds)
+            continue;
+        while (i < n && ids[i] < xr[k].idx)
+            v[m++] = ids[i++];
+        v[m++] = xr[k].idx;
+    }
+    if (m == 0) {
+        *out = ids;
+        return n;
+    }
+    while (i < n)
+        v[m++] = ids[i++];
+    *out = v;
+    return m;
+}
+
 static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
                         const struct event *ev, detect_emit_fn emit, void *ctx)
 {
@@ -1488,8 +1618,10 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
                 s->utouched[nt++] = si;
         }
     }
-    if (e->n_src[ev->source] > 0)
+    if (e->n_src[ev->source] > e->n_xr[ev->source])
         n = match_event(e->ms[ev->source], &ev->flat, s->ms[ev->source], &ids);
+    if (e->n_xr[ev->source] > 0)
+        n = merge_xrules(e, s, ev, ids, n, &ids);
     uint64_t dheld = 0;
     bool dknown = false;
     for (size_t i = 0; i < n; i++) {

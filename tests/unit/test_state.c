@@ -1780,6 +1780,106 @@ static void test_dns_gate(void)
     lines_free(&l);
 }
 
+/* Rules whose pattern is one `exists: true` are decided by a scan of the
+ * leaves instead of the automaton (engine.c, xrules). The same rules with
+ * the test written twice ([{exists: true}, {exists: true}], which the
+ * automaton keeps) must find the same events, whatever the field holds:
+ * strings, null, numbers, booleans, empty and full containers, arrays,
+ * nested arrays, repeated keys, a nested path, absent; match rules placed
+ * between them (each fires on every line) keep their findings and their
+ * order, which follows the ids merged with the automaton's. */
+static const char *exists_rules(bool twice)
+{
+    static char buf[2][4096];
+    const char *t = twice ? "[{exists: true}, {exists: true}]" : "[{exists: true}]";
+    struct buf b;
+    buf_init(&b, 0);
+    static const char *const pat[][2] = { { "query_name: ", "" }, { "srcids: {instance: ", "}" },
+                                          { "query_name: ", "" }, { "rcode: ", "" } };
+    for (size_t i = 0; i < sizeof(pat) / sizeof(pat[0]); i++) {
+        buf_printf(&b, "---\nid: m%zu\ntype: Test:DNS/M%zu\nseverity: low\n"
+                       "title: \"{{region}}\"\nsource: dns\npattern: {query_type: [{prefix: \"A\"}]}\n",
+                   i, i);
+        buf_printf(&b, "---\nid: x%zu\ntype: Test:DNS/X%zu\nseverity: low\nkind: threshold\n"
+                       "title: \"{{region}} {{$count}}\"\nsource: dns\npattern: {",
+                   i, i);
+        buf_printf(&b, "%s%s%s", pat[i][0], t, pat[i][1]);
+        buf_printf(&b, "}\ngroup_by: [region]\nwindow: 1m\nthreshold: 1\n");
+    }
+    size_t n = b.len < sizeof(buf[0]) - 1 ? b.len : sizeof(buf[0]) - 1;
+    memcpy(buf[twice], b.p, n);
+    buf[twice][n] = '\0';
+    buf_free(&b);
+    return buf[twice];
+}
+
+static void test_exists_rules(void)
+{
+    static const char *const qn[] = {
+        "\"query_name\":\"a.example.com.\",", "\"query_name\":null,", "\"query_name\":7,",
+        "\"query_name\":true,", "\"query_name\":{},", "\"query_name\":[],",
+        "\"query_name\":[\"a\"],", "\"query_name\":[[\"a\"]],", "\"query_name\":[[]],",
+        "\"query_name\":{\"x\":1},", "\"query_name\":[{}],", "",
+        "\"query_name\":{},\"query_name\":\"b.\",", "\"query_name\":\"\",",
+        "\"query_namex\":\"a.\",", "\"Query_name\":\"a.\",",
+    };
+    static const char *const si[] = {
+        "\"srcids\":{\"instance\":\"i-1\"},", "\"srcids\":{\"instance\":null},",
+        "\"srcids\":{\"instance\":[]},", "\"srcids\":[{\"instance\":\"i-2\"}],",
+        "\"srcids\":\"i-3\",", "", "\"srcids\":{},", "\"srcids\":{\"instance\":{\"a\":[]}},",
+    };
+    static const char *const rc[] = { "\"rcode\":\"NOERROR\",", "", "\"rcode\":[1,2],",
+                                      "\"rcode\":{}," };
+    struct lines l = { 0 };
+    size_t i = 0;
+    for (size_t a = 0; a < sizeof(qn) / sizeof(qn[0]); a++)
+        for (size_t b = 0; b < sizeof(si) / sizeof(si[0]); b++, i++) {
+            next_t = (int64_t)i;
+            add(&l, "{\"query_timestamp\":\"%s\",%s%s%s\"query_type\":\"A%zu\","
+                    "\"account_id\":\"1\",\"region\":\"r%zu\"}",
+                at((int)i), qn[a], si[b], rc[i % 4], i % 5, i);
+        }
+    struct detect_rules *ra, *rb;
+    struct detect_engine *ea = engine_of(exists_rules(false), &ra, NULL);
+    struct detect_engine *eb = engine_of(exists_rules(true), &rb, NULL);
+    if (ea && eb) {
+        /* The first engine takes the shortcut for all four, the second for none. */
+        CHECK_INT(detect__engine_exists_rules(ea, EVENT_DNS), 4);
+        CHECK_INT(detect__engine_exists_rules(eb, EVENT_DNS), 0);
+        struct dets d[2] = { { 0 }, { 0 } };
+        const struct detect_engine *en[2] = { ea, eb };
+        for (int k = 0; k < 2; k++) {
+            struct detect_scratch *s = detect_scratch_new();
+            for (size_t j = 0; j < l.n; j++)
+                feed_one(en[k], s, l.v[j], on_det, &d[k]);
+            detect_finish(en[k], &s, 1, on_det, &d[k], NULL);
+            detect_scratch_free(s);
+        }
+        same(&d[0], &d[1], "exists by scan vs by the automaton");
+        /* Not vacuous: each rule fires on some lines and not on others. */
+        for (int x = 0; x < 4; x++) {
+            char id[4] = { 'x', (char)('0' + x), 0, 0 };
+            size_t c = count_rule(&d[0], id);
+            if (c == 0 || c == l.n) {
+                printf("#   %s found %zu of %zu\n", id, c, l.n);
+                harness_failures++;
+            }
+            id[0] = 'm';
+            if (count_rule(&d[0], id) == 0) {
+                printf("#   %s found nothing\n", id);
+                harness_failures++;
+            }
+        }
+        dets_free(&d[0]);
+        dets_free(&d[1]);
+    }
+    detect_engine_free(ea);
+    detect_engine_free(eb);
+    detect_rules_free(ra);
+    detect_rules_free(rb);
+    lines_free(&l);
+}
+
 static void test_flow_view(void)
 {
     struct arena a;
@@ -2794,6 +2894,7 @@ static const struct harness_test tests[] = {
     { "eni_map", test_eni_map },
     { "dns_features", test_dns_features },
     { "dns_gate", test_dns_gate },
+    { "exists_rules", test_exists_rules },
     { "flow_view", test_flow_view },
     { "rule_errors", test_rule_errors },
     { "pool", test_pool },
