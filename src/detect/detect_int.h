@@ -354,9 +354,29 @@ int detect__cmp_at(int64_t ams, struct sv aid, int64_t bms, struct sv bid);
 /* ---- the stateful stage (state.c, kinds.c) ------------------------------------------ */
 
 /* A field reference of a rule, resolved. */
+/* CloudTrail record paths whose value event_fill_common already holds
+ * (struct fref.ct; 0, what a zeroed fref holds, is none). */
+enum {
+    FCT_NONE = 0,
+    FCT_EVENT_NAME,
+    FCT_EVENT_SOURCE,
+    FCT_REGION,
+    FCT_SRC_IP,
+    FCT_ERROR_CODE,
+    FCT_USER_AGENT,
+    FCT_EVENT_ID,
+    FCT_ARN,
+    FCT_TYPE,
+    FCT_PRINCIPAL_ID,
+    FCT_ACCESS_KEY,
+    FCT_CATEGORY,
+    FCT_ACCOUNT, /* recipientAccountId|userIdentity.accountId */
+};
+
 struct fref {
     int dv;         /* derived field index, or -1 for record paths */
     int8_t raw;     /* flows: the one path's DVR_* (derived.raw holds its leaf), or -1 */
+    int8_t ct;      /* CloudTrail: the event field the reference is (FCT_*), or FCT_NONE */
     uint8_t n_alt;  /* record paths: alternatives, the first present counts */
     const char *alt[4];
     uint32_t len[4];

@@ -157,6 +157,7 @@ static void resolve(enum event_source src, const char *ref, struct fref *f)
     memset(f, 0, sizeof(*f));
     f->dv = -1;
     f->raw = -1;
+    f->ct = FCT_NONE;
     if (ref[0] == '$') {
         f->dv = detect__derived_find(src, ref + 1, strlen(ref + 1));
         return;
@@ -179,6 +180,30 @@ static void resolve(enum event_source src, const char *ref, struct fref *f)
      * field once): capture takes its leaf from there. */
     if (src == EVENT_VPCFLOW && f->n_alt == 1)
         f->raw = (int8_t)detect__flow_raw_find(f->alt[0], f->len[0]);
+    /* A CloudTrail field the reader has already found: capture reads it there
+     * (ct_ref_text) instead of scanning the record's leaves. */
+    static const struct {
+        const char *ref;
+        int8_t ct;
+    } ct_refs[] = {
+        { "eventName", FCT_EVENT_NAME },
+        { "eventSource", FCT_EVENT_SOURCE },
+        { "awsRegion", FCT_REGION },
+        { "sourceIPAddress", FCT_SRC_IP },
+        { "errorCode", FCT_ERROR_CODE },
+        { "userAgent", FCT_USER_AGENT },
+        { "eventID", FCT_EVENT_ID },
+        { "userIdentity.arn", FCT_ARN },
+        { "userIdentity.type", FCT_TYPE },
+        { "userIdentity.principalId", FCT_PRINCIPAL_ID },
+        { "userIdentity.accessKeyId", FCT_ACCESS_KEY },
+        { "eventCategory", FCT_CATEGORY },
+        { "recipientAccountId|userIdentity.accountId", FCT_ACCOUNT },
+    };
+    if (src == EVENT_CLOUDTRAIL)
+        for (size_t i = 0; i < sizeof(ct_refs) / sizeof(ct_refs[0]); i++)
+            if (strcmp(ref, ct_refs[i].ref) == 0)
+                f->ct = ct_refs[i].ct;
 }
 
 /* The key a stateful rule groups by when it names none: the resource's. */

@@ -336,6 +336,47 @@ size_t detect_scratch_pending(const struct detect_scratch *s, size_t *bytes_out)
 
 /* ---- capture ---------------------------------------------------------------------- */
 
+/* What the scan in ref_text would give for a CloudTrail reference that
+ * event_fill_common has read (f->ct), from the event's field; false when
+ * the field cannot say it, and the scan must: an Insights record (its
+ * eventName and eventSource may come from insightDetails), a path also
+ * found inside an array (the event holds the first leaf outside arrays),
+ * a value taken from the envelope (region, account), absent or null (the
+ * scan may find a later leaf of the path), "-" (which the scan skips).
+ * Otherwise the event's field is the first leaf of the path, a string
+ * (a number or a boolean there fails the record in event_fill_common),
+ * decoded as the scan would decode it. */
+static bool ct_ref_text(int ct, const struct event *ev, struct sv *out)
+{
+    if (ev->flags & (EVENT_F_INSIGHT | EVENT_F_CT_ARRAYED))
+        return false;
+    struct sv v;
+    switch (ct) {
+    case FCT_EVENT_NAME: v = ev->event_name; break;
+    case FCT_EVENT_SOURCE: v = ev->event_source; break;
+    case FCT_REGION:
+        v = ev->region.p != ev->envelope.region.p ? ev->region : SV_NULL;
+        break;
+    case FCT_SRC_IP: v = ev->src_ip; break;
+    case FCT_ERROR_CODE: v = ev->error_code; break;
+    case FCT_USER_AGENT: v = ev->user_agent; break;
+    case FCT_EVENT_ID: v = ev->id; break;
+    case FCT_ARN: v = ev->principal_arn; break;
+    case FCT_TYPE: v = ev->principal_type; break;
+    case FCT_PRINCIPAL_ID: v = ev->principal_id; break;
+    case FCT_ACCESS_KEY: v = ev->access_key; break;
+    case FCT_CATEGORY: v = ev->event_category; break;
+    case FCT_ACCOUNT:
+        v = ev->account.p != ev->envelope.account.p ? ev->account : SV_NULL;
+        break;
+    default: return false;
+    }
+    if (v.p == NULL || (v.len == 1 && v.p[0] == '-'))
+        return false;
+    *out = v;
+    return true;
+}
+
 /* The value of one field reference as text (first alternative present). */
 static bool ref_text(const struct fref *f, const struct event *ev, const struct derived *dv,
                      struct arena *tmp, struct sv *out)
@@ -347,6 +388,8 @@ static bool ref_text(const struct fref *f, const struct event *ev, const struct 
         *out = v->s;
         return true;
     }
+    if (f->ct != FCT_NONE && ev->source == EVENT_CLOUDTRAIL && ct_ref_text(f->ct, ev, out))
+        return true;
     if (f->raw >= 0 && ev->source == EVENT_VPCFLOW && dv && dv->done) {
         /* What the loop below would find: the one leaf of that name. */
         const struct json_leaf *l = dv->raw[f->raw];

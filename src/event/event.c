@@ -180,7 +180,7 @@ static void clear_common(struct event *ev)
     ev->event_source = ev->event_name = ev->principal_arn = ev->principal_type = SV_NULL;
     ev->principal_id = ev->user_name = ev->access_key = ev->user_agent = SV_NULL;
     ev->error_code = ev->event_category = SV_NULL;
-    ev->flags &= ~EVENT_F_INSIGHT;
+    ev->flags &= ~(EVENT_F_INSIGHT | EVENT_F_CT_ARRAYED);
 }
 
 /* The CT_* slot of a CloudTrail path, or -1: what find_leaves would decide
@@ -230,25 +230,32 @@ static int ct_slot(const char *p, uint32_t len)
     return -1;
 }
 
-static void find_ct_leaves(const struct json_flat *f, const struct json_leaf **found)
+/* Also says whether a leaf inside an array has one of the paths (see
+ * EVENT_F_CT_ARRAYED). */
+static bool find_ct_leaves(const struct json_flat *f, const struct json_leaf **found)
 {
+    bool arrayed = false;
     for (size_t i = 0; i < CT_N; i++)
         found[i] = NULL;
     for (size_t j = 0; j < f->n; j++) {
         const struct json_leaf *l = &f->leaves[j];
-        if (l->n_arr != 0)
-            continue;
         int slot = ct_slot(l->path, l->path_len);
-        if (slot >= 0 && found[slot] == NULL)
+        if (slot < 0)
+            continue;
+        if (l->n_arr != 0)
+            arrayed = true;
+        else if (found[slot] == NULL)
             found[slot] = l;
     }
+    return arrayed;
 }
 
 static int fill_cloudtrail(struct event *ev, struct arena *arena, struct err *err)
 {
     const struct json_leaf *f[CT_N];
     struct sv v[CT_N];
-    find_ct_leaves(&ev->flat, f);
+    if (find_ct_leaves(&ev->flat, f))
+        ev->flags |= EVENT_F_CT_ARRAYED;
     for (int i = 0; i < CT_N; i++) {
         int rc = get_str(f[i], arena, &v[i], err);
         if (rc != 0)

@@ -50,6 +50,10 @@ struct event_envelope {
 /* event.flags */
 #define EVENT_F_INSIGHT 0x1u  /* a CloudTrail Insights event (eventCategory "Insight") */
 #define EVENT_F_ENVELOPE 0x2u /* the record came inside an EventBridge envelope */
+/* A CloudTrail record with a leaf inside an array at one of the paths
+ * event_fill_common reads ("eventName": [...]): its fields are then the
+ * first leaf outside arrays, which is not the first leaf of the path. */
+#define EVENT_F_CT_ARRAYED 0x4u
 
 struct event {
     enum event_source source;
@@ -85,8 +89,9 @@ struct event {
 
 /* Builds the common fields of ev from its leaves (ev->flat, ev->source and,
  * for flows/DNS, ev->raw must be set; the other common fields are overwritten,
- * envelope and flags other than EVENT_F_INSIGHT are kept). String values with
- * escapes are decoded into arena. Null values count as absent.
+ * envelope and flags other than EVENT_F_INSIGHT and EVENT_F_CT_ARRAYED are
+ * kept). String values with escapes are decoded into arena. Null values count
+ * as absent.
  *   CloudTrail: eventTime, eventID, recipientAccountId (else
  *     userIdentity.accountId), awsRegion, sourceIPAddress, eventSource,
  *     eventName, userIdentity.{arn,type,principalId,accessKeyId,userName or

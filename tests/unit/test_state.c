@@ -1880,6 +1880,123 @@ static void test_exists_rules(void)
     lines_free(&l);
 }
 
+/* Capture reads the CloudTrail fields event_fill_common has found from the
+ * event (state.c, ct_ref_text) instead of scanning the leaves. Each such
+ * reference against the same path written so that it is scanned (twice as
+ * alternatives: the first present counts, so the meaning is the same), over
+ * records whose fields are escaped, "-", empty, null then repeated, inside
+ * an array before the plain value, taken from an EventBridge envelope, or
+ * from an Insights record's insightDetails: the same keys. */
+static const char *ct_ref_rules(bool scanned)
+{
+    static char buf[2][8192];
+    static const char *const refs[] = {
+        "eventName", "eventSource", "awsRegion", "sourceIPAddress", "errorCode",
+        "userAgent", "eventID", "userIdentity.arn", "userIdentity.type",
+        "userIdentity.principalId", "userIdentity.accessKeyId", "eventCategory",
+        "recipientAccountId|userIdentity.accountId",
+    };
+    struct buf b;
+    buf_init(&b, 0);
+    for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+        const char *bar = strchr(refs[i], '|');
+        buf_printf(&b, "---\nid: c%zu\ntype: Test:CT/C%zu\nseverity: low\nkind: threshold\n"
+                       "title: \"{{$key}} {{$count}}\"\nsource: cloudtrail\n",
+                   i, i);
+        if (scanned)
+            buf_printf(&b, "group_by: [\"%s|%.*s\"]\n", refs[i],
+                       (int)(bar ? (size_t)(bar - refs[i]) : strlen(refs[i])), refs[i]);
+        else
+            buf_printf(&b, "group_by: [\"%s\"]\n", refs[i]);
+        buf_printf(&b, "window: 1m\nthreshold: 1\n");
+    }
+    size_t n = b.len < sizeof(buf[0]) - 1 ? b.len : sizeof(buf[0]) - 1;
+    memcpy(buf[scanned], b.p, n);
+    buf[scanned][n] = '\0';
+    buf_free(&b);
+    return buf[scanned];
+}
+
+static void test_ct_refs(void)
+{
+    static const char *const rec[] = {
+        /* plain */
+        "\"eventName\":\"GetObject\",\"eventSource\":\"s3.amazonaws.com\",\"awsRegion\":"
+        "\"us-east-1\",\"sourceIPAddress\":\"203.0.113.9\",\"errorCode\":\"AccessDenied\","
+        "\"userAgent\":\"aws-cli/2\",\"userIdentity\":{\"arn\":\"arn:aws:iam::1:user/a\",\"type\":"
+        "\"IAMUser\",\"principalId\":\"AID1\",\"accessKeyId\":\"AKIA1\",\"accountId\":\"1\"},"
+        "\"eventCategory\":\"Management\",\"recipientAccountId\":\"2\"",
+        /* escaped, empty, "-" */
+        "\"eventName\":\"Get\\u0053ecret\\\"x\",\"eventSource\":\"\",\"awsRegion\":\"-\","
+        "\"sourceIPAddress\":\"-\",\"errorCode\":\"\",\"userAgent\":\"a\\/b\",\"userIdentity\":"
+        "{\"arn\":\"-\",\"type\":\"\\u00e9\",\"accountId\":\"-\"},\"recipientAccountId\":\"-\"",
+        /* null, then the same key again */
+        "\"eventName\":null,\"eventName\":\"Later\",\"errorCode\":null,\"errorCode\":\"E2\","
+        "\"userIdentity\":{\"arn\":null,\"arn\":\"arn2\",\"accountId\":\"7\"},"
+        "\"recipientAccountId\":null,\"awsRegion\":null,\"awsRegion\":\"eu-west-1\"",
+        /* inside an array first, then outside */
+        "\"eventName\":[\"InArray\"],\"eventName\":\"Outside\",\"userIdentity\":[{\"arn\":\"a1\","
+        "\"type\":\"T1\"}],\"userIdentity\":{\"arn\":\"a2\",\"type\":\"T2\"},\"errorCode\":[[\"E\"]],"
+        "\"errorCode\":\"F\",\"awsRegion\":\"r\"",
+        /* only the array */
+        "\"eventName\":[\"Only\",\"Two\"],\"sourceIPAddress\":[\"198.51.100.1\"],\"awsRegion\":\"r\","
+        "\"userIdentity\":{\"accountId\":[\"9\"]}",
+        /* the second account alternative; the ids */
+        "\"eventName\":\"N\",\"userIdentity\":{\"accountId\":\"55\",\"accessKeyId\":\"ASIA2\"},"
+        "\"awsRegion\":\"r\"",
+        /* an Insights record */
+        "\"eventCategory\":\"Insight\",\"eventType\":\"AwsCloudTrailInsight\",\"awsRegion\":"
+        "\"us-west-2\",\"recipientAccountId\":\"3\",\"insightDetails\":{\"eventSource\":"
+        "\"iam.amazonaws.com\",\"eventName\":\"ListUsers\"}",
+        "\"eventCategory\":\"Insight\",\"eventName\":\"Own\",\"insightDetails\":{\"eventName\":"
+        "\"FromDetails\"}",
+    };
+    struct lines l = { 0 };
+    size_t n = sizeof(rec) / sizeof(rec[0]);
+    for (size_t i = 0; i < n; i++) {
+        next_t = (int64_t)i;
+        add(&l, "{\"eventTime\":\"%s\",\"eventID\":\"id-%zu\",%s}", at((int)i), i, rec[i]);
+    }
+    /* From an EventBridge envelope: region and account from there. */
+    next_t = (int64_t)n;
+    add(&l, "{\"version\":\"0\",\"id\":\"e1\",\"detail-type\":\"AWS API Call via CloudTrail\","
+            "\"source\":\"aws.s3\",\"account\":\"444\",\"time\":\"%s\",\"region\":\"ap-south-1\","
+            "\"detail\":{\"eventTime\":\"%s\",\"eventID\":\"id-env\",\"eventName\":\"Env\","
+            "\"eventSource\":\"s3.amazonaws.com\"}}",
+            at((int)n), at((int)n));
+    next_t = (int64_t)n + 1;
+    add(&l, "{\"version\":\"0\",\"id\":\"e2\",\"detail-type\":\"AWS API Call via CloudTrail\","
+            "\"source\":\"aws.s3\",\"account\":\"444\",\"time\":\"%s\",\"region\":\"ap-south-1\","
+            "\"detail\":{\"eventTime\":\"%s\",\"eventID\":\"id-env2\",\"eventName\":\"Env\","
+            "\"awsRegion\":\"eu-north-1\",\"recipientAccountId\":\"5\"}}",
+            at((int)n + 1), at((int)n + 1));
+    struct detect_rules *ra, *rb;
+    struct detect_engine *ea = engine_of(ct_ref_rules(false), &ra, NULL);
+    struct detect_engine *eb = engine_of(ct_ref_rules(true), &rb, NULL);
+    if (ea && eb) {
+        struct dets da = { 0 }, db = { 0 };
+        run(ea, &l, NULL, 1, &da);
+        run(eb, &l, NULL, 1, &db);
+        same(&da, &db, "CloudTrail fields from the event vs scanned");
+        /* Not vacuous: every reference gives some key. */
+        for (int i = 0; i < 13; i++) {
+            char id[4];
+            snprintf(id, sizeof(id), "c%d", i);
+            if (count_rule(&da, id) == 0) {
+                printf("#   %s found nothing\n", id);
+                harness_failures++;
+            }
+        }
+        dets_free(&da);
+        dets_free(&db);
+    }
+    detect_engine_free(ea);
+    detect_engine_free(eb);
+    detect_rules_free(ra);
+    detect_rules_free(rb);
+    lines_free(&l);
+}
+
 static void test_flow_view(void)
 {
     struct arena a;
@@ -2895,6 +3012,7 @@ static const struct harness_test tests[] = {
     { "dns_features", test_dns_features },
     { "dns_gate", test_dns_gate },
     { "exists_rules", test_exists_rules },
+    { "ct_refs", test_ct_refs },
     { "flow_view", test_flow_view },
     { "rule_errors", test_rule_errors },
     { "pool", test_pool },
