@@ -48,6 +48,7 @@ struct detect_engine {
         bool same;      /* the same path as the source's previous xrule */
     } *xr[EVENT_SOURCE_COUNT];
     size_t n_xr[EVENT_SOURCE_COUNT];
+    size_t n_auto[EVENT_SOURCE_COUNT]; /* n_src but the xrules: the automaton has work */
     /* Stateful rules without a pattern: every event of the source is theirs
      * to filter with `where`, without visiting the automaton. */
     uint32_t *always[EVENT_SOURCE_COUNT];
@@ -626,6 +627,7 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
                 feed_n[e->n] = 1;
         }
         const char *xp = NULL;
+        bool diverted = false;
         struct arena xa;
         arena_init(&xa, 1024);
         if ((unsigned)r->source < EVENT_SOURCE_COUNT && r->pattern && !shared &&
@@ -641,6 +643,7 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
             x->path = xstrdup(xp);
             x->same = k > 0 && strcmp(e->xr[r->source][k - 1].path, xp) == 0;
             shared = true; /* not in the automaton */
+            diverted = true;
         }
         arena_free(&xa);
         if ((unsigned)r->source >= EVENT_SOURCE_COUNT ||
@@ -655,8 +658,10 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
             detect_engine_free(e);
             return ERR_USAGE;
         }
-        if (r->pattern || r->n_then)
+        if (r->pattern || r->n_then) {
             e->n_src[r->source]++;
+            e->n_auto[r->source] += !diverted || r->n_then > 0;
+        }
         e->rule[e->n++] = r;
     }
     free(feed_n);
@@ -1535,9 +1540,9 @@ static bool xrule_holds(const struct xrule *x, const struct event *ev)
  * ascending order as match_event gives them (so that rules are marked in
  * the same order as when the patterns were in the automaton); *out points
  * at ids itself when none holds. Rules of one path share the scan. */
-static size_t merge_xrules(const struct detect_engine *e, struct detect_scratch *s,
-                           const struct event *ev, const uint32_t *ids, size_t n,
-                           const uint32_t **out)
+static __attribute__((noinline)) size_t
+merge_xrules(const struct detect_engine *e, struct detect_scratch *s, const struct event *ev,
+             const uint32_t *ids, size_t n, const uint32_t **out)
 {
     const struct xrule *xr = e->xr[ev->source];
     size_t nx = e->n_xr[ev->source];
@@ -1643,9 +1648,9 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
                 s->utouched[nt++] = si;
         }
     }
-    if (e->n_src[ev->source] > e->n_xr[ev->source])
+    if (e->n_auto[ev->source] > 0)
         n = match_event(e->ms[ev->source], &ev->flat, s->ms[ev->source], &ids);
-    if (e->n_xr[ev->source] > 0)
+    if (__builtin_expect(e->n_xr[ev->source] > 0, 0))
         n = merge_xrules(e, s, ev, ids, n, &ids);
     uint64_t dheld = 0;
     bool dknown = false;
