@@ -26,6 +26,9 @@
 
 #define DG_TESTS 64
 
+#define SRC_AUTO 1u /* detect_engine.src_mode */
+#define SRC_XR 2u
+
 struct detect_engine {
     const struct detect_rules *rules;
     const struct detect_rule **rule; /* enabled rules; match id = index */
@@ -49,6 +52,9 @@ struct detect_engine {
     } *xr[EVENT_SOURCE_COUNT];
     size_t n_xr[EVENT_SOURCE_COUNT];
     size_t n_auto[EVENT_SOURCE_COUNT]; /* n_src but the xrules: the automaton has work */
+    /* Per source: SRC_AUTO when n_auto, SRC_XR when n_xr (one test on the
+     * path of every line, the sources without either's included). */
+    uint8_t src_mode[EVENT_SOURCE_COUNT];
     /* Stateful rules without a pattern: every event of the source is theirs
      * to filter with `where`, without visiting the automaton. */
     uint32_t *always[EVENT_SOURCE_COUNT];
@@ -665,6 +671,8 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
         e->rule[e->n++] = r;
     }
     free(feed_n);
+    for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
+        e->src_mode[k] = (uint8_t)((e->n_auto[k] > 0 ? SRC_AUTO : 0) | (e->n_xr[k] > 0 ? SRC_XR : 0));
     e->learning_override = opt ? opt->learning_ms : 0;
     e->insights = opt ? opt->insights : false;
     e->input = opt ? opt->input : NULL;
@@ -1648,10 +1656,13 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
                 s->utouched[nt++] = si;
         }
     }
-    if (e->n_auto[ev->source] > 0)
-        n = match_event(e->ms[ev->source], &ev->flat, s->ms[ev->source], &ids);
-    if (__builtin_expect(e->n_xr[ev->source] > 0, 0))
-        n = merge_xrules(e, s, ev, ids, n, &ids);
+    unsigned mode = e->src_mode[ev->source];
+    if (mode) {
+        if (mode & SRC_AUTO)
+            n = match_event(e->ms[ev->source], &ev->flat, s->ms[ev->source], &ids);
+        if (mode & SRC_XR)
+            n = merge_xrules(e, s, ev, ids, n, &ids);
+    }
     uint64_t dheld = 0;
     bool dknown = false;
     for (size_t i = 0; i < n; i++) {
