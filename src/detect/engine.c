@@ -345,9 +345,10 @@ static bool names_derived(enum event_source src, const char *pattern)
  * selects and the automaton would read), in arena; else NULL. */
 static const char *exists_only_path(const char *pattern, struct arena *a)
 {
-    struct json_value *v = NULL;
-    if (json_parse(pattern, strlen(pattern), a, &v, NULL) != 0)
+    struct json_value *root = NULL;
+    if (json_parse(pattern, strlen(pattern), a, &root, NULL) != 0)
         return NULL;
+    const struct json_value *v = root;
     struct buf path;
     buf_init(&path, 64);
     const char *out = NULL;
@@ -361,12 +362,14 @@ static const char *exists_only_path(const char *pattern, struct arena *a)
             break;
         if (m->type == JSON_ARRAY) {
             const struct json_value *x = m->n == 1 ? &m->items[0] : NULL;
-            if (x && x->type == JSON_OBJECT && x->n == 1 && strcmp(x->items[0].key, "exists") == 0 &&
-                x->items[0].key_len == 6 && x->items[0].type == JSON_TRUE)
+            const struct json_value *op =
+                x && x->type == JSON_OBJECT && x->n == 1 ? x->items : NULL;
+            if (op && op->key_len == 6 && memcmp(op->key, "exists", 6) == 0 &&
+                op->type == JSON_TRUE)
                 out = arena_strndup(a, path.p, path.len);
             break;
         }
-        v = (struct json_value *)m;
+        v = m;
     }
     buf_free(&path);
     return out;
@@ -672,7 +675,8 @@ int detect_engine_new(const struct detect_rules *rules, const struct detect_opti
     }
     free(feed_n);
     for (int k = 0; k < EVENT_SOURCE_COUNT; k++)
-        e->src_mode[k] = (uint8_t)((e->n_auto[k] > 0 ? SRC_AUTO : 0) | (e->n_xr[k] > 0 ? SRC_XR : 0));
+        e->src_mode[k] =
+            (uint8_t)((e->n_auto[k] > 0 ? SRC_AUTO : 0) | (e->n_xr[k] > 0 ? SRC_XR : 0));
     e->learning_override = opt ? opt->learning_ms : 0;
     e->insights = opt ? opt->insights : false;
     e->input = opt ? opt->input : NULL;

@@ -1798,7 +1798,8 @@ static const char *exists_rules(bool twice)
                                           { "query_name: ", "" }, { "rcode: ", "" } };
     for (size_t i = 0; i < sizeof(pat) / sizeof(pat[0]); i++) {
         buf_printf(&b, "---\nid: m%zu\ntype: Test:DNS/M%zu\nseverity: low\n"
-                       "title: \"{{region}}\"\nsource: dns\npattern: {query_type: [{prefix: \"A\"}]}\n",
+                       "title: \"{{region}}\"\nsource: dns\n"
+                       "pattern: {query_type: [{prefix: \"A\"}]}\n",
                    i, i);
         buf_printf(&b, "---\nid: x%zu\ntype: Test:DNS/X%zu\nseverity: low\nkind: threshold\n"
                        "title: \"{{region}} {{$count}}\"\nsource: dns\npattern: {",
@@ -1936,11 +1937,11 @@ static void test_ct_refs(void)
         "\"recipientAccountId\":null,\"awsRegion\":null,\"awsRegion\":\"eu-west-1\"",
         /* inside an array first, then outside */
         "\"eventName\":[\"InArray\"],\"eventName\":\"Outside\",\"userIdentity\":[{\"arn\":\"a1\","
-        "\"type\":\"T1\"}],\"userIdentity\":{\"arn\":\"a2\",\"type\":\"T2\"},\"errorCode\":[[\"E\"]],"
-        "\"errorCode\":\"F\",\"awsRegion\":\"r\"",
+        "\"type\":\"T1\"}],\"userIdentity\":{\"arn\":\"a2\",\"type\":\"T2\"},"
+        "\"errorCode\":[[\"E\"]],\"errorCode\":\"F\",\"awsRegion\":\"r\"",
         /* only the array */
-        "\"eventName\":[\"Only\",\"Two\"],\"sourceIPAddress\":[\"198.51.100.1\"],\"awsRegion\":\"r\","
-        "\"userIdentity\":{\"accountId\":[\"9\"]}",
+        "\"eventName\":[\"Only\",\"Two\"],\"sourceIPAddress\":[\"198.51.100.1\"],"
+        "\"awsRegion\":\"r\",\"userIdentity\":{\"accountId\":[\"9\"]}",
         /* the second account alternative; the ids */
         "\"eventName\":\"N\",\"userIdentity\":{\"accountId\":\"55\",\"accessKeyId\":\"ASIA2\"},"
         "\"awsRegion\":\"r\"",
