@@ -176,7 +176,7 @@ struct flow_pend {
 
 struct derived {
     bool done;
-    bool facts_done;           /* flows: ff/ffi/ffmask set (done: v too) */
+    bool facts_done;           /* flows: ff/ffmask set (done: v too) */
     struct flow_pend fp;
     struct dval v[DERIVED_MAX];
     size_t n;                  /* entries of v used by the source */
@@ -187,14 +187,20 @@ struct derived {
     /* Flow records: the leaves derivation found (DVR_*), so filters on
      * record fields need not search the leaves again; NULL = absent. */
     const struct json_leaf *raw[16];
+    /* What raw was found for: a line of that format (event.flow_fmt, not
+     * 0) whose leaves are at that address has its fields at the same
+     * places, so raw holds as it is (the reader reuses its leaves). */
+    uint64_t raw_fmt;
+    const struct json_leaf *raw_base;
     /* Flow records: the fields the direct `where` tests as numbers (facts:
      * a derived index, or DVF_N + a DVR_* index), valid where ffmask has
-     * their bit; enumerations by detect__flow_fact_code. */
-    double ff[32];
+     * their bit; enumerations by detect__flow_fact_code. Every fact is a
+     * whole number from 0 to 10^15 - 1 (exact as a double): derivation
+     * stores only the integer, and the readers convert what they test
+     * (the gate's region tables are indexed by it, most lines test a few
+     * facts only). */
+    uint64_t ff[32];
     uint32_t ffmask;
-    /* ff as whole numbers where they are 0 .. UINT32_MAX - 1, else
-     * UINT32_MAX: what the gate's region tables are indexed by. */
-    uint32_t ffi[32];
     bool flat_done;
     /* Texts of numbers derivation writes itself (no arena per flow). */
     char numtxt[DERIVED_MAX][24];
@@ -228,7 +234,7 @@ void detect__geocache_free(struct geocache *gc);
 /* Fills out for ev (strings in a). */
 void detect__derive(const struct dctx *c, const struct event *ev, struct arena *a,
                     struct derived *out);
-/* Flows: only the facts (ff, ffi, ffmask, raw), for the gate; d->v is not
+/* Flows: only the facts (ff, ffmask, raw), for the gate; d->v is not
  * valid until detect__derive_rest (same arguments, the same event). Other
  * sources: detect__derive. done is true only once everything is derived. */
 void detect__derive_facts(const struct dctx *c, const struct event *ev, struct arena *a,

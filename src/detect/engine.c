@@ -1066,7 +1066,7 @@ static const struct derived *derived_of(const struct detect_engine *e, struct de
     return &s->dv;
 }
 
-/* The event's facts (derived.ff, ffi, ffmask), what the gate reads; the
+/* The event's facts (derived.ff, ffmask), what the gate reads; the
  * rest of the derivation waits for derived_of. */
 static const struct derived *facts_of(const struct detect_engine *e, struct detect_scratch *s,
                                       const struct event *ev)

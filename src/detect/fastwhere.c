@@ -588,7 +588,7 @@ static bool field_holds(const struct ffield *f, const struct event *ev, const st
                         struct arena *a)
 {
     if (f->fact >= 0 && (dv->ffmask >> f->fact & 1))
-        return fact_holds(f, dv->ff[f->fact]);
+        return fact_holds(f, (double)dv->ff[f->fact]);
     if (f->n_sub) {
         for (size_t k = 0; k < f->n_sub; k++)
             if (detect__fwhere_eval(f->sub[k], ev, dv, a))
@@ -675,7 +675,7 @@ bool detect__fwhere_eval_cached(const struct fwhere *w, const struct event *ev,
         const struct ffield *f = &w->f[i];
         bool ok;
         if (f->fact >= 0 && (dv->ffmask >> f->fact & 1)) {
-            ok = fact_holds(f, dv->ff[f->fact]);
+            ok = fact_holds(f, (double)dv->ff[f->fact]);
         } else if (f->atom >= 0 && (size_t)f->atom < c->n) {
             uint64_t *slot = &c->v[f->atom];
             if ((*slot >> 1) == c->stamp) {
@@ -956,12 +956,12 @@ uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, u
             unsure |= gf->tests;
             continue;
         }
-        uint32_t xi = dv->ffi[gf->fact];
+        uint64_t xi = dv->ff[gf->fact];
         size_t r;
-        if (gf->rt && xi != UINT32_MAX)
-            r = xi > gf->tmax ? 2 * gf->n_pt : gf->rt[xi]; /* past the last breakpoint */
+        if (gf->rt) /* past the last breakpoint (tmax) is the last region */
+            r = xi > gf->tmax ? 2 * gf->n_pt : gf->rt[xi];
         else
-            r = region_of(gf, dv->ff[gf->fact]);
+            r = region_of(gf, (double)xi);
         m &= gf->mask[r];
     }
     if (exact)

@@ -1673,6 +1673,89 @@ static void derive_line(const char *line, struct derived *d, struct arena *a)
     input_close(r);
 }
 
+/* The engine derives every line into the same struct derived (its scratch);
+ * derive.c keeps the flow fields' places there while the lines' format and
+ * the reader's leaves stay the same, and stores facts as integers. Each
+ * line, derived into that reused struct, must give what a fresh struct
+ * gives: over files of two formats in turn (a new reader's leaves are often
+ * where the last one's were, with the fields elsewhere), NODATA lines, and
+ * counts past 32 bits (facts up to 15 digits). */
+static void test_flow_facts_reuse(void)
+{
+    static const char *const addrs[] = { "10.0.2.9", "198.51.100.7", "172.16.4.4", "2600:1f18::5" };
+    static const char *const acts[] = { "ACCEPT", "REJECT", "-", "ACCEPTED" };
+    static const long long big[] = { 0, 1, 3, 80, 5000, 65535, 65536, 4294967295LL, 4294967296LL,
+                                      99999999999999LL, 999999999999999LL, 1000000000000000LL };
+    struct buf text[2];
+    uint64_t st = 7;
+    for (int f = 0; f < 2; f++) {
+        buf_init(&text[f], 0);
+        if (f == 1)
+            buf_append_cstr(&text[1], "version action bytes packets protocol dstport srcport dstaddr "
+                                      "srcaddr interface-id account-id start end log-status\n");
+        for (int i = 0; i < 300; i++) {
+            char line[512];
+            const char *a = addrs[rnd(&st) % 4], *b = addrs[rnd(&st) % 4];
+            const char *act = acts[rnd(&st) % 4];
+            long long pk = big[rnd(&st) % 12], by = big[rnd(&st) % 12];
+            int sp = (int)(rnd(&st) % 65536), dp = i % 3 ? 22 : 443, pr = i % 5 ? 6 : 17;
+            long long t0 = (long long)epoch(i);
+            if (i % 40 == 0)
+                snprintf(line, sizeof(line),
+                         f ? "5 - - - - - - - - eni-0a1 111122223333 %lld %lld NODATA\n"
+                           : "2 111122223333 eni-0a1 - - - - - - - %lld %lld - NODATA\n",
+                         t0, t0 + 30);
+            else if (f == 0)
+                snprintf(line, sizeof(line), "2 111122223333 eni-0a1 %s %s %d %d %d %lld %lld %lld %lld %s OK\n",
+                         a, b, sp, dp, pr, pk, by, t0, t0 + 30, act);
+            else
+                snprintf(line, sizeof(line), "5 %s %lld %lld %d %d %d %s %s eni-0a1 111122223333 %lld %lld OK\n",
+                         act, by, pk, pr, dp, sp, b, a, t0, t0 + 30);
+            buf_append_cstr(&text[f], line);
+        }
+    }
+    struct arena a;
+    arena_init(&a, 0);
+    struct derived reused, fresh;
+    memset(&reused, 0, sizeof(reused));
+    struct dctx none = { 0 };
+    size_t lines = 0, big_facts = 0;
+    for (int round = 0; round < 4; round++) {
+        struct err err;
+        err_clear(&err);
+        struct input_reader *r = NULL;
+        const struct buf *t = &text[round % 2];
+        CHECK_INT(input_open_mem("t", t->p, t->len, NULL, &r, &err), 0);
+        struct event ev;
+        while (r && input_next(r, &ev, &err) == 0) {
+            lines++;
+            arena_reset(&a);
+            detect__derive(&none, &ev, &a, &reused);
+            memset(&fresh, 0, sizeof(fresh));
+            detect__derive(&none, &ev, &a, &fresh);
+            CHECK(reused.ffmask == fresh.ffmask);
+            for (int k = 0; k < 32; k++)
+                if (fresh.ffmask >> k & 1) {
+                    CHECK(reused.ff[k] == fresh.ff[k]);
+                    big_facts += fresh.ff[k] >= 4294967295ULL;
+                }
+            for (int k = 0; k < DVR_N; k++)
+                CHECK(reused.raw[k] == fresh.raw[k]);
+            for (int k = 0; k < DVF_N; k++) {
+                CHECK_INT(reused.v[k].type, fresh.v[k].type);
+                CHECK(reused.v[k].s.len == fresh.v[k].s.len &&
+                      (!fresh.v[k].s.len || memcmp(reused.v[k].s.p, fresh.v[k].s.p, fresh.v[k].s.len) == 0));
+            }
+        }
+        input_close(r);
+    }
+    CHECK_INT(lines, 4 * 300);
+    CHECK(big_facts > 100);
+    buf_free(&text[0]);
+    buf_free(&text[1]);
+    arena_free(&a);
+}
+
 /* DNS rules' `where` made of derived booleans: the engine decides them all
  * at once before marking (engine.c, dns_gate). The same rules with a record
  * field added to each `where` (always there, so the answer is the same) are
@@ -2077,6 +2160,10 @@ static void test_fast_where_agrees(void)
         "{\"direction\":[{\"prefix\":\"in\"}],\"ipv6\":[false]}",
         "{\"action\":[{\"anything-but\":[\"ACCEPT\",\"nope\"]}]}",
         "{\"bytes\":[{\"numeric\":[\"=\",120]}],\"protocol\":[{\"anything-but\":[1,6,17,58]}]}",
+        /* Facts past 32 bits (derivation keeps them as integers). */
+        "{\"bytes\":[{\"numeric\":[\">=\",4294967296]}]}",
+        "{\"packets\":[{\"numeric\":[\">\",5000]}],\"bytes\":[{\"numeric\":[\"<\",99999999999999]}]}",
+        "{\"packets\":[4294967295, 65536]}",
     };
     /* (A list mixing the two is left to the automaton.) */
     struct fwhere *mixed = detect__fwhere_compile(EVENT_VPCFLOW, "{\"remote_port\":[{\"anything-but\":[\"22\",22]}]}");
@@ -2127,6 +2214,12 @@ static void test_fast_where_agrees(void)
             add(&l, "2 111122223333 eni-0a1 - - - - - - - %lld %lld - %s", (long long)epoch(i),
                 (long long)epoch(i + 30), i % 100 ? "NODATA" : "SKIPDATA");
     }
+    static const long long big[] = { 5000, 5001, 65535, 65536, 4294967295LL, 4294967296LL,
+                                      99999999999999LL, 999999999999999LL };
+    for (int i = 0; i < 400; i++)
+        add(&l, "2 111122223333 eni-0a1 %s %s %d %d 6 %lld %lld %lld %lld ACCEPT OK",
+            addrs[rnd(&st) % 7], addrs[rnd(&st) % 7], ports[rnd(&st) % 12], ports[rnd(&st) % 12],
+            big[rnd(&st) % 8], big[rnd(&st) % 8], (long long)epoch(i), (long long)epoch(i + 30));
     for (int i = 0; i < 500; i++)
         add(&l, "{\"query_timestamp\":\"%s\",\"query_name\":\"%s.%s.\",\"srcids\":"
                 "{\"instance\":\"i-0abc\"},\"account_id\":\"1\",\"region\":\"r\"}",
@@ -2783,6 +2876,7 @@ static const struct harness_test tests[] = {
     { "dns_features", test_dns_features },
     { "dns_gate", test_dns_gate },
     { "flow_view", test_flow_view },
+    { "flow_facts_reuse", test_flow_facts_reuse },
     { "rule_errors", test_rule_errors },
     { "pool", test_pool },
 };
