@@ -356,6 +356,9 @@ size_t detect__snap_size(const struct snap *sn);
 
 /* (ms, id) order of events, the order every stateful rule sees. */
 int detect__cmp_at(int64_t ams, struct sv aid, int64_t bms, struct sv bid);
+/* An id's first 8 bytes, big-endian and zero-padded: where two differ, they
+ * order as detect__cmp_at orders the ids (state.c: items carry it). */
+uint64_t detect__id_prefix(struct sv id);
 
 /* ---- the stateful stage (state.c, kinds.c) ------------------------------------------ */
 

@@ -1756,6 +1756,38 @@ static void test_flow_facts_reuse(void)
     arena_free(&a);
 }
 
+/* Items carry their id's first 8 bytes (detect__id_prefix) so that sorting
+ * reads no snapshot: where two prefixes differ they must order as the ids
+ * do, for every length (short ids are zero-padded) and for bytes >= 0x80. */
+static void test_id_prefix(void)
+{
+    static const char alpha[] = "0123456789abcdef-\x80\xff";
+    uint64_t st = 3;
+    char ids[400][24];
+    size_t len[400];
+    for (int i = 0; i < 400; i++) {
+        len[i] = i < 40 ? (size_t)(i % 20) : rnd(&st) % 2 ? 16 : (size_t)(rnd(&st) % 21);
+        for (size_t k = 0; k < len[i]; k++)
+            ids[i][k] = alpha[rnd(&st) % (i % 3 ? 4 : sizeof(alpha) - 1)];
+        uint64_t want = 0;
+        for (size_t k = 0; k < 8; k++)
+            want = want << 8 | (k < len[i] ? (uint8_t)ids[i][k] : 0);
+        CHECK(detect__id_prefix(sv_make(ids[i], len[i])) == want);
+    }
+    size_t decided = 0;
+    for (int i = 0; i < 400; i++)
+        for (int j = 0; j < 400; j++) {
+            uint64_t a = detect__id_prefix(sv_make(ids[i], len[i]));
+            uint64_t b = detect__id_prefix(sv_make(ids[j], len[j]));
+            if (a == b)
+                continue;
+            decided++;
+            int c = detect__cmp_at(5, sv_make(ids[i], len[i]), 5, sv_make(ids[j], len[j]));
+            CHECK_INT(c, a < b ? -1 : 1);
+        }
+    CHECK(decided > 100000);
+}
+
 /* DNS rules' `where` made of derived booleans: the engine decides them all
  * at once before marking (engine.c, dns_gate). The same rules with a record
  * field added to each `where` (always there, so the answer is the same) are
@@ -2877,6 +2909,7 @@ static const struct harness_test tests[] = {
     { "dns_gate", test_dns_gate },
     { "flow_view", test_flow_view },
     { "flow_facts_reuse", test_flow_facts_reuse },
+    { "id_prefix", test_id_prefix },
     { "rule_errors", test_rule_errors },
     { "pool", test_pool },
 };
