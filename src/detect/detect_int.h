@@ -171,7 +171,8 @@ struct flow_pend {
     int64_t proto, lport, rport, psize; /* -1: none */
     int8_t dir;                         /* local end: 1 dst, 0 src, -1 unknown */
     int8_t init;                        /* 1 local, 2 remote, 3 unknown */
-    bool ends, splain, dplain, pub, has_aws, in_aws, probe, v6, doh;
+    bool ends, splain, dplain, pub, has_aws, in_aws, probe, v6, doh, rejected;
+    struct ipaddr remote; /* ends: the remote end, for the late facts */
 };
 
 struct derived {
@@ -201,6 +202,10 @@ struct derived {
      * facts only). */
     uint64_t ff[32];
     uint32_t ffmask;
+    /* Flows: the facts the first step leaves for detect__derive_late
+     * (what few lines reach in the gate: the counts, the packet size, probe,
+     * DoH, AWS address); 0 once they are derived or for other sources. */
+    uint32_t late;
     bool flat_done;
     /* Texts of numbers derivation writes itself (no arena per flow). */
     char numtxt[DERIVED_MAX][24];
@@ -241,6 +246,12 @@ void detect__derive_facts(const struct dctx *c, const struct event *ev, struct a
                           struct derived *d);
 void detect__derive_rest(const struct dctx *c, const struct event *ev, struct arena *a,
                          struct derived *d);
+/* Flows: the facts detect__derive_facts left (d->late), so that ff and
+ * ffmask hold every fact; nothing when none is left. detect__derive_rest
+ * does it first. */
+void detect__derive_late(const struct dctx *c, const struct event *ev, struct derived *d);
+/* The facts (bits of derived.ffmask) derive_late sets. */
+uint32_t detect__flow_late_facts(void);
 /* out's present values as leaves named like the fields (built on first use). */
 const struct json_flat *detect__derived_flat(struct derived *d, enum event_source src);
 
@@ -549,6 +560,13 @@ struct fwgate;
 struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n);
 void detect__fwgate_free(struct fwgate *g);
 uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, uint64_t *exact);
+/* The same for a flow whose late facts (derived.late) may be pending: when
+ * the gate first needs one of them, more(ctx) is called, which must derive
+ * them into dv (detect__derive_late); lines ruled out before never pay for
+ * them. A fact still pending then (more NULL) is left to the full test,
+ * like a fact without numeric form. */
+uint64_t detect__fwgate_mask_more(const struct fwgate *g, const struct derived *dv,
+                                  uint64_t *exact, void (*more)(void *), void *ctx);
 
 /* For the `when`s of one unit (pats[k]: rule k's, NULL for none), an index
  * over those that are one CloudTrail record field (the same for all) with a

@@ -827,6 +827,12 @@ static void build_region_table(struct gfact *gf)
 
 static bool gate_before(const struct gfact *a, const struct gfact *b)
 {
+    /* The late facts last: a line ruled out before them is not derived
+     * further (detect__fwgate_mask_more). */
+    uint32_t late = detect__flow_late_facts();
+    bool la = late >> a->fact & 1, lb = late >> b->fact & 1;
+    if (la != lb)
+        return lb;
     int na = __builtin_popcountll(a->tests), nb = __builtin_popcountll(b->tests);
     if (na != nb)
         return na > nb;
@@ -929,7 +935,8 @@ struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
     }
     /* The mask is the same in any order, but the loop stops once no
      * pattern is left: facts that many patterns test come first, as they
-     * rule most out (on the bench corpus's flows, 58% of lines keep none). */
+     * rule most out (on the bench corpus's flows, 58% of lines keep none),
+     * those derived late after all others. */
     for (size_t i = 1; i < g->n; i++)
         for (size_t j = i; j > 0 && gate_before(&g->f[j], &g->f[j - 1]); j--) {
             struct gfact t = g->f[j];
@@ -942,6 +949,12 @@ struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
 
 uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, uint64_t *exact)
 {
+    return detect__fwgate_mask_more(g, dv, exact, NULL, NULL);
+}
+
+uint64_t detect__fwgate_mask_more(const struct fwgate *g, const struct derived *dv,
+                                  uint64_t *exact, void (*more)(void *), void *ctx)
+{
     if (!g) {
         if (exact)
             *exact = 0;
@@ -951,13 +964,25 @@ uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, u
     for (size_t s = 0; s < g->n && m; s++) {
         const struct gfact *gf = &g->f[s];
         if (!(dv->ffmask >> gf->fact & 1)) {
-            if (gf->absent_ok) {
-                m &= gf->absent_mask;
+            /* Pending facts are absent from ffmask: this branch is taken on
+             * absent facts only, so present ones pay nothing for it. */
+            if ((dv->late >> gf->fact & 1) && more) {
+                more(ctx);
+                more = NULL;
+            }
+            if (dv->late >> gf->fact & 1) {
+                unsure |= gf->tests; /* still pending: the full test decides */
                 continue;
             }
-            /* No numeric form (a missing or odd field): the full test decides. */
-            unsure |= gf->tests;
-            continue;
+            if (!(dv->ffmask >> gf->fact & 1)) {
+                if (gf->absent_ok) {
+                    m &= gf->absent_mask;
+                    continue;
+                }
+                /* No numeric form (a missing or odd field): the full test decides. */
+                unsure |= gf->tests;
+                continue;
+            }
         }
         uint64_t xi = dv->ff[gf->fact];
         size_t r;

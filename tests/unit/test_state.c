@@ -2140,6 +2140,20 @@ static void test_pack_scenarios_any_order(void)
 
 /* ---- the direct where evaluator agrees with the automaton ---------------------------- */
 
+struct late_test {
+    const struct event *ev;
+    struct derived *dv;
+    size_t calls;
+};
+
+static void late_cb(void *p)
+{
+    struct late_test *t = p;
+    struct dctx none = { 0 };
+    t->calls++;
+    detect__derive_late(&none, t->ev, t->dv);
+}
+
 static void test_fast_where_agrees(void)
 {
     struct detect_rules *rs = detect_rules_new();
@@ -2175,6 +2189,7 @@ static void test_fast_where_agrees(void)
         }
     }
     CHECK(n >= 20);
+    size_t n_pack = n;
     /* Corners of the numeric forms: literals of the wrong type, anything-but
      * mixing them, codes that are no value, null, exists, $or. */
     static const char *const corners[] = {
@@ -2227,6 +2242,15 @@ static void test_fast_where_agrees(void)
     }
     struct fwgate *gate = detect__fwgate_build(gw, ng);
     CHECK(gate != NULL);
+    /* And the pack's own flow patterns alone, as the engine's gate has them:
+     * most lines are ruled out before the late facts. */
+    const struct fwhere *pw[64];
+    size_t npw = 0;
+    for (size_t k = 0; k < n_pack && npw < 64; k++)
+        if (src[k] == EVENT_VPCFLOW)
+            pw[npw++] = fw[k];
+    struct fwgate *pgate = detect__fwgate_build(pw, npw);
+    CHECK(pgate != NULL);
     size_t gated = 0, gate_checks = 0, decided = 0;
     static const char *const addrs[] = { "10.0.2.9", "198.51.100.7", "1.1.1.1", "172.16.4.4",
                                          "203.0.113.5", "2600:1f18::5", "9.9.9.9" };
@@ -2262,7 +2286,8 @@ static void test_fast_where_agrees(void)
     struct json_flat both;
     json_flat_init(&both);
     struct match_scratch *msc = match_scratch_new();
-    size_t checks = 0;
+    size_t checks = 0, late_calls = 0, late_pending = 0, never_wider = 0;
+    struct derived late_dv;
     for (size_t i = 0; i < l.n; i++) {
         struct input_reader *r = NULL;
         CHECK_INT(input_open_mem("t", l.v[i], strlen(l.v[i]), NULL, &r, &err), 0);
@@ -2283,6 +2308,38 @@ static void test_fast_where_agrees(void)
         memcpy(both.leaves, ev.flat.leaves, ev.flat.n * sizeof(*both.leaves));
         memcpy(both.leaves + ev.flat.n, dv.flat.leaves, dv.flat.n * sizeof(*both.leaves));
         both.n = nl;
+        if (ev.source == EVENT_VPCFLOW) {
+            /* The engine's way: facts first, the late ones only when the
+             * gate reaches them; or never (no callback): the same mask and
+             * exact bits as with everything derived, or (never) a mask
+             * that keeps at least those and decides no more than it may. */
+            for (int gi = 0; gi < 2; gi++) {
+                const struct fwgate *g = gi ? pgate : gate;
+                uint64_t ex_all, ex_late, ex_never;
+                uint64_t m_all = detect__fwgate_mask(g, &dv, &ex_all);
+                struct late_test lt = { &ev, &late_dv, 0 };
+                memset(&late_dv, 0, sizeof(late_dv));
+                detect__derive_facts(&none, &ev, &a, &late_dv);
+                uint64_t m_never = detect__fwgate_mask(g, &late_dv, &ex_never);
+                uint64_t m_late = detect__fwgate_mask_more(g, &late_dv, &ex_late, late_cb, &lt);
+                CHECK(m_late == m_all);
+                CHECK((ex_late & m_late) == (ex_all & m_all));
+                CHECK((m_all & ~m_never) == 0);
+                CHECK((m_never & ex_never & ~m_all) == 0);
+                CHECK(lt.calls <= 1);
+                late_calls += lt.calls;
+                late_pending += late_dv.late != 0;
+                never_wider += m_never != m_all;
+                /* Derived later, the rest is as if derived at once. */
+                detect__derive_rest(&none, &ev, &a, &late_dv);
+                CHECK(late_dv.ffmask == dv.ffmask);
+                for (int f = 0; f < 32; f++)
+                    CHECK(!(dv.ffmask >> f & 1) || late_dv.ff[f] == dv.ff[f]);
+                for (int f = 0; f < DVF_N; f++)
+                    CHECK(late_dv.v[f].type == dv.v[f].type && late_dv.v[f].b == dv.v[f].b &&
+                          late_dv.v[f].s.len == dv.v[f].s.len);
+            }
+        }
         for (size_t k = 0; k < n; k++) {
             if (src[k] != ev.source)
                 continue;
@@ -2315,9 +2372,15 @@ static void test_fast_where_agrees(void)
     }
     printf("# %zu pattern checks; the gate ruled out %zu of %zu and decided %zu\n", checks, gated,
            gate_checks, decided);
+    printf("# late facts derived for %zu lines, left for %zu; %zu masks wider without them\n",
+           late_calls, late_pending, never_wider);
+    CHECK(late_calls > 100);
+    CHECK(late_pending > 100);
+    CHECK(never_wider > 100);
     CHECK(gated > gate_checks / 4);
     CHECK(decided > gate_checks / 2);
     detect__fwgate_free(gate);
+    detect__fwgate_free(pgate);
     CHECK(checks > 30000);
     match_scratch_free(msc);
     json_flat_free(&both);
