@@ -727,9 +727,8 @@ struct gfact {
     uint64_t *mask;  /* per region: 2 * n_pt + 1 */
     uint64_t tests;  /* patterns with a test on the fact */
     /* Facts whose breakpoints are small whole numbers (ports, protocols,
-     * codes, booleans): the region of each whole value 0..tmax, and at
-     * tmax + 1 the region of all larger ones, so a flow's value finds its
-     * region with one load instead of a binary search. */
+     * codes, booleans): the region of each whole value 0..tmax, so a flow's
+     * value finds its region with one load instead of a binary search. */
     uint8_t *rt;
     uint32_t tmax;
     /* Derived facts: the fact is absent exactly when the derived value is
@@ -816,11 +815,9 @@ static void build_region_table(struct gfact *gf)
             (double)(uint32_t)gf->pt[k] != gf->pt[k])
             return;
     uint32_t tmax = (uint32_t)gf->pt[gf->n_pt - 1];
-    /* One more entry, for every value past tmax (the last region). */
-    uint8_t *rt = xmalloc((size_t)tmax + 2);
+    uint8_t *rt = xmalloc((size_t)tmax + 1);
     for (uint32_t v = 0; v <= tmax; v++)
         rt[v] = (uint8_t)region_of(gf, v);
-    rt[tmax + 1] = (uint8_t)(2 * gf->n_pt);
     gf->rt = rt;
     gf->tmax = tmax;
 }
@@ -986,13 +983,9 @@ uint64_t detect__fwgate_mask_more(const struct fwgate *g, const struct derived *
         }
         uint64_t xi = dv->ff[gf->fact];
         size_t r;
-        if (gf->rt) {
-            /* Values past tmax share rt's last entry; a min, not a branch:
-             * whether a port is past the last breakpoint (ephemeral or
-             * not) changes from line to line. */
-            uint64_t lim = (uint64_t)gf->tmax + 1;
-            r = gf->rt[xi < lim ? xi : lim];
-        } else
+        if (gf->rt) /* past the last breakpoint (tmax) is the last region */
+            r = xi > gf->tmax ? 2 * gf->n_pt : gf->rt[xi];
+        else
             r = region_of(gf, (double)xi);
         m &= gf->mask[r];
     }
