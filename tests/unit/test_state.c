@@ -1691,8 +1691,9 @@ static void test_flow_facts_reuse(void)
     for (int f = 0; f < 2; f++) {
         buf_init(&text[f], 0);
         if (f == 1)
-            buf_append_cstr(&text[1], "version action bytes packets protocol dstport srcport dstaddr "
-                                      "srcaddr interface-id account-id start end log-status\n");
+            buf_append_cstr(&text[1], "version action bytes packets protocol dstport srcport "
+                                      "dstaddr srcaddr interface-id account-id start end "
+                                      "log-status\n");
         for (int i = 0; i < 300; i++) {
             char line[512];
             const char *a = addrs[rnd(&st) % 4], *b = addrs[rnd(&st) % 4];
@@ -1706,11 +1707,13 @@ static void test_flow_facts_reuse(void)
                            : "2 111122223333 eni-0a1 - - - - - - - %lld %lld - NODATA\n",
                          t0, t0 + 30);
             else if (f == 0)
-                snprintf(line, sizeof(line), "2 111122223333 eni-0a1 %s %s %d %d %d %lld %lld %lld %lld %s OK\n",
-                         a, b, sp, dp, pr, pk, by, t0, t0 + 30, act);
+                snprintf(line, sizeof(line),
+                         "2 111122223333 eni-0a1 %s %s %d %d %d %lld %lld %lld %lld %s OK\n", a, b,
+                         sp, dp, pr, pk, by, t0, t0 + 30, act);
             else
-                snprintf(line, sizeof(line), "5 %s %lld %lld %d %d %d %s %s eni-0a1 111122223333 %lld %lld OK\n",
-                         act, by, pk, pr, dp, sp, b, a, t0, t0 + 30);
+                snprintf(line, sizeof(line),
+                         "5 %s %lld %lld %d %d %d %s %s eni-0a1 111122223333 %lld %lld OK\n", act,
+                         by, pk, pr, dp, sp, b, a, t0, t0 + 30);
             buf_append_cstr(&text[f], line);
         }
     }
@@ -1743,8 +1746,9 @@ static void test_flow_facts_reuse(void)
                 CHECK(reused.raw[k] == fresh.raw[k]);
             for (int k = 0; k < DVF_N; k++) {
                 CHECK_INT(reused.v[k].type, fresh.v[k].type);
-                CHECK(reused.v[k].s.len == fresh.v[k].s.len &&
-                      (!fresh.v[k].s.len || memcmp(reused.v[k].s.p, fresh.v[k].s.p, fresh.v[k].s.len) == 0));
+                size_t vl = fresh.v[k].s.len;
+                CHECK(reused.v[k].s.len == vl &&
+                      (!vl || memcmp(reused.v[k].s.p, fresh.v[k].s.p, vl) == 0));
             }
         }
         input_close(r);
@@ -2209,7 +2213,8 @@ static void test_fast_where_agrees(void)
         "{\"bytes\":[{\"numeric\":[\"=\",120]}],\"protocol\":[{\"anything-but\":[1,6,17,58]}]}",
         /* Facts past 32 bits (derivation keeps them as integers). */
         "{\"bytes\":[{\"numeric\":[\">=\",4294967296]}]}",
-        "{\"packets\":[{\"numeric\":[\">\",5000]}],\"bytes\":[{\"numeric\":[\"<\",99999999999999]}]}",
+        "{\"packets\":[{\"numeric\":[\">\",5000]}],"
+        "\"bytes\":[{\"numeric\":[\"<\",99999999999999]}]}",
         "{\"packets\":[4294967295, 65536]}",
     };
     /* (A list mixing the two is left to the automaton.) */
