@@ -171,12 +171,13 @@ struct flow_pend {
     int64_t proto, lport, rport, psize; /* -1: none */
     int8_t dir;                         /* local end: 1 dst, 0 src, -1 unknown */
     int8_t init;                        /* 1 local, 2 remote, 3 unknown */
-    bool ends, splain, dplain, pub, has_aws, in_aws, probe, v6, doh;
+    bool ends, splain, dplain, pub, has_aws, in_aws, probe, v6, doh, rejected;
+    struct ipaddr remote; /* ends: the remote end, for the late facts */
 };
 
 struct derived {
     bool done;
-    bool facts_done;           /* flows: ff/ffi/ffmask set (done: v too) */
+    bool facts_done;           /* flows: ff/ffmask set (done: v too) */
     struct flow_pend fp;
     struct dval v[DERIVED_MAX];
     size_t n;                  /* entries of v used by the source */
@@ -187,14 +188,24 @@ struct derived {
     /* Flow records: the leaves derivation found (DVR_*), so filters on
      * record fields need not search the leaves again; NULL = absent. */
     const struct json_leaf *raw[16];
+    /* What raw was found for: a line of that format (event.flow_fmt, not
+     * 0) whose leaves are at that address has its fields at the same
+     * places, so raw holds as it is (the reader reuses its leaves). */
+    uint64_t raw_fmt;
+    const struct json_leaf *raw_base;
     /* Flow records: the fields the direct `where` tests as numbers (facts:
      * a derived index, or DVF_N + a DVR_* index), valid where ffmask has
-     * their bit; enumerations by detect__flow_fact_code. */
-    double ff[32];
+     * their bit; enumerations by detect__flow_fact_code. Every fact is a
+     * whole number from 0 to 10^15 - 1 (exact as a double): derivation
+     * stores only the integer, and the readers convert what they test
+     * (the gate's region tables are indexed by it, most lines test a few
+     * facts only). */
+    uint64_t ff[32];
     uint32_t ffmask;
-    /* ff as whole numbers where they are 0 .. UINT32_MAX - 1, else
-     * UINT32_MAX: what the gate's region tables are indexed by. */
-    uint32_t ffi[32];
+    /* Flows: the facts the first step leaves for detect__derive_late
+     * (what few lines reach in the gate: the counts, the packet size, probe,
+     * DoH, AWS address); 0 once they are derived or for other sources. */
+    uint32_t late;
     bool flat_done;
     /* Texts of numbers derivation writes itself (no arena per flow). */
     char numtxt[DERIVED_MAX][24];
@@ -228,13 +239,19 @@ void detect__geocache_free(struct geocache *gc);
 /* Fills out for ev (strings in a). */
 void detect__derive(const struct dctx *c, const struct event *ev, struct arena *a,
                     struct derived *out);
-/* Flows: only the facts (ff, ffi, ffmask, raw), for the gate; d->v is not
+/* Flows: only the facts (ff, ffmask, raw), for the gate; d->v is not
  * valid until detect__derive_rest (same arguments, the same event). Other
  * sources: detect__derive. done is true only once everything is derived. */
 void detect__derive_facts(const struct dctx *c, const struct event *ev, struct arena *a,
                           struct derived *d);
 void detect__derive_rest(const struct dctx *c, const struct event *ev, struct arena *a,
                          struct derived *d);
+/* Flows: the facts detect__derive_facts left (d->late), so that ff and
+ * ffmask hold every fact; nothing when none is left. detect__derive_rest
+ * does it first. */
+void detect__derive_late(const struct dctx *c, const struct event *ev, struct derived *d);
+/* The facts (bits of derived.ffmask) derive_late sets. */
+uint32_t detect__flow_late_facts(void);
 /* out's present values as leaves named like the fields (built on first use). */
 const struct json_flat *detect__derived_flat(struct derived *d, enum event_source src);
 
@@ -350,6 +367,9 @@ size_t detect__snap_size(const struct snap *sn);
 
 /* (ms, id) order of events, the order every stateful rule sees. */
 int detect__cmp_at(int64_t ams, struct sv aid, int64_t bms, struct sv bid);
+/* An id's first 8 bytes, big-endian and zero-padded: where two differ, they
+ * order as detect__cmp_at orders the ids (state.c: items carry it). */
+uint64_t detect__id_prefix(struct sv id);
 
 /* ---- the stateful stage (state.c, kinds.c) ------------------------------------------ */
 
@@ -560,6 +580,13 @@ struct fwgate;
 struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n);
 void detect__fwgate_free(struct fwgate *g);
 uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, uint64_t *exact);
+/* The same for a flow whose late facts (derived.late) may be pending: when
+ * the gate first needs one of them, more(ctx) is called, which must derive
+ * them into dv (detect__derive_late); lines ruled out before never pay for
+ * them. A fact still pending then (more NULL) is left to the full test,
+ * like a fact without numeric form. */
+uint64_t detect__fwgate_mask_more(const struct fwgate *g, const struct derived *dv,
+                                  uint64_t *exact, void (*more)(void *), void *ctx);
 
 /* For the `when`s of one unit (pats[k]: rule k's, NULL for none), an index
  * over those that are one CloudTrail record field (the same for all) with a

@@ -1185,7 +1185,7 @@ static const struct derived *derived_of(const struct detect_engine *e, struct de
     return &s->dv;
 }
 
-/* The event's facts (derived.ff, ffi, ffmask), what the gate reads; the
+/* The event's facts (derived.ff, ffmask), what the gate reads; the
  * rest of the derivation waits for derived_of. */
 static const struct derived *facts_of(const struct detect_engine *e, struct detect_scratch *s,
                                       const struct event *ev)
@@ -1197,6 +1197,20 @@ static const struct derived *facts_of(const struct detect_engine *e, struct dete
         detect__derive_facts(&c, ev, &s->arena, &s->dv);
     }
     return &s->dv;
+}
+
+/* The gate's call for a flow's late facts (detect__fwgate_mask_more). */
+struct late_ctx {
+    const struct detect_engine *e;
+    struct detect_scratch *s;
+    const struct event *ev;
+};
+
+static void derive_late(void *p)
+{
+    struct late_ctx *x = p;
+    struct dctx c = { x->e->lists, x->e->geo, x->s->gc, !x->e->dns_entropy };
+    detect__derive_late(&c, x->ev, &x->s->dv);
 }
 
 /* Bits of an srule's mask: the pattern (bit 0), the sequence steps (bit s),
@@ -1601,7 +1615,9 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
          * ones made of fact tests; only the others are evaluated. */
         /* Facts alone: a line that keeps no class needs no more. */
         uint64_t exact;
-        uint64_t gate = detect__fwgate_mask(e->gate[ev->source], facts_of(e, s, ev), &exact);
+        struct late_ctx lc = { e, s, ev };
+        uint64_t gate = detect__fwgate_mask_more(e->gate[ev->source], facts_of(e, s, ev), &exact,
+                                                 derive_late, &lc);
         const size_t *lo = e->gate_lo[ev->source];
         const uint32_t *al = e->always[ev->source];
         uint64_t held = 0;

@@ -588,7 +588,7 @@ static bool field_holds(const struct ffield *f, const struct event *ev, const st
                         struct arena *a)
 {
     if (f->fact >= 0 && (dv->ffmask >> f->fact & 1))
-        return fact_holds(f, dv->ff[f->fact]);
+        return fact_holds(f, (double)dv->ff[f->fact]);
     if (f->n_sub) {
         for (size_t k = 0; k < f->n_sub; k++)
             if (detect__fwhere_eval(f->sub[k], ev, dv, a))
@@ -675,7 +675,7 @@ bool detect__fwhere_eval_cached(const struct fwhere *w, const struct event *ev,
         const struct ffield *f = &w->f[i];
         bool ok;
         if (f->fact >= 0 && (dv->ffmask >> f->fact & 1)) {
-            ok = fact_holds(f, dv->ff[f->fact]);
+            ok = fact_holds(f, (double)dv->ff[f->fact]);
         } else if (f->atom >= 0 && (size_t)f->atom < c->n) {
             uint64_t *slot = &c->v[f->atom];
             if ((*slot >> 1) == c->stamp) {
@@ -824,6 +824,12 @@ static void build_region_table(struct gfact *gf)
 
 static bool gate_before(const struct gfact *a, const struct gfact *b)
 {
+    /* The late facts last: a line ruled out before them is not derived
+     * further (detect__fwgate_mask_more). */
+    uint32_t late = detect__flow_late_facts();
+    bool la = late >> a->fact & 1, lb = late >> b->fact & 1;
+    if (la != lb)
+        return lb;
     int na = __builtin_popcountll(a->tests), nb = __builtin_popcountll(b->tests);
     if (na != nb)
         return na > nb;
@@ -926,7 +932,8 @@ struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
     }
     /* The mask is the same in any order, but the loop stops once no
      * pattern is left: facts that many patterns test come first, as they
-     * rule most out (on the bench corpus's flows, 58% of lines keep none). */
+     * rule most out (on the bench corpus's flows, 58% of lines keep none),
+     * those derived late after all others. */
     for (size_t i = 1; i < g->n; i++)
         for (size_t j = i; j > 0 && gate_before(&g->f[j], &g->f[j - 1]); j--) {
             struct gfact t = g->f[j];
@@ -939,6 +946,12 @@ struct fwgate *detect__fwgate_build(const struct fwhere *const *w, size_t n)
 
 uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, uint64_t *exact)
 {
+    return detect__fwgate_mask_more(g, dv, exact, NULL, NULL);
+}
+
+uint64_t detect__fwgate_mask_more(const struct fwgate *g, const struct derived *dv,
+                                  uint64_t *exact, void (*more)(void *), void *ctx)
+{
     if (!g) {
         if (exact)
             *exact = 0;
@@ -948,20 +961,32 @@ uint64_t detect__fwgate_mask(const struct fwgate *g, const struct derived *dv, u
     for (size_t s = 0; s < g->n && m; s++) {
         const struct gfact *gf = &g->f[s];
         if (!(dv->ffmask >> gf->fact & 1)) {
-            if (gf->absent_ok) {
-                m &= gf->absent_mask;
+            /* Pending facts are absent from ffmask: this branch is taken on
+             * absent facts only, so present ones pay nothing for it. */
+            if ((dv->late >> gf->fact & 1) && more) {
+                more(ctx);
+                more = NULL;
+            }
+            if (dv->late >> gf->fact & 1) {
+                unsure |= gf->tests; /* still pending: the full test decides */
                 continue;
             }
-            /* No numeric form (a missing or odd field): the full test decides. */
-            unsure |= gf->tests;
-            continue;
+            if (!(dv->ffmask >> gf->fact & 1)) {
+                if (gf->absent_ok) {
+                    m &= gf->absent_mask;
+                    continue;
+                }
+                /* No numeric form (a missing or odd field): the full test decides. */
+                unsure |= gf->tests;
+                continue;
+            }
         }
-        uint32_t xi = dv->ffi[gf->fact];
+        uint64_t xi = dv->ff[gf->fact];
         size_t r;
-        if (gf->rt && xi != UINT32_MAX)
-            r = xi > gf->tmax ? 2 * gf->n_pt : gf->rt[xi]; /* past the last breakpoint */
+        if (gf->rt) /* past the last breakpoint (tmax) is the last region */
+            r = xi > gf->tmax ? 2 * gf->n_pt : gf->rt[xi];
         else
-            r = region_of(gf, dv->ff[gf->fact]);
+            r = region_of(gf, (double)xi);
         m &= gf->mask[r];
     }
     if (exact)

@@ -107,6 +107,21 @@ static uint64_t mix2(uint64_t a, uint64_t b)
     return x ? x : 1;
 }
 
+/* A new_value entry's table hash: its four parts mixed once (three
+ * chained mix2s cost twice as much on every candidate). k1 and k2 are
+ * hash64 values already; the multipliers keep f and the period, small
+ * numbers, from cancelling them. Which slot an entry takes never shows:
+ * the finish sorts what it gathers with every tie broken (cmp_item). */
+static uint64_t nv_hash(uint64_t k1, uint64_t k2, uint32_t f, int64_t period)
+{
+    uint64_t x = k1 ^ ((k2 << 29 | k2 >> 35) * 0x9e3779b97f4a7c15ULL) ^
+                 ((uint64_t)f * 0xc2b2ae3d27d4eb4fULL) ^ ((uint64_t)period * 0x165667b19e3779f9ULL);
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 29;
+    return x ? x : 1;
+}
+
 static void pt_grow(struct ptab *t)
 {
     size_t cap = t->cap ? t->cap * 2 : 64;
@@ -503,8 +518,9 @@ static struct snap *cap_snap(struct capev *c)
         const char *extra = NULL;
         struct sv val = SV_NULL;
         /* A flow without instance-id whose ENI the map knows: the finding
-         * should name the instance. */
-        if (c->ev->source == EVENT_VPCFLOW && c->dv->v[DVF_INSTANCE].type == DV_STR &&
+         * should name the instance (a by-reference snapshot reads the
+         * record again, and derives it again). */
+        if (!c->by_ref && c->ev->source == EVENT_VPCFLOW && c->dv->v[DVF_INSTANCE].type == DV_STR &&
             sv_starts_with(c->dv->v[DVF_INSTANCE].s, SV("i-")) &&
             !json_flat_get(&c->ev->flat, "instance-id")) {
             extra = "instance-id";
@@ -535,11 +551,16 @@ static void set_text(struct detect_pool *pool, const char **t, uint32_t *len, st
     *len = (uint32_t)s.len;
 }
 
-/* An id's first 8 bytes, big-endian and zero-padded: where they differ,
- * they order as the ids do. */
-static uint64_t id_prefix(struct sv id)
+uint64_t detect__id_prefix(struct sv id)
 {
     uint64_t x = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (id.len >= 8) {
+        /* Most ids (a flow's 16 hex digits, CloudTrail's UUIDs): one load. */
+        memcpy(&x, id.p, 8);
+        return __builtin_bswap64(x);
+    }
+#endif
     for (size_t i = 0; i < 8; i++)
         x = x << 8 | (i < id.len ? (uint8_t)id.p[i] : 0);
     return x;
@@ -550,7 +571,7 @@ static void item_set_snap(struct sitem *it, struct snap *sn)
 {
     it->sn = sn;
     it->sn_size = sn ? (uint32_t)detect__snap_size(sn) : 0;
-    it->idp = sn ? id_prefix(detect__snap_id(sn)) : 0;
+    it->idp = sn ? detect__id_prefix(detect__snap_id(sn)) : 0;
 }
 
 static void fill_item(struct detect_pool *pool, struct sitem *it, struct capev *c, uint64_t khash,
@@ -688,7 +709,7 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
             break;
         if (f > 1 && k2 == 0)
             continue;
-        uint64_t h = mix2(mix2(mix2(khash, k2), f), (uint64_t)period);
+        uint64_t h = nv_hash(khash, k2, f, period);
         struct nvent probe = { h, khash, k2, f, period, NULL, NULL, 0, 0 };
         struct nvent *slot = nvtab_find(&u->nv, &probe);
         struct nvent *e = slot->h ? slot : NULL;
@@ -820,7 +841,7 @@ static void reduce_rate(struct collector *col, struct ucoll *u, struct capev *c,
         e->rep_num = num;
         e->rep_ms = ms;
         e->rep_size = (uint32_t)detect__snap_size(e->rep);
-        e->rep_idp = id_prefix(detect__snap_id(e->rep));
+        e->rep_idp = detect__id_prefix(detect__snap_id(e->rep));
         col->bytes += e->rep_size;
     }
 }

@@ -1673,6 +1673,125 @@ static void derive_line(const char *line, struct derived *d, struct arena *a)
     input_close(r);
 }
 
+/* The engine derives every line into the same struct derived (its scratch);
+ * derive.c keeps the flow fields' places there while the lines' format and
+ * the reader's leaves stay the same, and stores facts as integers. Each
+ * line, derived into that reused struct, must give what a fresh struct
+ * gives: over files of two formats in turn (a new reader's leaves are often
+ * where the last one's were, with the fields elsewhere), NODATA lines, and
+ * counts past 32 bits (facts up to 15 digits). */
+static void test_flow_facts_reuse(void)
+{
+    static const char *const addrs[] = { "10.0.2.9", "198.51.100.7", "172.16.4.4", "2600:1f18::5" };
+    static const char *const acts[] = { "ACCEPT", "REJECT", "-", "ACCEPTED" };
+    static const long long big[] = { 0, 1, 3, 80, 5000, 65535, 65536, 4294967295LL, 4294967296LL,
+                                      99999999999999LL, 999999999999999LL, 1000000000000000LL };
+    struct buf text[2];
+    uint64_t st = 7;
+    for (int f = 0; f < 2; f++) {
+        buf_init(&text[f], 0);
+        if (f == 1)
+            buf_append_cstr(&text[1], "version action bytes packets protocol dstport srcport "
+                                      "dstaddr srcaddr interface-id account-id start end "
+                                      "log-status\n");
+        for (int i = 0; i < 300; i++) {
+            char line[512];
+            const char *a = addrs[rnd(&st) % 4], *b = addrs[rnd(&st) % 4];
+            const char *act = acts[rnd(&st) % 4];
+            long long pk = big[rnd(&st) % 12], by = big[rnd(&st) % 12];
+            int sp = (int)(rnd(&st) % 65536), dp = i % 3 ? 22 : 443, pr = i % 5 ? 6 : 17;
+            long long t0 = (long long)epoch(i);
+            if (i % 40 == 0)
+                snprintf(line, sizeof(line),
+                         f ? "5 - - - - - - - - eni-0a1 111122223333 %lld %lld NODATA\n"
+                           : "2 111122223333 eni-0a1 - - - - - - - %lld %lld - NODATA\n",
+                         t0, t0 + 30);
+            else if (f == 0)
+                snprintf(line, sizeof(line),
+                         "2 111122223333 eni-0a1 %s %s %d %d %d %lld %lld %lld %lld %s OK\n", a, b,
+                         sp, dp, pr, pk, by, t0, t0 + 30, act);
+            else
+                snprintf(line, sizeof(line),
+                         "5 %s %lld %lld %d %d %d %s %s eni-0a1 111122223333 %lld %lld OK\n", act,
+                         by, pk, pr, dp, sp, b, a, t0, t0 + 30);
+            buf_append_cstr(&text[f], line);
+        }
+    }
+    struct arena a;
+    arena_init(&a, 0);
+    struct derived reused, fresh;
+    memset(&reused, 0, sizeof(reused));
+    struct dctx none = { 0 };
+    size_t lines = 0, big_facts = 0;
+    for (int round = 0; round < 4; round++) {
+        struct err err;
+        err_clear(&err);
+        struct input_reader *r = NULL;
+        const struct buf *t = &text[round % 2];
+        CHECK_INT(input_open_mem("t", t->p, t->len, NULL, &r, &err), 0);
+        struct event ev;
+        while (r && input_next(r, &ev, &err) == 0) {
+            lines++;
+            arena_reset(&a);
+            detect__derive(&none, &ev, &a, &reused);
+            memset(&fresh, 0, sizeof(fresh));
+            detect__derive(&none, &ev, &a, &fresh);
+            CHECK(reused.ffmask == fresh.ffmask);
+            for (int k = 0; k < 32; k++)
+                if (fresh.ffmask >> k & 1) {
+                    CHECK(reused.ff[k] == fresh.ff[k]);
+                    big_facts += fresh.ff[k] >= 4294967295ULL;
+                }
+            for (int k = 0; k < DVR_N; k++)
+                CHECK(reused.raw[k] == fresh.raw[k]);
+            for (int k = 0; k < DVF_N; k++) {
+                CHECK_INT(reused.v[k].type, fresh.v[k].type);
+                size_t vl = fresh.v[k].s.len;
+                CHECK(reused.v[k].s.len == vl &&
+                      (!vl || memcmp(reused.v[k].s.p, fresh.v[k].s.p, vl) == 0));
+            }
+        }
+        input_close(r);
+    }
+    CHECK_INT(lines, 4 * 300);
+    CHECK(big_facts > 100);
+    buf_free(&text[0]);
+    buf_free(&text[1]);
+    arena_free(&a);
+}
+
+/* Items carry their id's first 8 bytes (detect__id_prefix) so that sorting
+ * reads no snapshot: where two prefixes differ they must order as the ids
+ * do, for every length (short ids are zero-padded) and for bytes >= 0x80. */
+static void test_id_prefix(void)
+{
+    static const char alpha[] = "0123456789abcdef-\x80\xff";
+    uint64_t st = 3;
+    char ids[400][24];
+    size_t len[400];
+    for (int i = 0; i < 400; i++) {
+        len[i] = i < 40 ? (size_t)(i % 20) : rnd(&st) % 2 ? 16 : (size_t)(rnd(&st) % 21);
+        for (size_t k = 0; k < len[i]; k++)
+            ids[i][k] = alpha[rnd(&st) % (i % 3 ? 4 : sizeof(alpha) - 1)];
+        uint64_t want = 0;
+        for (size_t k = 0; k < 8; k++)
+            want = want << 8 | (k < len[i] ? (uint8_t)ids[i][k] : 0);
+        CHECK(detect__id_prefix(sv_make(ids[i], len[i])) == want);
+    }
+    size_t decided = 0;
+    for (int i = 0; i < 400; i++)
+        for (int j = 0; j < 400; j++) {
+            uint64_t a = detect__id_prefix(sv_make(ids[i], len[i]));
+            uint64_t b = detect__id_prefix(sv_make(ids[j], len[j]));
+            if (a == b)
+                continue;
+            decided++;
+            int c = detect__cmp_at(5, sv_make(ids[i], len[i]), 5, sv_make(ids[j], len[j]));
+            CHECK_INT(c, a < b ? -1 : 1);
+        }
+    CHECK(decided > 100000);
+}
+
 /* DNS rules' `where` made of derived booleans: the engine decides them all
  * at once before marking (engine.c, dns_gate). The same rules with a record
  * field added to each `where` (always there, so the answer is the same) are
@@ -2243,6 +2362,20 @@ static void test_pack_scenarios_any_order(void)
 
 /* ---- the direct where evaluator agrees with the automaton ---------------------------- */
 
+struct late_test {
+    const struct event *ev;
+    struct derived *dv;
+    size_t calls;
+};
+
+static void late_cb(void *p)
+{
+    struct late_test *t = p;
+    struct dctx none = { 0 };
+    t->calls++;
+    detect__derive_late(&none, t->ev, t->dv);
+}
+
 static void test_fast_where_agrees(void)
 {
     struct detect_rules *rs = detect_rules_new();
@@ -2278,6 +2411,7 @@ static void test_fast_where_agrees(void)
         }
     }
     CHECK(n >= 20);
+    size_t n_pack = n;
     /* Corners of the numeric forms: literals of the wrong type, anything-but
      * mixing them, codes that are no value, null, exists, $or. */
     static const char *const corners[] = {
@@ -2295,6 +2429,11 @@ static void test_fast_where_agrees(void)
         "{\"direction\":[{\"prefix\":\"in\"}],\"ipv6\":[false]}",
         "{\"action\":[{\"anything-but\":[\"ACCEPT\",\"nope\"]}]}",
         "{\"bytes\":[{\"numeric\":[\"=\",120]}],\"protocol\":[{\"anything-but\":[1,6,17,58]}]}",
+        /* Facts past 32 bits (derivation keeps them as integers). */
+        "{\"bytes\":[{\"numeric\":[\">=\",4294967296]}]}",
+        "{\"packets\":[{\"numeric\":[\">\",5000]}],"
+        "\"bytes\":[{\"numeric\":[\"<\",99999999999999]}]}",
+        "{\"packets\":[4294967295, 65536]}",
     };
     /* (A list mixing the two is left to the automaton.) */
     struct fwhere *mixed = detect__fwhere_compile(EVENT_VPCFLOW, "{\"remote_port\":[{\"anything-but\":[\"22\",22]}]}");
@@ -2326,6 +2465,15 @@ static void test_fast_where_agrees(void)
     }
     struct fwgate *gate = detect__fwgate_build(gw, ng);
     CHECK(gate != NULL);
+    /* And the pack's own flow patterns alone, as the engine's gate has them:
+     * most lines are ruled out before the late facts. */
+    const struct fwhere *pw[64];
+    size_t npw = 0;
+    for (size_t k = 0; k < n_pack && npw < 64; k++)
+        if (src[k] == EVENT_VPCFLOW)
+            pw[npw++] = fw[k];
+    struct fwgate *pgate = detect__fwgate_build(pw, npw);
+    CHECK(pgate != NULL);
     size_t gated = 0, gate_checks = 0, decided = 0;
     static const char *const addrs[] = { "10.0.2.9", "198.51.100.7", "1.1.1.1", "172.16.4.4",
                                          "203.0.113.5", "2600:1f18::5", "9.9.9.9" };
@@ -2345,6 +2493,12 @@ static void test_fast_where_agrees(void)
             add(&l, "2 111122223333 eni-0a1 - - - - - - - %lld %lld - %s", (long long)epoch(i),
                 (long long)epoch(i + 30), i % 100 ? "NODATA" : "SKIPDATA");
     }
+    static const long long big[] = { 5000, 5001, 65535, 65536, 4294967295LL, 4294967296LL,
+                                      99999999999999LL, 999999999999999LL };
+    for (int i = 0; i < 400; i++)
+        add(&l, "2 111122223333 eni-0a1 %s %s %d %d 6 %lld %lld %lld %lld ACCEPT OK",
+            addrs[rnd(&st) % 7], addrs[rnd(&st) % 7], ports[rnd(&st) % 12], ports[rnd(&st) % 12],
+            big[rnd(&st) % 8], big[rnd(&st) % 8], (long long)epoch(i), (long long)epoch(i + 30));
     for (int i = 0; i < 500; i++)
         add(&l, "{\"query_timestamp\":\"%s\",\"query_name\":\"%s.%s.\",\"srcids\":"
                 "{\"instance\":\"i-0abc\"},\"account_id\":\"1\",\"region\":\"r\"}",
@@ -2355,7 +2509,8 @@ static void test_fast_where_agrees(void)
     struct json_flat both;
     json_flat_init(&both);
     struct match_scratch *msc = match_scratch_new();
-    size_t checks = 0;
+    size_t checks = 0, late_calls = 0, late_pending = 0, never_wider = 0;
+    struct derived late_dv;
     for (size_t i = 0; i < l.n; i++) {
         struct input_reader *r = NULL;
         CHECK_INT(input_open_mem("t", l.v[i], strlen(l.v[i]), NULL, &r, &err), 0);
@@ -2376,6 +2531,38 @@ static void test_fast_where_agrees(void)
         memcpy(both.leaves, ev.flat.leaves, ev.flat.n * sizeof(*both.leaves));
         memcpy(both.leaves + ev.flat.n, dv.flat.leaves, dv.flat.n * sizeof(*both.leaves));
         both.n = nl;
+        if (ev.source == EVENT_VPCFLOW) {
+            /* The engine's way: facts first, the late ones only when the
+             * gate reaches them; or never (no callback): the same mask and
+             * exact bits as with everything derived, or (never) a mask
+             * that keeps at least those and decides no more than it may. */
+            for (int gi = 0; gi < 2; gi++) {
+                const struct fwgate *g = gi ? pgate : gate;
+                uint64_t ex_all, ex_late, ex_never;
+                uint64_t m_all = detect__fwgate_mask(g, &dv, &ex_all);
+                struct late_test lt = { &ev, &late_dv, 0 };
+                memset(&late_dv, 0, sizeof(late_dv));
+                detect__derive_facts(&none, &ev, &a, &late_dv);
+                uint64_t m_never = detect__fwgate_mask(g, &late_dv, &ex_never);
+                uint64_t m_late = detect__fwgate_mask_more(g, &late_dv, &ex_late, late_cb, &lt);
+                CHECK(m_late == m_all);
+                CHECK((ex_late & m_late) == (ex_all & m_all));
+                CHECK((m_all & ~m_never) == 0);
+                CHECK((m_never & ex_never & ~m_all) == 0);
+                CHECK(lt.calls <= 1);
+                late_calls += lt.calls;
+                late_pending += late_dv.late != 0;
+                never_wider += m_never != m_all;
+                /* Derived later, the rest is as if derived at once. */
+                detect__derive_rest(&none, &ev, &a, &late_dv);
+                CHECK(late_dv.ffmask == dv.ffmask);
+                for (int f = 0; f < 32; f++)
+                    CHECK(!(dv.ffmask >> f & 1) || late_dv.ff[f] == dv.ff[f]);
+                for (int f = 0; f < DVF_N; f++)
+                    CHECK(late_dv.v[f].type == dv.v[f].type && late_dv.v[f].b == dv.v[f].b &&
+                          late_dv.v[f].s.len == dv.v[f].s.len);
+            }
+        }
         for (size_t k = 0; k < n; k++) {
             if (src[k] != ev.source)
                 continue;
@@ -2408,9 +2595,15 @@ static void test_fast_where_agrees(void)
     }
     printf("# %zu pattern checks; the gate ruled out %zu of %zu and decided %zu\n", checks, gated,
            gate_checks, decided);
+    printf("# late facts derived for %zu lines, left for %zu; %zu masks wider without them\n",
+           late_calls, late_pending, never_wider);
+    CHECK(late_calls > 100);
+    CHECK(late_pending > 100);
+    CHECK(never_wider > 100);
     CHECK(gated > gate_checks / 4);
     CHECK(decided > gate_checks / 2);
     detect__fwgate_free(gate);
+    detect__fwgate_free(pgate);
     CHECK(checks > 30000);
     match_scratch_free(msc);
     json_flat_free(&both);
@@ -3015,6 +3208,8 @@ static const struct harness_test tests[] = {
     { "exists_rules", test_exists_rules },
     { "ct_refs", test_ct_refs },
     { "flow_view", test_flow_view },
+    { "flow_facts_reuse", test_flow_facts_reuse },
+    { "id_prefix", test_id_prefix },
     { "rule_errors", test_rule_errors },
     { "pool", test_pool },
 };
