@@ -1110,10 +1110,7 @@ static void rate_items(struct detect_pool *me, struct ptab *m, bool by_num, int6
     /* One block for the drain's items, not a calloc and a free per bucket:
      * a drain makes ~100k of them at once (the archive's last one runs alone
      * after the reading). */
-    size_t n = 0;
-    for (size_t i = 0; i < m->cap; i++)
-        n += m->s[i].h != 0;
-    struct sitem *block = out->block = xcalloc(n ? n : 1, sizeof(*block));
+    struct sitem *block = out->block = xcalloc(m->n ? m->n : 1, sizeof(*block));
     size_t used = 0;
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->s[i].h)
