@@ -222,6 +222,14 @@ int query_sql_rewrite(const char *in, size_t len, struct query_sql *out, struct 
  * requestparameters LIKE '%lit%' may then read (query_sql_prepare sets it
  * when the store has the index). */
 #define QUERY_SQL_TEXT_INDEX 0x1u
+/* QUERY_SQL_TIME_ORDER: every CloudTrail row's eventtime is the canonical
+ * form of its epoch (store_db_ct_times_canonical), so a plain statement's
+ * ORDER BY eventtime may order by the epoch column and its indexes. */
+#define QUERY_SQL_TIME_ORDER 0x2u
+/* QUERY_SQL_TEXT_PROBE: with QUERY_SQL_TEXT_INDEX, test the text index's
+ * rows per row with vq_text_has(id, query) instead of an IN list SQLite may
+ * read rows through (query_sql_prepare picks it from the plan). */
+#define QUERY_SQL_TEXT_PROBE 0x4u
 int query_sql_rewrite_flags(const char *in, size_t len, unsigned flags, struct query_sql *out,
                             struct err *err);
 void query_sql_free(struct query_sql *q); /* zeroed or half-built is fine */

@@ -158,5 +158,7 @@ int query__sql_views(struct sqlite3 *db, struct err *err);
 int query__sql_ct_record(struct sqlite3 *db, struct err *err);
 /* regexp_* on PCRE2 (sql_regex.c), registered by query__sql_functions. */
 int query__sql_regex_functions(struct sqlite3 *db, struct err *err);
+/* vq_text_has(id, query) (sql_textset.c). */
+int query__sql_text_set(struct sqlite3 *db, struct err *err);
 
 #endif

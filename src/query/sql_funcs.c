@@ -1851,5 +1851,7 @@ int query__sql_functions(sqlite3 *db, struct err *err)
                                     pct_final) != SQLITE_OK)
             return err_set(err, ERR_DB, "registering approx_percentile: %s", sqlite3_errmsg(db));
     int rc = query__sql_ct_record(db, err);
+    if (rc == 0)
+        rc = query__sql_text_set(db, err);
     return rc != 0 ? rc : query__sql_regex_functions(db, err);
 }

@@ -74,6 +74,8 @@ struct rw {
     bool derived;           /* a FROM (subquery): column names may be redefined */
     bool ct_only;           /* every FROM/JOIN table is cloudtrail_logs, no comma joins */
     bool text_index;        /* the store has STORE_TEXT_TABLE */
+    bool time_order;        /* ORDER BY eventtime reads as "eventtime.ms" */
+    bool text_probe;        /* the text filter as vq_text_has, not an IN list */
 };
 
 /* ---- tokenizer --------------------------------------------------------------- */
@@ -342,6 +344,7 @@ static size_t emit_time_filter(struct rw *r, size_t first, size_t i);
 static size_t emit_text_filter(struct rw *r, size_t first, size_t i);
 static void and_chain(const struct rw *r, size_t i, size_t *b, size_t *e);
 static size_t emit_partition_filter(struct rw *r, size_t first, size_t i);
+static size_t emit_time_key(struct rw *r, size_t i);
 static const char *view_for(const char *name, bool qualified);
 
 /* ---- prescan: table aliases and UNNEST columns --------------------------------- */
@@ -912,6 +915,9 @@ static bool like_query(const char *pat, size_t len, int esc, struct buf *q)
     return any;
 }
 
+/* How the text filter's list starts: query_sql_prepare looks for it. */
+#define TEXT_LIST_HEAD "IN (SELECT rowid FROM main." STORE_TEXT_TABLE
+
 static size_t emit_text_filter(struct rw *r, size_t first, size_t i)
 {
     if (!r->text_index || r->derived || !r->ct_only || first == 0 || !at(r, i + 1, "like") ||
@@ -971,9 +977,14 @@ static size_t emit_text_filter(struct rw *r, size_t first, size_t i)
     /* The index filter first: SQLite tests a row's terms in order, and the
      * LIKE reads the record. */
     put(r, "(");
-    put(r, qual);
-    put(r, "\"$id\" IN (SELECT rowid FROM main." STORE_TEXT_TABLE " WHERE " STORE_TEXT_TABLE
-           " MATCH '");
+    if (r->text_probe) {
+        put(r, "vq_text_has(");
+        put(r, qual);
+        put(r, "\"$id\", '");
+    } else {
+        put(r, qual);
+        put(r, "\"$id\" " TEXT_LIST_HEAD " WHERE " STORE_TEXT_TABLE " MATCH '");
+    }
     buf_append(&r->out, q.p, q.len);
     put(r, "') AND");
     buf_free(&q);
@@ -1762,6 +1773,11 @@ static size_t emit_one(struct rw *r, size_t i, size_t end)
     }
     if ((k->type == T_IDENT && !is_keyword(k)) || k->type == T_QIDENT) {
         r->operand_start = r->out.len;
+        if (ob && r->time_order) {
+            size_t next = emit_time_key(r, i);
+            if (next != 0)
+                return next;
+        }
         return emit_chain(r, i);
     }
     put_tok(r, k);
@@ -1941,24 +1957,25 @@ static bool select_alias(const struct rw *r, size_t from, const char *name)
     return false;
 }
 
-/* A plain top-n on cloudtrail_logs: "SELECT cols FROM t [alias] [WHERE w]
- * ORDER BY keys LIMIT n", one table, no aggregate, DISTINCT, subquery, join,
- * window or OFFSET, and keys that are the view's columns (not output
- * aliases, not ordinals). Fills the positions of FROM, WHERE (or ORDER) and
- * ORDER; end excludes a trailing ';'. */
-static bool late_candidate(const struct rw *r, size_t end, size_t *from_i, size_t *body_i,
-                           size_t *order_i)
+/* Where the clauses of a plain statement on cloudtrail_logs sit: "SELECT
+ * cols FROM t [alias] [WHERE w] [ORDER BY keys] [LIMIT n]", one table, no
+ * aggregate, DISTINCT, subquery, join, window or OFFSET. Positions are 0
+ * when the clause is absent; end excludes a trailing ';'. */
+struct plain {
+    size_t from_i, where_i, order_i, limit_i;
+};
+
+static bool plain_ct_select(const struct rw *r, size_t end, struct plain *p)
 {
     static const char *const refused[] = {
         "join", "group", "having", "distinct", "union", "except", "intersect", "over", "unnest",
         "with", "offset", "fetch", "window", "lateral", "tablesample", "values", "exists", NULL
     };
-    if (!r->ct_only || r->derived || end < 8 || !is(&r->t[0], "select"))
+    memset(p, 0, sizeof(*p));
+    if (!r->ct_only || r->derived || end < 4 || !is(&r->t[0], "select"))
         return false;
-    size_t n_select = 0, n_from = 0, where_i = 0;
+    size_t n_select = 0, n_from = 0;
     int depth = 0;
-    *from_i = *order_i = 0;
-    size_t limit_i = 0;
     for (size_t i = 0; i < end; i++) {
         const struct tok *k = &r->t[i];
         if (is(k, "(") || is(k, "["))
@@ -1979,20 +1996,37 @@ static bool late_candidate(const struct rw *r, size_t end, size_t *from_i, size_
             continue;
         if (strcmp(name, "from") == 0) {
             n_from++;
-            *from_i = i;
-        } else if (strcmp(name, "where") == 0 && where_i == 0) {
-            where_i = i;
+            p->from_i = i;
+        } else if (strcmp(name, "where") == 0 && p->where_i == 0) {
+            p->where_i = i;
         } else if (strcmp(name, "order") == 0 && at(r, i + 1, "by")) {
-            *order_i = i;
+            p->order_i = i;
         } else if (strcmp(name, "limit") == 0) {
-            limit_i = i;
+            p->limit_i = i;
         }
     }
-    if (n_select != 1 || n_from != 1 || *order_i == 0 || limit_i == 0 ||
-        !(*from_i < *order_i && *order_i < limit_i) || (where_i && where_i > *order_i) ||
-        limit_i + 2 != end || r->t[limit_i + 1].type != T_NUMBER)
+    if (n_select != 1 || n_from != 1)
         return false;
-    for (size_t i = *order_i + 2; i < limit_i; i++) {
+    size_t last = p->limit_i ? p->limit_i : end;
+    if (p->order_i && !(p->from_i < p->order_i && p->order_i < last))
+        return false;
+    if (p->where_i && !(p->from_i < p->where_i && p->where_i < (p->order_i ? p->order_i : last)))
+        return false;
+    return !p->limit_i || (p->limit_i + 2 == end && r->t[p->limit_i + 1].type == T_NUMBER);
+}
+
+/* A plain top-n on cloudtrail_logs: a plain statement with ORDER BY and LIMIT
+ * whose keys are the view's columns (not output aliases, not ordinals).
+ * Fills the positions of FROM, WHERE (or ORDER) and ORDER. */
+static bool late_candidate(const struct rw *r, size_t end, size_t *from_i, size_t *body_i,
+                           size_t *order_i)
+{
+    struct plain p;
+    if (end < 8 || !plain_ct_select(r, end, &p) || p.order_i == 0 || p.limit_i == 0)
+        return false;
+    *from_i = p.from_i;
+    *order_i = p.order_i;
+    for (size_t i = p.order_i + 2; i < p.limit_i; i++) {
         const struct tok *k = &r->t[i];
         if (k->type == T_NUMBER || k->type == T_STRING)
             return false; /* an ordinal, or a constant key: left as it is */
@@ -2002,11 +2036,59 @@ static bool late_candidate(const struct rw *r, size_t end, size_t *from_i, size_
             continue; /* a struct field or a column after its table alias */
         char name[NAME_LEN];
         name_of(k, name);
-        if ((!ct_column(name) && !is_alias(r, name)) || select_alias(r, *from_i, name))
+        if ((!ct_column(name) && !is_alias(r, name)) || select_alias(r, p.from_i, name))
             return false;
     }
-    *body_i = where_i ? where_i : *order_i;
+    *body_i = p.where_i ? p.where_i : p.order_i;
     return true;
+}
+
+/* Whether ORDER BY eventtime may read as ORDER BY "eventtime.ms": the store
+ * says every row's text is the canonical form of its epoch (QUERY_SQL_TIME_ORDER,
+ * store_db_ct_times_canonical), so both orders are the same, ties included,
+ * and the statement is plain, so eventtime is the view's column and not an
+ * output alias. The time-ordered indexes then deliver the rows in order:
+ * no sort of every selected row (with its JSON columns) before the first. */
+static bool time_order_candidate(const struct rw *r, size_t end)
+{
+    struct plain p;
+    return plain_ct_select(r, end, &p) && p.order_i != 0 && !select_alias(r, p.from_i, "eventtime");
+}
+
+/* At i inside an ORDER BY: an item that is the bare key eventtime or
+ * alias.eventtime. Emits it as the epoch column and returns the index after
+ * it, or returns 0. */
+static size_t emit_time_key(struct rw *r, size_t i)
+{
+    if (i == 0 || !(is(&r->t[i - 1], "by") || is(&r->t[i - 1], ",")))
+        return 0;
+    size_t key = i;
+    char name[NAME_LEN];
+    if (at(r, i + 1, ".") && i + 2 < r->n) {
+        name_of(&r->t[i], name);
+        if (!is_alias(r, name))
+            return 0;
+        key = i + 2;
+    }
+    const struct tok *k = &r->t[key];
+    if (k->type != T_IDENT && k->type != T_QIDENT)
+        return 0;
+    name_of(k, name);
+    if (strcmp(name, "eventtime") != 0)
+        return 0;
+    size_t next = key + 1;
+    if (next < r->n && !is(&r->t[next], ",") && !is(&r->t[next], "asc") &&
+        !is(&r->t[next], "desc") && !is(&r->t[next], "nulls") && !is(&r->t[next], "limit") &&
+        !is(&r->t[next], ";"))
+        return 0;
+    if (key != i) {
+        put_tok(r, &r->t[i]);
+        put_tok(r, &r->t[i + 1]);
+        put(r, "\"eventtime.ms\"");
+    } else {
+        put_at(r, k, "\"eventtime.ms\"");
+    }
+    return next;
 }
 
 /* ORDER BY ... LIMIT n picks its n rows in a subquery that reads only the
@@ -2217,6 +2299,7 @@ int query_sql_rewrite_flags(const char *in, size_t len, unsigned flags, struct q
     r->q = out;
     r->err = err;
     r->text_index = (flags & QUERY_SQL_TEXT_INDEX) != 0;
+    r->text_probe = (flags & QUERY_SQL_TEXT_PROBE) != 0;
     buf_init(&r->out, 8u * QUERY_SQL_MAX_INPUT);
     rc = classify_ddl(r, out, err);
     if (rc == 0 && out->kind == QUERY_SQL_SELECT && out->sql != NULL)
@@ -2227,6 +2310,7 @@ int query_sql_rewrite_flags(const char *in, size_t len, unsigned flags, struct q
         size_t end = n, from_i, body_i, order_i;
         while (end > 0 && is(&toks[end - 1], ";"))
             end--;
+        r->time_order = (flags & QUERY_SQL_TIME_ORDER) != 0 && time_order_candidate(r, end);
         if (late_candidate(r, end, &from_i, &body_i, &order_i))
             emit_late(r, end, from_i, body_i, order_i);
         else
@@ -2313,6 +2397,50 @@ static unsigned line_of_word(const struct query_sql *q, const char *word, size_t
     return 0;
 }
 
+/* Whether SQLite would read CloudTrail rows through a text filter's list
+ * (a row search by id beside the list, at the list's level of the plan):
+ * then the list must stay an IN. Otherwise another index drives, and the
+ * list is only tested per row, which vq_text_has does faster. When the plan
+ * cannot be had, the IN stays (the prepare that follows reports why). */
+static bool text_list_drives(struct sqlite3 *db, const struct query_sql *q)
+{
+    enum { MAX_NODES = 512 };
+    struct node {
+        int id, parent;
+        bool text_scan, row_by_id;
+    } *nodes = xmalloc(MAX_NODES * sizeof(*nodes));
+    size_t n = 0;
+    size_t cap = q->len + 32;
+    char *sql = xmalloc(cap);
+    snprintf(sql, cap, "EXPLAIN QUERY PLAN %s", q->sql);
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
+    while (ok && n < MAX_NODES && sqlite3_step(st) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(st, 3);
+        nodes[n].id = sqlite3_column_int(st, 0);
+        nodes[n].parent = sqlite3_column_int(st, 1);
+        nodes[n].text_scan = d != NULL && strstr(d, "main." STORE_TEXT_TABLE " VIRTUAL TABLE");
+        nodes[n].row_by_id =
+            d != NULL && strncmp(d, "SEARCH main.cloudtrail USING INTEGER PRIMARY KEY", 48) == 0;
+        n++;
+    }
+    sqlite3_finalize(st);
+    free(sql);
+    bool drives = !ok || n == MAX_NODES;
+    for (size_t i = 0; i < n && !drives; i++) {
+        if (!nodes[i].text_scan)
+            continue;
+        int list = nodes[i].parent, level = -1;
+        for (size_t k = 0; k < n; k++)
+            if (nodes[k].id == list)
+                level = nodes[k].parent;
+        for (size_t k = 0; k < n && !drives; k++)
+            drives = nodes[k].parent == level && nodes[k].row_by_id;
+    }
+    free(nodes);
+    return drives;
+}
+
 int query_sql_prepare(struct sqlite3 *db, const char *in, size_t len, struct sqlite3_stmt **stmt_out,
                       char note_out[256], struct err *err)
 {
@@ -2322,9 +2450,18 @@ int query_sql_prepare(struct sqlite3 *db, const char *in, size_t len, struct sql
     /* Read per statement: an ingest may turn the index on meanwhile. A
      * schema error shows again when the statement is prepared. */
     unsigned flags = store_db_has_table(db, STORE_TEXT_TABLE) == 1 ? QUERY_SQL_TEXT_INDEX : 0;
+    if (store_db_ct_times_canonical(db) == 1)
+        flags |= QUERY_SQL_TIME_ORDER;
     int rc = query_sql_rewrite_flags(in, len, flags, &q, err);
     if (rc != 0)
         return rc;
+    if (q.kind == QUERY_SQL_SELECT && strstr(q.sql, TEXT_LIST_HEAD) != NULL &&
+        !text_list_drives(db, &q)) {
+        query_sql_free(&q);
+        rc = query_sql_rewrite_flags(in, len, flags | QUERY_SQL_TEXT_PROBE, &q, err);
+        if (rc != 0)
+            return rc;
+    }
     if (q.kind == QUERY_SQL_NOOP) {
         memcpy(note_out, q.note, sizeof(q.note));
         query_sql_free(&q);

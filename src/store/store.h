@@ -58,7 +58,7 @@
 #include "event/event.h"
 #include "input/input.h"
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 struct store;
 struct sqlite3;
@@ -86,6 +86,21 @@ struct sqlite3 *store_db(struct store *st);
 /* Whether db's main schema has the table name: 1 yes, 0 no, -1 a SQLite
  * error (sqlite3_errmsg(db) says which). */
 int store_db_has_table(struct sqlite3 *db, const char *name);
+
+/* The CloudTrail rows whose event_time text is not the canonical form of
+ * event_time_ms ("YYYY-MM-DDTHH:MM:SSZ", whole seconds, years 0000-9999):
+ * the predicate of the partial index cloudtrail_odd_time, so a store can say
+ * at once whether it has any. */
+#define STORE_CT_ODD_TIME                                                          \
+    "event_time_ms % 1000 <> 0 OR event_time IS NOT"                               \
+    " strftime('%Y-%m-%dT%H:%M:%SZ', event_time_ms / 1000, 'unixepoch')"
+
+/* Whether every CloudTrail row of db's store has a canonical event_time, so
+ * ordering by the text and by event_time_ms are the same order, ties
+ * included: 1 yes, 0 no (or the store lacks the index that would say: an
+ * older store, or a bulk load that deferred its indexes), -1 a SQLite error
+ * other than the index's absence. */
+int store_db_ct_times_canonical(struct sqlite3 *db);
 
 /* ---- writing events ------------------------------------------------------- */
 

@@ -1401,6 +1401,103 @@ static void test_text_index(void)
         query_sql_free(&q);
     }
 
+    /* Which form the statement gets: the IN list where SQLite reads rows
+     * through it, vq_text_has where another index drives. */
+    {
+        static const struct {
+            const char *sql;
+            bool probe;
+        } forms[] = {
+            { "SELECT eventid FROM cloudtrail_logs WHERE requestparameters LIKE '%acme-prod%'",
+              false },
+            { "SELECT eventid FROM cloudtrail_logs WHERE requestparameters LIKE '%acme-prod%'"
+              " ORDER BY eventtime DESC LIMIT 2", false },
+            { "SELECT eventid FROM cloudtrail_logs WHERE eventname = 'PutObject' AND"
+              " requestparameters LIKE '%acme-prod%'", true },
+            { "SELECT eventid FROM cloudtrail_logs WHERE eventsource = 's3.amazonaws.com' AND"
+              " requestparameters LIKE '%acme-prod%' AND eventtime > '2024-01-01T00:00:00Z'"
+              " ORDER BY eventtime", true },
+        };
+        for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+            sqlite3_stmt *stmt = NULL;
+            char note[256];
+            struct err e;
+            err_clear(&e);
+            CHECK_INT(query_sql_prepare(store_db(ingest), forms[i].sql, strlen(forms[i].sql), &stmt,
+                                        note, &e), 0);
+            const char *got = stmt ? sqlite3_sql(stmt) : "";
+            bool probe = strstr(got, "vq_text_has(") != NULL;
+            bool list = strstr(got, "IN (SELECT rowid FROM main.cloudtrail_text") != NULL;
+            if (probe != forms[i].probe || list == forms[i].probe)
+                printf("#   %s\n#   -> %s\n", forms[i].sql, got);
+            CHECK(probe == forms[i].probe && list != forms[i].probe);
+            sqlite3_finalize(stmt);
+            char want[16384];
+            snprintf(want, sizeof(want), "%s", tx_run(none, forms[i].sql, false, 0));
+            if (strncmp(want, "ERR", 3) == 0 || want[0] == '\0')
+                printf("#   %s: %s\n", forms[i].sql, want);
+            CHECK(strncmp(want, "ERR", 3) != 0 && want[0] != '\0');
+            CHECK_STR(tx_run(ingest, forms[i].sql, false, 1), want);
+        }
+    }
+    /* vq_text_has over ids too far apart for its bitmap (a binary search),
+     * and over dense ones, against the IN list it stands for. */
+    {
+        sqlite3 *mem = NULL;
+        struct err e;
+        CHECK_INT(sqlite3_open(":memory:", &mem), SQLITE_OK);
+        CHECK_INT(query_sql_setup(mem, &e), 0);
+        CHECK_INT(sqlite3_exec(mem,
+                               "CREATE VIRTUAL TABLE cloudtrail_text USING fts5(t);"
+                               "CREATE TABLE ids(id INTEGER PRIMARY KEY);"
+                               "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                               " WHERE i < 3000) INSERT INTO ids SELECT i * 7919 FROM n;"
+                               "INSERT INTO ids VALUES(1099511627776), (1099511627777), (-5);"
+                               "INSERT INTO cloudtrail_text(rowid, t) SELECT id, CASE"
+                               " WHEN id % 3 = 0 THEN 'red fox' WHEN id % 3 = 1 THEN 'blue fox'"
+                               " ELSE 'red hen' END FROM ids;",
+                               NULL, NULL, NULL),
+                  SQLITE_OK);
+        static const char *const qs[] = { "red", "fox", "hen", "red AND fox", "absent" };
+        for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+            char sql[512];
+            snprintf(sql, sizeof(sql),
+                     "SELECT count(*), sum(vq_text_has(id, '%s') IS NOT (id IN (SELECT rowid FROM"
+                     " cloudtrail_text WHERE cloudtrail_text MATCH '%s'))),"
+                     " sum(vq_text_has(id, '%s')) FROM (SELECT id FROM ids UNION ALL"
+                     " SELECT id + 1 FROM ids UNION ALL SELECT 0)",
+                     qs[i], qs[i], qs[i]);
+            sqlite3_stmt *stmt = NULL;
+            CHECK_INT(sqlite3_prepare_v2(mem, sql, -1, &stmt, NULL), SQLITE_OK);
+            CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
+            CHECK_INT(sqlite3_column_int(stmt, 0), 2 * 3003 + 1);
+            CHECK_INT(sqlite3_column_int(stmt, 1), 0);
+            if (strcmp(qs[i], "absent") == 0)
+                CHECK_INT(sqlite3_column_int(stmt, 2), 0);
+            else
+                CHECK(sqlite3_column_int(stmt, 2) > 900);
+            sqlite3_finalize(stmt);
+        }
+        /* dense ids: the bitmap */
+        CHECK_INT(sqlite3_exec(mem, "DELETE FROM cloudtrail_text WHERE rowid > 100000000 OR rowid < 0",
+                               NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_stmt *stmt = NULL;
+        CHECK_INT(sqlite3_prepare_v2(mem,
+                                     "SELECT sum(vq_text_has(id, 'fox') IS NOT (id IN (SELECT rowid"
+                                     " FROM cloudtrail_text WHERE cloudtrail_text MATCH 'fox'))),"
+                                     " sum(vq_text_has(id, 'fox')), vq_text_has(NULL, 'fox')"
+                                     " FROM (SELECT id FROM ids UNION ALL SELECT id + 1 FROM ids)",
+                                     -1, &stmt, NULL), SQLITE_OK);
+        CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
+        CHECK_INT(sqlite3_column_int(stmt, 0), 0);
+        CHECK_INT(sqlite3_column_int(stmt, 1), 2000);
+        CHECK_INT(sqlite3_column_type(stmt, 2), SQLITE_NULL);
+        sqlite3_finalize(stmt);
+        /* a bad query is SQLite's error */
+        CHECK(sqlite3_exec(mem, "SELECT vq_text_has(1, 'AND')", NULL, NULL, NULL) != SQLITE_OK);
+        sqlite3_close(mem);
+    }
+
     /* The index made at ingest and the one built later are the view's. */
     tx_check_exact(ingest);
     tx_check_exact(later);
@@ -1455,6 +1552,167 @@ out:
     store_close(later);
 }
 
+
+/* ---- ORDER BY eventtime through the epoch column -------------------------------- */
+
+/* The rewrite of in with QUERY_SQL_TIME_ORDER. */
+static const char *rw_timed(const char *in)
+{
+    struct query_sql q;
+    struct err e;
+    err_clear(&e);
+    if (query_sql_rewrite_flags(in, strlen(in), QUERY_SQL_TIME_ORDER, &q, &e) != 0) {
+        snprintf(out_buf, sizeof(out_buf), "ERR: %s", e.msg);
+        return out_buf;
+    }
+    snprintf(out_buf, sizeof(out_buf), "%s", q.sql ? q.sql : "");
+    query_sql_free(&q);
+    return out_buf;
+}
+
+/* A store of the CloudTrail records with these event times (ids t0, t1, ...). */
+static struct store *times_store(const char *name, const char *const *times, size_t n)
+{
+    char dir[512], p[600], db[600], nm[64];
+    snprintf(nm, sizeof(nm), "to-%s", name);
+    tmp_path(nm, dir, sizeof(dir));
+    mkdir(dir, 0700);
+    snprintf(p, sizeof(p), "%s/ct.json", dir);
+    static char json[16384];
+    size_t len = (size_t)snprintf(json, sizeof(json), "{\"Records\":[");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(json + len, sizeof(json) - len,
+                                "%s{\"eventVersion\":\"1.08\",\"eventTime\":\"%s\",\"eventSource\":"
+                                "\"iam.amazonaws.com\",\"eventName\":\"E%zu\",\"awsRegion\":"
+                                "\"us-east-1\",\"eventID\":\"t%zu\",\"userIdentity\":{\"type\":"
+                                "\"IAMUser\",\"accessKeyId\":\"AKIAT\"},\"eventType\":\"AwsApiCall\"}",
+                                i ? "," : "", times[i], i % 3, i);
+    snprintf(json + len, sizeof(json) - len, "]}");
+    write_file(p, json);
+    snprintf(nm, sizeof(nm), "to-%s.db", name);
+    tmp_path(nm, db, sizeof(db));
+    struct store *st = NULL;
+    struct err e;
+    err_clear(&e);
+    CHECK_INT(store_open(db, &st, &e), 0);
+    if (st == NULL)
+        return NULL;
+    const char *paths[] = { dir };
+    struct store_ingest_stats s;
+    CHECK_INT(store_ingest(st, paths, 1, NULL, &s, &e), 0);
+    CHECK_INT((long long)s.inserted, (long long)n);
+    CHECK_INT(query_sql_setup(store_db(st), &e), 0);
+    return st;
+}
+
+static void test_time_order(void)
+{
+    /* plain statements on cloudtrail_logs: the key becomes the epoch column */
+    CHECK(has(rw_timed("select eventname from cloudtrail order by eventtime"),
+              "order by \"eventtime.ms\" NULLS LAST"));
+    CHECK(has(rw_timed("select eventname from cloudtrail where errorcode = 'X' "
+                       "order by eventTime DESC;"), "order by \"eventtime.ms\" DESC"));
+    CHECK(has(rw_timed("select eventname from cloudtrail order by account_partition, eventtime asc, "
+                       "eventname"), "order by account_partition NULLS LAST, \"eventtime.ms\" asc "
+                                     "NULLS LAST, eventname NULLS LAST"));
+    CHECK(has(rw_timed("select t.eventname from cloudtrail_123 t order by t.eventtime desc limit 2"),
+              "order by t.\"eventtime.ms\" desc limit 2) order by t.\"eventtime.ms\" desc limit 2"));
+    /* left as they are: not the bare key, an output alias, another shape */
+    static const char *const kept[] = {
+        "select eventname from cloudtrail order by from_iso8601_timestamp(eventtime)",
+        "select eventname from cloudtrail order by eventtime || 'x'",
+        "select eventname from cloudtrail order by eventname, substr(eventtime, 1, 10)",
+        "select lower(eventname) eventtime from cloudtrail order by eventtime",
+        "select eventname, eventtime as eventtime from cloudtrail order by eventtime",
+        "select eventtime, count(*) from cloudtrail group by eventtime order by eventtime",
+        "select distinct eventtime from cloudtrail order by eventtime",
+        "select * from (select eventtime, eventname from cloudtrail) order by eventtime",
+        "select a.eventname from cloudtrail a join cloudtrail b on a.eventid = b.eventid "
+        "order by a.eventtime",
+        "select eventname from cloudtrail where eventid in (select eventid from cloudtrail) "
+        "order by eventtime",
+        "select srcaddr from vpc_flow_logs order by start",
+        "select eventname from cloudtrail order by eventtime offset 1 limit 2",
+    };
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        CHECK(strstr(rw_timed(kept[i]), "eventtime.ms\" ") == NULL &&
+              strstr(out_buf, "eventtime.ms\" DESC") == NULL);
+    /* without the flag, never */
+    CHECK(strstr(rw("select eventname from cloudtrail order by eventtime"), "eventtime.ms") == NULL);
+
+    /* On a store: canonical times (ties, years apart, a leap day) order the
+     * same both ways; the plan reads the key's index in time order. */
+    static const char *const good[] = {
+        "2024-02-29T23:59:59Z", "2023-12-31T00:00:00Z", "2024-03-01T00:00:00Z",
+        "2024-02-29T23:59:59Z", "1999-01-01T12:00:00Z", "2024-03-01T00:00:00Z",
+        "2031-07-04T08:09:10Z",
+    };
+    static const char *const queries[] = {
+        "select eventid from cloudtrail order by eventtime, eventid",
+        "select eventid from cloudtrail order by eventtime desc, eventid desc",
+        "select eventid from cloudtrail where useridentity.accesskeyid = 'AKIAT' "
+        "order by eventtime, eventid",
+        "select eventid from cloudtrail order by eventname, eventtime, eventid",
+        "select eventid from cloudtrail order by eventtime desc, eventid limit 3",
+    };
+    struct store *st = times_store("good", good, sizeof(good) / sizeof(good[0]));
+    if (st == NULL)
+        return;
+    CHECK_INT(store_db_ct_times_canonical(store_db(st)), 1);
+    for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        char fast[4096];
+        snprintf(fast, sizeof(fast), "%s", tx_run(st, queries[i], false, 0));
+        CHECK_STR(fast, tx_run(st, queries[i], true, 1));
+        CHECK(strncmp(fast, "ERR", 3) != 0 && strchr(fast, '\n') != NULL);
+    }
+    CHECK_STR(tx_run(st, "select eventid from cloudtrail order by eventtime, eventid", false, 0),
+              "t4\nt1\nt0\nt3\nt2\nt5\nt6\n");
+    {
+        sqlite3_stmt *stmt = NULL;
+        char note[256], plan[4096], detail[2048] = "";
+        struct err e;
+        const char *in = "select eventid from cloudtrail where useridentity.accesskeyid = 'AKIAT' "
+                         "order by eventtime desc";
+        CHECK_INT(query_sql_prepare(store_db(st), in, strlen(in), &stmt, note, &e), 0);
+        snprintf(plan, sizeof(plan), "EXPLAIN QUERY PLAN %s", sqlite3_sql(stmt));
+        sqlite3_finalize(stmt);
+        CHECK_INT(sqlite3_prepare_v2(store_db(st), plan, -1, &stmt, NULL), SQLITE_OK);
+        while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(stmt, 3);
+            snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s;", d ? d : "");
+        }
+        sqlite3_finalize(stmt);
+        CHECK(has(detail, "USING INDEX cloudtrail_key"));
+        CHECK(strstr(detail, "TEMP B-TREE") == NULL);
+    }
+    /* An older store (no index) cannot tell: 0, and the text order stays. */
+    CHECK_INT(sqlite3_exec(store_db(st), "DROP INDEX cloudtrail_odd_time", NULL, NULL, NULL),
+              SQLITE_OK);
+    CHECK_INT(store_db_ct_times_canonical(store_db(st)), 0);
+    store_close(st);
+
+    /* One odd text (a fraction, an offset, zero milliseconds written out)
+     * and the store says so: the order is the text's, as Athena's. */
+    static const char *const odd[][8] = {
+        { "2024-07-01T00:00:03Z", "2024-07-01T00:00:03.5Z", "2024-07-01T00:00:02Z" },
+        { "2024-07-01T00:00:03Z", "2024-07-01T01:00:02+01:00", "2024-07-01T00:00:04Z" },
+        { "2024-07-01T00:00:03Z", "2024-07-01T00:00:03.000Z", "2024-07-01T00:00:02Z" },
+    };
+    static const char *const want[] = { "t2\nt1\nt0\n", "t0\nt2\nt1\n", "t2\nt1\nt0\n" };
+    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "odd%zu", i);
+        st = times_store(name, odd[i], 3);
+        if (st == NULL)
+            return;
+        CHECK_INT(store_db_ct_times_canonical(store_db(st)), 0);
+        const char *q = "select eventid from cloudtrail order by eventtime";
+        CHECK_STR(tx_run(st, q, false, 0), want[i]);
+        CHECK_STR(tx_run(st, q, true, 1), want[i]);
+        store_close(st);
+    }
+}
+
 static void test_cleanup(void)
 {
     store_close(test_store);
@@ -1486,6 +1744,7 @@ static const struct harness_test tests[] = {
     { "regex", test_regex },
     { "approx_percentile", test_approx_percentile },
     { "text_index", test_text_index },
+    { "time_order", test_time_order },
     { "cleanup", test_cleanup },
 };
 
