@@ -206,6 +206,12 @@ struct query_sql {
     char *sql;          /* owned, NUL-terminated; NULL for NOOP */
     size_t len;
     char note[256];     /* NOOP: the message to show */
+    /* A plain CloudTrail statement whose WHERE bounds the event time to
+     * [span_lo, span_hi) (epoch ms), with no LIMIT and no ORDER BY but
+     * eventtime: it may run as slices of that window (query_sql_rewrite_slice),
+     * their rows concatenated in time order (newest first when slice_desc). */
+    bool sliceable, slice_desc;
+    int64_t span_lo, span_hi;
     /* Input line of each emitted token, by output offset (ascending). */
     uint32_t *map_off, *map_line;
     size_t n_map;
@@ -234,6 +240,12 @@ int query_sql_rewrite_flags(const char *in, size_t len, unsigned flags, struct q
                             struct err *err);
 void query_sql_free(struct query_sql *q); /* zeroed or half-built is fine */
 
+/* query_sql_rewrite_flags restricted to the rows whose event time is in
+ * [lo, hi) (epoch ms): one slice of a sliceable statement. ERR_USAGE when
+ * the statement is not of a shape that can be sliced. */
+int query_sql_rewrite_slice(const char *in, size_t len, unsigned flags, int64_t lo, int64_t hi,
+                            struct query_sql *out, struct err *err);
+
 /* The input line (1-based) of the output byte offset off, 0 when unknown. */
 unsigned query_sql_line_at(const struct query_sql *q, size_t off);
 
@@ -248,5 +260,24 @@ int query_sql_setup(struct sqlite3 *db, struct err *err);
  * translated to the input ("unknown column evenname at line 5"). */
 int query_sql_prepare(struct sqlite3 *db, const char *in, size_t len, struct sqlite3_stmt **stmt_out,
                       char note_out[256], struct err *err);
+
+/* Running one statement as slices of its time window, each on its own
+ * connection (threads): ok when the statement is sliceable (struct
+ * query_sql) and its plan reads the rows through an index bounded by the
+ * event time, so each slice reads only its part. [lo, hi): the window;
+ * desc: concatenate the slices newest first. The slices' rows, in order,
+ * are the statement's rows (in its order when it has ORDER BY eventtime). */
+struct query_sql_split {
+    bool ok, desc;
+    int64_t lo, hi;
+    unsigned flags; /* the store's rewrite flags, for every slice */
+};
+int query_sql_split(struct sqlite3 *db, const char *in, size_t len, struct query_sql_split *sp,
+                    struct err *err);
+/* Prepares the slice [lo, hi) of a statement query_sql_split said ok to, on
+ * db (set up by query_sql_setup). */
+int query_sql_prepare_slice(struct sqlite3 *db, const char *in, size_t len,
+                            const struct query_sql_split *sp, int64_t lo, int64_t hi,
+                            struct sqlite3_stmt **stmt_out, struct err *err);
 
 #endif

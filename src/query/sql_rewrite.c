@@ -76,6 +76,11 @@ struct rw {
     bool text_index;        /* the store has STORE_TEXT_TABLE */
     bool time_order;        /* ORDER BY eventtime reads as "eventtime.ms" */
     bool text_probe;        /* the text filter as vq_text_has, not an IN list */
+    /* The window [span_lo, span_hi) the WHERE's top AND chain bounds the
+     * epoch column to (INT64_MIN / INT64_MAX: unbounded). */
+    int64_t span_lo, span_hi;
+    bool slice;                 /* add "eventtime.ms" in [slice_lo, slice_hi) */
+    int64_t slice_lo, slice_hi;
 };
 
 /* ---- tokenizer --------------------------------------------------------------- */
@@ -779,6 +784,37 @@ static bool literal_ms(const struct tok *k, int64_t *ms)
     return time_parse_iso8601(sv_make(k->p + 1, k->len - 2), ms);
 }
 
+/* The conjunct [first, end) bounds the epoch column to [lo, hi): when it
+ * stands alone in the top AND chain of the statement's WHERE (not under NOT
+ * or OR, not a BETWEEN's bound), the statement's window narrows to it. */
+static void note_span(struct rw *r, size_t first, size_t end, int64_t lo, int64_t hi)
+{
+    if (first == 0 || r->depth != 0)
+        return;
+    const struct tok *before = &r->t[first - 1];
+    if (is(before, "and")) {
+        size_t b, e;
+        and_chain(r, first, &b, &e);
+        if (b == 0 || !is(&r->t[b - 1], "where") || (first >= 3 && at(r, first - 3, "between")) ||
+            (e < r->n && is(&r->t[e], "or")))
+            return;
+    } else if (!is(before, "where")) {
+        return;
+    } else {
+        size_t b, e;
+        and_chain(r, first, &b, &e);
+        if (e < r->n && is(&r->t[e], "or"))
+            return;
+    }
+    if (end < r->n && !is(&r->t[end], "and") && !is(&r->t[end], "order") &&
+        !is(&r->t[end], "limit") && !is(&r->t[end], ";"))
+        return;
+    if (lo > r->span_lo)
+        r->span_lo = lo;
+    if (hi < r->span_hi)
+        r->span_hi = hi;
+}
+
 /* eventtime <op> 'ISO' and eventtime BETWEEN 'ISO' AND 'ISO' at i (the column
  * token, maybe qualified: first is the qualifier). The string comparison stays
  * (it is the semantics); a range on the indexed epoch column is added, widened
@@ -792,32 +828,42 @@ static size_t emit_time_filter(struct rw *r, size_t first, size_t i)
     char range[200];
     if (op == NULL || r->derived)
         return 0;
-    char qual[NAME_LEN + 4] = "";
+    /* In a slice, only the slice's own range may bound the index (a wider
+     * one SQLite might pick would walk the whole window per slice). */
+    char qual[NAME_LEN + 6] = "";
     if (i > first) {
         char q[NAME_LEN];
         name_of(&r->t[first], q);
-        snprintf(qual, sizeof(qual), "\"%s\".", q);
+        snprintf(qual, sizeof(qual), "%s\"%s\".", r->slice ? "+" : "", q);
+    } else if (r->slice) {
+        qual[0] = '+';
     }
+    int64_t lo = INT64_MIN, hi = INT64_MAX; /* [lo, hi) */
     if (is(op, "between") && i + 4 < r->n && literal_ms(&r->t[i + 2], &a) &&
         at(r, i + 3, "and") && literal_ms(&r->t[i + 4], &b)) {
         snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" BETWEEN %lld AND %lld)", qual,
                  (long long)(a - 1000), (long long)(b + 1000));
         end = i + 5;
+        lo = a - 1000, hi = b + 1001;
     } else if ((is(op, ">") || is(op, ">=")) && i + 2 < r->n && literal_ms(&r->t[i + 2], &a)) {
         snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" >= %lld)", qual,
                  (long long)(a - 1000));
         end = i + 3;
+        lo = a - 1000;
     } else if (is(op, "=") && i + 2 < r->n && literal_ms(&r->t[i + 2], &a)) {
         snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" BETWEEN %lld AND %lld)", qual,
                  (long long)(a - 1000), (long long)(a + 1000));
         end = i + 3;
+        lo = a - 1000, hi = a + 1001;
     } else if ((is(op, "<") || is(op, "<=")) && i + 2 < r->n && literal_ms(&r->t[i + 2], &a)) {
         snprintf(range, sizeof(range), " AND %s\"eventtime.ms\" <= %lld)", qual,
                  (long long)(a + 1000));
         end = i + 3;
+        hi = a + 1001;
     } else {
         return 0;
     }
+    note_span(r, first, end, lo, hi);
     if (r->t[first].space)
         buf_putc(&r->out, ' ');
     map_add(r, r->t[first].line);
@@ -1193,9 +1239,11 @@ static size_t emit_partition_filter(struct rw *r, size_t first, size_t i)
     name_of(&r->t[i], col);
     if (i > first)
         name_of(&r->t[first], qual);
-    char q[NAME_LEN + 4] = "";
+    char q[NAME_LEN + 6] = ""; /* "+" in a slice, as in emit_time_filter */
     if (qual[0])
-        snprintf(q, sizeof(q), "\"%s\".", qual);
+        snprintf(q, sizeof(q), "%s\"%s\".", r->slice ? "+" : "", qual);
+    else if (r->slice)
+        q[0] = '+';
     int64_t lo = INT64_MIN, hi = INT64_MAX; /* [lo, hi) */
     size_t end;
     if (r->t[i].type == T_IDENT &&
@@ -1246,6 +1294,7 @@ static size_t emit_partition_filter(struct rw *r, size_t first, size_t i)
     if (end < r->n && (at(r, end, "||") || at(r, end, "=") || at(r, end, "+") ||
                        at(r, end, "-") || at(r, end, "*") || at(r, end, "/")))
         return 0;
+    note_span(r, first, end, lo, hi);
     char range[2 * NAME_LEN + 120];
     if (lo == INT64_MIN)
         snprintf(range, sizeof(range), "%s\"eventtime.ms\" < %lld", q, (long long)hi);
@@ -2282,8 +2331,59 @@ int query_sql_rewrite(const char *in, size_t len, struct query_sql *out, struct 
     return query_sql_rewrite_flags(in, len, 0, out, err);
 }
 
-int query_sql_rewrite_flags(const char *in, size_t len, unsigned flags, struct query_sql *out,
-                            struct err *err)
+/* Whether the statement can run as slices of its time window, concatenated
+ * in order: a plain statement with a WHERE whose top AND chain bounds the
+ * epoch column on both sides, no LIMIT, and either no ORDER BY or the one key
+ * eventtime read through the epoch (time_order). *desc: the slices go newest
+ * first. */
+static bool sliceable(const struct rw *r, size_t end, bool *desc)
+{
+    struct plain p;
+    *desc = false;
+    if (!plain_ct_select(r, end, &p) || p.limit_i != 0 || p.where_i == 0 ||
+        r->span_lo == INT64_MIN || r->span_hi == INT64_MAX || r->span_lo >= r->span_hi)
+        return false;
+    if (p.order_i == 0)
+        return true;
+    if (!r->time_order)
+        return false;
+    size_t k = p.order_i + 2;
+    if (k + 2 < end && at(r, k + 1, "."))
+        k += 2;
+    char name[NAME_LEN];
+    if (k >= end || (r->t[k].type != T_IDENT && r->t[k].type != T_QIDENT))
+        return false;
+    name_of(&r->t[k], name);
+    if (strcmp(name, "eventtime") != 0)
+        return false;
+    k++;
+    if (k < end && is(&r->t[k], "desc"))
+        *desc = true, k++;
+    else if (k < end && is(&r->t[k], "asc"))
+        k++;
+    if (k + 1 < end && is(&r->t[k], "nulls")) /* the column is NOT NULL */
+        k += 2;
+    return k == end;
+}
+
+/* The statement with "eventtime.ms" in [lo, hi) added to its WHERE. */
+static void emit_slice(struct rw *r, size_t end)
+{
+    struct plain p;
+    plain_ct_select(r, end, &p);
+    size_t body_end = p.order_i ? p.order_i : end;
+    emit_range(r, 0, p.where_i + 1);
+    put(r, " (");
+    emit_range(r, p.where_i + 1, body_end);
+    char range[128];
+    snprintf(range, sizeof(range), ") AND \"eventtime.ms\" >= %lld AND \"eventtime.ms\" < %lld",
+             (long long)r->slice_lo, (long long)r->slice_hi);
+    put(r, range);
+    emit_range(r, body_end, r->n);
+}
+
+static int rewrite(const char *in, size_t len, unsigned flags, const int64_t *slice,
+                   struct query_sql *out, struct err *err)
 {
     memset(out, 0, sizeof(*out));
     if (len > QUERY_SQL_MAX_INPUT)
@@ -2300,6 +2400,13 @@ int query_sql_rewrite_flags(const char *in, size_t len, unsigned flags, struct q
     r->err = err;
     r->text_index = (flags & QUERY_SQL_TEXT_INDEX) != 0;
     r->text_probe = (flags & QUERY_SQL_TEXT_PROBE) != 0;
+    r->span_lo = INT64_MIN;
+    r->span_hi = INT64_MAX;
+    if (slice != NULL) {
+        r->slice = true;
+        r->slice_lo = slice[0];
+        r->slice_hi = slice[1];
+    }
     buf_init(&r->out, 8u * QUERY_SQL_MAX_INPUT);
     rc = classify_ddl(r, out, err);
     if (rc == 0 && out->kind == QUERY_SQL_SELECT && out->sql != NULL)
@@ -2311,19 +2418,29 @@ int query_sql_rewrite_flags(const char *in, size_t len, unsigned flags, struct q
         while (end > 0 && is(&toks[end - 1], ";"))
             end--;
         r->time_order = (flags & QUERY_SQL_TIME_ORDER) != 0 && time_order_candidate(r, end);
-        if (late_candidate(r, end, &from_i, &body_i, &order_i))
+        struct plain p;
+        if (r->slice && !(plain_ct_select(r, end, &p) && p.where_i != 0 && p.limit_i == 0))
+            rc = err_set(err, ERR_USAGE, "this statement cannot run in slices");
+        else if (r->slice)
+            emit_slice(r, end);
+        else if (late_candidate(r, end, &from_i, &body_i, &order_i))
             emit_late(r, end, from_i, body_i, order_i);
         else
             emit_range(r, 0, n);
         if (r->rc == 0 && r->depth == 0 && r->ob_on[0])
             ob_end(r);
-        rc = r->rc;
+        if (rc == 0)
+            rc = r->rc;
         if (rc == 0 && buf_putc(&r->out, '\0') != 0)
             rc = err_set(err, ERR_LIMIT, "rewritten statement too long");
         if (rc == 0) {
             out->kind = QUERY_SQL_SELECT;
             out->len = r->out.len - 1;
             out->sql = buf_steal(&r->out);
+            out->sliceable = sliceable(r, end, &out->slice_desc) &&
+                             strstr(out->sql, STORE_TEXT_TABLE) == NULL;
+            out->span_lo = r->span_lo;
+            out->span_hi = r->span_hi;
             char *daily = rollup(out->sql, out->len);
             if (daily != NULL) {
                 /* the line map stays: the rollup moves no clause */
@@ -2339,6 +2456,19 @@ int query_sql_rewrite_flags(const char *in, size_t len, unsigned flags, struct q
     if (rc != 0)
         query_sql_free(out);
     return rc;
+}
+
+int query_sql_rewrite_flags(const char *in, size_t len, unsigned flags, struct query_sql *out,
+                            struct err *err)
+{
+    return rewrite(in, len, flags, NULL, out, err);
+}
+
+int query_sql_rewrite_slice(const char *in, size_t len, unsigned flags, int64_t lo, int64_t hi,
+                            struct query_sql *out, struct err *err)
+{
+    int64_t slice[2] = { lo, hi };
+    return rewrite(in, len, flags, slice, out, err);
 }
 
 void query_sql_free(struct query_sql *q)
@@ -2441,6 +2571,88 @@ static bool text_list_drives(struct sqlite3 *db, const struct query_sql *q)
     return drives;
 }
 
+/* Whether the plan reads CloudTrail rows through an index bounded by the
+ * event time (so a slice of the window reads only its own part of it). */
+static bool plan_reads_by_time(struct sqlite3 *db, const struct query_sql *q)
+{
+    size_t cap = q->len + 32;
+    char *sql = xmalloc(cap);
+    snprintf(sql, cap, "EXPLAIN QUERY PLAN %s", q->sql);
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
+    int searches = 0, timed = 0;
+    while (ok && sqlite3_step(st) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(st, 3);
+        if (d == NULL || strstr(d, "main.cloudtrail ") == NULL)
+            continue;
+        searches++;
+        if (strncmp(d, "SEARCH main.cloudtrail USING ", 29) == 0 &&
+            (strstr(d, "event_time_ms>") != NULL || strstr(d, "event_time_ms<") != NULL))
+            timed++;
+    }
+    sqlite3_finalize(st);
+    free(sql);
+    return ok && searches == 1 && timed == 1;
+}
+
+static unsigned store_flags(struct sqlite3 *db)
+{
+    unsigned flags = store_db_has_table(db, STORE_TEXT_TABLE) == 1 ? QUERY_SQL_TEXT_INDEX : 0;
+    if (store_db_ct_times_canonical(db) == 1)
+        flags |= QUERY_SQL_TIME_ORDER;
+    return flags;
+}
+
+int query_sql_split(struct sqlite3 *db, const char *in, size_t len, struct query_sql_split *sp,
+                    struct err *err)
+{
+    memset(sp, 0, sizeof(*sp));
+    sp->flags = store_flags(db);
+    struct query_sql q;
+    int rc = query_sql_rewrite_flags(in, len, sp->flags, &q, err);
+    if (rc != 0)
+        return rc;
+    if (q.kind == QUERY_SQL_SELECT && q.sliceable && plan_reads_by_time(db, &q)) {
+        sp->desc = q.slice_desc;
+        sp->lo = q.span_lo;
+        sp->hi = q.span_hi;
+        /* The window, narrowed to the events the store holds (a month's
+         * query on a week of events would leave most slices empty). */
+        sqlite3_stmt *st = NULL;
+        /* one aggregate per SELECT: SQLite reads one end of the time
+         * index for each, where min and max together scan it all */
+        if (sqlite3_prepare_v2(db, "SELECT (SELECT min(event_time_ms) FROM main.cloudtrail),"
+                                   " (SELECT max(event_time_ms) FROM main.cloudtrail)",
+                               -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+            int64_t first = sqlite3_column_int64(st, 0), last = sqlite3_column_int64(st, 1);
+            if (first > sp->lo)
+                sp->lo = first;
+            if (last < INT64_MAX && last + 1 < sp->hi)
+                sp->hi = last + 1;
+            sp->ok = sp->lo < sp->hi;
+        }
+        sqlite3_finalize(st);
+    }
+    query_sql_free(&q);
+    return 0;
+}
+
+int query_sql_prepare_slice(struct sqlite3 *db, const char *in, size_t len,
+                            const struct query_sql_split *sp, int64_t lo, int64_t hi,
+                            struct sqlite3_stmt **stmt_out, struct err *err)
+{
+    struct query_sql q;
+    *stmt_out = NULL;
+    int rc = query_sql_rewrite_slice(in, len, sp->flags, lo, hi, &q, err);
+    if (rc != 0)
+        return rc;
+    if (sqlite3_prepare_v2(db, q.sql, (int)q.len + 1, stmt_out, NULL) != SQLITE_OK)
+        rc = err_set(err, ERR_USAGE, "%s", sqlite3_errmsg(db));
+    query_sql_free(&q);
+    return rc;
+}
+
 int query_sql_prepare(struct sqlite3 *db, const char *in, size_t len, struct sqlite3_stmt **stmt_out,
                       char note_out[256], struct err *err)
 {
@@ -2449,9 +2661,7 @@ int query_sql_prepare(struct sqlite3 *db, const char *in, size_t len, struct sql
     note_out[0] = '\0';
     /* Read per statement: an ingest may turn the index on meanwhile. A
      * schema error shows again when the statement is prepared. */
-    unsigned flags = store_db_has_table(db, STORE_TEXT_TABLE) == 1 ? QUERY_SQL_TEXT_INDEX : 0;
-    if (store_db_ct_times_canonical(db) == 1)
-        flags |= QUERY_SQL_TIME_ORDER;
+    unsigned flags = store_flags(db);
     int rc = query_sql_rewrite_flags(in, len, flags, &q, err);
     if (rc != 0)
         return rc;

@@ -1640,6 +1640,69 @@ static void test_time_order(void)
     /* without the flag, never */
     CHECK(strstr(rw("select eventname from cloudtrail order by eventtime"), "eventtime.ms") == NULL);
 
+    /* The window a statement may be sliced over: top-level bounds only. */
+    static const struct {
+        const char *sql;
+        bool sliceable, desc;
+        long long lo, hi;
+    } spans[] = {
+        { "select eventname from cloudtrail where eventtime between '2024-01-01T00:00:00Z' and "
+          "'2024-01-02T00:00:00Z' order by eventtime desc", true, true, 1704067199000LL,
+          1704153601001LL },
+        { "select * from cloudtrail where year = '2024' and month = '02' and eventname = 'x'",
+          true, false, 1706745600000LL, 1709251200000LL },
+        { "select eventname from cloudtrail where eventtime >= '2024-01-01T00:00:00Z' and "
+          "eventname = 'x' and eventtime < '2024-01-03T00:00:00Z'", true, false,
+          1704067199000LL, 1704240001001LL },
+        { "select eventname from cloudtrail where eventtime >= '2024-01-01T00:00:00Z'", false },
+        { "select eventname from cloudtrail where not eventtime >= '2024-01-01T00:00:00Z' and "
+          "eventtime < '2024-01-03T00:00:00Z'", false },
+        { "select eventname from cloudtrail where eventname = 'x' or eventtime between "
+          "'2024-01-01T00:00:00Z' and '2024-01-02T00:00:00Z'", false },
+        { "select eventname from cloudtrail where (eventtime between '2024-01-01T00:00:00Z' and "
+          "'2024-01-02T00:00:00Z')", false },
+        { "select eventname from cloudtrail where eventtime between '2024-01-01T00:00:00Z' and "
+          "'2024-01-02T00:00:00Z' limit 3", false },
+        { "select eventname from cloudtrail where eventtime between '2024-01-01T00:00:00Z' and "
+          "'2024-01-02T00:00:00Z' order by eventname", false },
+        { "select eventname from cloudtrail where eventtime between '2024-01-01T00:00:00Z' and "
+          "'2024-01-02T00:00:00Z' and requestparameters like '%acme-bucket%'", false },
+    };
+    for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+        struct query_sql q;
+        struct err e;
+        CHECK_INT(query_sql_rewrite_flags(spans[i].sql, strlen(spans[i].sql),
+                                          QUERY_SQL_TIME_ORDER | QUERY_SQL_TEXT_INDEX, &q, &e), 0);
+        if (q.sliceable != spans[i].sliceable)
+            printf("#   %s: sliceable %d\n", spans[i].sql, q.sliceable);
+        CHECK(q.sliceable == spans[i].sliceable);
+        if (spans[i].sliceable) {
+            CHECK(q.slice_desc == spans[i].desc);
+            CHECK_INT(q.span_lo, spans[i].lo);
+            CHECK_INT(q.span_hi, spans[i].hi);
+        }
+        query_sql_free(&q);
+    }
+    /* A slice: the window's own bounds no longer bound the index ("+"),
+     * the slice's do. */
+    {
+        const char *in = "select eventname from cloudtrail c where c.eventtime between "
+                         "'2024-01-01T00:00:00Z' and '2024-01-02T00:00:00Z' and year = '2024' "
+                         "order by eventtime";
+        struct query_sql q;
+        struct err e;
+        CHECK_INT(query_sql_rewrite_slice(in, strlen(in), QUERY_SQL_TIME_ORDER, 5, 9, &q, &e), 0);
+        CHECK(has(q.sql, "where ( ( c.eventtime between '2024-01-01T00:00:00Z' and "
+                         "'2024-01-02T00:00:00Z' AND +\"c\".\"eventtime.ms\" BETWEEN"));
+        CHECK(has(q.sql, "and (+\"eventtime.ms\" >= 1704067200000 AND +\"eventtime.ms\" < "
+                         "1735689600000)) AND \"eventtime.ms\" >= 5 AND \"eventtime.ms\" < 9 "
+                         "order by \"eventtime.ms\""));
+        query_sql_free(&q);
+        const char *lim = "select eventname from cloudtrail where eventtime > '2024-01-01T00:00:00Z'"
+                          " limit 3";
+        CHECK_INT(query_sql_rewrite_slice(lim, strlen(lim), 0, 5, 9, &q, &e), ERR_USAGE);
+    }
+
     /* On a store: canonical times (ties, years apart, a leap day) order the
      * same both ways; the plan reads the key's index in time order. */
     static const char *const good[] = {
