@@ -455,7 +455,7 @@ static int print_sliced(sqlite3_stmt *serial, const char *path, const char *sql,
 {
     struct slicer z = { .path = path, .sql = sql, .len = len, .sp = sp, .fmt = fmt, .out = out,
                         .text_max = text_max };
-    z.n = threads * SLICES_PER_THREAD;
+    z.n = sp->setup_cost ? threads : threads * SLICES_PER_THREAD;
     z.window = threads * 2;
     z.s = make_slices(sp, z.n);
     pthread_mutex_init(&z.mu, NULL);
@@ -528,7 +528,8 @@ static int print_explain(sqlite3_stmt *st, const struct query_sql_split *sp, siz
         char a[48], b[48];
         query_format_cli_time(sp->lo, false, a);
         query_format_cli_time(sp->hi, false, b);
-        printf("slices: %zu of [%s, %s)%s on %zu threads\n", threads * SLICES_PER_THREAD, a, b,
+        printf("slices: %zu of [%s, %s)%s on %zu threads\n",
+               sp->setup_cost ? threads : threads * SLICES_PER_THREAD, a, b,
                sp->desc ? ", newest first," : "", threads);
     } else {
         printf("slices: none (one thread)\n");

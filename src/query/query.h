@@ -270,7 +270,8 @@ int query_sql_prepare(struct sqlite3 *db, const char *in, size_t len, struct sql
 struct query_sql_split {
     bool ok, desc;
     int64_t lo, hi;
-    unsigned flags; /* the store's rewrite flags, for every slice */
+    unsigned flags;  /* the store's rewrite flags, for every slice */
+    bool setup_cost; /* each slice pays a setup (a text filter's set): few slices */
 };
 int query_sql_split(struct sqlite3 *db, const char *in, size_t len, struct query_sql_split *sp,
                     struct err *err);

@@ -2437,8 +2437,7 @@ static int rewrite(const char *in, size_t len, unsigned flags, const int64_t *sl
             out->kind = QUERY_SQL_SELECT;
             out->len = r->out.len - 1;
             out->sql = buf_steal(&r->out);
-            out->sliceable = sliceable(r, end, &out->slice_desc) &&
-                             strstr(out->sql, STORE_TEXT_TABLE) == NULL;
+            out->sliceable = sliceable(r, end, &out->slice_desc);
             out->span_lo = r->span_lo;
             out->span_hi = r->span_hi;
             char *daily = rollup(out->sql, out->len);
@@ -2612,6 +2611,19 @@ int query_sql_split(struct sqlite3 *db, const char *in, size_t len, struct query
     int rc = query_sql_rewrite_flags(in, len, sp->flags, &q, err);
     if (rc != 0)
         return rc;
+    if (q.kind == QUERY_SQL_SELECT && q.sliceable && strstr(q.sql, TEXT_LIST_HEAD) != NULL) {
+        /* a text filter: sliced only where another index drives, as the
+         * per-row test; each slice builds its set once */
+        bool drives = text_list_drives(db, &q);
+        query_sql_free(&q);
+        if (drives)
+            return 0;
+        sp->flags |= QUERY_SQL_TEXT_PROBE;
+        sp->setup_cost = true;
+        rc = query_sql_rewrite_flags(in, len, sp->flags, &q, err);
+        if (rc != 0)
+            return rc;
+    }
     if (q.kind == QUERY_SQL_SELECT && q.sliceable && plan_reads_by_time(db, &q)) {
         sp->desc = q.slice_desc;
         sp->lo = q.span_lo;
