@@ -604,6 +604,15 @@ static bool digits8(const char *p, uint32_t n, int64_t *out)
     return true;
 }
 
+static inline uint64_t word6(const char *p)
+{
+    uint32_t w4;
+    uint16_t w2;
+    memcpy(&w4, p, 4);
+    memcpy(&w2, p + 4, 2);
+    return (uint64_t)w4 | (uint64_t)w2 << 32;
+}
+
 /* The action's code (detect__flow_fact_code: ACCEPT 1, REJECT 2, else 0)
  * by two compares of the 6 bytes instead of memcmps: whether a line is
  * accepted or rejected is the traffic's mix, so a branch on it is
@@ -612,14 +621,15 @@ static inline int action_code(const char *p, size_t len)
 {
     if (len != 6)
         return 0;
-    uint32_t w4;
-    uint16_t w2;
-    memcpy(&w4, p, 4);
-    memcpy(&w2, p + 4, 2);
-    uint64_t w = (uint64_t)w4 | (uint64_t)w2 << 32;
-    uint64_t acc = 0, rej = 0;
-    memcpy(&acc, "ACCEPT", 6);
-    memcpy(&rej, "REJECT", 6);
+    uint64_t w = word6(p);
+    /* The words as constants: made with memcpy on the stack, gcc stored
+     * them in pieces and read them back whole, a store-forwarding stall
+     * (perf: ~20% of derive_flow_facts' samples on that one compare). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t acc = 0x545045434341ULL, rej = 0x5443454A4552ULL;
+#else
+    const uint64_t acc = word6("ACCEPT"), rej = word6("REJECT");
+#endif
     return (w == acc) | (w == rej) << 1;
 }
 

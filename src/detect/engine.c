@@ -1477,11 +1477,28 @@ unit_step(const struct detect_engine *e, struct detect_scratch *s, size_t t, str
     return fed;
 }
 
+/* A capev for ev: its key hashes are left as they are (kvalid says none
+ * holds), since zeroing the struct whole was a `rep stos` of 176 bytes on
+ * every captured flow (perf: a tenth of run_rules' samples). */
+static inline void capev_init(struct capev *ce, const struct detect_engine *e,
+                              const struct event *ev)
+{
+    ce->e = e;
+    ce->ev = ev;
+    ce->dv = NULL;
+    ce->sn = NULL;
+    ce->bytes = NULL;
+    ce->by_ref = false;
+    ce->pool = NULL;
+    ce->kvalid = 0;
+}
+
 /* The stateful units this event feeds. */
 static void run_stateful(const struct detect_engine *e, struct detect_scratch *s,
                          const struct event *ev, size_t nt)
 {
-    struct capev ce = { e, ev, NULL, NULL, NULL };
+    struct capev ce;
+    capev_init(&ce, e, ev);
     int by_ref = -1; /* the same for every unit: decided on first use */
     for (size_t t = 0; t < nt; t++) {
         struct ustep st;
@@ -1640,7 +1657,8 @@ static size_t run_rules(const struct detect_engine *e, struct detect_scratch *s,
         const struct ustep *plan =
             held && e->n_src[ev->source] == 0 ? uplan_of(e, s, held, &np) : NULL;
         if (plan) {
-            struct capev ce = { e, ev, NULL, NULL, NULL };
+            struct capev ce;
+    capev_init(&ce, e, ev);
             int by_ref = -1;
             /* Each step's rule is of a held class: its `where` holds. */
             for (size_t k = 0; k < np; k++)

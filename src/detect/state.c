@@ -867,6 +867,10 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
             c->kvalid |= 1u << kdv;
         }
     }
+    /* A new_value event no rule of the unit may fire on only dates its key
+     * (the kind reads nothing else of it): its value must be there, as for
+     * any candidate, but is neither hashed nor kept. */
+    bool dates_only = mask == 0 && !col->stream && u->kind == DETECT_KIND_NEW_VALUE;
     struct sv val = SV_NULL;
     uint64_t vhash = 0;
     if (cfg->has_distinct || cfg->n_value) {
@@ -874,13 +878,16 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
                                     : join_refs_sv(cfg->value, cfg->n_value, ev, dv, tmp, vb, &val);
         if (!ok)
             return;
-        vhash = hash64(val.p, val.len, 0x76616c);
+        if (dates_only)
+            val = SV_NULL;
+        else
+            vhash = hash64(val.p, val.len, 0x76616c);
     }
     double num = 1;
     if (cfg->has_sum && !ref_num(&cfg->sum, ev, dv, tmp, &num))
         return;
     uint64_t uhash[UNUSUAL_MAX] = { 0 };
-    for (size_t i = 0; i < cfg->n_unusual; i++) {
+    for (size_t i = 0; i < cfg->n_unusual && !dates_only; i++) {
         struct sv uv;
         if (ref_text(&cfg->unusual[i], ev, dv, tmp, &uv)) {
             uhash[i] = hash64(uv.p ? uv.p : "", uv.len, 0x756e75 + i);

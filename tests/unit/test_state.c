@@ -1760,6 +1760,151 @@ static void test_flow_facts_reuse(void)
     arena_free(&a);
 }
 
+/* The action's code is read as one 6-byte word against two constants
+ * (derive.c's action_code): every 6-byte text must give the fact the
+ * name table gives (detect__flow_fact_code), ACCEPT 1 and REJECT 2, and
+ * none for anything else, whatever byte differs. */
+static void test_flow_action_code(void)
+{
+    const int fa = DVF_N + DVR_ACTION;
+    char acts[64][8];
+    size_t n = 0;
+    static const char *const base[] = { "ACCEPT", "REJECT" };
+    for (int b = 0; b < 2; b++) {
+        snprintf(acts[n++], 8, "%s", base[b]);
+        for (int k = 0; k < 6; k++) {
+            snprintf(acts[n], 8, "%s", base[b]);
+            acts[n++][k] ^= 0x20; /* one byte in the other case */
+        }
+    }
+    static const char *const more[] = { "ACCEP", "REJECTS", "-", "TPECCA", "ACCEPt", "REJECt" };
+    for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++)
+        snprintf(acts[n++], 8, "%s", more[k]);
+    struct arena a;
+    arena_init(&a, 0);
+    size_t coded = 0;
+    for (size_t i = 0; i < n; i++) {
+        char line[256];
+        snprintf(line, sizeof(line),
+                 "2 111122223333 eni-0a1 10.0.0.5 198.51.100.7 40000 443 6 3 900 %lld %lld %.7s OK\n",
+                 (long long)epoch(0), (long long)epoch(30), acts[i]);
+        struct derived d;
+        arena_reset(&a);
+        derive_line(line, &d, &a);
+        int want = detect__flow_fact_code(fa, acts[i], strlen(acts[i]));
+        bool has = d.ffmask >> fa & 1;
+        CHECK(has == (want > 0));
+        if (has && want > 0) {
+            CHECK_INT((int)d.ff[fa], want);
+            coded++;
+        }
+        /* a rejected flow is a probe whatever its counts */
+        CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "probe"), want == 2 ? "true" : "false");
+    }
+    CHECK_INT(coded, 2);
+    arena_free(&a);
+}
+
+/* A new_value event that no rule of its unit may fire on only dates its key
+ * (state.c: its value is neither hashed nor kept), but it must carry the
+ * value like any candidate: gus's two hours of ListUsers with a value date
+ * him, so his CreateAccessKey fires (with its own value in the title);
+ * hal's two hours without one do not, so his is within learning. */
+static void test_new_value_dates_only(void)
+{
+    static const char *const rule = "id: nv-tag\n"
+                                    "type: Persistence:IAMUser/AnomalousBehavior\n"
+                                    "severity: medium\n"
+                                    "kind: new_value\n"
+                                    "title: \"{{$identity}} used tag {{$value}}\"\n"
+                                    "source: cloudtrail\n"
+                                    "pattern: {eventType: [AwsApiCall]}\n"
+                                    "when: {eventName: [CreateAccessKey]}\n"
+                                    "group_by: [$identity]\n"
+                                    "value: requestParameters.tag\n"
+                                    "learning: 1h\n";
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(rule, &rs, NULL);
+    struct lines l = { 0 };
+    for (int i = 0; i < 12; i++) {
+        for (int who = 0; who < 2; who++) {
+            next_t = 600 * i;
+            add(&l,
+                "{\"eventTime\":\"%s\",\"eventID\":\"%c%02d\",\"eventType\":\"AwsApiCall\","
+                "\"recipientAccountId\":\"111122223333\",\"eventSource\":\"iam.amazonaws.com\","
+                "\"eventName\":\"ListUsers\",%s\"userIdentity\":{\"type\":\"IAMUser\","
+                "\"arn\":\"arn:aws:iam::111122223333:user/%s\"}}",
+                at(600 * i), who ? 'h' : 'g', i,
+                who ? "" : "\"requestParameters\":{\"tag\":\"old\"},", who ? "hal" : "gus");
+        }
+    }
+    for (int who = 0; who < 2; who++) {
+        next_t = 7300;
+        add(&l,
+            "{\"eventTime\":\"%s\",\"eventID\":\"%ck\",\"eventType\":\"AwsApiCall\","
+            "\"recipientAccountId\":\"111122223333\",\"eventSource\":\"iam.amazonaws.com\","
+            "\"eventName\":\"CreateAccessKey\",\"requestParameters\":{\"tag\":\"new-%s\"},"
+            "\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::111122223333:user/%s\"}}",
+            at(7300), who ? 'h' : 'g', who ? "hal" : "gus", who ? "hal" : "gus");
+    }
+    struct dets d = { 0 };
+    run_all_orders(e, &l, &d);
+    CHECK_INT(d.n, 1);
+    if (d.n == 1) {
+        CHECK(strstr(d.v[0], "user/gus used tag new-gus") != NULL);
+        CHECK(strstr(d.v[0], "|gk") != NULL);
+    }
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+/* Capture hashes a flow's $instance once per event for all its units
+ * (struct capev's khash, valid where kvalid says): a hash must never carry
+ * over to the next event. Instances a and b alternate line by line in one
+ * scratch, through two units keyed by $instance; a has two hours of
+ * history when it first sends mail, b has none, so only a's fires. */
+static void test_capture_key_per_event(void)
+{
+    static const char *const rules =
+        "id: smtp-new\ntype: Backdoor:EC2/Spambot\nseverity: medium\nkind: new_value\n"
+        "title: \"{{$instance}} sent mail to {{$remote_ip}}\"\nsource: vpcflow\n"
+        "where: {protocol: [6], initiator: [local], remote_public: [true]}\n"
+        "group_by: [$instance]\nvalue: $remote_port\nlearning: 1h\nwhen: {remote_port: [25]}\n"
+        "---\n"
+        "id: volume\ntype: Behavior:EC2/TrafficVolumeUnusual\nseverity: medium\nkind: rate\n"
+        "title: \"{{$instance}} volume\"\nsource: vpcflow\n"
+        "where: {action: [ACCEPT], direction: [outbound], remote_public: [true]}\n"
+        "group_by: [$instance]\nsum: bytes\nbucket: 1h\nbaseline: 7d\nlearning: 1d\n"
+        "threshold: 1000000000000\n";
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(rules, &rs, NULL);
+    struct lines l = { 0 };
+    for (int i = 0; i < 13; i++) {
+        flow(&l, 600 * i, "eni-0aaa", "10.0.1.5", "198.51.100.7", 40000 + i, 443, 6, 10, 5000,
+             "ACCEPT");
+        if (i == 12) {
+            flow(&l, 600 * i + 1, "eni-0aaa", "10.0.1.5", "198.51.100.9", 41000, 25, 6, 10, 5000,
+                 "ACCEPT");
+            flow(&l, 600 * i + 1, "eni-0bbb", "10.0.2.6", "198.51.100.9", 41001, 25, 6, 10, 5000,
+                 "ACCEPT");
+        }
+    }
+    struct dets d = { 0 };
+    run(e, &l, NULL, 1, &d);
+    CHECK_INT(d.n, 1);
+    if (d.n == 1)
+        CHECK(strstr(d.v[0], "eni-0aaa sent mail to 198.51.100.9") != NULL);
+    dets_free(&d);
+    run_all_orders(e, &l, &d);
+    CHECK_INT(d.n, 1);
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
 /* Items carry their id's first 8 bytes (detect__id_prefix) so that sorting
  * reads no snapshot: where two prefixes differ they must order as the ids
  * do, for every length (short ids are zero-padded) and for bytes >= 0x80. */
@@ -3210,6 +3355,9 @@ static const struct harness_test tests[] = {
     { "flow_view", test_flow_view },
     { "flow_facts_reuse", test_flow_facts_reuse },
     { "id_prefix", test_id_prefix },
+    { "flow_action_code", test_flow_action_code },
+    { "new_value_dates_only", test_new_value_dates_only },
+    { "capture_key_per_event", test_capture_key_per_event },
     { "rule_errors", test_rule_errors },
     { "pool", test_pool },
 };
