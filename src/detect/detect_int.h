@@ -206,6 +206,9 @@ struct derived {
      * (what few lines reach in the gate: the counts, the packet size, probe,
      * DoH, AWS address); 0 once they are derived or for other sources. */
     uint32_t late;
+    /* Flows whose values are not all derived (done false): the values of
+     * v that detect__derive_some has set (bit i: v[i]). */
+    uint32_t vsome;
     bool flat_done;
     /* Texts of numbers derivation writes itself (no arena per flow). */
     char numtxt[DERIVED_MAX][24];
@@ -246,6 +249,14 @@ void detect__derive_facts(const struct dctx *c, const struct event *ev, struct a
                           struct derived *d);
 void detect__derive_rest(const struct dctx *c, const struct event *ev, struct arena *a,
                          struct derived *d);
+/* Flows whose facts are derived: the values of the fields in need (bit i:
+ * v[i]) as detect__derive_rest gives them, without the others; any field
+ * outside detect__flow_some_vals(), or another source, derives the rest.
+ * Nothing when done. For capture, whose keys and values are a few fields
+ * of the many a flow derives. */
+void detect__derive_some(const struct dctx *c, const struct event *ev, struct arena *a,
+                         struct derived *d, uint32_t need);
+uint32_t detect__flow_some_vals(void);
 /* Flows: the facts detect__derive_facts left (d->late), so that ff and
  * ffmask hold every fact; nothing when none is left. detect__derive_rest
  * does it first. */
@@ -437,6 +448,10 @@ struct sunit {
     int64_t learning_ms;       /* engine override applied */
     bool insight;              /* rate: count callers for Insights records (detect_options.insights) */
     bool one_pattern;          /* new_value: the automaton reports only first's pattern, for all */
+    /* Flows: the derived values capture reads (bit i: derived.v[i]; the
+     * instance always, a full snapshot names it), or UINT32_MAX when they
+     * are not all of detect__flow_some_vals(). */
+    uint32_t cap_dv;
 };
 
 /* Rate rules with `insight`: who made a bucket's calls, per attribute

@@ -405,7 +405,7 @@ static bool ref_text(const struct fref *f, const struct event *ev, const struct 
     }
     if (f->ct != FCT_NONE && ev->source == EVENT_CLOUDTRAIL && ct_ref_text(f->ct, ev, out))
         return true;
-    if (f->raw >= 0 && ev->source == EVENT_VPCFLOW && dv && dv->done) {
+    if (f->raw >= 0 && ev->source == EVENT_VPCFLOW && dv && dv->facts_done) {
         /* What the loop below would find: the one leaf of that name. */
         const struct json_leaf *l = dv->raw[f->raw];
         if (!l)
