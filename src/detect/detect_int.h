@@ -624,6 +624,17 @@ struct collector;
 
 /* One event on its way into the collectors: its derived fields, and the
  * snapshot made the first time a unit keeps it (shared by the units). */
+/* The last period a unit's candidate fell in: [lo, hi) is period k (lo ==
+ * hi: none). Candidates of one file are close in time, so most find theirs
+ * here instead of by a 64-bit division, which sat on capture's chain from
+ * the event's time to the table's slot. */
+struct pcache {
+    int64_t lo, hi, k;
+};
+/* Which period of p ms ms falls in (floor(ms / p); 0 when p <= 0), through
+ * the memo *c of the last answer (zeroed: none): the same answers. */
+int64_t detect__period_cached(struct pcache *c, int64_t ms, int64_t p);
+
 struct capev {
     const struct detect_engine *e;
     const struct event *ev;

@@ -217,6 +217,7 @@ struct ucoll {
     size_t n_raw, cap_raw;
     struct nvtab nv;
     struct ptab rb;
+    struct pcache nvp, rbp; /* new_value's retention periods, rate's buckets */
 };
 
 struct collector {
@@ -644,6 +645,21 @@ static int64_t period_of(int64_t ms, int64_t p)
     return ms >= 0 ? ms / p : -((-ms + p - 1) / p);
 }
 
+int64_t detect__period_cached(struct pcache *c, int64_t ms, int64_t p)
+{
+    if (ms >= c->lo && ms < c->hi)
+        return c->k;
+    int64_t k = period_of(ms, p), lo, hi;
+    if (p > 0 && !__builtin_mul_overflow(k, p, &lo) && !__builtin_add_overflow(lo, p, &hi)) {
+        c->lo = lo;
+        c->hi = hi;
+        c->k = k;
+    } else {
+        c->lo = c->hi = 0;
+    }
+    return k;
+}
+
 /* Refills ci, whose only references are entries about to point at the
  * event, with the event's candidate: what new_citem would make, without the
  * allocations. Texts equal to the old ones (the same key, mostly the same
@@ -694,7 +710,7 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
                              uint64_t vhash, struct sv val, const uint64_t *uhash, uint32_t mask)
 {
     int64_t ms = c->ev->time_ms;
-    int64_t period = period_of(ms, cfg->r->retention_ms);
+    int64_t period = detect__period_cached(&u->nvp, ms, cfg->r->retention_ms);
     /* The entries the event becomes the earliest (bit 0) or latest (bit 1)
      * sighting of. */
     struct nvent *ents[UNUSUAL_MAX + 2];
@@ -825,7 +841,8 @@ static void reduce_rate(struct collector *col, struct ucoll *u, struct capev *c,
 {
     int64_t ms = c->ev->time_ms;
     struct rbent *e =
-        rb_get(col->pool, &u->rb, khash, bucket_of(ms, rc->bucket_ms), key, &col->bytes);
+        rb_get(col->pool, &u->rb, khash, detect__period_cached(&u->rbp, ms, rc->bucket_ms), key,
+               &col->bytes);
     e->n++;
     e->sum += num;
     if (rc->attr) {

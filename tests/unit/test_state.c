@@ -1982,6 +1982,45 @@ static void test_flow_some_values(void)
     arena_free(&a);
 }
 
+/* Capture finds a candidate's retention period or rate bucket through a
+ * memo of the last one (detect__period_cached): over times that wander
+ * back and forth across boundaries, negative ones, periods of 1 ms to a
+ * week and extreme times, it must answer as the floor division does. */
+static void test_period_cache(void)
+{
+    static const int64_t ps[] = { 1, 7, 60000, 3600000, 86400000, 604800000, 0, -5 };
+    uint64_t st = 5;
+    size_t hits = 0;
+    for (size_t k = 0; k < sizeof(ps) / sizeof(ps[0]); k++) {
+        int64_t p = ps[k];
+        struct pcache c;
+        memset(&c, 0, sizeof(c));
+        int64_t t = 1795132800000LL;
+        for (int i = 0; i < 20000; i++) {
+            switch (rnd(&st) % 8) {
+            case 0: t = -t; break;
+            case 1: t = (int64_t)(rnd(&st) % 4000000000000ULL) - 2000000000000LL; break;
+            case 2: /* near the top (the memo's end would overflow) and far below 0 */
+                t = i % 2 ? INT64_MAX - (int64_t)(rnd(&st) % 1000)
+                          : INT64_MIN / 2 + (int64_t)(rnd(&st) % 1000);
+                break;
+            default: t += (int64_t)(rnd(&st) % 2000) - 1000; break;
+            }
+            int64_t want = p <= 0 ? 0 : t >= 0 ? t / p : -((-t + p - 1) / p);
+            bool cached = t >= c.lo && t < c.hi;
+            int64_t got = detect__period_cached(&c, t, p);
+            hits += cached;
+            if (got != want) {
+                printf("#   p %lld t %lld: %lld, want %lld\n", (long long)p, (long long)t,
+                       (long long)got, (long long)want);
+                harness_failures++;
+                break;
+            }
+        }
+    }
+    CHECK(hits > 20000);
+}
+
 /* Items carry their id's first 8 bytes (detect__id_prefix) so that sorting
  * reads no snapshot: where two prefixes differ they must order as the ids
  * do, for every length (short ids are zero-padded) and for bytes >= 0x80. */
@@ -3436,6 +3475,7 @@ static const struct harness_test tests[] = {
     { "new_value_dates_only", test_new_value_dates_only },
     { "capture_key_per_event", test_capture_key_per_event },
     { "flow_some_values", test_flow_some_values },
+    { "period_cache", test_period_cache },
     { "rule_errors", test_rule_errors },
     { "pool", test_pool },
 };
