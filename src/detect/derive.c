@@ -1063,6 +1063,14 @@ static void derive_flow_late(const struct dctx *c, const struct event *ev, struc
 
 uint32_t detect__flow_late_facts(void) { return FLOW_LATE; }
 
+bool detect__flow_raw_num(const struct derived *d, int raw, uint64_t *out)
+{
+    if (raw < 0 || raw >= DVR_N || raw == DVR_ACTION || !(d->ffmask >> FACT_RAW(raw) & 1))
+        return false;
+    *out = d->ff[FACT_RAW(raw)];
+    return true;
+}
+
 void detect__derive_late(const struct dctx *c, const struct event *ev, struct derived *d)
 {
     if (d->late && ev->source == EVENT_VPCFLOW)

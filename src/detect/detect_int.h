@@ -261,6 +261,10 @@ uint32_t detect__flow_some_vals(void);
  * ffmask hold every fact; nothing when none is left. detect__derive_rest
  * does it first. */
 void detect__derive_late(const struct dctx *c, const struct event *ev, struct derived *d);
+/* Flows: the value of raw field raw (DVR_*) as its fact holds it: true only
+ * for a number field written as 1 to 15 plain digits whose fact is derived
+ * (what reading the leaf's digits gives). */
+bool detect__flow_raw_num(const struct derived *d, int raw, uint64_t *out);
 /* The facts (bits of derived.ffmask) derive_late sets. */
 uint32_t detect__flow_late_facts(void);
 /* out's present values as leaves named like the fields (built on first use). */

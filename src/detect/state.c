@@ -451,6 +451,13 @@ static bool ref_num(const struct fref *f, const struct event *ev, const struct d
         *out = v->num;
         return true;
     }
+    uint64_t fv;
+    if (f->raw >= 0 && ev->source == EVENT_VPCFLOW && dv && dv->facts_done &&
+        detect__flow_raw_num(dv, f->raw, &fv)) {
+        /* A flow's bytes or packets, read already for the gate. */
+        *out = (double)fv;
+        return true;
+    }
     struct sv s;
     if (!ref_text(f, ev, dv, tmp, &s) || s.len == 0 || s.len > 30)
         return false;

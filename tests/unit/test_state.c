@@ -2021,6 +2021,49 @@ static void test_period_cache(void)
     CHECK(hits > 20000);
 }
 
+/* A flow's `sum: bytes` is read from the fact the gate derived when there
+ * is one (1 to 15 plain digits), else from the text: either way the sum is
+ * what the digits say, with leading zeros, 15 and 16 digits, and a line
+ * whose bytes field is "-". Through the plan (no pattern) and through the
+ * automaton (a pattern). */
+static void test_flow_sum_fact(void)
+{
+    static const char *const counts[] = { "12", "000000000000123", "-", "1000000000000000",
+                                          "999999999999999" };
+    for (int pat = 0; pat < 2; pat++) {
+        char rule[1024];
+        snprintf(rule, sizeof(rule),
+                 "id: vol\ntype: Behavior:EC2/TrafficVolumeUnusual\nseverity: low\n"
+                 "kind: threshold\ntitle: \"{{$instance}} sent {{$sum}} bytes\"\n"
+                 "source: vpcflow\n%s"
+                 "where: {direction: [outbound], remote_public: [true]}\n"
+                 "group_by: [$instance]\nsum: bytes\nwindow: 5m\nthreshold: 1000000000000000\n",
+                 pat ? "pattern: {protocol: [6]}\n" : "");
+        struct detect_rules *rs;
+        struct detect_engine *e = engine_of(rule, &rs, NULL);
+        struct lines l = { 0 };
+        for (int i = 0; i < 5; i++) {
+            next_t = 10 * i;
+            add(&l, "2 111122223333 eni-0a1 10.0.1.5 198.51.100.7 %d 443 6 7 %s %lld %lld ACCEPT OK",
+                40000 + i, counts[i], (long long)epoch(10 * i), (long long)epoch(10 * i + 5));
+        }
+        struct dets d = { 0 };
+        run(e, &l, NULL, 1, &d);
+        CHECK(d.n >= 1);
+        bool found = false;
+        for (size_t k = 0; k < d.n; k++)
+            found = found || strstr(d.v[k], "eni-0a1 sent 1000000000000135 bytes") != NULL;
+        CHECK(found);
+        if (!found)
+            for (size_t k = 0; k < d.n; k++)
+                printf("#   %s\n", d.v[k]);
+        dets_free(&d);
+        lines_free(&l);
+        detect_engine_free(e);
+        detect_rules_free(rs);
+    }
+}
+
 /* Items carry their id's first 8 bytes (detect__id_prefix) so that sorting
  * reads no snapshot: where two prefixes differ they must order as the ids
  * do, for every length (short ids are zero-padded) and for bytes >= 0x80. */
@@ -3476,6 +3519,7 @@ static const struct harness_test tests[] = {
     { "capture_key_per_event", test_capture_key_per_event },
     { "flow_some_values", test_flow_some_values },
     { "period_cache", test_period_cache },
+    { "flow_sum_fact", test_flow_sum_fact },
     { "rule_errors", test_rule_errors },
     { "pool", test_pool },
 };
