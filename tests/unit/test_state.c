@@ -1998,13 +1998,17 @@ static void test_period_cache(void)
         int64_t t = 1795132800000LL;
         for (int i = 0; i < 20000; i++) {
             switch (rnd(&st) % 8) {
-            case 0: t = -t; break;
+            case 0: t = t > INT64_MAX / 2 ? INT64_MIN / 2 : -t; break; /* period_of: -t + p */
             case 1: t = (int64_t)(rnd(&st) % 4000000000000ULL) - 2000000000000LL; break;
             case 2: /* near the top (the memo's end would overflow) and far below 0 */
                 t = i % 2 ? INT64_MAX - (int64_t)(rnd(&st) % 1000)
                           : INT64_MIN / 2 + (int64_t)(rnd(&st) % 1000);
                 break;
-            default: t += (int64_t)(rnd(&st) % 2000) - 1000; break;
+            default:
+                if (t > INT64_MAX - 1000) /* the walk stays in range */
+                    t -= 1000;
+                t += (int64_t)(rnd(&st) % 2000) - 1000;
+                break;
             }
             int64_t want = p <= 0 ? 0 : t >= 0 ? t / p : -((-t + p - 1) / p);
             bool cached = t >= c.lo && t < c.hi;
