@@ -626,8 +626,6 @@ const struct detect_lists *detect__engine_lists(const struct detect_engine *e);
 
 struct collector;
 
-/* One event on its way into the collectors: its derived fields, and the
- * snapshot made the first time a unit keeps it (shared by the units). */
 /* The last period a unit's candidate fell in: [lo, hi) is period k (lo ==
  * hi: none). Candidates of one file are close in time, so most find theirs
  * here instead of by a 64-bit division, which sat on capture's chain from
@@ -639,6 +637,8 @@ struct pcache {
  * the memo *c of the last answer (zeroed: none): the same answers. */
 int64_t detect__period_cached(struct pcache *c, int64_t ms, int64_t p);
 
+/* One event on its way into the collectors: its derived fields, and the
+ * snapshot made the first time a unit keeps it (shared by the units). */
 struct capev {
     const struct detect_engine *e;
     const struct event *ev;
