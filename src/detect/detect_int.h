@@ -206,6 +206,9 @@ struct derived {
      * (what few lines reach in the gate: the counts, the packet size, probe,
      * DoH, AWS address); 0 once they are derived or for other sources. */
     uint32_t late;
+    /* Flows whose values are not all derived (done false): the values of
+     * v that detect__derive_some has set (bit i: v[i]). */
+    uint32_t vsome;
     bool flat_done;
     /* Texts of numbers derivation writes itself (no arena per flow). */
     char numtxt[DERIVED_MAX][24];
@@ -246,10 +249,22 @@ void detect__derive_facts(const struct dctx *c, const struct event *ev, struct a
                           struct derived *d);
 void detect__derive_rest(const struct dctx *c, const struct event *ev, struct arena *a,
                          struct derived *d);
+/* Flows whose facts are derived: the values of the fields in need (bit i:
+ * v[i]) as detect__derive_rest gives them, without the others; any field
+ * outside detect__flow_some_vals(), or another source, derives the rest.
+ * Nothing when done. For capture, whose keys and values are a few fields
+ * of the many a flow derives. */
+void detect__derive_some(const struct dctx *c, const struct event *ev, struct arena *a,
+                         struct derived *d, uint32_t need);
+uint32_t detect__flow_some_vals(void);
 /* Flows: the facts detect__derive_facts left (d->late), so that ff and
  * ffmask hold every fact; nothing when none is left. detect__derive_rest
  * does it first. */
 void detect__derive_late(const struct dctx *c, const struct event *ev, struct derived *d);
+/* Flows: the value of raw field raw (DVR_*) as its fact holds it: true only
+ * for a number field written as 1 to 15 plain digits whose fact is derived
+ * (what reading the leaf's digits gives). */
+bool detect__flow_raw_num(const struct derived *d, int raw, uint64_t *out);
 /* The facts (bits of derived.ffmask) derive_late sets. */
 uint32_t detect__flow_late_facts(void);
 /* out's present values as leaves named like the fields (built on first use). */
@@ -437,6 +452,10 @@ struct sunit {
     int64_t learning_ms;       /* engine override applied */
     bool insight;              /* rate: count callers for Insights records (detect_options.insights) */
     bool one_pattern;          /* new_value: the automaton reports only first's pattern, for all */
+    /* Flows: the derived values capture reads (bit i: derived.v[i]; the
+     * instance always, a full snapshot names it), or UINT32_MAX when they
+     * are not all of detect__flow_some_vals(). */
+    uint32_t cap_dv;
 };
 
 /* Rate rules with `insight`: who made a bucket's calls, per attribute
@@ -606,6 +625,17 @@ const struct snap_filter *detect__engine_snapf(const struct detect_engine *e);
 const struct detect_lists *detect__engine_lists(const struct detect_engine *e);
 
 struct collector;
+
+/* The last period a unit's candidate fell in: [lo, hi) is period k (lo ==
+ * hi: none). Candidates of one file are close in time, so most find theirs
+ * here instead of by a 64-bit division, which sat on capture's chain from
+ * the event's time to the table's slot. */
+struct pcache {
+    int64_t lo, hi, k;
+};
+/* Which period of p ms ms falls in (floor(ms / p); 0 when p <= 0), through
+ * the memo *c of the last answer (zeroed: none): the same answers. */
+int64_t detect__period_cached(struct pcache *c, int64_t ms, int64_t p);
 
 /* One event on its way into the collectors: its derived fields, and the
  * snapshot made the first time a unit keeps it (shared by the units). */

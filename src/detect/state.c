@@ -217,6 +217,7 @@ struct ucoll {
     size_t n_raw, cap_raw;
     struct nvtab nv;
     struct ptab rb;
+    struct pcache nvp, rbp; /* new_value's retention periods, rate's buckets */
 };
 
 struct collector {
@@ -405,7 +406,7 @@ static bool ref_text(const struct fref *f, const struct event *ev, const struct 
     }
     if (f->ct != FCT_NONE && ev->source == EVENT_CLOUDTRAIL && ct_ref_text(f->ct, ev, out))
         return true;
-    if (f->raw >= 0 && ev->source == EVENT_VPCFLOW && dv && dv->done) {
+    if (f->raw >= 0 && ev->source == EVENT_VPCFLOW && dv && dv->facts_done) {
         /* What the loop below would find: the one leaf of that name. */
         const struct json_leaf *l = dv->raw[f->raw];
         if (!l)
@@ -448,6 +449,13 @@ static bool ref_num(const struct fref *f, const struct event *ev, const struct d
         if (v->type != DV_NUM)
             return false;
         *out = v->num;
+        return true;
+    }
+    uint64_t fv;
+    if (f->raw >= 0 && ev->source == EVENT_VPCFLOW && dv && dv->facts_done &&
+        detect__flow_raw_num(dv, f->raw, &fv)) {
+        /* A flow's bytes or packets, read already for the gate. */
+        *out = (double)fv;
         return true;
     }
     struct sv s;
@@ -644,6 +652,21 @@ static int64_t period_of(int64_t ms, int64_t p)
     return ms >= 0 ? ms / p : -((-ms + p - 1) / p);
 }
 
+int64_t detect__period_cached(struct pcache *c, int64_t ms, int64_t p)
+{
+    if (ms >= c->lo && ms < c->hi)
+        return c->k;
+    int64_t k = period_of(ms, p), lo, hi;
+    if (p > 0 && !__builtin_mul_overflow(k, p, &lo) && !__builtin_add_overflow(lo, p, &hi)) {
+        c->lo = lo;
+        c->hi = hi;
+        c->k = k;
+    } else {
+        c->lo = c->hi = 0;
+    }
+    return k;
+}
+
 /* Refills ci, whose only references are entries about to point at the
  * event, with the event's candidate: what new_citem would make, without the
  * allocations. Texts equal to the old ones (the same key, mostly the same
@@ -694,7 +717,7 @@ static void reduce_new_value(struct collector *col, struct ucoll *u, struct cape
                              uint64_t vhash, struct sv val, const uint64_t *uhash, uint32_t mask)
 {
     int64_t ms = c->ev->time_ms;
-    int64_t period = period_of(ms, cfg->r->retention_ms);
+    int64_t period = detect__period_cached(&u->nvp, ms, cfg->r->retention_ms);
     /* The entries the event becomes the earliest (bit 0) or latest (bit 1)
      * sighting of. */
     struct nvent *ents[UNUSUAL_MAX + 2];
@@ -825,7 +848,8 @@ static void reduce_rate(struct collector *col, struct ucoll *u, struct capev *c,
 {
     int64_t ms = c->ev->time_ms;
     struct rbent *e =
-        rb_get(col->pool, &u->rb, khash, bucket_of(ms, rc->bucket_ms), key, &col->bytes);
+        rb_get(col->pool, &u->rb, khash, detect__period_cached(&u->rbp, ms, rc->bucket_ms), key,
+               &col->bytes);
     e->n++;
     e->sum += num;
     if (rc->attr) {
@@ -867,6 +891,10 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
             c->kvalid |= 1u << kdv;
         }
     }
+    /* A new_value event no rule of the unit may fire on only dates its key
+     * (the kind reads nothing else of it): its value must be there, as for
+     * any candidate, but is neither hashed nor kept. */
+    bool dates_only = mask == 0 && !col->stream && u->kind == DETECT_KIND_NEW_VALUE;
     struct sv val = SV_NULL;
     uint64_t vhash = 0;
     if (cfg->has_distinct || cfg->n_value) {
@@ -874,13 +902,16 @@ void detect__capture(struct collector *col, const struct sunit *u, uint32_t ui, 
                                     : join_refs_sv(cfg->value, cfg->n_value, ev, dv, tmp, vb, &val);
         if (!ok)
             return;
-        vhash = hash64(val.p, val.len, 0x76616c);
+        if (dates_only)
+            val = SV_NULL;
+        else
+            vhash = hash64(val.p, val.len, 0x76616c);
     }
     double num = 1;
     if (cfg->has_sum && !ref_num(&cfg->sum, ev, dv, tmp, &num))
         return;
     uint64_t uhash[UNUSUAL_MAX] = { 0 };
-    for (size_t i = 0; i < cfg->n_unusual; i++) {
+    for (size_t i = 0; i < cfg->n_unusual && !dates_only; i++) {
         struct sv uv;
         if (ref_text(&cfg->unusual[i], ev, dv, tmp, &uv)) {
             uhash[i] = hash64(uv.p ? uv.p : "", uv.len, 0x756e75 + i);

@@ -1760,6 +1760,314 @@ static void test_flow_facts_reuse(void)
     arena_free(&a);
 }
 
+/* The action's code is read as one 6-byte word against two constants
+ * (derive.c's action_code): every 6-byte text must give the fact the
+ * name table gives (detect__flow_fact_code), ACCEPT 1 and REJECT 2, and
+ * none for anything else, whatever byte differs. */
+static void test_flow_action_code(void)
+{
+    const int fa = DVF_N + DVR_ACTION;
+    char acts[64][8];
+    size_t n = 0;
+    static const char *const base[] = { "ACCEPT", "REJECT" };
+    for (int b = 0; b < 2; b++) {
+        snprintf(acts[n++], 8, "%s", base[b]);
+        for (int k = 0; k < 6; k++) {
+            snprintf(acts[n], 8, "%s", base[b]);
+            acts[n++][k] ^= 0x20; /* one byte in the other case */
+        }
+    }
+    static const char *const more[] = { "ACCEP", "REJECTS", "-", "TPECCA", "ACCEPt", "REJECt" };
+    for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++)
+        snprintf(acts[n++], 8, "%s", more[k]);
+    struct arena a;
+    arena_init(&a, 0);
+    size_t coded = 0;
+    for (size_t i = 0; i < n; i++) {
+        char line[256];
+        snprintf(line, sizeof(line),
+                 "2 111122223333 eni-0a1 10.0.0.5 198.51.100.7 40000 443 6 3 900 %lld %lld %.7s OK\n",
+                 (long long)epoch(0), (long long)epoch(30), acts[i]);
+        struct derived d;
+        arena_reset(&a);
+        derive_line(line, &d, &a);
+        int want = detect__flow_fact_code(fa, acts[i], strlen(acts[i]));
+        bool has = d.ffmask >> fa & 1;
+        CHECK(has == (want > 0));
+        if (has && want > 0) {
+            CHECK_INT((int)d.ff[fa], want);
+            coded++;
+        }
+        /* a rejected flow is a probe whatever its counts */
+        CHECK_STR(dv_str(&d, EVENT_VPCFLOW, "probe"), want == 2 ? "true" : "false");
+    }
+    CHECK_INT(coded, 2);
+    arena_free(&a);
+}
+
+/* A new_value event that no rule of its unit may fire on only dates its key
+ * (state.c: its value is neither hashed nor kept), but it must carry the
+ * value like any candidate: gus's two hours of ListUsers with a value date
+ * him, so his CreateAccessKey fires (with its own value in the title);
+ * hal's two hours without one do not, so his is within learning. */
+static void test_new_value_dates_only(void)
+{
+    static const char *const rule = "id: nv-tag\n"
+                                    "type: Persistence:IAMUser/AnomalousBehavior\n"
+                                    "severity: medium\n"
+                                    "kind: new_value\n"
+                                    "title: \"{{$identity}} used tag {{$value}}\"\n"
+                                    "source: cloudtrail\n"
+                                    "pattern: {eventType: [AwsApiCall]}\n"
+                                    "when: {eventName: [CreateAccessKey]}\n"
+                                    "group_by: [$identity]\n"
+                                    "value: requestParameters.tag\n"
+                                    "learning: 1h\n";
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(rule, &rs, NULL);
+    struct lines l = { 0 };
+    for (int i = 0; i < 12; i++) {
+        for (int who = 0; who < 2; who++) {
+            next_t = 600 * i;
+            add(&l,
+                "{\"eventTime\":\"%s\",\"eventID\":\"%c%02d\",\"eventType\":\"AwsApiCall\","
+                "\"recipientAccountId\":\"111122223333\",\"eventSource\":\"iam.amazonaws.com\","
+                "\"eventName\":\"ListUsers\",%s\"userIdentity\":{\"type\":\"IAMUser\","
+                "\"arn\":\"arn:aws:iam::111122223333:user/%s\"}}",
+                at(600 * i), who ? 'h' : 'g', i,
+                who ? "" : "\"requestParameters\":{\"tag\":\"old\"},", who ? "hal" : "gus");
+        }
+    }
+    for (int who = 0; who < 2; who++) {
+        next_t = 7300;
+        add(&l,
+            "{\"eventTime\":\"%s\",\"eventID\":\"%ck\",\"eventType\":\"AwsApiCall\","
+            "\"recipientAccountId\":\"111122223333\",\"eventSource\":\"iam.amazonaws.com\","
+            "\"eventName\":\"CreateAccessKey\",\"requestParameters\":{\"tag\":\"new-%s\"},"
+            "\"userIdentity\":{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::111122223333:user/%s\"}}",
+            at(7300), who ? 'h' : 'g', who ? "hal" : "gus", who ? "hal" : "gus");
+    }
+    struct dets d = { 0 };
+    run_all_orders(e, &l, &d);
+    CHECK_INT(d.n, 1);
+    if (d.n == 1) {
+        CHECK(strstr(d.v[0], "user/gus used tag new-gus") != NULL);
+        CHECK(strstr(d.v[0], "|gk") != NULL);
+    }
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+/* Capture hashes a flow's $instance once per event for all its units
+ * (struct capev's khash, valid where kvalid says): a hash must never carry
+ * over to the next event. Instances a and b alternate line by line in one
+ * scratch, through two units keyed by $instance; a has two hours of
+ * history when it first sends mail, b has none, so only a's fires. */
+static void test_capture_key_per_event(void)
+{
+    static const char *const rules =
+        "id: smtp-new\ntype: Backdoor:EC2/Spambot\nseverity: medium\nkind: new_value\n"
+        "title: \"{{$instance}} sent mail to {{$remote_ip}}\"\nsource: vpcflow\n"
+        "where: {protocol: [6], initiator: [local], remote_public: [true]}\n"
+        "group_by: [$instance]\nvalue: $remote_port\nlearning: 1h\nwhen: {remote_port: [25]}\n"
+        "---\n"
+        "id: volume\ntype: Behavior:EC2/TrafficVolumeUnusual\nseverity: medium\nkind: rate\n"
+        "title: \"{{$instance}} volume\"\nsource: vpcflow\n"
+        "where: {action: [ACCEPT], direction: [outbound], remote_public: [true]}\n"
+        "group_by: [$instance]\nsum: bytes\nbucket: 1h\nbaseline: 7d\nlearning: 1d\n"
+        "threshold: 1000000000000\n";
+    struct detect_rules *rs;
+    struct detect_engine *e = engine_of(rules, &rs, NULL);
+    struct lines l = { 0 };
+    for (int i = 0; i < 13; i++) {
+        flow(&l, 600 * i, "eni-0aaa", "10.0.1.5", "198.51.100.7", 40000 + i, 443, 6, 10, 5000,
+             "ACCEPT");
+        if (i == 12) {
+            flow(&l, 600 * i + 1, "eni-0aaa", "10.0.1.5", "198.51.100.9", 41000, 25, 6, 10, 5000,
+                 "ACCEPT");
+            flow(&l, 600 * i + 1, "eni-0bbb", "10.0.2.6", "198.51.100.9", 41001, 25, 6, 10, 5000,
+                 "ACCEPT");
+        }
+    }
+    struct dets d = { 0 };
+    run(e, &l, NULL, 1, &d);
+    CHECK_INT(d.n, 1);
+    if (d.n == 1)
+        CHECK(strstr(d.v[0], "eni-0aaa sent mail to 198.51.100.9") != NULL);
+    dets_free(&d);
+    run_all_orders(e, &l, &d);
+    CHECK_INT(d.n, 1);
+    dets_free(&d);
+    lines_free(&l);
+    detect_engine_free(e);
+    detect_rules_free(rs);
+}
+
+/* Capture reads a few of a flow's values: detect__derive_some derives only
+ * those (the plan's units' cap_dv) after the facts. For every subset of the
+ * fields it serves, on lines of every shape (both ends internal or not,
+ * IPv6, NODATA, ports written with leading zeros, instance-id or not), the
+ * values it sets must be what the full derivation gives, and a later
+ * detect__derive_rest must complete them to the full derivation. */
+static void test_flow_some_values(void)
+{
+    static const char *const addrs[] = { "10.0.2.9", "198.51.100.7", "172.16.4.4", "2600:1f18::5" };
+    static const char *const ports[] = { "22", "443", "0443", "40000", "0", "-" };
+    static const char *const insts[] = { "i-0abc", "-" };
+    uint32_t all = detect__flow_some_vals();
+    CHECK(all != 0 && (all >> DVF_INSTANCE & 1) && (all >> DVF_REMOTE_IP & 1));
+    struct buf text;
+    buf_init(&text, 0);
+    buf_append_cstr(&text, "version account-id interface-id srcaddr dstaddr srcport dstport "
+                           "protocol packets bytes start end action log-status instance-id\n");
+    uint64_t st = 11;
+    for (int i = 0; i < 200; i++) {
+        char line[512];
+        long long t0 = (long long)epoch(i);
+        if (i % 37 == 0)
+            snprintf(line, sizeof(line), "2 111122223333 eni-0a1 - - - - - - - %lld %lld - NODATA -\n",
+                     t0, t0 + 30);
+        else
+            snprintf(line, sizeof(line), "2 111122223333 eni-0a1 %s %s %s %s %d 4 400 %lld %lld %s OK %s\n",
+                     addrs[rnd(&st) % 4], addrs[rnd(&st) % 4], ports[rnd(&st) % 6],
+                     ports[rnd(&st) % 6], i % 3 ? 6 : 17, t0, t0 + 30,
+                     i % 4 ? "ACCEPT" : "REJECT", insts[rnd(&st) % 2]);
+        buf_append_cstr(&text, line);
+    }
+    struct arena a;
+    arena_init(&a, 0);
+    struct derived part, full;
+    memset(&part, 0, sizeof(part));
+    struct dctx none = { 0 };
+    struct err err;
+    err_clear(&err);
+    struct input_reader *r = NULL;
+    CHECK_INT(input_open_mem("t", text.p, text.len, NULL, &r, &err), 0);
+    struct event ev;
+    size_t lines = 0, checked = 0;
+    while (r && input_next(r, &ev, &err) == 0) {
+        lines++;
+        arena_reset(&a);
+        memset(&full, 0, sizeof(full));
+        detect__derive(&none, &ev, &a, &full);
+        for (uint32_t need = all; need; need = (need - 1) & all) {
+            detect__derive_facts(&none, &ev, &a, &part);
+            detect__derive_some(&none, &ev, &a, &part, need);
+            CHECK(!part.done);
+            for (uint32_t m = need; m; m &= m - 1) {
+                int k = __builtin_ctz(m);
+                CHECK_INT(part.v[k].type, full.v[k].type);
+                size_t vl = full.v[k].s.len;
+                CHECK(part.v[k].s.len == vl &&
+                      (!vl || memcmp(part.v[k].s.p, full.v[k].s.p, vl) == 0));
+                CHECK(part.v[k].num == full.v[k].num);
+                checked++;
+            }
+            detect__derive_rest(&none, &ev, &a, &part);
+            CHECK(part.done);
+            for (int k = 0; k < DVF_N; k++) {
+                CHECK_INT(part.v[k].type, full.v[k].type);
+                size_t vl = full.v[k].s.len;
+                CHECK(part.v[k].s.len == vl &&
+                      (!vl || memcmp(part.v[k].s.p, full.v[k].s.p, vl) == 0));
+            }
+        }
+    }
+    input_close(r);
+    CHECK_INT(lines, 200);
+    CHECK(checked > 200 * 15);
+    buf_free(&text);
+    arena_free(&a);
+}
+
+/* Capture finds a candidate's retention period or rate bucket through a
+ * memo of the last one (detect__period_cached): over times that wander
+ * back and forth across boundaries, negative ones, periods of 1 ms to a
+ * week and extreme times, it must answer as the floor division does. */
+static void test_period_cache(void)
+{
+    static const int64_t ps[] = { 1, 7, 60000, 3600000, 86400000, 604800000, 0, -5 };
+    uint64_t st = 5;
+    size_t hits = 0;
+    for (size_t k = 0; k < sizeof(ps) / sizeof(ps[0]); k++) {
+        int64_t p = ps[k];
+        struct pcache c;
+        memset(&c, 0, sizeof(c));
+        int64_t t = 1795132800000LL;
+        for (int i = 0; i < 20000; i++) {
+            switch (rnd(&st) % 8) {
+            case 0: t = t > INT64_MAX / 2 ? INT64_MIN / 2 : -t; break; /* period_of: -t + p */
+            case 1: t = (int64_t)(rnd(&st) % 4000000000000ULL) - 2000000000000LL; break;
+            case 2: /* near the top (the memo's end would overflow) and far below 0 */
+                t = i % 2 ? INT64_MAX - (int64_t)(rnd(&st) % 1000)
+                          : INT64_MIN / 2 + (int64_t)(rnd(&st) % 1000);
+                break;
+            default:
+                if (t > INT64_MAX - 1000) /* the walk stays in range */
+                    t -= 1000;
+                t += (int64_t)(rnd(&st) % 2000) - 1000;
+                break;
+            }
+            int64_t want = p <= 0 ? 0 : t >= 0 ? t / p : -((-t + p - 1) / p);
+            bool cached = t >= c.lo && t < c.hi;
+            int64_t got = detect__period_cached(&c, t, p);
+            hits += cached;
+            if (got != want) {
+                printf("#   p %lld t %lld: %lld, want %lld\n", (long long)p, (long long)t,
+                       (long long)got, (long long)want);
+                harness_failures++;
+                break;
+            }
+        }
+    }
+    CHECK(hits > 20000);
+}
+
+/* A flow's `sum: bytes` is read from the fact the gate derived when there
+ * is one (1 to 15 plain digits), else from the text: either way the sum is
+ * what the digits say, with leading zeros, 15 and 16 digits, and a line
+ * whose bytes field is "-". Through the plan (no pattern) and through the
+ * automaton (a pattern). */
+static void test_flow_sum_fact(void)
+{
+    static const char *const counts[] = { "12", "000000000000123", "-", "1000000000000000",
+                                          "999999999999999" };
+    for (int pat = 0; pat < 2; pat++) {
+        char rule[1024];
+        snprintf(rule, sizeof(rule),
+                 "id: vol\ntype: Behavior:EC2/TrafficVolumeUnusual\nseverity: low\n"
+                 "kind: threshold\ntitle: \"{{$instance}} sent {{$sum}} bytes\"\n"
+                 "source: vpcflow\n%s"
+                 "where: {direction: [outbound], remote_public: [true]}\n"
+                 "group_by: [$instance]\nsum: bytes\nwindow: 5m\nthreshold: 1000000000000000\n",
+                 pat ? "pattern: {protocol: [6]}\n" : "");
+        struct detect_rules *rs;
+        struct detect_engine *e = engine_of(rule, &rs, NULL);
+        struct lines l = { 0 };
+        for (int i = 0; i < 5; i++) {
+            next_t = 10 * i;
+            add(&l, "2 111122223333 eni-0a1 10.0.1.5 198.51.100.7 %d 443 6 7 %s %lld %lld ACCEPT OK",
+                40000 + i, counts[i], (long long)epoch(10 * i), (long long)epoch(10 * i + 5));
+        }
+        struct dets d = { 0 };
+        run(e, &l, NULL, 1, &d);
+        CHECK(d.n >= 1);
+        bool found = false;
+        for (size_t k = 0; k < d.n; k++)
+            found = found || strstr(d.v[k], "eni-0a1 sent 1000000000000135 bytes") != NULL;
+        CHECK(found);
+        if (!found)
+            for (size_t k = 0; k < d.n; k++)
+                printf("#   %s\n", d.v[k]);
+        dets_free(&d);
+        lines_free(&l);
+        detect_engine_free(e);
+        detect_rules_free(rs);
+    }
+}
+
 /* Items carry their id's first 8 bytes (detect__id_prefix) so that sorting
  * reads no snapshot: where two prefixes differ they must order as the ids
  * do, for every length (short ids are zero-padded) and for bytes >= 0x80. */
@@ -3210,6 +3518,12 @@ static const struct harness_test tests[] = {
     { "flow_view", test_flow_view },
     { "flow_facts_reuse", test_flow_facts_reuse },
     { "id_prefix", test_id_prefix },
+    { "flow_action_code", test_flow_action_code },
+    { "new_value_dates_only", test_new_value_dates_only },
+    { "capture_key_per_event", test_capture_key_per_event },
+    { "flow_some_values", test_flow_some_values },
+    { "period_cache", test_period_cache },
+    { "flow_sum_fact", test_flow_sum_fact },
     { "rule_errors", test_rule_errors },
     { "pool", test_pool },
 };
