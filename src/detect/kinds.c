@@ -835,7 +835,7 @@ static int64_t coarse_ms(const struct detect_rule *r)
 static void rk_free(struct rkey *rk)
 {
     free(rk->key);
-    detect__snap_unref(rk->a_rep.sn);
+    detect__snap_unref_shared(rk->a_rep.sn);
     free((void *)rk->a_rep.key);
     free((void *)rk->a_rep.val);
     free(rk->a_ev);
@@ -947,7 +947,7 @@ static void rate_end(struct kstate *k, struct rkey *rk, struct semit *em)
     for (int a = 0; a < RATTR_N; a++)
         ct_free(&rk->a_all[a]);
     rk->active = false;
-    detect__snap_unref(rk->a_rep.sn);
+    detect__snap_unref_shared(rk->a_rep.sn);
     free((void *)rk->a_rep.key);
     free((void *)rk->a_rep.val);
     memset(&rk->a_rep, 0, sizeof(rk->a_rep));
@@ -1034,7 +1034,7 @@ static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em
             rk->a_buckets = 0;
             rk->a_baseline = mean;
             rk->a_rep = *it;
-            rk->a_rep.sn = detect__snap_ref(it->sn);
+            rk->a_rep.sn = detect__snap_ref_shared(it->sn);
             rk->a_rep.key = xstrdup(it->key ? it->key : "");
             rk->a_rep.val = it->val ? xstrdup(it->val) : NULL;
             rk->a_rep.uhash = NULL;
