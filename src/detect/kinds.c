@@ -1006,15 +1006,19 @@ static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em
     int64_t cap_b = c.slots * (c.slot_ms / c.bucket_ms);
     if (nb > cap_b)
         nb = cap_b;
-    double s = 0, q = 0;
-    for (int64_t i = 0; i < c.slots; i++) {
-        s += rk->sum[i];
-        q += rk->sq[i];
-    }
     bool learned = it->ms - rk->first_ms >= k->u->learning_ms && nb > 0;
     bool anomalous = false;
     double mean = 0;
     if (learned && x >= r->threshold) {
+        /* The baseline's totals only for a bucket that could be anomalous:
+         * summing the ring (168 slots of 7 days, 2.7 KB) is most of a feed,
+         * and most buckets are under the threshold. Summed in the same order
+         * as always, so the same doubles. */
+        double s = 0, q = 0;
+        for (int64_t i = 0; i < c.slots; i++) {
+            s += rk->sum[i];
+            q += rk->sq[i];
+        }
         mean = s / (double)nb;
         double var = q / (double)nb - mean * mean;
         if (var < mean)
