@@ -540,6 +540,10 @@ void detect__semit(struct semit *em, const struct srule *sr, const struct svars 
 struct kstate;
 struct kstate *detect__kind_new(const struct sunit *u);
 void detect__kind_feed(struct kstate *k, const struct sitem *it, struct semit *em);
+/* Starts fetching what feeding it will read first (its key's slot; for the
+ * kinds that keep evidence, its snapshot's id): a drain calls it a few items
+ * ahead. Changes nothing. */
+void detect__kind_prefetch(const struct kstate *k, const struct sitem *it);
 void detect__kind_advance(struct kstate *k, int64_t now_ms, struct semit *em);
 void detect__kind_finish(struct kstate *k, struct semit *em);
 void detect__kind_free(struct kstate *k);
