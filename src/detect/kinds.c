@@ -1254,6 +1254,9 @@ void detect__kind_prefetch(const struct kstate *k, const struct sitem *it)
         for (size_t o = 0; o < n; o += 64)
             __builtin_prefetch(p + o);
     }
+    /* distinct copies the value's text of a value new to the key. */
+    if (k->kind == DETECT_KIND_DISTINCT && it->val)
+        __builtin_prefetch(it->val);
 }
 
 void detect__kind_feed(struct kstate *k, const struct sitem *it, struct semit *em)
