@@ -58,12 +58,15 @@ struct kmap {
 
 static uint64_t nz(uint64_t h) { return h ? h : 0x9e3779b97f4a7c15ULL; }
 
+/* Where key k (nz'd) starts probing in a table of cap slots. */
+static size_t km_home(uint64_t k, size_t cap) { return (size_t)(k * 0x9e3779b97f4a7c15ULL >> 20) & (cap - 1); }
+
 static void *km_get(const struct kmap *m, uint64_t k)
 {
     if (m->n == 0)
         return NULL;
     k = nz(k);
-    size_t i = (size_t)(k * 0x9e3779b97f4a7c15ULL >> 20) & (m->cap - 1);
+    size_t i = km_home(k, m->cap);
     while (m->s[i].k) {
         if (m->s[i].k == k)
             return m->s[i].v;
@@ -1244,7 +1247,7 @@ void detect__kind_prefetch(const struct kstate *k, const struct sitem *it)
 {
     const struct kmap *m = &k->keys;
     if (m->cap)
-        __builtin_prefetch(&m->s[(size_t)(nz(it->khash) * 0x9e3779b97f4a7c15ULL >> 20) & (m->cap - 1)]);
+        __builtin_prefetch(&m->s[km_home(nz(it->khash), m->cap)]);
     /* The rate kind reads the snapshot only when a bucket is anomalous; the
      * others take every item's id (the header, the offsets, the text: the
      * first 256 bytes at most). */
