@@ -713,7 +713,8 @@ static void *worker_run(void *arg)
 /* The kinds' side: each slice, once read, runs up to its watermark while the
  * workers read on. Returns the seconds spent in the kinds; *last_in gets the
  * time the last file was read. */
-static double run_slices(struct pipeline *pp, struct detect_archive *ar, double *last_in)
+static double run_slices(struct pipeline *pp, struct detect_archive *ar, int nthreads,
+                         double *last_in)
 {
     const struct archive_plan *pl = pp->pl;
     double busy = 0;
@@ -729,8 +730,11 @@ static double run_slices(struct pipeline *pp, struct detect_archive *ar, double 
         pthread_cond_broadcast(&pp->work);
         pthread_mutex_unlock(&pp->mu);
         double t = now_s();
-        if (s + 1 == pl->n_slices)
+        if (s + 1 == pl->n_slices) {
             *last_in = t;
+            /* Every file is read: the workers' cores are free for the drain. */
+            detect_archive_set_threads(ar, nthreads);
+        }
         detect_archive_run(ar, b, nb, pl->wm[s]);
         busy += now_s() - t;
         free(b);
@@ -827,7 +831,7 @@ static int run(const struct args *a, const char *exe)
             abort();
         }
     double t_tail = now_s();
-    double t_kinds = run_slices(&pp, ar, &t_tail);
+    double t_kinds = run_slices(&pp, ar, nthreads, &t_tail);
     for (int t = 0; t < nthreads; t++)
         pthread_join(tids[t], NULL);
 

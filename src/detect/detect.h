@@ -539,6 +539,14 @@ size_t detect_archive_finish(struct detect_archive *a, struct detect_state_stats
 
 /* The watermark reached (INT64_MIN before the first). */
 int64_t detect_archive_watermark(const struct detect_archive *a);
+/* From now on each drain (detect_archive_run, _finish) may use n threads
+ * (1-8; default 1): the calling thread and helpers it starts for the drain,
+ * which make the closed buckets into items, sort what is held and free what
+ * ran while the calling thread runs the kinds, unit after unit, in the same
+ * order as alone: the detections and their order do not depend on n. Worth
+ * it when the cores are otherwise idle (vigil detect: the last slice, once
+ * every file is read). */
+void detect_archive_set_threads(struct detect_archive *a, int n);
 
 /* Candidates held by s and the bytes they take (for stats and tests). */
 size_t detect_scratch_pending(const struct detect_scratch *s, size_t *bytes_out);

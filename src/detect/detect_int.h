@@ -372,6 +372,12 @@ struct snap *detect__snap_ref(struct snap *sn);
 void detect__snap_unref(struct snap *sn); /* NULL is fine */
 /* The same from the thread that owns me (a faster give-back to the pool). */
 void detect__snap_unref_in(struct detect_pool *me, struct snap *sn);
+/* The same with atomic counts, for the kinds' thread while an archive's
+ * parallel drain gives items back on other threads (state.c): a snapshot
+ * is shared by the units its event fed, so two threads may count the same
+ * one. Every count taken while such a drain runs must go through these. */
+struct snap *detect__snap_ref_shared(struct snap *sn);
+void detect__snap_unref_shared(struct snap *sn); /* NULL is fine */
 /* Whether the caller holds the only reference (its unref frees sn). */
 bool detect__snap_last(const struct snap *sn);
 /* The event as it was; its leaves go into a (the rest points into sn). */
@@ -553,6 +559,10 @@ void detect__semit(struct semit *em, const struct srule *sr, const struct svars 
 struct kstate;
 struct kstate *detect__kind_new(const struct sunit *u);
 void detect__kind_feed(struct kstate *k, const struct sitem *it, struct semit *em);
+/* Starts fetching what feeding it will read first (its key's slot; for the
+ * kinds that keep evidence, its snapshot's id): a drain calls it a few items
+ * ahead. Changes nothing. */
+void detect__kind_prefetch(const struct kstate *k, const struct sitem *it);
 void detect__kind_advance(struct kstate *k, int64_t now_ms, struct semit *em);
 void detect__kind_finish(struct kstate *k, struct semit *em);
 void detect__kind_free(struct kstate *k);

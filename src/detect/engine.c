@@ -1928,7 +1928,7 @@ void detect__semit(struct semit *em, const struct srule *sr, const struct svars 
         struct pending *p = &em->pend[em->n_pend];
         memset(p, 0, sizeof(*p));
         p->sr = sr;
-        p->sn = detect__snap_ref(v->it->sn);
+        p->sn = detect__snap_ref_shared(v->it->sn);
         p->file = file;
         p->record_no = rec;
         p->order = em->n_pend++;
@@ -1973,7 +1973,7 @@ static int cmp_pending(const void *a, const void *b)
 
 static void pending_free(struct pending *p)
 {
-    detect__snap_unref(p->sn);
+    detect__snap_unref_shared(p->sn);
     free((void *)p->v.key);
     free((void *)p->v.value);
     detect_insight_free((struct detect_insight *)p->v.insight);

@@ -58,12 +58,15 @@ struct kmap {
 
 static uint64_t nz(uint64_t h) { return h ? h : 0x9e3779b97f4a7c15ULL; }
 
+/* Where key k (nz'd) starts probing in a table of cap slots. */
+static size_t km_home(uint64_t k, size_t cap) { return (size_t)(k * 0x9e3779b97f4a7c15ULL >> 20) & (cap - 1); }
+
 static void *km_get(const struct kmap *m, uint64_t k)
 {
     if (m->n == 0)
         return NULL;
     k = nz(k);
-    size_t i = (size_t)(k * 0x9e3779b97f4a7c15ULL >> 20) & (m->cap - 1);
+    size_t i = km_home(k, m->cap);
     while (m->s[i].k) {
         if (m->s[i].k == k)
             return m->s[i].v;
@@ -189,6 +192,7 @@ struct tentry {
 
 struct tkey {
     char *key;
+    size_t key_len; /* strlen(key): measure() reads no key text */
     struct tentry *ring;
     size_t head, len, cap;
     double total;
@@ -256,6 +260,7 @@ static void threshold_feed(struct kstate *k, const struct sitem *it, struct semi
         }
         t = xcalloc(1, sizeof(*t));
         t->key = xstrdup(it->key ? it->key : "");
+        t->key_len = strlen(t->key);
         km_put(&k->keys, it->khash, t);
     }
     while (t->len > 0 && tk_at(t, 0)->ev.ms <= it->ms - r->window_ms)
@@ -291,6 +296,7 @@ struct dentry {
 
 struct dkey {
     char *key;
+    size_t key_len; /* strlen(key) */
     struct dentry *v;
     size_t n, cap;
     uint64_t events;
@@ -322,6 +328,7 @@ static void distinct_feed(struct kstate *k, const struct sitem *it, struct semit
         }
         d = xcalloc(1, sizeof(*d));
         d->key = xstrdup(it->key ? it->key : "");
+        d->key_len = strlen(d->key);
         km_put(&k->keys, it->khash, d);
     }
     /* Values not seen within the window leave it. */
@@ -392,6 +399,7 @@ static void distinct_feed(struct kstate *k, const struct sitem *it, struct semit
 struct qkey {
     char *key;
     unsigned step; /* steps done; 0 = idle */
+    uint32_t key_len; /* strlen(key) */
     int64_t start_ms, last_ms;
     struct evrec ev[STEPS_MAX];
 };
@@ -411,6 +419,7 @@ static void sequence_feed(struct kstate *k, const struct sitem *it, struct semit
         }
         q = xcalloc(1, sizeof(*q));
         q->key = xstrdup(it->key ? it->key : "");
+        q->key_len = (uint32_t)strlen(q->key);
         km_put(&k->keys, it->khash, q);
     }
     q->last_ms = it->ms;
@@ -558,6 +567,7 @@ static size_t vm_purge(struct vmap *m, int64_t now, int64_t retention)
 
 struct nkey {
     char *key;
+    size_t key_len; /* strlen(key) */
     int64_t first_ms, last_ms;
     struct vmap values;
     struct vmap unusual[UNUSUAL_MAX];
@@ -573,7 +583,7 @@ static size_t nk_values(const struct nkey *n)
 
 static size_t nk_bytes(const struct nkey *n)
 {
-    size_t b = sizeof(*n) + strlen(n->key) + 1 + n->values.cap * 24;
+    size_t b = sizeof(*n) + n->key_len + 1 + n->values.cap * 24;
     for (int i = 0; i < UNUSUAL_MAX; i++)
         b += n->unusual[i].cap * 24;
     return b;
@@ -609,6 +619,7 @@ static void new_value_feed(struct kstate *k, const struct sitem *it, struct semi
         }
         n = xcalloc(1, sizeof(*n));
         n->key = xstrdup(it->key ? it->key : "");
+        n->key_len = strlen(n->key);
         n->first_ms = it->ms;
         n->values.max = VALUES_MAX;
         for (int i = 0; i < UNUSUAL_MAX; i++)
@@ -782,6 +793,7 @@ static const char *const attr_names[RATTR_N] = { "userIdentityArn", "userAgent",
 
 struct rkey {
     char *key;
+    size_t key_len; /* strlen(key) */
     int64_t first_ms;
     int64_t last_bucket;       /* index of the latest bucket fed */
     int64_t slot0;             /* slot index held in ring[0]'s position: ring covers (cur-n, cur] */
@@ -835,7 +847,7 @@ static int64_t coarse_ms(const struct detect_rule *r)
 static void rk_free(struct rkey *rk)
 {
     free(rk->key);
-    detect__snap_unref(rk->a_rep.sn);
+    detect__snap_unref_shared(rk->a_rep.sn);
     free((void *)rk->a_rep.key);
     free((void *)rk->a_rep.val);
     free(rk->a_ev);
@@ -849,7 +861,7 @@ static void rk_free(struct rkey *rk)
 
 static size_t rk_bytes(const struct rkey *rk)
 {
-    size_t b = sizeof(*rk) + strlen(rk->key) + 1 + rk->a_nev * sizeof(struct evrec);
+    size_t b = sizeof(*rk) + rk->key_len + 1 + rk->a_nev * sizeof(struct evrec);
     for (int a = 0; a < RATTR_N; a++)
         b += ct_bytes(&rk->base[a]) + ct_bytes(&rk->a_all[a]);
     return b;
@@ -947,7 +959,7 @@ static void rate_end(struct kstate *k, struct rkey *rk, struct semit *em)
     for (int a = 0; a < RATTR_N; a++)
         ct_free(&rk->a_all[a]);
     rk->active = false;
-    detect__snap_unref(rk->a_rep.sn);
+    detect__snap_unref_shared(rk->a_rep.sn);
     free((void *)rk->a_rep.key);
     free((void *)rk->a_rep.val);
     memset(&rk->a_rep, 0, sizeof(rk->a_rep));
@@ -991,6 +1003,7 @@ static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em
         }
         rk = xcalloc(1, sizeof(*rk));
         rk->key = xstrdup(it->key ? it->key : "");
+        rk->key_len = strlen(rk->key);
         rk->first_ms = it->ms;
         rk->last_bucket = b - 1;
         rk->cur_slot = floordiv(b * c.bucket_ms, c.slot_ms);
@@ -1006,15 +1019,19 @@ static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em
     int64_t cap_b = c.slots * (c.slot_ms / c.bucket_ms);
     if (nb > cap_b)
         nb = cap_b;
-    double s = 0, q = 0;
-    for (int64_t i = 0; i < c.slots; i++) {
-        s += rk->sum[i];
-        q += rk->sq[i];
-    }
     bool learned = it->ms - rk->first_ms >= k->u->learning_ms && nb > 0;
     bool anomalous = false;
     double mean = 0;
     if (learned && x >= r->threshold) {
+        /* The baseline's totals only for a bucket that could be anomalous:
+         * summing the ring (168 slots of 7 days, 2.7 KB) is most of a feed,
+         * and most buckets are under the threshold. Summed in the same order
+         * as always, so the same doubles. */
+        double s = 0, q = 0;
+        for (int64_t i = 0; i < c.slots; i++) {
+            s += rk->sum[i];
+            q += rk->sq[i];
+        }
         mean = s / (double)nb;
         double var = q / (double)nb - mean * mean;
         if (var < mean)
@@ -1034,7 +1051,7 @@ static void rate_feed(struct kstate *k, const struct sitem *it, struct semit *em
             rk->a_buckets = 0;
             rk->a_baseline = mean;
             rk->a_rep = *it;
-            rk->a_rep.sn = detect__snap_ref(it->sn);
+            rk->a_rep.sn = detect__snap_ref_shared(it->sn);
             rk->a_rep.key = xstrdup(it->key ? it->key : "");
             rk->a_rep.val = it->val ? xstrdup(it->val) : NULL;
             rk->a_rep.uhash = NULL;
@@ -1173,18 +1190,18 @@ static void measure(struct kstate *k)
         switch (k->kind) {
         case DETECT_KIND_THRESHOLD: {
             const struct tkey *t = v;
-            bytes += sizeof(*t) + strlen(t->key) + 1 + t->cap * sizeof(struct tentry);
+            bytes += sizeof(*t) + t->key_len + 1 + t->cap * sizeof(struct tentry);
             break;
         }
         case DETECT_KIND_DISTINCT: {
             const struct dkey *d = v;
-            bytes += sizeof(*d) + strlen(d->key) + 1 + d->cap * sizeof(struct dentry);
+            bytes += sizeof(*d) + d->key_len + 1 + d->cap * sizeof(struct dentry);
             values += d->n;
             break;
         }
         case DETECT_KIND_SEQUENCE: {
             const struct qkey *q = v;
-            bytes += sizeof(*q) + strlen(q->key) + 1;
+            bytes += sizeof(*q) + q->key_len + 1;
             break;
         }
         case DETECT_KIND_NEW_VALUE:
@@ -1224,6 +1241,25 @@ void detect__kind_advance(struct kstate *k, int64_t now, struct semit *em)
     k->last_sweep = now;
     measure(k); /* before the sweep: the peak of what the window held */
     sweep(k, now, em);
+}
+
+void detect__kind_prefetch(const struct kstate *k, const struct sitem *it)
+{
+    const struct kmap *m = &k->keys;
+    if (m->cap)
+        __builtin_prefetch(&m->s[km_home(nz(it->khash), m->cap)]);
+    /* The rate kind reads the snapshot only when a bucket is anomalous; the
+     * others take every item's id (the header, the offsets, the text: the
+     * first 256 bytes at most). */
+    if (k->kind != DETECT_KIND_RATE && it->sn) {
+        const char *p = (const char *)it->sn;
+        size_t n = it->sn_size < 256 ? it->sn_size : 256;
+        for (size_t o = 0; o < n; o += 64)
+            __builtin_prefetch(p + o);
+    }
+    /* distinct copies the value's text of a value new to the key. */
+    if (k->kind == DETECT_KIND_DISTINCT && it->val)
+        __builtin_prefetch(it->val);
 }
 
 void detect__kind_feed(struct kstate *k, const struct sitem *it, struct semit *em)

@@ -7,7 +7,9 @@
  * restored struct event points into it.
  *
  * Reference counts are plain integers: a snapshot is only ever touched by the
- * thread that owns its collector, then by the one thread that runs the kinds.
+ * thread that owns its collector, then by the one thread that runs the kinds,
+ * except in an archive's parallel drain (state.c), where the kinds' thread
+ * and the threads giving items back count with the _shared functions.
  */
 #include "detect/detect_int.h"
 
@@ -246,6 +248,23 @@ void detect__snap_unref_in(struct detect_pool *me, struct snap *sn)
 }
 
 void detect__snap_unref(struct snap *sn) { detect__snap_unref_in(NULL, sn); }
+
+struct snap *detect__snap_ref_shared(struct snap *sn)
+{
+    __atomic_add_fetch(&sn->refs, 1, __ATOMIC_RELAXED);
+    return sn;
+}
+
+void detect__snap_unref_shared(struct snap *sn)
+{
+    /* acq_rel: whichever thread frees sees every other's last use. */
+    if (sn && __atomic_sub_fetch(&sn->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        if (sn->size <= DETECT_POOL_MAX)
+            detect__pool_put(NULL, sn);
+        else
+            free(sn);
+    }
+}
 
 static struct sv field(const struct snap *sn, int i)
 {

@@ -36,6 +36,7 @@
  */
 #include "detect/detect_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1349,6 +1350,7 @@ struct detect_archive {
     struct ptab *open;        /* per rate unit: buckets not yet closed */
     size_t *open_bytes;       /* per rate unit: rb_bytes of the open buckets when they came */
     int64_t wm;               /* everything before it has run */
+    int threads;              /* threads a drain may use (detect_archive_set_threads) */
     bool finished;
     size_t bytes, peak;
     struct detect_state_stats st;
@@ -1457,7 +1459,6 @@ static void archive_take(struct detect_archive *a, struct collector *c, uint32_t
     u->n_raw = 0;
 }
 
-/* Runs unit ui's held items (and closed buckets) before wm through its kind. */
 /* Moves the open rate buckets of t into done (those the watermark wm has
  * closed: their bucket of bms ms ends at or before it) or keep; t's own
  * table is left for the caller to free. */
@@ -1477,10 +1478,25 @@ static void split_closed(const struct ptab *t, int64_t wm, int64_t bms, struct p
     }
 }
 
-static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
+/* Draining a unit is three steps: prepare (the closed buckets made into
+ * items, or the newcomers sorted and merged with what waited), feed (the
+ * kind, in run order: the emitting thread) and give back (what was fed is
+ * freed, what waits stays). A serial drain runs the three in a row on the
+ * archive's thread; a parallel one (drain_par) prepares and gives back on
+ * any thread while the archive's thread feeds unit after unit, so a unit's
+ * steps touch only that unit's state. me: the calling thread's pool, or
+ * NULL with shared snapshot counts (another thread may be counting them). */
+struct djob {
+    struct itemvec iv; /* rate: the closed buckets' items, in run order */
+    struct sitem **p;  /* held: everything held, in run order */
+    size_t n, fed;     /* items in iv or p; the first fed of them ran */
+    bool ready;        /* prepared (the parallel drain's flag, under its lock) */
+};
+
+static void drain_prepare(struct detect_archive *a, uint32_t ui, int64_t wm,
+                          struct detect_pool *me, struct djob *j)
 {
     const struct sunit *un = &a->units[ui];
-    struct kstate *k = a->k[ui];
     if (un->kind == DETECT_KIND_RATE) {
         int64_t bms = un->first->r->bucket_ms;
         struct ptab *t = &a->open[ui];
@@ -1492,14 +1508,9 @@ static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
             a->open_bytes[ui] = (size_t)((double)a->open_bytes[ui] * (double)keep.n / (double)t->n);
         pt_free(t);
         *t = keep;
-        struct itemvec iv = { 0 };
-        rate_items(a->pool, &done, un->first->has_sum, bms, &iv);
-        sort_items(iv.v, iv.n);
-        for (size_t i = 0; i < iv.n; i++)
-            detect__kind_feed(k, iv.v[i], &a->em);
-        a->st.items += iv.n;
-        free_rate_items(a->pool, &iv);
-        free(iv.v);
+        rate_items(me, &done, un->first->has_sum, bms, &j->iv);
+        sort_items(j->iv.v, j->iv.n);
+        j->n = j->fed = j->iv.n;
         return;
     }
     struct heldvec *h = &a->held[ui];
@@ -1510,16 +1521,69 @@ static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
     struct sitem **q = h->v + old;
     sort_items(q, nn);
     struct sitem **p = xmalloc(h->n * sizeof(*p));
-    for (size_t i = 0, j = 0, o = 0; o < h->n; o++)
-        p[o] = j >= nn || (i < old && cmp_item(h->v[i], q[j]) <= 0) ? h->v[i++] : q[j++];
+    for (size_t i = 0, k = 0, o = 0; o < h->n; o++)
+        p[o] = k >= nn || (i < old && cmp_item(h->v[i], q[k]) <= 0) ? h->v[i++] : q[k++];
     size_t fed = 0;
     while (fed < h->n && p[fed]->ms < wm) /* time orders first: the runnable come first */
-        detect__kind_feed(k, p[fed++], &a->em);
-    a->st.items += fed;
+        fed++;
+    j->p = p;
+    j->n = h->n;
+    j->fed = fed;
+}
+
+static void drain_feed(struct detect_archive *a, uint32_t ui, const struct djob *j)
+{
+    struct kstate *k = a->k[ui];
+    struct sitem **v = j->p ? j->p : j->iv.v;
+    size_t n = j->fed;
+    /* Held items are scattered and their snapshots were written on other
+     * cores: the item two strides ahead is fetched, then what the kind will
+     * read of the one a stride ahead. */
+    enum { AHEAD = 6 };
+    for (size_t i = 0; i < n; i++) {
+        if (i + 2 * AHEAD < n)
+            __builtin_prefetch(v[i + 2 * AHEAD]);
+        if (i + AHEAD < n)
+            detect__kind_prefetch(k, v[i + AHEAD]);
+        detect__kind_feed(k, v[i], &a->em);
+    }
+    a->st.items += n;
+}
+
+/* item_release with shared snapshot counts and every pool given back from afar. */
+static void item_release_shared(struct sitem *it)
+{
+    detect__snap_unref_shared(it->sn);
+    it->sn = NULL;
+    item_release(NULL, it);
+}
+
+static void drain_give_back(struct detect_archive *a, uint32_t ui, struct detect_pool *me,
+                            struct djob *j)
+{
+    if (a->units[ui].kind == DETECT_KIND_RATE) {
+        for (size_t i = 0; i < j->iv.n; i++) {
+            if (me)
+                item_release(me, j->iv.v[i]);
+            else
+                item_release_shared(j->iv.v[i]);
+        }
+        free(j->iv.block);
+        free(j->iv.v);
+        return;
+    }
+    if (!j->p)
+        return;
+    struct heldvec *h = &a->held[ui];
+    struct sitem **p = j->p;
+    size_t fed = j->fed;
     for (size_t i = 0; i < fed; i++) {
         h->bytes -= held_item_bytes(p[i]);
-        item_release(a->pool, p[i]);
-        detect__pool_put(a->pool, p[i]);
+        if (me)
+            item_release(me, p[i]);
+        else
+            item_release_shared(p[i]);
+        detect__pool_put(me, p[i]);
     }
     memcpy(h->v, p + fed, (h->n - fed) * sizeof(*p));
     h->n -= fed;
@@ -1531,6 +1595,109 @@ static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
         h->v = NULL;
         h->cap = 0;
     }
+}
+
+/* Runs unit ui's held items (and closed buckets) before wm through its kind. */
+static void archive_drain(struct detect_archive *a, uint32_t ui, int64_t wm)
+{
+    struct djob j = { 0 };
+    drain_prepare(a, ui, wm, a->pool, &j);
+    drain_feed(a, ui, &j);
+    drain_give_back(a, ui, a->pool, &j);
+}
+
+/* A parallel drain: the helpers and the archive's thread take units to
+ * prepare in unit order; the archive's thread feeds them in that order as
+ * each is ready, and the fed ones are given back by whichever thread is
+ * free. The kinds see exactly what a serial drain feeds them, in the same
+ * order, so the detections are the same. mu guards the counters and the
+ * jobs' ready flags. */
+#define PDRAIN_MAX_THREADS 8
+
+struct pdrain {
+    struct detect_archive *a;
+    int64_t wm;
+    struct djob *j;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint32_t next_prep; /* next unit to prepare */
+    uint32_t fed;       /* units fed so far */
+    uint32_t next_back; /* next fed unit to give back */
+};
+
+/* One step of a helper's work, mu held: a unit to prepare, else a fed one
+ * to give back. Returns false when there is nothing to take now. */
+static bool pd_step(struct pdrain *d, bool *all_done)
+{
+    uint32_t nu = (uint32_t)d->a->n_units;
+    *all_done = false;
+    if (d->next_prep < nu) {
+        uint32_t ui = d->next_prep++;
+        pthread_mutex_unlock(&d->mu);
+        drain_prepare(d->a, ui, d->wm, NULL, &d->j[ui]);
+        pthread_mutex_lock(&d->mu);
+        d->j[ui].ready = true;
+        pthread_cond_broadcast(&d->cv);
+        return true;
+    }
+    if (d->next_back < d->fed) {
+        uint32_t ui = d->next_back++;
+        pthread_mutex_unlock(&d->mu);
+        drain_give_back(d->a, ui, NULL, &d->j[ui]);
+        pthread_mutex_lock(&d->mu);
+        return true;
+    }
+    *all_done = d->next_back >= nu;
+    return false;
+}
+
+static void *pd_helper(void *arg)
+{
+    struct pdrain *d = arg;
+    bool all_done = false;
+    pthread_mutex_lock(&d->mu);
+    while (!all_done)
+        if (!pd_step(d, &all_done) && !all_done)
+            pthread_cond_wait(&d->cv, &d->mu);
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+static void drain_par(struct detect_archive *a, int64_t wm)
+{
+    uint32_t nu = (uint32_t)a->n_units;
+    struct pdrain d = { .a = a, .wm = wm };
+    d.j = xcalloc(nu ? nu : 1, sizeof(*d.j));
+    pthread_mutex_init(&d.mu, NULL);
+    pthread_cond_init(&d.cv, NULL);
+    pthread_t tid[PDRAIN_MAX_THREADS];
+    int nh = 0;
+    while (nh + 1 < a->threads && pthread_create(&tid[nh], NULL, pd_helper, &d) == 0)
+        nh++; /* no helper started: this thread does it all, as it would alone */
+    pthread_mutex_lock(&d.mu);
+    for (uint32_t ui = 0; ui < nu; ui++) {
+        /* Rather than wait, prepare the next unit nobody took (ui itself
+         * when no helper got to it yet) or give one back. */
+        bool all_done;
+        while (!d.j[ui].ready)
+            if (!pd_step(&d, &all_done))
+                pthread_cond_wait(&d.cv, &d.mu);
+        pthread_mutex_unlock(&d.mu);
+        drain_feed(a, ui, &d.j[ui]);
+        pthread_mutex_lock(&d.mu);
+        d.fed = ui + 1;
+        pthread_cond_broadcast(&d.cv);
+    }
+    bool all_done = false;
+    while (!all_done)
+        if (!pd_step(&d, &all_done) && !all_done)
+            pthread_cond_wait(&d.cv, &d.mu);
+    pthread_mutex_unlock(&d.mu);
+    for (int i = 0; i < nh; i++)
+        pthread_join(tid[i], NULL);
+    pthread_mutex_destroy(&d.mu);
+    pthread_cond_destroy(&d.cv);
+    free(d.j);
 }
 
 size_t detect_archive_run(struct detect_archive *a, struct detect_batch *const *b, size_t n,
@@ -1556,8 +1723,11 @@ size_t detect_archive_run(struct detect_archive *a, struct detect_batch *const *
         a->peak = a->bytes;
     if (wm > a->wm) {
         a->wm = wm;
-        for (uint32_t ui = 0; ui < a->n_units; ui++)
-            archive_drain(a, ui, wm);
+        if (a->threads > 1)
+            drain_par(a, wm);
+        else
+            for (uint32_t ui = 0; ui < a->n_units; ui++)
+                archive_drain(a, ui, wm);
         a->bytes = archive_bytes(a);
     }
     return (size_t)(a->em.n - before);
@@ -1583,6 +1753,11 @@ size_t detect_archive_finish(struct detect_archive *a, struct detect_state_stats
 }
 
 int64_t detect_archive_watermark(const struct detect_archive *a) { return a->wm; }
+
+void detect_archive_set_threads(struct detect_archive *a, int n)
+{
+    a->threads = n < 1 ? 1 : n > PDRAIN_MAX_THREADS ? PDRAIN_MAX_THREADS : n;
+}
 
 void detect_archive_free(struct detect_archive *a)
 {

@@ -243,13 +243,15 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* The records in time order cut into chunks of `per` records, each chunk
- * shuffled and dealt to nthreads scratches, run through a chunked archive
- * with the watermark at the next chunk's earliest time minus lateness_ms:
- * reading an archive slice by slice, as vigil detect does. extra (may be
- * NULL) is fed with the last chunk: a record that comes too late. */
-static void run_chunked(const struct detect_engine *e, const struct lines *l, size_t per,
-                        size_t nthreads, int64_t lateness_ms, const char *extra,
-                        struct dets *out, struct detect_state_stats *st)
+ * shuffled (from seed) and dealt to nthreads scratches, run through a chunked
+ * archive with the watermark at the next chunk's earliest time minus
+ * lateness_ms: reading an archive slice by slice, as vigil detect does. extra
+ * (may be NULL) is fed with the last chunk: a record that comes too late.
+ * The archive's drains use dthreads threads from the chunk from_chunk on. */
+static void run_chunked_ex(const struct detect_engine *e, const struct lines *l, size_t per,
+                           size_t nthreads, int64_t lateness_ms, const char *extra,
+                           uint64_t seed, int dthreads, size_t from_chunk, struct dets *out,
+                           struct detect_state_stats *st)
 {
     size_t *perm = xcalloc(l->n ? l->n : 1, sizeof(*perm));
     for (size_t i = 0; i < l->n; i++)
@@ -260,8 +262,9 @@ static void run_chunked(const struct detect_engine *e, const struct lines *l, si
     for (size_t t = 0; t < nthreads; t++)
         s[t] = detect_scratch_new();
     struct detect_archive *a = detect_archive_new(e, on_det, out);
-    uint64_t seed = 11 + per;
     for (size_t b = 0; b < l->n; b += per) {
+        if (b / per == from_chunk)
+            detect_archive_set_threads(a, dthreads);
         size_t m = l->n - b < per ? l->n - b : per;
         for (size_t i = m; i > 1; i--) {
             size_t j = (size_t)(rnd(&seed) % i);
@@ -295,8 +298,17 @@ static void run_chunked(const struct detect_engine *e, const struct lines *l, si
     free(perm);
 }
 
+static void run_chunked(const struct detect_engine *e, const struct lines *l, size_t per,
+                        size_t nthreads, int64_t lateness_ms, const char *extra,
+                        struct dets *out, struct detect_state_stats *st)
+{
+    run_chunked_ex(e, l, per, nthreads, lateness_ms, extra, 11 + per, 1, 0, out, st);
+}
+
 /* Chunked archives give the whole archive's detections (in another order:
- * unit by unit per chunk), whatever the chunk size and thread count. */
+ * unit by unit per chunk), whatever the chunk size and thread count; with
+ * parallel drains (from the first chunk, or only the last) in exactly the
+ * serial drain's order. */
 static void check_chunked(const struct detect_engine *e, const struct lines *l,
                           const struct dets *base)
 {
@@ -315,9 +327,20 @@ static void check_chunked(const struct detect_engine *e, const struct lines *l,
         struct dets d = { 0 };
         struct detect_state_stats st;
         run_chunked(e, l, pers[k], 1 + k % 3, k % 2 ? 0 : 60000, NULL, &d, &st);
+        char what[64];
+        for (int dt = 2; dt <= 3; dt++) {
+            struct dets p = { 0 };
+            struct detect_state_stats pst;
+            size_t nchunks = (l->n + pers[k] - 1) / pers[k];
+            run_chunked_ex(e, l, pers[k], 1 + k % 3, k % 2 ? 0 : 60000, NULL, 11 + pers[k], dt,
+                           dt == 2 ? 0 : nchunks - 1, &p, &pst);
+            snprintf(what, sizeof(what), "chunks of %zu, drains on %d threads", pers[k], dt);
+            same(&d, &p, what); /* the same order, not only the same set */
+            CHECK(pst.items == st.items && pst.candidates == st.candidates);
+            dets_free(&p);
+        }
         if (d.n)
             qsort(d.v, d.n, sizeof(*d.v), cmp_str);
-        char what[64];
         snprintf(what, sizeof(what), "chunks of %zu", pers[k]);
         same(&want, &d, what);
         CHECK_INT(st.late, 0);
@@ -2668,6 +2691,86 @@ static void test_pack_scenarios_any_order(void)
     detect_rules_free(rs);
 }
 
+/* Every rule's fire scenarios in one archive: many units with items at
+ * once, rate buckets among them. Drains on 2 and 4 threads, from the first
+ * slice on, give exactly the serial drains' detections in the same order,
+ * over seeds and slice sizes. */
+static void test_parallel_drain(void)
+{
+    struct detect_rules *rs = detect_rules_new();
+    struct err err;
+    err_clear(&err);
+    CHECK_INT(detect_rules_load(rs, VIGIL_SOURCE_ROOT "/rules", &err), 0);
+    struct detect_engine *e = NULL;
+    struct geo_db *geo = test_geo();
+    struct detect_options opt = { .geo = geo, .insights = true };
+    CHECK_INT(detect_engine_new(rs, &opt, &e, &err), 0);
+    struct lines l = { 0 };
+    for (size_t i = 0; e && i < detect_rules_count(rs); i++) {
+        const struct detect_rule *r = detect_rules_get(rs, i);
+        if (r->kind == DETECT_KIND_MATCH)
+            continue;
+        char path[1024];
+        snprintf(path, sizeof(path), VIGIL_SOURCE_ROOT "/tests/rules/%s", r->id);
+        DIR *d = opendir(path);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            if (strncmp(de->d_name, "fire", 4) != 0)
+                continue;
+            char file[1400];
+            snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+            size_t len = 0;
+            char *data = slurp(file, &len);
+            if (!data)
+                continue;
+            struct input_reader *rd = NULL;
+            CHECK_INT(input_open_mem(file, data, len, NULL, &rd, &err), 0);
+            struct event ev;
+            int rc;
+            while (rd && (rc = input_next(rd, &ev, &err)) != INPUT_END)
+                if (rc == 0) {
+                    next_t = ev.time_ms / 1000 - epoch(0);
+                    add(&l, "%.*s", (int)ev.raw.len, ev.raw.p);
+                }
+            input_close(rd);
+            free(data);
+        }
+        if (d)
+            closedir(d);
+    }
+    printf("# %zu records of every rule's fire scenarios\n", l.n);
+    CHECK(l.n > 1000);
+    static const size_t pers[] = { 97, 500, 100000 };
+    size_t runs = 0, dets = 0;
+    for (uint64_t seed = 1; e && seed <= 4; seed++)
+        for (size_t k = 0; k < sizeof(pers) / sizeof(pers[0]); k++) {
+            struct dets base = { 0 };
+            struct detect_state_stats st, pst;
+            size_t nt = 1 + (size_t)(seed % 3);
+            run_chunked_ex(e, &l, pers[k], nt, 60000, NULL, seed, 1, 0, &base, &st);
+            CHECK(base.n > 50);
+            for (int dt = 2; dt <= 4; dt += 2) {
+                struct dets p = { 0 };
+                run_chunked_ex(e, &l, pers[k], nt, 60000, NULL, seed, dt, 0, &p, &pst);
+                char what[80];
+                snprintf(what, sizeof(what), "seed %llu, slices of %zu, drains on %d threads",
+                         (unsigned long long)seed, pers[k], dt);
+                same(&base, &p, what);
+                CHECK(pst.items == st.items && pst.candidates == st.candidates &&
+                      pst.late == st.late);
+                dets_free(&p);
+                runs++;
+            }
+            dets += base.n;
+            dets_free(&base);
+        }
+    printf("# %zu parallel runs, %zu detections each way\n", runs, dets);
+    lines_free(&l);
+    detect_engine_free(e);
+    geo_close(geo);
+    detect_rules_free(rs);
+}
+
 /* ---- the direct where evaluator agrees with the automaton ---------------------------- */
 
 struct late_test {
@@ -3526,6 +3629,7 @@ static const struct harness_test tests[] = {
     { "flow_sum_fact", test_flow_sum_fact },
     { "rule_errors", test_rule_errors },
     { "pool", test_pool },
+    { "parallel_drain", test_parallel_drain },
 };
 
 HARNESS_MAIN(tests)
