@@ -2600,6 +2600,28 @@ static char *slurp(const char *path, size_t *len)
     return b.p ? buf_steal(&b) : xstrdup("");
 }
 
+/* Appends the records of a rule's scenario file to l, each at its own time. */
+static void add_file_records(struct lines *l, const char *file)
+{
+    size_t len = 0;
+    char *data = slurp(file, &len);
+    if (!data)
+        return;
+    struct err err;
+    err_clear(&err);
+    struct input_reader *rd = NULL;
+    CHECK_INT(input_open_mem(file, data, len, NULL, &rd, &err), 0);
+    struct event ev;
+    int rc;
+    while (rd && (rc = input_next(rd, &ev, &err)) != INPUT_END)
+        if (rc == 0) {
+            next_t = ev.time_ms / 1000 - epoch(0);
+            add(l, "%.*s", (int)ev.raw.len, ev.raw.p);
+        }
+    input_close(rd);
+    free(data);
+}
+
 /* The rule tests' GeoIP database (as test_detect.c builds it). */
 static struct geo_db *test_geo(void)
 {
@@ -2651,21 +2673,7 @@ static void test_pack_scenarios_any_order(void)
                     continue;
                 char file[1400];
                 snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
-                size_t len = 0;
-                char *data = slurp(file, &len);
-                if (!data)
-                    continue;
-                struct input_reader *rd = NULL;
-                CHECK_INT(input_open_mem(file, data, len, NULL, &rd, &err), 0);
-                struct event ev;
-                int rc;
-                while (rd && (rc = input_next(rd, &ev, &err)) != INPUT_END)
-                    if (rc == 0) {
-                        next_t = ev.time_ms / 1000 - epoch(0);
-                        add(&l, "%.*s", (int)ev.raw.len, ev.raw.p);
-                    }
-                input_close(rd);
-                free(data);
+                add_file_records(&l, file);
             }
             if (d)
                 closedir(d);
@@ -2719,21 +2727,7 @@ static void test_parallel_drain(void)
                 continue;
             char file[1400];
             snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
-            size_t len = 0;
-            char *data = slurp(file, &len);
-            if (!data)
-                continue;
-            struct input_reader *rd = NULL;
-            CHECK_INT(input_open_mem(file, data, len, NULL, &rd, &err), 0);
-            struct event ev;
-            int rc;
-            while (rd && (rc = input_next(rd, &ev, &err)) != INPUT_END)
-                if (rc == 0) {
-                    next_t = ev.time_ms / 1000 - epoch(0);
-                    add(&l, "%.*s", (int)ev.raw.len, ev.raw.p);
-                }
-            input_close(rd);
-            free(data);
+            add_file_records(&l, file);
         }
         if (d)
             closedir(d);
