@@ -320,6 +320,12 @@ static int print_stream(sqlite3_stmt *st, enum fmt fmt, struct out *out, struct 
 #define SLICES_PER_THREAD 8
 #define SLICE_TEXT_MAX ((size_t)32 << 20) /* VIGIL_QUERY_SLICE_BYTES overrides (tests) */
 
+/* How many slices a statement is cut into: fewer when each pays a setup. */
+static size_t slice_count(const struct query_sql_split *sp, size_t threads)
+{
+    return sp->setup_cost ? threads : threads * SLICES_PER_THREAD;
+}
+
 struct slice {
     int64_t lo, hi;
     struct buf text;
@@ -455,7 +461,7 @@ static int print_sliced(sqlite3_stmt *serial, const char *path, const char *sql,
 {
     struct slicer z = { .path = path, .sql = sql, .len = len, .sp = sp, .fmt = fmt, .out = out,
                         .text_max = text_max };
-    z.n = sp->setup_cost ? threads : threads * SLICES_PER_THREAD;
+    z.n = slice_count(sp, threads);
     z.window = threads * 2;
     z.s = make_slices(sp, z.n);
     pthread_mutex_init(&z.mu, NULL);
@@ -503,33 +509,24 @@ static int print_sliced(sqlite3_stmt *serial, const char *path, const char *sql,
     return rc != 0 ? rc : rc2;
 }
 
+static void print_plan_node(void *ctx, int id, int parent, const char *detail)
+{
+    (void)ctx;
+    printf("  %d %d %s\n", id, parent, detail);
+}
+
 /* --explain: the statement as SQLite runs it, its plan, and the slices. */
 static int print_explain(sqlite3_stmt *st, const struct query_sql_split *sp, size_t threads,
                          struct err *err)
 {
-    sqlite3 *db = sqlite3_db_handle(st);
     printf("statement: %s\nplan:\n", sqlite3_sql(st));
-    size_t cap = strlen(sqlite3_sql(st)) + 32;
-    char *q = xmalloc(cap);
-    snprintf(q, cap, "EXPLAIN QUERY PLAN %s", sqlite3_sql(st));
-    sqlite3_stmt *p = NULL;
-    int rc = 0;
-    if (sqlite3_prepare_v2(db, q, -1, &p, NULL) != SQLITE_OK) {
-        rc = err_set(err, ERR_USAGE, "%s", sqlite3_errmsg(db));
-    } else {
-        while (sqlite3_step(p) == SQLITE_ROW) {
-            int id = sqlite3_column_int(p, 0), parent = sqlite3_column_int(p, 1);
-            printf("  %d %d %s\n", id, parent, (const char *)sqlite3_column_text(p, 3));
-        }
-    }
-    sqlite3_finalize(p);
-    free(q);
+    int rc = query_sql_plan(sqlite3_db_handle(st), sqlite3_sql(st), print_plan_node, NULL, err);
     if (sp != NULL) {
         char a[48], b[48];
         query_format_cli_time(sp->lo, false, a);
         query_format_cli_time(sp->hi, false, b);
         printf("slices: %zu of [%s, %s)%s on %zu threads\n",
-               sp->setup_cost ? threads : threads * SLICES_PER_THREAD, a, b,
+               slice_count(sp, threads), a, b,
                sp->desc ? ", newest first," : "", threads);
     } else {
         printf("slices: none (one thread)\n");
@@ -650,8 +647,10 @@ int cmd_query(int argc, char **argv)
         fprintf(stderr, "vigil query: %s\n", note);
     } else {
         struct query_sql_split sp = { 0 };
-        bool sliced = threads > 1 && query_sql_split(store_db(st), sql, len, &sp, &err) == 0 &&
-                      sp.ok && sp.hi - sp.lo >= (int64_t)(threads * SLICES_PER_THREAD);
+        /* the table is computed whole: no slices for it */
+        bool sliced = threads > 1 && (explain || fmt != FMT_TABLE) &&
+                      query_sql_split(store_db(st), sql, len, &sp, &err) == 0 && sp.ok &&
+                      sp.hi - sp.lo >= (int64_t)slice_count(&sp, threads);
         if (explain) {
             rc = print_explain(stmt, sliced ? &sp : NULL, threads, &err);
         } else if (fmt == FMT_TABLE) {

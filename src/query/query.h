@@ -261,6 +261,13 @@ int query_sql_setup(struct sqlite3 *db, struct err *err);
 int query_sql_prepare(struct sqlite3 *db, const char *in, size_t len, struct sqlite3_stmt **stmt_out,
                       char note_out[256], struct err *err);
 
+/* SQLite's plan for sql on db (EXPLAIN QUERY PLAN): fn gets each node in
+ * order, with its id, its parent's id and its text. ERR_DB with SQLite's
+ * message when sql does not prepare. */
+typedef void (*query_plan_fn)(void *ctx, int id, int parent, const char *detail);
+int query_sql_plan(struct sqlite3 *db, const char *sql, query_plan_fn fn, void *ctx,
+                   struct err *err);
+
 /* Running one statement as slices of its time window, each on its own
  * connection (threads): ok when the statement is sliceable (struct
  * query_sql) and its plan reads the rows through an index bounded by the

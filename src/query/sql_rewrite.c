@@ -2526,6 +2526,51 @@ static unsigned line_of_word(const struct query_sql *q, const char *word, size_t
     return 0;
 }
 
+int query_sql_plan(struct sqlite3 *db, const char *sql, query_plan_fn fn, void *ctx,
+                   struct err *err)
+{
+    size_t cap = strlen(sql) + 32;
+    char *q = xmalloc(cap);
+    snprintf(q, cap, "EXPLAIN QUERY PLAN %s", sql);
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
+        rc = err_set(err, ERR_DB, "%s", sqlite3_errmsg(db));
+    } else {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(st, 3);
+            fn(ctx, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1), d ? d : "");
+        }
+    }
+    sqlite3_finalize(st);
+    free(q);
+    return rc;
+}
+
+/* The nodes of a plan text_list_drives looks at. */
+struct plan_nodes {
+    struct plan_node {
+        int id, parent;
+        bool text_scan, row_by_id;
+    } v[512];
+    size_t n;
+    bool full;
+};
+
+static void collect_node(void *ctx, int id, int parent, const char *d)
+{
+    struct plan_nodes *p = ctx;
+    if (p->n == sizeof(p->v) / sizeof(p->v[0])) {
+        p->full = true;
+        return;
+    }
+    struct plan_node *x = &p->v[p->n++];
+    x->id = id;
+    x->parent = parent;
+    x->text_scan = strstr(d, "main." STORE_TEXT_TABLE " VIRTUAL TABLE") != NULL;
+    x->row_by_id = strncmp(d, "SEARCH main.cloudtrail USING INTEGER PRIMARY KEY", 48) == 0;
+}
+
 /* Whether SQLite would read CloudTrail rows through a text filter's list
  * (a row search by id beside the list, at the list's level of the plan):
  * then the list must stay an IN. Otherwise another index drives, and the
@@ -2533,65 +2578,47 @@ static unsigned line_of_word(const struct query_sql *q, const char *word, size_t
  * cannot be had, the IN stays (the prepare that follows reports why). */
 static bool text_list_drives(struct sqlite3 *db, const struct query_sql *q)
 {
-    enum { MAX_NODES = 512 };
-    struct node {
-        int id, parent;
-        bool text_scan, row_by_id;
-    } *nodes = xmalloc(MAX_NODES * sizeof(*nodes));
-    size_t n = 0;
-    size_t cap = q->len + 32;
-    char *sql = xmalloc(cap);
-    snprintf(sql, cap, "EXPLAIN QUERY PLAN %s", q->sql);
-    sqlite3_stmt *st = NULL;
-    bool ok = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
-    while (ok && n < MAX_NODES && sqlite3_step(st) == SQLITE_ROW) {
-        const char *d = (const char *)sqlite3_column_text(st, 3);
-        nodes[n].id = sqlite3_column_int(st, 0);
-        nodes[n].parent = sqlite3_column_int(st, 1);
-        nodes[n].text_scan = d != NULL && strstr(d, "main." STORE_TEXT_TABLE " VIRTUAL TABLE");
-        nodes[n].row_by_id =
-            d != NULL && strncmp(d, "SEARCH main.cloudtrail USING INTEGER PRIMARY KEY", 48) == 0;
-        n++;
-    }
-    sqlite3_finalize(st);
-    free(sql);
-    bool drives = !ok || n == MAX_NODES;
-    for (size_t i = 0; i < n && !drives; i++) {
-        if (!nodes[i].text_scan)
+    struct plan_nodes *p = xcalloc(1, sizeof(*p));
+    struct err e;
+    bool drives = query_sql_plan(db, q->sql, collect_node, p, &e) != 0 || p->full;
+    for (size_t i = 0; i < p->n && !drives; i++) {
+        if (!p->v[i].text_scan)
             continue;
-        int list = nodes[i].parent, level = -1;
-        for (size_t k = 0; k < n; k++)
-            if (nodes[k].id == list)
-                level = nodes[k].parent;
-        for (size_t k = 0; k < n && !drives; k++)
-            drives = nodes[k].parent == level && nodes[k].row_by_id;
+        int list = p->v[i].parent, level = -1;
+        for (size_t k = 0; k < p->n; k++)
+            if (p->v[k].id == list)
+                level = p->v[k].parent;
+        for (size_t k = 0; k < p->n && !drives; k++)
+            drives = p->v[k].parent == level && p->v[k].row_by_id;
     }
-    free(nodes);
+    free(p);
     return drives;
+}
+
+struct time_reads {
+    int searches, timed;
+};
+
+static void count_time_reads(void *ctx, int id, int parent, const char *d)
+{
+    struct time_reads *t = ctx;
+    (void)id, (void)parent;
+    if (strstr(d, "main.cloudtrail ") == NULL)
+        return;
+    t->searches++;
+    if (strncmp(d, "SEARCH main.cloudtrail USING ", 29) == 0 &&
+        (strstr(d, "event_time_ms>") != NULL || strstr(d, "event_time_ms<") != NULL))
+        t->timed++;
 }
 
 /* Whether the plan reads CloudTrail rows through an index bounded by the
  * event time (so a slice of the window reads only its own part of it). */
 static bool plan_reads_by_time(struct sqlite3 *db, const struct query_sql *q)
 {
-    size_t cap = q->len + 32;
-    char *sql = xmalloc(cap);
-    snprintf(sql, cap, "EXPLAIN QUERY PLAN %s", q->sql);
-    sqlite3_stmt *st = NULL;
-    bool ok = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
-    int searches = 0, timed = 0;
-    while (ok && sqlite3_step(st) == SQLITE_ROW) {
-        const char *d = (const char *)sqlite3_column_text(st, 3);
-        if (d == NULL || strstr(d, "main.cloudtrail ") == NULL)
-            continue;
-        searches++;
-        if (strncmp(d, "SEARCH main.cloudtrail USING ", 29) == 0 &&
-            (strstr(d, "event_time_ms>") != NULL || strstr(d, "event_time_ms<") != NULL))
-            timed++;
-    }
-    sqlite3_finalize(st);
-    free(sql);
-    return ok && searches == 1 && timed == 1;
+    struct time_reads t = { 0, 0 };
+    struct err e;
+    return query_sql_plan(db, q->sql, count_time_reads, &t, &e) == 0 && t.searches == 1 &&
+           t.timed == 1;
 }
 
 static unsigned store_flags(struct sqlite3 *db)
