@@ -2123,6 +2123,16 @@ static void test_id_prefix(void)
     CHECK(decided > 100000);
 }
 
+/* The two engines (and their rule sets) a comparison test builds. */
+static void engines_free(struct detect_engine *ea, struct detect_engine *eb,
+                         struct detect_rules *ra, struct detect_rules *rb)
+{
+    detect_engine_free(ea);
+    detect_engine_free(eb);
+    detect_rules_free(ra);
+    detect_rules_free(rb);
+}
+
 /* DNS rules' `where` made of derived booleans: the engine decides them all
  * at once before marking (engine.c, dns_gate). The same rules with a record
  * field added to each `where` (always there, so the answer is the same) are
@@ -2223,10 +2233,7 @@ static void test_dns_gate(void)
         dets_free(&db);
         dets_free(&dc);
     }
-    detect_engine_free(ea);
-    detect_engine_free(eb);
-    detect_rules_free(ra);
-    detect_rules_free(rb);
+    engines_free(ea, eb, ra, rb);
     lines_free(&l);
 }
 
@@ -2324,10 +2331,7 @@ static void test_exists_rules(void)
         dets_free(&d[0]);
         dets_free(&d[1]);
     }
-    detect_engine_free(ea);
-    detect_engine_free(eb);
-    detect_rules_free(ra);
-    detect_rules_free(rb);
+    engines_free(ea, eb, ra, rb);
     lines_free(&l);
 }
 
@@ -2441,10 +2445,7 @@ static void test_ct_refs(void)
         dets_free(&da);
         dets_free(&db);
     }
-    detect_engine_free(ea);
-    detect_engine_free(eb);
-    detect_rules_free(ra);
-    detect_rules_free(rb);
+    engines_free(ea, eb, ra, rb);
     lines_free(&l);
 }
 
