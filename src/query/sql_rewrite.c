@@ -792,20 +792,16 @@ static void note_span(struct rw *r, size_t first, size_t end, int64_t lo, int64_
     if (first == 0 || r->depth != 0)
         return;
     const struct tok *before = &r->t[first - 1];
-    if (is(before, "and")) {
-        size_t b, e;
-        and_chain(r, first, &b, &e);
-        if (b == 0 || !is(&r->t[b - 1], "where") || (first >= 3 && at(r, first - 3, "between")) ||
-            (e < r->n && is(&r->t[e], "or")))
-            return;
-    } else if (!is(before, "where")) {
+    bool after_and = is(before, "and");
+    if (!after_and && !is(before, "where"))
         return;
-    } else {
-        size_t b, e;
-        and_chain(r, first, &b, &e);
-        if (e < r->n && is(&r->t[e], "or"))
-            return;
-    }
+    size_t b, e;
+    and_chain(r, first, &b, &e);
+    if (e < r->n && is(&r->t[e], "or"))
+        return;
+    if (after_and && (b == 0 || !is(&r->t[b - 1], "where") ||
+                      (first >= 3 && at(r, first - 3, "between"))))
+        return;
     if (end < r->n && !is(&r->t[end], "and") && !is(&r->t[end], "order") &&
         !is(&r->t[end], "limit") && !is(&r->t[end], ";"))
         return;
