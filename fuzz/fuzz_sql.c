@@ -28,9 +28,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     struct query_sql q;
     struct err e;
     err_clear(&e);
-    /* With the text index's rewrite too (its LIKE pattern parsing); the
-     * checks below hold either way. */
-    unsigned flags = n > 0 && (d[0] & 1) ? QUERY_SQL_TEXT_INDEX : 0;
+    /* With the text index's rewrite (its LIKE pattern parsing, as an IN
+     * list or vq_text_has) and ORDER BY eventtime through the epoch too,
+     * as the first byte says; the checks below hold either way. */
+    unsigned flags = 0;
+    if (n > 0 && (d[0] & 1))
+        flags |= QUERY_SQL_TEXT_INDEX | ((d[0] & 4) ? QUERY_SQL_TEXT_PROBE : 0);
+    if (n > 0 && (d[0] & 2))
+        flags |= QUERY_SQL_TIME_ORDER;
     if (query_sql_rewrite_flags((const char *)d, n, flags, &q, &e) != 0) {
         if (e.msg[0] == 0)
             abort();
@@ -49,6 +54,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
         if (q.map_line[i] < 1 || q.map_line[i] > lines || q.map_off[i] > q.len ||
             (i > 0 && q.map_off[i] < q.map_off[i - 1]))
             abort();
+    /* A statement said to be sliceable has a window and rewrites as a
+     * slice of it. */
+    if (q.sliceable) {
+        if (q.span_lo >= q.span_hi)
+            abort();
+        struct query_sql sl;
+        int64_t mid = q.span_lo + (q.span_hi - q.span_lo) / 2;
+        if (query_sql_rewrite_slice((const char *)d, n, flags, q.span_lo, mid, &sl, &e) != 0 ||
+            sl.sql == NULL || strstr(sl.sql, "\"eventtime.ms\" >= ") == NULL)
+            abort();
+        query_sql_free(&sl);
+    }
     query_sql_free(&q);
 
     /* An empty in-memory store: views and functions exist, no rows, so

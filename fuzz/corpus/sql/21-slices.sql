@@ -1,0 +1,1 @@
+SELECT eventtime, eventname, requestparameters FROM cloudtrail_logs c WHERE c.eventtime BETWEEN '2026-11-20T00:00:00Z' AND '2026-11-22T00:00:00Z' AND year = '2026' AND eventsource = 's3.amazonaws.com' ORDER BY c.eventtime DESC NULLS LAST
